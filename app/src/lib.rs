@@ -1,0 +1,101 @@
+//! The Backend Workbench user interface.
+//!
+//! # Layout
+//! - [`model`]: the data pages and widgets show (shared with the server).
+//! - [`catalog`]: the small interface the server provides to the pages.
+//! - `pages`: the course home and lesson pages, rendered on the server only.
+//! - `widgets`: the interactive islands (request widget, theme switch),
+//!   the only code hydrated in the browser.
+//!
+//! The app runs in islands mode: lessons are static HTML from the server, and
+//! only widgets ship as wasm, which keeps a lesson page's download small.
+
+// Deeply nested view types (the request widget) need more than the default 128.
+#![recursion_limit = "256"]
+// `#[component]` and `#[island]` expand into `pub` items even for `pub(crate)` components.
+#![allow(unreachable_pub)]
+
+pub mod catalog;
+pub mod model;
+mod pages;
+mod widgets;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::catalog::PageOptions;
+use crate::pages::{home::CourseHome, lesson::LessonRoute, not_found::NotFound};
+use crate::widgets::theme::ThemeSwitch;
+
+/// Sets the theme before first paint, so a dark-mode reader never sees a white flash.
+const THEME_BOOT_SCRIPT: &str = "try{var t=localStorage.getItem('theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
+
+/// Reloads the page when the server reports changed course files (dev mode only).
+const LIVE_RELOAD_SCRIPT: &str = "(function(){var v=null;var s=new EventSource('/api/dev/content-events');s.onmessage=function(e){if(v!==null&&e.data!==v){location.reload()}v=e.data}})()";
+
+/// The HTML document around every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let live_reload = use_context::<PageOptions>().unwrap_or_default().live_reload;
+    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <script inner_html=THEME_BOOT_SCRIPT></script>
+                <link rel="stylesheet" href=stylesheet/>
+                <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%232f5fd0'/%3E%3Cpath d='M4 5l3 3-3 3M8 11h4' stroke='white' stroke-width='1.6' fill='none'/%3E%3C/svg%3E"/>
+                <HydrationScripts options islands=true/>
+                {live_reload.then(|| view! { <script inner_html=LIVE_RELOAD_SCRIPT></script> })}
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The page frame and the routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="site-header">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">">_"</span>
+                " Backend Workbench"
+            </a>
+            <nav aria-label="Site">
+                <a href="/">"Course"</a>
+            </nav>
+            <ThemeSwitch/>
+        </header>
+        <Router>
+            <main id="main" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=CourseHome/>
+                    <Route path=path!("/lessons/:module/:slug") view=LessonRoute/>
+                </Routes>
+            </main>
+        </Router>
+        <footer class="site-footer">
+            <p>"Backend Workbench: real servers, real requests, graded on the server."</p>
+        </footer>
+    }
+}
+
+/// The browser entry point: wakes up the islands on the page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_islands();
+}

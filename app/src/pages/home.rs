@@ -1,0 +1,53 @@
+//! The course home: modules and their lessons in order.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::catalog::CatalogContext;
+use crate::model::{LessonLink, ModuleSummary};
+
+/// Lists every module and lesson of the course.
+#[component]
+pub(crate) fn CourseHome() -> impl IntoView {
+    let outline = expect_context::<CatalogContext>().0.outline();
+    let modules = outline.modules.clone();
+    view! {
+        <Title text=outline.title.clone()/>
+        <section class="hero">
+            <h1>{outline.title.clone()}</h1>
+            <p class="lede">{outline.summary.clone()}</p>
+        </section>
+        <ol class="module-list">
+            {modules.into_iter().map(|module| view! { <ModuleCard module/> }).collect_view()}
+        </ol>
+    }
+}
+
+#[component]
+fn ModuleCard(module: ModuleSummary) -> impl IntoView {
+    let heading_id = format!("module-{}", module.slug);
+    let labelled_by = heading_id.clone();
+    view! {
+        <li class="module-card">
+            <section aria-labelledby=labelled_by>
+                <p class="eyebrow">"Module " {module.number}</p>
+                <h2 id=heading_id>{module.title}</h2>
+                <p>{module.summary}</p>
+                <ol class="lesson-list">
+                    {module.lessons.into_iter().map(|lesson| view! { <LessonItem lesson/> }).collect_view()}
+                </ol>
+            </section>
+        </li>
+    }
+}
+
+#[component]
+fn LessonItem(lesson: LessonLink) -> impl IntoView {
+    view! {
+        <li>
+            <a href=lesson.href>{lesson.title}</a>
+            <span class="minutes">{lesson.minutes} " min"</span>
+            <p class="lesson-summary">{lesson.summary}</p>
+        </li>
+    }
+}

@@ -1,0 +1,109 @@
+//! A lesson: header, objectives, in-page contents, body with live widgets,
+//! and links to the lessons before and after it.
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::hooks::use_params_map;
+
+use crate::catalog::CatalogContext;
+use crate::model::{LessonBlock, LessonLink, LessonPage, TocEntry};
+use crate::pages::not_found::NotFound;
+use crate::widgets::request::RequestWidget;
+
+/// Looks the lesson up by its route parameters and renders it, or a 404.
+#[component]
+pub(crate) fn LessonRoute() -> impl IntoView {
+    let params = use_params_map().get_untracked();
+    let module = params.get("module").unwrap_or_default();
+    let slug = params.get("slug").unwrap_or_default();
+    match expect_context::<CatalogContext>().0.lesson(&module, &slug) {
+        Some(page) => view! { <Lesson page=(*page).clone()/> }.into_any(),
+        None => view! { <NotFound/> }.into_any(),
+    }
+}
+
+#[component]
+fn Lesson(page: LessonPage) -> impl IntoView {
+    let LessonPage { module_title, link, objectives, toc, blocks, previous, next } = page;
+    view! {
+        <Title text=format!("{} · Backend Workbench", link.title)/>
+        <Meta name="description" content=link.summary.clone()/>
+        <div class="lesson-layout">
+            <TableOfContents toc/>
+            <article class="lesson">
+                <header class="lesson-header">
+                    <p class="eyebrow">{module_title}</p>
+                    <h1>{link.title}</h1>
+                    <p class="lede">{link.summary}</p>
+                    <p class="minutes">"About " {link.minutes} " minutes"</p>
+                    {(!objectives.is_empty()).then(|| view! { <Objectives objectives/> })}
+                </header>
+                {blocks.into_iter().map(|block| view! { <Block block/> }).collect_view()}
+                <Pager previous next/>
+            </article>
+        </div>
+    }
+}
+
+#[component]
+fn Objectives(objectives: Vec<String>) -> impl IntoView {
+    view! {
+        <section class="objectives" aria-label="Objectives">
+            <p class="objectives-title">"After this lesson you can:"</p>
+            <ul>{objectives.into_iter().map(|o| view! { <li>{o}</li> }).collect_view()}</ul>
+        </section>
+    }
+}
+
+#[component]
+fn TableOfContents(toc: Vec<TocEntry>) -> impl IntoView {
+    (!toc.is_empty()).then(|| {
+        view! {
+            <nav class="toc" aria-label="On this page">
+                <details open>
+                    <summary>"On this page"</summary>
+                    <ol>
+                        {toc
+                            .into_iter()
+                            .map(|entry| {
+                                view! {
+                                    <li class=format!("toc-level-{}", entry.level)>
+                                        <a href=format!("#{}", entry.id)>{entry.text}</a>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ol>
+                </details>
+            </nav>
+        }
+    })
+}
+
+#[component]
+fn Block(block: LessonBlock) -> impl IntoView {
+    match block {
+        LessonBlock::Html(html) => view! { <div class="prose" inner_html=html></div> }.into_any(),
+        LessonBlock::Request(template) => view! { <RequestWidget template/> }.into_any(),
+    }
+}
+
+#[component]
+fn Pager(previous: Option<LessonLink>, next: Option<LessonLink>) -> impl IntoView {
+    view! {
+        <nav class="pager" aria-label="Lessons">
+            {previous.map(|l| view! {
+                <a class="pager-previous" rel="prev" href=l.href>
+                    <span class="pager-label">"Previous"</span>
+                    <span>{l.title}</span>
+                </a>
+            })}
+            {next.map(|l| view! {
+                <a class="pager-next" rel="next" href=l.href>
+                    <span class="pager-label">"Next"</span>
+                    <span>{l.title}</span>
+                </a>
+            })}
+        </nav>
+    }
+}

@@ -1,0 +1,274 @@
+//! The request widget: an editable HTTP request that the browser really sends,
+//! the raw response it got back, and the server's trace of it.
+
+use leptos::prelude::*;
+
+use crate::model::{RequestTemplate, TraceView};
+
+/// Methods the widget offers. `fetch` cannot send CONNECT or TRACE.
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// Headers a browser refuses to let a page set; the widget says so instead of
+/// silently dropping them.
+const FORBIDDEN_HEADERS: [&str; 10] = [
+    "host",
+    "content-length",
+    "cookie",
+    "connection",
+    "origin",
+    "referer",
+    "user-agent",
+    "accept-encoding",
+    "keep-alive",
+    "transfer-encoding",
+];
+
+/// One exchange as the browser saw it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Exchange {
+    pub(crate) status: u16,
+    pub(crate) status_text: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+    pub(crate) elapsed_ms: f64,
+    pub(crate) redirected_to: Option<String>,
+    pub(crate) trace_id: Option<String>,
+}
+
+#[derive(Clone, Copy)]
+struct HeaderRow {
+    key: usize,
+    name: RwSignal<String>,
+    value: RwSignal<String>,
+}
+
+/// A live request editor bound to one lesson's ```` ```http ```` block.
+#[island]
+pub(crate) fn RequestWidget(template: RequestTemplate) -> impl IntoView {
+    let method = RwSignal::new(template.method);
+    let url = RwSignal::new(template.url);
+    let body = RwSignal::new(template.body);
+    let next_key = StoredValue::new(template.headers.len());
+    let rows = RwSignal::new(
+        template
+            .headers
+            .into_iter()
+            .enumerate()
+            .map(|(key, (n, v))| HeaderRow { key, name: RwSignal::new(n), value: RwSignal::new(v) })
+            .collect::<Vec<_>>(),
+    );
+    let exchange = RwSignal::new(None::<Result<Exchange, String>>);
+    let sending = RwSignal::new(false);
+    // Effects run only in the browser: until this one has, Send cannot work.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if sending.get_untracked() {
+            return;
+        }
+        let headers: Vec<(String, String)> = rows
+            .get_untracked()
+            .iter()
+            .map(|r| (r.name.get_untracked().trim().to_string(), r.value.get_untracked()))
+            .filter(|(n, _)| !n.is_empty())
+            .collect();
+        let request = RequestTemplate { method: method.get_untracked(), url: url.get_untracked(), headers, body: body.get_untracked() };
+        sending.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let result = super::fetch::send(&request).await;
+            exchange.set(Some(result));
+            sending.set(false);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = request;
+    };
+
+    view! {
+        <section class="widget request-widget" aria-label="Live request" data-hydrated=move || hydrated.get().to_string()>
+            <form class="request-form" on:submit=send>
+                <div class="request-line">
+                    <label class="field field-method">
+                        <span class="field-label">"Method"</span>
+                        <select
+                            prop:value=move || method.get()
+                            on:change=move |ev| method.set(event_target_value(&ev))
+                        >
+                            {METHODS.iter().map(|m| view! { <option value=*m selected=move || method.get() == *m>{*m}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label class="field field-url">
+                        <span class="field-label">"URL"</span>
+                        <input type="text" spellcheck="false" autocomplete="off" bind:value=url/>
+                    </label>
+                    <button type="submit" class="button-primary" disabled=move || sending.get() || !hydrated.get()>
+                        {move || if sending.get() { "Sending…" } else { "Send" }}
+                    </button>
+                </div>
+                <HeaderFields rows next_key/>
+                <label class="field field-body">
+                    <span class="field-label">"Body"</span>
+                    <textarea rows="3" spellcheck="false" bind:value=body></textarea>
+                </label>
+            </form>
+            <div class="response" aria-live="polite">
+                {move || exchange.get().map(|result| match result {
+                    Ok(exchange) => view! { <ExchangeView exchange/> }.into_any(),
+                    Err(message) => view! { <p class="error-inline" role="alert">{message}</p> }.into_any(),
+                })}
+            </div>
+        </section>
+    }
+}
+
+/// The editable header rows, with add and remove buttons.
+#[component]
+fn HeaderFields(rows: RwSignal<Vec<HeaderRow>>, next_key: StoredValue<usize>) -> impl IntoView {
+    let add_header = move |_: leptos::ev::MouseEvent| {
+        let key = next_key.get_value();
+        next_key.set_value(key + 1);
+        rows.update(|r| r.push(HeaderRow { key, name: RwSignal::new(String::new()), value: RwSignal::new(String::new()) }));
+    };
+    let forbidden = move || {
+        rows.get()
+            .iter()
+            .map(|r| r.name.get().trim().to_ascii_lowercase())
+            .filter(|n| FORBIDDEN_HEADERS.contains(&n.as_str()) || n.starts_with("sec-") || n.starts_with("proxy-"))
+            .collect::<Vec<_>>()
+    };
+    view! {
+                <fieldset class="headers">
+                    <legend>"Headers"</legend>
+                    <For each=move || rows.get() key=|r| r.key let:row>
+                        <div class="header-row">
+                            <label class="field">
+                                <span class="visually-hidden">"Header name"</span>
+                                <input type="text" placeholder="Name" spellcheck="false" bind:value=row.name/>
+                            </label>
+                            <label class="field">
+                                <span class="visually-hidden">"Header value"</span>
+                                <input type="text" placeholder="Value" spellcheck="false" bind:value=row.value/>
+                            </label>
+                            <button
+                                type="button"
+                                class="button-quiet"
+                                aria-label=move || format!("Remove header {}", row.name.get())
+                                on:click=move |_| rows.update(|r| r.retain(|x| x.key != row.key))
+                            >
+                                "Remove"
+                            </button>
+                        </div>
+                    </For>
+                    <button type="button" class="button-quiet" on:click=add_header>"Add header"</button>
+                    <Show when=move || !forbidden().is_empty()>
+                        <p class="note-inline" role="note">
+                            "Browsers do not let a page set " {move || forbidden().join(", ")}
+                            "; they send their own. Use curl to set it yourself."
+                        </p>
+                    </Show>
+                </fieldset>
+    }
+    .into_any()
+}
+
+#[component]
+fn ExchangeView(exchange: Exchange) -> impl IntoView {
+    let status_class = format!("status status-{}xx", exchange.status / 100);
+    let raw_headers = exchange.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>().join("\n");
+    let trace_id = exchange.trace_id.clone();
+    view! {
+        <div class="exchange">
+            <p class="status-line">
+                <span class=status_class>{exchange.status} " " {exchange.status_text}</span>
+                <span class="elapsed">{format!("{:.1} ms", exchange.elapsed_ms)}</span>
+            </p>
+            {exchange.redirected_to.map(|to| view! {
+                <p class="note-inline">"The browser followed a redirect to " <code>{to}</code> "; curl -i shows the 3xx itself."</p>
+            })}
+            <details class="raw-headers">
+                <summary>"Response headers (" {exchange.headers.len()} ")"</summary>
+                <pre><code>{raw_headers}</code></pre>
+            </details>
+            <pre class="response-body"><code>{exchange.body}</code></pre>
+            {trace_id.map(|id| view! { <TracePanel trace_id=id/> })}
+        </div>
+    }
+}
+
+#[component]
+fn TracePanel(trace_id: String) -> impl IntoView {
+    let trace = RwSignal::new(None::<Result<TraceView, String>>);
+    let open = RwSignal::new(false);
+    let toggle = {
+        let trace_id = trace_id.clone();
+        move |_| {
+            open.update(|o| *o = !*o);
+            if open.get_untracked() && trace.get_untracked().is_none() {
+                #[cfg(feature = "hydrate")]
+                {
+                    let trace_id = trace_id.clone();
+                    leptos::task::spawn_local(async move {
+                        trace.set(Some(super::fetch::trace(&trace_id).await));
+                    });
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = &trace_id;
+            }
+        }
+    };
+    view! {
+        <div class="trace-panel">
+            <button type="button" class="button-quiet" aria-expanded=move || open.get().to_string() on:click=toggle>
+                {move || if open.get() { "Hide trace" } else { "Show trace" }}
+            </button>
+            <span class="trace-id">"trace " <code>{trace_id}</code></span>
+            <Show when=move || open.get()>
+                {move || match trace.get() {
+                    None => view! { <p class="muted">"Loading trace…"</p> }.into_any(),
+                    Some(Err(message)) => view! { <p class="error-inline" role="alert">{message}</p> }.into_any(),
+                    Some(Ok(trace)) => view! { <TraceTimeline trace/> }.into_any(),
+                }}
+            </Show>
+        </div>
+    }
+}
+
+/// The inspector timeline: each step and event at its offset, with its fields.
+#[component]
+fn TraceTimeline(trace: TraceView) -> impl IntoView {
+    let total = trace.duration_us.max(1) as f64;
+    view! {
+        <ol class="timeline" aria-label="Trace timeline">
+            {trace.events.into_iter().map(|event| {
+                let left = (event.at_us as f64 / total * 100.0).min(100.0);
+                let width = event.duration_us.map(|d| (d as f64 / total * 100.0).clamp(0.5, 100.0 - left)).unwrap_or(0.0);
+                let bar_style = format!("margin-left:{left:.1}%;width:{width:.1}%");
+                let fields = event.fields.into_iter().collect::<Vec<_>>();
+                view! {
+                    <li class="timeline-event">
+                        <div class="timeline-head">
+                            <span class="timeline-offset">{format!("+{:.2} ms", event.at_us as f64 / 1000.0)}</span>
+                            <code class="timeline-kind">{event.kind}</code>
+                            <span class="timeline-summary">{event.summary}</span>
+                        </div>
+                        <div class="timeline-track" aria-hidden="true"><div class="timeline-bar" style=bar_style></div></div>
+                        {(!fields.is_empty()).then(|| view! {
+                            <details class="timeline-fields">
+                                <summary>"Details"</summary>
+                                <dl>
+                                    {fields.into_iter().map(|(k, v)| view! {
+                                        <dt>{k}</dt>
+                                        <dd><code>{match v { serde_json::Value::String(s) => s, other => other.to_string() }}</code></dd>
+                                    }).collect_view()}
+                                </dl>
+                            </details>
+                        })}
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+        <p class="muted">{format!("{} {} → {} in {:.2} ms", trace.method, trace.path, trace.status, trace.duration_us as f64 / 1000.0)}</p>
+    }
+}

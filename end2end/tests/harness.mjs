@@ -1,0 +1,82 @@
+// Starts the built workbench on a free port with a fresh database, and opens
+// Debian's chromium through playwright-core (never a downloaded browser).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Spawns `workbench serve` on port 0 and resolves once it says where it listens. */
+export async function startServer() {
+  const bin = process.env.WORKBENCH_BIN ?? path.join(repoRoot, 'target/debug/workbench');
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'workbench-e2e-'));
+  const child = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--course', repoRoot], {
+    env: {
+      ...process.env,
+      WORKBENCH_DATA_DIR: dataDir,
+      LEPTOS_SITE_ROOT: path.join(repoRoot, 'target/site'),
+      RUST_LOG: 'info',
+      NO_COLOR: '1',
+    },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  const baseUrl = await new Promise((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      const match = log.match(/listening on (http:\/\/[\d.:]+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    baseUrl,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh headless chromium profile. */
+export async function openBrowser() {
+  const profile = mkdtempSync(path.join(tmpdir(), 'workbench-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs axe-core in the page; returns the serious and critical violations. */
+export async function seriousViolations(page) {
+  await page.addScriptTag({ path: path.join(repoRoot, 'end2end/node_modules/axe-core/axe.min.js') });
+  const results = await page.evaluate(() => globalThis.axe.run());
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need that a fresh machine lacks.
+# Idempotent: each step checks first and does nothing when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.10 # 0.3.11 needs rustc 1.96
+BINARYEN_NPM_VERSION=123.0.0 # Debian's binaryen (108) breaks hydration after wasm-opt
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+
+say() { printf '==> %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (15-20 minutes on 2 cores, once)"
+  cargo install --locked cargo-leptos --version "$CARGO_LEPTOS_VERSION"
+fi
+
+# Must match the wasm-bindgen crate in Cargo.lock exactly. Not --locked: the
+# tool's own lock file names a webpki-roots version the registry lacks.
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+if ! tools/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "${BINARYEN_NPM_VERSION%%.*}"; then
+  say "installing wasm-opt (binaryen $BINARYEN_NPM_VERSION from npm)"
+  npm ci --prefix tools --no-audit --no-fund
+fi
+
+if [ "${WORKBENCH_SKIP_BROWSER:-}" != "1" ]; then
+  if ! command -v chromium >/dev/null 2>&1; then
+    say "installing Debian's chromium for the browser tests"
+    if [ "$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+    else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
+  fi
+  if [ ! -d end2end/node_modules/playwright-core ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    say "installing the browser test packages (playwright-core, axe-core; no browser download)"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix end2end --no-audit --no-fund
+  fi
+fi

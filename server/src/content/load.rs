@@ -1,0 +1,287 @@
+//! Reads a course folder into a [`Course`], collecting every authoring error.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use app::model::{CourseOutline, LessonLink, LessonPage, ModuleSummary};
+use serde::Deserialize;
+
+use super::authoring::{AuthoringError, AuthoringErrors};
+use super::front_matter::{self, LessonMeta};
+use super::markdown;
+
+/// A loaded, validated course, served from memory.
+#[derive(Debug, Default)]
+pub struct Course {
+    outline: Arc<CourseOutline>,
+    lessons: HashMap<(String, String), Arc<LessonPage>>,
+}
+
+impl Course {
+    /// The course home outline.
+    pub fn outline(&self) -> Arc<CourseOutline> {
+        self.outline.clone()
+    }
+
+    /// One lesson by module slug and lesson slug.
+    pub fn lesson(&self, module: &str, slug: &str) -> Option<Arc<LessonPage>> {
+        self.lessons.get(&(module.to_string(), slug.to_string())).cloned()
+    }
+
+    /// How many lessons the course has.
+    pub fn lesson_count(&self) -> usize {
+        self.lessons.len()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CourseMeta {
+    title: String,
+    #[serde(default)]
+    summary: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModuleMeta {
+    title: String,
+    #[serde(default)]
+    summary: String,
+}
+
+/// A lesson before the whole course is known (so before previous/next links).
+struct DraftLesson {
+    module: String,
+    slug: String,
+    page: LessonPage,
+}
+
+/// Loads the course in `root`, or returns every authoring error in it.
+pub fn load_course(root: &Path) -> Result<Course, AuthoringErrors> {
+    let mut loader = Loader { root, errors: Vec::new() };
+    let course_meta = loader.course_meta();
+    let (modules, drafts) = loader.modules();
+    if !loader.errors.is_empty() {
+        return Err(AuthoringErrors(loader.errors));
+    }
+    Ok(assemble(course_meta, modules, drafts))
+}
+
+struct Loader<'a> {
+    root: &'a Path,
+    errors: Vec<AuthoringError>,
+}
+
+impl Loader<'_> {
+    /// The path as the author would type it: relative when the course is the working folder.
+    fn shown(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    }
+
+    fn error(&mut self, path: &Path, line: usize, message: impl Into<String>) {
+        let shown = self.shown(path);
+        self.errors.push(AuthoringError::new(shown, line, message));
+    }
+
+    fn read(&mut self, path: &Path) -> Option<String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                self.error(path, 1, format!("cannot read: {e}"));
+                None
+            }
+        }
+    }
+
+    fn toml_file<T: serde::de::DeserializeOwned>(&mut self, path: &Path) -> Option<T> {
+        let text = self.read(path)?;
+        match front_matter::parse::<T>(&text, 1) {
+            Ok(value) => Some(value),
+            Err((line, message)) => {
+                self.error(path, line, message.replacen("front matter: ", "", 1));
+                None
+            }
+        }
+    }
+
+    fn course_meta(&mut self) -> CourseMeta {
+        let path = self.root.join("course.toml");
+        let fallback = CourseMeta {
+            title: "Backend Workbench".into(),
+            summary: "Learn backend development by sending real requests to real servers.".into(),
+        };
+        if path.exists() {
+            self.toml_file(&path).unwrap_or(fallback)
+        } else {
+            fallback
+        }
+    }
+
+    fn modules(&mut self) -> (Vec<ModuleSummary>, Vec<DraftLesson>) {
+        let lessons_dir = self.root.join("lessons");
+        let Some(entries) = self.numbered_entries(&lessons_dir, true) else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut modules = Vec::new();
+        let mut drafts = Vec::new();
+        let mut seen = HashMap::new();
+        for (number, slug, path) in entries {
+            if let Some(first) = seen.insert(slug.clone(), path.clone()) {
+                let first = self.shown(&first);
+                self.error(&path, 1, format!("duplicate module slug `{slug}`: {} uses it too", first.display()));
+                continue;
+            }
+            let meta_path = path.join("module.toml");
+            let meta = if meta_path.exists() { self.toml_file(&meta_path).unwrap_or_default() } else { ModuleMeta::default() };
+            let title = if meta.title.is_empty() { slug.clone() } else { meta.title };
+            let module_drafts = self.lessons(&path, &slug, &title);
+            modules.push(ModuleSummary {
+                slug: slug.clone(),
+                number,
+                title,
+                summary: meta.summary,
+                lessons: module_drafts.iter().map(|d| d.page.link.clone()).collect(),
+            });
+            drafts.extend(module_drafts);
+        }
+        (modules, drafts)
+    }
+
+    fn lessons(&mut self, module_dir: &Path, module_slug: &str, module_title: &str) -> Vec<DraftLesson> {
+        let Some(entries) = self.numbered_entries(module_dir, false) else { return Vec::new() };
+        let mut slugs = HashSet::new();
+        let mut drafts = Vec::new();
+        for (_, slug, path) in entries {
+            if !slugs.insert(slug.clone()) {
+                self.error(&path, 1, format!("duplicate lesson slug `{slug}` in module `{module_slug}`"));
+                continue;
+            }
+            if let Some(page) = self.lesson(&path, module_slug, &slug, module_title) {
+                drafts.push(DraftLesson { module: module_slug.to_string(), slug, page });
+            }
+        }
+        drafts
+    }
+
+    fn lesson(&mut self, path: &Path, module_slug: &str, slug: &str, module_title: &str) -> Option<LessonPage> {
+        let text = self.read(path)?;
+        let split = match front_matter::split(&text) {
+            Ok(split) => split,
+            Err((line, message)) => {
+                self.error(path, line, message);
+                return None;
+            }
+        };
+        let meta = match front_matter::parse::<LessonMeta>(split.front, split.front_line) {
+            Ok(meta) => meta,
+            Err((line, message)) => {
+                self.error(path, line, message);
+                return None;
+            }
+        };
+        if meta.title.trim().is_empty() {
+            self.error(path, split.front_line, "front matter: `title` must not be empty");
+        }
+        let body = match markdown::render(split.body, split.body_line) {
+            Ok(body) => body,
+            Err(errors) => {
+                for (line, message) in errors {
+                    self.error(path, line, message);
+                }
+                return None;
+            }
+        };
+        Some(LessonPage {
+            module_title: module_title.to_string(),
+            link: LessonLink {
+                href: format!("/lessons/{module_slug}/{slug}"),
+                title: meta.title,
+                summary: meta.summary,
+                minutes: meta.minutes,
+            },
+            objectives: meta.objectives,
+            toc: body.toc,
+            blocks: body.blocks,
+            previous: None,
+            next: None,
+        })
+    }
+
+    /// Entries named `NN-slug` (folders, or `.md` files), sorted by number.
+    fn numbered_entries(&mut self, dir: &Path, folders: bool) -> Option<Vec<(u32, String, PathBuf)>> {
+        let listing = match std::fs::read_dir(dir) {
+            Ok(listing) => listing,
+            Err(e) => {
+                self.error(dir, 1, format!("cannot read the folder: {e}"));
+                return None;
+            }
+        };
+        let mut entries = Vec::new();
+        for entry in listing.filter_map(Result::ok) {
+            let path = entry.path();
+            let is_dir = path.is_dir();
+            let name = entry.file_name().to_string_lossy().to_string();
+            let stem = if folders {
+                if !is_dir {
+                    continue;
+                }
+                name.clone()
+            } else {
+                match name.strip_suffix(".md") {
+                    Some(stem) if !is_dir => stem.to_string(),
+                    _ => continue,
+                }
+            };
+            match parse_numbered(&stem) {
+                Some((number, slug)) => entries.push((number, slug, path)),
+                None => self.error(
+                    &path,
+                    1,
+                    format!("`{name}` must be named `NN-slug` (digits, a dash, then lowercase letters, digits and dashes)"),
+                ),
+            }
+        }
+        entries.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        Some(entries)
+    }
+}
+
+/// Splits `01-status-codes` into `(1, "status-codes")`.
+fn parse_numbered(name: &str) -> Option<(u32, String)> {
+    let (number, slug) = name.split_once('-')?;
+    let valid_slug = !slug.is_empty()
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    (valid_slug && !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| Some((number.parse().ok()?, slug.to_string())))
+        .flatten()
+}
+
+/// Links lessons to their neighbours in course order and indexes them.
+fn assemble(meta: CourseMeta, modules: Vec<ModuleSummary>, mut drafts: Vec<DraftLesson>) -> Course {
+    let links: Vec<LessonLink> = drafts.iter().map(|d| d.page.link.clone()).collect();
+    for (i, draft) in drafts.iter_mut().enumerate() {
+        draft.page.previous = i.checked_sub(1).map(|p| links[p].clone());
+        draft.page.next = links.get(i + 1).cloned();
+    }
+    Course {
+        outline: Arc::new(CourseOutline { title: meta.title, summary: meta.summary, modules }),
+        lessons: drafts.into_iter().map(|d| ((d.module, d.slug), Arc::new(d.page))).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_names_split_into_number_and_slug() {
+        assert_eq!(parse_numbered("01-status-codes"), Some((1, "status-codes".into())));
+        assert_eq!(parse_numbered("status-codes"), None);
+        assert_eq!(parse_numbered("01-Status"), None);
+        assert_eq!(parse_numbered("01-"), None);
+    }
+}

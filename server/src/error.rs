@@ -1,0 +1,141 @@
+//! The one error type of the HTTP layer. 4xx errors carry a sentence the
+//! caller can act on; 5xx errors are logged once here and answered with a
+//! generic body, so internal details never reach a client.
+
+use app::model::ErrorBody;
+use axum::{
+    extract::rejection::{JsonRejection, PathRejection, QueryRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+
+/// An error answered with a JSON [`ErrorBody`].
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed or asks for something impossible.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request is well-formed but its content is invalid.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Nothing exists at this address (or it is not the caller's).
+    #[error("{0}")]
+    NotFound(String),
+    /// The body is over the route's size limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Anything the caller could not have caused. Logged, never shown.
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+/// A failure inside the server: database, IO, or a bug.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    /// The platform database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A session could not be read or written.
+    #[error("session: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+    /// Stored data did not deserialise.
+    #[error("stored data: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A layer the code relies on is not installed: a bug in the router.
+    #[error("server wiring: {0}")]
+    Wiring(&'static str),
+    /// A blocking task panicked or was cancelled.
+    #[error("background task: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<tower_sessions::session::Error> for ApiError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => Self::Unprocessable(e.body_text()),
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::PayloadTooLarge(e.body_text())
+            }
+            other => Self::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::BadRequest(rejection.body_text())
+    }
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            Self::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                "Something went wrong on the server; it has been logged.".to_string()
+            }
+            other => other.to_string(),
+        };
+        error_response(status, message)
+    }
+}
+
+/// A JSON error response with the status's snake_case name as the code.
+pub fn error_response(status: StatusCode, message: String) -> Response {
+    let error = status.canonical_reason().unwrap_or("error").to_ascii_lowercase().replace([' ', '-'], "_");
+    (status, Json(ErrorBody { error, message })).into_response()
+}
+
+/// Typed extractors whose rejections become [`ApiError`]s.
+pub mod extract {
+    use axum::extract::{FromRequest, FromRequestParts};
+
+    use super::ApiError;
+
+    /// `axum::Json` with JSON error bodies.
+    #[derive(FromRequest)]
+    #[from_request(via(axum::Json), rejection(ApiError))]
+    pub struct Json<T>(pub T);
+
+    /// `axum::extract::Path` with JSON error bodies.
+    #[derive(FromRequestParts)]
+    #[from_request(via(axum::extract::Path), rejection(ApiError))]
+    pub struct Path<T>(pub T);
+
+    /// `axum::extract::Query` with JSON error bodies.
+    #[derive(FromRequestParts)]
+    #[from_request(via(axum::extract::Query), rejection(ApiError))]
+    pub struct Query<T>(pub T);
+}

@@ -1,0 +1,94 @@
+//! The middleware around every lab route: gives the request a trace id,
+//! resolves the student, times the handler, and files the finished trace.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::identity::Student;
+use crate::state::AppState;
+
+use super::event::LabEvent;
+use super::trace::{Inspector, TraceId};
+
+/// The response header carrying the trace id (W3C Trace Context Level 2).
+pub const TRACE_RESPONSE_HEADER: &str = "traceresponse";
+
+/// What arrived, as the first event of every trace.
+#[derive(Serialize)]
+struct RequestReceived {
+    method: String,
+    path: String,
+    http_version: String,
+    /// The caller's own `traceparent`, if it sent one.
+    traceparent: Option<String>,
+}
+
+impl LabEvent for RequestReceived {
+    const KIND: &'static str = "http.request";
+    fn summary(&self) -> String {
+        format!("{} {} received", self.method, self.path)
+    }
+}
+
+/// What went back, as the last event of every trace.
+#[derive(Serialize)]
+struct ResponseSent {
+    status: u16,
+    content_type: Option<String>,
+}
+
+impl LabEvent for ResponseSent {
+    const KIND: &'static str = "http.response";
+    fn summary(&self) -> String {
+        format!("answered {}", self.status)
+    }
+}
+
+/// Middleware for `/labs/...`: records the request into the inspector.
+pub async fn record_lab_trace(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default();
+    let trace_id = TraceId::random();
+    let inspector = Inspector::new(trace_id);
+    let method = request.method().to_string();
+    let path = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
+    inspector.record(&RequestReceived {
+        method: method.clone(),
+        path: path.clone(),
+        http_version: format!("{:?}", request.version()),
+        traceparent: request.headers().get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_string),
+    });
+
+    let student = {
+        let mut step = inspector.step("session.load", "identify the student from the session cookie");
+        match Student::resolve(request.extensions(), &state).await {
+            Ok(student) => {
+                step.set_summary(if student.is_new { "new guest identity created" } else { "student found in session" });
+                step.field("student_kind", student.kind.as_str());
+                student
+            }
+            Err(error) => return error.into_response(),
+        }
+    };
+    request.extensions_mut().insert(student.clone());
+    request.extensions_mut().insert(inspector.clone());
+
+    let mut response = {
+        let _step = inspector.step("lab.handler", "the lab's handler ran");
+        next.run(request).await
+    };
+    inspector.record(&ResponseSent {
+        status: response.status().as_u16(),
+        content_type: response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string),
+    });
+    if let Ok(value) = HeaderValue::from_str(&format!("00-{trace_id}-{:016x}-01", rand::random::<u64>() | 1)) {
+        response.headers_mut().insert(TRACE_RESPONSE_HEADER, value);
+    }
+    let trace = inspector.finish(method, path, response.status().as_u16(), started_at_ms);
+    state.traces.insert(&student.id, trace);
+    response
+}

@@ -1,0 +1,56 @@
+//! `GET /api/traces/{id}` and `GET /api/traces`: a student's own traces.
+
+use app::model::TraceView;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tower_sessions::Session;
+
+use crate::error::{extract::Path, ApiError};
+use crate::identity;
+use crate::state::AppState;
+
+use super::trace::TraceId;
+
+/// The inspector's API routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/traces", get(recent_traces)).route("/api/traces/{id}", get(one_trace))
+}
+
+async fn one_trace(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<Json<TraceView>, ApiError> {
+    let trace_id = TraceId::parse(&id)
+        .ok_or_else(|| ApiError::BadRequest(format!("`{id}` is not a trace id: expected 32 lowercase hex digits")))?;
+    let not_found = || ApiError::NotFound(format!("no trace {trace_id} among your recent requests"));
+    let student = identity::current(&session).await?.ok_or_else(not_found)?;
+    state.traces.get(&student, trace_id).map(Json).ok_or_else(not_found)
+}
+
+/// A trace without its events, for the list.
+#[derive(Serialize)]
+struct TraceSummary {
+    trace_id: String,
+    method: String,
+    path: String,
+    status: u16,
+    started_at_ms: u64,
+    duration_us: u64,
+}
+
+async fn recent_traces(State(state): State<AppState>, session: Session) -> Result<Json<Vec<TraceSummary>>, ApiError> {
+    let Some(student) = identity::current(&session).await? else { return Ok(Json(Vec::new())) };
+    let summaries = state
+        .traces
+        .recent(&student, 50)
+        .into_iter()
+        .map(|t| TraceSummary {
+            trace_id: t.trace_id,
+            method: t.method,
+            path: t.path,
+            status: t.status,
+            started_at_ms: t.started_at_ms,
+            duration_us: t.duration_us,
+        })
+        .collect();
+    Ok(Json(summaries))
+}

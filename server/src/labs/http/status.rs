@@ -1,0 +1,235 @@
+//! `ANY /labs/http/status/{code}`: answers with the status the student asks
+//! for. Query parameters shape the rest of the response:
+//! `location=/path` (for 3xx and 201), `header=Name:%20value` (repeatable),
+//! `content_type=...` and `body=...`.
+
+use axum::extract::RawQuery;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::error::{extract::Path, ApiError};
+use crate::inspector::{Inspector, LabEvent};
+use crate::labs::DeliberateResponse;
+
+/// Headers a student may not set: they would break the exchange or the workbench.
+const PROTECTED_HEADERS: [&str; 7] =
+    ["content-length", "transfer-encoding", "connection", "set-cookie", "traceresponse", "upgrade", "content-encoding"];
+
+/// What the response will be, parsed from the path and query.
+#[derive(Debug, Default, PartialEq)]
+struct StatusRequest {
+    location: Option<String>,
+    content_type: Option<String>,
+    body: Option<String>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// The JSON body sent when the student gives none.
+#[derive(Serialize)]
+struct StatusExplained {
+    status: u16,
+    reason: &'static str,
+    class: &'static str,
+    meaning: &'static str,
+}
+
+#[derive(Serialize)]
+struct StatusChosen {
+    status: u16,
+    class: &'static str,
+    location: Option<String>,
+    extra_headers: Vec<String>,
+}
+
+impl LabEvent for StatusChosen {
+    const KIND: &'static str = "http.status";
+    fn summary(&self) -> String {
+        format!("answering {} ({}) as asked", self.status, self.class)
+    }
+}
+
+pub(super) async fn status(inspector: Inspector, Path(code): Path<String>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let status = parse_status(&code)?;
+    let request = parse_query(query.as_deref().unwrap_or_default())?;
+    let location = request
+        .location
+        .clone()
+        .or_else(|| status.is_redirection().then(|| "/labs/http/echo".to_string()).filter(|_| status != StatusCode::NOT_MODIFIED));
+    inspector.record(&StatusChosen {
+        status: status.as_u16(),
+        class: class_of(status),
+        location: location.clone(),
+        extra_headers: request.headers.iter().map(|(n, _)| n.to_string()).collect(),
+    });
+
+    let no_body = matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
+    let (content_type, body) = match (no_body, request.body) {
+        (true, _) => (None, String::new()),
+        (false, Some(body)) => (Some(request.content_type.unwrap_or_else(|| "text/plain; charset=utf-8".into())), body),
+        (false, None) => {
+            let explained = StatusExplained {
+                status: status.as_u16(),
+                reason: status.canonical_reason().unwrap_or("Unknown"),
+                class: class_of(status),
+                meaning: meaning_of(status),
+            };
+            (Some("application/json".to_string()), serde_json::to_string_pretty(&explained).map_err(|e| ApiError::Internal(e.into()))?)
+        }
+    };
+
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    match content_type.map(|c| HeaderValue::from_str(&c)) {
+        Some(Ok(value)) => {
+            headers.insert(header::CONTENT_TYPE, value);
+        }
+        Some(Err(_)) => return Err(ApiError::BadRequest("content_type is not a valid header value".into())),
+        None => {
+            headers.remove(header::CONTENT_TYPE);
+        }
+    }
+    if let Some(location) = location {
+        let value = HeaderValue::from_str(&location).map_err(|_| ApiError::BadRequest("location is not a valid header value".into()))?;
+        headers.insert(header::LOCATION, value);
+    }
+    for (name, value) in request.headers {
+        headers.append(name, value);
+    }
+    response.extensions_mut().insert(DeliberateResponse);
+    Ok(response)
+}
+
+fn parse_status(code: &str) -> Result<StatusCode, ApiError> {
+    let number: u16 = code
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("`{code}` is not a status code: use a number such as 200, 404 or 503")))?;
+    if !(200..=599).contains(&number) {
+        return Err(ApiError::BadRequest(format!(
+            "{number} cannot be asked for here: final responses use 200-599 (1xx codes are interim and are never the final answer)"
+        )));
+    }
+    StatusCode::from_u16(number).map_err(|_| ApiError::BadRequest(format!("{number} is not a valid status code")))
+}
+
+fn parse_query(query: &str) -> Result<StatusRequest, ApiError> {
+    let mut request = StatusRequest::default();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "location" => request.location = Some(same_site_location(&value)?),
+            "content_type" => request.content_type = Some(value.into_owned()),
+            "body" => request.body = Some(value.into_owned()),
+            "header" => request.headers.push(parse_header(&value)?),
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown query parameter `{other}`: use location, header, content_type or body"
+                )))
+            }
+        }
+    }
+    Ok(request)
+}
+
+/// Only paths on this site: a redirect to anywhere the caller names is an
+/// "open redirect", which lets phishing links borrow a trusted domain.
+fn same_site_location(location: &str) -> Result<String, ApiError> {
+    let same_site = location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\");
+    if same_site {
+        Ok(location.to_string())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "location must be a path on this site such as /labs/http/echo, not `{location}`: redirecting wherever a query says is an open redirect"
+        )))
+    }
+}
+
+fn parse_header(line: &str) -> Result<(HeaderName, HeaderValue), ApiError> {
+    let (name, value) = line
+        .split_once(':')
+        .ok_or_else(|| ApiError::BadRequest(format!("header `{line}` must look like `Name: value`")))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| ApiError::BadRequest(format!("`{}` is not a valid header name", name.trim())))?;
+    if PROTECTED_HEADERS.contains(&name.as_str()) {
+        return Err(ApiError::BadRequest(format!("the lab will not set `{name}`: the server manages that header itself")));
+    }
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| ApiError::BadRequest(format!("the value of `{name}` is not a valid header value")))?;
+    Ok((name, value))
+}
+
+fn class_of(status: StatusCode) -> &'static str {
+    match status.as_u16() / 100 {
+        2 => "success",
+        3 => "redirection",
+        4 => "client error",
+        _ => "server error",
+    }
+}
+
+fn meaning_of(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200 => "The request worked; the body is the answer.",
+        201 => "A resource was created; Location says where it lives.",
+        202 => "Accepted for later processing; the work is not done yet.",
+        204 => "It worked and there is nothing to send back.",
+        301 => "Moved for good: clients and search engines should use Location from now on.",
+        302 => "Found elsewhere for now: follow Location this time only.",
+        303 => "See other: fetch Location with GET (the usual answer to a form POST).",
+        304 => "Not modified: the client's cached copy is still good.",
+        307 => "Temporary redirect that keeps the method and body.",
+        308 => "Permanent redirect that keeps the method and body.",
+        400 => "The request is malformed; fix it before retrying.",
+        401 => "Not authenticated: send valid credentials.",
+        403 => "Authenticated, but not allowed to do this.",
+        404 => "Nothing exists at this address.",
+        405 => "The resource exists but does not support this method; see Allow.",
+        409 => "The request conflicts with the resource's current state.",
+        422 => "Well-formed, but the content fails validation.",
+        429 => "Too many requests: slow down; Retry-After says how long.",
+        500 => "The server failed; the client did nothing wrong.",
+        502 => "A gateway got a bad answer from the server behind it.",
+        503 => "The server cannot answer right now; try later.",
+        504 => "A gateway gave up waiting for the server behind it.",
+        _ => match status.as_u16() / 100 {
+            2 => "A success of a less common kind.",
+            3 => "Look elsewhere for the answer.",
+            4 => "The client must change something before retrying.",
+            _ => "The server is at fault.",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_outside_final_ranges_are_refused() {
+        assert!(parse_status("404").is_ok());
+        assert!(parse_status("101").is_err());
+        assert!(parse_status("600").is_err());
+        assert!(parse_status("abc").is_err());
+    }
+
+    #[test]
+    fn redirects_go_only_to_paths_on_this_site() {
+        assert!(same_site_location("/labs/http/echo").is_ok());
+        for bad in ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"] {
+            assert!(same_site_location(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn headers_are_parsed_and_protected_ones_refused() {
+        let (name, value) = parse_header("X-Lesson: status codes").unwrap();
+        assert_eq!((name.as_str(), value.to_str().unwrap()), ("x-lesson", "status codes"));
+        assert!(parse_header("Set-Cookie: a=b").is_err());
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("bad name: x").is_err());
+    }
+
+    #[test]
+    fn unknown_query_parameters_are_named_in_the_error() {
+        let error = parse_query("locaton=/x").unwrap_err();
+        assert!(error.to_string().contains("locaton"));
+    }
+}

@@ -1,0 +1,121 @@
+//! Per-student lab settings: validated on the way in, stored as JSON in the
+//! platform database, defaults when the student never changed them.
+
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::db::unix_now;
+use crate::error::{extract, ApiError};
+use crate::identity::Student;
+use crate::inspector::{Inspector, LabEvent};
+use crate::state::AppState;
+
+use super::Lab;
+
+/// What a student may change in a lab.
+pub trait LabSettings: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {
+    /// Checks bounds; the error names the field and the allowed range.
+    fn validate(&self) -> Result<(), String>;
+}
+
+/// A lab's settings as the student left them.
+#[derive(Serialize)]
+struct SettingsDocument<S> {
+    lab: &'static str,
+    settings: S,
+    defaults: S,
+}
+
+/// Recorded when a lab request reads the student's settings.
+#[derive(Serialize)]
+struct SettingsLoaded {
+    lab: &'static str,
+    customised: bool,
+    settings: serde_json::Value,
+}
+
+impl LabEvent for SettingsLoaded {
+    const KIND: &'static str = "lab.settings";
+    fn summary(&self) -> String {
+        if self.customised { format!("{} lab settings: the student's own", self.lab) } else { format!("{} lab settings: defaults", self.lab) }
+    }
+}
+
+/// Extractor: the current student's settings for lab `L`.
+pub struct CurrentSettings<L: Lab>(pub L::Settings, pub PhantomData<L>);
+
+impl<L: Lab> FromRequestParts<AppState> for CurrentSettings<L> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let student = Student::from_request_parts(parts, state).await?;
+        let (settings, customised) = load::<L>(state, &student).await?;
+        let inspector = Inspector::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
+        inspector.record(&SettingsLoaded { lab: L::NAME, customised, settings: serde_json::to_value(&settings).unwrap_or_default() });
+        Ok(Self(settings, PhantomData))
+    }
+}
+
+/// The student's settings and whether they differ from the defaults' source.
+async fn load<L: Lab>(state: &AppState, student: &Student) -> Result<(L::Settings, bool), ApiError> {
+    let stored: Option<String> = sqlx::query_scalar("SELECT settings FROM lab_settings WHERE student_id = ? AND lab = ?")
+        .bind(student.id.as_str())
+        .bind(L::NAME)
+        .fetch_optional(&state.pool)
+        .await?;
+    let Some(stored) = stored else { return Ok((L::Settings::default(), false)) };
+    match serde_json::from_str(&stored) {
+        Ok(settings) => Ok((settings, true)),
+        Err(e) => {
+            // Settings written by an older version of the lab: fall back to defaults rather than fail every request.
+            tracing::warn!(lab = L::NAME, error = %e, "stored lab settings no longer parse; using defaults");
+            Ok((L::Settings::default(), false))
+        }
+    }
+}
+
+pub(super) async fn show<L: Lab>(State(state): State<AppState>, student: Student) -> Result<Json<impl Serialize>, ApiError> {
+    let (settings, _) = load::<L>(&state, &student).await?;
+    Ok(Json(SettingsDocument { lab: L::NAME, settings, defaults: L::Settings::default() }))
+}
+
+pub(super) async fn replace<L: Lab>(
+    State(state): State<AppState>,
+    student: Student,
+    extract::Json(settings): extract::Json<L::Settings>,
+) -> Result<Json<impl Serialize>, ApiError> {
+    settings.validate().map_err(ApiError::Unprocessable)?;
+    let json = serde_json::to_string(&settings).map_err(|e| ApiError::Internal(e.into()))?;
+    // The student row may predate this database (a restored session); make sure it exists.
+    sqlx::query("INSERT OR IGNORE INTO students (id, kind, created_at) VALUES (?, ?, ?)")
+        .bind(student.id.as_str())
+        .bind(student.kind.as_str())
+        .bind(unix_now())
+        .execute(&state.pool)
+        .await?;
+    sqlx::query(
+        "INSERT INTO lab_settings (student_id, lab, settings, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (student_id, lab) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+    )
+    .bind(student.id.as_str())
+    .bind(L::NAME)
+    .bind(json)
+    .bind(unix_now())
+    .execute(&state.pool)
+    .await?;
+    Ok(Json(SettingsDocument { lab: L::NAME, settings, defaults: L::Settings::default() }))
+}
+
+pub(super) async fn reset<L: Lab>(State(state): State<AppState>, student: Student) -> Result<Json<impl Serialize>, ApiError> {
+    sqlx::query("DELETE FROM lab_settings WHERE student_id = ? AND lab = ?")
+        .bind(student.id.as_str())
+        .bind(L::NAME)
+        .execute(&state.pool)
+        .await?;
+    Ok(Json(SettingsDocument { lab: L::NAME, settings: L::Settings::default(), defaults: L::Settings::default() }))
+}

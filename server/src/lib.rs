@@ -1,0 +1,85 @@
+//! The Backend Workbench server.
+//!
+//! # Layout
+//! - [`config`]: command line and environment settings.
+//! - [`db`]: the platform database (SQLite by default), migrated at start.
+//! - [`content`]: lessons loaded from the course folder and rendered once.
+//! - [`identity`]: who is asking; guests get an id on their first lab request.
+//! - [`inspector`]: traces of lab requests, shown to the student who made them.
+//! - [`labs`]: the live demo backends, one module each, behind one contract.
+//! - [`web`]: the router that puts the pieces together, and [`run`].
+//!
+//! `main.rs` only parses the command line, binds a listener and calls [`run`],
+//! so tests start the same server on port 0.
+
+pub mod config;
+pub mod content;
+pub mod db;
+pub mod error;
+pub mod identity;
+pub mod inspector;
+pub mod labs;
+pub mod state;
+pub mod web;
+
+use std::sync::Arc;
+
+use leptos::config::LeptosOptions;
+use tower_sessions_sqlx_store::SqliteStore;
+
+pub use state::AppState;
+pub use web::run;
+
+use crate::config::ServeConfig;
+use crate::content::{AuthoringErrors, LiveCourse};
+use crate::inspector::TraceStore;
+
+/// Traces kept per student.
+const TRACES_PER_STUDENT: usize = 200;
+/// Students whose traces are kept at once.
+const TRACED_STUDENTS: usize = 10_000;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The course has authoring errors.
+    #[error("the course has authoring errors:\n{0}")]
+    Content(#[from] AuthoringErrors),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Database(#[from] db::DatabaseError),
+    /// The session table could not be created.
+    #[error("cannot prepare the session store: {0}")]
+    Sessions(#[from] sqlx::Error),
+    /// The course folder could not be watched.
+    #[error("cannot watch the course folder: {0}")]
+    Watch(#[from] notify::Error),
+}
+
+/// Loads the course, opens the database and assembles the state for [`run`].
+pub async fn build_state(config: &ServeConfig) -> Result<AppState, StartError> {
+    let course_dir = config.course.course.clone();
+    let course = tokio::task::spawn_blocking(move || LiveCourse::load(&course_dir))
+        .await
+        .expect("loading the course does not panic")?;
+    let pool = db::connect(&config.database_url()).await?;
+    SqliteStore::new(pool.clone()).migrate().await?;
+    if config.dev {
+        course.watch()?;
+    }
+    let leptos = LeptosOptions::builder()
+        .output_name("workbench")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build();
+    Ok(AppState {
+        pool,
+        course,
+        traces: Arc::new(TraceStore::new(TRACES_PER_STUDENT, TRACED_STUDENTS)),
+        leptos,
+        dev: config.dev,
+        secure_cookies: config.secure_cookies,
+        stopping: tokio::sync::watch::channel(false).0,
+    })
+}

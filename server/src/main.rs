@@ -1,0 +1,90 @@
+//! `workbench`: parses the command line and runs a subcommand.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use server::config::{Cli, Command, CourseArgs, ServeConfig};
+use server::content::load_course;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(config) => serve(config).await,
+        Command::Check(args) => check(&args),
+    }
+}
+
+async fn serve(config: ServeConfig) -> ExitCode {
+    let state = match server::build_state(&config).await {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("workbench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(config.addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("workbench: cannot listen on {}: {e}", config.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(lessons = state.course.current().lesson_count(), dev = config.dev, "listening on http://{addr}");
+    match server::run(listener, state, shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("workbench: server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `workbench check`: every authoring error on stdout as `file:line: message`.
+fn check(args: &CourseArgs) -> ExitCode {
+    match load_course(&args.course) {
+        Ok(course) => {
+            let outline = course.outline();
+            println!("ok: {} lessons in {} modules", course.lesson_count(), outline.modules.len());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            println!("{errors}");
+            eprintln!("{} authoring error(s)", errors.0.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing open requests");
+}

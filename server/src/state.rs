@@ -1,0 +1,36 @@
+//! The shared application state: built once at start, cheap to clone.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::SqlitePool;
+
+use crate::content::LiveCourse;
+use crate::inspector::TraceStore;
+
+/// Everything handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The platform database.
+    pub pool: SqlitePool,
+    /// The course being served.
+    pub course: Arc<LiveCourse>,
+    /// Recent lab traces per student.
+    pub traces: Arc<TraceStore>,
+    /// Where the browser assets are and what they are called.
+    pub leptos: LeptosOptions,
+    /// Dev mode: lessons reload on save.
+    pub dev: bool,
+    /// Cookies carry `Secure` (serving behind TLS).
+    pub secure_cookies: bool,
+    /// Flips to `true` when the server starts shutting down, so long-lived
+    /// streams end instead of holding graceful shutdown open forever.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}

@@ -1,0 +1,102 @@
+//! The HTTP wiring: pages, API, labs, static assets and the layers around them.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::catalog::{Catalog, CatalogContext, PageOptions};
+use app::{shell, App};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::error::error_response;
+use crate::state::AppState;
+use crate::{content, inspector, labs};
+
+/// Name of the workbench's own session cookie (labs use their own names).
+pub const SESSION_COOKIE: &str = "workbench_session";
+
+/// How long an unused session lives.
+const SESSION_IDLE: time::Duration = time::Duration::days(14);
+
+/// The whole application as one router.
+pub fn app(state: AppState, sessions: SqliteStore) -> Router {
+    let catalog: Arc<dyn Catalog> = state.course.clone();
+    let page_options = PageOptions { live_reload: state.dev };
+    let context = move || {
+        provide_context(CatalogContext(catalog.clone()));
+        provide_context(page_options);
+    };
+    let leptos_options = state.leptos.clone();
+    let pkg_dir = format!("{}/{}", leptos_options.site_root, leptos_options.site_pkg_dir);
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(inspector::router())
+        .merge(content::events::router())
+        .merge(labs::router(state.clone()))
+        .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || shell(leptos_options.clone()))
+        .nest_service(
+            &format!("/{}", state.leptos.site_pkg_dir),
+            tower::ServiceBuilder::new()
+                // Asset names do not change between builds, so browsers must revalidate.
+                .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+                .service(ServeDir::new(pkg_dir)),
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(session_layer)
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+fn panic_response() -> Response {
+    tracing::error!("a handler panicked");
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server; it has been logged.".into())
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then drains open requests.
+pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let sessions = SqliteStore::new(state.pool.clone());
+    let purge = tokio::spawn({
+        use tower_sessions::ExpiredDeletion;
+        sessions.clone().continuously_delete_expired(Duration::from_secs(60 * 60))
+    });
+    let stopping = state.stopping.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.send_replace(true);
+    };
+    let service = app(state, sessions).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    purge.abort();
+    result
+}

@@ -1,0 +1,99 @@
+//! Starts the real server on port 0 with a fresh database, for integration tests.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use server::config::{CourseArgs, ServeConfig};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// A running server and what it needs to stay alive.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub data_dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// The repository's own course.
+    pub async fn start() -> Self {
+        Self::start_with(repo_root(), false).await
+    }
+
+    /// A server on `course`, in dev mode or not.
+    pub async fn start_with(course: PathBuf, dev: bool) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let config = ServeConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            course: CourseArgs { course },
+            database_url: None,
+            data_dir: data_dir.path().to_path_buf(),
+            site_root: data_dir.path().join("site"),
+            dev,
+            secure_cookies: false,
+        };
+        let state = server::build_state(&config).await.expect("server state");
+        let listener = TcpListener::bind(config.addr).await.expect("bind port 0");
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::run(listener, state, async move {
+            let _ = rx.await;
+        }));
+        Self { addr, data_dir, shutdown: Some(tx), task: Some(task) }
+    }
+
+    /// An absolute URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A client that keeps cookies, like a browser.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server ran cleanly");
+        }
+    }
+}
+
+/// The repository root, which is also the default course.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Copies the repository's course (lessons, exercises, course.toml) into a temp dir.
+pub fn copy_of_course() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = repo_root();
+    copy_dir(&root.join("lessons"), &dir.path().join("lessons"));
+    copy_dir(&root.join("exercises"), &dir.path().join("exercises"));
+    std::fs::copy(root.join("course.toml"), dir.path().join("course.toml")).unwrap();
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
