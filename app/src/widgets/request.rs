@@ -101,7 +101,7 @@ pub(crate) fn RequestWidget(template: RequestTemplate) -> impl IntoView {
                     </label>
                     <label class="field field-url">
                         <span class="field-label">"URL"</span>
-                        <input type="text" spellcheck="false" autocomplete="off" bind:value=url/>
+                        <input type="text" spellcheck="false" autocomplete="off" value=url.get_untracked() bind:value=url/>
                     </label>
                     <button type="submit" class="button-primary" disabled=move || sending.get() || !hydrated.get()>
                         {move || if sending.get() { "Sending…" } else { "Send" }}
@@ -110,7 +110,7 @@ pub(crate) fn RequestWidget(template: RequestTemplate) -> impl IntoView {
                 <HeaderFields rows next_key/>
                 <label class="field field-body">
                     <span class="field-label">"Body"</span>
-                    <textarea rows="3" spellcheck="false" bind:value=body></textarea>
+                    <textarea rows="3" spellcheck="false" bind:value=body>{body.get_untracked()}</textarea>
                 </label>
             </form>
             <div class="response" aria-live="polite">
@@ -145,11 +145,11 @@ fn HeaderFields(rows: RwSignal<Vec<HeaderRow>>, next_key: StoredValue<usize>) ->
                         <div class="header-row">
                             <label class="field">
                                 <span class="visually-hidden">"Header name"</span>
-                                <input type="text" placeholder="Name" spellcheck="false" bind:value=row.name/>
+                                <input type="text" placeholder="Name" spellcheck="false" value=row.name.get_untracked() bind:value=row.name/>
                             </label>
                             <label class="field">
                                 <span class="visually-hidden">"Header value"</span>
-                                <input type="text" placeholder="Value" spellcheck="false" bind:value=row.value/>
+                                <input type="text" placeholder="Value" spellcheck="false" value=row.value.get_untracked() bind:value=row.value/>
                             </label>
                             <button
                                 type="button"
