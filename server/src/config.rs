@@ -7,12 +7,26 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 /// `workbench`: the Backend Workbench server and its tools.
+///
+/// Without a subcommand it serves, so `cargo leptos serve` (which passes no
+/// arguments) and a bare `workbench` both start the server.
 #[derive(Debug, Parser)]
 #[command(name = "workbench", version, about = "An interactive workbench for learning backend development")]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Settings for serving when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeConfig,
+}
+
+impl Cli {
+    /// The subcommand to run, `serve` when none was named.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Serve(self.serve))
+    }
 }
 
 /// The subcommands.
@@ -64,5 +78,37 @@ impl ServeConfig {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("workbench.db").display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_subcommand_means_serve_with_the_flags_given() {
+        let cli = Cli::try_parse_from(["workbench", "--addr", "127.0.0.1:0"]).unwrap();
+        match cli.into_command() {
+            Command::Serve(config) => assert_eq!(config.addr.port(), 0),
+            other => panic!("expected serve, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn check_takes_a_course_folder() {
+        let cli = Cli::try_parse_from(["workbench", "check", "--course", "elsewhere"]).unwrap();
+        match cli.into_command() {
+            Command::Check(args) => assert_eq!(args.course, PathBuf::from("elsewhere")),
+            other => panic!("expected check, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_default_database_is_a_sqlite_file_in_the_data_folder() {
+        let cli = Cli::try_parse_from(["workbench", "serve", "--data-dir", "/tmp/x"]).unwrap();
+        let Command::Serve(config) = cli.into_command() else { panic!("expected serve") };
+        if std::env::var_os("DATABASE_URL").is_none() {
+            assert_eq!(config.database_url(), "sqlite:///tmp/x/workbench.db");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! `workbench`: parses the command line and runs a subcommand.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -14,8 +15,9 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
-    match cli.command {
+    match cli.into_command() {
         Command::Serve(config) => serve(config).await,
         Command::Check(args) => check(&args),
     }

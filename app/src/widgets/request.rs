@@ -191,10 +191,19 @@ fn ExchangeView(exchange: Exchange) -> impl IntoView {
                 <summary>"Response headers (" {exchange.headers.len()} ")"</summary>
                 <pre><code>{raw_headers}</code></pre>
             </details>
-            <pre class="response-body"><code>{exchange.body}</code></pre>
+            <pre class="response-body"><code>{readable_body(exchange.body)}</code></pre>
             {trace_id.map(|id| view! { <TracePanel trace_id=id/> })}
         </div>
     }
+}
+
+/// JSON bodies are shown indented; anything else exactly as it came.
+fn readable_body(body: String) -> String {
+    serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .filter(|v| v.is_object() || v.is_array())
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or(body)
 }
 
 #[component]
