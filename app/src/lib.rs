@@ -87,7 +87,7 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
         <footer class="site-footer">
-            <p>"Backend Workbench: real servers, real requests, graded on the server."</p>
+            <p>"Backend Workbench: real servers, real requests, every step traced."</p>
         </footer>
     }
 }

@@ -7,6 +7,7 @@
 //! - [`identity`]: who is asking; guests get an id on their first lab request.
 //! - [`inspector`]: traces of lab requests, shown to the student who made them.
 //! - [`labs`]: the live demo backends, one module each, behind one contract.
+//! - [`page_cache`]: rendered course pages, kept per course version.
 //! - [`web`]: the router that puts the pieces together, and [`run`].
 //!
 //! `main.rs` only parses the command line, binds a listener and calls [`run`],
@@ -19,6 +20,7 @@ pub mod error;
 pub mod identity;
 pub mod inspector;
 pub mod labs;
+pub mod page_cache;
 pub mod state;
 pub mod web;
 
@@ -81,5 +83,6 @@ pub async fn build_state(config: &ServeConfig) -> Result<AppState, StartError> {
         dev: config.dev,
         secure_cookies: config.secure_cookies,
         stopping: tokio::sync::watch::channel(false).0,
+        pages: Arc::new(page_cache::PageCache::default()),
     })
 }

@@ -8,6 +8,7 @@ use sqlx::SqlitePool;
 
 use crate::content::LiveCourse;
 use crate::inspector::TraceStore;
+use crate::page_cache::PageCache;
 
 /// Everything handlers share.
 #[derive(Clone)]
@@ -27,6 +28,8 @@ pub struct AppState {
     /// Flips to `true` when the server starts shutting down, so long-lived
     /// streams end instead of holding graceful shutdown open forever.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Rendered course pages for the current course version.
+    pub pages: Arc<PageCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -47,6 +47,11 @@ impl LiveCourse {
         Ok(())
     }
 
+    /// The version number: 1 at start, one more for each successful reload.
+    pub fn version(&self) -> u64 {
+        *self.version.borrow()
+    }
+
     /// Changes to the version number, for the pages' reload stream.
     pub fn versions(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
