@@ -125,8 +125,10 @@ pub struct TraceEventView {
     pub at_us: u64,
     /// Duration for steps that take time; `None` for instant events.
     pub duration_us: Option<u64>,
-    /// The event's structured fields, shown as a table.
-    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// The event's fields as (name, text) pairs, sorted by name; non-string
+    /// values are written as JSON. Text keeps the browser
+    /// bundle free of a JSON value type.
+    pub fields: Vec<(String, String)>,
 }
 
 /// A JSON error body, as every API and lab route sends on 4xx and 5xx.

@@ -11,7 +11,11 @@ use clap::{Args, Parser, Subcommand};
 /// Without a subcommand it serves, so `cargo leptos serve` (which passes no
 /// arguments) and a bare `workbench` both start the server.
 #[derive(Debug, Parser)]
-#[command(name = "workbench", version, about = "An interactive workbench for learning backend development")]
+#[command(
+    name = "workbench",
+    version,
+    about = "An interactive workbench for learning backend development"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// What to do.
@@ -106,7 +110,9 @@ mod tests {
     #[test]
     fn the_default_database_is_a_sqlite_file_in_the_data_folder() {
         let cli = Cli::try_parse_from(["workbench", "serve", "--data-dir", "/tmp/x"]).unwrap();
-        let Command::Serve(config) = cli.into_command() else { panic!("expected serve") };
+        let Command::Serve(config) = cli.into_command() else {
+            panic!("expected serve")
+        };
         if std::env::var_os("DATABASE_URL").is_none() {
             assert_eq!(config.database_url(), "sqlite:///tmp/x/workbench.db");
         }

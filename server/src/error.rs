@@ -114,7 +114,11 @@ impl IntoResponse for ApiError {
 
 /// A JSON error response with the status's snake_case name as the code.
 pub fn error_response(status: StatusCode, message: String) -> Response {
-    let error = status.canonical_reason().unwrap_or("error").to_ascii_lowercase().replace([' ', '-'], "_");
+    let error = status
+        .canonical_reason()
+        .unwrap_or("error")
+        .to_ascii_lowercase()
+        .replace([' ', '-'], "_");
     (status, Json(ErrorBody { error, message })).into_response()
 }
 

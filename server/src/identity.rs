@@ -73,9 +73,15 @@ impl Student {
         let session = extensions
             .get::<Session>()
             .cloned()
-            .ok_or(ApiError::Internal(InternalError::Wiring("the session layer is missing")))?;
+            .ok_or(ApiError::Internal(InternalError::Wiring(
+                "the session layer is missing",
+            )))?;
         if let Some(id) = current(&session).await? {
-            return Ok(Self { id, kind: StudentKind::Guest, is_new: false });
+            return Ok(Self {
+                id,
+                kind: StudentKind::Guest,
+                is_new: false,
+            });
         }
         let id = StudentId::new_guest();
         sqlx::query("INSERT INTO students (id, kind, created_at) VALUES (?, 'guest', ?)")
@@ -84,14 +90,21 @@ impl Student {
             .execute(&state.pool)
             .await?;
         session.insert(STUDENT_KEY, &id).await?;
-        Ok(Self { id, kind: StudentKind::Guest, is_new: true })
+        Ok(Self {
+            id,
+            kind: StudentKind::Guest,
+            is_new: true,
+        })
     }
 }
 
 impl FromRequestParts<AppState> for Student {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let student = Self::resolve(&parts.extensions, state).await?;
         parts.extensions.insert(student.clone());
         Ok(student)

@@ -13,7 +13,10 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -38,8 +41,15 @@ async fn serve(config: ServeConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    tracing::info!(lessons = state.course.current().lesson_count(), dev = config.dev, "listening on http://{addr}");
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(
+        lessons = state.course.current().lesson_count(),
+        dev = config.dev,
+        "listening on http://{addr}"
+    );
     match server::run(listener, state, shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");
@@ -57,7 +67,11 @@ fn check(args: &CourseArgs) -> ExitCode {
     match load_course(&args.course) {
         Ok(course) => {
             let outline = course.outline();
-            println!("ok: {} lessons in {} modules", course.lesson_count(), outline.modules.len());
+            println!(
+                "ok: {} lessons in {} modules",
+                course.lesson_count(),
+                outline.modules.len()
+            );
             ExitCode::SUCCESS
         }
         Err(errors) => {

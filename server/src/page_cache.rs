@@ -37,23 +37,38 @@ struct CachedPage {
 impl PageCache {
     fn get(&self, path: &str, course_version: u64) -> Option<Response> {
         let pages = self.pages.read().unwrap_or_else(|e| e.into_inner());
-        let page = pages.get(path).filter(|p| p.course_version == course_version)?;
+        let page = pages
+            .get(path)
+            .filter(|p| p.course_version == course_version)?;
         Some((StatusCode::OK, page.headers.clone(), page.body.clone()).into_response())
     }
 
     fn put(&self, path: String, course_version: u64, headers: HeaderMap, body: Bytes) {
         let mut pages = self.pages.write().unwrap_or_else(|e| e.into_inner());
-        pages.insert(path, CachedPage { course_version, headers, body });
+        pages.insert(
+            path,
+            CachedPage {
+                course_version,
+                headers,
+                body,
+            },
+        );
     }
 }
 
 fn is_course_page(request: &Request) -> bool {
     let uri = request.uri();
-    request.method() == Method::GET && uri.query().is_none() && (uri.path() == "/" || uri.path().starts_with("/lessons/"))
+    request.method() == Method::GET
+        && uri.query().is_none()
+        && (uri.path() == "/" || uri.path().starts_with("/lessons/"))
 }
 
 /// Middleware: answers course pages from the cache, filling it on a miss.
-pub async fn serve_cached_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn serve_cached_pages(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !is_course_page(&request) {
         return next.run(request).await;
     }
@@ -69,7 +84,9 @@ pub async fn serve_cached_pages(State(state): State<AppState>, request: Request,
     let (parts, body) = response.into_parts();
     match to_bytes(body, MAX_PAGE_BYTES).await {
         Ok(bytes) => {
-            state.pages.put(path, version, parts.headers.clone(), bytes.clone());
+            state
+                .pages
+                .put(path, version, parts.headers.clone(), bytes.clone());
             Response::from_parts(parts, Body::from(bytes))
         }
         Err(e) => {

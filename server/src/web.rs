@@ -36,13 +36,18 @@ const SESSION_IDLE: time::Duration = time::Duration::days(14);
 /// The whole application as one router.
 pub fn app(state: AppState, sessions: SqliteStore) -> Router {
     let catalog: Arc<dyn Catalog> = state.course.clone();
-    let page_options = PageOptions { live_reload: state.dev };
+    let page_options = PageOptions {
+        live_reload: state.dev,
+    };
     let context = move || {
         provide_context(CatalogContext(catalog.clone()));
         provide_context(page_options);
     };
     let leptos_options = state.leptos.clone();
-    let pkg_dir = format!("{}/{}", leptos_options.site_root, leptos_options.site_pkg_dir);
+    let pkg_dir = format!(
+        "{}/{}",
+        leptos_options.site_root, leptos_options.site_pkg_dir
+    );
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -55,21 +60,44 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         .merge(inspector::router())
         .merge(content::events::router())
         .merge(labs::router(state.clone()))
-        .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || shell(leptos_options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            context.clone(),
+            move || shell(leptos_options.clone()),
+        )
         .nest_service(
             &format!("/{}", state.leptos.site_pkg_dir),
             tower::ServiceBuilder::new()
                 // Asset names do not change between builds, so browsers must revalidate.
-                .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache"),
+                ))
                 .service(ServeDir::new(pkg_dir)),
         )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), page_cache::serve_cached_pages))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            page_cache::serve_cached_pages,
+        ))
         .layer(session_layer)
         .layer(CompressionLayer::new())
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| panic_response()))
         .with_state(state)
@@ -81,15 +109,24 @@ async fn healthz() -> &'static str {
 
 fn panic_response() -> Response {
     tracing::error!("a handler panicked");
-    error_response(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server; it has been logged.".into())
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on the server; it has been logged.".into(),
+    )
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains open requests.
-pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let sessions = SqliteStore::new(state.pool.clone());
     let purge = tokio::spawn({
         use tower_sessions::ExpiredDeletion;
-        sessions.clone().continuously_delete_expired(Duration::from_secs(60 * 60))
+        sessions
+            .clone()
+            .continuously_delete_expired(Duration::from_secs(60 * 60))
     });
     let stopping = state.stopping.clone();
     let shutdown = async move {
@@ -97,7 +134,9 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
         stopping.send_replace(true);
     };
     let service = app(state, sessions).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await;
     purge.abort();
     result
 }

@@ -11,7 +11,10 @@ fn check(course: &std::path::Path) -> (i32, String) {
         .env_remove("WORKBENCH_COURSE")
         .output()
         .expect("run workbench check");
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).to_string())
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+    )
 }
 
 #[test]
@@ -35,26 +38,55 @@ fn every_planted_error_is_reported_with_its_file_and_line() {
         "+++\ntitle = \"Widget\"\nsummary = \"s\"\nminutes = 5\n+++\n\nText.\n\n```htpp\nGET /\n```\n",
     )
     .unwrap();
-    std::fs::write(lessons.join("05-anatomy.md"), "+++\ntitle = \"Again\"\nsummary = \"s\"\nminutes = 5\n+++\n").unwrap();
+    std::fs::write(
+        lessons.join("05-anatomy.md"),
+        "+++\ntitle = \"Again\"\nsummary = \"s\"\nminutes = 5\n+++\n",
+    )
+    .unwrap();
 
     let (code, stdout) = check(course.path());
     assert_eq!(code, 1, "{stdout}");
     let shown = |name: &str| format!("{}", lessons.join(name).display());
-    assert!(stdout.contains(&format!("{}:4: front matter: invalid type", shown("03-broken.md"))), "{stdout}");
-    assert!(stdout.contains(&format!("{}:9: unknown widget or language `htpp`", shown("04-widget.md"))), "{stdout}");
-    assert!(stdout.contains(&format!("{}:1: duplicate lesson slug `anatomy`", shown("05-anatomy.md"))), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "{}:4: front matter: invalid type",
+            shown("03-broken.md")
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{}:9: unknown widget or language `htpp`",
+            shown("04-widget.md")
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{}:1: duplicate lesson slug `anatomy`",
+            shown("05-anatomy.md")
+        )),
+        "{stdout}"
+    );
     assert_eq!(stdout.lines().count(), 3, "one line per error: {stdout}");
 }
 
 #[test]
 fn a_course_path_inside_the_working_folder_is_shown_relative() {
     let course = common::copy_of_course();
-    std::fs::write(course.path().join("lessons/01-http/09-bad.md"), "no front matter\n").unwrap();
+    std::fs::write(
+        course.path().join("lessons/01-http/09-bad.md"),
+        "no front matter\n",
+    )
+    .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_workbench"))
         .args(["check", "--course", "."])
         .current_dir(course.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.starts_with("lessons/01-http/09-bad.md:1: "), "{stdout}");
+    assert!(
+        stdout.starts_with("lessons/01-http/09-bad.md:1: "),
+        "{stdout}"
+    );
 }

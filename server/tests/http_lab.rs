@@ -6,7 +6,12 @@ use common::TestServer;
 use serde_json::{json, Value};
 
 fn trace_id_of(response: &reqwest::Response) -> String {
-    let header = response.headers().get("traceresponse").expect("traceresponse header").to_str().unwrap();
+    let header = response
+        .headers()
+        .get("traceresponse")
+        .expect("traceresponse header")
+        .to_str()
+        .unwrap();
     let parts: Vec<&str> = header.split('-').collect();
     assert_eq!(parts.len(), 4, "{header}");
     assert_eq!(parts[0], "00");
@@ -31,13 +36,22 @@ async fn the_echo_returns_the_anatomy_of_the_request() {
     assert_eq!(anatomy["method"], "POST");
     assert_eq!(anatomy["path"], "/labs/http/echo/orders");
     assert_eq!(anatomy["query"], "course=backend&lesson=anatomy");
-    assert_eq!(anatomy["query_params"], json!([["course", "backend"], ["lesson", "anatomy"]]));
+    assert_eq!(
+        anatomy["query_params"],
+        json!([["course", "backend"], ["lesson", "anatomy"]])
+    );
     assert_eq!(anatomy["body"], r#"{"product_id": 7}"#);
     assert_eq!(anatomy["body_json"], json!({"product_id": 7}));
     assert_eq!(anatomy["body_bytes"], 17);
-    assert!(anatomy["client_address"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(anatomy["client_address"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
     let headers = anatomy["headers"].as_array().unwrap();
-    assert!(headers.contains(&json!(["x-student", "ada"])), "{headers:?}");
+    assert!(
+        headers.contains(&json!(["x-student", "ada"])),
+        "{headers:?}"
+    );
     server.stop().await;
 }
 
@@ -45,21 +59,59 @@ async fn the_echo_returns_the_anatomy_of_the_request() {
 async fn a_lab_request_can_be_traced_by_the_student_who_made_it_only() {
     let server = TestServer::start().await;
     let student = server.browser();
-    let response = student.get(server.url("/labs/http/echo")).send().await.unwrap();
+    let response = student
+        .get(server.url("/labs/http/echo"))
+        .send()
+        .await
+        .unwrap();
     let trace_id = trace_id_of(&response);
 
-    let trace: Value = student.get(server.url(&format!("/api/traces/{trace_id}"))).send().await.unwrap().json().await.unwrap();
+    let trace: Value = student
+        .get(server.url(&format!("/api/traces/{trace_id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(trace["trace_id"], trace_id);
     assert_eq!(trace["status"], 200);
-    let kinds: Vec<&str> = trace["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    for expected in ["http.request", "session.load", "lab.handler", "lab.settings", "http.echo", "http.response"] {
-        assert!(kinds.contains(&expected), "{expected} missing from {kinds:?}");
+    let kinds: Vec<&str> = trace["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "http.request",
+        "session.load",
+        "lab.handler",
+        "lab.settings",
+        "http.echo",
+        "http.response",
+    ] {
+        assert!(
+            kinds.contains(&expected),
+            "{expected} missing from {kinds:?}"
+        );
     }
 
     let stranger = server.browser();
-    let _ = stranger.get(server.url("/labs/http/echo")).send().await.unwrap();
-    let response = stranger.get(server.url(&format!("/api/traces/{trace_id}"))).send().await.unwrap();
-    assert_eq!(response.status(), 404, "another student must not see this trace");
+    let _ = stranger
+        .get(server.url("/labs/http/echo"))
+        .send()
+        .await
+        .unwrap();
+    let response = stranger
+        .get(server.url(&format!("/api/traces/{trace_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        404,
+        "another student must not see this trace"
+    );
     server.stop().await;
 }
 
@@ -68,18 +120,47 @@ async fn a_guest_gets_an_httponly_lax_session_cookie_on_the_first_lab_request() 
     let server = TestServer::start().await;
     let client = server.browser();
     let page = client.get(server.url("/")).send().await.unwrap();
-    assert!(page.headers().get("set-cookie").is_none(), "reading lessons creates no session");
+    assert!(
+        page.headers().get("set-cookie").is_none(),
+        "reading lessons creates no session"
+    );
 
-    let response = client.get(server.url("/labs/http/echo")).send().await.unwrap();
-    let cookie = response.headers().get("set-cookie").expect("guest session cookie").to_str().unwrap().to_string();
+    let response = client
+        .get(server.url("/labs/http/echo"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .expect("guest session cookie")
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(cookie.starts_with("workbench_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
 
-    let again = client.get(server.url("/labs/http/echo")).send().await.unwrap();
+    let again = client
+        .get(server.url("/labs/http/echo"))
+        .send()
+        .await
+        .unwrap();
     let trace_id = trace_id_of(&again);
-    let trace: Value = client.get(server.url(&format!("/api/traces/{trace_id}"))).send().await.unwrap().json().await.unwrap();
-    let session_step = trace["events"].as_array().unwrap().iter().find(|e| e["kind"] == "session.load").unwrap();
+    let trace: Value = client
+        .get(server.url(&format!("/api/traces/{trace_id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session_step = trace["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "session.load")
+        .unwrap();
     assert_eq!(session_step["summary"], "student found in session");
     server.stop().await;
 }
@@ -89,7 +170,9 @@ async fn the_status_route_answers_with_the_status_and_headers_asked_for() {
     let server = TestServer::start().await;
     let client = server.browser();
     let created = client
-        .post(server.url("/labs/http/status/201?location=/labs/http/echo/orders/42&header=X-Lesson:%20status"))
+        .post(server.url(
+            "/labs/http/status/201?location=/labs/http/echo/orders/42&header=X-Lesson:%20status",
+        ))
         .send()
         .await
         .unwrap();
@@ -99,15 +182,31 @@ async fn the_status_route_answers_with_the_status_and_headers_asked_for() {
     let body: Value = created.json().await.unwrap();
     assert_eq!(body["class"], "success");
 
-    let not_found = client.get(server.url("/labs/http/status/404?body=nothing%20here")).send().await.unwrap();
+    let not_found = client
+        .get(server.url("/labs/http/status/404?body=nothing%20here"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(not_found.status(), 404);
-    assert_eq!(not_found.text().await.unwrap(), "nothing here", "a deliberate 404 keeps its own body");
+    assert_eq!(
+        not_found.text().await.unwrap(),
+        "nothing here",
+        "a deliberate 404 keeps its own body"
+    );
 
-    let redirect = client.get(server.url("/labs/http/status/302")).send().await.unwrap();
+    let redirect = client
+        .get(server.url("/labs/http/status/302"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(redirect.status(), 302);
     assert_eq!(redirect.headers()["location"], "/labs/http/echo");
 
-    let no_content = client.delete(server.url("/labs/http/status/204")).send().await.unwrap();
+    let no_content = client
+        .delete(server.url("/labs/http/status/204"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_content.status(), 204);
     assert!(no_content.text().await.unwrap().is_empty());
     server.stop().await;
@@ -117,15 +216,31 @@ async fn the_status_route_answers_with_the_status_and_headers_asked_for() {
 async fn content_negotiation_follows_accept_and_says_vary() {
     let server = TestServer::start().await;
     let client = server.browser();
-    let html = client.get(server.url("/labs/http/negotiate")).header("Accept", "text/html").send().await.unwrap();
+    let html = client
+        .get(server.url("/labs/http/negotiate"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(html.status(), 200);
-    assert!(html.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(html.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert_eq!(html.headers()["vary"], "Accept");
 
-    let refused = client.get(server.url("/labs/http/negotiate")).header("Accept", "image/png").send().await.unwrap();
+    let refused = client
+        .get(server.url("/labs/http/negotiate"))
+        .header("Accept", "image/png")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 406);
     let body: Value = refused.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("application/json"));
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("application/json"));
     server.stop().await;
 }
 
@@ -137,23 +252,59 @@ async fn lab_settings_are_validated_kept_per_student_and_reset() {
     let url = server.url("/labs/http/settings");
 
     let defaults: Value = ada.get(&url).send().await.unwrap().json().await.unwrap();
-    assert_eq!(defaults["settings"], json!({"latency_ms": 0, "pretty": false}));
+    assert_eq!(
+        defaults["settings"],
+        json!({"latency_ms": 0, "pretty": false})
+    );
 
-    let too_slow = ada.put(&url).json(&json!({"latency_ms": 60_000})).send().await.unwrap();
+    let too_slow = ada
+        .put(&url)
+        .json(&json!({"latency_ms": 60_000}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(too_slow.status(), 422);
-    assert!(too_slow.json::<Value>().await.unwrap()["message"].as_str().unwrap().contains("latency_ms"));
+    assert!(too_slow.json::<Value>().await.unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .contains("latency_ms"));
 
-    let saved = ada.put(&url).json(&json!({"pretty": true})).send().await.unwrap();
+    let saved = ada
+        .put(&url)
+        .json(&json!({"pretty": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(saved.status(), 200);
-    let echo = ada.get(server.url("/labs/http/echo")).send().await.unwrap().text().await.unwrap();
-    assert!(echo.contains("\n  \"method\""), "pretty setting applies to the next request: {echo}");
+    let echo = ada
+        .get(server.url("/labs/http/echo"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        echo.contains("\n  \"method\""),
+        "pretty setting applies to the next request: {echo}"
+    );
 
     let bobs: Value = bob.get(&url).send().await.unwrap().json().await.unwrap();
-    assert_eq!(bobs["settings"]["pretty"], false, "settings are per student");
+    assert_eq!(
+        bobs["settings"]["pretty"], false,
+        "settings are per student"
+    );
 
     let reset: Value = ada.delete(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(reset["settings"]["pretty"], false);
-    let echo = ada.get(server.url("/labs/http/echo")).send().await.unwrap().text().await.unwrap();
+    let echo = ada
+        .get(server.url("/labs/http/echo"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!echo.contains("\n  \"method\""));
     server.stop().await;
 }

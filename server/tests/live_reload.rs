@@ -9,7 +9,10 @@ use common::TestServer;
 use futures_util::StreamExt;
 
 /// Reads the event stream until a `data:` line differs from `seen`.
-async fn next_version(stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin), seen: &mut String) -> String {
+async fn next_version(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    seen: &mut String,
+) -> String {
     let wait = async {
         while let Some(chunk) = stream.next().await {
             let chunk = String::from_utf8_lossy(&chunk.unwrap()).to_string();
@@ -25,7 +28,9 @@ async fn next_version(stream: &mut (impl futures_util::Stream<Item = reqwest::Re
         panic!("event stream ended");
     };
     // A generous bound so a broken watcher fails the test instead of hanging it.
-    tokio::time::timeout(Duration::from_secs(20), wait).await.expect("a content event")
+    tokio::time::timeout(Duration::from_secs(20), wait)
+        .await
+        .expect("a content event")
 }
 
 #[tokio::test]
@@ -33,10 +38,24 @@ async fn saving_a_lesson_updates_the_page_and_tells_the_browser() {
     let course = common::copy_of_course();
     let server = TestServer::start_with(course.path().to_path_buf(), true).await;
     let client = server.browser();
-    let page = client.get(server.url("/lessons/http/anatomy")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("/api/dev/content-events"), "dev pages carry the reload script");
+    let page = client
+        .get(server.url("/lessons/http/anatomy"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("/api/dev/content-events"),
+        "dev pages carry the reload script"
+    );
 
-    let response = client.get(server.url("/api/dev/content-events")).send().await.unwrap();
+    let response = client
+        .get(server.url("/api/dev/content-events"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let mut stream = response.bytes_stream();
     let mut seen = String::new();
@@ -44,9 +63,20 @@ async fn saving_a_lesson_updates_the_page_and_tells_the_browser() {
 
     let path = course.path().join("lessons/01-http/01-anatomy.md");
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("Anatomy of an HTTP request", "Anatomy, revised")).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("Anatomy of an HTTP request", "Anatomy, revised"),
+    )
+    .unwrap();
     let _ = next_version(&mut stream, &mut seen).await;
-    let page = client.get(server.url("/lessons/http/anatomy")).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(server.url("/lessons/http/anatomy"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("<h1>Anatomy, revised</h1>"));
 
     server.stop().await;
@@ -55,7 +85,15 @@ async fn saving_a_lesson_updates_the_page_and_tells_the_browser() {
 #[tokio::test]
 async fn pages_outside_dev_mode_carry_no_reload_script() {
     let server = TestServer::start().await;
-    let page = server.browser().get(server.url("/lessons/http/anatomy")).send().await.unwrap().text().await.unwrap();
+    let page = server
+        .browser()
+        .get(server.url("/lessons/http/anatomy"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!page.contains("/api/dev/content-events"));
     server.stop().await;
 }

@@ -9,12 +9,31 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn assert_json_client_error(response: reqwest::Response, what: &str) {
     let status = response.status();
-    assert!(status.is_client_error(), "{what}: expected 4xx, got {status}");
-    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-    assert!(content_type.starts_with("application/json"), "{what}: content-type {content_type:?}");
-    let body: Value = response.json().await.unwrap_or_else(|e| panic!("{what}: body is not JSON: {e}"));
-    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{what}: {body}");
-    assert!(body["message"].as_str().is_some_and(|m| m.len() > 10), "{what}: {body}");
+    assert!(
+        status.is_client_error(),
+        "{what}: expected 4xx, got {status}"
+    );
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{what}: content-type {content_type:?}"
+    );
+    let body: Value = response
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: body is not JSON: {e}"));
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{what}: {body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.len() > 10),
+        "{what}: {body}"
+    );
 }
 
 #[tokio::test]
@@ -23,27 +42,117 @@ async fn malformed_lab_and_api_requests_get_json_client_errors() {
     let client = server.browser();
     let big_body = "x".repeat(70 * 1024);
     let cases: Vec<(&str, Method, &str, Option<(&str, String)>)> = vec![
-        ("status that is not a number", Method::GET, "/labs/http/status/abc", None),
-        ("status outside 200-599", Method::GET, "/labs/http/status/700", None),
-        ("an interim status", Method::GET, "/labs/http/status/101", None),
-        ("open redirect", Method::GET, "/labs/http/status/302?location=https://evil.example/", None),
-        ("unknown query parameter", Method::GET, "/labs/http/status/200?colour=red", None),
-        ("protected header", Method::GET, "/labs/http/status/200?header=Set-Cookie:%20a=b", None),
-        ("malformed header", Method::GET, "/labs/http/status/200?header=no-colon", None),
+        (
+            "status that is not a number",
+            Method::GET,
+            "/labs/http/status/abc",
+            None,
+        ),
+        (
+            "status outside 200-599",
+            Method::GET,
+            "/labs/http/status/700",
+            None,
+        ),
+        (
+            "an interim status",
+            Method::GET,
+            "/labs/http/status/101",
+            None,
+        ),
+        (
+            "open redirect",
+            Method::GET,
+            "/labs/http/status/302?location=https://evil.example/",
+            None,
+        ),
+        (
+            "unknown query parameter",
+            Method::GET,
+            "/labs/http/status/200?colour=red",
+            None,
+        ),
+        (
+            "protected header",
+            Method::GET,
+            "/labs/http/status/200?header=Set-Cookie:%20a=b",
+            None,
+        ),
+        (
+            "malformed header",
+            Method::GET,
+            "/labs/http/status/200?header=no-colon",
+            None,
+        ),
         ("unknown lab", Method::GET, "/labs/nope", None),
-        ("unknown lab route", Method::GET, "/labs/http/nothing/here", None),
+        (
+            "unknown lab route",
+            Method::GET,
+            "/labs/http/nothing/here",
+            None,
+        ),
         ("bare labs path", Method::GET, "/labs", None),
         ("wrong method", Method::DELETE, "/labs/http/negotiate", None),
-        ("body over the limit", Method::POST, "/labs/http/echo", Some(("text/plain", big_body.clone()))),
-        ("settings that are not JSON", Method::PUT, "/labs/http/settings", Some(("application/json", "{not json".into()))),
-        ("settings without a JSON content type", Method::PUT, "/labs/http/settings", Some(("text/plain", "{}".into()))),
-        ("settings with an unknown field", Method::PUT, "/labs/http/settings", Some(("application/json", r#"{"latncy_ms": 5}"#.into()))),
-        ("settings of the wrong type", Method::PUT, "/labs/http/settings", Some(("application/json", r#"{"latency_ms": "fast"}"#.into()))),
-        ("settings out of range", Method::PUT, "/labs/http/settings", Some(("application/json", r#"{"latency_ms": 99999}"#.into()))),
-        ("settings with a huge body", Method::PUT, "/labs/http/settings", Some(("application/json", big_body.clone()))),
-        ("malformed trace id", Method::GET, "/api/traces/not-a-trace", None),
-        ("unknown trace id", Method::GET, "/api/traces/0123456789abcdef0123456789abcdef", None),
-        ("live reload outside dev mode", Method::GET, "/api/dev/content-events", None),
+        (
+            "body over the limit",
+            Method::POST,
+            "/labs/http/echo",
+            Some(("text/plain", big_body.clone())),
+        ),
+        (
+            "settings that are not JSON",
+            Method::PUT,
+            "/labs/http/settings",
+            Some(("application/json", "{not json".into())),
+        ),
+        (
+            "settings without a JSON content type",
+            Method::PUT,
+            "/labs/http/settings",
+            Some(("text/plain", "{}".into())),
+        ),
+        (
+            "settings with an unknown field",
+            Method::PUT,
+            "/labs/http/settings",
+            Some(("application/json", r#"{"latncy_ms": 5}"#.into())),
+        ),
+        (
+            "settings of the wrong type",
+            Method::PUT,
+            "/labs/http/settings",
+            Some(("application/json", r#"{"latency_ms": "fast"}"#.into())),
+        ),
+        (
+            "settings out of range",
+            Method::PUT,
+            "/labs/http/settings",
+            Some(("application/json", r#"{"latency_ms": 99999}"#.into())),
+        ),
+        (
+            "settings with a huge body",
+            Method::PUT,
+            "/labs/http/settings",
+            Some(("application/json", big_body.clone())),
+        ),
+        (
+            "malformed trace id",
+            Method::GET,
+            "/api/traces/not-a-trace",
+            None,
+        ),
+        (
+            "unknown trace id",
+            Method::GET,
+            "/api/traces/0123456789abcdef0123456789abcdef",
+            None,
+        ),
+        (
+            "live reload outside dev mode",
+            Method::GET,
+            "/api/dev/content-events",
+            None,
+        ),
     ];
     for (what, method, path, body) in cases {
         let mut request = client.request(method, server.url(path));
@@ -58,7 +167,12 @@ async fn malformed_lab_and_api_requests_get_json_client_errors() {
 #[tokio::test]
 async fn a_wrong_method_keeps_the_allow_header() {
     let server = TestServer::start().await;
-    let response = server.browser().delete(server.url("/labs/http/negotiate")).send().await.unwrap();
+    let response = server
+        .browser()
+        .delete(server.url("/labs/http/negotiate"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 405);
     let allow = response.headers()["allow"].to_str().unwrap().to_string();
     assert!(allow.contains("GET"), "{allow}");
@@ -69,13 +183,21 @@ async fn a_wrong_method_keeps_the_allow_header() {
 async fn garbage_on_the_wire_gets_a_400_and_the_server_keeps_serving() {
     let server = TestServer::start().await;
     let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    stream.write_all(b"GET /labs/http/echo HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n").await.unwrap();
+    stream
+        .write_all(b"GET /labs/http/echo HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n")
+        .await
+        .unwrap();
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer).await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 
-    let healthy = server.browser().get(server.url("/healthz")).send().await.unwrap();
+    let healthy = server
+        .browser()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(healthy.status(), 200);
     server.stop().await;
 }

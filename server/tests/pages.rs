@@ -7,10 +7,22 @@ use common::TestServer;
 #[tokio::test]
 async fn the_course_home_lists_modules_and_lessons_in_order() {
     let server = TestServer::start().await;
-    let html = server.browser().get(server.url("/")).send().await.unwrap().text().await.unwrap();
+    let html = server
+        .browser()
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("HTTP and APIs"), "module title");
-    let anatomy = html.find("href=\"/lessons/http/anatomy\"").expect("first lesson linked");
-    let status = html.find("href=\"/lessons/http/status-codes-and-verbs\"").expect("second lesson linked");
+    let anatomy = html
+        .find("href=\"/lessons/http/anatomy\"")
+        .expect("first lesson linked");
+    let status = html
+        .find("href=\"/lessons/http/status-codes-and-verbs\"")
+        .expect("second lesson linked");
     assert!(anatomy < status, "lessons in file order");
     server.stop().await;
 }
@@ -18,27 +30,63 @@ async fn the_course_home_lists_modules_and_lessons_in_order() {
 #[tokio::test]
 async fn a_lesson_page_has_contents_widgets_highlighting_and_neighbours() {
     let server = TestServer::start().await;
-    let response = server.browser().get(server.url("/lessons/http/anatomy")).send().await.unwrap();
+    let response = server
+        .browser()
+        .get(server.url("/lessons/http/anatomy"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(html.contains("<h1>Anatomy of an HTTP request</h1>"));
-    assert!(html.contains("aria-label=\"On this page\""), "table of contents");
-    assert!(html.contains("<h2 id=\"the-request-line\">"), "heading anchors");
-    assert!(html.contains("href=\"#the-request-line\""), "contents links to anchors");
-    assert!(html.contains("class=\"widget request-widget\""), "request widget rendered on the server");
-    assert!(html.contains("value=\"/labs/http/echo?course=backend&amp;lesson=anatomy\""), "widget starts from the block's URL");
-    assert!(html.contains("rel=\"next\" href=\"/lessons/http/status-codes-and-verbs\""), "next link");
-    assert!(!html.contains("rel=\"prev\""), "the first lesson has no previous");
+    assert!(
+        html.contains("aria-label=\"On this page\""),
+        "table of contents"
+    );
+    assert!(
+        html.contains("<h2 id=\"the-request-line\">"),
+        "heading anchors"
+    );
+    assert!(
+        html.contains("href=\"#the-request-line\""),
+        "contents links to anchors"
+    );
+    assert!(
+        html.contains("class=\"widget request-widget\""),
+        "request widget rendered on the server"
+    );
+    assert!(
+        html.contains("value=\"/labs/http/echo?course=backend&amp;lesson=anatomy\""),
+        "widget starts from the block's URL"
+    );
+    assert!(
+        html.contains("rel=\"next\" href=\"/lessons/http/status-codes-and-verbs\""),
+        "next link"
+    );
+    assert!(
+        !html.contains("rel=\"prev\""),
+        "the first lesson has no previous"
+    );
     server.stop().await;
 }
 
 #[tokio::test]
 async fn an_unknown_lesson_is_a_404_page() {
     let server = TestServer::start().await;
-    let response = server.browser().get(server.url("/lessons/http/no-such-lesson")).send().await.unwrap();
+    let response = server
+        .browser()
+        .get(server.url("/lessons/http/no-such-lesson"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     assert!(response.text().await.unwrap().contains("Page not found"));
-    let response = server.browser().get(server.url("/no/such/page")).send().await.unwrap();
+    let response = server
+        .browser()
+        .get(server.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     server.stop().await;
 }
@@ -46,11 +94,21 @@ async fn an_unknown_lesson_is_a_404_page() {
 #[tokio::test]
 async fn pages_carry_protective_headers_and_health_is_reported() {
     let server = TestServer::start().await;
-    let response = server.browser().get(server.url("/lessons/http/anatomy")).send().await.unwrap();
+    let response = server
+        .browser()
+        .get(server.url("/lessons/http/anatomy"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.headers()["x-frame-options"], "DENY");
     assert_eq!(response.headers()["referrer-policy"], "same-origin");
-    let health = server.browser().get(server.url("/healthz")).send().await.unwrap();
+    let health = server
+        .browser()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     assert_eq!(health.text().await.unwrap(), "ok");
     server.stop().await;

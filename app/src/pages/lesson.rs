@@ -24,7 +24,15 @@ pub(crate) fn LessonRoute() -> impl IntoView {
 
 #[component]
 fn Lesson(page: LessonPage) -> impl IntoView {
-    let LessonPage { module_title, link, objectives, toc, blocks, previous, next } = page;
+    let LessonPage {
+        module_title,
+        link,
+        objectives,
+        toc,
+        blocks,
+        previous,
+        next,
+    } = page;
     view! {
         <Title text=format!("{} · Backend Workbench", link.title)/>
         <Meta name="description" content=link.summary.clone()/>

@@ -18,4 +18,3 @@ pub(crate) fn NotFound() -> impl IntoView {
         </section>
     }
 }
-

@@ -13,9 +13,12 @@ use crate::model::{RequestTemplate, TraceView};
 pub(crate) async fn send(request: &RequestTemplate) -> Result<Exchange, String> {
     let headers = Headers::new().map_err(describe)?;
     for (name, value) in &request.headers {
-        headers
-            .append(name, value)
-            .map_err(|e| format!("Header {name:?} was refused by the browser: {}", describe(e)))?;
+        headers.append(name, value).map_err(|e| {
+            format!(
+                "Header {name:?} was refused by the browser: {}",
+                describe(e)
+            )
+        })?;
     }
     let init = RequestInit::new();
     init.set_method(&request.method);
@@ -25,20 +28,29 @@ pub(crate) async fn send(request: &RequestTemplate) -> Result<Exchange, String> 
     }
     let performance = leptos::prelude::window().performance();
     let started = performance.as_ref().map(|p| p.now()).unwrap_or_default();
-    let response: Response = JsFuture::from(leptos::prelude::window().fetch_with_str_and_init(&request.url, &init))
+    let response: Response =
+        JsFuture::from(leptos::prelude::window().fetch_with_str_and_init(&request.url, &init))
+            .await
+            .map_err(|e| format!("The request did not reach the server: {}", describe(e)))?
+            .unchecked_into();
+    let body = JsFuture::from(response.text().map_err(describe)?)
         .await
-        .map_err(|e| format!("The request did not reach the server: {}", describe(e)))?
-        .unchecked_into();
-    let body = JsFuture::from(response.text().map_err(describe)?).await.map_err(describe)?.as_string().unwrap_or_default();
-    let elapsed_ms = performance.map(|p| p.now()).unwrap_or_default() - started;
+        .map_err(describe)?
+        .as_string()
+        .unwrap_or_default();
+    let elapsed_us = ((performance.map(|p| p.now()).unwrap_or_default() - started) * 1000.0) as u64;
     let headers = header_pairs(&response.headers());
-    let trace_id = headers.iter().find(|(n, _)| n == "traceresponse").and_then(|(_, v)| v.split('-').nth(1)).map(str::to_string);
+    let trace_id = headers
+        .iter()
+        .find(|(n, _)| n == "traceresponse")
+        .and_then(|(_, v)| v.split('-').nth(1))
+        .map(str::to_string);
     Ok(Exchange {
         status: response.status(),
         status_text: response.status_text(),
         headers,
         body,
-        elapsed_ms,
+        elapsed_us,
         redirected_to: response.redirected().then(|| response.url()),
         trace_id,
     })
@@ -47,19 +59,29 @@ pub(crate) async fn send(request: &RequestTemplate) -> Result<Exchange, String> 
 /// Fetches the inspector's record of one request.
 pub(crate) async fn trace(trace_id: &str) -> Result<TraceView, String> {
     let window = leptos::prelude::window();
-    let response: Response = JsFuture::from(window.fetch_with_str(&format!("/api/traces/{trace_id}")))
+    let response: Response =
+        JsFuture::from(window.fetch_with_str(&format!("/api/traces/{trace_id}")))
+            .await
+            .map_err(describe)?
+            .unchecked_into();
+    let text = JsFuture::from(response.text().map_err(describe)?)
         .await
         .map_err(describe)?
-        .unchecked_into();
-    let text = JsFuture::from(response.text().map_err(describe)?).await.map_err(describe)?.as_string().unwrap_or_default();
+        .as_string()
+        .unwrap_or_default();
     if !response.ok() {
-        return Err(format!("The trace could not be loaded ({}): {text}", response.status()));
+        return Err(format!(
+            "The trace could not be loaded ({}): {text}",
+            response.status()
+        ));
     }
     serde_json::from_str(&text).map_err(|e| format!("The trace was not understood: {e}"))
 }
 
 fn header_pairs(headers: &Headers) -> Vec<(String, String)> {
-    let Ok(Some(entries)) = js_sys::try_iter(headers) else { return Vec::new() };
+    let Ok(Some(entries)) = js_sys::try_iter(headers) else {
+        return Vec::new();
+    };
     entries
         .filter_map(Result::ok)
         .filter_map(|entry| {

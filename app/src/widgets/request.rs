@@ -30,7 +30,7 @@ pub(crate) struct Exchange {
     pub(crate) status_text: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: String,
-    pub(crate) elapsed_ms: f64,
+    pub(crate) elapsed_us: u64,
     pub(crate) redirected_to: Option<String>,
     pub(crate) trace_id: Option<String>,
 }
@@ -54,7 +54,11 @@ pub(crate) fn RequestWidget(template: RequestTemplate) -> impl IntoView {
             .headers
             .into_iter()
             .enumerate()
-            .map(|(key, (n, v))| HeaderRow { key, name: RwSignal::new(n), value: RwSignal::new(v) })
+            .map(|(key, (n, v))| HeaderRow {
+                key,
+                name: RwSignal::new(n),
+                value: RwSignal::new(v),
+            })
             .collect::<Vec<_>>(),
     );
     let exchange = RwSignal::new(None::<Result<Exchange, String>>);
@@ -71,10 +75,20 @@ pub(crate) fn RequestWidget(template: RequestTemplate) -> impl IntoView {
         let headers: Vec<(String, String)> = rows
             .get_untracked()
             .iter()
-            .map(|r| (r.name.get_untracked().trim().to_string(), r.value.get_untracked()))
+            .map(|r| {
+                (
+                    r.name.get_untracked().trim().to_string(),
+                    r.value.get_untracked(),
+                )
+            })
             .filter(|(n, _)| !n.is_empty())
             .collect();
-        let request = RequestTemplate { method: method.get_untracked(), url: url.get_untracked(), headers, body: body.get_untracked() };
+        let request = RequestTemplate {
+            method: method.get_untracked(),
+            url: url.get_untracked(),
+            headers,
+            body: body.get_untracked(),
+        };
         sending.set(true);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
@@ -129,13 +143,23 @@ fn HeaderFields(rows: RwSignal<Vec<HeaderRow>>, next_key: StoredValue<usize>) ->
     let add_header = move |_: leptos::ev::MouseEvent| {
         let key = next_key.get_value();
         next_key.set_value(key + 1);
-        rows.update(|r| r.push(HeaderRow { key, name: RwSignal::new(String::new()), value: RwSignal::new(String::new()) }));
+        rows.update(|r| {
+            r.push(HeaderRow {
+                key,
+                name: RwSignal::new(String::new()),
+                value: RwSignal::new(String::new()),
+            })
+        });
     };
     let forbidden = move || {
         rows.get()
             .iter()
             .map(|r| r.name.get().trim().to_ascii_lowercase())
-            .filter(|n| FORBIDDEN_HEADERS.contains(&n.as_str()) || n.starts_with("sec-") || n.starts_with("proxy-"))
+            .filter(|n| {
+                FORBIDDEN_HEADERS.contains(&n.as_str())
+                    || n.starts_with("sec-")
+                    || n.starts_with("proxy-")
+            })
             .collect::<Vec<_>>()
     };
     view! {
@@ -176,13 +200,18 @@ fn HeaderFields(rows: RwSignal<Vec<HeaderRow>>, next_key: StoredValue<usize>) ->
 #[component]
 fn ExchangeView(exchange: Exchange) -> impl IntoView {
     let status_class = format!("status status-{}xx", exchange.status / 100);
-    let raw_headers = exchange.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>().join("\n");
+    let raw_headers = exchange
+        .headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {v}"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let trace_id = exchange.trace_id.clone();
     view! {
         <div class="exchange">
             <p class="status-line">
                 <span class=status_class>{exchange.status} " " {exchange.status_text}</span>
-                <span class="elapsed">{format!("{:.1} ms", exchange.elapsed_ms)}</span>
+                <span class="elapsed">{millis(exchange.elapsed_us)}</span>
             </p>
             {exchange.redirected_to.map(|to| view! {
                 <p class="note-inline">"The browser followed a redirect to " <code>{to}</code> "; curl -i shows the 3xx itself."</p>
@@ -198,12 +227,29 @@ fn ExchangeView(exchange: Exchange) -> impl IntoView {
 }
 
 /// JSON bodies are shown indented; anything else exactly as it came.
+/// The browser's own `JSON` does the work, which costs the bundle nothing.
 fn readable_body(body: String) -> String {
-    serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .filter(|v| v.is_object() || v.is_array())
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or(body)
+    #[cfg(feature = "hydrate")]
+    {
+        let starts_like_json = matches!(body.trim_start().as_bytes().first(), Some(b'{' | b'['));
+        if starts_like_json {
+            if let Some(pretty) = js_sys::JSON::parse(&body)
+                .ok()
+                .and_then(|value| {
+                    js_sys::JSON::stringify_with_replacer_and_space(
+                        &value,
+                        &wasm_bindgen::JsValue::NULL,
+                        &wasm_bindgen::JsValue::from(2),
+                    )
+                    .ok()
+                })
+                .and_then(|text| text.as_string())
+            {
+                return pretty;
+            }
+        }
+    }
+    body
 }
 
 #[component]
@@ -247,18 +293,18 @@ fn TracePanel(trace_id: String) -> impl IntoView {
 /// The inspector timeline: each step and event at its offset, with its fields.
 #[component]
 fn TraceTimeline(trace: TraceView) -> impl IntoView {
-    let total = trace.duration_us.max(1) as f64;
+    let total = trace.duration_us.max(1);
     view! {
         <ol class="timeline" aria-label="Trace timeline">
             {trace.events.into_iter().map(|event| {
-                let left = (event.at_us as f64 / total * 100.0).min(100.0);
-                let width = event.duration_us.map(|d| (d as f64 / total * 100.0).clamp(0.5, 100.0 - left)).unwrap_or(0.0);
-                let bar_style = format!("margin-left:{left:.1}%;width:{width:.1}%");
-                let fields = event.fields.into_iter().collect::<Vec<_>>();
+                let left = per_mille(event.at_us, total).min(1000);
+                let width = event.duration_us.map(|d| per_mille(d, total).clamp(5, 1000 - left)).unwrap_or(0);
+                let bar_style = format!("margin-left:{}%;width:{}%", tenths(left), tenths(width));
+                let fields = event.fields;
                 view! {
                     <li class="timeline-event">
                         <div class="timeline-head">
-                            <span class="timeline-offset">{format!("+{:.2} ms", event.at_us as f64 / 1000.0)}</span>
+                            <span class="timeline-offset">{format!("+{}", millis(event.at_us))}</span>
                             <code class="timeline-kind">{event.kind}</code>
                             <span class="timeline-summary">{event.summary}</span>
                         </div>
@@ -269,7 +315,7 @@ fn TraceTimeline(trace: TraceView) -> impl IntoView {
                                 <dl>
                                     {fields.into_iter().map(|(k, v)| view! {
                                         <dt>{k}</dt>
-                                        <dd><code>{match v { serde_json::Value::String(s) => s, other => other.to_string() }}</code></dd>
+                                        <dd><code>{v}</code></dd>
                                     }).collect_view()}
                                 </dl>
                             </details>
@@ -278,6 +324,42 @@ fn TraceTimeline(trace: TraceView) -> impl IntoView {
                 }
             }).collect_view()}
         </ol>
-        <p class="muted">{format!("{} {} → {} in {:.2} ms", trace.method, trace.path, trace.status, trace.duration_us as f64 / 1000.0)}</p>
+        <p class="muted">{format!("{} {} → {} in {}", trace.method, trace.path, trace.status, millis(trace.duration_us))}</p>
+    }
+}
+
+// Integer formatting on purpose: float formatting code would add kilobytes to
+// the browser bundle for a few labels.
+
+/// Microseconds as milliseconds with two decimals, e.g. `1.25 ms`.
+fn millis(us: u64) -> String {
+    format!("{}.{:02} ms", us / 1000, us % 1000 / 10)
+}
+
+/// `part` as thousandths of `total`.
+fn per_mille(part: u64, total: u64) -> u64 {
+    part.saturating_mul(1000) / total.max(1)
+}
+
+/// Thousandths as a percentage with one decimal, e.g. `12.5`.
+fn tenths(per_mille: u64) -> String {
+    format!("{}.{}", per_mille / 10, per_mille % 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_milliseconds() {
+        assert_eq!(millis(1_250), "1.25 ms");
+        assert_eq!(millis(7), "0.00 ms");
+        assert_eq!(millis(42_000), "42.00 ms");
+    }
+
+    #[test]
+    fn bar_positions_are_percentages_of_the_whole() {
+        assert_eq!(tenths(per_mille(1, 8)), "12.5");
+        assert_eq!(tenths(per_mille(5, 0)), "500.0");
     }
 }

@@ -17,7 +17,11 @@ pub struct AuthoringError {
 impl AuthoringError {
     /// An error at a line of a file.
     pub fn new(path: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
-        Self { path: path.into(), line: line.max(1), message: message.into() }
+        Self {
+            path: path.into(),
+            line: line.max(1),
+            message: message.into(),
+        }
     }
 }
 

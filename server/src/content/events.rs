@@ -21,7 +21,10 @@ pub fn router() -> Router<AppState> {
 
 async fn content_events(State(state): State<AppState>) -> Response {
     if !state.dev {
-        return ApiError::NotFound("live reload is on only in dev mode (`workbench serve --dev`)".into()).into_response();
+        return ApiError::NotFound(
+            "live reload is on only in dev mode (`workbench serve --dev`)".into(),
+        )
+        .into_response();
     }
     let mut stopping = state.stopping.subscribe();
     let versions = WatchStream::new(state.course.versions())
@@ -29,5 +32,7 @@ async fn content_events(State(state): State<AppState>) -> Response {
         .take_until(async move {
             let _ = stopping.wait_for(|stopping| *stopping).await;
         });
-    Sse::new(versions).keep_alive(KeepAlive::default()).into_response()
+    Sse::new(versions)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }

@@ -28,8 +28,15 @@ pub(crate) struct Split<'a> {
 /// Cuts `text` at its `+++` fences; the error is `(line, message)`.
 pub(crate) fn split(text: &str) -> Result<Split<'_>, (usize, String)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let Some(after_open) = text.strip_prefix("+++\n").or_else(|| text.strip_prefix("+++\r\n")) else {
-        return Err((1, "a lesson starts with a `+++` line, then TOML front matter, then another `+++` line".into()));
+    let Some(after_open) = text
+        .strip_prefix("+++\n")
+        .or_else(|| text.strip_prefix("+++\r\n"))
+    else {
+        return Err((
+            1,
+            "a lesson starts with a `+++` line, then TOML front matter, then another `+++` line"
+                .into(),
+        ));
     };
     let mut offset = 0;
     for (index, line) in after_open.split_inclusive('\n').enumerate() {
@@ -43,14 +50,26 @@ pub(crate) fn split(text: &str) -> Result<Split<'_>, (usize, String)> {
         }
         offset += line.len();
     }
-    Err((1, "the front matter is never closed: add a `+++` line after it".into()))
+    Err((
+        1,
+        "the front matter is never closed: add a `+++` line after it".into(),
+    ))
 }
 
 /// Parses TOML, reporting the error's line within the file.
-pub(crate) fn parse<T: DeserializeOwned>(toml_text: &str, first_line: usize) -> Result<T, (usize, String)> {
+pub(crate) fn parse<T: DeserializeOwned>(
+    toml_text: &str,
+    first_line: usize,
+) -> Result<T, (usize, String)> {
     toml::from_str(toml_text).map_err(|e| {
-        let line = e.span().map(|span| toml_text[..span.start].matches('\n').count()).unwrap_or(0);
-        (first_line + line, format!("front matter: {}", e.message().trim_end()))
+        let line = e
+            .span()
+            .map(|span| toml_text[..span.start].matches('\n').count())
+            .unwrap_or(0);
+        (
+            first_line + line,
+            format!("front matter: {}", e.message().trim_end()),
+        )
     })
 }
 
@@ -74,7 +93,10 @@ mod tests {
 
     #[test]
     fn an_unclosed_front_matter_is_an_error() {
-        assert!(split("+++\ntitle = 1\n").unwrap_err().1.contains("never closed"));
+        assert!(split("+++\ntitle = 1\n")
+            .unwrap_err()
+            .1
+            .contains("never closed"));
     }
 
     #[test]

@@ -10,7 +10,15 @@ use syntect::util::LinesWithEndings;
 static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
 
 /// Languages shown as plain text: no grammar, but not a typo either.
-const PLAIN_LANGUAGES: [&str; 7] = ["text", "plain", "console", "toml", "http-response", "ini", "csv"];
+const PLAIN_LANGUAGES: [&str; 7] = [
+    "text",
+    "plain",
+    "console",
+    "toml",
+    "http-response",
+    "ini",
+    "csv",
+];
 
 /// How a fenced block's language will be shown.
 pub(crate) enum Language {
@@ -23,24 +31,37 @@ pub(crate) fn language(token: &str) -> Option<Language> {
     if token.is_empty() || PLAIN_LANGUAGES.contains(&token) {
         return Some(Language::Plain);
     }
-    SYNTAXES.find_syntax_by_token(token).map(Language::Highlighted)
+    SYNTAXES
+        .find_syntax_by_token(token)
+        .map(Language::Highlighted)
 }
 
 /// Renders a code block as `<pre><code>` with highlighting classes.
 pub(crate) fn code_block(code: &str, token: &str, language: Language) -> String {
     let inner = match language {
         Language::Plain => escape_html(code),
-        Language::Highlighted(syntax) => highlighted(code, syntax).unwrap_or_else(|| escape_html(code)),
+        Language::Highlighted(syntax) => {
+            highlighted(code, syntax).unwrap_or_else(|| escape_html(code))
+        }
     };
-    let label = if token.is_empty() { String::new() } else { format!(" data-lang=\"{}\"", escape_html(token)) };
+    let label = if token.is_empty() {
+        String::new()
+    } else {
+        format!(" data-lang=\"{}\"", escape_html(token))
+    };
     format!("<pre class=\"code\"{label}><code>{inner}</code></pre>\n")
 }
 
 fn highlighted(code: &str, syntax: &SyntaxReference) -> Option<String> {
-    let mut generator =
-        ClassedHTMLGenerator::new_with_class_style(syntax, &SYNTAXES, ClassStyle::SpacedPrefixed { prefix: "hl-" });
+    let mut generator = ClassedHTMLGenerator::new_with_class_style(
+        syntax,
+        &SYNTAXES,
+        ClassStyle::SpacedPrefixed { prefix: "hl-" },
+    );
     for line in LinesWithEndings::from(code) {
-        generator.parse_html_for_line_which_includes_newline(line).ok()?;
+        generator
+            .parse_html_for_line_which_includes_newline(line)
+            .ok()?;
     }
     Some(generator.finalize())
 }

@@ -36,7 +36,10 @@ impl LiveCourse {
 
     /// The course as it is now.
     pub fn current(&self) -> Arc<Course> {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Reads the course folder again (blocking IO); keeps the old course on errors.
@@ -60,11 +63,12 @@ impl LiveCourse {
     /// Starts watching the course folder; each burst of file events triggers one reload.
     pub fn watch(self: &Arc<Self>) -> notify::Result<()> {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok_and(|e| !e.kind.is_access()) {
-                let _ = tx.send(());
-            }
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok_and(|e| !e.kind.is_access()) {
+                    let _ = tx.send(());
+                }
+            })?;
         // Only the content: a course folder may also hold `target/` or `data/`, which change constantly.
         watcher.watch(&self.root.join("lessons"), RecursiveMode::Recursive)?;
         for optional in ["exercises", "course.toml"] {
@@ -78,11 +82,18 @@ impl LiveCourse {
         tokio::spawn(async move {
             while rx.recv().await.is_some() {
                 // An editor's save is several events; let the burst finish, then reload once.
-                while let Ok(Some(())) = tokio::time::timeout(Duration::from_millis(75), rx.recv()).await {}
+                while let Ok(Some(())) =
+                    tokio::time::timeout(Duration::from_millis(75), rx.recv()).await
+                {
+                }
                 let reloader = Arc::clone(&course);
                 match tokio::task::spawn_blocking(move || reloader.reload()).await {
-                    Ok(Ok(())) => tracing::info!(lessons = course.current().lesson_count(), "course reloaded"),
-                    Ok(Err(errors)) => tracing::warn!("course not reloaded; fix these and save again:\n{errors}"),
+                    Ok(Ok(())) => {
+                        tracing::info!(lessons = course.current().lesson_count(), "course reloaded")
+                    }
+                    Ok(Err(errors)) => {
+                        tracing::warn!("course not reloaded; fix these and save again:\n{errors}")
+                    }
                     Err(e) => tracing::error!(error = %e, "course reload task failed"),
                 }
             }
@@ -122,15 +133,26 @@ mod tests {
         let course = LiveCourse::load(dir.path()).unwrap();
         let version = *course.versions().borrow();
 
-        write(dir.path(), "lessons/01-intro/01-first.md", "+++\ntitle = 1\n+++\n");
+        write(
+            dir.path(),
+            "lessons/01-intro/01-first.md",
+            "+++\ntitle = 1\n+++\n",
+        );
         let errors = course.reload().unwrap_err();
         assert!(errors.to_string().contains("01-first.md:2:"), "{errors}");
         assert_eq!(course.lesson("intro", "first").unwrap().link.title, "First");
         assert_eq!(*course.versions().borrow(), version, "no reload announced");
 
-        write(dir.path(), "lessons/01-intro/01-first.md", &lesson("Second"));
+        write(
+            dir.path(),
+            "lessons/01-intro/01-first.md",
+            &lesson("Second"),
+        );
         course.reload().unwrap();
-        assert_eq!(course.lesson("intro", "first").unwrap().link.title, "Second");
+        assert_eq!(
+            course.lesson("intro", "first").unwrap().link.title,
+            "Second"
+        );
         assert_eq!(*course.versions().borrow(), version + 1);
     }
 }

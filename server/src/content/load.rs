@@ -26,7 +26,9 @@ impl Course {
 
     /// One lesson by module slug and lesson slug.
     pub fn lesson(&self, module: &str, slug: &str) -> Option<Arc<LessonPage>> {
-        self.lessons.get(&(module.to_string(), slug.to_string())).cloned()
+        self.lessons
+            .get(&(module.to_string(), slug.to_string()))
+            .cloned()
     }
 
     /// How many lessons the course has.
@@ -60,7 +62,10 @@ struct DraftLesson {
 
 /// Loads the course in `root`, or returns every authoring error in it.
 pub fn load_course(root: &Path) -> Result<Course, AuthoringErrors> {
-    let mut loader = Loader { root, errors: Vec::new() };
+    let mut loader = Loader {
+        root,
+        errors: Vec::new(),
+    };
     let course_meta = loader.course_meta();
     let (modules, drafts) = loader.modules();
     if !loader.errors.is_empty() {
@@ -77,7 +82,9 @@ struct Loader<'a> {
 impl Loader<'_> {
     /// The path as the author would type it: relative when the course is the working folder.
     fn shown(&self, path: &Path) -> PathBuf {
-        path.strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+        path.strip_prefix(".")
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.to_path_buf())
     }
 
     fn error(&mut self, path: &Path, line: usize, message: impl Into<String>) {
@@ -130,12 +137,27 @@ impl Loader<'_> {
         for (number, slug, path) in entries {
             if let Some(first) = seen.insert(slug.clone(), path.clone()) {
                 let first = self.shown(&first);
-                self.error(&path, 1, format!("duplicate module slug `{slug}`: {} uses it too", first.display()));
+                self.error(
+                    &path,
+                    1,
+                    format!(
+                        "duplicate module slug `{slug}`: {} uses it too",
+                        first.display()
+                    ),
+                );
                 continue;
             }
             let meta_path = path.join("module.toml");
-            let meta = if meta_path.exists() { self.toml_file(&meta_path).unwrap_or_default() } else { ModuleMeta::default() };
-            let title = if meta.title.is_empty() { slug.clone() } else { meta.title };
+            let meta = if meta_path.exists() {
+                self.toml_file(&meta_path).unwrap_or_default()
+            } else {
+                ModuleMeta::default()
+            };
+            let title = if meta.title.is_empty() {
+                slug.clone()
+            } else {
+                meta.title
+            };
             let module_drafts = self.lessons(&path, &slug, &title);
             modules.push(ModuleSummary {
                 slug: slug.clone(),
@@ -149,23 +171,44 @@ impl Loader<'_> {
         (modules, drafts)
     }
 
-    fn lessons(&mut self, module_dir: &Path, module_slug: &str, module_title: &str) -> Vec<DraftLesson> {
-        let Some(entries) = self.numbered_entries(module_dir, false) else { return Vec::new() };
+    fn lessons(
+        &mut self,
+        module_dir: &Path,
+        module_slug: &str,
+        module_title: &str,
+    ) -> Vec<DraftLesson> {
+        let Some(entries) = self.numbered_entries(module_dir, false) else {
+            return Vec::new();
+        };
         let mut slugs = HashSet::new();
         let mut drafts = Vec::new();
         for (_, slug, path) in entries {
             if !slugs.insert(slug.clone()) {
-                self.error(&path, 1, format!("duplicate lesson slug `{slug}` in module `{module_slug}`"));
+                self.error(
+                    &path,
+                    1,
+                    format!("duplicate lesson slug `{slug}` in module `{module_slug}`"),
+                );
                 continue;
             }
             if let Some(page) = self.lesson(&path, module_slug, &slug, module_title) {
-                drafts.push(DraftLesson { module: module_slug.to_string(), slug, page });
+                drafts.push(DraftLesson {
+                    module: module_slug.to_string(),
+                    slug,
+                    page,
+                });
             }
         }
         drafts
     }
 
-    fn lesson(&mut self, path: &Path, module_slug: &str, slug: &str, module_title: &str) -> Option<LessonPage> {
+    fn lesson(
+        &mut self,
+        path: &Path,
+        module_slug: &str,
+        slug: &str,
+        module_title: &str,
+    ) -> Option<LessonPage> {
         let text = self.read(path)?;
         let split = match front_matter::split(&text) {
             Ok(split) => split,
@@ -182,7 +225,11 @@ impl Loader<'_> {
             }
         };
         if meta.title.trim().is_empty() {
-            self.error(path, split.front_line, "front matter: `title` must not be empty");
+            self.error(
+                path,
+                split.front_line,
+                "front matter: `title` must not be empty",
+            );
         }
         let body = match markdown::render(split.body, split.body_line) {
             Ok(body) => body,
@@ -210,7 +257,11 @@ impl Loader<'_> {
     }
 
     /// Entries named `NN-slug` (folders, or `.md` files), sorted by number.
-    fn numbered_entries(&mut self, dir: &Path, folders: bool) -> Option<Vec<(u32, String, PathBuf)>> {
+    fn numbered_entries(
+        &mut self,
+        dir: &Path,
+        folders: bool,
+    ) -> Option<Vec<(u32, String, PathBuf)>> {
         let listing = match std::fs::read_dir(dir) {
             Ok(listing) => listing,
             Err(e) => {
@@ -252,7 +303,9 @@ impl Loader<'_> {
 fn parse_numbered(name: &str) -> Option<(u32, String)> {
     let (number, slug) = name.split_once('-')?;
     let valid_slug = !slug.is_empty()
-        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !slug.starts_with('-')
         && !slug.ends_with('-');
     (valid_slug && !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
@@ -268,8 +321,15 @@ fn assemble(meta: CourseMeta, modules: Vec<ModuleSummary>, mut drafts: Vec<Draft
         draft.page.next = links.get(i + 1).cloned();
     }
     Course {
-        outline: Arc::new(CourseOutline { title: meta.title, summary: meta.summary, modules }),
-        lessons: drafts.into_iter().map(|d| ((d.module, d.slug), Arc::new(d.page))).collect(),
+        outline: Arc::new(CourseOutline {
+            title: meta.title,
+            summary: meta.summary,
+            modules,
+        }),
+        lessons: drafts
+            .into_iter()
+            .map(|d| ((d.module, d.slug), Arc::new(d.page)))
+            .collect(),
     }
 }
 
@@ -279,7 +339,10 @@ mod tests {
 
     #[test]
     fn numbered_names_split_into_number_and_slug() {
-        assert_eq!(parse_numbered("01-status-codes"), Some((1, "status-codes".into())));
+        assert_eq!(
+            parse_numbered("01-status-codes"),
+            Some((1, "status-codes".into()))
+        );
         assert_eq!(parse_numbered("status-codes"), None);
         assert_eq!(parse_numbered("01-Status"), None);
         assert_eq!(parse_numbered("01-"), None);

@@ -44,7 +44,8 @@ pub(crate) fn render(body: &str, first_line: usize) -> Result<RenderedBody, Vec<
     while let Some((event, range)) = events.next() {
         match event {
             Event::Start(Tag::Heading { level, id, .. }) => {
-                let inner = take_until(&mut events, |e| matches!(e, Event::End(TagEnd::Heading(_))));
+                let inner =
+                    take_until(&mut events, |e| matches!(e, Event::End(TagEnd::Heading(_))));
                 renderer.heading(level, id, inner, range);
             }
             Event::Start(Tag::CodeBlock(kind)) => {
@@ -53,7 +54,16 @@ pub(crate) fn render(body: &str, first_line: usize) -> Result<RenderedBody, Vec<
                     CodeBlockKind::Indented => String::new(),
                 };
                 let inner = take_until(&mut events, |e| matches!(e, Event::End(TagEnd::CodeBlock)));
-                let code: String = inner.iter().filter_map(|e| if let Event::Text(t) = e { Some(t.as_ref()) } else { None }).collect();
+                let code: String = inner
+                    .iter()
+                    .filter_map(|e| {
+                        if let Event::Text(t) = e {
+                            Some(t.as_ref())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
                 renderer.code_block(&info, &code, range);
             }
             other => renderer.pending.push(other),
@@ -67,7 +77,11 @@ fn take_until<'a>(
     events: &mut impl Iterator<Item = (Event<'a>, Range<usize>)>,
     is_end: impl Fn(&Event<'a>) -> bool,
 ) -> Vec<Event<'a>> {
-    events.by_ref().map(|(e, _)| e).take_while(|e| !is_end(e)).collect()
+    events
+        .by_ref()
+        .map(|(e, _)| e)
+        .take_while(|e| !is_end(e))
+        .collect()
 }
 
 struct Renderer<'a> {
@@ -98,19 +112,35 @@ impl<'a> Renderer<'a> {
     }
 
     /// Step: headings get a unique id and a self-link; levels 2 and 3 go in the contents.
-    fn heading(&mut self, level: HeadingLevel, id: Option<CowStr<'a>>, inner: Vec<Event<'a>>, range: Range<usize>) {
+    fn heading(
+        &mut self,
+        level: HeadingLevel,
+        id: Option<CowStr<'a>>,
+        inner: Vec<Event<'a>>,
+        range: Range<usize>,
+    ) {
         if level == HeadingLevel::H1 {
             let line = self.line_of(range.start);
             self.errors.push((line, "use `##` for sections: the lesson title in the front matter is the page's only level-1 heading".into()));
             return;
         }
-        let text: String = inner.iter().filter_map(|e| match e { Event::Text(t) | Event::Code(t) => Some(t.as_ref()), _ => None }).collect();
+        let text: String = inner
+            .iter()
+            .filter_map(|e| match e {
+                Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+                _ => None,
+            })
+            .collect();
         let id = self.unique_id(id.map(|i| i.to_string()).unwrap_or_else(|| slugify(&text)));
         let mut inner_html = String::new();
         pulldown_cmark::html::push_html(&mut inner_html, inner.into_iter());
         let n = level as usize;
         if n <= 3 {
-            self.toc.push(TocEntry { level: n as u8, id: id.clone(), text: text.clone() });
+            self.toc.push(TocEntry {
+                level: n as u8,
+                id: id.clone(),
+                text: text.clone(),
+            });
         }
         let html = format!(
             "<h{n} id=\"{id}\">{inner_html} <a class=\"anchor\" href=\"#{id}\" aria-label=\"Link to section: {}\">#</a></h{n}>\n",
@@ -137,7 +167,9 @@ impl<'a> Renderer<'a> {
             let html = format!("<div class=\"callout callout-{token}\" role=\"note\"><p class=\"callout-title\">{title}</p>{inner}</div>\n");
             self.pending.push(Event::Html(html.into()));
         } else if let Some(language) = highlight::language(token) {
-            self.pending.push(Event::Html(highlight::code_block(code, token, language).into()));
+            self.pending.push(Event::Html(
+                highlight::code_block(code, token, language).into(),
+            ));
         } else {
             let callouts: Vec<&str> = CALLOUTS.iter().map(|(n, _)| *n).collect();
             self.errors.push((
@@ -152,7 +184,11 @@ impl<'a> Renderer<'a> {
     }
 
     fn unique_id(&mut self, base: String) -> String {
-        let base = if base.is_empty() { "section".to_string() } else { base };
+        let base = if base.is_empty() {
+            "section".to_string()
+        } else {
+            base
+        };
         let mut candidate = base.clone();
         let mut n = 2;
         while !self.ids.insert(candidate.clone()) {
@@ -177,7 +213,10 @@ impl<'a> Renderer<'a> {
     fn finish(mut self) -> Result<RenderedBody, Vec<(usize, String)>> {
         self.flush();
         if self.errors.is_empty() {
-            Ok(RenderedBody { blocks: self.blocks, toc: self.toc })
+            Ok(RenderedBody {
+                blocks: self.blocks,
+                toc: self.toc,
+            })
         } else {
             Err(self.errors)
         }
@@ -190,7 +229,10 @@ fn slugify(text: &str) -> String {
     for c in text.chars().flat_map(char::to_lowercase) {
         if c.is_alphanumeric() {
             slug.push(c);
-        } else if (c.is_whitespace() || c == '-' || c == '_') && !slug.is_empty() && !slug.ends_with('-') {
+        } else if (c.is_whitespace() || c == '-' || c == '_')
+            && !slug.is_empty()
+            && !slug.ends_with('-')
+        {
             slug.push('-');
         }
     }
@@ -202,15 +244,37 @@ mod tests {
     use super::*;
 
     fn html_of(body: &RenderedBody) -> String {
-        body.blocks.iter().filter_map(|b| if let LessonBlock::Html(h) = b { Some(h.as_str()) } else { None }).collect()
+        body.blocks
+            .iter()
+            .filter_map(|b| {
+                if let LessonBlock::Html(h) = b {
+                    Some(h.as_str())
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     #[test]
     fn headings_get_unique_anchors_and_fill_the_contents() {
-        let body = render("## Status codes\n\n### 2xx: success\n\n## Status codes\n", 1).unwrap();
+        let body = render(
+            "## Status codes\n\n### 2xx: success\n\n## Status codes\n",
+            1,
+        )
+        .unwrap();
         let ids: Vec<_> = body.toc.iter().map(|t| (t.level, t.id.as_str())).collect();
-        assert_eq!(ids, vec![(2, "status-codes"), (3, "2xx-success"), (2, "status-codes-2")]);
-        assert!(html_of(&body).contains("<h2 id=\"status-codes\">Status codes <a class=\"anchor\" href=\"#status-codes\""));
+        assert_eq!(
+            ids,
+            vec![
+                (2, "status-codes"),
+                (3, "2xx-success"),
+                (2, "status-codes-2")
+            ]
+        );
+        assert!(html_of(&body).contains(
+            "<h2 id=\"status-codes\">Status codes <a class=\"anchor\" href=\"#status-codes\""
+        ));
     }
 
     #[test]
@@ -221,7 +285,11 @@ mod tests {
 
     #[test]
     fn http_blocks_become_request_widgets_between_html() {
-        let body = render("Before.\n\n```http\nGET /labs/http/echo\n```\n\nAfter.\n", 1).unwrap();
+        let body = render(
+            "Before.\n\n```http\nGET /labs/http/echo\n```\n\nAfter.\n",
+            1,
+        )
+        .unwrap();
         assert_eq!(body.blocks.len(), 3);
         assert!(matches!(&body.blocks[1], LessonBlock::Request(t) if t.url == "/labs/http/echo"));
     }

@@ -15,24 +15,45 @@ const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OP
 
 /// Parses a request block whose first line is line `first_line` of the file.
 /// Errors are `(line, message)`.
-pub(crate) fn parse(text: &str, first_line: usize) -> Result<RequestTemplate, Vec<(usize, String)>> {
+pub(crate) fn parse(
+    text: &str,
+    first_line: usize,
+) -> Result<RequestTemplate, Vec<(usize, String)>> {
     let mut errors = Vec::new();
-    let mut lines = text.lines().enumerate().map(|(i, l)| (first_line + i, l)).skip_while(|(_, l)| l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (first_line + i, l))
+        .skip_while(|(_, l)| l.trim().is_empty());
     let Some((request_line_no, request_line)) = lines.next() else {
-        return Err(vec![(first_line, "an http block needs a request line such as `GET /labs/http/echo`".into())]);
+        return Err(vec![(
+            first_line,
+            "an http block needs a request line such as `GET /labs/http/echo`".into(),
+        )]);
     };
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or_default().to_string();
     let url = parts.next().unwrap_or_default().to_string();
     if !METHODS.contains(&method.as_str()) {
-        errors.push((request_line_no, format!("unknown method `{method}`: use one of {}", METHODS.join(", "))));
+        errors.push((
+            request_line_no,
+            format!(
+                "unknown method `{method}`: use one of {}",
+                METHODS.join(", ")
+            ),
+        ));
     }
     if !url.starts_with('/') || url.starts_with("//") {
         errors.push((request_line_no, format!("the widget sends requests to this server: write a path such as `/labs/http/echo`, not `{url}`")));
     }
     match parts.next() {
         None | Some("HTTP/1.1") | Some("HTTP/2") => {}
-        Some(other) => errors.push((request_line_no, format!("unexpected `{other}` after the URL: the request line is `METHOD /path [HTTP/1.1]`"))),
+        Some(other) => errors.push((
+            request_line_no,
+            format!(
+                "unexpected `{other}` after the URL: the request line is `METHOD /path [HTTP/1.1]`"
+            ),
+        )),
     }
 
     let mut headers = Vec::new();
@@ -51,10 +72,18 @@ pub(crate) fn parse(text: &str, first_line: usize) -> Result<RequestTemplate, Ve
     }
     let body = body_lines.join("\n").trim_end().to_string();
     if !body.is_empty() && matches!(method.as_str(), "GET" | "HEAD") {
-        errors.push((request_line_no, format!("browsers cannot send a body with {method}: use POST, PUT or PATCH")));
+        errors.push((
+            request_line_no,
+            format!("browsers cannot send a body with {method}: use POST, PUT or PATCH"),
+        ));
     }
     if errors.is_empty() {
-        Ok(RequestTemplate { method, url, headers, body })
+        Ok(RequestTemplate {
+            method,
+            url,
+            headers,
+            body,
+        })
     } else {
         Err(errors)
     }
@@ -62,7 +91,10 @@ pub(crate) fn parse(text: &str, first_line: usize) -> Result<RequestTemplate, Ve
 
 /// An HTTP token (RFC 9110 section 5.6.2), as header names must be.
 fn is_token(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 #[cfg(test)]
@@ -74,7 +106,13 @@ mod tests {
         let t = parse("POST /labs/http/echo HTTP/1.1\nContent-Type: application/json\nX-Demo: yes\n\n{\"a\": 1}\n", 10).unwrap();
         assert_eq!(t.method, "POST");
         assert_eq!(t.url, "/labs/http/echo");
-        assert_eq!(t.headers, vec![("Content-Type".into(), "application/json".into()), ("X-Demo".into(), "yes".into())]);
+        assert_eq!(
+            t.headers,
+            vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("X-Demo".into(), "yes".into())
+            ]
+        );
         assert_eq!(t.body, "{\"a\": 1}");
     }
 

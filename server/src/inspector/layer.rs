@@ -50,24 +50,46 @@ impl LabEvent for ResponseSent {
 }
 
 /// Middleware for `/labs/...`: records the request into the inspector.
-pub async fn record_lab_trace(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let started_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default();
+pub async fn record_lab_trace(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let started_at_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
     let trace_id = TraceId::random();
     let inspector = Inspector::new(trace_id);
     let method = request.method().to_string();
-    let path = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "/".into());
     inspector.record(&RequestReceived {
         method: method.clone(),
         path: path.clone(),
         http_version: format!("{:?}", request.version()),
-        traceparent: request.headers().get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_string),
+        traceparent: request
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     });
 
     let student = {
-        let mut step = inspector.step("session.load", "identify the student from the session cookie");
+        let mut step = inspector.step(
+            "session.load",
+            "identify the student from the session cookie",
+        );
         match Student::resolve(request.extensions(), &state).await {
             Ok(student) => {
-                step.set_summary(if student.is_new { "new guest identity created" } else { "student found in session" });
+                step.set_summary(if student.is_new {
+                    "new guest identity created"
+                } else {
+                    "student found in session"
+                });
                 step.field("student_kind", student.kind.as_str());
                 student
             }
@@ -83,9 +105,16 @@ pub async fn record_lab_trace(State(state): State<AppState>, mut request: Reques
     };
     inspector.record(&ResponseSent {
         status: response.status().as_u16(),
-        content_type: response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string),
+        content_type: response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     });
-    if let Ok(value) = HeaderValue::from_str(&format!("00-{trace_id}-{:016x}-01", rand::random::<u64>() | 1)) {
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "00-{trace_id}-{:016x}-01",
+        rand::random::<u64>() | 1
+    )) {
         response.headers_mut().insert(TRACE_RESPONSE_HEADER, value);
     }
     let trace = inspector.finish(method, path, response.status().as_u16(), started_at_ms);

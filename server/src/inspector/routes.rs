@@ -15,15 +15,29 @@ use super::trace::TraceId;
 
 /// The inspector's API routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/traces", get(recent_traces)).route("/api/traces/{id}", get(one_trace))
+    Router::new()
+        .route("/api/traces", get(recent_traces))
+        .route("/api/traces/{id}", get(one_trace))
 }
 
-async fn one_trace(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<Json<TraceView>, ApiError> {
-    let trace_id = TraceId::parse(&id)
-        .ok_or_else(|| ApiError::BadRequest(format!("`{id}` is not a trace id: expected 32 lowercase hex digits")))?;
-    let not_found = || ApiError::NotFound(format!("no trace {trace_id} among your recent requests"));
+async fn one_trace(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Json<TraceView>, ApiError> {
+    let trace_id = TraceId::parse(&id).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "`{id}` is not a trace id: expected 32 lowercase hex digits"
+        ))
+    })?;
+    let not_found =
+        || ApiError::NotFound(format!("no trace {trace_id} among your recent requests"));
     let student = identity::current(&session).await?.ok_or_else(not_found)?;
-    state.traces.get(&student, trace_id).map(Json).ok_or_else(not_found)
+    state
+        .traces
+        .get(&student, trace_id)
+        .map(Json)
+        .ok_or_else(not_found)
 }
 
 /// A trace without its events, for the list.
@@ -37,8 +51,13 @@ struct TraceSummary {
     duration_us: u64,
 }
 
-async fn recent_traces(State(state): State<AppState>, session: Session) -> Result<Json<Vec<TraceSummary>>, ApiError> {
-    let Some(student) = identity::current(&session).await? else { return Ok(Json(Vec::new())) };
+async fn recent_traces(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<Vec<TraceSummary>>, ApiError> {
+    let Some(student) = identity::current(&session).await? else {
+        return Ok(Json(Vec::new()));
+    };
     let summaries = state
         .traces
         .recent(&student, 50)

@@ -32,7 +32,11 @@ struct StudentTraces {
 impl TraceStore {
     /// Keeps `per_student` traces for each of at most `max_students` students.
     pub fn new(per_student: usize, max_students: usize) -> Self {
-        Self { per_student: per_student.max(1), max_students: max_students.max(1), inner: Mutex::default() }
+        Self {
+            per_student: per_student.max(1),
+            max_students: max_students.max(1),
+            inner: Mutex::default(),
+        }
     }
 
     /// Stores a finished trace as the student's newest.
@@ -41,7 +45,11 @@ impl TraceStore {
         inner.clock += 1;
         let now = inner.clock;
         if !inner.students.contains_key(student) && inner.students.len() >= self.max_students {
-            let idle = inner.students.iter().min_by_key(|(_, s)| s.last_active).map(|(id, _)| id.clone());
+            let idle = inner
+                .students
+                .iter()
+                .min_by_key(|(_, s)| s.last_active)
+                .map(|(id, _)| id.clone());
             if let Some(idle) = idle {
                 inner.students.remove(&idle);
             }
@@ -49,7 +57,10 @@ impl TraceStore {
         let entry = inner
             .students
             .entry(student.clone())
-            .or_insert_with(|| StudentTraces { last_active: now, traces: VecDeque::new() });
+            .or_insert_with(|| StudentTraces {
+                last_active: now,
+                traces: VecDeque::new(),
+            });
         entry.last_active = now;
         if entry.traces.len() >= self.per_student {
             entry.traces.pop_front();
@@ -61,13 +72,24 @@ impl TraceStore {
     pub fn get(&self, student: &StudentId, trace_id: TraceId) -> Option<TraceView> {
         let wanted = trace_id.to_string();
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.students.get(student)?.traces.iter().rev().find(|t| t.trace_id == wanted).cloned()
+        inner
+            .students
+            .get(student)?
+            .traces
+            .iter()
+            .rev()
+            .find(|t| t.trace_id == wanted)
+            .cloned()
     }
 
     /// The student's latest traces, newest first.
     pub fn recent(&self, student: &StudentId, limit: usize) -> Vec<TraceView> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.students.get(student).map(|s| s.traces.iter().rev().take(limit).cloned().collect()).unwrap_or_default()
+        inner
+            .students
+            .get(student)
+            .map(|s| s.traces.iter().rev().take(limit).cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -76,7 +98,10 @@ mod tests {
     use super::*;
 
     fn trace(id: TraceId) -> TraceView {
-        TraceView { trace_id: id.to_string(), ..TraceView::default() }
+        TraceView {
+            trace_id: id.to_string(),
+            ..TraceView::default()
+        }
     }
 
     #[test]
@@ -98,14 +123,22 @@ mod tests {
             store.insert(&ada, trace(*id));
         }
         assert!(store.get(&ada, ids[0]).is_none());
-        let recent: Vec<_> = store.recent(&ada, 10).into_iter().map(|t| t.trace_id).collect();
+        let recent: Vec<_> = store
+            .recent(&ada, 10)
+            .into_iter()
+            .map(|t| t.trace_id)
+            .collect();
         assert_eq!(recent, vec![ids[2].to_string(), ids[1].to_string()]);
     }
 
     #[test]
     fn the_least_recently_active_student_is_forgotten_first() {
         let store = TraceStore::new(5, 2);
-        let (ada, bob, cy) = (StudentId::from_raw("ada"), StudentId::from_raw("bob"), StudentId::from_raw("cy"));
+        let (ada, bob, cy) = (
+            StudentId::from_raw("ada"),
+            StudentId::from_raw("bob"),
+            StudentId::from_raw("cy"),
+        );
         let (a, b, c) = (TraceId::random(), TraceId::random(), TraceId::random());
         store.insert(&ada, trace(a));
         store.insert(&bob, trace(b));

@@ -32,8 +32,15 @@ impl TraceId {
 
     /// Parses 32 lowercase hex digits; the all-zero id is invalid, as the spec says.
     pub fn parse(text: &str) -> Option<Self> {
-        let valid = text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        valid.then(|| u128::from_str_radix(text, 16).ok()).flatten().filter(|id| *id != 0).map(Self)
+        let valid = text.len() == 32
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        valid
+            .then(|| u128::from_str_radix(text, 16).ok())
+            .flatten()
+            .filter(|id| *id != 0)
+            .map(Self)
     }
 }
 
@@ -63,7 +70,11 @@ struct Events {
 impl Inspector {
     /// A recorder for a new trace, starting now.
     pub fn new(trace_id: TraceId) -> Self {
-        Self(Arc::new(Recorder { trace_id, started: Instant::now(), events: Mutex::new(Events::default()) }))
+        Self(Arc::new(Recorder {
+            trace_id,
+            started: Instant::now(),
+            events: Mutex::new(Events::default()),
+        }))
     }
 
     /// The id of the trace being recorded.
@@ -74,9 +85,9 @@ impl Inspector {
     /// Records an instant lab event.
     pub fn record<E: LabEvent>(&self, event: &E) {
         let fields = match serde_json::to_value(event) {
-            Ok(Value::Object(fields)) => fields,
-            Ok(other) => Map::from_iter([("value".to_string(), other)]),
-            Err(e) => Map::from_iter([("error".to_string(), Value::String(e.to_string()))]),
+            Ok(Value::Object(fields)) => as_text(fields),
+            Ok(other) => vec![("value".to_string(), text_of(other))],
+            Err(e) => vec![("error".to_string(), e.to_string())],
         };
         self.push(TraceEventView {
             kind: E::KIND.to_string(),
@@ -113,28 +124,65 @@ impl Inspector {
     }
 
     /// Closes the trace: events in start order, plus a note if any were dropped.
-    pub(crate) fn finish(&self, method: String, path: String, status: u16, started_at_ms: u64) -> TraceView {
+    pub(crate) fn finish(
+        &self,
+        method: String,
+        path: String,
+        status: u16,
+        started_at_ms: u64,
+    ) -> TraceView {
         let duration_us = self.elapsed_us();
-        let mut events = std::mem::take(&mut *self.0.events.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut events =
+            std::mem::take(&mut *self.0.events.lock().unwrap_or_else(|e| e.into_inner()));
         events.kept.sort_by_key(|e| e.at_us);
         if events.dropped > 0 {
             events.kept.push(TraceEventView {
                 kind: "inspector.truncated".into(),
-                summary: format!("{} more events were not kept (limit {MAX_EVENTS} per trace)", events.dropped),
+                summary: format!(
+                    "{} more events were not kept (limit {MAX_EVENTS} per trace)",
+                    events.dropped
+                ),
                 at_us: duration_us,
                 duration_us: None,
-                fields: Map::new(),
+                fields: Vec::new(),
             });
         }
-        TraceView { trace_id: self.0.trace_id.to_string(), method, path, status, started_at_ms, duration_us, events: events.kept }
+        TraceView {
+            trace_id: self.0.trace_id.to_string(),
+            method,
+            path,
+            status,
+            started_at_ms,
+            duration_us,
+            events: events.kept,
+        }
     }
+}
+
+/// Field values as the timeline shows them: strings as they are, the rest as JSON.
+fn text_of(value: Value) -> String {
+    match value {
+        Value::String(text) => text,
+        other => other.to_string(),
+    }
+}
+
+fn as_text(fields: Map<String, Value>) -> Vec<(String, String)> {
+    fields
+        .into_iter()
+        .map(|(name, value)| (name, text_of(value)))
+        .collect()
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Inspector {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<Inspector>().cloned().unwrap_or_else(|| Inspector::new(TraceId::random())))
+        Ok(parts
+            .extensions
+            .get::<Inspector>()
+            .cloned()
+            .unwrap_or_else(|| Inspector::new(TraceId::random())))
     }
 }
 
@@ -170,7 +218,7 @@ impl Drop for Step {
             summary: std::mem::take(&mut self.summary),
             at_us: self.at_us,
             duration_us: Some(self.started.elapsed().as_micros() as u64),
-            fields: std::mem::take(&mut self.fields),
+            fields: as_text(std::mem::take(&mut self.fields)),
         });
     }
 }
@@ -214,10 +262,16 @@ mod tests {
         let trace = inspector.finish("GET".into(), "/x".into(), 200, 0);
         let kinds: Vec<_> = trace.events.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(kinds, vec!["lab.handler", "test.decision"]);
-        assert_eq!(trace.events[0].fields["rows"], 3);
+        assert_eq!(
+            trace.events[0].fields,
+            vec![("rows".to_string(), "3".to_string())]
+        );
         assert!(trace.events[0].duration_us.is_some());
         assert_eq!(trace.events[1].summary, "allowed: true");
-        assert_eq!(trace.events[1].fields["allowed"], true);
+        assert_eq!(
+            trace.events[1].fields,
+            vec![("allowed".to_string(), "true".to_string())]
+        );
     }
 
     #[test]
@@ -228,6 +282,11 @@ mod tests {
         }
         let trace = inspector.finish("GET".into(), "/x".into(), 200, 0);
         assert_eq!(trace.events.len(), MAX_EVENTS + 1);
-        assert!(trace.events.last().unwrap().summary.starts_with("10 more events"));
+        assert!(trace
+            .events
+            .last()
+            .unwrap()
+            .summary
+            .starts_with("10 more events"));
     }
 }

@@ -28,20 +28,34 @@ pub async fn json_errors(response: Response) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json || response.extensions().get::<DeliberateResponse>().is_some() {
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json
+        || response.extensions().get::<DeliberateResponse>().is_some()
+    {
         return response;
     }
     let message = match status {
         StatusCode::NOT_FOUND => "Nothing here. Check the path against the lesson.".to_string(),
         StatusCode::METHOD_NOT_ALLOWED => {
-            let allowed = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("see the lesson");
+            let allowed = response
+                .headers()
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("see the lesson");
             format!("This route does not accept that method. Allowed: {allowed}.")
         }
         StatusCode::PAYLOAD_TOO_LARGE => {
-            format!("The request body is over the {} KiB limit of lab routes.", super::LAB_BODY_LIMIT / 1024)
+            format!(
+                "The request body is over the {} KiB limit of lab routes.",
+                super::LAB_BODY_LIMIT / 1024
+            )
         }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "This route expects a JSON body with `Content-Type: application/json`.".to_string(),
-        other if other.is_server_error() => "Something went wrong on the server; it has been logged.".to_string(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "This route expects a JSON body with `Content-Type: application/json`.".to_string()
+        }
+        other if other.is_server_error() => {
+            "Something went wrong on the server; it has been logged.".to_string()
+        }
         other => format!("The request was refused ({other})."),
     };
     let kept_headers: HeaderMap = response

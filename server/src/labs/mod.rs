@@ -58,7 +58,11 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 fn mount<L: Lab>() -> Router<AppState> {
-    let settings = Router::new()
-        .route("/settings", get(settings::show::<L>).put(settings::replace::<L>).delete(settings::reset::<L>));
+    let settings = Router::new().route(
+        "/settings",
+        get(settings::show::<L>)
+            .put(settings::replace::<L>)
+            .delete(settings::reset::<L>),
+    );
     Router::new().nest(&format!("/labs/{}", L::NAME), L::routes().merge(settings))
 }

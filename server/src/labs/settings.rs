@@ -18,7 +18,9 @@ use crate::state::AppState;
 use super::Lab;
 
 /// What a student may change in a lab.
-pub trait LabSettings: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {
+pub trait LabSettings:
+    Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static
+{
     /// Checks bounds; the error names the field and the allowed range.
     fn validate(&self) -> Result<(), String>;
 }
@@ -42,7 +44,11 @@ struct SettingsLoaded {
 impl LabEvent for SettingsLoaded {
     const KIND: &'static str = "lab.settings";
     fn summary(&self) -> String {
-        if self.customised { format!("{} lab settings: the student's own", self.lab) } else { format!("{} lab settings: defaults", self.lab) }
+        if self.customised {
+            format!("{} lab settings: the student's own", self.lab)
+        } else {
+            format!("{} lab settings: defaults", self.lab)
+        }
     }
 }
 
@@ -52,23 +58,38 @@ pub struct CurrentSettings<L: Lab>(pub L::Settings, pub PhantomData<L>);
 impl<L: Lab> FromRequestParts<AppState> for CurrentSettings<L> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let student = Student::from_request_parts(parts, state).await?;
         let (settings, customised) = load::<L>(state, &student).await?;
-        let inspector = Inspector::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
-        inspector.record(&SettingsLoaded { lab: L::NAME, customised, settings: serde_json::to_value(&settings).unwrap_or_default() });
+        let inspector = Inspector::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|never| match never {});
+        inspector.record(&SettingsLoaded {
+            lab: L::NAME,
+            customised,
+            settings: serde_json::to_value(&settings).unwrap_or_default(),
+        });
         Ok(Self(settings, PhantomData))
     }
 }
 
 /// The student's settings and whether they differ from the defaults' source.
-async fn load<L: Lab>(state: &AppState, student: &Student) -> Result<(L::Settings, bool), ApiError> {
-    let stored: Option<String> = sqlx::query_scalar("SELECT settings FROM lab_settings WHERE student_id = ? AND lab = ?")
-        .bind(student.id.as_str())
-        .bind(L::NAME)
-        .fetch_optional(&state.pool)
-        .await?;
-    let Some(stored) = stored else { return Ok((L::Settings::default(), false)) };
+async fn load<L: Lab>(
+    state: &AppState,
+    student: &Student,
+) -> Result<(L::Settings, bool), ApiError> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT settings FROM lab_settings WHERE student_id = ? AND lab = ?")
+            .bind(student.id.as_str())
+            .bind(L::NAME)
+            .fetch_optional(&state.pool)
+            .await?;
+    let Some(stored) = stored else {
+        return Ok((L::Settings::default(), false));
+    };
     match serde_json::from_str(&stored) {
         Ok(settings) => Ok((settings, true)),
         Err(e) => {
@@ -79,9 +100,16 @@ async fn load<L: Lab>(state: &AppState, student: &Student) -> Result<(L::Setting
     }
 }
 
-pub(super) async fn show<L: Lab>(State(state): State<AppState>, student: Student) -> Result<Json<impl Serialize>, ApiError> {
+pub(super) async fn show<L: Lab>(
+    State(state): State<AppState>,
+    student: Student,
+) -> Result<Json<impl Serialize>, ApiError> {
     let (settings, _) = load::<L>(&state, &student).await?;
-    Ok(Json(SettingsDocument { lab: L::NAME, settings, defaults: L::Settings::default() }))
+    Ok(Json(SettingsDocument {
+        lab: L::NAME,
+        settings,
+        defaults: L::Settings::default(),
+    }))
 }
 
 pub(super) async fn replace<L: Lab>(
@@ -108,14 +136,25 @@ pub(super) async fn replace<L: Lab>(
     .bind(unix_now())
     .execute(&state.pool)
     .await?;
-    Ok(Json(SettingsDocument { lab: L::NAME, settings, defaults: L::Settings::default() }))
+    Ok(Json(SettingsDocument {
+        lab: L::NAME,
+        settings,
+        defaults: L::Settings::default(),
+    }))
 }
 
-pub(super) async fn reset<L: Lab>(State(state): State<AppState>, student: Student) -> Result<Json<impl Serialize>, ApiError> {
+pub(super) async fn reset<L: Lab>(
+    State(state): State<AppState>,
+    student: Student,
+) -> Result<Json<impl Serialize>, ApiError> {
     sqlx::query("DELETE FROM lab_settings WHERE student_id = ? AND lab = ?")
         .bind(student.id.as_str())
         .bind(L::NAME)
         .execute(&state.pool)
         .await?;
-    Ok(Json(SettingsDocument { lab: L::NAME, settings: L::Settings::default(), defaults: L::Settings::default() }))
+    Ok(Json(SettingsDocument {
+        lab: L::NAME,
+        settings: L::Settings::default(),
+        defaults: L::Settings::default(),
+    }))
 }

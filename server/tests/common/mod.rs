@@ -42,7 +42,12 @@ impl TestServer {
         let task = tokio::spawn(server::run(listener, state, async move {
             let _ = rx.await;
         }));
-        Self { addr, data_dir, shutdown: Some(tx), task: Some(task) }
+        Self {
+            addr,
+            data_dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 
     /// An absolute URL on this server.
@@ -65,14 +70,19 @@ impl TestServer {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("server task").expect("server ran cleanly");
+            task.await
+                .expect("server task")
+                .expect("server ran cleanly");
         }
     }
 }
 
 /// The repository root, which is also the default course.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Copies the repository's course (lessons, exercises, course.toml) into a temp dir.

@@ -41,26 +41,47 @@ struct Echoed {
 impl LabEvent for Echoed {
     const KIND: &'static str = "http.echo";
     fn summary(&self) -> String {
-        format!("took the request apart: {} headers, {}-byte body", self.header_count, self.body_bytes)
+        format!(
+            "took the request apart: {} headers, {}-byte body",
+            self.header_count, self.body_bytes
+        )
     }
 }
 
-pub(super) async fn echo(inspector: Inspector, CurrentSettings(settings, ..): CurrentSettings<HttpLab>, request: Request) -> Result<Response, ApiError> {
-    let client_address = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.to_string());
+pub(super) async fn echo(
+    inspector: Inspector,
+    CurrentSettings(settings, ..): CurrentSettings<HttpLab>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let client_address = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string());
     let (parts, body) = request.into_parts();
     let bytes = read_body(body).await?;
     let text = std::str::from_utf8(&bytes).ok().map(str::to_string);
     let body_json = text.as_deref().and_then(|t| serde_json::from_str(t).ok());
     // Routes nested under /labs/http see a shortened URI; the student sent the original.
-    let uri = parts.extensions.get::<OriginalUri>().map(|o| o.0.clone()).unwrap_or_else(|| parts.uri.clone());
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map(|o| o.0.clone())
+        .unwrap_or_else(|| parts.uri.clone());
     let query = uri.query().map(str::to_string);
     let anatomy = RequestAnatomy {
         method: parts.method.to_string(),
         path: uri.path().to_string(),
-        query_params: query.as_deref().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default(),
+        query_params: query
+            .as_deref()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default(),
         query,
         http_version: format!("{:?}", parts.version),
-        headers: parts.headers.iter().map(|(n, v)| (n.to_string(), shown_header_value(n, v))).collect(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), shown_header_value(n, v)))
+            .collect(),
         body: match (&text, bytes.is_empty()) {
             (_, true) => None,
             (Some(text), false) => Some(text.clone()),
@@ -70,19 +91,33 @@ pub(super) async fn echo(inspector: Inspector, CurrentSettings(settings, ..): Cu
         body_bytes: bytes.len(),
         client_address,
     };
-    inspector.record(&Echoed { header_count: anatomy.headers.len(), body_bytes: anatomy.body_bytes, body_is_json: anatomy.body_json.is_some() });
+    inspector.record(&Echoed {
+        header_count: anatomy.headers.len(),
+        body_bytes: anatomy.body_bytes,
+        body_is_json: anatomy.body_json.is_some(),
+    });
     if settings.latency_ms > 0 {
-        let _wait = inspector.step("http.latency", format!("waited {} ms (lab setting latency_ms)", settings.latency_ms));
+        let _wait = inspector.step(
+            "http.latency",
+            format!("waited {} ms (lab setting latency_ms)", settings.latency_ms),
+        );
         tokio::time::sleep(Duration::from_millis(settings.latency_ms.into())).await;
     }
-    let json = if settings.pretty { serde_json::to_string_pretty(&anatomy) } else { serde_json::to_string(&anatomy) }
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let json = if settings.pretty {
+        serde_json::to_string_pretty(&anatomy)
+    } else {
+        serde_json::to_string(&anatomy)
+    }
+    .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
     to_bytes(body, LAB_BODY_LIMIT).await.map_err(|_| {
-        ApiError::PayloadTooLarge(format!("The echo reads bodies up to {} KiB; this one is larger.", LAB_BODY_LIMIT / 1024))
+        ApiError::PayloadTooLarge(format!(
+            "The echo reads bodies up to {} KiB; this one is larger.",
+            LAB_BODY_LIMIT / 1024
+        ))
     })
 }
 
@@ -96,7 +131,9 @@ fn shown_header_value(name: &header::HeaderName, value: &HeaderValue) -> String 
     }
     text.split(';')
         .map(|pair| match pair.trim().split_once('=') {
-            Some((cookie, _)) if cookie == SESSION_COOKIE => format!("{cookie}=(hidden: the workbench's own HttpOnly session)"),
+            Some((cookie, _)) if cookie == SESSION_COOKIE => {
+                format!("{cookie}=(hidden: the workbench's own HttpOnly session)")
+            }
             _ => pair.trim().to_string(),
         })
         .collect::<Vec<_>>()
@@ -112,7 +149,10 @@ mod tests {
         let value = HeaderValue::from_static("theme=dark; workbench_session=secret-id; other=1");
         let shown = shown_header_value(&header::COOKIE, &value);
         assert!(!shown.contains("secret-id"), "{shown}");
-        assert!(shown.starts_with("theme=dark; workbench_session=(hidden"), "{shown}");
+        assert!(
+            shown.starts_with("theme=dark; workbench_session=(hidden"),
+            "{shown}"
+        );
         assert!(shown.ends_with("other=1"));
     }
 }

@@ -51,7 +51,10 @@ const MAX_LATENCY_MS: u32 = 5_000;
 impl LabSettings for HttpSettings {
     fn validate(&self) -> Result<(), String> {
         if self.latency_ms > MAX_LATENCY_MS {
-            return Err(format!("latency_ms must be between 0 and {MAX_LATENCY_MS}, not {}", self.latency_ms));
+            return Err(format!(
+                "latency_ms must be between 0 and {MAX_LATENCY_MS}, not {}",
+                self.latency_ms
+            ));
         }
         Ok(())
     }
@@ -63,8 +66,18 @@ mod tests {
 
     #[test]
     fn latency_is_bounded() {
-        assert!(HttpSettings { latency_ms: 5_000, pretty: false }.validate().is_ok());
-        let error = HttpSettings { latency_ms: 5_001, pretty: false }.validate().unwrap_err();
+        assert!(HttpSettings {
+            latency_ms: 5_000,
+            pretty: false
+        }
+        .validate()
+        .is_ok());
+        let error = HttpSettings {
+            latency_ms: 5_001,
+            pretty: false,
+        }
+        .validate()
+        .unwrap_err();
         assert!(error.contains("latency_ms"), "{error}");
     }
 }

@@ -11,7 +11,12 @@ use crate::inspector::{Inspector, LabEvent};
 use crate::labs::DeliberateResponse;
 
 /// Representations on offer, in the server's order of preference.
-const OFFERED: [&str; 4] = ["application/json", "text/html", "text/plain", "application/xml"];
+const OFFERED: [&str; 4] = [
+    "application/json",
+    "text/html",
+    "text/plain",
+    "application/xml",
+];
 
 #[derive(Serialize)]
 struct Negotiated {
@@ -31,22 +36,40 @@ impl LabEvent for Negotiated {
 }
 
 pub(super) async fn negotiate(inspector: Inspector, headers: HeaderMap) -> Response {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("*/*").to_string();
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*/*")
+        .to_string();
     let ranked = parse_accept(&accept);
     let chosen = choose(&ranked);
-    inspector.record(&Negotiated { accept: accept.clone(), ranked: ranked.clone(), chosen });
+    inspector.record(&Negotiated {
+        accept: accept.clone(),
+        ranked: ranked.clone(),
+        chosen,
+    });
     let mut response = match chosen {
-        Some(media_type) => (StatusCode::OK, [(header::CONTENT_TYPE, format!("{media_type}; charset=utf-8"))], represent(media_type)).into_response(),
+        Some(media_type) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, format!("{media_type}; charset=utf-8"))],
+            represent(media_type),
+        )
+            .into_response(),
         None => {
             let mut response = error_response(
                 StatusCode::NOT_ACCEPTABLE,
-                format!("None of the representations on offer matches Accept: {accept}. Offered: {}.", OFFERED.join(", ")),
+                format!(
+                    "None of the representations on offer matches Accept: {accept}. Offered: {}.",
+                    OFFERED.join(", ")
+                ),
             );
             response.extensions_mut().insert(DeliberateResponse);
             response
         }
     };
-    response.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    response
+        .headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("Accept"));
     response
 }
 
@@ -61,7 +84,11 @@ fn parse_accept(accept: &str) -> Vec<(String, f32)> {
                 return None;
             }
             let q = parts
-                .filter_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .filter_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .next()
                 .unwrap_or(1.0)
                 .clamp(0.0, 1.0);
@@ -78,9 +105,19 @@ fn choose(ranked: &[(String, f32)]) -> Option<&'static str> {
         let (kind, _) = offer.split_once('/').unwrap_or((offer, ""));
         ranked
             .iter()
-            .filter(|(range, _)| range == offer || range == "*/*" || range.strip_suffix("/*") == Some(kind))
+            .filter(|(range, _)| {
+                range == offer || range == "*/*" || range.strip_suffix("/*") == Some(kind)
+            })
             // The most specific range decides (RFC 9110 section 12.5.1).
-            .max_by_key(|(range, _)| if range == offer { 2 } else if range == "*/*" { 0 } else { 1 })
+            .max_by_key(|(range, _)| {
+                if range == offer {
+                    2
+                } else if range == "*/*" {
+                    0
+                } else {
+                    1
+                }
+            })
             .map(|(_, q)| *q)
             .unwrap_or(0.0)
     };
@@ -115,7 +152,10 @@ mod tests {
     #[test]
     fn the_highest_quality_offer_wins() {
         assert_eq!(pick("text/plain;q=0.5, text/html"), Some("text/html"));
-        assert_eq!(pick("application/xml, application/json;q=0.9"), Some("application/xml"));
+        assert_eq!(
+            pick("application/xml, application/json;q=0.9"),
+            Some("application/xml")
+        );
     }
 
     #[test]

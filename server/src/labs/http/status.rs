@@ -13,8 +13,15 @@ use crate::inspector::{Inspector, LabEvent};
 use crate::labs::DeliberateResponse;
 
 /// Headers a student may not set: they would break the exchange or the workbench.
-const PROTECTED_HEADERS: [&str; 7] =
-    ["content-length", "transfer-encoding", "connection", "set-cookie", "traceresponse", "upgrade", "content-encoding"];
+const PROTECTED_HEADERS: [&str; 7] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "set-cookie",
+    "traceresponse",
+    "upgrade",
+    "content-encoding",
+];
 
 /// What the response will be, parsed from the path and query.
 #[derive(Debug, Default, PartialEq)]
@@ -49,13 +56,19 @@ impl LabEvent for StatusChosen {
     }
 }
 
-pub(super) async fn status(inspector: Inspector, Path(code): Path<String>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub(super) async fn status(
+    inspector: Inspector,
+    Path(code): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let status = parse_status(&code)?;
     let request = parse_query(query.as_deref().unwrap_or_default())?;
-    let location = request
-        .location
-        .clone()
-        .or_else(|| status.is_redirection().then(|| "/labs/http/echo".to_string()).filter(|_| status != StatusCode::NOT_MODIFIED));
+    let location = request.location.clone().or_else(|| {
+        status
+            .is_redirection()
+            .then(|| "/labs/http/echo".to_string())
+            .filter(|_| status != StatusCode::NOT_MODIFIED)
+    });
     inspector.record(&StatusChosen {
         status: status.as_u16(),
         class: class_of(status),
@@ -66,7 +79,14 @@ pub(super) async fn status(inspector: Inspector, Path(code): Path<String>, RawQu
     let no_body = matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
     let (content_type, body) = match (no_body, request.body) {
         (true, _) => (None, String::new()),
-        (false, Some(body)) => (Some(request.content_type.unwrap_or_else(|| "text/plain; charset=utf-8".into())), body),
+        (false, Some(body)) => (
+            Some(
+                request
+                    .content_type
+                    .unwrap_or_else(|| "text/plain; charset=utf-8".into()),
+            ),
+            body,
+        ),
         (false, None) => {
             let explained = StatusExplained {
                 status: status.as_u16(),
@@ -74,7 +94,11 @@ pub(super) async fn status(inspector: Inspector, Path(code): Path<String>, RawQu
                 class: class_of(status),
                 meaning: meaning_of(status),
             };
-            (Some("application/json".to_string()), serde_json::to_string_pretty(&explained).map_err(|e| ApiError::Internal(e.into()))?)
+            (
+                Some("application/json".to_string()),
+                serde_json::to_string_pretty(&explained)
+                    .map_err(|e| ApiError::Internal(e.into()))?,
+            )
         }
     };
 
@@ -84,13 +108,18 @@ pub(super) async fn status(inspector: Inspector, Path(code): Path<String>, RawQu
         Some(Ok(value)) => {
             headers.insert(header::CONTENT_TYPE, value);
         }
-        Some(Err(_)) => return Err(ApiError::BadRequest("content_type is not a valid header value".into())),
+        Some(Err(_)) => {
+            return Err(ApiError::BadRequest(
+                "content_type is not a valid header value".into(),
+            ))
+        }
         None => {
             headers.remove(header::CONTENT_TYPE);
         }
     }
     if let Some(location) = location {
-        let value = HeaderValue::from_str(&location).map_err(|_| ApiError::BadRequest("location is not a valid header value".into()))?;
+        let value = HeaderValue::from_str(&location)
+            .map_err(|_| ApiError::BadRequest("location is not a valid header value".into()))?;
         headers.insert(header::LOCATION, value);
     }
     for (name, value) in request.headers {
@@ -101,15 +130,18 @@ pub(super) async fn status(inspector: Inspector, Path(code): Path<String>, RawQu
 }
 
 fn parse_status(code: &str) -> Result<StatusCode, ApiError> {
-    let number: u16 = code
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("`{code}` is not a status code: use a number such as 200, 404 or 503")))?;
+    let number: u16 = code.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "`{code}` is not a status code: use a number such as 200, 404 or 503"
+        ))
+    })?;
     if !(200..=599).contains(&number) {
         return Err(ApiError::BadRequest(format!(
             "{number} cannot be asked for here: final responses use 200-599 (1xx codes are interim and are never the final answer)"
         )));
     }
-    StatusCode::from_u16(number).map_err(|_| ApiError::BadRequest(format!("{number} is not a valid status code")))
+    StatusCode::from_u16(number)
+        .map_err(|_| ApiError::BadRequest(format!("{number} is not a valid status code")))
 }
 
 fn parse_query(query: &str) -> Result<StatusRequest, ApiError> {
@@ -133,7 +165,8 @@ fn parse_query(query: &str) -> Result<StatusRequest, ApiError> {
 /// Only paths on this site: a redirect to anywhere the caller names is an
 /// "open redirect", which lets phishing links borrow a trusted domain.
 fn same_site_location(location: &str) -> Result<String, ApiError> {
-    let same_site = location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\");
+    let same_site =
+        location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\");
     if same_site {
         Ok(location.to_string())
     } else {
@@ -144,15 +177,20 @@ fn same_site_location(location: &str) -> Result<String, ApiError> {
 }
 
 fn parse_header(line: &str) -> Result<(HeaderName, HeaderValue), ApiError> {
-    let (name, value) = line
-        .split_once(':')
-        .ok_or_else(|| ApiError::BadRequest(format!("header `{line}` must look like `Name: value`")))?;
-    let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .map_err(|_| ApiError::BadRequest(format!("`{}` is not a valid header name", name.trim())))?;
+    let (name, value) = line.split_once(':').ok_or_else(|| {
+        ApiError::BadRequest(format!("header `{line}` must look like `Name: value`"))
+    })?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+        ApiError::BadRequest(format!("`{}` is not a valid header name", name.trim()))
+    })?;
     if PROTECTED_HEADERS.contains(&name.as_str()) {
-        return Err(ApiError::BadRequest(format!("the lab will not set `{name}`: the server manages that header itself")));
+        return Err(ApiError::BadRequest(format!(
+            "the lab will not set `{name}`: the server manages that header itself"
+        )));
     }
-    let value = HeaderValue::from_str(value.trim()).map_err(|_| ApiError::BadRequest(format!("the value of `{name}` is not a valid header value")))?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| {
+        ApiError::BadRequest(format!("the value of `{name}` is not a valid header value"))
+    })?;
     Ok((name, value))
 }
 
@@ -213,7 +251,12 @@ mod tests {
     #[test]
     fn redirects_go_only_to_paths_on_this_site() {
         assert!(same_site_location("/labs/http/echo").is_ok());
-        for bad in ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"] {
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "javascript:alert(1)",
+        ] {
             assert!(same_site_location(bad).is_err(), "{bad}");
         }
     }
@@ -221,7 +264,10 @@ mod tests {
     #[test]
     fn headers_are_parsed_and_protected_ones_refused() {
         let (name, value) = parse_header("X-Lesson: status codes").unwrap();
-        assert_eq!((name.as_str(), value.to_str().unwrap()), ("x-lesson", "status codes"));
+        assert_eq!(
+            (name.as_str(), value.to_str().unwrap()),
+            ("x-lesson", "status codes")
+        );
         assert!(parse_header("Set-Cookie: a=b").is_err());
         assert!(parse_header("no colon").is_err());
         assert!(parse_header("bad name: x").is_err());
