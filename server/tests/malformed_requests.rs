@@ -36,12 +36,20 @@ async fn assert_json_client_error(response: reqwest::Response, what: &str) {
     );
 }
 
+/// What the case is, method, path, and an optional (content type, body).
+type Case = (
+    &'static str,
+    Method,
+    &'static str,
+    Option<(&'static str, String)>,
+);
+
 #[tokio::test]
 async fn malformed_lab_and_api_requests_get_json_client_errors() {
     let server = TestServer::start().await;
     let client = server.browser();
     let big_body = "x".repeat(70 * 1024);
-    let cases: Vec<(&str, Method, &str, Option<(&str, String)>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "status that is not a number",
             Method::GET,
