@@ -55,8 +55,7 @@ test('a student edits a request in the widget, sends it, sees 200 and the echoed
   for (const kind of ['http.request', 'session.load', 'http.echo', 'http.response']) {
     assert.ok(kinds.includes(kind), `${kind} in ${kinds}`);
   }
-  await widget.scrollIntoViewIfNeeded();
-  await page.screenshot({ path: path.join(shots, 'lesson-widget.png'), fullPage: false });
+  await widget.screenshot({ path: path.join(shots, 'widget.png') });
   await page.close();
 });
 
