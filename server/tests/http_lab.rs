@@ -276,14 +276,7 @@ async fn lab_settings_are_validated_kept_per_student_and_reset() {
         .await
         .unwrap();
     assert_eq!(saved.status(), 200);
-    let echo = ada
-        .get(server.url("/labs/http/echo"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let echo = server.text(&ada, "/labs/http/echo").await;
     assert!(
         echo.contains("\n  \"method\""),
         "pretty setting applies to the next request: {echo}"
@@ -297,14 +290,7 @@ async fn lab_settings_are_validated_kept_per_student_and_reset() {
 
     let reset: Value = ada.delete(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(reset["settings"]["pretty"], false);
-    let echo = ada
-        .get(server.url("/labs/http/echo"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let echo = server.text(&ada, "/labs/http/echo").await;
     assert!(!echo.contains("\n  \"method\""));
     server.stop().await;
 }

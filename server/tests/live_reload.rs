@@ -38,14 +38,7 @@ async fn saving_a_lesson_updates_the_page_and_tells_the_browser() {
     let course = common::copy_of_course();
     let server = TestServer::start_with(course.path().to_path_buf(), true).await;
     let client = server.browser();
-    let page = client
-        .get(server.url("/lessons/http/anatomy"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = server.text(&client, "/lessons/http/anatomy").await;
     assert!(
         page.contains("/api/dev/content-events"),
         "dev pages carry the reload script"
@@ -69,14 +62,7 @@ async fn saving_a_lesson_updates_the_page_and_tells_the_browser() {
     )
     .unwrap();
     let _ = next_version(&mut stream, &mut seen).await;
-    let page = client
-        .get(server.url("/lessons/http/anatomy"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = server.text(&client, "/lessons/http/anatomy").await;
     assert!(page.contains("<h1>Anatomy, revised</h1>"));
 
     server.stop().await;

@@ -33,11 +33,7 @@ pub(crate) async fn send(request: &RequestTemplate) -> Result<Exchange, String> 
             .await
             .map_err(|e| format!("The request did not reach the server: {}", describe(e)))?
             .unchecked_into();
-    let body = JsFuture::from(response.text().map_err(describe)?)
-        .await
-        .map_err(describe)?
-        .as_string()
-        .unwrap_or_default();
+    let body = body_text(&response).await?;
     let elapsed_us = ((performance.map(|p| p.now()).unwrap_or_default() - started) * 1000.0) as u64;
     let headers = header_pairs(&response.headers());
     let trace_id = headers
@@ -64,11 +60,7 @@ pub(crate) async fn trace(trace_id: &str) -> Result<TraceView, String> {
             .await
             .map_err(describe)?
             .unchecked_into();
-    let text = JsFuture::from(response.text().map_err(describe)?)
-        .await
-        .map_err(describe)?
-        .as_string()
-        .unwrap_or_default();
+    let text = body_text(&response).await?;
     if !response.ok() {
         return Err(format!(
             "The trace could not be loaded ({}): {text}",
@@ -76,6 +68,14 @@ pub(crate) async fn trace(trace_id: &str) -> Result<TraceView, String> {
         ));
     }
     serde_json::from_str(&text).map_err(|e| format!("The trace was not understood: {e}"))
+}
+
+/// Reads the whole response body as text.
+async fn body_text(response: &Response) -> Result<String, String> {
+    let text = JsFuture::from(response.text().map_err(describe)?)
+        .await
+        .map_err(describe)?;
+    Ok(text.as_string().unwrap_or_default())
 }
 
 fn header_pairs(headers: &Headers) -> Vec<(String, String)> {

@@ -55,6 +55,18 @@ impl TestServer {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// GETs `path` with `client` and returns the body as text.
+    pub async fn text(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// A client that keeps cookies, like a browser.
     pub fn browser(&self) -> reqwest::Client {
         reqwest::Client::builder()
