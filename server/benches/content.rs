@@ -2,6 +2,9 @@
 //! loading and rendering the whole course (start-up and every dev-mode save)
 //! and filing a trace in the inspector's store (every lab request).
 
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
+
 use app::model::{TraceEventView, TraceView};
 use criterion::{criterion_group, criterion_main, Criterion};
 use server::content::load_course;
