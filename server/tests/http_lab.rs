@@ -66,14 +66,9 @@ async fn a_lab_request_can_be_traced_by_the_student_who_made_it_only() {
         .unwrap();
     let trace_id = trace_id_of(&response);
 
-    let trace: Value = student
-        .get(server.url(&format!("/api/traces/{trace_id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let trace: Value = server
+        .json(&student, &format!("/api/traces/{trace_id}"))
+        .await;
     assert_eq!(trace["trace_id"], trace_id);
     assert_eq!(trace["status"], 200);
     let kinds: Vec<&str> = trace["events"]
@@ -147,14 +142,9 @@ async fn a_guest_gets_an_httponly_lax_session_cookie_on_the_first_lab_request() 
         .await
         .unwrap();
     let trace_id = trace_id_of(&again);
-    let trace: Value = client
-        .get(server.url(&format!("/api/traces/{trace_id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let trace: Value = server
+        .json(&client, &format!("/api/traces/{trace_id}"))
+        .await;
     let session_step = trace["events"]
         .as_array()
         .unwrap()

@@ -72,11 +72,8 @@ async fn saving_a_lesson_updates_the_page_and_tells_the_browser() {
 async fn pages_outside_dev_mode_carry_no_reload_script() {
     let server = TestServer::start().await;
     let page = server
-        .browser()
-        .get(server.url("/lessons/http/anatomy"))
-        .send()
+        .get("/lessons/http/anatomy")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

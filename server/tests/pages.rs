@@ -7,15 +7,7 @@ use common::TestServer;
 #[tokio::test]
 async fn the_course_home_lists_modules_and_lessons_in_order() {
     let server = TestServer::start().await;
-    let html = server
-        .browser()
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = server.get("/").await.text().await.unwrap();
     assert!(html.contains("HTTP and APIs"), "module title");
     let anatomy = html
         .find("href=\"/lessons/http/anatomy\"")
@@ -30,12 +22,7 @@ async fn the_course_home_lists_modules_and_lessons_in_order() {
 #[tokio::test]
 async fn a_lesson_page_has_contents_widgets_highlighting_and_neighbours() {
     let server = TestServer::start().await;
-    let response = server
-        .browser()
-        .get(server.url("/lessons/http/anatomy"))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get("/lessons/http/anatomy").await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(html.contains("<h1>Anatomy of an HTTP request</h1>"));
@@ -73,20 +60,10 @@ async fn a_lesson_page_has_contents_widgets_highlighting_and_neighbours() {
 #[tokio::test]
 async fn an_unknown_lesson_is_a_404_page() {
     let server = TestServer::start().await;
-    let response = server
-        .browser()
-        .get(server.url("/lessons/http/no-such-lesson"))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get("/lessons/http/no-such-lesson").await;
     assert_eq!(response.status(), 404);
     assert!(response.text().await.unwrap().contains("Page not found"));
-    let response = server
-        .browser()
-        .get(server.url("/no/such/page"))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get("/no/such/page").await;
     assert_eq!(response.status(), 404);
     server.stop().await;
 }
@@ -94,21 +71,11 @@ async fn an_unknown_lesson_is_a_404_page() {
 #[tokio::test]
 async fn pages_carry_protective_headers_and_health_is_reported() {
     let server = TestServer::start().await;
-    let response = server
-        .browser()
-        .get(server.url("/lessons/http/anatomy"))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get("/lessons/http/anatomy").await;
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.headers()["x-frame-options"], "DENY");
     assert_eq!(response.headers()["referrer-policy"], "same-origin");
-    let health = server
-        .browser()
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let health = server.get("/healthz").await;
     assert_eq!(health.status(), 200);
     assert_eq!(health.text().await.unwrap(), "ok");
     server.stop().await;

@@ -55,6 +55,11 @@ impl TestServer {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// GETs `path` with a fresh client (no cookies).
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.browser().get(self.url(path)).send().await.unwrap()
+    }
+
     /// GETs `path` with `client` and returns the body as text.
     pub async fn text(&self, client: &reqwest::Client, path: &str) -> String {
         client
@@ -63,6 +68,18 @@ impl TestServer {
             .await
             .unwrap()
             .text()
+            .await
+            .unwrap()
+    }
+
+    /// GETs `path` with `client` and parses the body as JSON.
+    pub async fn json(&self, client: &reqwest::Client, path: &str) -> serde_json::Value {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
             .await
             .unwrap()
     }
