@@ -284,3 +284,42 @@ async fn lab_settings_are_validated_kept_per_student_and_reset() {
     assert!(!echo.contains("\n  \"method\""));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_student_lists_their_own_recent_traces_newest_first() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let first = trace_id_of(
+        &student
+            .get(server.url("/labs/http/echo?n=1"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let second = trace_id_of(
+        &student
+            .get(server.url("/labs/http/status/204"))
+            .send()
+            .await
+            .unwrap(),
+    );
+
+    let listed = server.json(&student, "/api/traces").await;
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["trace_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![second.as_str(), first.as_str()]);
+    assert_eq!(listed[0]["status"], 204);
+    assert_eq!(listed[1]["path"], "/labs/http/echo?n=1");
+
+    let stranger = server.browser();
+    assert_eq!(
+        server.json(&stranger, "/api/traces").await,
+        json!([]),
+        "nobody else sees them"
+    );
+    server.stop().await;
+}
