@@ -118,7 +118,7 @@ pub(super) async fn replace<L: Lab>(
     extract::Json(settings): extract::Json<L::Settings>,
 ) -> Result<Json<impl Serialize>, ApiError> {
     settings.validate().map_err(ApiError::Unprocessable)?;
-    let json = serde_json::to_string(&settings).map_err(|e| ApiError::Internal(e.into()))?;
+    let json = serde_json::to_string(&settings)?;
     // The student row may predate this database (a restored session); make sure it exists.
     sqlx::query("INSERT OR IGNORE INTO students (id, kind, created_at) VALUES (?, ?, ?)")
         .bind(student.id.as_str())

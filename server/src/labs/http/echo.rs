@@ -107,8 +107,7 @@ pub(super) async fn echo(
         serde_json::to_string_pretty(&anatomy)
     } else {
         serde_json::to_string(&anatomy)
-    }
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    }?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 

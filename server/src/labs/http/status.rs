@@ -96,8 +96,7 @@ pub(super) async fn status(
             };
             (
                 Some("application/json".to_string()),
-                serde_json::to_string_pretty(&explained)
-                    .map_err(|e| ApiError::Internal(e.into()))?,
+                serde_json::to_string_pretty(&explained)?,
             )
         }
     };
