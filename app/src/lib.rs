@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`model`]: the data pages and widgets show (shared with the server).
 //! - [`catalog`]: the small interface the server provides to the pages.
-//! - `pages`: the course home and lesson pages, rendered on the server only.
+//! - `pages`: the course home, lesson and account pages, rendered on the server only.
 //! - `widgets`: the interactive islands (request widget, theme switch),
 //!   the only code hydrated in the browser.
 //!
@@ -28,6 +28,7 @@ use leptos_router::{
 };
 
 use crate::catalog::PageOptions;
+use crate::pages::account::{AccountNav, AccountPage, SignInPage, SignUpPage};
 use crate::pages::{home::CourseHome, lesson::LessonRoute, not_found::NotFound};
 use crate::widgets::theme::ThemeSwitch;
 
@@ -76,6 +77,7 @@ pub fn App() -> impl IntoView {
             <nav aria-label="Site">
                 <a href="/">"Course"</a>
             </nav>
+            <AccountNav/>
             <ThemeSwitch/>
         </header>
         <Router>
@@ -83,6 +85,9 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=CourseHome/>
                     <Route path=path!("/lessons/:module/:slug") view=LessonRoute/>
+                    <Route path=path!("/signin") view=SignInPage/>
+                    <Route path=path!("/signup") view=SignUpPage/>
+                    <Route path=path!("/account") view=AccountPage/>
                 </Routes>
             </main>
         </Router>

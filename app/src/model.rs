@@ -139,3 +139,32 @@ pub struct ErrorBody {
     /// A sentence a person can act on.
     pub message: String,
 }
+
+/// The signed-in reader, for the header and the account page. Absent for
+/// anonymous readers and guests.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reader {
+    /// The name the account shows.
+    pub name: String,
+    /// The account's email address.
+    pub email: String,
+    /// `student`, `instructor` or `admin`.
+    pub role: String,
+    /// When the account was created, in Unix seconds.
+    pub member_since: i64,
+}
+
+/// A message for the next page, left by a form handler before it redirects
+/// (Post/Redirect/Get), with the fields to fill in again. Passwords are
+/// never kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flash {
+    /// What went wrong, shown as an alert.
+    pub error: Option<String>,
+    /// What went right, shown as a status message.
+    pub notice: Option<String>,
+    /// The email typed, to fill in again.
+    pub email: Option<String>,
+    /// The name typed, to fill in again.
+    pub name: Option<String>,
+}

@@ -2,9 +2,14 @@
 //! variable, so a deployment can configure the server without arguments.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::accounts::SignInLimits;
+use crate::identity::SessionPolicy;
 
 /// `workbench`: the Backend Workbench server and its tools.
 ///
@@ -40,6 +45,56 @@ pub enum Command {
     Serve(ServeConfig),
     /// Load and validate a course; print every authoring error as `file:line: message`.
     Check(CourseArgs),
+    /// Manage accounts from the command line.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `workbench user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account, or give an existing account a new role.
+    ///
+    /// A new account's password is read from a hidden prompt, or from the
+    /// first line of standard input when that is not a terminal; never from
+    /// an argument, which other users could read in the process list.
+    Add(UserAddArgs),
+}
+
+/// Arguments of `workbench user add`.
+#[derive(Debug, Clone, Args)]
+pub struct UserAddArgs {
+    /// The account's email address.
+    pub email: String,
+    /// The role to give the account: student, instructor or admin.
+    #[arg(long, default_value = "student")]
+    pub role: crate::accounts::Role,
+    /// The name to show for a new account (default: the part of the email before the @).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The platform database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Where the platform database is.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Platform database URL; defaults to a SQLite file in the data folder.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Folder for the default SQLite database.
+    #[arg(long, env = "WORKBENCH_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+impl DatabaseArgs {
+    /// The database URL to use: the configured one, or the embedded default.
+    pub fn url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("workbench.db").display()))
+    }
 }
 
 /// Where the course lives.
@@ -59,12 +114,9 @@ pub struct ServeConfig {
     /// The course to serve.
     #[command(flatten)]
     pub course: CourseArgs,
-    /// Platform database URL; defaults to a SQLite file in the data folder.
-    #[arg(long, env = "DATABASE_URL")]
-    pub database_url: Option<String>,
-    /// Folder for the default SQLite database.
-    #[arg(long, env = "WORKBENCH_DATA_DIR", default_value = "data")]
-    pub data_dir: PathBuf,
+    /// The platform database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// Folder with the built browser assets (`pkg/`), as cargo-leptos writes it.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -74,14 +126,56 @@ pub struct ServeConfig {
     /// Mark cookies `Secure`: set this when serving behind TLS.
     #[arg(long, env = "WORKBENCH_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Sign a session out after this many minutes without a request.
+    #[arg(long, env = "WORKBENCH_SESSION_IDLE_MINUTES", default_value_t = 14 * 24 * 60)]
+    pub session_idle_minutes: u32,
+    /// Sign a session out this many hours after sign-in, however busy.
+    #[arg(long, env = "WORKBENCH_SESSION_LIFETIME_HOURS", default_value_t = 30 * 24)]
+    pub session_lifetime_hours: u32,
+    /// Sign-in attempts one account may make in a burst.
+    #[arg(long, env = "WORKBENCH_SIGN_IN_BURST_PER_ACCOUNT", default_value_t = NonZeroU32::new(5).expect("nonzero"))]
+    pub sign_in_burst_per_account: NonZeroU32,
+    /// Sign-in and sign-up attempts one client address may make in a burst.
+    #[arg(long, env = "WORKBENCH_SIGN_IN_BURST_PER_ADDRESS", default_value_t = NonZeroU32::new(60).expect("nonzero"))]
+    pub sign_in_burst_per_address: NonZeroU32,
+    /// Seconds for one spent sign-in attempt to come back.
+    #[arg(long, env = "WORKBENCH_SIGN_IN_REFILL_SECS", default_value_t = 12)]
+    pub sign_in_refill_secs: u64,
 }
 
 impl ServeConfig {
+    /// A configuration with every default, serving `course` on `addr`.
+    pub fn new(addr: SocketAddr, course: PathBuf, data_dir: PathBuf) -> Self {
+        let mut config = Cli::parse_from(["workbench"]).serve;
+        config.addr = addr;
+        config.course.course = course;
+        config.database = DatabaseArgs {
+            database_url: None,
+            data_dir,
+        };
+        config
+    }
+
     /// The database URL to use: the configured one, or the embedded default.
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("workbench.db").display()))
+        self.database.url()
+    }
+
+    /// How long sessions live.
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            idle_secs: i64::from(self.session_idle_minutes) * 60,
+            lifetime_secs: i64::from(self.session_lifetime_hours) * 60 * 60,
+        }
+    }
+
+    /// The sign-in limiter's allowances.
+    pub fn sign_in_limits(&self) -> SignInLimits {
+        SignInLimits {
+            per_account: self.sign_in_burst_per_account,
+            per_address: self.sign_in_burst_per_address,
+            refill_every: Duration::from_secs(self.sign_in_refill_secs.max(1)),
+        }
     }
 }
 
@@ -105,6 +199,30 @@ mod tests {
             Command::Check(args) => assert_eq!(args.course, PathBuf::from("elsewhere")),
             other => panic!("expected check, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn user_add_takes_an_email_and_a_role_but_no_password() {
+        let cli = Cli::try_parse_from([
+            "workbench",
+            "user",
+            "add",
+            "ada@example.com",
+            "--role",
+            "instructor",
+        ])
+        .unwrap();
+        let Command::User(UserCommand::Add(args)) = cli.into_command() else {
+            panic!("expected user add")
+        };
+        assert_eq!(args.email, "ada@example.com");
+        assert_eq!(args.role, crate::accounts::Role::Instructor);
+        assert!(
+            Cli::try_parse_from(["workbench", "user", "add", "a@b.c", "--password", "x"]).is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["workbench", "user", "add", "a@b.c", "--role", "root"]).is_err()
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use app::model::ErrorBody;
 use axum::{
     extract::rejection::{JsonRejection, PathRejection, QueryRejection},
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
@@ -19,12 +19,29 @@ pub enum ApiError {
     /// The request is well-formed but its content is invalid.
     #[error("{0}")]
     Unprocessable(String),
+    /// The caller must sign in first.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller is signed in but their role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     /// Nothing exists at this address (or it is not the caller's).
     #[error("{0}")]
     NotFound(String),
     /// The body is over the route's size limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The body is in a format the route does not read.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Too many attempts; the caller may try again after this many seconds.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What was throttled, in words.
+        message: String,
+        /// Whole seconds until an attempt would be allowed.
+        retry_after_secs: u64,
+    },
     /// Anything the caller could not have caused. Logged, never shown.
     #[error(transparent)]
     Internal(#[from] InternalError),
@@ -45,6 +62,9 @@ pub enum InternalError {
     /// A layer the code relies on is not installed: a bug in the router.
     #[error("server wiring: {0}")]
     Wiring(&'static str),
+    /// Hashing a password failed.
+    #[error("password hashing: {0}")]
+    Password(String),
     /// A blocking task panicked or was cancelled.
     #[error("background task: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -97,8 +117,12 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -114,7 +138,16 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        error_response(status, message)
+        let mut response = error_response(status, message);
+        if let Self::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 }
 

@@ -1,26 +1,40 @@
-//! Who is asking: every visitor who uses a lab is a student, a guest until
-//! they sign up. The student id lives in the platform session, so labs and
-//! traces are the student's own from their first lab request.
+//! Who is asking. [`recognise_visitor`] reads the platform session once per
+//! request and records a [`Visitor`]: anonymous, a guest (known only by the
+//! session cookie, created on the first lab request), or a signed-in account.
+//!
+//! A session is signed in when it holds a [`SignInMark`] whose epoch matches
+//! the account's, which is younger than the absolute lifetime, and which was
+//! seen within the idle timeout. Anything else signs the session out.
 
-use axum::extract::FromRequestParts;
-use axum::http::{request::Parts, Extensions};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{request::Parts, Extensions, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::db::unix_now;
+use crate::accounts::{self, Account};
 use crate::error::{ApiError, InternalError};
 use crate::state::AppState;
 
 /// The session key holding the student id.
 const STUDENT_KEY: &str = "student_id";
+/// The session key holding the [`SignInMark`] of a signed-in session.
+const SIGNED_IN_KEY: &str = "signed_in";
+/// The session key holding a message for the next page (Post/Redirect/Get).
+const FLASH_KEY: &str = "flash";
+/// How stale `last_seen` may get before it is written again: writing it on
+/// every request would save the session on every request.
+const SEEN_REFRESH_SECS: i64 = 60;
 
-/// A student's id: `g` and 32 hex digits for guests.
+/// A student's id: `s` and 32 hex digits (older guests: `g` and 32 hex digits).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct StudentId(String);
 
 impl StudentId {
-    fn new_guest() -> Self {
-        Self(format!("g{:032x}", rand::random::<u128>()))
+    /// A fresh random id.
+    pub fn new_random() -> Self {
+        Self(format!("s{:032x}", rand::random::<u128>()))
     }
 
     /// Wraps an id read from trusted storage.
@@ -32,6 +46,167 @@ impl StudentId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// How long sessions live, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A signed-in session unused for this long is signed out.
+    pub idle_secs: i64,
+    /// A signed-in session is signed out this long after sign-in, used or not.
+    pub lifetime_secs: i64,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle_secs: 14 * 24 * 60 * 60,
+            lifetime_secs: 30 * 24 * 60 * 60,
+        }
+    }
+}
+
+/// What a signed-in session remembers about its sign-in.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct SignInMark {
+    epoch: i64,
+    signed_in_at: i64,
+    last_seen: i64,
+}
+
+impl SignInMark {
+    fn is_valid(&self, account: &Account, now: i64, policy: &SessionPolicy) -> bool {
+        self.epoch == account.session_epoch
+            && now - self.signed_in_at < policy.lifetime_secs
+            && now - self.last_seen < policy.idle_secs
+    }
+}
+
+/// Who made a request, as decided by [`recognise_visitor`].
+#[derive(Clone, Debug)]
+pub enum Visitor {
+    /// No session, or a session that was signed out.
+    Anonymous,
+    /// A guest: a student without an account.
+    Guest(StudentId),
+    /// A signed-in account.
+    SignedIn(Account),
+}
+
+impl Visitor {
+    /// The visitor's student id, if they have one yet.
+    pub fn student_id(&self) -> Option<&StudentId> {
+        match self {
+            Self::Anonymous => None,
+            Self::Guest(id) => Some(id),
+            Self::SignedIn(account) => Some(&account.id),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Visitor>()
+            .cloned()
+            .ok_or(ApiError::Internal(InternalError::Wiring(
+                "the visitor layer is missing",
+            )))
+    }
+}
+
+/// Middleware: decides who the visitor is and records it in the request,
+/// with what the pages need to know (the reader, a pending flash message).
+pub async fn recognise_visitor(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    // Static files and health checks never need to know who asks.
+    if path.starts_with("/pkg/") || path == "/healthz" {
+        return next.run(request).await;
+    }
+    let Some(session) = request.extensions().get::<Session>().cloned() else {
+        return ApiError::Internal(InternalError::Wiring("the session layer is missing"))
+            .into_response();
+    };
+    let visitor = match visitor_of(&session, &state).await {
+        Ok(visitor) => visitor,
+        Err(error) => return error.into_response(),
+    };
+    if let Visitor::SignedIn(account) = &visitor {
+        request.extensions_mut().insert(account.reader());
+    }
+    if request.method() == Method::GET && !request.uri().path().starts_with("/api/") {
+        match session.remove::<app::model::Flash>(FLASH_KEY).await {
+            Ok(Some(flash)) => {
+                request.extensions_mut().insert(flash);
+            }
+            Ok(None) => {}
+            Err(error) => return ApiError::from(error).into_response(),
+        }
+    }
+    request.extensions_mut().insert(visitor);
+    next.run(request).await
+}
+
+async fn visitor_of(session: &Session, state: &AppState) -> Result<Visitor, ApiError> {
+    let Some(id) = session.get::<StudentId>(STUDENT_KEY).await? else {
+        return Ok(Visitor::Anonymous);
+    };
+    let Some(mark) = session.get::<SignInMark>(SIGNED_IN_KEY).await? else {
+        return Ok(Visitor::Guest(id));
+    };
+    let now = state.clock.now();
+    match accounts::store::find(&state.pool, &id).await? {
+        Some((account, _)) if mark.is_valid(&account, now, &state.sessions) => {
+            if now - mark.last_seen >= SEEN_REFRESH_SECS {
+                let seen = SignInMark {
+                    last_seen: now,
+                    ..mark
+                };
+                session.insert(SIGNED_IN_KEY, seen).await?;
+            }
+            Ok(Visitor::SignedIn(account))
+        }
+        _ => {
+            // Expired, revoked, or the account is gone: the session ends here.
+            session.flush().await?;
+            Ok(Visitor::Anonymous)
+        }
+    }
+}
+
+/// Signs `account` in on this session, under a new session id so an id
+/// planted before sign-in (session fixation) is worthless after it.
+pub async fn sign_in(session: &Session, account: &Account, now: i64) -> Result<(), ApiError> {
+    session.cycle_id().await?;
+    session.insert(STUDENT_KEY, &account.id).await?;
+    session
+        .insert(
+            SIGNED_IN_KEY,
+            SignInMark {
+                epoch: account.session_epoch,
+                signed_in_at: now,
+                last_seen: now,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Ends the session: its record is deleted and the browser's cookie removed.
+pub async fn sign_out(session: &Session) -> Result<(), ApiError> {
+    Ok(session.flush().await?)
+}
+
+/// Leaves a message for the next page this session shows.
+pub async fn set_flash(session: &Session, flash: app::model::Flash) -> Result<(), ApiError> {
+    Ok(session.insert(FLASH_KEY, flash).await?)
 }
 
 /// Whether the student has an account yet.
@@ -53,7 +228,7 @@ impl StudentKind {
     }
 }
 
-/// The student making the request.
+/// The student making a lab request: every visitor who uses a lab is one.
 #[derive(Clone, Debug)]
 pub struct Student {
     /// Their id.
@@ -65,28 +240,40 @@ pub struct Student {
 }
 
 impl Student {
-    /// The student of the session in `extensions`, creating a guest if there is none.
+    /// The student behind the request's visitor, creating a guest for an anonymous one.
     pub async fn resolve(extensions: &Extensions, state: &AppState) -> Result<Self, ApiError> {
         if let Some(student) = extensions.get::<Student>() {
             return Ok(student.clone());
         }
-        let session = extensions
-            .get::<Session>()
-            .cloned()
-            .ok_or(ApiError::Internal(InternalError::Wiring(
-                "the session layer is missing",
-            )))?;
-        if let Some(id) = current(&session).await? {
-            return Ok(Self {
-                id,
-                kind: StudentKind::Guest,
-                is_new: false,
-            });
-        }
-        let id = StudentId::new_guest();
+        let visitor =
+            extensions
+                .get::<Visitor>()
+                .ok_or(ApiError::Internal(InternalError::Wiring(
+                    "the visitor layer is missing",
+                )))?;
+        let (id, kind) = match visitor {
+            Visitor::SignedIn(account) => (account.id.clone(), StudentKind::Account),
+            Visitor::Guest(id) => (id.clone(), StudentKind::Guest),
+            Visitor::Anonymous => return Self::new_guest(extensions, state).await,
+        };
+        Ok(Self {
+            id,
+            kind,
+            is_new: false,
+        })
+    }
+
+    async fn new_guest(extensions: &Extensions, state: &AppState) -> Result<Self, ApiError> {
+        let session =
+            extensions
+                .get::<Session>()
+                .ok_or(ApiError::Internal(InternalError::Wiring(
+                    "the session layer is missing",
+                )))?;
+        let id = StudentId::new_random();
         sqlx::query("INSERT INTO students (id, kind, created_at) VALUES (?, 'guest', ?)")
             .bind(id.as_str())
-            .bind(unix_now())
+            .bind(state.clock.now())
             .execute(&state.pool)
             .await?;
         session.insert(STUDENT_KEY, &id).await?;
@@ -109,9 +296,4 @@ impl FromRequestParts<AppState> for Student {
         parts.extensions.insert(student.clone());
         Ok(student)
     }
-}
-
-/// The session's student, if it has one; never creates a guest.
-pub async fn current(session: &Session) -> Result<Option<StudentId>, ApiError> {
-    Ok(session.get::<StudentId>(STUDENT_KEY).await?)
 }

@@ -4,7 +4,11 @@
 //! - [`config`]: command line and environment settings.
 //! - [`db`]: the platform database (SQLite by default), migrated at start.
 //! - [`content`]: lessons loaded from the course folder and rendered once.
-//! - [`identity`]: who is asking; guests get an id on their first lab request.
+//! - [`accounts`]: sign-up, sign-in, roles, and `workbench user`.
+//! - [`identity`]: who is asking: anonymous, a guest (an id made on the first
+//!   lab request), or a signed-in account.
+//! - [`csrf`]: refuses state-changing requests from other origins.
+//! - [`clock`]: the time, behind a trait so tests can move it.
 //! - [`inspector`]: traces of lab requests, shown to the student who made them.
 //! - [`labs`]: the live demo backends, one module each, behind one contract.
 //! - [`page_cache`]: rendered course pages, kept per course version.
@@ -13,8 +17,11 @@
 //! `main.rs` only parses the command line, binds a listener and calls [`run`],
 //! so tests start the same server on port 0.
 
+pub mod accounts;
+pub mod clock;
 pub mod config;
 pub mod content;
+pub mod csrf;
 pub mod db;
 pub mod error;
 pub mod identity;
@@ -32,6 +39,8 @@ use tower_sessions_sqlx_store::SqliteStore;
 pub use state::AppState;
 pub use web::run;
 
+use crate::accounts::{AccountService, Passwords, SignInThrottle};
+use crate::clock::SystemClock;
 use crate::config::ServeConfig;
 use crate::content::{AuthoringErrors, LiveCourse};
 use crate::inspector::TraceStore;
@@ -84,5 +93,11 @@ pub async fn build_state(config: &ServeConfig) -> Result<AppState, StartError> {
         secure_cookies: config.secure_cookies,
         stopping: tokio::sync::watch::channel(false).0,
         pages: Arc::new(page_cache::PageCache::default()),
+        accounts: Arc::new(AccountService {
+            passwords: Passwords::owasp(),
+            throttle: SignInThrottle::new(config.sign_in_limits()),
+        }),
+        sessions: config.session_policy(),
+        clock: Arc::new(SystemClock),
     })
 }

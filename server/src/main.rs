@@ -4,7 +4,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::config::{Cli, Command, CourseArgs, ServeConfig};
+use server::accounts::cli::{add_user, UserAdded};
+use server::config::{Cli, Command, CourseArgs, ServeConfig, UserCommand};
 use server::content::load_course;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -23,6 +24,20 @@ async fn main() -> ExitCode {
     match cli.into_command() {
         Command::Serve(config) => serve(config).await,
         Command::Check(args) => check(&args),
+        Command::User(UserCommand::Add(args)) => match add_user(&args).await {
+            Ok(UserAdded::Created) => {
+                println!("created {} as {}", args.email, args.role.as_str());
+                ExitCode::SUCCESS
+            }
+            Ok(UserAdded::RoleChanged) => {
+                println!("{} is now {}", args.email, args.role.as_str());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("workbench: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

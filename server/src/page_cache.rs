@@ -6,7 +6,8 @@
 //! kept, so the cache holds at most one entry per page of the course and a
 //! stranger cannot fill it with made-up addresses. When pages start to differ
 //! per reader (signed-in state, progress), that difference must join the key
-//! or move into an island that fetches it.
+//! or move into an island that fetches it. Signed-in readers see their name
+//! in the header, so their pages are rendered fresh and never cached.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -17,6 +18,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::identity::Visitor;
 use crate::state::AppState;
 
 /// Largest page kept; anything bigger is served uncached.
@@ -58,7 +60,12 @@ impl PageCache {
 
 fn is_course_page(request: &Request) -> bool {
     let uri = request.uri();
-    request.method() == Method::GET
+    let signed_in = matches!(
+        request.extensions().get::<Visitor>(),
+        Some(Visitor::SignedIn(_))
+    );
+    !signed_in
+        && request.method() == Method::GET
         && uri.query().is_none()
         && (uri.path() == "/" || uri.path().starts_with("/lessons/"))
 }

@@ -6,7 +6,10 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::SqlitePool;
 
+use crate::accounts::AccountService;
+use crate::clock::Clock;
 use crate::content::LiveCourse;
+use crate::identity::SessionPolicy;
 use crate::inspector::TraceStore;
 use crate::page_cache::PageCache;
 
@@ -30,6 +33,12 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Rendered course pages for the current course version.
     pub pages: Arc<PageCache>,
+    /// Passwords and the sign-in limiter.
+    pub accounts: Arc<AccountService>,
+    /// How long sessions live.
+    pub sessions: SessionPolicy,
+    /// The time, replaceable in tests.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

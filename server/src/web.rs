@@ -25,13 +25,13 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::error::error_response;
 use crate::state::AppState;
-use crate::{content, inspector, labs, page_cache};
+use crate::{accounts, content, csrf, identity, inspector, labs, page_cache};
 
 /// Name of the workbench's own session cookie (labs use their own names).
 pub const SESSION_COOKIE: &str = "workbench_session";
 
-/// How long an unused session lives.
-const SESSION_IDLE: time::Duration = time::Duration::days(14);
+/// How often expired sessions are deleted and idle limiter keys forgotten.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// The whole application as one router.
 pub fn app(state: AppState, sessions: SqliteStore) -> Router {
@@ -42,6 +42,7 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
     let context = move || {
         provide_context(CatalogContext(catalog.clone()));
         provide_context(page_options);
+        provide_request_context();
     };
     let leptos_options = state.leptos.clone();
     let pkg_dir = format!(
@@ -53,13 +54,19 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+        // The store forgets a session after the idle timeout; `identity`
+        // enforces the same timeout (and the absolute lifetime) against the
+        // app's clock, which tests can move.
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            state.sessions.idle_secs,
+        )));
 
     Router::new()
         .route("/healthz", get(healthz))
         .merge(inspector::router())
         .merge(content::events::router())
         .merge(labs::router(state.clone()))
+        .merge(accounts::routes::router())
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
@@ -84,7 +91,13 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
             state.clone(),
             page_cache::serve_cached_pages,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            identity::recognise_visitor,
+        ))
         .layer(session_layer)
+        // Before the session layer, so a refused request never touches a session.
+        .layer(axum::middleware::from_fn(csrf::refuse_cross_origin))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -101,6 +114,19 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| panic_response()))
         .with_state(state)
+}
+
+/// Passes what `identity` learnt about the reader on to the pages.
+fn provide_request_context() {
+    let Some(parts) = leptos::prelude::use_context::<http::request::Parts>() else {
+        return;
+    };
+    if let Some(reader) = parts.extensions.get::<app::model::Reader>() {
+        provide_context(reader.clone());
+    }
+    if let Some(flash) = parts.extensions.get::<app::model::Flash>() {
+        provide_context(flash.clone());
+    }
 }
 
 async fn healthz() -> &'static str {
@@ -126,7 +152,17 @@ pub async fn run(
         use tower_sessions::ExpiredDeletion;
         sessions
             .clone()
-            .continuously_delete_expired(Duration::from_secs(60 * 60))
+            .continuously_delete_expired(HOUSEKEEPING_EVERY)
+    });
+    let forget = tokio::spawn({
+        let accounts = state.accounts.clone();
+        async move {
+            let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+            loop {
+                every.tick().await;
+                accounts.throttle.forget_idle();
+            }
+        }
     });
     let stopping = state.stopping.clone();
     let shutdown = async move {
@@ -138,5 +174,6 @@ pub async fn run(
         .with_graceful_shutdown(shutdown)
         .await;
     purge.abort();
+    forget.abort();
     result
 }

@@ -2,20 +2,17 @@
 
 mod common;
 
-use server::config::{CourseArgs, ServeConfig};
+use server::config::ServeConfig;
 
 fn config(data_dir: &std::path::Path, database_url: Option<String>) -> ServeConfig {
-    ServeConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        course: CourseArgs {
-            course: common::repo_root(),
-        },
-        database_url,
-        data_dir: data_dir.to_path_buf(),
-        site_root: data_dir.join("site"),
-        dev: false,
-        secure_cookies: false,
-    }
+    let mut config = ServeConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        common::repo_root(),
+        data_dir.to_path_buf(),
+    );
+    config.database.database_url = database_url;
+    config.site_root = data_dir.join("site");
+    config
 }
 
 #[tokio::test]

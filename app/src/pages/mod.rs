@@ -1,5 +1,7 @@
-//! Server-rendered pages. They read the course from [`crate::catalog::CatalogContext`].
+//! Server-rendered pages. They read the course from [`crate::catalog::CatalogContext`],
+//! and the signed-in reader from [`crate::model::Reader`] when there is one.
 
+pub(crate) mod account;
 pub(crate) mod home;
 pub(crate) mod lesson;
 pub(crate) mod not_found;

@@ -5,10 +5,9 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
-use tower_sessions::Session;
 
 use crate::error::{extract::Path, ApiError};
-use crate::identity;
+use crate::identity::Visitor;
 use crate::state::AppState;
 
 use super::trace::TraceId;
@@ -22,7 +21,7 @@ pub fn router() -> Router<AppState> {
 
 async fn one_trace(
     State(state): State<AppState>,
-    session: Session,
+    visitor: Visitor,
     Path(id): Path<String>,
 ) -> Result<Json<TraceView>, ApiError> {
     let trace_id = TraceId::parse(&id).ok_or_else(|| {
@@ -32,10 +31,10 @@ async fn one_trace(
     })?;
     let not_found =
         || ApiError::NotFound(format!("no trace {trace_id} among your recent requests"));
-    let student = identity::current(&session).await?.ok_or_else(not_found)?;
+    let student = visitor.student_id().ok_or_else(not_found)?;
     state
         .traces
-        .get(&student, trace_id)
+        .get(student, trace_id)
         .map(Json)
         .ok_or_else(not_found)
 }
@@ -53,14 +52,14 @@ struct TraceSummary {
 
 async fn recent_traces(
     State(state): State<AppState>,
-    session: Session,
+    visitor: Visitor,
 ) -> Result<Json<Vec<TraceSummary>>, ApiError> {
-    let Some(student) = identity::current(&session).await? else {
+    let Some(student) = visitor.student_id() else {
         return Ok(Json(Vec::new()));
     };
     let summaries = state
         .traces
-        .recent(&student, 50)
+        .recent(student, 50)
         .into_iter()
         .map(|t| TraceSummary {
             trace_id: t.trace_id,

@@ -82,6 +82,31 @@ impl TraceStore {
             .cloned()
     }
 
+    /// Moves `from`'s traces to `into` (a guest who signed in to an
+    /// account), keeping the newest `per_student` in time order.
+    pub fn adopt(&self, from: &StudentId, into: &StudentId) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(moved) = inner.students.remove(from) else {
+            return;
+        };
+        let entry = inner
+            .students
+            .entry(into.clone())
+            .or_insert_with(|| StudentTraces {
+                last_active: moved.last_active,
+                traces: VecDeque::new(),
+            });
+        entry.last_active = entry.last_active.max(moved.last_active);
+        entry.traces.extend(moved.traces);
+        entry
+            .traces
+            .make_contiguous()
+            .sort_by_key(|t| t.started_at_ms);
+        while entry.traces.len() > self.per_student {
+            entry.traces.pop_front();
+        }
+    }
+
     /// The student's latest traces, newest first.
     pub fn recent(&self, student: &StudentId, limit: usize) -> Vec<TraceView> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -147,5 +172,28 @@ mod tests {
         assert!(store.get(&bob, b).is_none(), "bob was idle longest");
         assert!(store.get(&ada, a).is_some());
         assert!(store.get(&cy, c).is_some());
+    }
+
+    #[test]
+    fn a_guest_who_signs_in_brings_their_traces_in_time_order() {
+        let store = TraceStore::new(3, 10);
+        let (guest, account) = (StudentId::from_raw("guest"), StudentId::from_raw("acct"));
+        let at = |ms| TraceView {
+            trace_id: TraceId::random().to_string(),
+            started_at_ms: ms,
+            ..TraceView::default()
+        };
+        store.insert(&account, at(10));
+        store.insert(&account, at(30));
+        store.insert(&guest, at(20));
+        store.insert(&guest, at(40));
+        store.adopt(&guest, &account);
+        let times: Vec<_> = store
+            .recent(&account, 10)
+            .iter()
+            .map(|t| t.started_at_ms)
+            .collect();
+        assert_eq!(times, vec![40, 30, 20], "newest first, oldest dropped");
+        assert!(store.recent(&guest, 10).is_empty());
     }
 }

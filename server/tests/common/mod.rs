@@ -5,7 +5,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use server::config::{CourseArgs, ServeConfig};
+use std::sync::Arc;
+
+use server::clock::ManualClock;
+use server::config::ServeConfig;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -13,6 +16,9 @@ use tokio::sync::oneshot;
 pub struct TestServer {
     pub addr: SocketAddr,
     pub data_dir: tempfile::TempDir,
+    /// The server's clock: tests move it instead of sleeping.
+    pub clock: Arc<ManualClock>,
+    config: ServeConfig,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -25,17 +31,32 @@ impl TestServer {
 
     /// A server on `course`, in dev mode or not.
     pub async fn start_with(course: PathBuf, dev: bool) -> Self {
+        Self::start_configured(course, |config| config.dev = dev).await
+    }
+
+    /// A server on `course` with `configure` applied to the defaults.
+    pub async fn start_configured(
+        course: PathBuf,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let config = ServeConfig {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            course: CourseArgs { course },
-            database_url: None,
-            data_dir: data_dir.path().to_path_buf(),
-            site_root: data_dir.path().join("site"),
-            dev,
-            secure_cookies: false,
-        };
-        let state = server::build_state(&config).await.expect("server state");
+        let mut config = ServeConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            course,
+            data_dir.path().to_path_buf(),
+        );
+        config.site_root = data_dir.path().join("site");
+        configure(&mut config);
+        Self::launch(config, data_dir, Arc::new(ManualClock::starting_now())).await
+    }
+
+    async fn launch(
+        config: ServeConfig,
+        data_dir: tempfile::TempDir,
+        clock: Arc<ManualClock>,
+    ) -> Self {
+        let mut state = server::build_state(&config).await.expect("server state");
+        state.clock = clock.clone();
         let listener = TcpListener::bind(config.addr).await.expect("bind port 0");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -45,9 +66,19 @@ impl TestServer {
         Self {
             addr,
             data_dir,
+            clock,
+            config,
             shutdown: Some(tx),
             task: Some(task),
         }
+    }
+
+    /// Stops the server and starts it again on the same database and clock
+    /// (on a new port; cookies do not care about ports).
+    pub async fn restart(mut self) -> Self {
+        self.halt().await;
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
+        Self::launch(self.config.clone(), data_dir, self.clock.clone()).await
     }
 
     /// An absolute URL on this server.
@@ -95,6 +126,10 @@ impl TestServer {
 
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    async fn halt(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -1,0 +1,85 @@
+//! `workbench user add`: creates or promotes accounts; the password comes
+//! from standard input, never from an argument.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{repo_root, TestServer};
+use serde_json::json;
+
+/// Runs `workbench user add` against the database in `data_dir`, feeding `stdin`.
+fn user_add(data_dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(["user", "add"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run workbench user add");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn an_instructor_made_on_the_command_line_can_sign_in_and_use_instructor_routes() {
+    let server = TestServer::start_configured(repo_root(), |_| {}).await;
+    let data = server.data_dir.path();
+
+    let (code, stdout, stderr) = user_add(
+        data,
+        &["tess@example.com", "--role", "instructor", "--name", "Tess"],
+        "a long teaching passphrase\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), "created tess@example.com as instructor");
+
+    let tess = server.browser();
+    let signed_in = tess
+        .post(server.url("/auth/signin"))
+        .json(&json!({ "email": "tess@example.com", "password": "a long teaching passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let accounts = tess
+        .get(server.url("/api/instructor/accounts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accounts.status(), 200);
+
+    // Run again: the existing account is promoted and no password is read.
+    let (code, stdout, _) = user_add(data, &["TESS@example.com", "--role", "admin"], "");
+    assert_eq!(code, 0);
+    assert_eq!(stdout.trim(), "TESS@example.com is now admin");
+    server.stop().await;
+}
+
+#[test]
+fn a_weak_password_or_a_bad_email_is_refused_with_a_reason() {
+    let data = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = user_add(data.path(), &["ada@example.com"], "short\n");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("at least 10 characters"), "{stderr}");
+
+    let (code, _, stderr) = user_add(data.path(), &["not-an-email"], "a fine passphrase\n");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("@"), "{stderr}");
+}
