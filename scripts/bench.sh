@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Measures the release build: wasm size, and lesson-page throughput and p99
 # latency under wrk, beside nginx serving the same page saved as a static
-# file, in the same run. Prints a markdown table for BENCHMARKS.md.
+# file, in the same run; then the same page for a signed-in reader (not
+# cached), and sign-in itself (argon2id-bound). Prints a markdown table for
+# BENCHMARKS.md.
 #
 # Usage: scripts/bench.sh [seconds per run, default 15]
 # Needs: a release build (cargo leptos build --release), wrk and nginx
@@ -28,7 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin" serve --addr 127.0.0.1:3100 --data-dir "$work/data" --site-root target/site 2>"$work/server.log" &
+# The sign-in limiter would turn the sign-in load into 429s: lift it for the run.
+"$bin" serve --addr 127.0.0.1:3100 --data-dir "$work/data" --site-root target/site \
+  --sign-in-burst-per-account 1000000000 --sign-in-burst-per-address 1000000000 2>"$work/server.log" &
 server_pid=$!
 wait_for() { # url: poll until it answers, at most 30 s
   for _ in $(seq 150); do curl -sf "$1" >/dev/null && return 0; sleep 0.2; done
@@ -78,6 +82,26 @@ wrk -t2 -c64 -d2s "http://127.0.0.1:3100$page" >/dev/null # warm up
 read -r ours_rps ours_p99 < <(measure "http://127.0.0.1:3100$page")
 read -r nginx_rps nginx_p99 < <(measure "http://127.0.0.1:3101$page/")
 
+# A signed-in reader: pages carry their name, so they are rendered per request.
+account='{"name":"Bench","email":"bench@example.com","password":"a benchmark passphrase"}'
+cookie=$(curl -sf -D - -o /dev/null -H 'content-type: application/json' -d "$account" \
+  http://127.0.0.1:3100/auth/signup | awk -F'[ ;]' 'tolower($1) == "set-cookie:" { print $2 }')
+[ -n "$cookie" ] || { echo "sign-up for the benchmark failed" >&2; exit 1; }
+out=$(wrk -t2 -c64 -d"${duration}s" --latency -H "Cookie: $cookie" "http://127.0.0.1:3100$page")
+signed_rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+signed_p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+
+# Sign-in: every request verifies an argon2id hash (m=19 MiB, t=2, p=1).
+cat >"$work/signin.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"email":"bench@example.com","password":"a benchmark passphrase"}'
+LUA
+out=$(wrk -t2 -c16 -d"${duration}s" --latency -s "$work/signin.lua" http://127.0.0.1:3100/auth/signin)
+signin_rps=$(awk '/^Requests\/sec:/ { printf "%.1f", $2 }' <<<"$out")
+signin_p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+signin_non2xx=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
+
 raw=$(stat -c %s "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
 js_gz=$(gzip -9 -c target/site/pkg/workbench.js | wc -c)
@@ -89,6 +113,8 @@ cat <<TABLE
 | lesson page ($page, $page_bytes bytes of HTML), workbench | $ours_rps requests/s, p99 $ours_p99 |
 | same page as a static file, nginx | $nginx_rps requests/s, p99 $nginx_p99 |
 | workbench / nginx throughput | $(awk -v a="$ours_rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }') |
+| same page, signed-in reader (rendered per request) | $signed_rps requests/s, p99 $signed_p99 |
+| sign-in (\`POST /auth/signin\`, JSON, -c16) | $signin_rps requests/s, p99 $signin_p99, non-2xx: ${signin_non2xx:-0} |
 | wasm (raw / gzip -9) | $raw / $gz bytes |
 | JS loader (gzip -9) | $js_gz bytes |
 

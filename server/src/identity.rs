@@ -7,7 +7,7 @@
 //! seen within the idle timeout. Anything else signs the session out.
 
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::{request::Parts, Extensions, Method};
+use axum::http::{header, request::Parts, Extensions, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -138,6 +138,7 @@ pub async fn recognise_visitor(
         Ok(visitor) => visitor,
         Err(error) => return error.into_response(),
     };
+    let signed_in = matches!(visitor, Visitor::SignedIn(_));
     if let Visitor::SignedIn(account) = &visitor {
         request.extensions_mut().insert(account.reader());
     }
@@ -151,7 +152,15 @@ pub async fn recognise_visitor(
         }
     }
     request.extensions_mut().insert(visitor);
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if signed_in {
+        // Pages for a signed-in reader carry their name: no shared cache may keep them.
+        response
+            .headers_mut()
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("private, no-cache"));
+    }
+    response
 }
 
 async fn visitor_of(session: &Session, state: &AppState) -> Result<Visitor, ApiError> {

@@ -147,7 +147,13 @@ async fn the_forms_work_without_javascript() {
         .unwrap();
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     assert_eq!(created.headers()[LOCATION], "/lessons/http/anatomy");
-    let page = server.text(&ada, "/lessons/http/anatomy").await;
+    let response = ada
+        .get(server.url("/lessons/http/anatomy"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "private, no-cache");
+    let page = response.text().await.unwrap();
     assert!(page.contains("Ada Lovelace"), "the header names the reader");
     assert!(page.contains("action=\"/auth/signout\""));
 

@@ -60,6 +60,17 @@ fn FormMessages(flash: Flash) -> impl IntoView {
     }
 }
 
+/// The email field of the sign-in and sign-up forms, filled in again after an error.
+#[component]
+fn EmailField(email: String) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for="email" class="field-label">"Email"</label>
+            <input id="email" name="email" type="email" autocomplete="email" required value=email/>
+        </div>
+    }
+}
+
 /// Shown on sign-in and sign-up pages to a reader who is already signed in.
 #[component]
 fn AlreadySignedIn(reader: Reader) -> impl IntoView {
@@ -81,10 +92,7 @@ pub(crate) fn SignInPage() -> impl IntoView {
             <FormMessages flash/>
             <form method="post" action="/auth/signin" class="auth-form" aria-describedby=described_by>
                 <input type="hidden" name="next" value=next_destination()/>
-                <div class="field">
-                    <label for="email" class="field-label">"Email"</label>
-                    <input id="email" name="email" type="email" autocomplete="email" required value=email/>
-                </div>
+                <EmailField email/>
                 <div class="field">
                     <label for="password" class="field-label">"Password"</label>
                     <input id="password" name="password" type="password" autocomplete="current-password" required/>
@@ -121,10 +129,7 @@ pub(crate) fn SignUpPage() -> impl IntoView {
                     <label for="name" class="field-label">"Name"</label>
                     <input id="name" name="name" type="text" autocomplete="name" required maxlength="60" value=name/>
                 </div>
-                <div class="field">
-                    <label for="email" class="field-label">"Email"</label>
-                    <input id="email" name="email" type="email" autocomplete="email" required value=email/>
-                </div>
+                <EmailField email/>
                 <div class="field">
                     <label for="password" class="field-label">"Password"</label>
                     <input id="password" name="password" type="password" autocomplete="new-password" required

@@ -66,6 +66,12 @@ pub enum PasswordRule {
     TooCommon,
 }
 
+impl From<PasswordRule> for crate::error::ApiError {
+    fn from(rule: PasswordRule) -> Self {
+        Self::Unprocessable(rule.to_string())
+    }
+}
+
 /// Checks a new password against the rules (after NIST SP 800-63B: length
 /// limits, no composition rules, no obvious choices).
 pub fn check_new_password(password: &str, email: &str) -> Result<(), PasswordRule> {

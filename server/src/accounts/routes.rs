@@ -279,8 +279,7 @@ async fn sign_up(
         state.accounts.throttle.check_address(address)?;
         let name = check_display_name(&form.name).map_err(unprocessable)?;
         let email = normalize_email(&form.email).map_err(unprocessable)?;
-        check_new_password(&form.password, &email)
-            .map_err(|rule| ApiError::Unprocessable(rule.to_string()))?;
+        check_new_password(&form.password, &email)?;
         // Hash before looking at the email, so a taken email answers as slowly as a new one.
         let password_hash = state.accounts.passwords.hash(form.password.clone()).await?;
         let now = state.clock.now();
@@ -439,8 +438,7 @@ async fn change_password(
                 "Your current password is not correct.".into(),
             ));
         }
-        check_new_password(&form.new_password, &account.email)
-            .map_err(|rule| ApiError::Unprocessable(rule.to_string()))?;
+        check_new_password(&form.new_password, &account.email)?;
         let hash = state
             .accounts
             .passwords
