@@ -7,7 +7,7 @@
 //! seen within the idle timeout. Anything else signs the session out.
 
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::{header, request::Parts, Extensions, HeaderValue, Method};
+use axum::http::{header, request::Parts, Extensions, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -130,6 +130,12 @@ pub async fn recognise_visitor(
     if path.starts_with("/pkg/") || path == "/healthz" {
         return next.run(request).await;
     }
+    // No session cookie: an anonymous reader with nothing pending, and the
+    // hot path for cached pages, so skip the session machinery entirely.
+    if !has_session_cookie(request.headers()) {
+        request.extensions_mut().insert(Visitor::Anonymous);
+        return next.run(request).await;
+    }
     let Some(session) = request.extensions().get::<Session>().cloned() else {
         return ApiError::Internal(InternalError::Wiring("the session layer is missing"))
             .into_response();
@@ -161,6 +167,20 @@ pub async fn recognise_visitor(
             .or_insert(HeaderValue::from_static("private, no-cache"));
     }
     response
+}
+
+fn has_session_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|cookie| {
+            cookie
+                .trim_start()
+                .strip_prefix(crate::web::SESSION_COOKIE)
+                .is_some_and(|rest| rest.starts_with('='))
+        })
 }
 
 async fn visitor_of(session: &Session, state: &AppState) -> Result<Visitor, ApiError> {

@@ -36,11 +36,11 @@ use std::sync::Arc;
 use leptos::config::LeptosOptions;
 use tower_sessions_sqlx_store::SqliteStore;
 
-pub use state::AppState;
+pub use state::{AppState, Shared};
 pub use web::run;
 
 use crate::accounts::{AccountService, Passwords, SignInThrottle};
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::ServeConfig;
 use crate::content::{AuthoringErrors, LiveCourse};
 use crate::inspector::TraceStore;
@@ -69,6 +69,14 @@ pub enum StartError {
 
 /// Loads the course, opens the database and assembles the state for [`run`].
 pub async fn build_state(config: &ServeConfig) -> Result<AppState, StartError> {
+    build_state_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// [`build_state`] with a given clock (tests pass one they can move).
+pub async fn build_state_with_clock(
+    config: &ServeConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, StartError> {
     let course_dir = config.course.course.clone();
     let course = tokio::task::spawn_blocking(move || LiveCourse::load(&course_dir))
         .await
@@ -84,7 +92,7 @@ pub async fn build_state(config: &ServeConfig) -> Result<AppState, StartError> {
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
         .build();
-    Ok(AppState {
+    Ok(AppState::new(Shared {
         pool,
         course,
         traces: Arc::new(TraceStore::new(TRACES_PER_STUDENT, TRACED_STUDENTS)),
@@ -98,6 +106,6 @@ pub async fn build_state(config: &ServeConfig) -> Result<AppState, StartError> {
             throttle: SignInThrottle::new(config.sign_in_limits()),
         }),
         sessions: config.session_policy(),
-        clock: Arc::new(SystemClock),
-    })
+        clock,
+    }))
 }

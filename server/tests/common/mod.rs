@@ -55,8 +55,9 @@ impl TestServer {
         data_dir: tempfile::TempDir,
         clock: Arc<ManualClock>,
     ) -> Self {
-        let mut state = server::build_state(&config).await.expect("server state");
-        state.clock = clock.clone();
+        let state = server::build_state_with_clock(&config, clock.clone())
+            .await
+            .expect("server state");
         let listener = TcpListener::bind(config.addr).await.expect("bind port 0");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
