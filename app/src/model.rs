@@ -80,6 +80,156 @@ pub enum LessonBlock {
     Html(String),
     /// A live request widget from an ```` ```http ```` block.
     Request(RequestTemplate),
+    /// An exercise card from an ```` ```exercise <id> ```` block.
+    Exercise(ExerciseView),
+}
+
+/// What the browser may know about an exercise: never its answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExerciseView {
+    /// The exercise id (its file name).
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Points for a full answer.
+    pub points: u32,
+    /// The prompt, rendered from markdown on the server.
+    pub prompt_html: String,
+    /// What the student answers with.
+    pub input: ExerciseInput,
+    /// How many hints the exercise has (their text comes one at a time).
+    pub hint_count: u32,
+}
+
+/// The answer form an exercise needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ExerciseInput {
+    /// Pick one.
+    SingleChoice {
+        /// The choices, in the author's order.
+        choices: Vec<String>,
+    },
+    /// Pick all that apply.
+    MultipleChoice {
+        /// The choices, in the author's order.
+        choices: Vec<String>,
+    },
+    /// Put the items in order.
+    Order {
+        /// The items, in the author's (not the right) order.
+        items: Vec<String>,
+    },
+    /// Type a short answer.
+    ShortAnswer {
+        /// Placeholder text for the field.
+        placeholder: String,
+    },
+    /// Make a request to a lab; the server checks the student's own traces.
+    LabRequests {
+        /// The request to make, e.g. `POST /labs/http/echo/orders`.
+        target: String,
+    },
+    /// Run a server; the engine probes it at a base URL.
+    Probe {
+        /// The names of the probe's steps.
+        steps: Vec<String>,
+    },
+}
+
+/// The result of one check, as shown to the student. `expected` states a
+/// public requirement ("status 201"), never a reference answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    /// What was checked, in words.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// What the exercise requires, when that is not a secret.
+    pub expected: Option<String>,
+    /// What the student's answer or server did.
+    pub observed: Option<String>,
+    /// A nudge for a failed check.
+    pub hint: Option<String>,
+}
+
+impl CheckOutcome {
+    /// A check with no `expected`, `observed` or `hint` yet.
+    pub fn new(name: impl Into<String>, passed: bool) -> Self {
+        Self {
+            name: name.into(),
+            passed,
+            expected: None,
+            observed: None,
+            hint: None,
+        }
+    }
+
+    /// Adds the public requirement.
+    pub fn expected(mut self, expected: impl Into<String>) -> Self {
+        self.expected = Some(expected.into());
+        self
+    }
+
+    /// Adds what was observed.
+    pub fn observed(mut self, observed: impl Into<String>) -> Self {
+        self.observed = Some(observed.into());
+        self
+    }
+
+    /// Adds a hint, kept only when the check failed.
+    pub fn hint(mut self, hint: Option<String>) -> Self {
+        if !self.passed {
+            self.hint = hint;
+        }
+        self
+    }
+}
+
+/// A graded answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Points earned.
+    pub score: u32,
+    /// Points available.
+    pub max: u32,
+    /// Every check, in the order the exercise declares them.
+    pub checks: Vec<CheckOutcome>,
+}
+
+impl Outcome {
+    /// Scores checks: the points in proportion to the checks passed, rounded
+    /// down, so only an answer passing every check earns full marks.
+    pub fn from_checks(points: u32, checks: Vec<CheckOutcome>) -> Self {
+        let total = checks.len() as u64;
+        let passed = checks.iter().filter(|c| c.passed).count() as u64;
+        let score = (u64::from(points) * passed).checked_div(total).unwrap_or(0) as u32;
+        Self {
+            score,
+            max: points,
+            checks,
+        }
+    }
+
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.passed)
+    }
+}
+
+/// A student's standing on one exercise, for its card.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExerciseStanding {
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Best score so far.
+    pub best_score: Option<u32>,
+    /// Whether any attempt passed every check.
+    pub passed: bool,
+    /// The hints opened so far, in order (rendered HTML).
+    pub hints: Vec<String>,
+    /// The latest attempt's outcome.
+    pub last: Option<Outcome>,
 }
 
 /// The request a lesson's ```` ```http ```` block starts the widget with.
@@ -110,6 +260,12 @@ pub struct TraceView {
     pub started_at_ms: u64,
     /// Total time spent in the server, in microseconds.
     pub duration_us: u64,
+    /// Request headers, secrets (cookies, authorization) redacted.
+    #[serde(default)]
+    pub request_headers: Vec<(String, String)>,
+    /// Request body as text, cut at 4 KiB.
+    #[serde(default)]
+    pub request_body: String,
     /// Steps and events in the order they happened.
     pub events: Vec<TraceEventView>,
 }

@@ -48,6 +48,49 @@ pub enum Command {
     /// Manage accounts from the command line.
     #[command(subcommand)]
     User(UserCommand),
+    /// Grade answers to exercises without a server: one answer, a file of
+    /// submissions, or a probe of a running server. Exit status 0 only when
+    /// everything passed, 1 when something failed, 2 when nothing could be graded.
+    Grade(GradeArgs),
+}
+
+/// Arguments of `workbench grade`.
+#[derive(Debug, Clone, Args)]
+pub struct GradeArgs {
+    /// The exercise to grade (with --answer or --probe).
+    #[arg(long)]
+    pub exercise: Option<String>,
+    /// A file holding one answer as JSON (or plain text for a short answer); `-` reads stdin.
+    #[arg(long)]
+    pub answer: Option<PathBuf>,
+    /// A file of JSON lines: {"student": ..., "exercise": ..., "answer": ...}.
+    #[arg(long)]
+    pub submissions: Option<PathBuf>,
+    /// Probe the server at this address with a probe exercise.
+    #[arg(long)]
+    pub probe: Option<String>,
+    /// How to print the results.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: GradeFormat,
+    /// The course holding the exercises.
+    #[command(flatten)]
+    pub course: CourseArgs,
+    /// Hosts (`host` or `host:port`) that probes may reach besides loopback.
+    #[arg(long, env = "WORKBENCH_PROBE_ALLOW", value_delimiter = ',')]
+    pub probe_allow: Vec<String>,
+}
+
+/// Output formats of `workbench grade`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GradeFormat {
+    /// One line per submission, and a summary.
+    Text,
+    /// The outcomes as a JSON array.
+    Json,
+    /// JUnit XML, for CI systems.
+    Junit,
+    /// One CSV row per submission.
+    Csv,
 }
 
 /// `workbench user ...`
@@ -138,6 +181,9 @@ pub struct ServeConfig {
     /// Sign-in and sign-up attempts one client address may make in a burst.
     #[arg(long, env = "WORKBENCH_SIGN_IN_BURST_PER_ADDRESS", default_value_t = NonZeroU32::new(60).expect("nonzero"))]
     pub sign_in_burst_per_address: NonZeroU32,
+    /// Hosts (`host` or `host:port`) that probe exercises may reach besides loopback.
+    #[arg(long, env = "WORKBENCH_PROBE_ALLOW", value_delimiter = ',')]
+    pub probe_allow: Vec<String>,
     /// Seconds for one spent sign-in attempt to come back.
     #[arg(long, env = "WORKBENCH_SIGN_IN_REFILL_SECS", default_value_t = 12)]
     pub sign_in_refill_secs: u64,

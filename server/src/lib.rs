@@ -7,6 +7,7 @@
 //! - [`accounts`]: sign-up, sign-in, roles, and `workbench user`.
 //! - [`identity`]: who is asking: anonymous, a guest (an id made on the first
 //!   lab request), or a signed-in account.
+//! - [`grading`]: exercises and the engine that grades answers to them.
 //! - [`csrf`]: refuses state-changing requests from other origins.
 //! - [`clock`]: the time, behind a trait so tests can move it.
 //! - [`inspector`]: traces of lab requests, shown to the student who made them.
@@ -24,9 +25,11 @@ pub mod content;
 pub mod csrf;
 pub mod db;
 pub mod error;
+pub mod grading;
 pub mod identity;
 pub mod inspector;
 pub mod labs;
+pub mod limiter;
 pub mod page_cache;
 pub mod state;
 pub mod web;
@@ -43,6 +46,8 @@ use crate::accounts::{AccountService, Passwords, SignInThrottle};
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServeConfig;
 use crate::content::{AuthoringErrors, LiveCourse};
+use crate::grading::routes::GradingService;
+use crate::grading::{GradeContext, ProbePolicy};
 use crate::inspector::TraceStore;
 
 /// Traces kept per student.
@@ -106,6 +111,12 @@ pub async fn build_state_with_clock(
             throttle: SignInThrottle::new(config.sign_in_limits()),
         }),
         sessions: config.session_policy(),
+        grading: Arc::new(GradingService::new(GradeContext {
+            probe: ProbePolicy {
+                allow: config.probe_allow.clone(),
+            },
+            progress: None,
+        })),
         clock,
     }))
 }

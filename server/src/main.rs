@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::accounts::cli::{add_user, UserAdded};
-use server::config::{Cli, Command, CourseArgs, ServeConfig, UserCommand};
+use server::config::{Cli, Command, CourseArgs, GradeArgs, ServeConfig, UserCommand};
 use server::content::load_course;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
     match cli.into_command() {
         Command::Serve(config) => serve(config).await,
         Command::Check(args) => check(&args),
+        Command::Grade(args) => grade(&args).await,
         Command::User(UserCommand::Add(args)) => match add_user(&args).await {
             Ok(UserAdded::Created) => {
                 println!("created {} as {}", args.email, args.role.as_str());
@@ -93,6 +94,19 @@ fn check(args: &CourseArgs) -> ExitCode {
             println!("{errors}");
             eprintln!("{} authoring error(s)", errors.0.len());
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `workbench grade`: 0 when everything passed, 1 when something failed, 2 when it could not grade.
+async fn grade(args: &GradeArgs) -> ExitCode {
+    let mut out = std::io::stdout();
+    match server::grading::cli::run(args, &mut out).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("workbench grade: {e}");
+            ExitCode::from(2)
         }
     }
 }

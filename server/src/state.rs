@@ -9,6 +9,7 @@ use sqlx::SqlitePool;
 use crate::accounts::AccountService;
 use crate::clock::Clock;
 use crate::content::LiveCourse;
+use crate::grading::routes::GradingService;
 use crate::identity::SessionPolicy;
 use crate::inspector::TraceStore;
 use crate::page_cache::PageCache;
@@ -57,6 +58,8 @@ pub struct Shared {
     pub accounts: Arc<AccountService>,
     /// How long sessions live.
     pub sessions: SessionPolicy,
+    /// Grading context and the attempt limiter.
+    pub grading: Arc<GradingService>,
     /// The time, replaceable in tests.
     pub clock: Arc<dyn Clock>,
 }

@@ -25,7 +25,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::error::error_response;
 use crate::state::AppState;
-use crate::{accounts, content, csrf, identity, inspector, labs, page_cache};
+use crate::{accounts, content, csrf, grading, identity, inspector, labs, page_cache};
 
 /// Name of the workbench's own session cookie (labs use their own names).
 pub const SESSION_COOKIE: &str = "workbench_session";
@@ -67,6 +67,7 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         .merge(content::events::router())
         .merge(labs::router(state.clone()))
         .merge(accounts::routes::router())
+        .merge(grading::routes::router())
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
@@ -156,11 +157,13 @@ pub async fn run(
     });
     let forget = tokio::spawn({
         let accounts = state.accounts.clone();
+        let grading = state.grading.clone();
         async move {
             let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
             loop {
                 every.tick().await;
                 accounts.throttle.forget_idle();
+                grading.attempts.forget_idle();
             }
         }
     });

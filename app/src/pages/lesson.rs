@@ -8,6 +8,7 @@ use leptos_router::hooks::use_params_map;
 use crate::catalog::CatalogContext;
 use crate::model::{LessonBlock, LessonLink, LessonPage, TocEntry};
 use crate::pages::not_found::NotFound;
+use crate::widgets::exercise::ExerciseCard;
 use crate::widgets::request::RequestWidget;
 
 /// Looks the lesson up by its route parameters and renders it, or a 404.
@@ -93,6 +94,7 @@ fn Block(block: LessonBlock) -> impl IntoView {
     match block {
         LessonBlock::Html(html) => view! { <div class="prose" inner_html=html></div> }.into_any(),
         LessonBlock::Request(template) => view! { <RequestWidget template/> }.into_any(),
+        LessonBlock::Exercise(exercise) => view! { <ExerciseCard exercise/> }.into_any(),
     }
 }
 

@@ -70,6 +70,30 @@ pub(crate) async fn trace(trace_id: &str) -> Result<TraceView, String> {
     serde_json::from_str(&text).map_err(|e| format!("The trace was not understood: {e}"))
 }
 
+/// Calls one of the workbench's own JSON APIs; the answer's status and body.
+pub(crate) async fn call_api(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+) -> Result<(u16, String), String> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        let headers = Headers::new().map_err(describe)?;
+        headers
+            .append("content-type", "application/json")
+            .map_err(describe)?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let response: Response =
+        JsFuture::from(leptos::prelude::window().fetch_with_str_and_init(url, &init))
+            .await
+            .map_err(|e| format!("The server could not be reached: {}", describe(e)))?
+            .unchecked_into();
+    Ok((response.status(), body_text(&response).await?))
+}
+
 /// Reads the whole response body as text.
 async fn body_text(response: &Response) -> Result<String, String> {
     let text = JsFuture::from(response.text().map_err(describe)?)

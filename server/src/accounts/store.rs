@@ -197,7 +197,8 @@ pub async fn set_role(
 }
 
 /// Attaches what a guest did to the account they signed in to, then forgets
-/// the guest. Where both changed the same lab's settings, the newer wins.
+/// the guest: lab settings (where both changed the same lab's, the newer
+/// wins), exercise attempts, and opened hints.
 ///
 /// Every table keyed by student id joins this function, so nothing a guest
 /// made is lost when they sign in.
@@ -221,6 +222,21 @@ pub async fn carry_over_guest(
          ON CONFLICT (student_id, lab) DO UPDATE SET
              settings = excluded.settings, updated_at = excluded.updated_at
          WHERE excluded.updated_at >= lab_settings.updated_at",
+    )
+    .bind(account.as_str())
+    .bind(guest.as_str())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE attempts SET student_id = ? WHERE student_id = ?")
+        .bind(account.as_str())
+        .bind(guest.as_str())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO hints_opened (student_id, exercise, opened)
+         SELECT ?, exercise, opened FROM hints_opened WHERE student_id = ?
+         ON CONFLICT (student_id, exercise) DO UPDATE SET
+             opened = MAX(hints_opened.opened, excluded.opened)",
     )
     .bind(account.as_str())
     .bind(guest.as_str())

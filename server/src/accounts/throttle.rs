@@ -11,10 +11,8 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-
 use crate::error::ApiError;
+use crate::limiter::KeyedLimiter;
 
 /// How many attempts are allowed, and how fast they come back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,56 +38,41 @@ impl Default for SignInLimits {
 
 /// The sign-in limiter, shared by every request.
 pub struct SignInThrottle {
-    per_account: DefaultKeyedRateLimiter<String>,
-    per_address: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
+    per_account: KeyedLimiter<String>,
+    per_address: KeyedLimiter<IpAddr>,
 }
 
 impl SignInThrottle {
     /// A limiter with these allowances.
     pub fn new(limits: SignInLimits) -> Self {
-        let quota = |burst| {
-            Quota::with_period(limits.refill_every.max(Duration::from_millis(1)))
-                .expect("the period is not zero")
-                .allow_burst(burst)
-        };
         Self {
-            per_account: RateLimiter::dashmap(quota(limits.per_account)),
-            per_address: RateLimiter::dashmap(quota(limits.per_address)),
-            clock: DefaultClock::default(),
+            per_account: KeyedLimiter::new(
+                limits.per_account,
+                limits.refill_every,
+                "sign-in attempts",
+            ),
+            per_address: KeyedLimiter::new(
+                limits.per_address,
+                limits.refill_every,
+                "sign-in attempts",
+            ),
         }
     }
 
     /// Takes one attempt from `address`'s allowance, or says when to retry.
     pub fn check_address(&self, address: IpAddr) -> Result<(), ApiError> {
-        self.per_address
-            .check_key(&address)
-            .map_err(|not_until| self.refusal(not_until.wait_time_from(self.clock.now())))
+        self.per_address.check(&address)
     }
 
     /// Takes one attempt from the allowance of the account named `email`.
     pub fn check_account(&self, email: &str) -> Result<(), ApiError> {
-        self.per_account
-            .check_key(&email.to_string())
-            .map_err(|not_until| self.refusal(not_until.wait_time_from(self.clock.now())))
+        self.per_account.check(&email.to_string())
     }
 
-    /// Drops the state of keys whose allowance is full again, so memory
-    /// tracks recent attempts rather than every address ever seen.
+    /// Drops the state of keys whose allowance is full again.
     pub fn forget_idle(&self) {
-        self.per_account.retain_recent();
-        self.per_account.shrink_to_fit();
-        self.per_address.retain_recent();
-        self.per_address.shrink_to_fit();
-    }
-
-    fn refusal(&self, wait: Duration) -> ApiError {
-        // Round up: retrying after the advertised time must succeed.
-        let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        ApiError::TooManyRequests {
-            message: format!("Too many sign-in attempts. Wait {retry_after_secs} s and try again."),
-            retry_after_secs: retry_after_secs.max(1),
-        }
+        self.per_account.forget_idle();
+        self.per_address.forget_idle();
     }
 }
 

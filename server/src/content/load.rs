@@ -10,12 +10,14 @@ use serde::Deserialize;
 use super::authoring::{AuthoringError, AuthoringErrors};
 use super::front_matter::{self, LessonMeta};
 use super::markdown;
+use crate::grading::Exercises;
 
 /// A loaded, validated course, served from memory.
 #[derive(Debug, Default)]
 pub struct Course {
     outline: Arc<CourseOutline>,
     lessons: HashMap<(String, String), Arc<LessonPage>>,
+    exercises: Arc<Exercises>,
 }
 
 impl Course {
@@ -34,6 +36,11 @@ impl Course {
     /// How many lessons the course has.
     pub fn lesson_count(&self) -> usize {
         self.lessons.len()
+    }
+
+    /// The course's exercises.
+    pub fn exercises(&self) -> Arc<Exercises> {
+        self.exercises.clone()
     }
 }
 
@@ -65,26 +72,35 @@ pub fn load_course(root: &Path) -> Result<Course, AuthoringErrors> {
     let mut loader = Loader {
         root,
         errors: Vec::new(),
+        exercises: Exercises::default(),
     };
     let course_meta = loader.course_meta();
+    loader.exercises = Exercises::load(&root.join("exercises"), &shown, &mut loader.errors);
     let (modules, drafts) = loader.modules();
+    loader.check_exercise_lessons(&drafts);
     if !loader.errors.is_empty() {
         return Err(AuthoringErrors(loader.errors));
     }
-    Ok(assemble(course_meta, modules, drafts))
+    let exercises = std::mem::take(&mut loader.exercises);
+    Ok(assemble(course_meta, modules, drafts, exercises))
+}
+
+/// The path as the author would type it: relative when the course is the working folder.
+fn shown(path: &Path) -> PathBuf {
+    path.strip_prefix(".")
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 struct Loader<'a> {
     root: &'a Path,
     errors: Vec<AuthoringError>,
+    exercises: Exercises,
 }
 
 impl Loader<'_> {
-    /// The path as the author would type it: relative when the course is the working folder.
     fn shown(&self, path: &Path) -> PathBuf {
-        path.strip_prefix(".")
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| path.to_path_buf())
+        shown(path)
     }
 
     fn error(&mut self, path: &Path, line: usize, message: impl Into<String>) {
@@ -110,6 +126,27 @@ impl Loader<'_> {
                 self.error(path, line, message.replacen("front matter: ", "", 1));
                 None
             }
+        }
+    }
+
+    /// Every exercise must belong to a lesson that exists.
+    fn check_exercise_lessons(&mut self, drafts: &[DraftLesson]) {
+        let lessons: HashSet<String> = drafts
+            .iter()
+            .map(|d| format!("{}/{}", d.module, d.slug))
+            .collect();
+        let missing: Vec<(PathBuf, usize, String)> = self
+            .exercises
+            .iter()
+            .filter(|e| !lessons.contains(&e.lesson))
+            .map(|e| (e.source.0.clone(), e.source.1, e.lesson.clone()))
+            .collect();
+        for (path, line, lesson) in missing {
+            self.error(
+                &path,
+                line,
+                format!("`lesson` {lesson:?} is not a lesson of this course: write it as `module/slug`, e.g. \"http/anatomy\""),
+            );
         }
     }
 
@@ -231,7 +268,7 @@ impl Loader<'_> {
                 "front matter: `title` must not be empty",
             );
         }
-        let body = match markdown::render(split.body, split.body_line) {
+        let body = match markdown::render(split.body, split.body_line, &self.exercises) {
             Ok(body) => body,
             Err(errors) => {
                 for (line, message) in errors {
@@ -314,7 +351,12 @@ fn parse_numbered(name: &str) -> Option<(u32, String)> {
 }
 
 /// Links lessons to their neighbours in course order and indexes them.
-fn assemble(meta: CourseMeta, modules: Vec<ModuleSummary>, mut drafts: Vec<DraftLesson>) -> Course {
+fn assemble(
+    meta: CourseMeta,
+    modules: Vec<ModuleSummary>,
+    mut drafts: Vec<DraftLesson>,
+    exercises: Exercises,
+) -> Course {
     let links: Vec<LessonLink> = drafts.iter().map(|d| d.page.link.clone()).collect();
     for (i, draft) in drafts.iter_mut().enumerate() {
         draft.page.previous = i.checked_sub(1).map(|p| links[p].clone());
@@ -330,6 +372,7 @@ fn assemble(meta: CourseMeta, modules: Vec<ModuleSummary>, mut drafts: Vec<Draft
             .into_iter()
             .map(|d| ((d.module, d.slug), Arc::new(d.page)))
             .collect(),
+        exercises: Arc::new(exercises),
     }
 }
 

@@ -11,9 +11,10 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser
 
 use super::highlight::{self, escape_html};
 use super::request_block;
+use crate::grading::Exercises;
 
 /// Widgets a fenced block's info string may name.
-const WIDGETS: [&str; 1] = ["http"];
+const WIDGETS: [&str; 2] = ["http", "exercise"];
 /// Callouts: fenced blocks whose content is markdown in a styled box.
 const CALLOUTS: [(&str, &str); 3] = [("note", "Note"), ("tip", "Tip"), ("warning", "Warning")];
 /// Ids the page frame already uses; headings must not take them.
@@ -38,8 +39,12 @@ pub(crate) struct RenderedBody {
 
 /// Renders a lesson body whose first line is `first_line` of its file.
 /// Errors are `(line, message)`.
-pub(crate) fn render(body: &str, first_line: usize) -> Result<RenderedBody, Vec<(usize, String)>> {
-    let mut renderer = Renderer::new(body, first_line);
+pub(crate) fn render(
+    body: &str,
+    first_line: usize,
+    exercises: &Exercises,
+) -> Result<RenderedBody, Vec<(usize, String)>> {
+    let mut renderer = Renderer::new(body, first_line, exercises);
     let mut events = Parser::new_ext(body, options()).into_offset_iter();
     while let Some((event, range)) = events.next() {
         match event {
@@ -86,6 +91,7 @@ fn take_until<'a>(
 
 struct Renderer<'a> {
     body: &'a str,
+    exercises: &'a Exercises,
     first_line: usize,
     pending: Vec<Event<'a>>,
     blocks: Vec<LessonBlock>,
@@ -95,9 +101,10 @@ struct Renderer<'a> {
 }
 
 impl<'a> Renderer<'a> {
-    fn new(body: &'a str, first_line: usize) -> Self {
+    fn new(body: &'a str, first_line: usize, exercises: &'a Exercises) -> Self {
         Self {
             body,
+            exercises,
             first_line,
             pending: Vec::new(),
             blocks: Vec::new(),
@@ -161,6 +168,8 @@ impl<'a> Renderer<'a> {
                 }
                 Err(errors) => self.errors.extend(errors),
             }
+        } else if token == "exercise" {
+            self.exercise_block(info, fence_line);
         } else if let Some((_, title)) = CALLOUTS.iter().find(|(name, _)| *name == token) {
             let mut inner = String::new();
             pulldown_cmark::html::push_html(&mut inner, Parser::new_ext(code, options()));
@@ -180,6 +189,28 @@ impl<'a> Renderer<'a> {
                     callouts.join(", ")
                 ),
             ));
+        }
+    }
+
+    /// Step: ```` ```exercise <id> ```` becomes the exercise's card.
+    fn exercise_block(&mut self, info: &str, fence_line: usize) {
+        let mut words = info.split_whitespace().skip(1);
+        let (Some(id), None) = (words.next(), words.next()) else {
+            self.errors.push((
+                fence_line,
+                "write an exercise block as ```exercise <id>, naming one exercise".into(),
+            ));
+            return;
+        };
+        match self.exercises.get(id) {
+            Some(exercise) => {
+                self.flush();
+                self.blocks.push(LessonBlock::Exercise(exercise.view()));
+            }
+            None => self.errors.push((
+                fence_line,
+                format!("no exercise `{id}`: there is no exercises/{id}.md (or it has errors)"),
+            )),
         }
     }
 
@@ -261,6 +292,7 @@ mod tests {
         let body = render(
             "## Status codes\n\n### 2xx: success\n\n## Status codes\n",
             1,
+            &Exercises::default(),
         )
         .unwrap();
         let ids: Vec<_> = body.toc.iter().map(|t| (t.level, t.id.as_str())).collect();
@@ -279,7 +311,7 @@ mod tests {
 
     #[test]
     fn a_heading_cannot_take_the_id_of_the_page_frame() {
-        let body = render("## Main\n", 1).unwrap();
+        let body = render("## Main\n", 1, &Exercises::default()).unwrap();
         assert_eq!(body.toc[0].id, "main-2");
     }
 
@@ -288,6 +320,7 @@ mod tests {
         let body = render(
             "Before.\n\n```http\nGET /labs/http/echo\n```\n\nAfter.\n",
             1,
+            &Exercises::default(),
         )
         .unwrap();
         assert_eq!(body.blocks.len(), 3);
@@ -296,7 +329,7 @@ mod tests {
 
     #[test]
     fn unknown_widgets_are_errors_at_the_fence_line() {
-        let errors = render("Text\n\n```htpp\nGET /\n```\n", 5).unwrap_err();
+        let errors = render("Text\n\n```htpp\nGET /\n```\n", 5, &Exercises::default()).unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].0, 7);
         assert!(errors[0].1.contains("unknown widget or language `htpp`"));
@@ -304,13 +337,18 @@ mod tests {
 
     #[test]
     fn errors_inside_a_widget_point_at_their_own_line() {
-        let errors = render("```http\nGET /labs/http/echo\nbroken header\n```\n", 10).unwrap_err();
+        let errors = render(
+            "```http\nGET /labs/http/echo\nbroken header\n```\n",
+            10,
+            &Exercises::default(),
+        )
+        .unwrap_err();
         assert_eq!(errors[0].0, 12);
     }
 
     #[test]
     fn callouts_render_their_markdown() {
-        let body = render("```tip\nUse **curl -i**.\n```\n", 1).unwrap();
+        let body = render("```tip\nUse **curl -i**.\n```\n", 1, &Exercises::default()).unwrap();
         let html = html_of(&body);
         assert!(html.contains("class=\"callout callout-tip\""));
         assert!(html.contains("<strong>curl -i</strong>"));
@@ -318,13 +356,14 @@ mod tests {
 
     #[test]
     fn a_level_one_heading_in_the_body_is_an_error() {
-        let errors = render("# Title again\n", 3).unwrap_err();
+        let errors = render("# Title again\n", 3, &Exercises::default()).unwrap_err();
         assert_eq!(errors[0].0, 3);
     }
 
     #[test]
     fn code_is_highlighted_on_the_server() {
-        let html = html_of(&render("```json\n{\"a\": 1}\n```\n", 1).unwrap());
+        let html =
+            html_of(&render("```json\n{\"a\": 1}\n```\n", 1, &Exercises::default()).unwrap());
         assert!(html.contains("hl-"), "{html}");
     }
 }

@@ -16,5 +16,7 @@ mod markdown;
 mod request_block;
 
 pub use authoring::{AuthoringError, AuthoringErrors};
+pub(crate) use front_matter::{parse as front_matter_parse, split as front_matter_split};
 pub use live::LiveCourse;
 pub use load::{load_course, Course};
+pub(crate) use markdown::render as render_markdown;

@@ -98,6 +98,10 @@ pub async fn record_lab_trace(
     };
     request.extensions_mut().insert(student.clone());
     request.extensions_mut().insert(inspector.clone());
+    let (request, request_headers, request_body) = match keep_request(request).await {
+        Ok(kept) => kept,
+        Err(response) => return response,
+    };
 
     let mut response = {
         let _step = inspector.step("lab.handler", "the lab's handler ran");
@@ -117,7 +121,52 @@ pub async fn record_lab_trace(
     )) {
         response.headers_mut().insert(TRACE_RESPONSE_HEADER, value);
     }
-    let trace = inspector.finish(method, path, response.status().as_u16(), started_at_ms);
+    let mut trace = inspector.finish(method, path, response.status().as_u16(), started_at_ms);
+    trace.request_headers = request_headers;
+    trace.request_body = request_body;
     state.traces.insert(&student.id, trace);
     response
+}
+
+/// Request headers that carry credentials: recorded as `[redacted]`.
+const SECRET_HEADERS: [&str; 3] = ["cookie", "authorization", "proxy-authorization"];
+/// How much of a request body a trace keeps.
+const KEPT_BODY_BYTES: usize = 4 * 1024;
+
+/// Reads the request's headers and body for the trace (exercises check
+/// them), and gives back an equal request for the handler. A body over the
+/// lab limit is refused here with 413.
+async fn keep_request(
+    request: Request,
+) -> Result<(Request, Vec<(String, String)>, String), Response> {
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let shown = if SECRET_HEADERS.contains(&name.as_str()) {
+                "[redacted]".to_string()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.as_str().to_string(), shown)
+        })
+        .collect();
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, crate::labs::LAB_BODY_LIMIT)
+        .await
+        .map_err(|_| {
+            crate::error::error_response(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "The request body is over the lab limit of {} KiB.",
+                    crate::labs::LAB_BODY_LIMIT / 1024
+                ),
+            )
+        })?;
+    let kept = String::from_utf8_lossy(&bytes[..bytes.len().min(KEPT_BODY_BYTES)]).into_owned();
+    Ok((
+        Request::from_parts(parts, axum::body::Body::from(bytes)),
+        headers,
+        kept,
+    ))
 }

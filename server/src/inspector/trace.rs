@@ -155,6 +155,7 @@ impl Inspector {
             started_at_ms,
             duration_us,
             events: events.kept,
+            ..TraceView::default()
         }
     }
 }

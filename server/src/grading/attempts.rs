@@ -1,0 +1,134 @@
+//! Attempts and opened hints in the platform database.
+
+use app::model::Outcome;
+use sqlx::{Row, SqlitePool};
+
+use super::ENGINE_VERSION;
+use crate::identity::StudentId;
+
+/// Stores a graded attempt.
+pub async fn record(
+    pool: &SqlitePool,
+    student: &StudentId,
+    exercise: &str,
+    answer: &serde_json::Value,
+    outcome: &Outcome,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO attempts (student_id, exercise, answer, score, max_score, passed, outcome, engine_version, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(student.as_str())
+    .bind(exercise)
+    .bind(answer.to_string())
+    .bind(outcome.score)
+    .bind(outcome.max)
+    .bind(outcome.passed())
+    .bind(serde_json::to_string(outcome).unwrap_or_default())
+    .bind(ENGINE_VERSION)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A student's record on one exercise.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Record {
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Best score, if any attempt was made.
+    pub best_score: Option<u32>,
+    /// Whether any attempt passed every check.
+    pub passed: bool,
+    /// The latest outcome.
+    pub last: Option<Outcome>,
+    /// Hints opened.
+    pub hints_opened: u32,
+}
+
+/// What `student` has done on `exercise`.
+pub async fn record_of(
+    pool: &SqlitePool,
+    student: &StudentId,
+    exercise: &str,
+) -> Result<Record, sqlx::Error> {
+    let summary = sqlx::query(
+        "SELECT COUNT(*) AS attempts, MAX(score) AS best, MAX(passed) AS passed
+         FROM attempts WHERE student_id = ? AND exercise = ?",
+    )
+    .bind(student.as_str())
+    .bind(exercise)
+    .fetch_one(pool)
+    .await?;
+    let last: Option<String> = sqlx::query_scalar(
+        "SELECT outcome FROM attempts WHERE student_id = ? AND exercise = ? ORDER BY id DESC LIMIT 1",
+    )
+    .bind(student.as_str())
+    .bind(exercise)
+    .fetch_optional(pool)
+    .await?;
+    Ok(Record {
+        attempts: summary.try_get::<i64, _>("attempts")? as u32,
+        best_score: summary.try_get::<Option<i64>, _>("best")?.map(|b| b as u32),
+        passed: summary.try_get::<Option<i64>, _>("passed")?.unwrap_or(0) == 1,
+        last: last.and_then(|o| serde_json::from_str(&o).ok()),
+        hints_opened: hints_opened(pool, student, exercise).await?,
+    })
+}
+
+/// How many hints `student` opened on `exercise`.
+pub async fn hints_opened(
+    pool: &SqlitePool,
+    student: &StudentId,
+    exercise: &str,
+) -> Result<u32, sqlx::Error> {
+    let opened: Option<i64> =
+        sqlx::query_scalar("SELECT opened FROM hints_opened WHERE student_id = ? AND exercise = ?")
+            .bind(student.as_str())
+            .bind(exercise)
+            .fetch_optional(pool)
+            .await?;
+    Ok(opened.unwrap_or(0) as u32)
+}
+
+/// Opens one more hint, up to `available`; returns how many are open.
+pub async fn open_hint(
+    pool: &SqlitePool,
+    student: &StudentId,
+    exercise: &str,
+    available: u32,
+) -> Result<u32, sqlx::Error> {
+    let opened: i64 = sqlx::query_scalar(
+        "INSERT INTO hints_opened (student_id, exercise, opened) VALUES (?, ?, MIN(1, ?))
+         ON CONFLICT (student_id, exercise) DO UPDATE SET opened = MIN(opened + 1, ?)
+         RETURNING opened",
+    )
+    .bind(student.as_str())
+    .bind(exercise)
+    .bind(available)
+    .bind(available)
+    .fetch_one(pool)
+    .await?;
+    Ok(opened as u32)
+}
+
+/// Forgets `student`'s attempts and hints on `exercise`, to start again.
+pub async fn reset(
+    pool: &SqlitePool,
+    student: &StudentId,
+    exercise: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for table in ["attempts", "hints_opened"] {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE student_id = ? AND exercise = ?"
+        ))
+        .bind(student.as_str())
+        .bind(exercise)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}

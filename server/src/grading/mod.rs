@@ -1,0 +1,156 @@
+//! The grading engine: one server-side path from an answer to an
+//! [`Outcome`], behind the browser, the `workbench grade` CLI and the API.
+//!
+//! # The kind contract
+//! A check kind is one module implementing [`CheckKind`]:
+//! - [`CheckKind::load`] reads the exercise's `[check]` table (reference
+//!   answers included) and validates it, with the file's line numbers;
+//! - the loaded [`Checker`] shows the browser what it may see
+//!   ([`Checker::public_input`]: choices, never answers) and grades;
+//! - grading is deterministic for the same exercise and answer: kinds that
+//!   observe the world (`http` reads recorded lab requests, `probe` calls a
+//!   server) take what they observe as part of the answer or context.
+//!
+//! Adding a kind touches [`KINDS`] and nothing else.
+
+pub mod attempts;
+pub mod cli;
+pub mod exercise;
+pub mod http;
+pub mod probe;
+pub mod quiz;
+pub mod routes;
+pub mod select;
+
+use std::fmt::Debug;
+
+use futures_util::future::BoxFuture;
+use serde::Deserialize;
+
+pub use app::model::{CheckOutcome, Outcome};
+
+pub use exercise::{Exercise, Exercises};
+pub use probe::ProbePolicy;
+
+/// Bumped when grading rules change, and stored with every attempt, so a
+/// regrade can tell which attempts were graded by older rules.
+pub const ENGINE_VERSION: u32 = 1;
+
+/// Every check kind. The registry: the one place that lists kinds.
+pub const KINDS: [&dyn CheckKind; 3] = [&quiz::Quiz, &http::HttpKind, &probe::Probe];
+
+/// What an answer could not be read as: a 4xx for the caller, not a failed check.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AnswerError(pub String);
+
+/// What grading may use besides the exercise and the answer.
+#[derive(Clone, Default)]
+pub struct GradeContext {
+    /// Where `probe` exercises may send requests.
+    pub probe: ProbePolicy,
+    /// Told about each check as it completes (the CLI prints them).
+    pub progress: Option<probe::ProgressSink>,
+}
+
+/// A check kind, as registered in [`KINDS`].
+pub trait CheckKind: Send + Sync + 'static {
+    /// The `kind = "..."` name in exercise files.
+    fn name(&self) -> &'static str;
+
+    /// Reads the exercise's front matter (whose first line is `first_line`
+    /// of its file) for this kind's `[check]` table. Errors are `(line, message)`.
+    fn load(
+        &self,
+        front_matter: &str,
+        first_line: usize,
+    ) -> Result<Box<dyn Checker>, (usize, String)>;
+}
+
+/// A loaded, validated `[check]` table of one exercise.
+pub trait Checker: Send + Sync + Debug + 'static {
+    /// What the browser may know to show the exercise: never an answer.
+    fn public_input(&self) -> app::model::ExerciseInput;
+
+    /// Grades `answer`, the JSON the student (or CLI, or API) sent.
+    fn grade<'a>(
+        &'a self,
+        answer: &'a serde_json::Value,
+        context: &'a GradeContext,
+    ) -> BoxFuture<'a, Result<Vec<CheckOutcome>, AnswerError>>;
+
+    /// The reference answers of this exercise, so tests can make sure none
+    /// of them ever leaves the server.
+    fn secrets(&self) -> Vec<String>;
+}
+
+/// Looks a kind up by name.
+pub fn kind(name: &str) -> Option<&'static dyn CheckKind> {
+    KINDS.iter().copied().find(|k| k.name() == name)
+}
+
+/// Grades `answer` to `exercise`.
+pub async fn grade(
+    exercise: &Exercise,
+    answer: &serde_json::Value,
+    context: &GradeContext,
+) -> Result<Outcome, AnswerError> {
+    let checks = exercise.checker.grade(answer, context).await?;
+    Ok(Outcome::from_checks(exercise.points, checks))
+}
+
+/// Parses a `[check]` table of type `T` out of a whole front matter, so
+/// TOML errors keep their line numbers.
+pub(crate) fn parse_check<T: serde::de::DeserializeOwned>(
+    front_matter: &str,
+    first_line: usize,
+) -> Result<T, (usize, String)> {
+    #[derive(Deserialize)]
+    struct WithCheck<T> {
+        check: T,
+    }
+    crate::content::front_matter_parse::<WithCheck<T>>(front_matter, first_line).map(|w| w.check)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_follow_the_share_of_checks_passed_rounded_down() {
+        let checks = |passed: &[bool]| {
+            passed
+                .iter()
+                .map(|p| CheckOutcome::new("c", *p))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(Outcome::from_checks(10, checks(&[true, true])).score, 10);
+        assert_eq!(
+            Outcome::from_checks(10, checks(&[true, false, false])).score,
+            3
+        );
+        assert_eq!(
+            Outcome::from_checks(2, checks(&[true, true, false])).score,
+            1
+        );
+        assert!(!Outcome::from_checks(2, checks(&[])).passed());
+        assert!(Outcome::from_checks(2, checks(&[true])).passed());
+    }
+
+    #[test]
+    fn every_kind_is_registered_once() {
+        let mut names: Vec<_> = KINDS.iter().map(|k| k.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names, vec!["http", "probe", "quiz"]);
+        assert!(kind("quiz").is_some());
+        assert!(kind("essay").is_none());
+    }
+
+    #[test]
+    fn hints_stay_only_on_failed_checks() {
+        let hint = Some("look again".to_string());
+        assert_eq!(CheckOutcome::new("a", true).hint(hint.clone()).hint, None);
+        assert_eq!(CheckOutcome::new("a", false).hint(hint.clone()).hint, hint);
+    }
+}

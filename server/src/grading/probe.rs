@@ -1,0 +1,641 @@
+//! `probe`: black-box checks against a server the student built, in any
+//! language. The student gives a `base_url`; the exercise declares a
+//! sequence of requests and what each answer must show, and values captured
+//! from one answer (a `Location`, an id) feed the next request.
+//!
+//! ```toml
+//! [check]
+//! timeout_ms = 10000
+//! [[check.steps]]
+//! name = "create a todo"
+//! method = "POST"
+//! path = "/todos"
+//! headers = { content-type = "application/json" }
+//! body = '{"title": "write tests"}'
+//! status = 201
+//! expect_headers = { location = "/todos/" }     # the value starts with this
+//! expect_json = { "$.title" = "write tests" }
+//! capture = { todo = "header:location" }        # or "json:$.id"
+//! [[check.steps]]
+//! name = "fetch it back"
+//! path = "{todo}"
+//! status = 200
+//! max_ms = 500
+//! ```
+//!
+//! Where probes may go is the server's decision, not the exercise's: only
+//! loopback addresses and the hosts an instructor allowed ([`ProbePolicy`]),
+//! checked after DNS resolution and before any connection, with the
+//! connection pinned to the checked address. Redirects are never followed,
+//! and the whole probe has a time limit.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::{BoxFuture, FutureExt};
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::select::Selector;
+use super::{parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
+use app::model::ExerciseInput;
+
+/// The longest any probe may run, whatever the exercise asks for.
+const MAX_PROBE: Duration = Duration::from_secs(30);
+/// The largest answer body a probe reads.
+const MAX_BODY: usize = 256 * 1024;
+
+/// Where probes may send requests.
+#[derive(Clone, Debug, Default)]
+pub struct ProbePolicy {
+    /// Extra `host` or `host:port` entries an instructor allowed besides loopback.
+    pub allow: Vec<String>,
+}
+
+/// Reports each check as soon as it is known (the CLI prints them as it goes).
+pub type ProgressSink = Arc<dyn Fn(&CheckOutcome) + Send + Sync>;
+
+/// The `probe` kind.
+pub struct Probe;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    #[serde(default = "default_timeout_ms")]
+    timeout_ms: u64,
+    steps: Vec<StepSpec>,
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepSpec {
+    name: String,
+    #[serde(default = "default_method")]
+    method: String,
+    path: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<String>,
+    status: Option<u16>,
+    #[serde(default)]
+    expect_headers: BTreeMap<String, String>,
+    #[serde(default)]
+    expect_json: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    expect_json_present: Vec<String>,
+    max_ms: Option<u64>,
+    #[serde(default)]
+    capture: BTreeMap<String, String>,
+    hint: Option<String>,
+    /// A hidden step reports pass or fail, but not what it expected.
+    #[serde(default)]
+    hidden: bool,
+}
+
+/// Where a captured value comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    Header(String),
+    Json(Selector),
+}
+
+#[derive(Debug)]
+struct Step {
+    spec: StepSpec,
+    method: reqwest::Method,
+    expect_json: Vec<(Selector, Value)>,
+    expect_present: Vec<Selector>,
+    capture: Vec<(String, Source)>,
+}
+
+/// A validated probe.
+#[derive(Debug)]
+struct ProbePlan {
+    timeout: Duration,
+    steps: Vec<Step>,
+}
+
+impl CheckKind for Probe {
+    fn name(&self) -> &'static str {
+        "probe"
+    }
+
+    fn load(
+        &self,
+        front_matter: &str,
+        first_line: usize,
+    ) -> Result<Box<dyn Checker>, (usize, String)> {
+        let spec: Spec = parse_check(front_matter, first_line)?;
+        let at_check = first_line
+            + front_matter
+                .lines()
+                .position(|l| l.trim() == "[check]" || l.trim() == "[[check.steps]]")
+                .unwrap_or(0);
+        ProbePlan::from_spec(spec)
+            .map(|plan| Box::new(plan) as Box<dyn Checker>)
+            .map_err(|message| (at_check, format!("[check]: {message}")))
+    }
+}
+
+/// The `{name}` placeholders in `text`.
+fn placeholders(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let name = &rest[open + 1..open + close];
+        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            found.push(name);
+        }
+        rest = &rest[open + close + 1..];
+    }
+    found
+}
+
+fn fill(text: &str, captured: &HashMap<String, String>) -> String {
+    captured
+        .iter()
+        .fold(text.to_string(), |acc, (name, value)| {
+            acc.replace(&format!("{{{name}}}"), value)
+        })
+}
+
+impl ProbePlan {
+    fn from_spec(spec: Spec) -> Result<Self, String> {
+        if spec.steps.is_empty() {
+            return Err("a probe needs at least one `[[check.steps]]`".into());
+        }
+        let mut known: HashSet<String> = HashSet::new();
+        let mut steps = Vec::new();
+        for (index, step) in spec.steps.into_iter().enumerate() {
+            let at = format!("step {} ({:?})", index + 1, step.name);
+            let method = reqwest::Method::from_bytes(step.method.to_ascii_uppercase().as_bytes())
+                .map_err(|_| format!("{at}: {:?} is not an HTTP method", step.method))?;
+            if !step.path.starts_with('/') && !step.path.starts_with('{') {
+                return Err(format!(
+                    "{at}: `path` must start with `/` or a captured `{{value}}`"
+                ));
+            }
+            let mut texts = vec![step.path.as_str()];
+            texts.extend(step.body.as_deref());
+            texts.extend(step.headers.values().map(String::as_str));
+            for name in texts.into_iter().flat_map(placeholders) {
+                if !known.contains(name) {
+                    return Err(format!(
+                        "{at}: `{{{name}}}` is not captured by an earlier step"
+                    ));
+                }
+            }
+            if let Some(status) = step.status {
+                if !(100..=599).contains(&status) {
+                    return Err(format!(
+                        "{at}: `status` {status} is not an HTTP status code"
+                    ));
+                }
+            }
+            let expect_json = step
+                .expect_json
+                .iter()
+                .map(|(selector, value)| {
+                    let value = serde_json::to_value(value).map_err(|e| format!("{at}: {e}"))?;
+                    Ok((
+                        Selector::parse(selector).map_err(|e| format!("{at}: {e}"))?,
+                        value,
+                    ))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let expect_present = step
+                .expect_json_present
+                .iter()
+                .map(|s| Selector::parse(s).map_err(|e| format!("{at}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let capture = step
+                .capture
+                .iter()
+                .map(|(name, source)| {
+                    let parsed = if let Some(header) = source.strip_prefix("header:") {
+                        Source::Header(header.trim().to_ascii_lowercase())
+                    } else if let Some(selector) = source.strip_prefix("json:") {
+                        Source::Json(Selector::parse(selector.trim()).map_err(|e| format!("{at}: {e}"))?)
+                    } else {
+                        return Err(format!(
+                            "{at}: capture {name:?} must come from \"header:NAME\" or \"json:$.path\""
+                        ));
+                    };
+                    Ok((name.clone(), parsed))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            known.extend(capture.iter().map(|(n, _)| n.clone()));
+            if step.status.is_none()
+                && step.expect_headers.is_empty()
+                && expect_json.is_empty()
+                && expect_present.is_empty()
+                && step.max_ms.is_none()
+            {
+                return Err(format!(
+                    "{at}: the step expects nothing; give it a `status` at least"
+                ));
+            }
+            steps.push(Step {
+                spec: step,
+                method,
+                expect_json,
+                expect_present,
+                capture,
+            });
+        }
+        Ok(Self {
+            timeout: Duration::from_millis(spec.timeout_ms).min(MAX_PROBE),
+            steps,
+        })
+    }
+}
+
+/// The address a probe may connect to for `base`, or why it may not.
+pub async fn allowed_target(base: &Url, policy: &ProbePolicy) -> Result<SocketAddr, String> {
+    if base.scheme() != "http" {
+        return Err(format!(
+            "only http:// addresses can be probed, not {}://",
+            base.scheme()
+        ));
+    }
+    let host = base.host_str().ok_or("the address has no host")?;
+    let port = base.port_or_known_default().unwrap_or(80);
+    let allowed_by_name = policy
+        .allow
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(host) || a.eq_ignore_ascii_case(&format!("{host}:{port}")));
+    let lookup_host = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<SocketAddr> = match lookup_host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => tokio::net::lookup_host((lookup_host, port))
+            .await
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .collect(),
+    };
+    let first = *addresses
+        .first()
+        .ok_or_else(|| format!("{host} has no address"))?;
+    if allowed_by_name || addresses.iter().all(|a| a.ip().is_loopback()) {
+        Ok(first)
+    } else {
+        Err(format!(
+            "{host} is not a loopback address and not on the probe allow-list; probes only reach your own machine"
+        ))
+    }
+}
+
+impl ProbePlan {
+    async fn run(
+        &self,
+        base_url: &str,
+        context: &GradeContext,
+    ) -> Result<Vec<CheckOutcome>, AnswerError> {
+        let base = Url::parse(base_url.trim())
+            .map_err(|e| AnswerError(format!("`base_url` {base_url:?} is not a URL: {e}")))?;
+        let target = allowed_target(&base, &context.probe)
+            .await
+            .map_err(AnswerError)?;
+        let host = base.host_str().unwrap_or_default().to_string();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(&host, target)
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| AnswerError(format!("cannot make an HTTP client: {e}")))?;
+        let mut outcomes = Vec::new();
+        let report = |check: CheckOutcome, outcomes: &mut Vec<CheckOutcome>| {
+            if let Some(progress) = &context.progress {
+                progress(&check);
+            }
+            outcomes.push(check);
+        };
+        let deadline = Instant::now() + self.timeout;
+        let mut captured = HashMap::new();
+        let mut broken: Option<String> = None;
+        for step in &self.steps {
+            if let Some(reason) = &broken {
+                report(
+                    CheckOutcome::new(format!("{}: not run", step.spec.name), false)
+                        .observed(reason.clone()),
+                    &mut outcomes,
+                );
+                continue;
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(remaining, step.send(&client, &base, &captured)).await {
+                Err(_) => {
+                    let reason = format!(
+                        "the probe ran out of time ({} ms in all)",
+                        self.timeout.as_millis()
+                    );
+                    report(
+                        CheckOutcome::new(format!("{}: answered", step.spec.name), false)
+                            .observed(reason.clone()),
+                        &mut outcomes,
+                    );
+                    broken = Some(reason);
+                }
+                Ok(Err(reason)) => {
+                    report(
+                        CheckOutcome::new(format!("{}: answered", step.spec.name), false)
+                            .observed(reason.clone())
+                            .hint(step.spec.hint.clone()),
+                        &mut outcomes,
+                    );
+                    broken = Some(format!("an earlier step failed: {reason}"));
+                }
+                Ok(Ok(answer)) => {
+                    for check in step.judge(&answer, &mut captured) {
+                        report(check, &mut outcomes);
+                    }
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+}
+
+/// What a server answered to one step.
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+    elapsed: Duration,
+}
+
+impl Step {
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        base: &Url,
+        captured: &HashMap<String, String>,
+    ) -> Result<Answer, String> {
+        let path = fill(&self.spec.path, captured);
+        let url = base
+            .join(&path)
+            .map_err(|e| format!("{path:?} does not make a URL: {e}"))?;
+        if url.origin() != base.origin() {
+            return Err(format!(
+                "{url} is on another server than {base}; probes do not follow it"
+            ));
+        }
+        let mut request = client.request(self.method.clone(), url);
+        for (name, value) in &self.spec.headers {
+            request = request.header(name, fill(value, captured));
+        }
+        if let Some(body) = &self.spec.body {
+            request = request.body(fill(body, captured));
+        }
+        let started = Instant::now();
+        let mut response = request.send().await.map_err(|e| describe_send_error(&e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("reading the answer failed: {e}"))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_BODY {
+                return Err(format!("the answer is over {MAX_BODY} bytes"));
+            }
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    fn named(&self, what: &str, passed: bool, expected: String, observed: String) -> CheckOutcome {
+        let check =
+            CheckOutcome::new(format!("{}: {what}", self.spec.name), passed).observed(observed);
+        let check = if self.spec.hidden {
+            check
+        } else {
+            check.expected(expected)
+        };
+        check.hint(self.spec.hint.clone())
+    }
+
+    fn judge(&self, answer: &Answer, captured: &mut HashMap<String, String>) -> Vec<CheckOutcome> {
+        let mut checks = Vec::new();
+        if let Some(status) = self.spec.status {
+            checks.push(self.named(
+                "status",
+                answer.status == status,
+                status.to_string(),
+                answer.status.to_string(),
+            ));
+        }
+        for (name, prefix) in &self.spec.expect_headers {
+            let value = answer.headers.get(name).and_then(|v| v.to_str().ok());
+            let passed = value.is_some_and(|v| {
+                v.to_ascii_lowercase()
+                    .starts_with(&prefix.to_ascii_lowercase())
+            });
+            checks.push(self.named(
+                &format!("header {name}"),
+                passed,
+                format!("{name}: {prefix}…"),
+                value.map_or_else(|| format!("no {name} header"), |v| format!("{name}: {v}")),
+            ));
+        }
+        let json: Option<Value> = serde_json::from_slice(&answer.body).ok();
+        for (selector, want) in &self.expect_json {
+            let got = json.as_ref().and_then(|j| selector.select(j));
+            checks.push(self.named(
+                &format!("JSON {}", selector.as_str()),
+                got == Some(want),
+                format!("{} = {want}", selector.as_str()),
+                describe_json(&json, selector, got),
+            ));
+        }
+        for selector in &self.expect_present {
+            let got = json.as_ref().and_then(|j| selector.select(j));
+            checks.push(self.named(
+                &format!("JSON {} present", selector.as_str()),
+                got.is_some(),
+                format!("{} present", selector.as_str()),
+                describe_json(&json, selector, got),
+            ));
+        }
+        if let Some(max_ms) = self.spec.max_ms {
+            let took = answer.elapsed.as_millis();
+            checks.push(self.named(
+                "time",
+                took <= u128::from(max_ms),
+                format!("at most {max_ms} ms"),
+                format!("{took} ms"),
+            ));
+        }
+        for (name, source) in &self.capture {
+            let value = match source {
+                Source::Header(header) => answer
+                    .headers
+                    .get(header)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+                Source::Json(selector) => {
+                    json.as_ref()
+                        .and_then(|j| selector.select(j))
+                        .map(|v| match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                }
+            };
+            if let Some(value) = value {
+                captured.insert(name.clone(), value);
+            }
+        }
+        checks
+    }
+}
+
+fn describe_json(json: &Option<Value>, selector: &Selector, got: Option<&Value>) -> String {
+    match (json, got) {
+        (None, _) => "the answer is not JSON".into(),
+        (Some(_), None) => format!("no {}", selector.as_str()),
+        (Some(_), Some(v)) => format!("{} = {v}", selector.as_str()),
+    }
+}
+
+fn describe_send_error(error: &reqwest::Error) -> String {
+    if error.is_connect() {
+        "nothing answered: is your server running on that address?".into()
+    } else if error.is_timeout() {
+        "no answer in time".into()
+    } else {
+        format!("the request failed: {error}")
+    }
+}
+
+/// The answer of a `probe` exercise.
+#[derive(Debug, Deserialize)]
+struct ProbeAnswer {
+    base_url: String,
+}
+
+impl Checker for ProbePlan {
+    fn public_input(&self) -> ExerciseInput {
+        ExerciseInput::Probe {
+            steps: self.steps.iter().map(|s| s.spec.name.clone()).collect(),
+        }
+    }
+
+    fn grade<'a>(
+        &'a self,
+        answer: &'a Value,
+        context: &'a GradeContext,
+    ) -> BoxFuture<'a, Result<Vec<CheckOutcome>, AnswerError>> {
+        async move {
+            let answer: ProbeAnswer = serde_json::from_value(answer.clone()).map_err(|e| {
+                AnswerError(format!(
+                    "the answer must be {{\"base_url\": \"http://127.0.0.1:PORT\"}}: {e}"
+                ))
+            })?;
+            self.run(&answer.base_url, context).await
+        }
+        .boxed()
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter(|s| s.spec.hidden)
+            .flat_map(|s| s.expect_json.iter().map(|(_, v)| v.to_string()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(steps: &str) -> Result<Box<dyn Checker>, (usize, String)> {
+        Probe.load(&format!("[check]\n{steps}"), 1)
+    }
+
+    #[test]
+    fn captured_values_must_be_captured_before_use() {
+        let err =
+            load("[[check.steps]]\nname = \"a\"\npath = \"{todo}\"\nstatus = 200").unwrap_err();
+        assert!(err.1.contains("`{todo}` is not captured"), "{}", err.1);
+        assert!(load(
+            "[[check.steps]]\nname = \"a\"\npath = \"/t\"\nstatus = 201\ncapture = { todo = \"header:location\" }\n[[check.steps]]\nname = \"b\"\npath = \"{todo}\"\nstatus = 200"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn steps_must_expect_something_and_be_well_formed() {
+        assert!(load("[[check.steps]]\nname = \"a\"\npath = \"/t\"")
+            .unwrap_err()
+            .1
+            .contains("expects nothing"));
+        assert!(load("[[check.steps]]\nname = \"a\"\npath = \"t\"\nstatus = 200").is_err());
+        assert!(load("[[check.steps]]\nname = \"a\"\npath = \"/t\"\nstatus = 200\ncapture = { x = \"body\" }").is_err());
+        assert!(load("timeout_ms = 5").unwrap_err().1.contains("steps"));
+    }
+
+    #[tokio::test]
+    async fn only_loopback_and_allowed_hosts_may_be_probed() {
+        let policy = ProbePolicy::default();
+        let url = |u: &str| Url::parse(u).unwrap();
+        assert!(allowed_target(&url("http://127.0.0.1:8080"), &policy)
+            .await
+            .is_ok());
+        assert!(allowed_target(&url("http://[::1]:8080"), &policy)
+            .await
+            .is_ok());
+        assert!(allowed_target(&url("http://localhost:8080"), &policy)
+            .await
+            .is_ok());
+        for refused in [
+            "http://10.0.0.8/",
+            "http://169.254.169.254/latest",
+            "https://127.0.0.1/",
+            "http://0.0.0.0:80/",
+        ] {
+            assert!(
+                allowed_target(&url(refused), &policy).await.is_err(),
+                "{refused}"
+            );
+        }
+        let allowing = ProbePolicy {
+            allow: vec!["10.0.0.8:8080".into()],
+        };
+        assert!(allowed_target(&url("http://10.0.0.8:8080/"), &allowing)
+            .await
+            .is_ok());
+        assert!(allowed_target(&url("http://10.0.0.8:9090/"), &allowing)
+            .await
+            .is_err());
+    }
+
+    #[test]
+    fn placeholders_are_found_and_filled() {
+        assert_eq!(placeholders("/a/{id}/b/{x_y}"), vec!["id", "x_y"]);
+        assert!(placeholders(r#"{"json": 1}"#).is_empty());
+        let captured = HashMap::from([("id".to_string(), "7".to_string())]);
+        assert_eq!(fill("/todos/{id}", &captured), "/todos/7");
+    }
+}

@@ -1,0 +1,198 @@
+//! The exercise API the cards in lessons use:
+//!
+//! - `GET /api/exercises/{id}`: the public view (never an answer);
+//! - `GET /api/exercises/{id}/standing`: the caller's attempts, best score,
+//!   opened hints and last outcome;
+//! - `POST /api/exercises/{id}/attempts` with `{"answer": ...}`: grades,
+//!   stores and returns the outcome (a guest identity is made if needed);
+//! - `POST /api/exercises/{id}/hints`: opens the next hint;
+//! - `DELETE /api/exercises/{id}/attempts`: starts the exercise again.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::{ExerciseStanding, ExerciseView, Outcome};
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::http::{LabRequests, RecordedRequest};
+use super::{attempts, grade, Exercise, GradeContext};
+use crate::error::extract::{Json as JsonBody, Path};
+use crate::error::ApiError;
+use crate::identity::{Student, StudentId, Visitor};
+use crate::limiter::KeyedLimiter;
+use crate::state::AppState;
+
+/// How many of a student's recent lab requests an `http` exercise looks at.
+const LAB_REQUESTS_GRADED: usize = 200;
+
+/// What the exercise routes share.
+pub struct GradingService {
+    /// What grading may use.
+    pub context: GradeContext,
+    /// Attempts per student per exercise.
+    pub attempts: KeyedLimiter<(StudentId, String)>,
+}
+
+impl GradingService {
+    /// Ten attempts in a burst per student and exercise, one more every three seconds.
+    pub fn new(context: GradeContext) -> Self {
+        Self {
+            context,
+            attempts: KeyedLimiter::new(
+                NonZeroU32::new(10).expect("nonzero"),
+                Duration::from_secs(3),
+                "attempts at this exercise",
+            ),
+        }
+    }
+}
+
+/// The exercise routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/exercises/{id}", get(view))
+        .route("/api/exercises/{id}/standing", get(standing))
+        .route("/api/exercises/{id}/attempts", post(attempt).delete(reset))
+        .route("/api/exercises/{id}/hints", post(open_hint))
+}
+
+fn find(state: &AppState, id: &str) -> Result<Arc<Exercise>, ApiError> {
+    state
+        .course
+        .current()
+        .exercises()
+        .get(id)
+        .ok_or_else(|| ApiError::NotFound(format!("There is no exercise `{id}`.")))
+}
+
+async fn view(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ExerciseView>, ApiError> {
+    Ok(Json(find(&state, &id)?.view()))
+}
+
+async fn standing_of(
+    state: &AppState,
+    student: Option<&StudentId>,
+    exercise: &Exercise,
+) -> Result<ExerciseStanding, ApiError> {
+    let Some(student) = student else {
+        return Ok(ExerciseStanding::default());
+    };
+    let record = attempts::record_of(&state.pool, student, &exercise.id).await?;
+    Ok(ExerciseStanding {
+        attempts: record.attempts,
+        best_score: record.best_score,
+        passed: record.passed,
+        hints: exercise
+            .hints
+            .iter()
+            .take(record.hints_opened as usize)
+            .cloned()
+            .collect(),
+        last: record.last,
+    })
+}
+
+async fn standing(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Json<ExerciseStanding>, ApiError> {
+    let exercise = find(&state, &id)?;
+    Ok(Json(
+        standing_of(&state, visitor.student_id(), &exercise).await?,
+    ))
+}
+
+/// The body of an attempt.
+#[derive(Deserialize)]
+struct AttemptBody {
+    #[serde(default)]
+    answer: serde_json::Value,
+}
+
+/// The answer to an attempt.
+#[derive(Serialize)]
+struct Graded {
+    outcome: Outcome,
+    standing: ExerciseStanding,
+}
+
+async fn attempt(
+    State(state): State<AppState>,
+    student: Student,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AttemptBody>,
+) -> Result<Json<Graded>, ApiError> {
+    let exercise = find(&state, &id)?;
+    state
+        .grading
+        .attempts
+        .check(&(student.id.clone(), exercise.id.clone()))?;
+    let answer = if exercise.kind == "http" {
+        // The student's own recorded requests, never what the page claims.
+        own_lab_requests(&state, &student.id)
+    } else {
+        body.answer
+    };
+    let outcome = grade(&exercise, &answer, &state.grading.context)
+        .await
+        .map_err(|e| ApiError::Unprocessable(e.0))?;
+    attempts::record(
+        &state.pool,
+        &student.id,
+        &exercise.id,
+        &answer,
+        &outcome,
+        state.clock.now(),
+    )
+    .await?;
+    let standing = standing_of(&state, Some(&student.id), &exercise).await?;
+    Ok(Json(Graded { outcome, standing }))
+}
+
+fn own_lab_requests(state: &AppState, student: &StudentId) -> serde_json::Value {
+    let mut traces = state.traces.recent(student, LAB_REQUESTS_GRADED);
+    traces.reverse();
+    let requests = traces.iter().map(RecordedRequest::from_trace).collect();
+    serde_json::to_value(LabRequests { requests }).unwrap_or_default()
+}
+
+async fn open_hint(
+    State(state): State<AppState>,
+    student: Student,
+    Path(id): Path<String>,
+) -> Result<Json<ExerciseStanding>, ApiError> {
+    let exercise = find(&state, &id)?;
+    if exercise.hints.is_empty() {
+        return Err(ApiError::NotFound(format!("Exercise `{id}` has no hints.")));
+    }
+    attempts::open_hint(
+        &state.pool,
+        &student.id,
+        &exercise.id,
+        exercise.hints.len() as u32,
+    )
+    .await?;
+    Ok(Json(
+        standing_of(&state, Some(&student.id), &exercise).await?,
+    ))
+}
+
+async fn reset(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Json<ExerciseStanding>, ApiError> {
+    let exercise = find(&state, &id)?;
+    if let Some(student) = visitor.student_id() {
+        attempts::reset(&state.pool, student, &exercise.id).await?;
+    }
+    Ok(Json(ExerciseStanding::default()))
+}
