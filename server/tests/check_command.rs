@@ -90,3 +90,73 @@ fn a_course_path_inside_the_working_folder_is_shown_relative() {
         "{stdout}"
     );
 }
+
+#[test]
+fn exercise_authoring_errors_are_reported_with_their_file_and_line() {
+    let course = common::copy_of_course();
+    let exercises = course.path().join("exercises");
+    let quiz = |id: &str, extra: &str| {
+        format!("+++\nid = \"{id}\"\ntitle = \"T\"\nkind = \"quiz\"\npoints = 1\nlesson = \"http/anatomy\"\n{extra}+++\nPrompt.\n")
+    };
+    std::fs::write(
+        exercises.join("essay.md"),
+        "+++\nid = \"essay\"\ntitle = \"T\"\nkind = \"essay\"\npoints = 1\nlesson = \"http/anatomy\"\n[check]\n+++\nPrompt.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        exercises.join("no-reference.md"),
+        quiz("no-reference", "[check]\nquestion = \"short\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        exercises.join("copy.md"),
+        quiz(
+            "http-host-header",
+            "[check]\nquestion = \"short\"\naccept = [\"x\"]\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        exercises.join("lost.md"),
+        quiz("lost", "[check]\nquestion = \"short\"\naccept = [\"x\"]\n")
+            .replace("http/anatomy", "http/nowhere"),
+    )
+    .unwrap();
+    let lesson = course
+        .path()
+        .join("lessons/01-http/02-status-codes-and-verbs.md");
+    let text = std::fs::read_to_string(&lesson).unwrap();
+    std::fs::write(&lesson, format!("{text}\n```exercise missing-one\n```\n")).unwrap();
+    let missing_line = text.lines().count() + 2;
+
+    let (code, stdout) = check(course.path());
+    assert_eq!(code, 1, "{stdout}");
+    let shown = |path: &std::path::Path| path.display().to_string();
+    for expected in [
+        format!(
+            "{}:4: unknown kind `essay`: kinds are quiz, http, probe",
+            shown(&exercises.join("essay.md"))
+        ),
+        format!(
+            "{}:7: [check]: a short answer needs a reference",
+            shown(&exercises.join("no-reference.md"))
+        ),
+        format!(
+            "{}:2: `id` is \"http-host-header\" but the file is copy.md",
+            shown(&exercises.join("copy.md"))
+        ),
+        format!(
+            "{}:6: `lesson` \"http/nowhere\" is not a lesson of this course",
+            shown(&exercises.join("lost.md"))
+        ),
+        format!(
+            "{}:{missing_line}: no exercise `missing-one`",
+            shown(&lesson)
+        ),
+    ] {
+        assert!(
+            stdout.contains(&expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}

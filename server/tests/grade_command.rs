@@ -1,0 +1,175 @@
+//! `workbench grade`: exit status 0 only when everything passed, 1 when
+//! something failed, 2 when nothing could be graded; JUnit output parses.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// Runs `workbench grade ARGS` on the repository's course with `stdin`.
+fn grade(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .arg("grade")
+        .args(args)
+        .arg("--course")
+        .arg(common::repo_root())
+        .env_remove("WORKBENCH_COURSE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run workbench grade");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+fn submissions_file() -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    for line in [
+        r#"{"student": "ada", "exercise": "http-safe-methods", "answer": ["OPTIONS", "GET", "HEAD"]}"#,
+        r#"{"student": "bob", "exercise": "http-safe-methods", "answer": ["GET", "PUT"]}"#,
+        r#"{"student": "cy", "exercise": "http-request-parts-order", "answer": ["The request line", "An empty line", "Headers, one per line", "The body"]}"#,
+        r#"{"student": "dee", "exercise": "no-such-exercise", "answer": "x"}"#,
+    ] {
+        writeln!(file, "{line}").unwrap();
+    }
+    file
+}
+
+#[test]
+fn a_right_answer_exits_0_and_a_wrong_one_exits_1() {
+    let (code, stdout, _) = grade(
+        &["--exercise", "http-host-header", "--answer", "-"],
+        "  host \n",
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.starts_with("PASS"), "{stdout}");
+    let (code, stdout, _) = grade(
+        &["--exercise", "http-host-header", "--answer", "-"],
+        "Accept\n",
+    );
+    assert_eq!(code, 1, "{stdout}");
+}
+
+#[test]
+fn junit_output_parses_and_names_every_failure() {
+    let file = submissions_file();
+    let (code, stdout, stderr) = grade(
+        &[
+            "--submissions",
+            file.path().to_str().unwrap(),
+            "--format",
+            "junit",
+        ],
+        "",
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let document = roxmltree::Document::parse(&stdout).expect("JUnit XML parses");
+    let suite = document
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(suite.attribute("tests"), Some("4"));
+    assert_eq!(suite.attribute("failures"), Some("3"));
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 4);
+    let passed = cases
+        .iter()
+        .filter(|c| c.children().all(|n| !n.is_element()))
+        .count();
+    assert_eq!(passed, 1, "only ada passed");
+    let cy = cases
+        .iter()
+        .find(|c| c.attribute("classname") == Some("cy"))
+        .unwrap();
+    let failure = cy.children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert!(
+        failure.text().unwrap().contains("the order"),
+        "right items, wrong order fails"
+    );
+    let dee = cases
+        .iter()
+        .find(|c| c.attribute("classname") == Some("dee"))
+        .unwrap();
+    assert!(dee.children().any(|n| n.has_tag_name("error")));
+}
+
+#[test]
+fn csv_and_json_report_the_same_results() {
+    let file = submissions_file();
+    let path = file.path().to_str().unwrap();
+    let (_, csv, _) = grade(&["--submissions", path, "--format", "csv"], "");
+    let rows: Vec<_> = csv.lines().collect();
+    assert_eq!(rows[0], "student,exercise,score,max,passed,failed_checks");
+    assert_eq!(rows[1], "ada,http-safe-methods,2,2,true,");
+    assert!(
+        rows[2].starts_with("bob,http-safe-methods,0,2,false,"),
+        "{}",
+        rows[2]
+    );
+    let (_, json, _) = grade(&["--submissions", path, "--format", "json"], "");
+    let results: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(results[0]["passed"], true);
+    assert_eq!(results[0]["score"], 2);
+    assert_eq!(
+        results[3]["error"],
+        "there is no exercise `no-such-exercise`"
+    );
+}
+
+#[test]
+fn unusable_input_exits_2_with_a_reason() {
+    let (code, _, stderr) = grade(&["--answer", "-"], "x");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--exercise"), "{stderr}");
+    let mut broken = tempfile::NamedTempFile::new().unwrap();
+    writeln!(broken, "not json").unwrap();
+    let (code, _, stderr) = grade(&["--submissions", broken.path().to_str().unwrap()], "");
+    assert_eq!(code, 2);
+    assert!(stderr.contains(":1: not a submission"), "{stderr}");
+    let (code, _, stderr) = grade(
+        &[
+            "--probe",
+            "http://192.0.2.1:80",
+            "--exercise",
+            "probe-health",
+        ],
+        "",
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not a loopback address"), "{stderr}");
+}
+
+#[test]
+fn a_probe_prints_each_check_as_it_goes() {
+    let (code, stdout, _) = grade(
+        &[
+            "--probe",
+            "http://127.0.0.1:1",
+            "--exercise",
+            "probe-rest-create",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    let lines: Vec<_> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("FAIL POST /todos creates a todo: answered"),
+        "{stdout}"
+    );
+    assert!(lines[1].contains("not run"), "{stdout}");
+    assert!(stdout.contains("0 of 1 passed"), "{stdout}");
+}

@@ -1,0 +1,356 @@
+//! The grading engine end to end: probes against a real server started in
+//! the test, the exercise API over HTTP, and answers never leaving the server.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use common::{copy_of_course, repo_root, TestServer};
+use serde_json::{json, Value};
+use server::content::load_course;
+use server::grading::{grade, GradeContext};
+use std::sync::{Arc, Mutex};
+
+type Todos = Arc<Mutex<Vec<String>>>;
+
+/// A reference `todos` server, as a student would write it; `broken` answers
+/// creation with a bare 200, as a common first attempt does.
+async fn start_todos(broken: bool) -> String {
+    let todos: Todos = Arc::default();
+    let create = move |State(todos): State<Todos>, Json(body): Json<Value>| async move {
+        let title = body["title"].as_str().unwrap_or_default().to_string();
+        let mut list = todos.lock().unwrap();
+        list.push(title.clone());
+        let id = list.len();
+        if broken {
+            return (StatusCode::OK, Json(json!({ "title": title }))).into_response();
+        }
+        (
+            StatusCode::CREATED,
+            [(header::LOCATION, format!("/todos/{id}"))],
+            Json(json!({ "id": id, "title": title })),
+        )
+            .into_response()
+    };
+    let fetch = |State(todos): State<Todos>, Path(id): Path<String>| async move {
+        let list = todos.lock().unwrap();
+        match id
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| list.get(i.wrapping_sub(1)))
+        {
+            Some(title) => Json(json!({ "id": id, "title": title })).into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        }
+    };
+    let app = Router::new()
+        .route("/todos", post(create))
+        .route("/todos/{id}", get(fetch))
+        .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
+        .with_state(todos);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+async fn probe(exercise: &str, base_url: &str) -> Result<app::model::Outcome, String> {
+    let course = load_course(&repo_root()).expect("our course loads");
+    let exercise = course.exercises().get(exercise).expect("exercise exists");
+    grade(
+        &exercise,
+        &json!({ "base_url": base_url }),
+        &GradeContext::default(),
+    )
+    .await
+    .map_err(|e| e.0)
+}
+
+#[tokio::test]
+async fn a_probe_passes_against_a_correct_server() {
+    let url = start_todos(false).await;
+    let outcome = probe("probe-rest-create", &url).await.unwrap();
+    assert!(outcome.passed(), "{:#?}", outcome.checks);
+    assert_eq!(outcome.score, outcome.max);
+    let health = probe("probe-health", &url).await.unwrap();
+    assert!(health.passed(), "{:#?}", health.checks);
+}
+
+#[tokio::test]
+async fn a_probe_of_a_broken_server_names_the_failing_step() {
+    let url = start_todos(true).await;
+    let outcome = probe("probe-rest-create", &url).await.unwrap();
+    assert!(!outcome.passed());
+    let failed: Vec<_> = outcome.checks.iter().filter(|c| !c.passed).collect();
+    assert_eq!(failed[0].name, "POST /todos creates a todo: status");
+    assert_eq!(failed[0].expected.as_deref(), Some("201"));
+    assert_eq!(failed[0].observed.as_deref(), Some("200"));
+    assert!(failed[0].hint.as_deref().unwrap().contains("201 Created"));
+    assert!(failed
+        .iter()
+        .any(|c| c.name == "POST /todos creates a todo: header location"));
+    assert!(outcome.score < outcome.max);
+}
+
+#[tokio::test]
+async fn a_probe_outside_loopback_is_refused_before_connecting() {
+    // 192.0.2.0/24 is reserved for documentation: a connection attempt would
+    // hang until the probe's time limit instead of failing at once.
+    let started = Instant::now();
+    let refused = probe("probe-health", "http://192.0.2.1:8080")
+        .await
+        .unwrap_err();
+    assert!(refused.contains("not a loopback address"), "{refused}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "no connection was tried"
+    );
+    let refused = probe("probe-health", "http://169.254.169.254/")
+        .await
+        .unwrap_err();
+    assert!(refused.contains("not a loopback address"), "{refused}");
+    let not_a_url = probe("probe-health", "localhost:8080").await.unwrap_err();
+    assert!(not_a_url.contains("http://"), "{not_a_url}");
+}
+
+async fn attempt(
+    server: &TestServer,
+    client: &reqwest::Client,
+    exercise: &str,
+    answer: Value,
+) -> reqwest::Response {
+    client
+        .post(server.url(&format!("/api/exercises/{exercise}/attempts")))
+        .json(&json!({ "answer": answer }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_guest_answers_wrongly_then_rightly_and_the_standing_follows() {
+    let server = TestServer::start().await;
+    let guest = server.browser();
+    let wrong: Value = attempt(&server, &guest, "http-status-created", json!("200 OK"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wrong["outcome"]["score"], 0);
+    assert_eq!(wrong["outcome"]["checks"][0]["passed"], false);
+    assert!(wrong["outcome"]["checks"][0]["hint"]
+        .as_str()
+        .unwrap()
+        .contains("200"));
+    assert_eq!(wrong["standing"]["attempts"], 1);
+
+    let hint: Value = guest
+        .post(server.url("/api/exercises/http-status-created/hints"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(hint["hints"][0].as_str().unwrap().contains("Location"));
+
+    let right: Value = attempt(&server, &guest, "http-status-created", json!("201 Created"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(right["outcome"]["score"], 1);
+    assert_eq!(right["standing"]["passed"], true);
+    assert_eq!(right["standing"]["best_score"], 1);
+
+    let standing: Value = server
+        .json(&guest, "/api/exercises/http-status-created/standing")
+        .await;
+    assert_eq!(standing["attempts"], 2);
+    let reset: Value = guest
+        .delete(server.url("/api/exercises/http-status-created/attempts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reset["attempts"], 0);
+    let standing: Value = server
+        .json(&guest, "/api/exercises/http-status-created/standing")
+        .await;
+    assert_eq!(standing["attempts"], 0, "starting again forgets attempts");
+    assert!(
+        standing["hints"].as_array().unwrap().is_empty(),
+        "and hints"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_http_exercise_is_passed_by_making_the_request() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let before: Value = attempt(&server, &student, "http-send-json-order", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        before["outcome"]["checks"][0]["observed"],
+        "no lab requests recorded yet"
+    );
+
+    student
+        .post(server.url("/labs/http/echo/orders"))
+        .header("content-type", "text/plain")
+        .body("item=tea")
+        .send()
+        .await
+        .unwrap();
+    let close: Value = attempt(&server, &student, "http-send-json-order", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let failed: Vec<_> = close["outcome"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        failed.iter().any(|n| n.contains("content-type")),
+        "{failed:?}"
+    );
+
+    // Claims in the answer are ignored: only recorded requests count.
+    let forged = json!({ "requests": [{ "method": "POST", "path": "/labs/http/echo/orders", "status": 200,
+        "headers": [["content-type", "application/json"]], "body": "{\"item\":1,\"quantity\":2}" }] });
+    let still: Value = attempt(&server, &student, "http-send-json-order", forged)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(still["outcome"]["score"], still["outcome"]["max"]);
+
+    student
+        .post(server.url("/labs/http/echo/orders"))
+        .json(&json!({ "item": "tea", "quantity": 2 }))
+        .send()
+        .await
+        .unwrap();
+    let done: Value = attempt(&server, &student, "http-send-json-order", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["outcome"]["score"], 3, "{done}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_answers_get_4xx_and_attempts_are_rate_limited() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let not_a_choice = attempt(
+        &server,
+        &client,
+        "http-status-created",
+        json!("418 I'm a teapot"),
+    )
+    .await;
+    assert_eq!(not_a_choice.status(), 422);
+    let unknown = attempt(&server, &client, "no-such-exercise", json!("x")).await;
+    assert_eq!(unknown.status(), 404);
+    let mut last = None;
+    for _ in 0..12 {
+        last = Some(attempt(&server, &client, "http-host-header", json!("Accept")).await);
+    }
+    let throttled = last.unwrap();
+    assert_eq!(throttled.status(), 429);
+    assert!(throttled.headers().contains_key("retry-after"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn reference_answers_and_hidden_checks_never_reach_the_browser() {
+    let course = copy_of_course();
+    std::fs::write(
+        course.path().join("exercises/secret-word.md"),
+        "+++\nid = \"secret-word\"\ntitle = \"The secret word\"\nkind = \"quiz\"\npoints = 1\nlesson = \"http/anatomy\"\n[check]\nquestion = \"short\"\naccept = [\"zebra-crossing-7781\"]\n+++\nWhat is the word?\n",
+    )
+    .unwrap();
+    std::fs::write(
+        course.path().join("exercises/secret-probe.md"),
+        "+++\nid = \"secret-probe\"\ntitle = \"Hidden\"\nkind = \"probe\"\npoints = 1\nlesson = \"http/anatomy\"\n[check]\n[[check.steps]]\nname = \"hidden step\"\npath = \"/x\"\nhidden = true\nexpect_json = { \"$.code\" = \"owl-parliament-5523\" }\n+++\nBuild it.\n",
+    )
+    .unwrap();
+    let lesson = course.path().join("lessons/01-http/01-anatomy.md");
+    let text = std::fs::read_to_string(&lesson).unwrap();
+    std::fs::write(
+        &lesson,
+        format!("{text}\n```exercise secret-word\n```\n\n```exercise secret-probe\n```\n"),
+    )
+    .unwrap();
+
+    let server = TestServer::start_with(course.path().to_path_buf(), false).await;
+    let client = server.browser();
+    let secrets = ["zebra-crossing-7781", "owl-parliament-5523"];
+    let mut seen = vec![server.text(&client, "/lessons/http/anatomy").await];
+    for id in ["secret-word", "secret-probe"] {
+        seen.push(server.text(&client, &format!("/api/exercises/{id}")).await);
+        seen.push(
+            server
+                .text(&client, &format!("/api/exercises/{id}/standing"))
+                .await,
+        );
+    }
+    seen.push(
+        attempt(&server, &client, "secret-word", json!("zebra"))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    seen.push(
+        attempt(&server, &client, "secret-word", json!({ "not": "text" }))
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    seen.push(
+        attempt(
+            &server,
+            &client,
+            "secret-probe",
+            json!({ "base_url": "http://127.0.0.1:1" }),
+        )
+        .await
+        .text()
+        .await
+        .unwrap(),
+    );
+    seen.push(
+        server
+            .text(&client, "/api/exercises/secret-word/standing")
+            .await,
+    );
+    for body in &seen {
+        for secret in secrets {
+            assert!(!body.contains(secret), "{secret} leaked in: {body}");
+        }
+    }
+    assert!(
+        seen[0].contains("The secret word"),
+        "the card itself is on the page"
+    );
+    server.stop().await;
+}
