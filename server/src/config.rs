@@ -52,6 +52,22 @@ pub enum Command {
     /// submissions, or a probe of a running server. Exit status 0 only when
     /// everything passed, 1 when something failed, 2 when nothing could be graded.
     Grade(GradeArgs),
+    /// Grade every stored attempt again with the course's current exercises.
+    Regrade(RegradeArgs),
+}
+
+/// Arguments of `workbench regrade`.
+#[derive(Debug, Clone, Args)]
+pub struct RegradeArgs {
+    /// Only the attempts at this exercise.
+    #[arg(long)]
+    pub exercise: Option<String>,
+    /// The course holding the exercises.
+    #[command(flatten)]
+    pub course: CourseArgs,
+    /// The platform database holding the attempts.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// Arguments of `workbench grade`.

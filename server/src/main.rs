@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::accounts::cli::{add_user, UserAdded};
-use server::config::{Cli, Command, CourseArgs, GradeArgs, ServeConfig, UserCommand};
+use server::config::{Cli, Command, CourseArgs, GradeArgs, RegradeArgs, ServeConfig, UserCommand};
 use server::content::load_course;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -25,6 +25,7 @@ async fn main() -> ExitCode {
         Command::Serve(config) => serve(config).await,
         Command::Check(args) => check(&args),
         Command::Grade(args) => grade(&args).await,
+        Command::Regrade(args) => regrade(&args).await,
         Command::User(UserCommand::Add(args)) => match add_user(&args).await {
             Ok(UserAdded::Created) => {
                 println!("created {} as {}", args.email, args.role.as_str());
@@ -107,6 +108,35 @@ async fn grade(args: &GradeArgs) -> ExitCode {
         Err(e) => {
             eprintln!("workbench grade: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// `workbench regrade`: grades stored attempts again and says what changed.
+async fn regrade(args: &RegradeArgs) -> ExitCode {
+    let course = match load_course(&args.course.course) {
+        Ok(course) => course,
+        Err(errors) => {
+            eprintln!("workbench regrade: the course has authoring errors:\n{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = async {
+        let pool = server::db::connect(&args.database.url()).await?;
+        let report =
+            server::grading::regrade::regrade(&pool, &course.exercises(), args.exercise.as_deref())
+                .await?;
+        Ok::<_, Box<dyn std::error::Error>>(report)
+    }
+    .await;
+    match result {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("workbench regrade: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -173,3 +173,64 @@ fn a_probe_prints_each_check_as_it_goes() {
     assert!(lines[1].contains("not run"), "{stdout}");
     assert!(stdout.contains("0 of 1 passed"), "{stdout}");
 }
+
+#[tokio::test]
+async fn regrade_applies_a_changed_exercise_to_stored_attempts() {
+    let course = common::copy_of_course();
+    let server = common::TestServer::start_with(course.path().to_path_buf(), false).await;
+    let student = server.browser();
+    let graded: serde_json::Value = student
+        .post(server.url("/api/exercises/http-host-header/attempts"))
+        .json(&serde_json::json!({ "answer": "Server-Name" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(graded["outcome"]["score"], 0);
+    let kept = server.stop_keeping_data().await;
+    let data_dir = kept.path().to_path_buf();
+
+    // The instructor decides `Server-Name` deserves the point too.
+    let file = course.path().join("exercises/http-host-header.md");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace(
+            r#"accept = ["Host", "Host:"]"#,
+            r#"accept = ["Host", "Host:", "Server-Name"]"#,
+        ),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(["regrade", "--course"])
+        .arg(course.path())
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.starts_with("regraded 1 attempts (1 changed score)"),
+        "{stdout}"
+    );
+
+    let pool = server::db::connect(&format!(
+        "sqlite://{}",
+        data_dir.join("workbench.db").display()
+    ))
+    .await
+    .unwrap();
+    let score: i64 = sqlx::query_scalar("SELECT score FROM attempts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(score, 1);
+}

@@ -108,7 +108,7 @@ pub(crate) fn ExerciseCard(exercise: ExerciseView) -> impl IntoView {
             </header>
             <div class="prose" inner_html=prompt_html></div>
             <form class="exercise-form" on:submit=submit>
-                <AnswerFields input answer/>
+                <AnswerFields input answer group=format!("answer-{id}")/>
                 <div class="exercise-actions">
                     <button type="submit" class="button-primary" disabled=move || busy.get() || !hydrated.get()>
                         {move || if busy.get() { "Checking…" } else { "Check" }}
@@ -225,10 +225,10 @@ impl Answer {
 
 /// The form fields for the exercise's kind.
 #[component]
-fn AnswerFields(input: ExerciseInput, answer: Answer) -> impl IntoView {
+fn AnswerFields(input: ExerciseInput, answer: Answer, group: String) -> impl IntoView {
     match input {
-        ExerciseInput::SingleChoice { choices } => view! { <Choices choices answer multiple=false/> }.into_any(),
-        ExerciseInput::MultipleChoice { choices } => view! { <Choices choices answer multiple=true/> }.into_any(),
+        ExerciseInput::SingleChoice { choices } => view! { <Choices choices answer group multiple=false/> }.into_any(),
+        ExerciseInput::MultipleChoice { choices } => view! { <Choices choices answer group multiple=true/> }.into_any(),
         ExerciseInput::Order { .. } => view! { <OrderList answer/> }.into_any(),
         ExerciseInput::ShortAnswer { placeholder } => view! {
             <label class="field">
@@ -258,8 +258,9 @@ fn AnswerFields(input: ExerciseInput, answer: Answer) -> impl IntoView {
 
 /// Radio buttons or checkboxes in a fieldset.
 #[component]
-fn Choices(choices: Vec<String>, answer: Answer, multiple: bool) -> impl IntoView {
-    let name = StoredValue::new(format!("choice-{}", choices.join("|").len()));
+fn Choices(choices: Vec<String>, answer: Answer, group: String, multiple: bool) -> impl IntoView {
+    // One radio group per exercise: the name is the exercise's.
+    let name = StoredValue::new(group);
     view! {
         <fieldset class="choices">
             <legend class="field-label">{if multiple { "Choose all that apply" } else { "Choose one" }}</legend>

@@ -19,6 +19,7 @@ pub mod exercise;
 pub mod http;
 pub mod probe;
 pub mod quiz;
+pub mod regrade;
 pub mod routes;
 pub mod select;
 

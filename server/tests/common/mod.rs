@@ -130,6 +130,13 @@ impl TestServer {
         self.halt().await;
     }
 
+    /// Stops the server and hands back its data folder, which would
+    /// otherwise be deleted with the server.
+    pub async fn stop_keeping_data(mut self) -> tempfile::TempDir {
+        self.halt().await;
+        std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap())
+    }
+
     async fn halt(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
