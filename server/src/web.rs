@@ -68,6 +68,7 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         .merge(labs::router(state.clone()))
         .merge(accounts::routes::router())
         .merge(grading::routes::router())
+        .merge(grading::api::router())
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

@@ -354,3 +354,107 @@ async fn reference_answers_and_hidden_checks_never_reach_the_browser() {
     );
     server.stop().await;
 }
+
+async fn instructor(server: &TestServer) -> reqwest::Client {
+    let client = server.browser();
+    client
+        .post(server.url("/auth/signup"))
+        .json(&json!({ "name": "Tess", "email": "tess@example.com", "password": "a long teaching passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    let args = server::config::UserAddArgs {
+        email: "tess@example.com".into(),
+        role: server::accounts::Role::Instructor,
+        name: None,
+        database: server::config::DatabaseArgs {
+            database_url: None,
+            data_dir: server.data_dir.path().to_path_buf(),
+        },
+    };
+    server::accounts::cli::add_user(&args).await.unwrap();
+    client
+}
+
+#[tokio::test]
+async fn an_lms_grades_submissions_with_an_instructor_token() {
+    let server = TestServer::start().await;
+    let submissions = json!({ "submissions": [
+        { "student": "lms-1", "exercise": "http-status-created", "answer": "201 Created" },
+        { "student": "lms-2", "exercise": "http-status-created", "answer": "200 OK" },
+    ]});
+    let grade_with = |token: Option<String>| {
+        let mut request = reqwest::Client::new()
+            .post(server.url("/api/grade"))
+            .json(&submissions);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(grade_with(None).await.unwrap().status(), 401);
+    assert_eq!(
+        grade_with(Some("wbt_0_nope".into()))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    // Students may not make tokens; instructors may.
+    let student = server.browser();
+    student
+        .post(server.url("/auth/signup"))
+        .json(&json!({ "name": "Sam", "email": "sam@example.com", "password": "a student passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    let refused = student
+        .post(server.url("/api/instructor/tokens"))
+        .json(&json!({ "name": "LMS" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+
+    let teacher = instructor(&server).await;
+    let created: Value = teacher
+        .post(server.url("/api/instructor/tokens"))
+        .json(&json!({ "name": "Moodle" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("wbt_"));
+
+    let graded: Value = grade_with(Some(token.clone()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(graded["passed"], 1);
+    assert_eq!(graded["failed"], 1);
+    assert_eq!(graded["results"][0]["student"], "lms-1");
+    assert_eq!(graded["results"][0]["score"], 1);
+    assert_eq!(graded["results"][1]["checks"][0]["passed"], false);
+
+    let listed: Value = server.json(&teacher, "/api/instructor/tokens").await;
+    assert!(listed[0]["last_used_at"].is_i64());
+    assert!(
+        !listed.to_string().contains(&token[20..]),
+        "the secret is never listed"
+    );
+    let id = created["id"].as_str().unwrap();
+    let revoked = teacher
+        .delete(server.url(&format!("/api/instructor/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    assert_eq!(grade_with(Some(token)).await.unwrap().status(), 401);
+    server.stop().await;
+}

@@ -119,7 +119,8 @@ fn progress_printer() -> super::probe::ProgressSink {
     })
 }
 
-async fn grade_one(
+/// Grades one submission; never fails, an ungradable one says why.
+pub(crate) async fn grade_one(
     exercises: &Exercises,
     submission: Submission,
     context: &GradeContext,

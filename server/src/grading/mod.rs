@@ -13,6 +13,7 @@
 //!
 //! Adding a kind touches [`KINDS`] and nothing else.
 
+pub mod api;
 pub mod attempts;
 pub mod cli;
 pub mod exercise;
