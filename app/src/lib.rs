@@ -29,6 +29,7 @@ use leptos_router::{
 
 use crate::catalog::PageOptions;
 use crate::pages::account::{AccountNav, AccountPage, SignInPage, SignUpPage};
+use crate::pages::progress::{GradebookPage, ProgressPage};
 use crate::pages::{home::CourseHome, lesson::LessonRoute, not_found::NotFound};
 use crate::widgets::theme::ThemeSwitch;
 
@@ -74,9 +75,7 @@ pub fn App() -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">">_"</span>
                 " Backend Workbench"
             </a>
-            <nav aria-label="Site">
-                <a href="/">"Course"</a>
-            </nav>
+            <SiteNav/>
             <AccountNav/>
             <ThemeSwitch/>
         </header>
@@ -88,12 +87,28 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signin") view=SignInPage/>
                     <Route path=path!("/signup") view=SignUpPage/>
                     <Route path=path!("/account") view=AccountPage/>
+                    <Route path=path!("/progress") view=ProgressPage/>
+                    <Route path=path!("/instructor/gradebook") view=GradebookPage/>
                 </Routes>
             </main>
         </Router>
         <footer class="site-footer">
             <p>"Backend Workbench: real servers, real requests, every step traced."</p>
         </footer>
+    }
+}
+
+/// The site links; instructors also get the gradebook.
+#[component]
+fn SiteNav() -> impl IntoView {
+    let instructor =
+        use_context::<model::Reader>().is_some_and(|r| r.role == "instructor" || r.role == "admin");
+    view! {
+        <nav aria-label="Site">
+            <a href="/">"Course"</a>
+            <a href="/progress">"Progress"</a>
+            {instructor.then(|| view! { <a href="/instructor/gradebook">"Gradebook"</a> })}
+        </nav>
     }
 }
 

@@ -31,7 +31,7 @@ pub struct ModuleSummary {
 }
 
 /// Enough about a lesson to link to it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LessonLink {
     /// Where the lesson is served, `/lessons/<module>/<slug>`.
     pub href: String,
@@ -323,4 +323,108 @@ pub struct Flash {
     pub email: Option<String>,
     /// The name typed, to fill in again.
     pub name: Option<String>,
+}
+
+/// A student's progress through the course, for `/progress`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressView {
+    /// Modules in course order.
+    pub modules: Vec<ModuleProgress>,
+}
+
+/// One module of a student's progress.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleProgress {
+    /// The module's slug.
+    pub slug: String,
+    /// Its title.
+    pub title: String,
+    /// Its lessons, and whether the student opened each.
+    pub lessons: Vec<LessonProgress>,
+    /// Its exercises and the student's best on each.
+    pub exercises: Vec<ExerciseProgress>,
+}
+
+/// Whether a lesson was opened.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LessonProgress {
+    /// The lesson's link.
+    pub link: LessonLink,
+    /// Whether the student opened it.
+    pub read: bool,
+}
+
+/// A student's record on one exercise.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExerciseProgress {
+    /// The exercise id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// The lesson page holding it.
+    pub lesson_href: String,
+    /// Points available.
+    pub points: u32,
+    /// Best score, if attempted.
+    pub best_score: Option<u32>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Whether an attempt passed every check.
+    pub passed: bool,
+}
+
+/// The instructor's gradebook, for `/instructor/gradebook`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GradebookView {
+    /// The module shown, or every module.
+    pub module: Option<String>,
+    /// Every module as `(slug, title)`, for the filter.
+    pub modules: Vec<(String, String)>,
+    /// The columns: exercises in course order.
+    pub exercises: Vec<GradebookColumn>,
+    /// One row per student with an account.
+    pub students: Vec<GradebookRow>,
+    /// Where students get stuck, per exercise.
+    pub stuck: Vec<StuckRow>,
+}
+
+/// A gradebook column.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GradebookColumn {
+    /// The exercise id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Points available.
+    pub points: u32,
+}
+
+/// A gradebook row.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GradebookRow {
+    /// The student's name.
+    pub name: String,
+    /// Their email.
+    pub email: String,
+    /// `(best score, attempts)` per column; `None` when never attempted.
+    pub cells: Vec<Option<(u32, u32)>>,
+    /// Sum of best scores.
+    pub total: u32,
+}
+
+/// How an exercise is going for the class.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StuckRow {
+    /// The exercise id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Students who tried it.
+    pub tried: u32,
+    /// Students who passed it.
+    pub passed: u32,
+    /// The check failed most often, and how often.
+    pub hardest_check: Option<(String, u32)>,
+    /// Hints opened, all students together.
+    pub hints_opened: u32,
 }

@@ -12,6 +12,7 @@
 //! - [`clock`]: the time, behind a trait so tests can move it.
 //! - [`inspector`]: traces of lab requests, shown to the student who made them.
 //! - [`labs`]: the live demo backends, one module each, behind one contract.
+//! - [`progress`]: lessons read and best scores, and the instructor gradebook.
 //! - [`page_cache`]: rendered course pages, kept per course version.
 //! - [`web`]: the router that puts the pieces together, and [`run`].
 //!
@@ -31,6 +32,7 @@ pub mod inspector;
 pub mod labs;
 pub mod limiter;
 pub mod page_cache;
+pub mod progress;
 pub mod state;
 pub mod web;
 

@@ -25,7 +25,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::error::error_response;
 use crate::state::AppState;
-use crate::{accounts, content, csrf, grading, identity, inspector, labs, page_cache};
+use crate::{accounts, content, csrf, grading, identity, inspector, labs, page_cache, progress};
 
 /// Name of the workbench's own session cookie (labs use their own names).
 pub const SESSION_COOKIE: &str = "workbench_session";
@@ -69,6 +69,7 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         .merge(accounts::routes::router())
         .merge(grading::routes::router())
         .merge(grading::api::router())
+        .merge(progress::router())
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
@@ -92,6 +93,10 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             page_cache::serve_cached_pages,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            progress::page_data,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -128,6 +133,12 @@ fn provide_request_context() {
     }
     if let Some(flash) = parts.extensions.get::<app::model::Flash>() {
         provide_context(flash.clone());
+    }
+    if let Some(progress) = parts.extensions.get::<app::model::ProgressView>() {
+        provide_context(progress.clone());
+    }
+    if let Some(gradebook) = parts.extensions.get::<app::model::GradebookView>() {
+        provide_context(gradebook.clone());
     }
 }
 

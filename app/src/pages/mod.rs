@@ -5,3 +5,4 @@ pub(crate) mod account;
 pub(crate) mod home;
 pub(crate) mod lesson;
 pub(crate) mod not_found;
+pub(crate) mod progress;

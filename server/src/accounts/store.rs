@@ -198,7 +198,7 @@ pub async fn set_role(
 
 /// Attaches what a guest did to the account they signed in to, then forgets
 /// the guest: lab settings (where both changed the same lab's, the newer
-/// wins), exercise attempts, and opened hints.
+/// wins), exercise attempts, opened hints, and lessons read.
 ///
 /// Every table keyed by student id joins this function, so nothing a guest
 /// made is lost when they sign in.
@@ -237,6 +237,14 @@ pub async fn carry_over_guest(
          SELECT ?, exercise, opened FROM hints_opened WHERE student_id = ?
          ON CONFLICT (student_id, exercise) DO UPDATE SET
              opened = MAX(hints_opened.opened, excluded.opened)",
+    )
+    .bind(account.as_str())
+    .bind(guest.as_str())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO lessons_read (student_id, lesson, read_at)
+         SELECT ?, lesson, read_at FROM lessons_read WHERE student_id = ?",
     )
     .bind(account.as_str())
     .bind(guest.as_str())
