@@ -54,6 +54,14 @@ test('a guest answers a quiz wrongly, then rightly, and the card keeps score', a
   // The standing survives a reload: it lives on the server.
   const again = await openCard(page, 'status-codes-and-verbs', 'A resource was created');
   await assert.doesNotReject(again.getByText('Done: 1 of 1 points, in 2 attempts.').waitFor());
+
+  // And the progress page counts it.
+  await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: 'Progress' }).click();
+  await assert.doesNotReject(page.getByText(/1 of 8 exercises passed/).waitFor());
+  const row = page.getByRole('row', { name: /A resource was created/ });
+  assert.match(await row.innerText(), /1 \/ 1\s+2\s+Done/);
+  assert.deepEqual(await seriousViolations(page), [], 'progress page');
+  await page.screenshot({ path: path.join(shots, 'progress.png'), fullPage: true });
   await page.close();
 });
 

@@ -157,7 +157,7 @@ fn build_progress(
     read: &[String],
     bests: &HashMap<String, (u32, u32, bool)>,
 ) -> ProgressView {
-    let exercises = course.exercises();
+    let exercises = course.exercises_in_order();
     let modules = course
         .outline()
         .modules
@@ -258,10 +258,9 @@ pub async fn gradebook(
     let course = state.course.current();
     let outline = course.outline();
     let exercises: Vec<_> = course
-        .exercises()
-        .iter()
+        .exercises_in_order()
+        .into_iter()
         .filter(|e| module.as_deref().is_none_or(|m| module_of(&e.lesson) == m))
-        .cloned()
         .collect();
     let accounts = store::list(&state.pool).await?;
     let mut students = Vec::new();

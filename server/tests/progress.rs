@@ -51,6 +51,22 @@ async fn a_students_progress_shows_lessons_read_and_best_scores_and_can_start_ag
     assert_eq!(created["attempts"], 2);
     assert_eq!(created["passed"], true);
     assert_eq!(exercise(&progress, "http-safe-methods")["attempts"], 0);
+    let order: Vec<_> = progress["modules"][0]["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order[..4],
+        [
+            "http-request-parts-order",
+            "http-host-header",
+            "http-send-json-order",
+            "http-safe-methods"
+        ],
+        "teaching order: lesson by lesson, card by card"
+    );
 
     let page = server.text(&guest, "/progress").await;
     assert!(page.contains("1 of 2 lessons read"), "{page}");

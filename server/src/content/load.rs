@@ -42,6 +42,38 @@ impl Course {
     pub fn exercises(&self) -> Arc<Exercises> {
         self.exercises.clone()
     }
+
+    /// Exercises in teaching order: lesson by lesson, in the order their
+    /// cards appear; exercises no lesson embeds follow their lesson's.
+    pub fn exercises_in_order(&self) -> Vec<Arc<crate::grading::Exercise>> {
+        let mut ordered: Vec<Arc<crate::grading::Exercise>> = Vec::new();
+        for module in &self.outline.modules {
+            for link in &module.lessons {
+                let key = link.href.trim_start_matches("/lessons/");
+                let embedded = self
+                    .lessons
+                    .iter()
+                    .find(|((m, s), _)| format!("{m}/{s}") == key)
+                    .map(|(_, page)| page.blocks.clone())
+                    .unwrap_or_default();
+                for block in embedded {
+                    if let app::model::LessonBlock::Exercise(view) = block {
+                        if let Some(exercise) = self.exercises.get(&view.id) {
+                            if !ordered.iter().any(|e| e.id == exercise.id) {
+                                ordered.push(exercise);
+                            }
+                        }
+                    }
+                }
+                for exercise in self.exercises.iter().filter(|e| e.lesson == key) {
+                    if !ordered.iter().any(|e| e.id == exercise.id) {
+                        ordered.push(exercise.clone());
+                    }
+                }
+            }
+        }
+        ordered
+    }
 }
 
 #[derive(Debug, Deserialize)]
