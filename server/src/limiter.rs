@@ -53,3 +53,25 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         self.limiter.shrink_to_fit();
     }
 }
+
+/// The address of the peer that sent the request. Behind a reverse proxy
+/// this is the proxy, so every client would share one allowance.
+pub struct ClientAddress(pub std::net::IpAddr);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
+                    c.0.ip()
+                }),
+        ))
+    }
+}

@@ -176,6 +176,7 @@ pub async fn run(
                 every.tick().await;
                 accounts.throttle.forget_idle();
                 grading.attempts.forget_idle();
+                grading.per_address.forget_idle();
             }
         }
     });

@@ -7,9 +7,7 @@
 //! account, and take as long: an unknown email is checked against a decoy
 //! hash. Cross-site form posts never reach these handlers; see [`crate::csrf`].
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
@@ -24,6 +22,7 @@ use super::{check_display_name, normalize_email, Account, Role, SignedIn, Verdic
 use crate::error::extract::Path;
 use crate::error::ApiError;
 use crate::identity::{self, Visitor};
+use crate::limiter::ClientAddress;
 use crate::state::AppState;
 
 /// The one answer to every failed sign-in, known email or not.
@@ -221,26 +220,6 @@ fn with_next(page: &str, next: Option<&str>) -> String {
             form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
         ),
         None => page.to_string(),
-    }
-}
-
-/// The address of the peer that sent the request. Behind a reverse proxy
-/// this is the proxy, so every client would share one allowance.
-struct ClientAddress(IpAddr);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
-        ))
     }
 }
 

@@ -48,6 +48,14 @@ const MAX_PROBE: Duration = Duration::from_secs(30);
 /// The largest answer body a probe reads.
 const MAX_BODY: usize = 256 * 1024;
 
+/// Ports of infrastructure that often listens on loopback (PostgreSQL,
+/// MySQL, Redis, RabbitMQ, NATS, MQTT, memcached, MongoDB, Elasticsearch,
+/// etcd). A probe's requests are fixed by the exercise, but the student
+/// picks the address: these stay out of reach unless an operator allows
+/// them by `host:port`.
+const INFRASTRUCTURE_PORTS: [u16; 10] =
+    [5432, 3306, 6379, 5672, 4222, 1883, 11211, 27017, 9200, 2379];
+
 /// Where probes may send requests.
 #[derive(Clone, Debug, Default)]
 pub struct ProbePolicy {
@@ -290,6 +298,15 @@ pub async fn allowed_target(base: &Url, policy: &ProbePolicy) -> Result<SocketAd
     let first = *addresses
         .first()
         .ok_or_else(|| format!("{host} has no address"))?;
+    let allowed_port = policy
+        .allow
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&format!("{host}:{port}")));
+    if INFRASTRUCTURE_PORTS.contains(&port) && !allowed_port {
+        return Err(format!(
+            "port {port} belongs to a database or broker, not to a server you wrote; pick another port"
+        ));
+    }
     if allowed_by_name || addresses.iter().all(|a| a.ip().is_loopback()) {
         Ok(first)
     } else {

@@ -8,6 +8,7 @@
 //! - `POST /api/exercises/{id}/hints`: opens the next hint;
 //! - `DELETE /api/exercises/{id}/attempts`: starts the exercise again.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +24,7 @@ use super::{attempts, grade, Exercise, GradeContext};
 use crate::error::extract::{Json as JsonBody, Path};
 use crate::error::ApiError;
 use crate::identity::{Student, StudentId, Visitor};
-use crate::limiter::KeyedLimiter;
+use crate::limiter::{ClientAddress, KeyedLimiter};
 use crate::state::AppState;
 
 /// How many of a student's recent lab requests an `http` exercise looks at.
@@ -35,6 +36,9 @@ pub struct GradingService {
     pub context: GradeContext,
     /// Attempts per student per exercise.
     pub attempts: KeyedLimiter<(StudentId, String)>,
+    /// Attempts per client address: a client without a cookie is a new
+    /// guest on every request, so the per-student limit alone would not hold it.
+    pub per_address: KeyedLimiter<IpAddr>,
 }
 
 impl GradingService {
@@ -46,6 +50,11 @@ impl GradingService {
                 NonZeroU32::new(10).expect("nonzero"),
                 Duration::from_secs(3),
                 "attempts at this exercise",
+            ),
+            per_address: KeyedLimiter::new(
+                NonZeroU32::new(120).expect("nonzero"),
+                Duration::from_millis(500),
+                "attempts from your address",
             ),
         }
     }
@@ -126,11 +135,13 @@ struct Graded {
 
 async fn attempt(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     student: Student,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<AttemptBody>,
 ) -> Result<Json<Graded>, ApiError> {
     let exercise = find(&state, &id)?;
+    state.grading.per_address.check(&address)?;
     state
         .grading
         .attempts
