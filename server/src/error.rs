@@ -28,6 +28,9 @@ pub enum ApiError {
     /// Nothing exists at this address (or it is not the caller's).
     #[error("{0}")]
     NotFound(String),
+    /// The request clashes with what exists (a taken name).
+    #[error("{0}")]
+    Conflict(String),
     /// The body is over the route's size limit.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -120,6 +123,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

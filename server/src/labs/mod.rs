@@ -17,6 +17,7 @@
 //! and [`errors::json_errors`], so a malformed request gets a 4xx with a JSON
 //! body whatever the lab does. Adding a lab touches [`router`] and nothing else.
 
+pub mod auth;
 pub mod errors;
 pub mod http;
 mod settings;
@@ -50,6 +51,7 @@ pub trait Lab: Send + Sync + 'static {
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(mount::<http::HttpLab>())
+        .merge(mount::<auth::AuthLab>())
         .route("/labs", any(errors::no_such_route))
         .route("/labs/{*rest}", any(errors::no_such_route))
         .layer(DefaultBodyLimit::max(LAB_BODY_LIMIT))

@@ -1,0 +1,102 @@
+//! `GET /labs/auth/hash-race`: why password hashes must be slow, measured on
+//! this server now. An attacker with a stolen table of unsalted SHA-256
+//! hashes tries guesses at the first rate; against argon2id, at the second.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::AuthLab;
+use crate::error::ApiError;
+use crate::inspector::{Inspector, LabEvent};
+use crate::labs::CurrentSettings;
+use crate::state::AppState;
+
+/// SHA-256 guesses per measurement: enough for a stable rate, small enough
+/// (tens of milliseconds) to run on request.
+const SHA_GUESSES: u32 = 100_000;
+/// argon2id guesses per measurement.
+const ARGON_GUESSES: u32 = 2;
+/// Guesses to try every lowercase password of 8 letters (26^8).
+const EIGHT_LOWERCASE: f64 = 208_827_064_576.0;
+
+/// The race's result.
+#[derive(Serialize)]
+pub(super) struct Race {
+    sha256_guesses_per_second: f64,
+    argon2id_guesses_per_second: f64,
+    argon2id_params: String,
+    argon2id_slower_by: f64,
+    /// Hours one core needs to try every 8-letter lowercase password.
+    eight_lowercase_letters_hours: (f64, f64),
+}
+
+impl LabEvent for Race {
+    const KIND: &'static str = "auth.hash_race";
+    fn summary(&self) -> String {
+        format!(
+            "SHA-256: {:.0} guesses/s; argon2id: {:.1} guesses/s ({:.0}× slower)",
+            self.sha256_guesses_per_second,
+            self.argon2id_guesses_per_second,
+            self.argon2id_slower_by
+        )
+    }
+}
+
+fn sha256_rate() -> f64 {
+    let started = Instant::now();
+    let mut digest = [0u8; 32];
+    for guess in 0..SHA_GUESSES {
+        digest = Sha256::new()
+            .chain_update(guess.to_le_bytes())
+            .chain_update(digest)
+            .finalize()
+            .into();
+    }
+    std::hint::black_box(digest);
+    f64::from(SHA_GUESSES) / started.elapsed().as_secs_f64()
+}
+
+/// `GET /labs/auth/hash-race`
+pub(super) async fn race(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
+) -> Result<Json<Race>, ApiError> {
+    let sha = {
+        let _step = inspector.step("auth.sha256", format!("{SHA_GUESSES} SHA-256 guesses"));
+        tokio::task::spawn_blocking(sha256_rate)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+    };
+    let argon = {
+        let _step = inspector.step("auth.argon2id", format!("{ARGON_GUESSES} argon2id guesses"));
+        let started = Instant::now();
+        for guess in 0..ARGON_GUESSES {
+            state
+                .accounts
+                .passwords
+                .hash_with_params(settings.params(), format!("guess {guess}"))
+                .await?;
+        }
+        f64::from(ARGON_GUESSES) / started.elapsed().as_secs_f64()
+    };
+    let race = Race {
+        sha256_guesses_per_second: sha,
+        argon2id_guesses_per_second: argon,
+        argon2id_params: format!(
+            "m={} KiB, t={}, p={}",
+            settings.argon2_m_kib, settings.argon2_t, settings.argon2_p
+        ),
+        argon2id_slower_by: sha / argon,
+        eight_lowercase_letters_hours: (
+            EIGHT_LOWERCASE / sha / 3600.0,
+            EIGHT_LOWERCASE / argon / 3600.0,
+        ),
+    };
+    inspector.record(&race);
+    Ok(Json(race))
+}

@@ -1,0 +1,118 @@
+//! The auth lab: a small demo shop's users, in each student's own sandbox.
+//! This first part teaches password storage: registering a demo user
+//! stores an argon2id PHC string, and the lab shows its parts and the cost
+//! of the parameters the student picked.
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `POST /labs/auth/users` | registers a demo user: `{"username", "password", "role"}` |
+//! | `GET /labs/auth/users` | the student's demo users, each hash taken apart |
+//! | `DELETE /labs/auth/users` | empties the sandbox |
+//! | `POST /labs/auth/verify` | checks a password against a demo user's hash |
+//! | `GET /labs/auth/hash-race` | guesses per second: unsalted SHA-256 against argon2id, measured now |
+//!
+//! The demo users have nothing to do with the workbench's own accounts:
+//! their table, their routes and (later) their cookie are the lab's own.
+
+mod hashing;
+mod users;
+
+use axum::routing::{get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use super::{Lab, LabSettings};
+use crate::state::AppState;
+
+/// The auth lab.
+pub struct AuthLab;
+
+impl Lab for AuthLab {
+    const NAME: &'static str = "auth";
+    const TITLE: &'static str = "Authentication and authorisation";
+    type Settings = AuthSettings;
+
+    fn routes() -> Router<AppState> {
+        Router::new()
+            .route(
+                "/users",
+                get(users::list).post(users::register).delete(users::clear),
+            )
+            .route("/verify", post(users::verify))
+            .route("/hash-race", get(hashing::race))
+    }
+}
+
+/// Bounds on what a student may set: enough to feel the cost, never enough
+/// to take the server down (memory is per concurrent hash).
+const M_KIB: (u32, u32) = (8 * 1024, 64 * 1024);
+const T_COST: (u32, u32) = (1, 4);
+const P_COST: (u32, u32) = (1, 2);
+
+/// What a student may change in the auth lab.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// argon2id memory cost in KiB (8192 to 65536).
+    pub argon2_m_kib: u32,
+    /// argon2id iterations (1 to 4).
+    pub argon2_t: u32,
+    /// argon2id lanes (1 or 2).
+    pub argon2_p: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            argon2_m_kib: 19 * 1024,
+            argon2_t: 2,
+            argon2_p: 1,
+        }
+    }
+}
+
+impl LabSettings for AuthSettings {
+    fn validate(&self) -> Result<(), String> {
+        for (name, value, (low, high)) in [
+            ("argon2_m_kib", self.argon2_m_kib, M_KIB),
+            ("argon2_t", self.argon2_t, T_COST),
+            ("argon2_p", self.argon2_p, P_COST),
+        ] {
+            if !(low..=high).contains(&value) {
+                return Err(format!(
+                    "{name} must be between {low} and {high}, not {value}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl AuthSettings {
+    /// The argon2 parameters these settings stand for.
+    pub fn params(&self) -> argon2::Params {
+        argon2::Params::new(self.argon2_m_kib, self.argon2_t, self.argon2_p, None)
+            .expect("validated settings make valid parameters")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2_settings_are_bounded_and_name_the_field() {
+        assert!(AuthSettings::default().validate().is_ok());
+        let too_much = AuthSettings {
+            argon2_m_kib: 1 << 20,
+            ..AuthSettings::default()
+        };
+        assert!(too_much.validate().unwrap_err().contains("argon2_m_kib"));
+        let zero = AuthSettings {
+            argon2_t: 0,
+            ..AuthSettings::default()
+        };
+        assert!(zero.validate().unwrap_err().contains("argon2_t"));
+        assert_eq!(AuthSettings::default().params().m_cost(), 19 * 1024);
+    }
+}

@@ -1,0 +1,334 @@
+//! Demo users: register, list, verify, clear. Every query is scoped to the
+//! student making the request, so sandboxes never meet.
+
+use std::time::Instant;
+
+use argon2::password_hash::PasswordHash;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{AuthLab, AuthSettings};
+use crate::accounts::Verdict;
+use crate::error::extract::Json as JsonBody;
+use crate::error::ApiError;
+use crate::identity::Student;
+use crate::inspector::{Inspector, LabEvent};
+use crate::labs::CurrentSettings;
+use crate::state::AppState;
+
+/// Most demo users one sandbox holds.
+const MAX_USERS: i64 = 50;
+
+/// A PHC string taken apart, as the hash widget shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(super) struct HashParts {
+    /// The whole stored string.
+    pub(super) phc: String,
+    /// `argon2id`.
+    pub(super) algorithm: String,
+    /// The argon2 version (19 is 0x13).
+    pub(super) version: Option<u32>,
+    /// Memory in KiB.
+    pub(super) m_kib: Option<u32>,
+    /// Iterations.
+    pub(super) t: Option<u32>,
+    /// Lanes.
+    pub(super) p: Option<u32>,
+    /// The salt, base64 without padding.
+    pub(super) salt: String,
+    /// The hash output, base64 without padding.
+    pub(super) hash: String,
+}
+
+impl HashParts {
+    /// Takes a PHC string apart; `None` when it is not one.
+    pub(super) fn of(phc: &str) -> Option<Self> {
+        let parsed = PasswordHash::new(phc).ok()?;
+        let param = |name: &str| parsed.params.get_decimal(name);
+        Some(Self {
+            phc: phc.to_string(),
+            algorithm: parsed.algorithm.to_string(),
+            version: parsed.version,
+            m_kib: param("m"),
+            t: param("t"),
+            p: param("p"),
+            salt: parsed.salt.map(|s| s.to_string()).unwrap_or_default(),
+            hash: parsed.hash.map(|h| h.to_string()).unwrap_or_default(),
+        })
+    }
+}
+
+/// A demo user as the lab shows it.
+#[derive(Serialize)]
+pub(super) struct DemoUser {
+    username: String,
+    role: String,
+    stored: Option<HashParts>,
+}
+
+/// What a registration asks for.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Registration {
+    username: String,
+    password: String,
+    #[serde(default = "default_role")]
+    role: String,
+}
+
+fn default_role() -> String {
+    "buyer".into()
+}
+
+/// Recorded when the lab hashes a password.
+#[derive(Serialize)]
+struct Hashed {
+    algorithm: &'static str,
+    m_kib: u32,
+    t: u32,
+    p: u32,
+    salt: String,
+    took_ms: u64,
+}
+
+impl LabEvent for Hashed {
+    const KIND: &'static str = "auth.hash";
+    fn summary(&self) -> String {
+        format!(
+            "argon2id hash (m={} KiB, t={}, p={}) took {} ms",
+            self.m_kib, self.t, self.p, self.took_ms
+        )
+    }
+}
+
+/// Recorded when the lab checks a password.
+#[derive(Serialize)]
+struct Verified {
+    username: String,
+    user_exists: bool,
+    matched: bool,
+    took_ms: u64,
+}
+
+impl LabEvent for Verified {
+    const KIND: &'static str = "auth.verify";
+    fn summary(&self) -> String {
+        match (self.user_exists, self.matched) {
+            (_, true) => format!("password matches {}'s hash", self.username),
+            (true, false) => format!("password does not match {}'s hash", self.username),
+            (false, _) => "no such user: checked against a decoy hash".to_string(),
+        }
+    }
+}
+
+fn check_username(name: &str) -> Result<(), ApiError> {
+    let valid = (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::Unprocessable(
+            "username: 1 to 32 letters, digits, `.`, `_` or `-`".into(),
+        ))
+    }
+}
+
+/// `POST /labs/auth/users`
+pub(super) async fn register(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
+    JsonBody(registration): JsonBody<Registration>,
+) -> Result<(StatusCode, Json<DemoUser>), ApiError> {
+    check_username(&registration.username)?;
+    if !["buyer", "seller", "admin"].contains(&registration.role.as_str()) {
+        return Err(ApiError::Unprocessable(format!(
+            "role must be buyer, seller or admin, not {:?}",
+            registration.role
+        )));
+    }
+    if registration.password.is_empty() || registration.password.chars().count() > 128 {
+        return Err(ApiError::Unprocessable(
+            "password: 1 to 128 characters (this is a demo: weak ones are allowed, to study them)"
+                .into(),
+        ));
+    }
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_lab_users WHERE student_id = ?")
+        .bind(student.id.as_str())
+        .fetch_one(&state.pool)
+        .await?;
+    if count >= MAX_USERS {
+        return Err(ApiError::Conflict(format!("Your sandbox holds {MAX_USERS} demo users at most; DELETE /labs/auth/users to start again.")));
+    }
+    let phc = hash(&state, &inspector, &settings, registration.password).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO auth_lab_users (student_id, username, password_hash, role, created_at)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(student.id.as_str())
+    .bind(&registration.username)
+    .bind(&phc)
+    .bind(&registration.role)
+    .bind(state.clock.now())
+    .execute(&state.pool)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(ApiError::Conflict(format!(
+            "You already have a demo user called {:?}.",
+            registration.username
+        )));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(DemoUser {
+            username: registration.username,
+            role: registration.role,
+            stored: HashParts::of(&phc),
+        }),
+    ))
+}
+
+async fn hash(
+    state: &AppState,
+    inspector: &Inspector,
+    settings: &AuthSettings,
+    password: String,
+) -> Result<String, ApiError> {
+    let started = Instant::now();
+    let phc = {
+        let _step = inspector.step("auth.hashing", "hashing the password on the blocking pool");
+        state
+            .accounts
+            .passwords
+            .hash_with_params(settings.params(), password)
+            .await?
+    };
+    let parts = HashParts::of(&phc);
+    inspector.record(&Hashed {
+        algorithm: "argon2id",
+        m_kib: settings.argon2_m_kib,
+        t: settings.argon2_t,
+        p: settings.argon2_p,
+        salt: parts.map(|p| p.salt).unwrap_or_default(),
+        took_ms: started.elapsed().as_millis() as u64,
+    });
+    Ok(phc)
+}
+
+/// `GET /labs/auth/users`
+pub(super) async fn list(
+    State(state): State<AppState>,
+    student: Student,
+) -> Result<Json<Vec<DemoUser>>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT username, role, password_hash FROM auth_lab_users WHERE student_id = ? ORDER BY created_at, username",
+    )
+    .bind(student.id.as_str())
+    .fetch_all(&state.pool)
+    .await?;
+    let users = rows
+        .iter()
+        .map(|row| {
+            Ok(DemoUser {
+                username: row.try_get("username")?,
+                role: row.try_get("role")?,
+                stored: HashParts::of(&row.try_get::<String, _>("password_hash")?),
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Json(users))
+}
+
+/// `DELETE /labs/auth/users`
+pub(super) async fn clear(
+    State(state): State<AppState>,
+    student: Student,
+) -> Result<StatusCode, ApiError> {
+    sqlx::query("DELETE FROM auth_lab_users WHERE student_id = ?")
+        .bind(student.id.as_str())
+        .execute(&state.pool)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What a verification asks for.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Attempt {
+    username: String,
+    password: String,
+}
+
+/// The answer to a verification.
+#[derive(Serialize)]
+pub(super) struct Verification {
+    matched: bool,
+    took_ms: u64,
+}
+
+/// `POST /labs/auth/verify`: one password check, timed. An unknown user is
+/// checked against a decoy, so the time does not tell who exists.
+pub(super) async fn verify(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    JsonBody(attempt): JsonBody<Attempt>,
+) -> Result<Json<Verification>, ApiError> {
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT password_hash FROM auth_lab_users WHERE student_id = ? AND username = ?",
+    )
+    .bind(student.id.as_str())
+    .bind(&attempt.username)
+    .fetch_optional(&state.pool)
+    .await?;
+    let started = Instant::now();
+    let user_exists = stored.is_some();
+    let verdict = state
+        .accounts
+        .passwords
+        .verify(attempt.password, stored)
+        .await?;
+    let took_ms = started.elapsed().as_millis() as u64;
+    let matched = verdict == Verdict::Match;
+    inspector.record(&Verified {
+        username: attempt.username,
+        user_exists,
+        matched,
+        took_ms,
+    });
+    Ok(Json(Verification { matched, took_ms }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_phc_string_comes_apart_into_its_fields() {
+        let phc = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        let parts = HashParts::of(phc).unwrap();
+        assert_eq!(parts.algorithm, "argon2id");
+        assert_eq!(parts.version, Some(19));
+        assert_eq!(
+            (parts.m_kib, parts.t, parts.p),
+            (Some(19456), Some(2), Some(1))
+        );
+        assert_eq!(parts.salt, "c2FsdHNhbHRzYWx0");
+        assert!(HashParts::of("not a hash").is_none());
+    }
+
+    #[test]
+    fn usernames_are_short_and_plain() {
+        assert!(check_username("ada.l-1_x").is_ok());
+        assert!(check_username("").is_err());
+        assert!(check_username("a b").is_err());
+        assert!(check_username(&"a".repeat(33)).is_err());
+    }
+}
