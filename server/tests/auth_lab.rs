@@ -195,3 +195,195 @@ async fn bad_registrations_get_clear_4xx() {
     }
     server.stop().await;
 }
+
+async fn login(
+    server: &TestServer,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(server.url("/labs/auth/login"))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn me(
+    server: &TestServer,
+    client: &reqwest::Client,
+    bearer: Option<&str>,
+) -> reqwest::Response {
+    let mut request = client.get(server.url("/labs/auth/me"));
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+async fn use_jwt(server: &TestServer, client: &reqwest::Client) {
+    let set = client
+        .put(server.url("/labs/auth/settings"))
+        .json(&json!({ "mechanism": "jwt", "access_token_secs": 60 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+}
+
+/// Base64url without padding, for hand-made tokens.
+fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_session_cookie_signs_in_stays_in_its_lane_and_expires() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    register(&server, &student, "ada", "hunter2").await;
+    assert_eq!(login(&server, &student, "ada", "wrong").await.status(), 401);
+    let signed_in = login(&server, &student, "ada", "hunter2").await;
+    assert_eq!(signed_in.status(), 200);
+    let cookie = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("lab_session="))
+        .expect("the lab's own cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/labs/auth"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    let who: Value = me(&server, &student, None).await.json().await.unwrap();
+    assert_eq!(who, json!({ "username": "ada", "role": "seller" }));
+
+    server.clock.advance(3601);
+    assert_eq!(
+        me(&server, &student, None).await.status(),
+        401,
+        "sessions expire"
+    );
+    login(&server, &student, "ada", "hunter2").await;
+    assert_eq!(me(&server, &student, None).await.status(), 200);
+    let out = student
+        .post(server.url("/labs/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert_eq!(me(&server, &student, None).await.status(), 401);
+    // The workbench's own session is untouched by the lab's sign-out.
+    assert_eq!(
+        server.json(&student, "/labs/auth/users").await[0]["username"],
+        "ada"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn jwts_verify_expire_and_refresh_tokens_rotate_with_reuse_detection() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    register(&server, &student, "ada", "hunter2").await;
+    use_jwt(&server, &student).await;
+    let pair: Value = login(&server, &student, "ada", "hunter2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = pair["access_token"].as_str().unwrap().to_string();
+    assert_eq!(pair["decoded"]["header"]["alg"], "HS256");
+    assert_eq!(pair["decoded"]["claims"]["sub"], "ada");
+    assert_eq!(me(&server, &student, Some(&access)).await.status(), 200);
+
+    server.clock.advance(61);
+    let expired = me(&server, &student, Some(&access)).await;
+    assert_eq!(expired.status(), 401);
+    assert!(expired.text().await.unwrap().contains("expired"));
+
+    let refresh = |token: String| {
+        student
+            .post(server.url("/labs/auth/refresh"))
+            .json(&json!({ "refresh_token": token }))
+            .send()
+    };
+    let first = pair["refresh_token"].as_str().unwrap().to_string();
+    let second: Value = refresh(first.clone()).await.unwrap().json().await.unwrap();
+    let fresh = second["access_token"].as_str().unwrap().to_string();
+    assert_eq!(me(&server, &student, Some(&fresh)).await.status(), 200);
+    let newer = second["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(newer, first, "refresh tokens rotate");
+
+    // The old refresh token comes back: stolen. The whole family dies.
+    let replay = refresh(first).await.unwrap();
+    assert_eq!(replay.status(), 401);
+    assert!(replay.text().await.unwrap().contains("family"));
+    assert_eq!(
+        refresh(newer).await.unwrap().status(),
+        401,
+        "the family is revoked"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn forged_tokens_are_refused() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    register(&server, &student, "ada", "hunter2").await;
+    use_jwt(&server, &student).await;
+    let pair: Value = login(&server, &student, "ada", "hunter2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = pair["decoded"]["claims"].clone();
+    let mut admin = claims.clone();
+    admin["role"] = json!("admin");
+    let body = b64url(admin.to_string().as_bytes());
+
+    // alg: none, with no signature.
+    let none = format!("{}.{body}.", b64url(br#"{"alg":"none","typ":"JWT"}"#));
+    // Another algorithm in the header (algorithm confusion), signed with a guess.
+    let confused = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS384),
+        &admin,
+        &jsonwebtoken::EncodingKey::from_secret(b"guess"),
+    )
+    .unwrap();
+    let rs256_header = format!("{}.{body}.c2ln", b64url(br#"{"alg":"RS256","typ":"JWT"}"#));
+    // The real header and signature, with edited claims.
+    let access = pair["access_token"].as_str().unwrap();
+    let parts: Vec<_> = access.split('.').collect();
+    let tampered = format!("{}.{body}.{}", parts[0], parts[2]);
+    for (name, token) in [
+        ("alg none", none),
+        ("HS384", confused),
+        ("RS256", rs256_header),
+        ("edited claims", tampered),
+    ] {
+        assert_eq!(
+            me(&server, &student, Some(&token)).await.status(),
+            401,
+            "{name}"
+        );
+    }
+
+    // A real token from another student's sandbox is worthless here.
+    let other = server.browser();
+    register(&server, &other, "ada", "hunter2").await;
+    assert_eq!(me(&server, &other, Some(access)).await.status(), 401);
+    server.stop().await;
+}

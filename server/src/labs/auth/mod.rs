@@ -10,11 +10,16 @@
 //! | `DELETE /labs/auth/users` | empties the sandbox |
 //! | `POST /labs/auth/verify` | checks a password against a demo user's hash |
 //! | `GET /labs/auth/hash-race` | guesses per second: unsalted SHA-256 against argon2id, measured now |
+//! | `POST /labs/auth/login` | signs a demo user in: a session cookie, or a JWT and a refresh token |
+//! | `POST /labs/auth/refresh` | trades a refresh token for a new pair; a reused one revokes its family |
+//! | `POST /labs/auth/logout` | ends the session, or revokes the refresh token's family |
+//! | `GET /labs/auth/me` | the signed-in demo user, from the cookie or the bearer token |
 //!
 //! The demo users have nothing to do with the workbench's own accounts:
 //! their table, their routes and (later) their cookie are the lab's own.
 
 mod hashing;
+mod tokens;
 mod users;
 
 use axum::routing::{get, post};
@@ -39,6 +44,10 @@ impl Lab for AuthLab {
                 get(users::list).post(users::register).delete(users::clear),
             )
             .route("/verify", post(users::verify))
+            .route("/login", post(tokens::login))
+            .route("/refresh", post(tokens::refresh))
+            .route("/logout", post(tokens::logout))
+            .route("/me", get(tokens::me))
             .route("/hash-race", get(hashing::race))
     }
 }
@@ -49,10 +58,27 @@ const M_KIB: (u32, u32) = (8 * 1024, 64 * 1024);
 const T_COST: (u32, u32) = (1, 4);
 const P_COST: (u32, u32) = (1, 2);
 
+/// How the demo shop remembers a signed-in user.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mechanism {
+    /// A random id in a cookie, mapped to a record on the server.
+    #[default]
+    Session,
+    /// A signed access token the client sends back, plus a refresh token.
+    Jwt,
+}
+
 /// What a student may change in the auth lab.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
+    /// Sessions or JWTs.
+    pub mechanism: Mechanism,
+    /// How long an access token (JWT mode) lives, in seconds (10 to 3600).
+    pub access_token_secs: u32,
+    /// How long a session or refresh token lives, in seconds (60 to 86400).
+    pub session_secs: u32,
     /// argon2id memory cost in KiB (8192 to 65536).
     pub argon2_m_kib: u32,
     /// argon2id iterations (1 to 4).
@@ -64,6 +90,9 @@ pub struct AuthSettings {
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
+            mechanism: Mechanism::Session,
+            access_token_secs: 300,
+            session_secs: 3600,
             argon2_m_kib: 19 * 1024,
             argon2_t: 2,
             argon2_p: 1,
@@ -77,6 +106,8 @@ impl LabSettings for AuthSettings {
             ("argon2_m_kib", self.argon2_m_kib, M_KIB),
             ("argon2_t", self.argon2_t, T_COST),
             ("argon2_p", self.argon2_p, P_COST),
+            ("access_token_secs", self.access_token_secs, (10, 3600)),
+            ("session_secs", self.session_secs, (60, 86_400)),
         ] {
             if !(low..=high).contains(&value) {
                 return Err(format!(

@@ -262,8 +262,8 @@ pub(super) async fn clear(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Attempt {
-    username: String,
-    password: String,
+    pub(super) username: String,
+    pub(super) password: String,
 }
 
 /// The answer to a verification.
@@ -271,6 +271,42 @@ pub(super) struct Attempt {
 pub(super) struct Verification {
     matched: bool,
     took_ms: u64,
+}
+
+/// Checks a demo user's password; their role when it matches. Records `auth.verify`.
+pub(super) async fn check_password(
+    state: &AppState,
+    inspector: &Inspector,
+    student: &Student,
+    username: &str,
+    password: String,
+) -> Result<(Option<String>, u64), ApiError> {
+    let row = sqlx::query(
+        "SELECT password_hash, role FROM auth_lab_users WHERE student_id = ? AND username = ?",
+    )
+    .bind(student.id.as_str())
+    .bind(username)
+    .fetch_optional(&state.pool)
+    .await?;
+    let (stored, role) = match row {
+        Some(row) => (
+            Some(row.try_get::<String, _>("password_hash")?),
+            Some(row.try_get::<String, _>("role")?),
+        ),
+        None => (None, None),
+    };
+    let started = Instant::now();
+    let user_exists = stored.is_some();
+    let verdict = state.accounts.passwords.verify(password, stored).await?;
+    let took_ms = started.elapsed().as_millis() as u64;
+    let matched = verdict == Verdict::Match;
+    inspector.record(&Verified {
+        username: username.to_string(),
+        user_exists,
+        matched,
+        took_ms,
+    });
+    Ok((role.filter(|_| matched), took_ms))
 }
 
 /// `POST /labs/auth/verify`: one password check, timed. An unknown user is
@@ -281,29 +317,18 @@ pub(super) async fn verify(
     student: Student,
     JsonBody(attempt): JsonBody<Attempt>,
 ) -> Result<Json<Verification>, ApiError> {
-    let stored: Option<String> = sqlx::query_scalar(
-        "SELECT password_hash FROM auth_lab_users WHERE student_id = ? AND username = ?",
+    let (role, took_ms) = check_password(
+        &state,
+        &inspector,
+        &student,
+        &attempt.username,
+        attempt.password,
     )
-    .bind(student.id.as_str())
-    .bind(&attempt.username)
-    .fetch_optional(&state.pool)
     .await?;
-    let started = Instant::now();
-    let user_exists = stored.is_some();
-    let verdict = state
-        .accounts
-        .passwords
-        .verify(attempt.password, stored)
-        .await?;
-    let took_ms = started.elapsed().as_millis() as u64;
-    let matched = verdict == Verdict::Match;
-    inspector.record(&Verified {
-        username: attempt.username,
-        user_exists,
-        matched,
+    Ok(Json(Verification {
+        matched: role.is_some(),
         took_ms,
-    });
-    Ok(Json(Verification { matched, took_ms }))
+    }))
 }
 
 #[cfg(test)]

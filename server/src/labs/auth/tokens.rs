@@ -1,0 +1,525 @@
+//! Signing demo users in, two ways, switchable per student
+//! (`mechanism` in the lab settings):
+//!
+//! - **session**: a random id in the `lab_session` cookie (`HttpOnly`,
+//!   `SameSite=Strict`, `Path=/labs/auth`, so it never meets the
+//!   workbench's own cookie), mapped to a row on the server;
+//! - **jwt**: a short-lived HS256 access token the client sends as
+//!   `Authorization: Bearer`, and a refresh token kept (hashed) on the
+//!   server. Every refresh rotates the refresh token; presenting one that was
+//!   already used means it was stolen or replayed, so its whole family is
+//!   revoked.
+//!
+//! Verification pins the algorithm to HS256: `alg: none`, other HMAC sizes
+//! and asymmetric algorithms are refused whatever the token's header says.
+//! Tokens also carry the student's id, so one student's token is worthless
+//! in another's sandbox.
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::users::{check_password, Attempt};
+use super::{AuthLab, Mechanism};
+use crate::error::extract::Json as JsonBody;
+use crate::error::ApiError;
+use crate::identity::Student;
+use crate::inspector::{Inspector, LabEvent};
+use crate::labs::CurrentSettings;
+use crate::state::AppState;
+
+/// The demo shop's session cookie.
+pub(super) const COOKIE: &str = "lab_session";
+
+/// The HS256 key, made at start: restarting the server signs every demo
+/// JWT out, which a lab can afford.
+fn signing_key() -> &'static [u8; 32] {
+    static KEY: OnceLock<[u8; 32]> = OnceLock::new();
+    KEY.get_or_init(rand::random)
+}
+
+/// What the lab's access tokens say.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct Claims {
+    /// The demo user.
+    pub(super) sub: String,
+    /// Their role.
+    pub(super) role: String,
+    /// The student whose sandbox the user lives in.
+    pub(super) stu: String,
+    /// Issued at (Unix seconds).
+    pub(super) iat: i64,
+    /// Expires at (Unix seconds).
+    pub(super) exp: i64,
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn random_token() -> String {
+    format!(
+        "{:032x}{:032x}",
+        rand::random::<u128>(),
+        rand::random::<u128>()
+    )
+}
+
+fn unauthorized(message: impl Into<String>) -> ApiError {
+    ApiError::Unauthorized(message.into())
+}
+
+/// Recorded when a session cookie is looked up.
+#[derive(Serialize)]
+struct SessionLoaded {
+    cookie: String,
+    found: bool,
+    username: Option<String>,
+    expires_at: Option<i64>,
+}
+
+impl LabEvent for SessionLoaded {
+    const KIND: &'static str = "session.load";
+    fn summary(&self) -> String {
+        match &self.username {
+            Some(user) => format!("session found: {user}"),
+            None => "no live session for this cookie".into(),
+        }
+    }
+}
+
+/// Recorded when an access token is checked.
+#[derive(Serialize)]
+struct JwtVerified {
+    header: serde_json::Value,
+    claims: Option<serde_json::Value>,
+    valid: bool,
+    reason: Option<String>,
+}
+
+impl LabEvent for JwtVerified {
+    const KIND: &'static str = "jwt.verify";
+    fn summary(&self) -> String {
+        match &self.reason {
+            None => "signature and expiry valid".into(),
+            Some(reason) => format!("token refused: {reason}"),
+        }
+    }
+}
+
+/// Recorded on refresh: rotation, or a reused token revoking its family.
+#[derive(Serialize)]
+struct Refreshed {
+    family: String,
+    outcome: &'static str,
+    revoked_tokens: u64,
+}
+
+impl LabEvent for Refreshed {
+    const KIND: &'static str = "jwt.refresh";
+    fn summary(&self) -> String {
+        match self.outcome {
+            "rotated" => "refresh token used once and replaced".into(),
+            "reuse" => format!(
+                "a used refresh token came back: family revoked ({} tokens)",
+                self.revoked_tokens
+            ),
+            other => format!("refresh refused: {other}"),
+        }
+    }
+}
+
+/// A token pair, as login and refresh answer in JWT mode.
+#[derive(Serialize)]
+pub(super) struct TokenPair {
+    mechanism: Mechanism,
+    token_type: &'static str,
+    access_token: String,
+    expires_in: u32,
+    refresh_token: String,
+    decoded: serde_json::Value,
+}
+
+async fn issue_pair(
+    state: &AppState,
+    student: &Student,
+    username: &str,
+    role: &str,
+    family: &str,
+    access_secs: u32,
+    refresh_secs: u32,
+) -> Result<TokenPair, ApiError> {
+    let now = state.clock.now();
+    let claims = Claims {
+        sub: username.to_string(),
+        role: role.to_string(),
+        stu: student.id.as_str().to_string(),
+        iat: now,
+        exp: now + i64::from(access_secs),
+    };
+    let header = Header::new(Algorithm::HS256);
+    let access_token = encode(&header, &claims, &EncodingKey::from_secret(signing_key()))
+        .map_err(|e| ApiError::Internal(crate::error::InternalError::Password(e.to_string())))?;
+    let refresh_token = random_token();
+    sqlx::query(
+        "INSERT INTO auth_lab_refresh_tokens (token_hash, family, student_id, username, issued_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(sha256_hex(&refresh_token))
+    .bind(family)
+    .bind(student.id.as_str())
+    .bind(username)
+    .bind(now)
+    .bind(now + i64::from(refresh_secs))
+    .execute(&state.pool)
+    .await?;
+    Ok(TokenPair {
+        mechanism: Mechanism::Jwt,
+        token_type: "Bearer",
+        access_token,
+        expires_in: access_secs,
+        refresh_token,
+        decoded: serde_json::json!({ "header": header, "claims": claims }),
+    })
+}
+
+/// `POST /labs/auth/login`
+pub(super) async fn login(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
+    JsonBody(attempt): JsonBody<Attempt>,
+) -> Result<Response, ApiError> {
+    let (role, _) = check_password(
+        &state,
+        &inspector,
+        &student,
+        &attempt.username,
+        attempt.password,
+    )
+    .await?;
+    let role = role.ok_or_else(|| unauthorized("Wrong username or password."))?;
+    let now = state.clock.now();
+    match settings.mechanism {
+        Mechanism::Session => {
+            let id = random_token();
+            let expires_at = now + i64::from(settings.session_secs);
+            sqlx::query(
+                "INSERT INTO auth_lab_sessions (id, student_id, username, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(student.id.as_str())
+            .bind(&attempt.username)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&state.pool)
+            .await?;
+            let cookie = format!(
+                "{COOKIE}={id}; Path=/labs/auth; HttpOnly; SameSite=Strict; Max-Age={}{}",
+                settings.session_secs,
+                if state.secure_cookies { "; Secure" } else { "" }
+            );
+            let mut response = Json(serde_json::json!({
+                "mechanism": Mechanism::Session,
+                "username": attempt.username,
+                "role": role,
+                "expires_at": expires_at,
+            }))
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            Ok(response)
+        }
+        Mechanism::Jwt => {
+            let family = format!("{:016x}", rand::random::<u64>());
+            let pair = issue_pair(
+                &state,
+                &student,
+                &attempt.username,
+                &role,
+                &family,
+                settings.access_token_secs,
+                settings.session_secs,
+            )
+            .await?;
+            Ok(Json(pair).into_response())
+        }
+    }
+}
+
+/// The body of a refresh or a JWT-mode logout.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RefreshBody {
+    refresh_token: String,
+}
+
+/// `POST /labs/auth/refresh`: one use per refresh token.
+pub(super) async fn refresh(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<Json<TokenPair>, ApiError> {
+    let now = state.clock.now();
+    let row = sqlx::query(
+        "SELECT family, username, expires_at, used_at, revoked_at FROM auth_lab_refresh_tokens
+         WHERE token_hash = ? AND student_id = ?",
+    )
+    .bind(sha256_hex(&body.refresh_token))
+    .bind(student.id.as_str())
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| unauthorized("Unknown refresh token."))?;
+    let family: String = row.try_get("family")?;
+    let username: String = row.try_get("username")?;
+    let refusal = |outcome: &'static str, revoked_tokens: u64| {
+        inspector.record(&Refreshed {
+            family: family.clone(),
+            outcome,
+            revoked_tokens,
+        });
+    };
+    if row.try_get::<Option<i64>, _>("used_at")?.is_some() {
+        // Reuse: someone holds a copy. End the whole chain.
+        let revoked = sqlx::query(
+            "UPDATE auth_lab_refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(&family)
+        .execute(&state.pool)
+        .await?
+        .rows_affected();
+        refusal("reuse", revoked);
+        return Err(unauthorized(
+            "This refresh token was already used: the whole token family is now revoked. Sign in again.",
+        ));
+    }
+    if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
+        refusal("revoked", 0);
+        return Err(unauthorized(
+            "This refresh token was revoked. Sign in again.",
+        ));
+    }
+    if row.try_get::<i64, _>("expires_at")? <= now {
+        refusal("expired", 0);
+        return Err(unauthorized(
+            "This refresh token has expired. Sign in again.",
+        ));
+    }
+    let role: Option<String> =
+        sqlx::query_scalar("SELECT role FROM auth_lab_users WHERE student_id = ? AND username = ?")
+            .bind(student.id.as_str())
+            .bind(&username)
+            .fetch_optional(&state.pool)
+            .await?;
+    let role = role.ok_or_else(|| unauthorized("That demo user no longer exists."))?;
+    sqlx::query("UPDATE auth_lab_refresh_tokens SET used_at = ? WHERE token_hash = ?")
+        .bind(now)
+        .bind(sha256_hex(&body.refresh_token))
+        .execute(&state.pool)
+        .await?;
+    inspector.record(&Refreshed {
+        family: family.clone(),
+        outcome: "rotated",
+        revoked_tokens: 0,
+    });
+    let pair = issue_pair(
+        &state,
+        &student,
+        &username,
+        &role,
+        &family,
+        settings.access_token_secs,
+        settings.session_secs,
+    )
+    .await?;
+    Ok(Json(pair))
+}
+
+/// `POST /labs/auth/logout`: deletes the session, or revokes a refresh
+/// token's family when one is sent.
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    student: Student,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    if let Some(id) = session_cookie(&headers) {
+        sqlx::query("DELETE FROM auth_lab_sessions WHERE id = ? AND student_id = ?")
+            .bind(&id)
+            .bind(student.id.as_str())
+            .execute(&state.pool)
+            .await?;
+    }
+    if let Ok(RefreshBody { refresh_token }) = serde_json::from_slice(&body) {
+        sqlx::query(
+            "UPDATE auth_lab_refresh_tokens SET revoked_at = ? WHERE student_id = ? AND family =
+             (SELECT family FROM auth_lab_refresh_tokens WHERE token_hash = ?) AND revoked_at IS NULL",
+        )
+        .bind(state.clock.now())
+        .bind(student.id.as_str())
+        .bind(sha256_hex(&refresh_token))
+        .execute(&state.pool)
+        .await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "lab_session=; Path=/labs/auth; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    Ok(response)
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_string)
+        })
+}
+
+/// Who the request is signed in as, from a bearer token or the session cookie.
+pub(super) async fn authenticate(
+    state: &AppState,
+    inspector: &Inspector,
+    student: &Student,
+    headers: &HeaderMap,
+) -> Result<(String, String), ApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = bearer {
+        return verify_jwt(state, inspector, student, token);
+    }
+    let Some(id) = session_cookie(headers) else {
+        return Err(unauthorized(
+            "Not signed in to the demo shop: send the lab_session cookie or an Authorization: Bearer token.",
+        ));
+    };
+    let row = sqlx::query(
+        "SELECT s.username, s.expires_at, u.role FROM auth_lab_sessions s
+         JOIN auth_lab_users u ON u.student_id = s.student_id AND u.username = s.username
+         WHERE s.id = ? AND s.student_id = ? AND s.expires_at > ?",
+    )
+    .bind(&id)
+    .bind(student.id.as_str())
+    .bind(state.clock.now())
+    .fetch_optional(&state.pool)
+    .await?;
+    let found = match &row {
+        Some(row) => Some((
+            row.try_get::<String, _>("username")?,
+            row.try_get::<i64, _>("expires_at")?,
+            row.try_get::<String, _>("role")?,
+        )),
+        None => None,
+    };
+    inspector.record(&SessionLoaded {
+        cookie: format!("{}…", id.chars().take(8).collect::<String>()),
+        found: found.is_some(),
+        username: found.as_ref().map(|f| f.0.clone()),
+        expires_at: found.as_ref().map(|f| f.1),
+    });
+    found
+        .map(|(user, _, role)| (user, role))
+        .ok_or_else(|| unauthorized("The session has ended or never existed. Sign in again."))
+}
+
+fn verify_jwt(
+    state: &AppState,
+    inspector: &Inspector,
+    student: &Student,
+    token: &str,
+) -> Result<(String, String), ApiError> {
+    let header_json = decode_header(token)
+        .ok()
+        .and_then(|h| serde_json::to_value(h).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.validate_exp = false; // checked below against the app's clock
+    validation.required_spec_claims.clear();
+    let result = decode::<Claims>(token, &DecodingKey::from_secret(signing_key()), &validation)
+        .map_err(|e| format!("{e}"))
+        .and_then(|data| {
+            if data.claims.stu != student.id.as_str() {
+                Err("issued for another student's sandbox".to_string())
+            } else if data.claims.exp <= state.clock.now() {
+                Err("expired".to_string())
+            } else {
+                Ok(data.claims)
+            }
+        });
+    inspector.record(&JwtVerified {
+        header: header_json,
+        claims: result
+            .as_ref()
+            .ok()
+            .and_then(|c| serde_json::to_value(c).ok()),
+        valid: result.is_ok(),
+        reason: result.as_ref().err().cloned(),
+    });
+    result
+        .map(|claims| (claims.sub, claims.role))
+        .map_err(|reason| unauthorized(format!("The access token was refused: {reason}.")))
+}
+
+/// `GET /labs/auth/me`
+pub(super) async fn me(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (username, role) = authenticate(&state, &inspector, &student, &headers).await?;
+    Ok(Json(
+        serde_json::json!({ "username": username, "role": role }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_tokens_are_stored_as_hashes() {
+        let token = random_token();
+        assert_eq!(token.len(), 64);
+        assert_eq!(sha256_hex(&token).len(), 64);
+        assert_ne!(sha256_hex(&token), token);
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            "workbench_session=a; lab_session=xyz".parse().unwrap(),
+        );
+        assert_eq!(session_cookie(&headers).as_deref(), Some("xyz"));
+    }
+}
