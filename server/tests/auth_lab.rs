@@ -387,3 +387,154 @@ async fn forged_tokens_are_refused() {
     assert_eq!(me(&server, &other, Some(access)).await.status(), 401);
     server.stop().await;
 }
+
+async fn register_as(server: &TestServer, client: &reqwest::Client, username: &str, role: &str) {
+    let created = client
+        .post(server.url("/labs/auth/users"))
+        .json(&json!({ "username": username, "password": "pw", "role": role }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+}
+
+/// Signs `username` in with JWT mode and returns the access token.
+async fn token_for(server: &TestServer, client: &reqwest::Client, username: &str) -> String {
+    let pair: Value = login(server, client, username, "pw")
+        .await
+        .json()
+        .await
+        .unwrap();
+    pair["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_permission_matrix_decides_401_403_and_ownership() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    use_jwt(&server, &student).await;
+    register_as(&server, &student, "sam", "seller").await;
+    register_as(&server, &student, "sue", "seller").await;
+    register_as(&server, &student, "bo", "buyer").await;
+    let (sam, sue, bo) = (
+        token_for(&server, &student, "sam").await,
+        token_for(&server, &student, "sue").await,
+        token_for(&server, &student, "bo").await,
+    );
+    let add = |token: String, name: &'static str| {
+        student
+            .post(server.url("/labs/auth/products"))
+            .bearer_auth(token)
+            .json(&json!({ "name": name }))
+            .send()
+    };
+    let anonymous = student
+        .post(server.url("/labs/auth/products"))
+        .json(&json!({ "name": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401, "no credentials: who are you?");
+    let refused = add(bo.clone(), "tea").await.unwrap();
+    assert_eq!(refused.status(), 403, "a known buyer without permission");
+    let trace_id = refused.headers()["traceresponse"]
+        .to_str()
+        .unwrap()
+        .split('-')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let trace: Value = server
+        .json(&student, &format!("/api/traces/{trace_id}"))
+        .await;
+    let decision = trace["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "rbac.decision")
+        .unwrap();
+    assert_eq!(
+        decision["summary"],
+        "denied: no rule lets buyer add_product"
+    );
+
+    let product: Value = add(sue.clone(), "sue's teapot")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let delete = |token: String, id: i64| {
+        student
+            .delete(server.url(&format!("/labs/auth/products/{id}")))
+            .bearer_auth(token)
+            .send()
+    };
+    let id = product["id"].as_i64().unwrap();
+    // The loose default lets any seller delete any product...
+    let other: Value = add(sue.clone(), "sue's cup")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        delete(sam.clone(), other["id"].as_i64().unwrap())
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+
+    // ...until the student narrows it to ownership; the next request obeys.
+    let mut settings: Value = server.json(&student, "/labs/auth/settings").await;
+    settings["settings"]["policy"]["seller"] =
+        json!(["browse", "buy", "add_product", "delete_own_product"]);
+    let saved = student
+        .put(server.url("/labs/auth/settings"))
+        .json(&settings["settings"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let forbidden = delete(sam.clone(), id).await.unwrap();
+    assert_eq!(forbidden.status(), 403);
+    assert!(forbidden
+        .text()
+        .await
+        .unwrap()
+        .contains("sue owns this one"));
+    assert_eq!(
+        delete(sue.clone(), id).await.unwrap().status(),
+        204,
+        "owners may"
+    );
+
+    // Bans are an admin action; a banned user is refused everything.
+    let ban = |token: String| {
+        student
+            .post(server.url("/labs/auth/users/bo/ban"))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(ban(sam.clone()).await.unwrap().status(), 403);
+    register_as(&server, &student, "ann", "admin").await;
+    let ann = token_for(&server, &student, "ann").await;
+    assert_eq!(ban(ann).await.unwrap().status(), 204);
+    let browse = student
+        .get(server.url("/labs/auth/products"))
+        .bearer_auth(bo)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browse.status(), 403);
+
+    let bad_policy = student
+        .put(server.url("/labs/auth/settings"))
+        .json(&json!({ "policy": { "root": ["browse"] } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_policy.status(), 422);
+    server.stop().await;
+}

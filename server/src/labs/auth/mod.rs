@@ -14,11 +14,14 @@
 //! | `POST /labs/auth/refresh` | trades a refresh token for a new pair; a reused one revokes its family |
 //! | `POST /labs/auth/logout` | ends the session, or revokes the refresh token's family |
 //! | `GET /labs/auth/me` | the signed-in demo user, from the cookie or the bearer token |
+//! | `GET`/`POST /labs/auth/products`, `DELETE .../{id}`, `POST .../{id}/buy` | the shop, guarded by the student's permission matrix |
+//! | `POST /labs/auth/users/{username}/ban` | bans a demo user (an admin action by default) |
 //!
 //! The demo users have nothing to do with the workbench's own accounts:
 //! their table, their routes and (later) their cookie are the lab's own.
 
 mod hashing;
+mod rbac;
 mod tokens;
 mod users;
 
@@ -48,6 +51,10 @@ impl Lab for AuthLab {
             .route("/refresh", post(tokens::refresh))
             .route("/logout", post(tokens::logout))
             .route("/me", get(tokens::me))
+            .route("/products", get(rbac::list).post(rbac::add))
+            .route("/products/{id}", axum::routing::delete(rbac::delete))
+            .route("/products/{id}/buy", post(rbac::buy))
+            .route("/users/{username}/ban", post(rbac::ban))
             .route("/hash-race", get(hashing::race))
     }
 }
@@ -79,6 +86,8 @@ pub struct AuthSettings {
     pub access_token_secs: u32,
     /// How long a session or refresh token lives, in seconds (60 to 86400).
     pub session_secs: u32,
+    /// The permission matrix: for each role, the actions it may take.
+    pub policy: std::collections::BTreeMap<String, Vec<String>>,
     /// argon2id memory cost in KiB (8192 to 65536).
     pub argon2_m_kib: u32,
     /// argon2id iterations (1 to 4).
@@ -93,6 +102,7 @@ impl Default for AuthSettings {
             mechanism: Mechanism::Session,
             access_token_secs: 300,
             session_secs: 3600,
+            policy: rbac::default_policy(),
             argon2_m_kib: 19 * 1024,
             argon2_t: 2,
             argon2_p: 1,
@@ -115,7 +125,7 @@ impl LabSettings for AuthSettings {
                 ));
             }
         }
-        Ok(())
+        rbac::validate_policy(&self.policy)
     }
 }
 

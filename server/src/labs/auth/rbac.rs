@@ -1,0 +1,396 @@
+//! Authorisation in the demo shop: a permission matrix (roles × actions)
+//! the student edits in the lab settings, enforced on the next request, and
+//! an ownership rule that takes the step from roles to attributes ("sellers
+//! may delete their own products").
+//!
+//! 401 means "who are you?" (no or bad credentials); 403 means "I know who
+//! you are, and no rule lets you". Every decision is traced with the rule
+//! that made it.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::tokens::authenticate;
+use super::AuthLab;
+use crate::error::extract::{Json as JsonBody, Path};
+use crate::error::ApiError;
+use crate::identity::Student;
+use crate::inspector::{Inspector, LabEvent};
+use crate::labs::CurrentSettings;
+use crate::state::AppState;
+
+/// Everything a demo user might do.
+pub(super) const ACTIONS: [&str; 6] = [
+    "browse",
+    "buy",
+    "add_product",
+    "delete_any_product",
+    "delete_own_product",
+    "ban_user",
+];
+
+/// The demo roles.
+pub(super) const ROLES: [&str; 3] = ["buyer", "seller", "admin"];
+
+/// The matrix a student starts with. Deliberately loose: sellers may delete
+/// any product, which the lessons ask the student to fix.
+pub(super) fn default_policy() -> BTreeMap<String, Vec<String>> {
+    let grant = |actions: &[&str]| actions.iter().map(|a| a.to_string()).collect();
+    BTreeMap::from([
+        ("buyer".to_string(), grant(&["browse", "buy"])),
+        (
+            "seller".to_string(),
+            grant(&["browse", "buy", "add_product", "delete_any_product"]),
+        ),
+        ("admin".to_string(), grant(&ACTIONS)),
+    ])
+}
+
+/// Checks a policy names only known roles and actions.
+pub(super) fn validate_policy(policy: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+    for (role, actions) in policy {
+        if !ROLES.contains(&role.as_str()) {
+            return Err(format!(
+                "policy: unknown role {role:?}; roles are {}",
+                ROLES.join(", ")
+            ));
+        }
+        if let Some(action) = actions.iter().find(|a| !ACTIONS.contains(&a.as_str())) {
+            return Err(format!(
+                "policy: unknown action {action:?}; actions are {}",
+                ACTIONS.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Recorded for every authorisation decision.
+#[derive(Serialize)]
+struct Decision {
+    user: String,
+    role: String,
+    action: String,
+    owner: Option<String>,
+    allowed: bool,
+    rule: String,
+}
+
+impl LabEvent for Decision {
+    const KIND: &'static str = "rbac.decision";
+    fn summary(&self) -> String {
+        format!(
+            "{}: {}",
+            if self.allowed { "allowed" } else { "denied" },
+            self.rule
+        )
+    }
+}
+
+/// Decides whether `role` may do `action` (on something `owner` owns).
+fn decide(
+    policy: &BTreeMap<String, Vec<String>>,
+    user: &str,
+    role: &str,
+    action: &str,
+    owner: Option<&str>,
+) -> (bool, String) {
+    let granted = |a: &str| {
+        policy
+            .get(role)
+            .is_some_and(|actions| actions.iter().any(|x| x == a))
+    };
+    if action == "delete_product" {
+        if granted("delete_any_product") {
+            return (true, format!("{role} may delete_any_product"));
+        }
+        if granted("delete_own_product") {
+            return if owner == Some(user) {
+                (
+                    true,
+                    format!("{role} may delete_own_product, and {user} owns it"),
+                )
+            } else {
+                (
+                    false,
+                    format!(
+                        "{role} may only delete_own_product, and {} owns this one",
+                        owner.unwrap_or("nobody")
+                    ),
+                )
+            };
+        }
+        return (false, format!("no rule lets {role} delete products"));
+    }
+    if granted(action) {
+        (true, format!("{role} may {action}"))
+    } else {
+        (false, format!("no rule lets {role} {action}"))
+    }
+}
+
+/// Signs the request in and checks it may do `action`; the user on success.
+async fn authorise(
+    state: &AppState,
+    inspector: &Inspector,
+    student: &Student,
+    headers: &HeaderMap,
+    policy: &BTreeMap<String, Vec<String>>,
+    action: &str,
+    owner: Option<&str>,
+) -> Result<String, ApiError> {
+    let (user, role) = authenticate(state, inspector, student, headers).await?;
+    let banned: bool = sqlx::query_scalar(
+        "SELECT banned FROM auth_lab_users WHERE student_id = ? AND username = ?",
+    )
+    .bind(student.id.as_str())
+    .bind(&user)
+    .fetch_optional(&state.pool)
+    .await?
+    .unwrap_or(false);
+    let (allowed, rule) = if banned {
+        (false, format!("{user} is banned"))
+    } else {
+        decide(policy, &user, &role, action, owner)
+    };
+    inspector.record(&Decision {
+        user: user.clone(),
+        role,
+        action: action.to_string(),
+        owner: owner.map(str::to_string),
+        allowed,
+        rule: rule.clone(),
+    });
+    if allowed {
+        Ok(user)
+    } else {
+        Err(ApiError::Forbidden(format!("Forbidden: {rule}.")))
+    }
+}
+
+/// A product as the shop lists it.
+#[derive(Serialize)]
+pub(super) struct Product {
+    id: i64,
+    name: String,
+    owner: String,
+}
+
+/// `GET /labs/auth/products`
+pub(super) async fn list(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<Product>>, ApiError> {
+    authorise(
+        &state,
+        &inspector,
+        &student,
+        &headers,
+        &settings.policy,
+        "browse",
+        None,
+    )
+    .await?;
+    let rows = sqlx::query(
+        "SELECT id, name, owner FROM auth_lab_products WHERE student_id = ? ORDER BY id",
+    )
+    .bind(student.id.as_str())
+    .fetch_all(&state.pool)
+    .await?;
+    let products = rows
+        .iter()
+        .map(|r| {
+            Ok(Product {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                owner: r.try_get("owner")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Json(products))
+}
+
+/// A new product.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewProduct {
+    name: String,
+}
+
+/// `POST /labs/auth/products`
+pub(super) async fn add(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
+    headers: HeaderMap,
+    JsonBody(new): JsonBody<NewProduct>,
+) -> Result<(StatusCode, Json<Product>), ApiError> {
+    let user = authorise(
+        &state,
+        &inspector,
+        &student,
+        &headers,
+        &settings.policy,
+        "add_product",
+        None,
+    )
+    .await?;
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(ApiError::Unprocessable("name: 1 to 80 characters".into()));
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO auth_lab_products (student_id, name, owner, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(student.id.as_str())
+    .bind(name)
+    .bind(&user)
+    .bind(state.clock.now())
+    .fetch_one(&state.pool)
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Product {
+            id,
+            name: name.to_string(),
+            owner: user,
+        }),
+    ))
+}
+
+async fn owner_of(state: &AppState, student: &Student, id: i64) -> Result<String, ApiError> {
+    sqlx::query_scalar("SELECT owner FROM auth_lab_products WHERE student_id = ? AND id = ?")
+        .bind(student.id.as_str())
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("No product {id} in your shop.")))
+}
+
+/// `DELETE /labs/auth/products/{id}`
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let owner = owner_of(&state, &student, id).await?;
+    authorise(
+        &state,
+        &inspector,
+        &student,
+        &headers,
+        &settings.policy,
+        "delete_product",
+        Some(&owner),
+    )
+    .await?;
+    sqlx::query("DELETE FROM auth_lab_products WHERE student_id = ? AND id = ?")
+        .bind(student.id.as_str())
+        .bind(id)
+        .execute(&state.pool)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /labs/auth/products/{id}/buy`
+pub(super) async fn buy(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    owner_of(&state, &student, id).await?;
+    let user = authorise(
+        &state,
+        &inspector,
+        &student,
+        &headers,
+        &settings.policy,
+        "buy",
+        None,
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "bought": id, "by": user })))
+}
+
+/// `POST /labs/auth/users/{username}/ban`
+pub(super) async fn ban(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    authorise(
+        &state,
+        &inspector,
+        &student,
+        &headers,
+        &settings.policy,
+        "ban_user",
+        None,
+    )
+    .await?;
+    let banned =
+        sqlx::query("UPDATE auth_lab_users SET banned = 1 WHERE student_id = ? AND username = ?")
+            .bind(student.id.as_str())
+            .bind(&username)
+            .execute(&state.pool)
+            .await?
+            .rows_affected();
+    if banned == 0 {
+        return Err(ApiError::NotFound(format!(
+            "No demo user {username:?} in your shop."
+        )));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ownership_narrows_what_a_role_may_delete() {
+        let mut policy = default_policy();
+        assert!(
+            decide(&policy, "sam", "seller", "delete_product", Some("ada")).0,
+            "the loose default"
+        );
+        policy.insert(
+            "seller".into(),
+            vec!["browse".into(), "delete_own_product".into()],
+        );
+        let (allowed, rule) = decide(&policy, "sam", "seller", "delete_product", Some("ada"));
+        assert!(!allowed);
+        assert!(rule.contains("ada owns this one"), "{rule}");
+        assert!(decide(&policy, "sam", "seller", "delete_product", Some("sam")).0);
+        assert!(!decide(&policy, "bo", "buyer", "add_product", None).0);
+    }
+
+    #[test]
+    fn policies_name_only_known_roles_and_actions() {
+        assert!(validate_policy(&default_policy()).is_ok());
+        let mut bad = default_policy();
+        bad.insert("root".into(), vec![]);
+        assert!(validate_policy(&bad).unwrap_err().contains("root"));
+        let mut bad = default_policy();
+        bad.insert("buyer".into(), vec!["fly".into()]);
+        assert!(validate_policy(&bad).unwrap_err().contains("fly"));
+    }
+}
