@@ -538,3 +538,78 @@ async fn the_permission_matrix_decides_401_403_and_ownership() {
     assert_eq!(bad_policy.status(), 422);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn two_factor_sign_in_needs_a_fresh_totp_code() {
+    use server::clock::Clock;
+    use server::labs::auth::totp::code_at;
+    let server = TestServer::start().await;
+    let student = server.browser();
+    register(&server, &student, "ada", "hunter2").await;
+    login(&server, &student, "ada", "hunter2").await;
+    let enrolment: Value = student
+        .post(server.url("/labs/auth/totp/enrol"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = enrolment["secret"].as_str().unwrap().to_string();
+    assert!(enrolment["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/"));
+    assert!(enrolment["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("secret={secret}")));
+    assert!(enrolment["qr_svg"].as_str().unwrap().contains("<svg"));
+    let code = |offset: i64| code_at(&secret, server.clock.now() + offset).unwrap();
+    let confirm = |code: String| {
+        student
+            .post(server.url("/labs/auth/totp/confirm"))
+            .json(&json!({ "code": code }))
+            .send()
+    };
+    assert_eq!(confirm("000000".into()).await.unwrap().status(), 422);
+    assert_eq!(confirm(code(0)).await.unwrap().status(), 200);
+    student
+        .post(server.url("/labs/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+
+    let sign_in = |code: Option<String>| {
+        let mut body = json!({ "username": "ada", "password": "hunter2" });
+        if let Some(code) = code {
+            body["code"] = json!(code);
+        }
+        student
+            .post(server.url("/labs/auth/login"))
+            .json(&body)
+            .send()
+    };
+    let missing = sign_in(None).await.unwrap();
+    assert_eq!(missing.status(), 401);
+    assert!(missing.text().await.unwrap().contains("two-factor"));
+    assert_eq!(sign_in(Some("123456".into())).await.unwrap().status(), 401);
+
+    server.clock.advance(30);
+    assert_eq!(sign_in(Some(code(0))).await.unwrap().status(), 200);
+    let replayed = sign_in(Some(code(0))).await.unwrap();
+    assert_eq!(replayed.status(), 401, "a code works once");
+    assert!(replayed.text().await.unwrap().contains("already used"));
+    server.clock.advance(30);
+    assert_eq!(
+        sign_in(Some(code(-30))).await.unwrap().status(),
+        401,
+        "a used step stays used"
+    );
+    assert_eq!(
+        sign_in(Some(code(0))).await.unwrap().status(),
+        200,
+        "the next step's code works"
+    );
+    server.stop().await;
+}

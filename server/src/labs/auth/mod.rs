@@ -16,6 +16,7 @@
 //! | `GET /labs/auth/me` | the signed-in demo user, from the cookie or the bearer token |
 //! | `GET`/`POST /labs/auth/products`, `DELETE .../{id}`, `POST .../{id}/buy` | the shop, guarded by the student's permission matrix |
 //! | `POST /labs/auth/users/{username}/ban` | bans a demo user (an admin action by default) |
+//! | `POST /labs/auth/totp/enrol`, `/totp/confirm` | two-factor sign-in for a demo user (see [`totp`]) |
 //!
 //! The demo users have nothing to do with the workbench's own accounts:
 //! their table, their routes and (later) their cookie are the lab's own.
@@ -23,6 +24,7 @@
 mod hashing;
 mod rbac;
 mod tokens;
+pub mod totp;
 mod users;
 
 use axum::routing::{get, post};
@@ -55,6 +57,8 @@ impl Lab for AuthLab {
             .route("/products/{id}", axum::routing::delete(rbac::delete))
             .route("/products/{id}/buy", post(rbac::buy))
             .route("/users/{username}/ban", post(rbac::ban))
+            .route("/totp/enrol", post(totp::enrol))
+            .route("/totp/confirm", post(totp::confirm))
             .route("/hash-race", get(hashing::race))
     }
 }

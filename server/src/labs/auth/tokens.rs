@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::users::{check_password, Attempt};
+use super::users::check_password;
 use super::{AuthLab, Mechanism};
 use crate::error::extract::Json as JsonBody;
 use crate::error::ApiError;
@@ -201,7 +201,7 @@ pub(super) async fn login(
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
-    JsonBody(attempt): JsonBody<Attempt>,
+    JsonBody(attempt): JsonBody<SignIn>,
 ) -> Result<Response, ApiError> {
     let (role, _) = check_password(
         &state,
@@ -212,6 +212,14 @@ pub(super) async fn login(
     )
     .await?;
     let role = role.ok_or_else(|| unauthorized("Wrong username or password."))?;
+    super::totp::check_second_factor(
+        &state,
+        &inspector,
+        &student,
+        &attempt.username,
+        attempt.code.as_deref(),
+    )
+    .await?;
     let now = state.clock.now();
     match settings.mechanism {
         Mechanism::Session => {
@@ -259,6 +267,15 @@ pub(super) async fn login(
             Ok(Json(pair).into_response())
         }
     }
+}
+
+/// A sign-in: a password, and a code when the user has two-factor sign-in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SignIn {
+    username: String,
+    password: String,
+    code: Option<String>,
 }
 
 /// The body of a refresh or a JWT-mode logout.
