@@ -613,3 +613,166 @@ async fn two_factor_sign_in_needs_a_fresh_totp_code() {
     );
     server.stop().await;
 }
+
+/// Follows one redirect by hand, returning the next response.
+async fn follow(
+    server: &TestServer,
+    client: &reqwest::Client,
+    response: reqwest::Response,
+) -> reqwest::Response {
+    assert!(
+        response.status().is_redirection(),
+        "expected a redirect, got {}",
+        response.status()
+    );
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    client.get(server.url(&location)).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_with_workbench_id_runs_the_code_flow_with_pkce() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    register(&server, &student, "ada", "hunter2").await;
+    login(&server, &student, "ada", "hunter2").await; // signed in to Workbench ID
+    student
+        .post(server.url("/labs/auth/logout"))
+        .send()
+        .await
+        .ok();
+    login(&server, &student, "ada", "hunter2").await;
+
+    let start = student
+        .get(server.url("/labs/auth/oauth/start"))
+        .send()
+        .await
+        .unwrap();
+    let authorize_url = start.headers()["location"].to_str().unwrap().to_string();
+    assert!(authorize_url.contains("code_challenge_method=S256"));
+    let to_callback = follow(&server, &student, start).await;
+    let callback_url = to_callback.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(callback_url.starts_with("/labs/auth/oauth/callback?code="));
+    let done = follow(&server, &student, to_callback).await;
+    assert_eq!(done.status(), 200);
+    let trace_id = done.headers()["traceresponse"]
+        .to_str()
+        .unwrap()
+        .split('-')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let body: Value = done.json().await.unwrap();
+    assert_eq!(body["signed_in_as"], "ada");
+    let trace: Value = server
+        .json(&student, &format!("/api/traces/{trace_id}"))
+        .await;
+    let steps: Vec<_> = trace["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "oauth.step")
+        .collect();
+    assert!(steps.len() >= 3, "each step is traced: {steps:?}");
+
+    // Replaying the callback (the same code and state) fails: codes work once.
+    let replay = student.get(server.url(&callback_url)).send().await.unwrap();
+    assert_eq!(replay.status(), 400);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn oauth_refuses_a_wrong_state_a_reused_code_and_a_wrong_verifier() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    register(&server, &student, "ada", "hunter2").await;
+    login(&server, &student, "ada", "hunter2").await;
+
+    // A forged callback: the state is not the one this browser sent.
+    let start = student
+        .get(server.url("/labs/auth/oauth/start"))
+        .send()
+        .await
+        .unwrap();
+    let to_callback = follow(&server, &student, start).await;
+    let callback_url = to_callback.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let forged = callback_url.split("&state=").next().unwrap().to_string() + "&state=attacker";
+    let refused = student.get(server.url(&forged)).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "invalid_state"
+    );
+
+    // Acting as a client directly: our own verifier and challenge.
+    let verifier = "a-verifier-that-is-long-enough-for-pkce-0123456789";
+    let challenge = server::labs::auth::oauth::challenge_of(verifier);
+    let code = || async {
+        let authorized = student
+            .get(server.url(&format!(
+                "/labs/auth/oauth/authorize?response_type=code&client_id=demo-shop&redirect_uri=%2Flabs%2Fauth%2Foauth%2Fcallback&state=s&code_challenge={challenge}&code_challenge_method=S256"
+            )))
+            .send()
+            .await
+            .unwrap();
+        let location = authorized.headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        location
+            .split("code=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let exchange = |code: String, verifier: &'static str| {
+        student
+            .post(server.url("/labs/auth/oauth/token"))
+            .json(&json!({ "grant_type": "authorization_code", "code": code, "redirect_uri": "/labs/auth/oauth/callback",
+                "client_id": "demo-shop", "code_verifier": verifier }))
+            .send()
+    };
+    let first = code().await;
+    let wrong = exchange(first, "not-the-verifier-that-made-the-challenge-000000")
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 400);
+    assert!(wrong.text().await.unwrap().contains("PKCE"));
+
+    let second = code().await;
+    let ok = exchange(second.clone(), verifier).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let token: Value = ok.json().await.unwrap();
+    assert_eq!(
+        me(
+            &server,
+            &student,
+            Some(token["access_token"].as_str().unwrap())
+        )
+        .await
+        .status(),
+        200
+    );
+    let reused = exchange(second, verifier).await.unwrap();
+    assert_eq!(reused.status(), 400);
+    assert!(reused.text().await.unwrap().contains("already used"));
+
+    // An unregistered redirect URI gets an error, never a redirect.
+    let elsewhere = student
+        .get(server.url(&format!(
+            "/labs/auth/oauth/authorize?response_type=code&client_id=demo-shop&redirect_uri=https%3A%2F%2Fevil.example%2F&state=s&code_challenge={challenge}&code_challenge_method=S256"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 400);
+    server.stop().await;
+}

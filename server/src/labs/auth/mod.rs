@@ -17,11 +17,13 @@
 //! | `GET`/`POST /labs/auth/products`, `DELETE .../{id}`, `POST .../{id}/buy` | the shop, guarded by the student's permission matrix |
 //! | `POST /labs/auth/users/{username}/ban` | bans a demo user (an admin action by default) |
 //! | `POST /labs/auth/totp/enrol`, `/totp/confirm` | two-factor sign-in for a demo user (see [`totp`]) |
+//! | `GET /labs/auth/oauth/start`, `/authorize`, `/callback`, `POST /oauth/token` | "sign in with Workbench ID": OAuth 2.0 code flow with PKCE (see [`oauth`]) |
 //!
 //! The demo users have nothing to do with the workbench's own accounts:
 //! their table, their routes and (later) their cookie are the lab's own.
 
 mod hashing;
+pub mod oauth;
 mod rbac;
 mod tokens;
 pub mod totp;
@@ -59,6 +61,10 @@ impl Lab for AuthLab {
             .route("/users/{username}/ban", post(rbac::ban))
             .route("/totp/enrol", post(totp::enrol))
             .route("/totp/confirm", post(totp::confirm))
+            .route("/oauth/start", get(oauth::start))
+            .route("/oauth/authorize", get(oauth::authorize))
+            .route("/oauth/token", post(oauth::token))
+            .route("/oauth/callback", get(oauth::callback))
             .route("/hash-race", get(hashing::race))
     }
 }

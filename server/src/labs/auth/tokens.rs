@@ -62,14 +62,14 @@ pub(super) struct Claims {
     pub(super) exp: i64,
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(super) fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-fn random_token() -> String {
+pub(super) fn random_token() -> String {
     format!(
         "{:032x}{:032x}",
         rand::random::<u128>(),
@@ -152,6 +152,60 @@ pub(super) struct TokenPair {
     decoded: serde_json::Value,
 }
 
+/// A signed HS256 access token for a demo user, with its header and claims.
+pub(super) fn access_token(
+    state: &AppState,
+    student: &Student,
+    username: &str,
+    role: &str,
+    access_secs: u32,
+) -> Result<(String, Header, Claims), ApiError> {
+    let now = state.clock.now();
+    let claims = Claims {
+        sub: username.to_string(),
+        role: role.to_string(),
+        stu: student.id.as_str().to_string(),
+        iat: now,
+        exp: now + i64::from(access_secs),
+    };
+    let header = Header::new(Algorithm::HS256);
+    let token = encode(&header, &claims, &EncodingKey::from_secret(signing_key()))
+        .map_err(|e| ApiError::Internal(crate::error::InternalError::Password(e.to_string())))?;
+    Ok((token, header, claims))
+}
+
+/// Starts a server-side session for a demo user; the `Set-Cookie` value for it.
+pub(super) async fn start_session(
+    state: &AppState,
+    student: &Student,
+    username: &str,
+    session_secs: u32,
+) -> Result<(HeaderValue, i64), ApiError> {
+    let now = state.clock.now();
+    let id = random_token();
+    let expires_at = now + i64::from(session_secs);
+    sqlx::query(
+        "INSERT INTO auth_lab_sessions (id, student_id, username, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(student.id.as_str())
+    .bind(username)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&state.pool)
+    .await?;
+    let cookie = format!(
+        "{COOKIE}={id}; Path=/labs/auth; HttpOnly; SameSite=Strict; Max-Age={session_secs}{}",
+        if state.secure_cookies { "; Secure" } else { "" }
+    );
+    let value = HeaderValue::from_str(&cookie).map_err(|_| {
+        ApiError::Internal(crate::error::InternalError::Wiring(
+            "a session cookie is not a header value",
+        ))
+    })?;
+    Ok((value, expires_at))
+}
+
 async fn issue_pair(
     state: &AppState,
     student: &Student,
@@ -162,16 +216,7 @@ async fn issue_pair(
     refresh_secs: u32,
 ) -> Result<TokenPair, ApiError> {
     let now = state.clock.now();
-    let claims = Claims {
-        sub: username.to_string(),
-        role: role.to_string(),
-        stu: student.id.as_str().to_string(),
-        iat: now,
-        exp: now + i64::from(access_secs),
-    };
-    let header = Header::new(Algorithm::HS256);
-    let access_token = encode(&header, &claims, &EncodingKey::from_secret(signing_key()))
-        .map_err(|e| ApiError::Internal(crate::error::InternalError::Password(e.to_string())))?;
+    let (access_token, header, claims) = access_token(state, student, username, role, access_secs)?;
     let refresh_token = random_token();
     sqlx::query(
         "INSERT INTO auth_lab_refresh_tokens (token_hash, family, student_id, username, issued_at, expires_at)
@@ -220,26 +265,10 @@ pub(super) async fn login(
         attempt.code.as_deref(),
     )
     .await?;
-    let now = state.clock.now();
     match settings.mechanism {
         Mechanism::Session => {
-            let id = random_token();
-            let expires_at = now + i64::from(settings.session_secs);
-            sqlx::query(
-                "INSERT INTO auth_lab_sessions (id, student_id, username, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(student.id.as_str())
-            .bind(&attempt.username)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&state.pool)
-            .await?;
-            let cookie = format!(
-                "{COOKIE}={id}; Path=/labs/auth; HttpOnly; SameSite=Strict; Max-Age={}{}",
-                settings.session_secs,
-                if state.secure_cookies { "; Secure" } else { "" }
-            );
+            let (cookie, expires_at) =
+                start_session(&state, &student, &attempt.username, settings.session_secs).await?;
             let mut response = Json(serde_json::json!({
                 "mechanism": Mechanism::Session,
                 "username": attempt.username,
@@ -247,9 +276,7 @@ pub(super) async fn login(
                 "expires_at": expires_at,
             }))
             .into_response();
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
+            response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(response)
         }
         Mechanism::Jwt => {

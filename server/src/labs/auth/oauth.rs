@@ -1,0 +1,439 @@
+//! OAuth 2.0, authorization code flow with PKCE, both ends in the lab: a
+//! minimal authorization server ("Workbench ID") and the demo shop as its
+//! client ("sign in with Workbench ID"). Every step is an `oauth.step`
+//! event, so the trace tells the whole story.
+//!
+//! 1. `GET /labs/auth/oauth/start`: the shop makes a random `state` and a
+//!    PKCE verifier, keeps both (behind the `lab_oauth` cookie), and
+//!    redirects to the authorization server with the verifier's SHA-256
+//!    (`code_challenge`).
+//! 2. `GET /labs/auth/oauth/authorize`: Workbench ID checks the client and
+//!    redirect URI, finds the user signed in to it (the lab session), and
+//!    redirects back with a one-time `code` and the same `state`.
+//! 3. `GET /labs/auth/oauth/callback`: the shop checks `state` against what
+//!    it kept (a mismatch is a forged callback), then exchanges the code.
+//! 4. `POST /labs/auth/oauth/token`: Workbench ID checks the code (unused,
+//!    fresh, same client and redirect URI) and that SHA-256 of the
+//!    `code_verifier` matches the challenge, then issues an access token.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::tokens::{access_token, authenticate, random_token, sha256_hex, start_session};
+use super::AuthLab;
+use crate::error::extract::{Json as JsonBody, Query};
+use crate::error::ApiError;
+use crate::identity::Student;
+use crate::inspector::{Inspector, LabEvent};
+use crate::labs::CurrentSettings;
+use crate::state::AppState;
+
+/// The demo shop's client id at Workbench ID.
+pub const CLIENT_ID: &str = "demo-shop";
+/// The only redirect URI registered for it.
+pub const REDIRECT_URI: &str = "/labs/auth/oauth/callback";
+/// The cookie naming the shop's pending sign-in.
+const PENDING_COOKIE: &str = "lab_oauth";
+/// How long an authorization code lives.
+const CODE_SECS: i64 = 60;
+
+/// One step of the flow, for the trace.
+#[derive(Serialize)]
+struct Step {
+    step: &'static str,
+    detail: String,
+}
+
+impl LabEvent for Step {
+    const KIND: &'static str = "oauth.step";
+    fn summary(&self) -> String {
+        format!("{}: {}", self.step, self.detail)
+    }
+}
+
+fn step(inspector: &Inspector, step: &'static str, detail: impl Into<String>) {
+    inspector.record(&Step {
+        step,
+        detail: detail.into(),
+    });
+}
+
+/// base64url without padding, as PKCE writes the challenge.
+fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The S256 challenge of a PKCE verifier.
+pub fn challenge_of(verifier: &str) -> String {
+    b64url(&Sha256::digest(verifier.as_bytes()))
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+/// `GET /labs/auth/oauth/start`
+pub(super) async fn start(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+) -> Result<Response, ApiError> {
+    let id = random_token();
+    let oauth_state = random_token()[..32].to_string();
+    let verifier = random_token();
+    sqlx::query("INSERT INTO auth_lab_oauth_pending (id, student_id, state, verifier, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(&id)
+        .bind(student.id.as_str())
+        .bind(&oauth_state)
+        .bind(&verifier)
+        .bind(state.clock.now())
+        .execute(&state.pool)
+        .await?;
+    let challenge = challenge_of(&verifier);
+    step(
+        &inspector,
+        "client.start",
+        format!("state {oauth_state}, PKCE challenge {challenge} (S256 of a secret verifier)"),
+    );
+    let location = format!(
+        "/labs/auth/oauth/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri={}&state={oauth_state}&code_challenge={challenge}&code_challenge_method=S256",
+        form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect::<String>()
+    );
+    let mut response = Redirect::to(&location).into_response();
+    let cookie = format!(
+        "{PENDING_COOKIE}={id}; Path=/labs/auth/oauth; HttpOnly; SameSite=Lax; Max-Age=600"
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// The authorization request.
+#[derive(Deserialize)]
+pub(super) struct AuthorizeQuery {
+    response_type: String,
+    client_id: String,
+    redirect_uri: String,
+    state: String,
+    code_challenge: String,
+    code_challenge_method: String,
+}
+
+/// `GET /labs/auth/oauth/authorize`
+pub(super) async fn authorize(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    headers: HeaderMap,
+    Query(query): Query<AuthorizeQuery>,
+) -> Result<Response, ApiError> {
+    // A bad client or redirect URI must never redirect: that is how codes leak.
+    if query.client_id != CLIENT_ID || query.redirect_uri != REDIRECT_URI {
+        step(
+            &inspector,
+            "server.authorize",
+            "unknown client or unregistered redirect_uri: refused",
+        );
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "unknown client_id or redirect_uri",
+        ));
+    }
+    if query.response_type != "code"
+        || query.code_challenge_method != "S256"
+        || query.code_challenge.len() < 43
+    {
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "response_type=code and an S256 code_challenge are required",
+        ));
+    }
+    let (username, _) = authenticate(&state, &inspector, &student, &headers).await?;
+    let code = random_token();
+    sqlx::query(
+        "INSERT INTO auth_lab_oauth_codes (code_hash, student_id, username, client_id, redirect_uri, challenge, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(sha256_hex(&code))
+    .bind(student.id.as_str())
+    .bind(&username)
+    .bind(&query.client_id)
+    .bind(&query.redirect_uri)
+    .bind(&query.code_challenge)
+    .bind(state.clock.now() + CODE_SECS)
+    .execute(&state.pool)
+    .await?;
+    step(
+        &inspector,
+        "server.authorize",
+        format!(
+            "{username} is signed in to Workbench ID: one-time code issued, back to the client"
+        ),
+    );
+    Ok(Redirect::to(&format!("{REDIRECT_URI}?code={code}&state={}", query.state)).into_response())
+}
+
+/// A token request.
+#[derive(Deserialize)]
+pub(super) struct TokenRequest {
+    grant_type: String,
+    code: String,
+    redirect_uri: String,
+    client_id: String,
+    code_verifier: String,
+}
+
+/// What the token endpoint answers.
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u32,
+    username: String,
+}
+
+async fn exchange(
+    state: &AppState,
+    inspector: &Inspector,
+    student: &Student,
+    access_secs: u32,
+    request: &TokenRequest,
+) -> Result<TokenResponse, Response> {
+    let refuse = |description: &str| {
+        step(inspector, "server.token", format!("refused: {description}"));
+        oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
+    };
+    if request.grant_type != "authorization_code" {
+        return Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only authorization_code",
+        ));
+    }
+    let internal = |e: sqlx::Error| ApiError::from(e).into_response();
+    let row = sqlx::query(
+        "SELECT username, client_id, redirect_uri, challenge, expires_at, used_at FROM auth_lab_oauth_codes
+         WHERE code_hash = ? AND student_id = ?",
+    )
+    .bind(sha256_hex(&request.code))
+    .bind(student.id.as_str())
+    .fetch_optional(&state.pool)
+    .await
+    .map_err(internal)?;
+    let Some(row) = row else {
+        return Err(refuse("unknown code"));
+    };
+    let get = |name: &str| row.try_get::<String, _>(name).unwrap_or_default();
+    if row
+        .try_get::<Option<i64>, _>("used_at")
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        return Err(refuse("this code was already used: codes work once"));
+    }
+    // Spend the code before anything else can fail, so it never works twice.
+    sqlx::query("UPDATE auth_lab_oauth_codes SET used_at = ? WHERE code_hash = ?")
+        .bind(state.clock.now())
+        .bind(sha256_hex(&request.code))
+        .execute(&state.pool)
+        .await
+        .map_err(internal)?;
+    if row.try_get::<i64, _>("expires_at").unwrap_or(0) <= state.clock.now() {
+        return Err(refuse("the code has expired"));
+    }
+    if get("client_id") != request.client_id || get("redirect_uri") != request.redirect_uri {
+        return Err(refuse(
+            "client_id or redirect_uri differ from the authorization request",
+        ));
+    }
+    if challenge_of(&request.code_verifier) != get("challenge") {
+        return Err(refuse(
+            "code_verifier does not match the code_challenge (PKCE)",
+        ));
+    }
+    let username = get("username");
+    let role: String =
+        sqlx::query_scalar("SELECT role FROM auth_lab_users WHERE student_id = ? AND username = ?")
+            .bind(student.id.as_str())
+            .bind(&username)
+            .fetch_optional(&state.pool)
+            .await
+            .map_err(internal)?
+            .unwrap_or_else(|| "buyer".into());
+    let (token, _, _) = access_token(state, student, &username, &role, access_secs)
+        .map_err(IntoResponse::into_response)?;
+    step(
+        inspector,
+        "server.token",
+        format!("code and verifier check out: access token for {username}"),
+    );
+    Ok(TokenResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: access_secs,
+        username,
+    })
+}
+
+/// `POST /labs/auth/oauth/token`
+pub(super) async fn token(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
+    JsonBody(request): JsonBody<TokenRequest>,
+) -> Response {
+    match exchange(
+        &state,
+        &inspector,
+        &student,
+        settings.access_token_secs,
+        &request,
+    )
+    .await
+    {
+        Ok(tokens) => Json(tokens).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// The authorization server's answer, as it reaches the client.
+#[derive(Deserialize)]
+pub(super) struct CallbackQuery {
+    code: String,
+    state: String,
+}
+
+fn pending_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{PENDING_COOKIE}="))
+                .map(str::to_string)
+        })
+}
+
+/// `GET /labs/auth/oauth/callback`: the shop finishes its sign-in.
+pub(super) async fn callback(
+    State(state): State<AppState>,
+    inspector: Inspector,
+    student: Student,
+    CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let pending = match pending_cookie(&headers) {
+        Some(id) => sqlx::query("DELETE FROM auth_lab_oauth_pending WHERE id = ? AND student_id = ? RETURNING state, verifier")
+            .bind(&id)
+            .bind(student.id.as_str())
+            .fetch_optional(&state.pool)
+            .await?,
+        None => None,
+    };
+    let Some(pending) = pending else {
+        step(
+            &inspector,
+            "client.callback",
+            "no sign-in was started from this browser: refused",
+        );
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "no pending sign-in: start at /labs/auth/oauth/start",
+        ));
+    };
+    let kept_state: String = pending.try_get("state")?;
+    if kept_state != query.state {
+        step(
+            &inspector,
+            "client.callback",
+            "state differs from the one sent: a forged callback, refused",
+        );
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_state",
+            "state does not match the sign-in this browser started",
+        ));
+    }
+    step(
+        &inspector,
+        "client.callback",
+        "state matches: exchanging the code with the PKCE verifier",
+    );
+    let request = TokenRequest {
+        grant_type: "authorization_code".into(),
+        code: query.code,
+        redirect_uri: REDIRECT_URI.into(),
+        client_id: CLIENT_ID.into(),
+        code_verifier: pending.try_get("verifier")?,
+    };
+    let tokens = match exchange(
+        &state,
+        &inspector,
+        &student,
+        settings.access_token_secs,
+        &request,
+    )
+    .await
+    {
+        Ok(tokens) => tokens,
+        Err(response) => return Ok(response),
+    };
+    let (cookie, _) =
+        start_session(&state, &student, &tokens.username, settings.session_secs).await?;
+    step(
+        &inspector,
+        "client.signed_in",
+        format!(
+            "the shop signed {} in with its own session",
+            tokens.username
+        ),
+    );
+    let mut response =
+        Json(serde_json::json!({ "signed_in_as": tokens.username, "via": "Workbench ID" }))
+            .into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pkce_challenge_matches_rfc_7636() {
+        // RFC 7636 appendix B.
+        assert_eq!(
+            challenge_of("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+}
