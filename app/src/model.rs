@@ -82,6 +82,21 @@ pub enum LessonBlock {
     Request(RequestTemplate),
     /// An exercise card from an ```` ```exercise <id> ```` block.
     Exercise(ExerciseView),
+    /// A lab's own control, from a ```` ```widget <name> ```` block.
+    LabWidget(LabWidget),
+}
+
+/// The lab controls a lesson can embed by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LabWidget {
+    /// The auth lab's permission matrix: roles × actions, saved on change.
+    PermissionMatrix,
+}
+
+impl LabWidget {
+    /// Every widget, with the name lessons use for it.
+    pub const ALL: [(&'static str, LabWidget); 1] =
+        [("permission-matrix", LabWidget::PermissionMatrix)];
 }
 
 /// What the browser may know about an exercise: never its answers.

@@ -6,9 +6,11 @@ use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
 use crate::catalog::CatalogContext;
+use crate::model::LabWidget;
 use crate::model::{LessonBlock, LessonLink, LessonPage, TocEntry};
 use crate::pages::not_found::NotFound;
 use crate::widgets::exercise::ExerciseCard;
+use crate::widgets::permissions::PermissionMatrix;
 use crate::widgets::request::RequestWidget;
 
 /// Looks the lesson up by its route parameters and renders it, or a 404.
@@ -95,6 +97,9 @@ fn Block(block: LessonBlock) -> impl IntoView {
         LessonBlock::Html(html) => view! { <div class="prose" inner_html=html></div> }.into_any(),
         LessonBlock::Request(template) => view! { <RequestWidget template/> }.into_any(),
         LessonBlock::Exercise(exercise) => view! { <ExerciseCard exercise/> }.into_any(),
+        LessonBlock::LabWidget(LabWidget::PermissionMatrix) => {
+            view! { <PermissionMatrix/> }.into_any()
+        }
     }
 }
 

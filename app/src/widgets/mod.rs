@@ -3,5 +3,6 @@
 pub(crate) mod exercise;
 #[cfg(feature = "hydrate")]
 mod fetch;
+pub(crate) mod permissions;
 pub(crate) mod request;
 pub(crate) mod theme;

@@ -14,7 +14,7 @@ use super::request_block;
 use crate::grading::Exercises;
 
 /// Widgets a fenced block's info string may name.
-const WIDGETS: [&str; 2] = ["http", "exercise"];
+const WIDGETS: [&str; 3] = ["http", "exercise", "widget"];
 /// Callouts: fenced blocks whose content is markdown in a styled box.
 const CALLOUTS: [(&str, &str); 3] = [("note", "Note"), ("tip", "Tip"), ("warning", "Warning")];
 /// Ids the page frame already uses; headings must not take them.
@@ -170,6 +170,8 @@ impl<'a> Renderer<'a> {
             }
         } else if token == "exercise" {
             self.exercise_block(info, fence_line);
+        } else if token == "widget" {
+            self.lab_widget_block(info, fence_line);
         } else if let Some((_, title)) = CALLOUTS.iter().find(|(name, _)| *name == token) {
             let mut inner = String::new();
             pulldown_cmark::html::push_html(&mut inner, Parser::new_ext(code, options()));
@@ -211,6 +213,27 @@ impl<'a> Renderer<'a> {
                 fence_line,
                 format!("no exercise `{id}`: there is no exercises/{id}.md (or it has errors)"),
             )),
+        }
+    }
+
+    /// Step: ```` ```widget <name> ```` becomes a lab's own control.
+    fn lab_widget_block(&mut self, info: &str, fence_line: usize) {
+        let name = info.split_whitespace().nth(1).unwrap_or_default();
+        match app::model::LabWidget::ALL.iter().find(|(n, _)| *n == name) {
+            Some((_, widget)) => {
+                self.flush();
+                self.blocks.push(LessonBlock::LabWidget(*widget));
+            }
+            None => {
+                let names: Vec<&str> = app::model::LabWidget::ALL.iter().map(|(n, _)| *n).collect();
+                self.errors.push((
+                    fence_line,
+                    format!(
+                        "unknown lab widget `{name}`: widgets are {}",
+                        names.join(", ")
+                    ),
+                ));
+            }
         }
     }
 

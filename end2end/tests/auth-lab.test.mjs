@@ -1,0 +1,68 @@
+// The auth lab in a real browser: register demo users, sign in, get a 403,
+// change the permission matrix, get through, and read the decision in the
+// trace. Its own server and browser profile.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, openBrowser, seriousViolations, repoRoot } from './harness.mjs';
+
+let server;
+let browser;
+const shots = path.join(repoRoot, 'target/screenshots');
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  server = await startServer();
+  browser = await openBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('register, sign in, 403, edit the policy, get through, and see the decision traced', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${server.baseUrl}/lessons/auth/roles-and-permissions`);
+  const matrix = page.locator('.permission-matrix[data-hydrated="true"]');
+  await matrix.waitFor({ timeout: 30_000 });
+
+  // Register a buyer and sign in as them (session mode: the lab's own cookie).
+  const api = page.request;
+  const registered = await api.post(`${server.baseUrl}/labs/auth/users`, {
+    data: { username: 'bo', password: 'hunter2', role: 'buyer' },
+  });
+  assert.equal(registered.status(), 201);
+  const signedIn = await api.post(`${server.baseUrl}/labs/auth/login`, {
+    data: { username: 'bo', password: 'hunter2' },
+  });
+  assert.equal(signedIn.status(), 200);
+
+  // The lesson's request widget, sent with the session cookie instead of a token.
+  const widget = page.locator('.request-widget').first();
+  await page.locator('.request-widget[data-hydrated="true"]').first().waitFor();
+  const authorization = widget.getByRole('button', { name: 'Remove' }).nth(1);
+  await authorization.click();
+  await widget.getByRole('button', { name: 'Send' }).click();
+  await assert.doesNotReject(widget.locator('.status', { hasText: '403' }).waitFor());
+  assert.match(await widget.locator('.response-body').innerText(), /no rule lets buyer add_product/);
+
+  // Let buyers add products, from the matrix.
+  await matrix.getByRole('checkbox', { name: 'buyer may add_product' }).check();
+  await assert.doesNotReject(matrix.getByText('Saved: buyer may now add_product.').waitFor());
+
+  await widget.getByRole('button', { name: 'Send' }).click();
+  await assert.doesNotReject(widget.locator('.status', { hasText: '201' }).waitFor());
+  await widget.getByRole('button', { name: 'Show trace' }).click();
+  const timeline = widget.getByRole('list', { name: 'Trace timeline' });
+  await timeline.waitFor();
+  const kinds = await timeline.locator('.timeline-kind').allInnerTexts();
+  for (const kind of ['session.load', 'rbac.decision']) {
+    assert.ok(kinds.includes(kind), `${kind} in ${kinds}`);
+  }
+  assert.match(await timeline.innerText(), /allowed: buyer may add_product/);
+  assert.deepEqual(await seriousViolations(page), []);
+  await page.screenshot({ path: path.join(shots, 'auth-lab.png'), fullPage: true });
+  await page.close();
+});
