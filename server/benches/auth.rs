@@ -27,7 +27,12 @@ fn jwt_verify(c: &mut Criterion) {
         iat: 0,
         exp: i64::MAX / 2,
     };
-    let token = encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&key)).unwrap();
+    let token = encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&key),
+    )
+    .unwrap();
     let decoding = DecodingKey::from_secret(&key);
     let mut validation = Validation::new(Algorithm::HS256);
     validation.validate_exp = false;

@@ -42,7 +42,11 @@ async fn a_students_progress_shows_lessons_read_and_best_scores_and_can_start_ag
     let guest = server.browser();
     answer(&server, &guest, "http-status-created", json!("200 OK")).await;
     answer(&server, &guest, "http-status-created", json!("201 Created")).await;
-    let lesson = guest.get(server.url("/lessons/http/anatomy")).send().await.unwrap();
+    let lesson = guest
+        .get(server.url("/lessons/http/anatomy"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(lesson.status(), 200, "{}", lesson.text().await.unwrap());
     let progress = server.json(&guest, "/api/progress").await;
     assert_eq!(progress["modules"][0]["lessons"][0]["read"], true);
