@@ -776,3 +776,40 @@ async fn oauth_refuses_a_wrong_state_a_reused_code_and_a_wrong_verifier() {
     assert_eq!(elsewhere.status(), 400);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_lab_exercise_grades_the_students_own_policy() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let attempt = || {
+        student
+            .post(server.url("/api/exercises/auth-policy-ownership/attempts"))
+            .json(&json!({ "answer": { "settings": { "policy": {} } } }))
+            .send()
+    };
+    let before: Value = attempt().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        before["outcome"]["checks"][0]["passed"], false,
+        "the loose default fails"
+    );
+    assert!(before["outcome"]["checks"][0]["observed"]
+        .as_str()
+        .unwrap()
+        .contains("delete_any_product"));
+
+    let mut settings: Value = server.json(&student, "/labs/auth/settings").await;
+    settings["settings"]["policy"]["seller"] =
+        json!(["browse", "buy", "add_product", "delete_own_product"]);
+    student
+        .put(server.url("/labs/auth/settings"))
+        .json(&settings["settings"])
+        .send()
+        .await
+        .unwrap();
+    let after: Value = attempt().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        after["outcome"]["score"], after["outcome"]["max"],
+        "{after}"
+    );
+    server.stop().await;
+}

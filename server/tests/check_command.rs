@@ -134,7 +134,7 @@ fn exercise_authoring_errors_are_reported_with_their_file_and_line() {
     let shown = |path: &std::path::Path| path.display().to_string();
     for expected in [
         format!(
-            "{}:4: unknown kind `essay`: kinds are quiz, http, probe",
+            "{}:4: unknown kind `essay`: kinds are quiz, http, probe, lab",
             shown(&exercises.join("essay.md"))
         ),
         format!(

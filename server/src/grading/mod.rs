@@ -18,6 +18,7 @@ pub mod attempts;
 pub mod cli;
 pub mod exercise;
 pub mod http;
+pub mod lab;
 pub mod probe;
 pub mod quiz;
 pub mod regrade;
@@ -39,7 +40,7 @@ pub use probe::ProbePolicy;
 pub const ENGINE_VERSION: u32 = 1;
 
 /// Every check kind. The registry: the one place that lists kinds.
-pub const KINDS: [&dyn CheckKind; 3] = [&quiz::Quiz, &http::HttpKind, &probe::Probe];
+pub const KINDS: [&dyn CheckKind; 4] = [&quiz::Quiz, &http::HttpKind, &probe::Probe, &lab::LabKind];
 
 /// What an answer could not be read as: a 4xx for the caller, not a failed check.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -144,7 +145,7 @@ mod tests {
         let mut names: Vec<_> = KINDS.iter().map(|k| k.name()).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names, vec!["http", "probe", "quiz"]);
+        assert_eq!(names, vec!["http", "lab", "probe", "quiz"]);
         assert!(kind("quiz").is_some());
         assert!(kind("essay").is_none());
     }

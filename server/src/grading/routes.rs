@@ -146,11 +146,14 @@ async fn attempt(
         .grading
         .attempts
         .check(&(student.id.clone(), exercise.id.clone()))?;
-    let answer = if exercise.kind == "http" {
+    let answer = match exercise.kind {
         // The student's own recorded requests, never what the page claims.
-        own_lab_requests(&state, &student.id)
-    } else {
-        body.answer
+        "http" => own_lab_requests(&state, &student.id),
+        // The student's own stored configuration of the lab.
+        "lab" => serde_json::json!({
+            "settings": crate::labs::stored_settings(&state, &student.id, "auth").await?,
+        }),
+        _ => body.answer,
     };
     let outcome = grade(&exercise, &answer, &state.grading.context)
         .await

@@ -27,7 +27,7 @@ use axum::routing::{any, get};
 use axum::{middleware, Router};
 
 pub use errors::DeliberateResponse;
-pub use settings::{CurrentSettings, LabSettings};
+pub use settings::{stored_settings, CurrentSettings, LabSettings};
 
 use crate::inspector::record_lab_trace;
 use crate::state::AppState;

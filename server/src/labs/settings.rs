@@ -100,6 +100,23 @@ async fn load<L: Lab>(
     }
 }
 
+/// A student's settings for the lab named `lab` as stored (JSON), or `None`
+/// when they never changed them. Grading reads them to judge a student's
+/// configuration (the auth lab's permission matrix, say).
+pub async fn stored_settings(
+    state: &AppState,
+    student: &crate::identity::StudentId,
+    lab: &str,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT settings FROM lab_settings WHERE student_id = ? AND lab = ?")
+            .bind(student.as_str())
+            .bind(lab)
+            .fetch_optional(&state.pool)
+            .await?;
+    Ok(stored.and_then(|s| serde_json::from_str(&s).ok()))
+}
+
 pub(super) async fn show<L: Lab>(
     State(state): State<AppState>,
     student: Student,

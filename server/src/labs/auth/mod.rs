@@ -24,7 +24,7 @@
 
 mod hashing;
 pub mod oauth;
-mod rbac;
+pub mod rbac;
 mod tokens;
 pub mod totp;
 mod users;

@@ -25,7 +25,7 @@ use crate::labs::CurrentSettings;
 use crate::state::AppState;
 
 /// Everything a demo user might do.
-pub(super) const ACTIONS: [&str; 6] = [
+pub const ACTIONS: [&str; 6] = [
     "browse",
     "buy",
     "add_product",
@@ -35,11 +35,11 @@ pub(super) const ACTIONS: [&str; 6] = [
 ];
 
 /// The demo roles.
-pub(super) const ROLES: [&str; 3] = ["buyer", "seller", "admin"];
+pub const ROLES: [&str; 3] = ["buyer", "seller", "admin"];
 
 /// The matrix a student starts with. Deliberately loose: sellers may delete
 /// any product, which the lessons ask the student to fix.
-pub(super) fn default_policy() -> BTreeMap<String, Vec<String>> {
+pub fn default_policy() -> BTreeMap<String, Vec<String>> {
     let grant = |actions: &[&str]| actions.iter().map(|a| a.to_string()).collect();
     BTreeMap::from([
         ("buyer".to_string(), grant(&["browse", "buy"])),
@@ -52,7 +52,7 @@ pub(super) fn default_policy() -> BTreeMap<String, Vec<String>> {
 }
 
 /// Checks a policy names only known roles and actions.
-pub(super) fn validate_policy(policy: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+pub fn validate_policy(policy: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
     for (role, actions) in policy {
         if !ROLES.contains(&role.as_str()) {
             return Err(format!(
@@ -92,8 +92,9 @@ impl LabEvent for Decision {
     }
 }
 
-/// Decides whether `role` may do `action` (on something `owner` owns).
-fn decide(
+/// Decides whether `role` may do `action` (on something `owner` owns),
+/// and names the rule that decided.
+pub fn decide(
     policy: &BTreeMap<String, Vec<String>>,
     user: &str,
     role: &str,
