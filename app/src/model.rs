@@ -91,12 +91,16 @@ pub enum LessonBlock {
 pub enum LabWidget {
     /// The auth lab's permission matrix: roles × actions, saved on change.
     PermissionMatrix,
+    /// The auth lab's hash inspector: register demo users, see their hashes' parts.
+    HashInspector,
 }
 
 impl LabWidget {
     /// Every widget, with the name lessons use for it.
-    pub const ALL: [(&'static str, LabWidget); 1] =
-        [("permission-matrix", LabWidget::PermissionMatrix)];
+    pub const ALL: [(&'static str, LabWidget); 2] = [
+        ("permission-matrix", LabWidget::PermissionMatrix),
+        ("hash-inspector", LabWidget::HashInspector),
+    ];
 }
 
 /// What the browser may know about an exercise: never its answers.

@@ -66,3 +66,24 @@ test('register, sign in, 403, edit the policy, get through, and see the decision
   await page.screenshot({ path: path.join(shots, 'auth-lab.png'), fullPage: true });
   await page.close();
 });
+
+test('the hash inspector shows two users with one password getting different salts', async () => {
+  const context = (await openBrowser());
+  const page = await context.context.newPage();
+  await page.goto(`${server.baseUrl}/lessons/auth/storing-passwords`);
+  const inspector = page.locator('.hash-inspector[data-hydrated="true"]');
+  await inspector.waitFor({ timeout: 30_000 });
+  await inspector.getByRole('button', { name: 'Register and hash' }).click();
+  await assert.doesNotReject(inspector.getByText(/Stored ada in \d+ ms/).waitFor());
+  await inspector.getByLabel('Username').fill('bob');
+  await inspector.getByRole('button', { name: 'Register and hash' }).click();
+  await assert.doesNotReject(inspector.getByText(/Stored bob in \d+ ms/).waitFor());
+  const rows = inspector.locator('tbody tr');
+  await assert.doesNotReject(rows.nth(1).waitFor());
+  const salts = await inspector.locator('tbody tr td:nth-of-type(3)').allInnerTexts();
+  assert.equal(salts.length, 2);
+  assert.notEqual(salts[0], salts[1], 'same password, different salts');
+  assert.deepEqual(await seriousViolations(page), []);
+  await inspector.screenshot({ path: path.join(shots, 'hash-inspector.png') });
+  await context.close();
+});

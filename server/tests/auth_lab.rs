@@ -44,6 +44,7 @@ async fn two_users_with_the_same_password_get_different_salts_and_hashes() {
     assert_ne!(a["salt"], b["salt"]);
     assert_ne!(a["hash"], b["hash"]);
     assert!(!a["phc"].as_str().unwrap().contains("hunter2"));
+    assert!(ada["hash_ms"].is_u64(), "the cost of the hash is shown");
 
     let again = register(&server, &student, "ada", "other").await;
     assert_eq!(again.status(), 409);
@@ -151,6 +152,19 @@ async fn sandboxes_are_isolated_between_students() {
     assert_eq!(cleared.status(), 204);
     let still: Value = server.json(&alice, "/labs/auth/users").await;
     assert_eq!(still[0]["username"], "alice-admin", "nor affected");
+    // Nor can one student's policy change another's.
+    let opened = mallory
+        .put(server.url("/labs/auth/settings"))
+        .json(&json!({ "policy": { "buyer": ["browse", "buy", "ban_user"] } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let alices: Value = server.json(&alice, "/labs/auth/settings").await;
+    assert_eq!(
+        alices["settings"]["policy"]["buyer"],
+        json!(["browse", "buy"])
+    );
     server.stop().await;
 }
 

@@ -10,6 +10,7 @@ use crate::model::LabWidget;
 use crate::model::{LessonBlock, LessonLink, LessonPage, TocEntry};
 use crate::pages::not_found::NotFound;
 use crate::widgets::exercise::ExerciseCard;
+use crate::widgets::hashes::HashInspector;
 use crate::widgets::permissions::PermissionMatrix;
 use crate::widgets::request::RequestWidget;
 
@@ -100,6 +101,7 @@ fn Block(block: LessonBlock) -> impl IntoView {
         LessonBlock::LabWidget(LabWidget::PermissionMatrix) => {
             view! { <PermissionMatrix/> }.into_any()
         }
+        LessonBlock::LabWidget(LabWidget::HashInspector) => view! { <HashInspector/> }.into_any(),
     }
 }
 

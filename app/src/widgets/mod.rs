@@ -3,6 +3,7 @@
 pub(crate) mod exercise;
 #[cfg(feature = "hydrate")]
 mod fetch;
+pub(crate) mod hashes;
 pub(crate) mod permissions;
 pub(crate) mod request;
 pub(crate) mod theme;

@@ -67,6 +67,9 @@ pub(super) struct DemoUser {
     username: String,
     role: String,
     stored: Option<HashParts>,
+    /// How long hashing took, when this answer made the hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hash_ms: Option<u64>,
 }
 
 /// What a registration asks for.
@@ -166,7 +169,9 @@ pub(super) async fn register(
     if count >= MAX_USERS {
         return Err(ApiError::Conflict(format!("Your sandbox holds {MAX_USERS} demo users at most; DELETE /labs/auth/users to start again.")));
     }
+    let started = Instant::now();
     let phc = hash(&state, &inspector, &settings, registration.password).await?;
+    let hash_ms = started.elapsed().as_millis() as u64;
     let inserted = sqlx::query(
         "INSERT INTO auth_lab_users (student_id, username, password_hash, role, created_at)
          VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -191,6 +196,7 @@ pub(super) async fn register(
             username: registration.username,
             role: registration.role,
             stored: HashParts::of(&phc),
+            hash_ms: Some(hash_ms),
         }),
     ))
 }
@@ -240,6 +246,7 @@ pub(super) async fn list(
                 username: row.try_get("username")?,
                 role: row.try_get("role")?,
                 stored: HashParts::of(&row.try_get::<String, _>("password_hash")?),
+                hash_ms: None,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
