@@ -4,13 +4,11 @@ mod common;
 
 use std::num::NonZeroU32;
 
-use common::{repo_root, TestServer};
+use common::{make_role, repo_root, TestServer};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
-use server::accounts::cli::{add_user, UserAdded};
 use server::accounts::Role;
-use server::config::{DatabaseArgs, UserAddArgs};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -80,19 +78,6 @@ fn client_with_cookie(value: &str) -> Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-async fn make_role(server: &TestServer, email: &str, role: Role) {
-    let args = UserAddArgs {
-        email: email.into(),
-        role,
-        name: None,
-        database: DatabaseArgs {
-            database_url: None,
-            data_dir: server.data_dir.path().to_path_buf(),
-        },
-    };
-    assert_eq!(add_user(&args).await.unwrap(), UserAdded::RoleChanged);
 }
 
 #[tokio::test]

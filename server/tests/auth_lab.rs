@@ -246,21 +246,7 @@ async fn use_jwt(server: &TestServer, client: &reqwest::Client) {
     assert_eq!(set.status(), 200);
 }
 
-/// Base64url without padding, for hand-made tokens.
-fn b64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
+use server::labs::auth::oauth::b64url;
 
 #[tokio::test]
 async fn a_session_cookie_signs_in_stays_in_its_lane_and_expires() {

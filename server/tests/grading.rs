@@ -363,16 +363,12 @@ async fn instructor(server: &TestServer) -> reqwest::Client {
         .send()
         .await
         .unwrap();
-    let args = server::config::UserAddArgs {
-        email: "tess@example.com".into(),
-        role: server::accounts::Role::Instructor,
-        name: None,
-        database: server::config::DatabaseArgs {
-            database_url: None,
-            data_dir: server.data_dir.path().to_path_buf(),
-        },
-    };
-    server::accounts::cli::add_user(&args).await.unwrap();
+    common::make_role(
+        server,
+        "tess@example.com",
+        server::accounts::Role::Instructor,
+    )
+    .await;
     client
 }
 

@@ -134,16 +134,12 @@ async fn the_gradebook_is_for_instructors_and_shows_where_students_are_stuck() {
     }
 
     let tess = sign_up(&server, "Tess", "tess@example.com").await;
-    let args = server::config::UserAddArgs {
-        email: "tess@example.com".into(),
-        role: server::accounts::Role::Instructor,
-        name: None,
-        database: server::config::DatabaseArgs {
-            database_url: None,
-            data_dir: server.data_dir.path().to_path_buf(),
-        },
-    };
-    server::accounts::cli::add_user(&args).await.unwrap();
+    common::make_role(
+        &server,
+        "tess@example.com",
+        server::accounts::Role::Instructor,
+    )
+    .await;
 
     let book: Value = server
         .json(&tess, "/api/instructor/gradebook?module=http")

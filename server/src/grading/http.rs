@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::select::Selector;
-use super::{parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
+use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
 use app::model::{ExerciseInput, TraceView};
 
 /// The `http` kind.
@@ -98,11 +98,7 @@ impl CheckKind for HttpKind {
         first_line: usize,
     ) -> Result<Box<dyn Checker>, (usize, String)> {
         let spec: Spec = parse_check(front_matter, first_line)?;
-        let at_check = first_line
-            + front_matter
-                .lines()
-                .position(|l| l.trim() == "[check]")
-                .unwrap_or(0);
+        let at_check = check_line(front_matter, first_line);
         Requirement::from_spec(spec)
             .map(|r| Box::new(r) as Box<dyn Checker>)
             .map_err(|message| (at_check, format!("[check]: {message}")))

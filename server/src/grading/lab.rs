@@ -20,7 +20,7 @@ use futures_util::future::{BoxFuture, FutureExt};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
+use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
 use crate::labs::auth::rbac::{decide, default_policy, validate_policy, ACTIONS, ROLES};
 use app::model::ExerciseInput;
 
@@ -55,11 +55,7 @@ impl CheckKind for LabKind {
         first_line: usize,
     ) -> Result<Box<dyn Checker>, (usize, String)> {
         let spec: Spec = parse_check(front_matter, first_line)?;
-        let at = first_line
-            + front_matter
-                .lines()
-                .position(|l| l.trim() == "[check]")
-                .unwrap_or(0);
+        let at = check_line(front_matter, first_line);
         let fail = |message: String| (at, format!("[check]: {message}"));
         if spec.lab != "auth" {
             return Err(fail(format!(

@@ -102,6 +102,16 @@ pub async fn grade(
     Ok(Outcome::from_checks(exercise.points, checks))
 }
 
+/// The file line of the `[check]` table (or its first `[[check.*]]`), where
+/// a kind reports what is wrong with the table as a whole.
+pub(crate) fn check_line(front_matter: &str, first_line: usize) -> usize {
+    first_line
+        + front_matter
+            .lines()
+            .position(|l| l.trim() == "[check]" || l.trim().starts_with("[[check."))
+            .unwrap_or(0)
+}
+
 /// Parses a `[check]` table of type `T` out of a whole front matter, so
 /// TOML errors keep their line numbers.
 pub(crate) fn parse_check<T: serde::de::DeserializeOwned>(

@@ -40,7 +40,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::select::Selector;
-use super::{parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
+use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
 use app::model::ExerciseInput;
 
 /// The longest any probe may run, whatever the exercise asks for.
@@ -146,11 +146,7 @@ impl CheckKind for Probe {
         first_line: usize,
     ) -> Result<Box<dyn Checker>, (usize, String)> {
         let spec: Spec = parse_check(front_matter, first_line)?;
-        let at_check = first_line
-            + front_matter
-                .lines()
-                .position(|l| l.trim() == "[check]" || l.trim() == "[[check.steps]]")
-                .unwrap_or(0);
+        let at_check = check_line(front_matter, first_line);
         ProbePlan::from_spec(spec)
             .map(|plan| Box::new(plan) as Box<dyn Checker>)
             .map_err(|message| (at_check, format!("[check]: {message}")))

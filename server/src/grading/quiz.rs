@@ -23,7 +23,7 @@ use futures_util::future::{BoxFuture, FutureExt};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
+use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
 use app::model::ExerciseInput;
 
 /// The `quiz` kind.
@@ -74,20 +74,12 @@ impl CheckKind for Quiz {
         let question: Question = parse_check(front_matter, first_line)?;
         question.validate().map_err(|message| {
             (
-                first_line + line_of_check(front_matter),
+                check_line(front_matter, first_line),
                 format!("[check]: {message}"),
             )
         })?;
         Ok(Box::new(question))
     }
-}
-
-/// The line of the `[check]` table within the front matter (0-based).
-fn line_of_check(front_matter: &str) -> usize {
-    front_matter
-        .lines()
-        .position(|l| l.trim() == "[check]")
-        .unwrap_or(0)
 }
 
 fn unique(items: &[String]) -> bool {

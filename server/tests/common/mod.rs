@@ -149,6 +149,22 @@ impl TestServer {
     }
 }
 
+/// Gives the account with `email` a role, as `workbench user add` does.
+pub async fn make_role(server: &TestServer, email: &str, role: server::accounts::Role) {
+    let args = server::config::UserAddArgs {
+        email: email.into(),
+        role,
+        name: None,
+        database: server::config::DatabaseArgs {
+            database_url: None,
+            data_dir: server.data_dir.path().to_path_buf(),
+        },
+    };
+    server::accounts::cli::add_user(&args)
+        .await
+        .expect("role changed");
+}
+
 /// The repository root, which is also the default course.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

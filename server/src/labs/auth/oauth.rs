@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::tokens::{access_token, authenticate, random_token, sha256_hex, start_session};
+use super::tokens::{access_token, authenticate, cookie, random_token, sha256_hex, start_session};
 use super::AuthLab;
 use crate::error::extract::{Json as JsonBody, Query};
 use crate::error::ApiError;
@@ -63,8 +63,8 @@ fn step(inspector: &Inspector, step: &'static str, detail: impl Into<String>) {
     });
 }
 
-/// base64url without padding, as PKCE writes the challenge.
-fn b64url(bytes: &[u8]) -> String {
+/// base64url without padding, as PKCE (and JWTs) write bytes.
+pub fn b64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
@@ -329,16 +329,7 @@ pub(super) struct CallbackQuery {
 }
 
 fn pending_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{PENDING_COOKIE}="))
-                .map(str::to_string)
-        })
+    cookie(headers, PENDING_COOKIE)
 }
 
 /// `GET /labs/auth/oauth/callback`: the shop finishes its sign-in.

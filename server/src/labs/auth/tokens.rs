@@ -432,7 +432,8 @@ pub(super) async fn logout(
     Ok(response)
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The value of the request cookie called `name`.
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -440,9 +441,14 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|c| {
             c.trim()
-                .strip_prefix(&format!("{COOKIE}="))
+                .strip_prefix(name)?
+                .strip_prefix('=')
                 .map(str::to_string)
         })
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
 }
 
 /// Who the request is signed in as, from a bearer token or the session cookie.
