@@ -72,7 +72,12 @@ test('the widget sends bodies and shows 4xx answers with their JSON error', asyn
 
 test('a lesson page has no serious accessibility violations in either theme', async () => {
   const page = await browser.context.newPage();
+  const violations = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
   await openLesson(page, 'anatomy');
+  assert.deepEqual(violations, [], 'the page runs under its Content-Security-Policy');
   assert.deepEqual(await seriousViolations(page), [], 'light theme');
   await page.screenshot({ path: path.join(shots, 'lesson-light.png'), fullPage: false });
 

@@ -8,6 +8,7 @@
 //! - [`identity`]: who is asking: anonymous, a guest (an id made on the first
 //!   lab request), or a signed-in account.
 //! - [`grading`]: exercises and the engine that grades answers to them.
+//! - [`csp`]: the Content-Security-Policy of every page.
 //! - [`csrf`]: refuses state-changing requests from other origins.
 //! - [`clock`]: the time, behind a trait so tests can move it.
 //! - [`inspector`]: traces of lab requests, shown to the student who made them.
@@ -23,6 +24,7 @@ pub mod accounts;
 pub mod clock;
 pub mod config;
 pub mod content;
+pub mod csp;
 pub mod csrf;
 pub mod db;
 pub mod error;

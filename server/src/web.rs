@@ -25,7 +25,9 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::error::error_response;
 use crate::state::AppState;
-use crate::{accounts, content, csrf, grading, identity, inspector, labs, page_cache, progress};
+use crate::{
+    accounts, content, csp, csrf, grading, identity, inspector, labs, page_cache, progress,
+};
 
 /// Name of the workbench's own session cookie (labs use their own names).
 pub const SESSION_COOKIE: &str = "workbench_session";
@@ -90,6 +92,8 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
             AppState,
             _,
         >(context, shell))
+        // Inside the page cache, so cached pages keep their policy.
+        .layer(axum::middleware::from_fn(csp::content_security_policy))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             page_cache::serve_cached_pages,

@@ -80,3 +80,30 @@ async fn pages_carry_protective_headers_and_health_is_reported() {
     assert_eq!(health.text().await.unwrap(), "ok");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn pages_carry_a_content_security_policy_with_their_inline_script_hashes() {
+    let server = TestServer::start().await;
+    for _ in 0..2 {
+        // Rendered, then from the page cache: the policy is kept.
+        let page = server.get("/lessons/http/anatomy").await;
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(csp.contains("default-src 'self'"), "{csp}");
+        assert!(csp.contains("object-src 'none'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+        assert!(
+            csp.matches("'sha256-").count() >= 2,
+            "the inline scripts are allowed by hash: {csp}"
+        );
+    }
+    let api = server.get("/api/traces").await;
+    assert!(
+        !api.headers().contains_key("content-security-policy"),
+        "JSON needs none"
+    );
+    server.stop().await;
+}
