@@ -42,7 +42,10 @@ pub async fn page_data(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if request.method() != Method::GET {
+    let path = request.uri().path();
+    let is_lesson = path.starts_with("/lessons/");
+    let is_data_page = path == "/progress" || path == "/instructor/gradebook";
+    if request.method() != Method::GET || !(is_lesson || is_data_page) {
         return next.run(request).await;
     }
     let visitor = request
@@ -50,14 +53,15 @@ pub async fn page_data(
         .get::<Visitor>()
         .cloned()
         .unwrap_or(Visitor::Anonymous);
-    let path = request.uri().path().to_string();
+    // Anonymous readers of lessons (the hot, cached path) have nothing to record.
+    let Some(student) = visitor.student_id().cloned() else {
+        return next.run(request).await;
+    };
+    let path = path.to_string();
     let loaded = match path.as_str() {
-        "/progress" => match visitor.student_id() {
-            Some(student) => progress_of(&state, student).await.map(|p| {
-                request.extensions_mut().insert(p);
-            }),
-            None => Ok(()),
-        },
+        "/progress" => progress_of(&state, &student).await.map(|p| {
+            request.extensions_mut().insert(p);
+        }),
         "/instructor/gradebook" => match &visitor {
             Visitor::SignedIn(account) if account.role >= Role::Instructor => {
                 let module = request
@@ -72,17 +76,7 @@ pub async fn page_data(
             }
             _ => Ok(()),
         },
-        lesson if lesson.starts_with("/lessons/") => {
-            if let Some(student) = visitor.student_id() {
-                note_lesson_read(
-                    &state,
-                    student.clone(),
-                    lesson.trim_start_matches("/lessons/").to_string(),
-                );
-            }
-            Ok(())
-        }
-        _ => Ok(()),
+        lesson => note_lesson_read(&state, &student, lesson.trim_start_matches("/lessons/")).await,
     };
     match loaded {
         Ok(()) => next.run(request).await,
@@ -90,23 +84,23 @@ pub async fn page_data(
     }
 }
 
-/// Records a lesson read without holding up the page.
-fn note_lesson_read(state: &AppState, student: StudentId, lesson: String) {
-    let pool = state.pool.clone();
-    let now = state.clock.now();
-    tokio::spawn(async move {
-        let result = sqlx::query(
-            "INSERT OR IGNORE INTO lessons_read (student_id, lesson, read_at) VALUES (?, ?, ?)",
-        )
-        .bind(student.as_str())
-        .bind(&lesson)
-        .bind(now)
-        .execute(&pool)
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not note a lesson read");
-        }
-    });
+/// Records, before the page is served, that a student opened a lesson, so
+/// their progress shows it on the very next request. Only visitors who
+/// already have a student id: reading anonymously creates nothing.
+async fn note_lesson_read(
+    state: &AppState,
+    student: &StudentId,
+    lesson: &str,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO lessons_read (student_id, lesson, read_at) VALUES (?, ?, ?)",
+    )
+    .bind(student.as_str())
+    .bind(lesson)
+    .bind(state.clock.now())
+    .execute(&state.pool)
+    .await?;
+    Ok(())
 }
 
 /// The module an exercise's lesson (`module/slug`) belongs to.
