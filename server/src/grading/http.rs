@@ -223,6 +223,10 @@ impl Requirement {
 }
 
 impl Checker for Requirement {
+    fn answer_source(&self) -> super::AnswerSource<'_> {
+        super::AnswerSource::RecordedRequests
+    }
+
     fn public_input(&self) -> ExerciseInput {
         ExerciseInput::LabRequests {
             target: self.target(),

@@ -125,6 +125,10 @@ impl Spec {
 }
 
 impl Checker for Spec {
+    fn answer_source(&self) -> super::AnswerSource<'_> {
+        super::AnswerSource::LabSettings(&self.lab)
+    }
+
     fn public_input(&self) -> ExerciseInput {
         ExerciseInput::LabRequests {
             target: format!("your {} lab settings", self.lab),

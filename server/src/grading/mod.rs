@@ -85,6 +85,29 @@ pub trait Checker: Send + Sync + Debug + 'static {
     /// The reference answers of this exercise, so tests can make sure none
     /// of them ever leaves the server.
     fn secrets(&self) -> Vec<String>;
+
+    /// Where a browser attempt's answer comes from; the CLI and the API
+    /// always send the answer themselves.
+    fn answer_source(&self) -> AnswerSource<'_> {
+        AnswerSource::Student
+    }
+
+    /// Whether a stored answer can be graded again offline (a probe's
+    /// server is gone by then).
+    fn regradable(&self) -> bool {
+        true
+    }
+}
+
+/// Where the server takes a browser attempt's answer from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerSource<'a> {
+    /// What the student sent.
+    Student,
+    /// The student's own recorded lab requests, whatever the page claims.
+    RecordedRequests,
+    /// The student's stored settings of this lab.
+    LabSettings(&'a str),
 }
 
 /// Looks a kind up by name.

@@ -548,6 +548,10 @@ struct ProbeAnswer {
 }
 
 impl Checker for ProbePlan {
+    fn regradable(&self) -> bool {
+        false
+    }
+
     fn public_input(&self) -> ExerciseInput {
         ExerciseInput::Probe {
             steps: self.steps.iter().map(|s| s.spec.name.clone()).collect(),

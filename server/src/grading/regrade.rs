@@ -56,7 +56,7 @@ pub async fn regrade(
             report.orphaned += 1;
             continue;
         };
-        if exercise.kind == "probe" {
+        if !exercise.checker.regradable() {
             report.skipped_probes += 1;
             continue;
         }

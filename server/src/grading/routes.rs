@@ -20,7 +20,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::http::{LabRequests, RecordedRequest};
-use super::{attempts, grade, Exercise, GradeContext};
+use super::{attempts, grade, AnswerSource, Exercise, GradeContext};
 use crate::error::extract::{Json as JsonBody, Path};
 use crate::error::ApiError;
 use crate::identity::{Student, StudentId, Visitor};
@@ -146,14 +146,12 @@ async fn attempt(
         .grading
         .attempts
         .check(&(student.id.clone(), exercise.id.clone()))?;
-    let answer = match exercise.kind {
-        // The student's own recorded requests, never what the page claims.
-        "http" => own_lab_requests(&state, &student.id),
-        // The student's own stored configuration of the lab.
-        "lab" => serde_json::json!({
-            "settings": crate::labs::stored_settings(&state, &student.id, "auth").await?,
+    let answer = match exercise.checker.answer_source() {
+        AnswerSource::Student => body.answer,
+        AnswerSource::RecordedRequests => own_lab_requests(&state, &student.id),
+        AnswerSource::LabSettings(lab) => serde_json::json!({
+            "settings": crate::labs::stored_settings(&state, &student.id, lab).await?,
         }),
-        _ => body.answer,
     };
     let outcome = grade(&exercise, &answer, &state.grading.context)
         .await
