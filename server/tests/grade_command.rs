@@ -3,34 +3,17 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Runs `workbench grade ARGS` on the repository's course with `stdin`.
 fn grade(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
-        .arg("grade")
-        .args(args)
-        .arg("--course")
-        .arg(common::repo_root())
-        .env_remove("WORKBENCH_COURSE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run workbench grade");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
+    let root = common::repo_root();
+    let mut all: Vec<&OsStr> = vec![OsStr::new("grade")];
+    all.extend(args.iter().map(OsStr::new));
+    all.extend([OsStr::new("--course"), root.as_os_str()]);
+    common::run_workbench(&all, "WORKBENCH_COURSE", stdin)
 }
 
 fn submissions_file() -> tempfile::NamedTempFile {

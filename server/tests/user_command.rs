@@ -3,38 +3,18 @@
 
 mod common;
 
-use std::io::Write;
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use common::{repo_root, TestServer};
 use serde_json::json;
 
 /// Runs `workbench user add` against the database in `data_dir`, feeding `stdin`.
 fn user_add(data_dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
-        .args(["user", "add"])
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run workbench user add");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
+    let mut all: Vec<&OsStr> = vec![OsStr::new("user"), OsStr::new("add")];
+    all.extend(args.iter().map(OsStr::new));
+    all.extend([OsStr::new("--data-dir"), data_dir.as_os_str()]);
+    common::run_workbench(&all, "DATABASE_URL", stdin)
 }
 
 #[tokio::test]

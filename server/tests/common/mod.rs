@@ -165,6 +165,37 @@ pub async fn make_role(server: &TestServer, email: &str, role: server::accounts:
         .expect("role changed");
 }
 
+/// Runs the real `workbench` binary with `args`, feeding it `stdin`;
+/// returns the exit code, stdout and stderr.
+pub fn run_workbench(
+    args: &[&std::ffi::OsStr],
+    unset_env: &str,
+    stdin: &str,
+) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(args)
+        .env_remove(unset_env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run workbench");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
 /// The repository root, which is also the default course.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
