@@ -1,32 +1,18 @@
 // Accounts in a real browser: sign up, see your name in the header, sign out,
 // and sign in again through the plain forms. Its own server and browser
 // profile, so the other tests keep browsing anonymously.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, openBrowser, seriousViolations, repoRoot } from './harness.mjs';
+import { seriousViolations, shots, useServerAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-const shots = path.join(repoRoot, 'target/screenshots');
+const env = useServerAndBrowser();
 const header = (page) => page.locator('header.site-header');
 
-before(async () => {
-  mkdirSync(shots, { recursive: true });
-  server = await startServer();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 test('the sign-in page fits a phone and works from the keyboard', async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto(`${server.baseUrl}/signin`);
+  await page.goto(`${env.server.baseUrl}/signin`);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px`);
   await page.getByLabel('Email').focus();
@@ -40,8 +26,8 @@ test('the sign-in page fits a phone and works from the keyboard', async () => {
 });
 
 test('a student signs up, sees their name in the header, signs out and signs back in', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${server.baseUrl}/signup`);
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.server.baseUrl}/signup`);
   assert.deepEqual(await seriousViolations(page), [], 'sign-up page');
   await page.screenshot({ path: path.join(shots, 'signup.png') });
 

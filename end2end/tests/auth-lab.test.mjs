@@ -1,40 +1,26 @@
 // The auth lab in a real browser: register demo users, sign in, get a 403,
 // change the permission matrix, get through, and read the decision in the
 // trace. Its own server and browser profile.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, openBrowser, seriousViolations, repoRoot } from './harness.mjs';
+import { openBrowser, seriousViolations, shots, useServerAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-const shots = path.join(repoRoot, 'target/screenshots');
-
-before(async () => {
-  mkdirSync(shots, { recursive: true });
-  server = await startServer();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 test('register, sign in, 403, edit the policy, get through, and see the decision traced', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${server.baseUrl}/lessons/auth/roles-and-permissions`);
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.server.baseUrl}/lessons/auth/roles-and-permissions`);
   const matrix = page.locator('.permission-matrix[data-hydrated="true"]');
   await matrix.waitFor({ timeout: 30_000 });
 
   // Register a buyer and sign in as them (session mode: the lab's own cookie).
   const api = page.request;
-  const registered = await api.post(`${server.baseUrl}/labs/auth/users`, {
+  const registered = await api.post(`${env.server.baseUrl}/labs/auth/users`, {
     data: { username: 'bo', password: 'hunter2', role: 'buyer' },
   });
   assert.equal(registered.status(), 201);
-  const signedIn = await api.post(`${server.baseUrl}/labs/auth/login`, {
+  const signedIn = await api.post(`${env.server.baseUrl}/labs/auth/login`, {
     data: { username: 'bo', password: 'hunter2' },
   });
   assert.equal(signedIn.status(), 200);
@@ -70,7 +56,7 @@ test('register, sign in, 403, edit the policy, get through, and see the decision
 test('the hash inspector shows two users with one password getting different salts', async () => {
   const context = (await openBrowser());
   const page = await context.context.newPage();
-  await page.goto(`${server.baseUrl}/lessons/auth/storing-passwords`);
+  await page.goto(`${env.server.baseUrl}/lessons/auth/storing-passwords`);
   const inspector = page.locator('.hash-inspector[data-hydrated="true"]');
   await inspector.waitFor({ timeout: 30_000 });
   await inspector.getByRole('button', { name: 'Register and hash' }).click();

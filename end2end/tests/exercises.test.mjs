@@ -1,36 +1,22 @@
 // Exercises in a real browser: a guest answers a quiz wrongly (feedback, no
 // answer given away), then rightly (the card's standing updates), opens a
 // hint, and orders items by keyboard. Its own server and browser profile.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, openBrowser, seriousViolations, repoRoot } from './harness.mjs';
+import { seriousViolations, shots, useServerAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-const shots = path.join(repoRoot, 'target/screenshots');
-
-before(async () => {
-  mkdirSync(shots, { recursive: true });
-  server = await startServer();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 async function openCard(page, lesson, title) {
-  await page.goto(`${server.baseUrl}/lessons/http/${lesson}`);
+  await page.goto(`${env.server.baseUrl}/lessons/http/${lesson}`);
   const card = page.locator('.exercise-card', { has: page.getByRole('heading', { name: title }) });
   await card.and(page.locator('[data-hydrated="true"]')).waitFor({ timeout: 30_000 });
   return card;
 }
 
 test('a guest answers a quiz wrongly, then rightly, and the card keeps score', async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const card = await openCard(page, 'status-codes-and-verbs', 'A resource was created');
 
   await card.getByLabel('200 OK').check();
@@ -66,7 +52,7 @@ test('a guest answers a quiz wrongly, then rightly, and the card keeps score', a
 });
 
 test('items are put in order from the keyboard', async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const card = await openCard(page, 'anatomy', 'Put a request together');
   // Author's order: headers, body, request line, empty line.
   await card.getByRole('button', { name: 'Move The request line up' }).click();

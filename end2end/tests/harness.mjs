@@ -1,10 +1,11 @@
 // Starts the built workbench on a free port with a fresh database, and opens
 // Debian's chromium through playwright-core (never a downloaded browser).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -81,4 +82,25 @@ export async function seriousViolations(page) {
   return results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Where tests save the screenshots we look at. */
+export const shots = path.join(repoRoot, 'target/screenshots');
+
+/**
+ * Registers `before`/`after` hooks that start a server and a browser for the
+ * test file, and returns them (filled in once `before` has run).
+ */
+export function useServerAndBrowser() {
+  const env = { server: null, browser: null };
+  before(async () => {
+    mkdirSync(shots, { recursive: true });
+    env.server = await startServer();
+    env.browser = await openBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }

@@ -1,35 +1,21 @@
 // The workbench in a real browser: lessons render, widgets hydrate and send
 // real requests, traces open, pages pass axe, and both themes work.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, openBrowser, seriousViolations, repoRoot } from './harness.mjs';
+import { seriousViolations, shots, useServerAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-const shots = path.join(repoRoot, 'target/screenshots');
-
-before(async () => {
-  mkdirSync(shots, { recursive: true });
-  server = await startServer();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser();
 
 async function openLesson(page, slug) {
-  await page.goto(`${server.baseUrl}/lessons/http/${slug}`);
+  await page.goto(`${env.server.baseUrl}/lessons/http/${slug}`);
   // Widgets mark themselves once hydrated; before that their buttons do nothing.
   await page.locator('.request-widget[data-hydrated="true"]').first().waitFor({ timeout: 30_000 });
 }
 
 test('the course home lists the lessons and has no serious accessibility violations', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(server.baseUrl);
+  const page = await env.browser.context.newPage();
+  await page.goto(env.server.baseUrl);
   await assert.doesNotReject(page.getByRole('link', { name: 'Anatomy of an HTTP request' }).waitFor());
   assert.deepEqual(await seriousViolations(page), []);
   await page.screenshot({ path: path.join(shots, 'home.png'), fullPage: true });
@@ -37,7 +23,7 @@ test('the course home lists the lessons and has no serious accessibility violati
 });
 
 test('a student edits a request in the widget, sends it, sees 200 and the echoed header, and opens its trace', async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   await openLesson(page, 'anatomy');
   const widget = page.locator('.request-widget').first();
   const value = widget.getByRole('textbox', { name: 'Header value' }).nth(1);
@@ -60,7 +46,7 @@ test('a student edits a request in the widget, sends it, sees 200 and the echoed
 });
 
 test('the widget sends bodies and shows 4xx answers with their JSON error', async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   await openLesson(page, 'status-codes-and-verbs');
   const widget = page.locator('.request-widget').first();
   await widget.getByRole('textbox', { name: 'URL' }).fill('/labs/http/status/302?location=https://evil.example/');
@@ -71,7 +57,7 @@ test('the widget sends bodies and shows 4xx answers with their JSON error', asyn
 });
 
 test('a lesson page has no serious accessibility violations in either theme', async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const violations = [];
   page.on('console', (message) => {
     if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
@@ -94,7 +80,7 @@ test('a lesson page has no serious accessibility violations in either theme', as
 });
 
 test('a lesson reads well at phone width and the widget is usable by keyboard', async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   await page.setViewportSize({ width: 390, height: 844 });
   await openLesson(page, 'anatomy');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
