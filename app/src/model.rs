@@ -84,6 +84,8 @@ pub enum LessonBlock {
     Exercise(ExerciseView),
     /// A lab's own control, from a ```` ```widget <name> ```` block.
     LabWidget(LabWidget),
+    /// A runnable query from a ```` ```sql ```` block, run in the student's sandbox.
+    Sql(String),
 }
 
 /// The lab controls a lesson can embed by name.
@@ -93,13 +95,22 @@ pub enum LabWidget {
     PermissionMatrix,
     /// The auth lab's hash inspector: register demo users, see their hashes' parts.
     HashInspector,
+    /// The SQL lab's schema browser and entity-relationship diagram.
+    SqlSchema,
+    /// The SQL lab's index experiment: a query timed before and after an index.
+    SqlIndexExperiment,
+    /// The SQL lab's concurrent withdrawal and failing transfer.
+    SqlWithdrawal,
 }
 
 impl LabWidget {
     /// Every widget, with the name lessons use for it.
-    pub const ALL: [(&'static str, LabWidget); 2] = [
+    pub const ALL: [(&'static str, LabWidget); 5] = [
         ("permission-matrix", LabWidget::PermissionMatrix),
         ("hash-inspector", LabWidget::HashInspector),
+        ("sql-schema", LabWidget::SqlSchema),
+        ("sql-index-experiment", LabWidget::SqlIndexExperiment),
+        ("sql-withdrawal", LabWidget::SqlWithdrawal),
     ];
 }
 
@@ -148,6 +159,11 @@ pub enum ExerciseInput {
     LabRequests {
         /// The request to make, e.g. `POST /labs/http/echo/orders`.
         target: String,
+    },
+    /// Write a SQL query; the server runs it on two datasets.
+    Sql {
+        /// What the editor starts with.
+        starter: String,
     },
     /// Run a server; the engine probes it at a base URL.
     Probe {

@@ -121,6 +121,10 @@ pub async fn build_state_with_clock(
             },
             progress: None,
         })),
+        labs: crate::labs::LabStates::new(crate::labs::LabContext {
+            data_dir: config.database.data_dir.clone(),
+            clock: clock.clone(),
+        }),
         clock,
     }))
 }

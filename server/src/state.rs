@@ -62,6 +62,8 @@ pub struct Shared {
     pub grading: Arc<GradingService>,
     /// The time, replaceable in tests.
     pub clock: Arc<dyn Clock>,
+    /// Each lab's own state, made on first use.
+    pub labs: crate::labs::LabStates,
 }
 
 impl FromRef<AppState> for LeptosOptions {

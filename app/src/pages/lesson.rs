@@ -13,6 +13,8 @@ use crate::widgets::exercise::ExerciseCard;
 use crate::widgets::hashes::HashInspector;
 use crate::widgets::permissions::PermissionMatrix;
 use crate::widgets::request::RequestWidget;
+use crate::widgets::sql::SqlRunner;
+use crate::widgets::sql_lab::{IndexExperiment, SqlSchema, Withdrawal};
 
 /// Looks the lesson up by its route parameters and renders it, or a 404.
 #[component]
@@ -102,6 +104,12 @@ fn Block(block: LessonBlock) -> impl IntoView {
             view! { <PermissionMatrix/> }.into_any()
         }
         LessonBlock::LabWidget(LabWidget::HashInspector) => view! { <HashInspector/> }.into_any(),
+        LessonBlock::LabWidget(LabWidget::SqlSchema) => view! { <SqlSchema/> }.into_any(),
+        LessonBlock::LabWidget(LabWidget::SqlIndexExperiment) => {
+            view! { <IndexExperiment/> }.into_any()
+        }
+        LessonBlock::LabWidget(LabWidget::SqlWithdrawal) => view! { <Withdrawal/> }.into_any(),
+        LessonBlock::Sql(sql) => view! { <SqlRunner sql/> }.into_any(),
     }
 }
 

@@ -194,8 +194,12 @@ impl Answer {
             ExerciseInput::Order { items } => items.clone(),
             _ => Vec::new(),
         };
+        let text = match input {
+            ExerciseInput::Sql { starter } => starter.clone(),
+            _ => String::new(),
+        };
         Self {
-            text: RwSignal::new(String::new()),
+            text: RwSignal::new(text),
             picked: RwSignal::new(Vec::new()),
             order: RwSignal::new(order),
             kind: StoredValue::new(input.clone()),
@@ -216,6 +220,7 @@ impl Answer {
             ExerciseInput::Order { .. } => serde_json::json!(self.order.get_untracked()),
             ExerciseInput::ShortAnswer { .. } => serde_json::json!(self.text.get_untracked()),
             ExerciseInput::LabRequests { .. } => serde_json::json!({}),
+            ExerciseInput::Sql { .. } => serde_json::json!({ "sql": self.text.get_untracked() }),
             ExerciseInput::Probe { .. } => {
                 serde_json::json!({ "base_url": self.text.get_untracked() })
             }
@@ -240,6 +245,13 @@ fn AnswerFields(input: ExerciseInput, answer: Answer, group: String) -> impl Int
         ExerciseInput::LabRequests { target } => view! {
             <p class="exercise-task">"Send " <code>{target}</code>
                 " with a request widget on this page (or with curl, using your session cookie), then press Check: the server looks at your own recorded requests."</p>
+        }
+        .into_any(),
+        ExerciseInput::Sql { .. } => view! {
+            <div class="field">
+                <span class="field-label">"Your query"</span>
+                <super::sql::SqlEditor text=answer.text label="Your query".to_string() on_run=move |()| {}/>
+            </div>
         }
         .into_any(),
         ExerciseInput::Probe { steps } => view! {

@@ -6,4 +6,6 @@ mod fetch;
 pub(crate) mod hashes;
 pub(crate) mod permissions;
 pub(crate) mod request;
+pub(crate) mod sql;
+pub(crate) mod sql_lab;
 pub(crate) mod theme;

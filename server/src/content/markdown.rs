@@ -14,7 +14,7 @@ use super::request_block;
 use crate::grading::Exercises;
 
 /// Widgets a fenced block's info string may name.
-const WIDGETS: [&str; 3] = ["http", "exercise", "widget"];
+const WIDGETS: [&str; 4] = ["http", "sql", "exercise", "widget"];
 /// Callouts: fenced blocks whose content is markdown in a styled box.
 const CALLOUTS: [(&str, &str); 3] = [("note", "Note"), ("tip", "Tip"), ("warning", "Warning")];
 /// Ids the page frame already uses; headings must not take them.
@@ -168,6 +168,10 @@ impl<'a> Renderer<'a> {
                 }
                 Err(errors) => self.errors.extend(errors),
             }
+        } else if token == "sql" {
+            self.flush();
+            self.blocks
+                .push(LessonBlock::Sql(code.trim_end().to_string()));
         } else if token == "exercise" {
             self.exercise_block(info, fence_line);
         } else if token == "widget" {

@@ -13,8 +13,20 @@
 //! allowed = false
 //! ```
 //!
-//! In the browser the server reads the student's stored settings; the CLI
-//! and the API take them in the answer as `{"settings": {...}}`.
+//! For the SQL lab, a check replays the concurrent withdrawal under the
+//! student's settings, or plans a query against the shop's schema plus the
+//! indexes the student created:
+//!
+//! ```toml
+//! [check]
+//! lab = "sql"
+//! withdrawals = true               # both complete, and the balance ends at 150
+//! # or: uses_index = { query = "SELECT * FROM orders WHERE customer_id = 7", table = "orders" }
+//! ```
+//!
+//! In the browser the server reads the student's stored settings (and, for
+//! the SQL lab, their sandbox's CREATE INDEX statements); the CLI and the
+//! API take them in the answer as `{"settings": {...}, "indexes": [...]}`.
 
 use futures_util::future::{BoxFuture, FutureExt};
 use serde::Deserialize;
@@ -26,6 +38,12 @@ use app::model::ExerciseInput;
 
 /// The `lab` kind.
 pub struct LabKind;
+
+/// Which lab a check replays, read before the rest of the table.
+#[derive(Deserialize)]
+struct Which {
+    lab: String,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,15 +72,19 @@ impl CheckKind for LabKind {
         front_matter: &str,
         first_line: usize,
     ) -> Result<Box<dyn Checker>, (usize, String)> {
-        let spec: Spec = parse_check(front_matter, first_line)?;
         let at = check_line(front_matter, first_line);
         let fail = |message: String| (at, format!("[check]: {message}"));
-        if spec.lab != "auth" {
-            return Err(fail(format!(
-                "`lab` {:?}: only the auth lab can be checked this way so far",
-                spec.lab
-            )));
+        let which: Which = parse_check(front_matter, first_line)?;
+        match which.lab.as_str() {
+            "auth" => {}
+            "sql" => return super::sql_lab::load(front_matter, first_line),
+            other => {
+                return Err(fail(format!(
+                    "`lab` {other:?}: labs that can be checked this way are auth and sql"
+                )))
+            }
         }
+        let spec: Spec = parse_check(front_matter, first_line)?;
         if spec.scenarios.is_empty() {
             return Err(fail(
                 "a lab check needs at least one `[[check.scenarios]]`".into(),

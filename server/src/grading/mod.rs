@@ -24,6 +24,8 @@ pub mod quiz;
 pub mod regrade;
 pub mod routes;
 pub mod select;
+pub mod sql;
+mod sql_lab;
 
 use std::fmt::Debug;
 
@@ -40,7 +42,13 @@ pub use probe::ProbePolicy;
 pub const ENGINE_VERSION: u32 = 1;
 
 /// Every check kind. The registry: the one place that lists kinds.
-pub const KINDS: [&dyn CheckKind; 4] = [&quiz::Quiz, &http::HttpKind, &probe::Probe, &lab::LabKind];
+pub const KINDS: [&dyn CheckKind; 5] = [
+    &quiz::Quiz,
+    &http::HttpKind,
+    &probe::Probe,
+    &lab::LabKind,
+    &sql::SqlKind,
+];
 
 /// What an answer could not be read as: a 4xx for the caller, not a failed check.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -178,7 +186,7 @@ mod tests {
         let mut names: Vec<_> = KINDS.iter().map(|k| k.name()).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names, vec!["http", "lab", "probe", "quiz"]);
+        assert_eq!(names, vec!["http", "lab", "probe", "quiz", "sql"]);
         assert!(kind("quiz").is_some());
         assert!(kind("essay").is_none());
     }

@@ -149,9 +149,7 @@ async fn attempt(
     let answer = match exercise.checker.answer_source() {
         AnswerSource::Student => body.answer,
         AnswerSource::RecordedRequests => own_lab_requests(&state, &student.id),
-        AnswerSource::LabSettings(lab) => serde_json::json!({
-            "settings": crate::labs::stored_settings(&state, &student.id, lab).await?,
-        }),
+        AnswerSource::LabSettings(lab) => crate::labs::lab_answer(&state, &student.id, lab).await?,
     };
     let outcome = grade(&exercise, &answer, &state.grading.context)
         .await

@@ -8,6 +8,8 @@
 //! - `Settings`: what a student may change ([`LabSettings`]), validated and
 //!   persisted per student; `GET`/`PUT`/`DELETE /labs/<name>/settings` are
 //!   added for every lab, and handlers read them with [`CurrentSettings`];
+//! - `State`: what the lab keeps while the server runs (made once, from a
+//!   [`LabContext`], on first use); handlers read it with [`LabState`];
 //! - per-student state, isolated by [`crate::identity::Student`];
 //! - inspector events: structs implementing [`crate::inspector::LabEvent`];
 //! - algorithms that depend on time take a clock, so tests use virtual time;
@@ -21,14 +23,22 @@ pub mod auth;
 pub mod errors;
 pub mod http;
 mod settings;
+pub mod sql;
 
-use axum::extract::DefaultBodyLimit;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
 use axum::routing::{any, get};
 use axum::{middleware, Router};
 
 pub use errors::DeliberateResponse;
 pub use settings::{stored_settings, CurrentSettings, LabSettings};
 
+use crate::clock::Clock;
 use crate::inspector::record_lab_trace;
 use crate::state::AppState;
 
@@ -43,8 +53,63 @@ pub trait Lab: Send + Sync + 'static {
     const TITLE: &'static str;
     /// What a student may change in this lab.
     type Settings: LabSettings;
+    /// What the lab keeps while the server runs (`()` for none).
+    type State: Send + Sync + 'static;
+    /// Makes the lab's state, once per server.
+    fn state(context: &LabContext) -> Self::State;
     /// The lab's own routes, relative to `/labs/<NAME>`.
     fn routes() -> Router<AppState>;
+}
+
+/// What a lab may build its state from.
+#[derive(Clone)]
+pub struct LabContext {
+    /// The server's data folder; a lab keeps its files in a subfolder named after it.
+    pub data_dir: PathBuf,
+    /// The server's clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Every lab's state, made on first use.
+pub struct LabStates {
+    context: LabContext,
+    states: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl LabStates {
+    /// No state made yet.
+    pub fn new(context: LabContext) -> Self {
+        Self {
+            context,
+            states: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Lab `L`'s state.
+    pub fn get<L: Lab>(&self) -> Arc<L::State> {
+        let mut states = self.states.lock().expect("lab states are never poisoned");
+        let state = states
+            .entry(TypeId::of::<L>())
+            .or_insert_with(|| Arc::new(L::state(&self.context)))
+            .clone();
+        state
+            .downcast::<L::State>()
+            .expect("a lab's state has the lab's state type")
+    }
+}
+
+/// Extractor: lab `L`'s state.
+pub struct LabState<L: Lab>(pub Arc<L::State>);
+
+impl<L: Lab> FromRequestParts<AppState> for LabState<L> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(state.labs.get::<L>()))
+    }
 }
 
 /// All labs, with the shared middleware. The registry: the one place that lists labs.
@@ -52,11 +117,28 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(mount::<http::HttpLab>())
         .merge(mount::<auth::AuthLab>())
+        .merge(mount::<sql::SqlLab>())
         .route("/labs", any(errors::no_such_route))
         .route("/labs/{*rest}", any(errors::no_such_route))
         .layer(DefaultBodyLimit::max(LAB_BODY_LIMIT))
         .layer(middleware::map_response(errors::json_errors))
         .layer(middleware::from_fn_with_state(state, record_lab_trace))
+}
+
+/// What a `lab` check grades for `student`: their stored settings of
+/// `lab`, plus, for the SQL lab, the indexes they created in their sandbox.
+pub async fn lab_answer(
+    state: &AppState,
+    student: &crate::identity::StudentId,
+    lab: &str,
+) -> Result<serde_json::Value, crate::error::ApiError> {
+    let mut answer = serde_json::json!({
+        "settings": stored_settings(state, student, lab).await?,
+    });
+    if lab == <sql::SqlLab as Lab>::NAME {
+        answer["indexes"] = sql::created_indexes(&state.labs.get::<sql::SqlLab>(), student).await?;
+    }
+    Ok(answer)
 }
 
 fn mount<L: Lab>() -> Router<AppState> {

@@ -43,6 +43,9 @@ impl Lab for AuthLab {
     const NAME: &'static str = "auth";
     const TITLE: &'static str = "Authentication and authorisation";
     type Settings = AuthSettings;
+    type State = ();
+
+    fn state(_context: &super::LabContext) -> Self::State {}
 
     fn routes() -> Router<AppState> {
         Router::new()

@@ -25,6 +25,9 @@ impl Lab for HttpLab {
     const NAME: &'static str = "http";
     const TITLE: &'static str = "HTTP: requests, responses and status codes";
     type Settings = HttpSettings;
+    type State = ();
+
+    fn state(_context: &super::LabContext) -> Self::State {}
 
     fn routes() -> Router<AppState> {
         Router::new()

@@ -1,0 +1,117 @@
+//! The SQL lab: a shop database of the student's own, where they run any
+//! SQL they like, read query plans, add indexes, and watch transactions.
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `POST /labs/sql/query` | runs one statement: `{"sql"}` → `{columns, rows, elapsed_ms, ...}` |
+//! | `POST /labs/sql/plan` | `EXPLAIN QUERY PLAN` of one statement, as a tree |
+//! | `POST /labs/sql/index-experiment` | a query timed before and after a `CREATE INDEX` |
+//! | `GET /labs/sql/schema` | tables, columns, keys, foreign keys and indexes of the sandbox |
+//! | `DELETE /labs/sql/sandbox` | throws the sandbox away; the next use starts afresh |
+//! | `POST /labs/sql/withdrawal` | two concurrent withdrawals, step by step, under the settings |
+//! | `POST /labs/sql/transfer` | a transfer that fails halfway, with and without a transaction |
+//! | `GET /labs/sql/customers/{id}/orders?strategy=join\|n-plus-one` | an app-style endpoint written with sqlx |
+//!
+//! Guard rails live in [`engine`]; sandboxes in [`sandbox`]; the data in
+//! [`dataset`].
+
+pub mod dataset;
+pub mod engine;
+mod orders;
+pub mod plan;
+mod routes;
+pub mod sandbox;
+pub mod withdrawal;
+
+use axum::routing::{delete, get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use super::{Lab, LabContext, LabSettings};
+use crate::state::AppState;
+
+pub use sandbox::Sandboxes;
+
+/// The SQL lab.
+pub struct SqlLab;
+
+impl Lab for SqlLab {
+    const NAME: &'static str = "sql";
+    const TITLE: &'static str = "SQL: joins, indexes and transactions";
+    type Settings = SqlSettings;
+    type State = Sandboxes;
+
+    fn state(context: &LabContext) -> Self::State {
+        Sandboxes::new(context.data_dir.join("sql-sandboxes"))
+    }
+
+    fn routes() -> Router<AppState> {
+        Router::new()
+            .route("/query", post(routes::query))
+            .route("/plan", post(routes::plan))
+            .route("/index-experiment", post(routes::index_experiment))
+            .route("/schema", get(routes::schema))
+            .route("/sandbox", delete(routes::reset))
+            .route("/withdrawal", post(routes::withdrawal))
+            .route("/transfer", post(routes::transfer))
+            .route("/customers/{id}/orders", get(orders::customer_orders))
+    }
+}
+
+/// How the demo app wraps a withdrawal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transaction {
+    /// Each statement commits on its own.
+    #[default]
+    None,
+    /// `BEGIN`: locks are taken when first needed.
+    Deferred,
+    /// `BEGIN IMMEDIATE`: the write lock is taken at the start.
+    Immediate,
+}
+
+/// How the demo app computes the new balance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalStyle {
+    /// Reads the balance, subtracts in the app, writes the result back.
+    #[default]
+    ReadThenWrite,
+    /// One statement: `UPDATE ... SET balance = balance - ?`.
+    SingleUpdate,
+}
+
+/// What a student may change in the SQL lab.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqlSettings {
+    /// The transaction around each withdrawal.
+    pub transaction: Transaction,
+    /// How the withdrawal computes the new balance.
+    pub withdrawal: WithdrawalStyle,
+    /// Whether the app runs a withdrawal again when SQLite says it lost a race.
+    pub retry_on_busy: bool,
+}
+
+/// The CREATE INDEX statements in `student`'s sandbox, as a JSON list.
+pub async fn created_indexes(
+    sandboxes: &Sandboxes,
+    student: &crate::identity::StudentId,
+) -> Result<serde_json::Value, crate::error::ApiError> {
+    let indexes = sandboxes
+        .run(student, |db| plan::created_indexes(db, sandbox::RUN_LIMITS))
+        .await
+        .map_err(|e| {
+            crate::error::ApiError::Unprocessable(format!(
+                "your SQL sandbox could not be read: {e}"
+            ))
+        })?;
+    Ok(serde_json::Value::from(indexes))
+}
+
+impl LabSettings for SqlSettings {
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}

@@ -1,0 +1,222 @@
+//! From SQL to code: `GET /labs/sql/customers/{id}/orders`, a customer's
+//! orders with their items, served the way an app would serve them, with
+//! sqlx on the student's own sandbox.
+//!
+//! `?strategy=n-plus-one` is the shape an ORM's lazy loading produces: one
+//! query for the customer, one for their orders, then one more per order
+//! for its items. `?strategy=join` asks once. Every query is a `sql.query`
+//! event in the inspector, so the student counts them.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use axum::extract::{Path, Query};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteRow};
+use sqlx::{Connection, Row, SqliteConnection};
+
+use super::routes::SqlQuery;
+use super::SqlLab;
+use crate::error::{ApiError, InternalError};
+use crate::identity::Student;
+use crate::inspector::Inspector;
+use crate::labs::LabState;
+
+const CUSTOMER: &str = "SELECT id, name, email FROM customers WHERE id = ?";
+const ORDERS: &str =
+    "SELECT id, placed_at, status FROM orders WHERE customer_id = ? ORDER BY placed_at, id";
+const ITEMS: &str = "SELECT p.name, i.quantity, i.unit_price_cents FROM order_items AS i JOIN products AS p ON p.id = i.product_id WHERE i.order_id = ? ORDER BY p.name";
+const JOINED: &str = "SELECT c.id, c.name, c.email, o.id AS order_id, o.placed_at, o.status, p.name AS product, i.quantity, i.unit_price_cents
+FROM customers AS c
+LEFT JOIN orders AS o ON o.customer_id = c.id
+LEFT JOIN order_items AS i ON i.order_id = o.id
+LEFT JOIN products AS p ON p.id = i.product_id
+WHERE c.id = ?
+ORDER BY o.placed_at, o.id, p.name";
+
+/// How the endpoint loads the data.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum Strategy {
+    /// One query per order, after one for the orders.
+    #[default]
+    NPlusOne,
+    /// One query with joins.
+    Join,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Options {
+    #[serde(default)]
+    strategy: Strategy,
+}
+
+#[derive(Serialize)]
+struct Customer {
+    id: i64,
+    name: String,
+    email: String,
+}
+
+#[derive(Serialize)]
+struct Order {
+    id: i64,
+    placed_at: String,
+    status: String,
+    items: Vec<Item>,
+}
+
+#[derive(Serialize)]
+struct Item {
+    product: String,
+    quantity: i64,
+    unit_price_cents: i64,
+}
+
+/// The endpoint's answer.
+#[derive(Serialize)]
+pub(super) struct CustomerOrders {
+    strategy: Strategy,
+    queries: usize,
+    customer: Customer,
+    orders: Vec<Order>,
+}
+
+/// Runs `sql` with one id, recording it in the inspector.
+struct Traced<'a> {
+    connection: SqliteConnection,
+    inspector: &'a Inspector,
+    queries: usize,
+}
+
+impl Traced<'_> {
+    async fn fetch(&mut self, sql: &str, id: i64) -> Result<Vec<SqliteRow>, ApiError> {
+        let started = Instant::now();
+        let rows = sqlx::query(sql)
+            .bind(id)
+            .fetch_all(&mut self.connection)
+            .await?;
+        self.queries += 1;
+        self.inspector.record(&SqlQuery {
+            statement: sql.to_string(),
+            parameters: vec![Value::from(id)],
+            rows: rows.len() as u64,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+            plan: None,
+        });
+        Ok(rows)
+    }
+}
+
+/// `GET /labs/sql/customers/{id}/orders?strategy=join|n-plus-one`.
+pub(super) async fn customer_orders(
+    LabState(sandboxes): LabState<SqlLab>,
+    student: Student,
+    inspector: Inspector,
+    Path(id): Path<i64>,
+    Query(options): Query<Options>,
+) -> Result<Json<CustomerOrders>, ApiError> {
+    let path = sandboxes.ensure(&student.id).await.map_err(|e| {
+        tracing::error!(error = %e, "sql sandbox setup failed");
+        ApiError::Internal(InternalError::Wiring(
+            "the sql sandbox could not be prepared",
+        ))
+    })?;
+    let connect = SqliteConnectOptions::new().filename(path).read_only(true);
+    let mut traced = Traced {
+        connection: SqliteConnection::connect_with(&connect).await?,
+        inspector: &inspector,
+        queries: 0,
+    };
+    let loaded = match options.strategy {
+        Strategy::NPlusOne => n_plus_one(&mut traced, id).await,
+        Strategy::Join => joined(&mut traced, id).await,
+    };
+    let queries = traced.queries;
+    traced.connection.close().await?;
+    let (customer, orders) = loaded?;
+    Ok(Json(CustomerOrders {
+        strategy: options.strategy,
+        queries,
+        customer,
+        orders,
+    }))
+}
+
+fn no_customer(id: i64) -> ApiError {
+    ApiError::NotFound(format!("there is no customer {id} in your sandbox"))
+}
+
+async fn n_plus_one(traced: &mut Traced<'_>, id: i64) -> Result<(Customer, Vec<Order>), ApiError> {
+    let row = traced
+        .fetch(CUSTOMER, id)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| no_customer(id))?;
+    let customer = Customer {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        email: row.try_get(2)?,
+    };
+    let mut orders = Vec::new();
+    for row in traced.fetch(ORDERS, id).await? {
+        let order_id: i64 = row.try_get(0)?;
+        let items = traced
+            .fetch(ITEMS, order_id)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Item {
+                    product: r.try_get(0)?,
+                    quantity: r.try_get(1)?,
+                    unit_price_cents: r.try_get(2)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        orders.push(Order {
+            id: order_id,
+            placed_at: row.try_get(1)?,
+            status: row.try_get(2)?,
+            items,
+        });
+    }
+    Ok((customer, orders))
+}
+
+async fn joined(traced: &mut Traced<'_>, id: i64) -> Result<(Customer, Vec<Order>), ApiError> {
+    let rows = traced.fetch(JOINED, id).await?;
+    let first = rows.first().ok_or_else(|| no_customer(id))?;
+    let customer = Customer {
+        id: first.try_get(0)?,
+        name: first.try_get(1)?,
+        email: first.try_get(2)?,
+    };
+    // Rows arrive one per item; fold them back into orders, keeping order.
+    let mut orders: Vec<Order> = Vec::new();
+    let mut position: BTreeMap<i64, usize> = BTreeMap::new();
+    for row in &rows {
+        let Some(order_id) = row.try_get::<Option<i64>, _>(3)? else {
+            continue;
+        };
+        let at = *position.entry(order_id).or_insert_with(|| {
+            orders.push(Order {
+                id: order_id,
+                placed_at: row.try_get(4).unwrap_or_default(),
+                status: row.try_get(5).unwrap_or_default(),
+                items: Vec::new(),
+            });
+            orders.len() - 1
+        });
+        if let Some(product) = row.try_get::<Option<String>, _>(6)? {
+            orders[at].items.push(Item {
+                product,
+                quantity: row.try_get(7)?,
+                unit_price_cents: row.try_get(8)?,
+            });
+        }
+    }
+    Ok((customer, orders))
+}

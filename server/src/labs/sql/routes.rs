@@ -1,0 +1,309 @@
+//! The SQL lab's HTTP handlers: thin wrappers that run a job in the
+//! student's sandbox and answer JSON, with SQL errors as 4xx bodies that
+//! carry SQLite's message, a kind and a position.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::engine::{ErrorKind, QueryOutput, SqlError};
+use super::plan::{self, Plan};
+use super::sandbox::{SandboxError, RUN_LIMITS};
+use super::withdrawal::{self, TransferRun, WithdrawalReport};
+use super::SqlLab;
+use crate::error::extract::Json as JsonBody;
+use crate::identity::Student;
+use crate::inspector::{Inspector, LabEvent};
+use crate::labs::{CurrentSettings, LabState};
+
+/// Runs of the query on each side of an index experiment; the median is shown.
+const EXPERIMENT_RUNS: usize = 5;
+
+/// A statement to run or explain.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RunRequest {
+    sql: String,
+}
+
+/// Recorded for every statement a student runs, and for every query the
+/// app-style endpoints make.
+#[derive(Serialize)]
+pub(super) struct SqlQuery {
+    /// The statement as sent to SQLite.
+    pub(super) statement: String,
+    /// Its bound parameters, in order.
+    pub(super) parameters: Vec<Value>,
+    /// Rows returned (or changed, for a write).
+    pub(super) rows: u64,
+    /// Time in SQLite, in milliseconds.
+    pub(super) elapsed_ms: f64,
+    /// Its query plan, one step per line, for reads.
+    pub(super) plan: Option<String>,
+}
+
+impl LabEvent for SqlQuery {
+    const KIND: &'static str = "sql.query";
+    fn summary(&self) -> String {
+        let first_line = self.statement.lines().next().unwrap_or_default();
+        format!(
+            "{} rows in {:.2} ms: {first_line}",
+            self.rows, self.elapsed_ms
+        )
+    }
+}
+
+/// A failed SQL job as an HTTP response.
+pub(super) struct SqlFailure(SandboxError);
+
+impl From<SandboxError> for SqlFailure {
+    fn from(e: SandboxError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<SqlError> for SqlFailure {
+    fn from(e: SqlError) -> Self {
+        Self(SandboxError::Sql(e))
+    }
+}
+
+/// The body of a failed statement.
+#[derive(Serialize)]
+struct SqlErrorBody {
+    error: &'static str,
+    message: String,
+    kind: ErrorKind,
+    position: Option<super::engine::Position>,
+}
+
+impl IntoResponse for SqlFailure {
+    fn into_response(self) -> Response {
+        match self.0 {
+            SandboxError::Sql(e) => {
+                let (status, error) = match e.kind {
+                    ErrorKind::Refused => (StatusCode::FORBIDDEN, "refused"),
+                    ErrorKind::Timeout => (StatusCode::UNPROCESSABLE_ENTITY, "timeout"),
+                    ErrorKind::Full => (StatusCode::INSUFFICIENT_STORAGE, "sandbox_full"),
+                    ErrorKind::Busy | ErrorKind::StaleSnapshot => (StatusCode::CONFLICT, "busy"),
+                    ErrorKind::Syntax | ErrorKind::Shape => (StatusCode::BAD_REQUEST, "sql_error"),
+                    ErrorKind::Runtime => (StatusCode::UNPROCESSABLE_ENTITY, "sql_error"),
+                };
+                let body = SqlErrorBody {
+                    error,
+                    message: e.message,
+                    kind: e.kind,
+                    position: e.position,
+                };
+                (status, Json(body)).into_response()
+            }
+            SandboxError::Setup(reason) => {
+                tracing::error!(%reason, "sql sandbox setup failed");
+                crate::error::error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Your SQL sandbox could not be prepared; try again in a moment.".into(),
+                )
+            }
+        }
+    }
+}
+
+/// What `POST /labs/sql/query` answers.
+#[derive(Serialize)]
+pub(super) struct QueryAnswer {
+    #[serde(flatten)]
+    output: QueryOutput,
+    row_count: usize,
+    plan: Option<Plan>,
+}
+
+/// `POST /labs/sql/query`: one statement in the student's sandbox.
+pub(super) async fn query(
+    LabState(sandboxes): LabState<SqlLab>,
+    student: Student,
+    inspector: Inspector,
+    JsonBody(request): JsonBody<RunRequest>,
+) -> Result<Json<QueryAnswer>, SqlFailure> {
+    let sql = request.sql;
+    let statement = sql.clone();
+    let (output, plan) = sandboxes
+        .run(&student.id, move |db| {
+            let output = db.run(&sql, RUN_LIMITS)?;
+            // The plan of a read is cheap and tells the inspector how it ran.
+            let plan = if output.read_only
+                && !sql.trim_start().to_ascii_uppercase().starts_with("EXPLAIN")
+            {
+                plan::explain(db, &sql, RUN_LIMITS).ok()
+            } else {
+                None
+            };
+            Ok((output, plan))
+        })
+        .await?;
+    inspector.record(&SqlQuery {
+        statement,
+        parameters: Vec::new(),
+        rows: if output.read_only {
+            output.rows.len() as u64
+        } else {
+            output.changes
+        },
+        elapsed_ms: output.elapsed_ms,
+        plan: plan.as_ref().map(|p| p.details.join("\n")),
+    });
+    Ok(Json(QueryAnswer {
+        row_count: output.rows.len(),
+        output,
+        plan,
+    }))
+}
+
+/// `POST /labs/sql/plan`: the plan of one statement, without running it.
+pub(super) async fn plan(
+    LabState(sandboxes): LabState<SqlLab>,
+    student: Student,
+    JsonBody(request): JsonBody<RunRequest>,
+) -> Result<Json<Plan>, SqlFailure> {
+    let plan = sandboxes
+        .run(&student.id, move |db| {
+            plan::explain(db, &request.sql, RUN_LIMITS)
+        })
+        .await?;
+    Ok(Json(plan))
+}
+
+/// `GET /labs/sql/schema`.
+pub(super) async fn schema(
+    LabState(sandboxes): LabState<SqlLab>,
+    student: Student,
+) -> Result<Json<Value>, SqlFailure> {
+    let tables = sandboxes
+        .run(&student.id, |db| plan::schema(db, RUN_LIMITS))
+        .await?;
+    Ok(Json(serde_json::json!({ "tables": tables })))
+}
+
+/// `DELETE /labs/sql/sandbox`.
+pub(super) async fn reset(
+    LabState(sandboxes): LabState<SqlLab>,
+    student: Student,
+) -> Result<StatusCode, SqlFailure> {
+    sandboxes.reset(&student.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An index experiment to run.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ExperimentRequest {
+    query: String,
+    index: String,
+}
+
+/// One side of the experiment.
+#[derive(Serialize)]
+pub(super) struct Timed {
+    plan: Plan,
+    median_ms: f64,
+    runs_ms: Vec<f64>,
+    row_count: usize,
+}
+
+/// Before and after.
+#[derive(Serialize)]
+pub(super) struct Experiment {
+    before: Timed,
+    after: Timed,
+    speedup: f64,
+}
+
+fn timed(db: &mut super::engine::Db, query: &str) -> Result<Timed, SqlError> {
+    let plan = plan::explain(db, query, RUN_LIMITS)?;
+    let mut runs_ms = Vec::with_capacity(EXPERIMENT_RUNS);
+    let mut row_count = 0;
+    for _ in 0..EXPERIMENT_RUNS {
+        let output = db.run(query, RUN_LIMITS)?;
+        row_count = output.rows.len();
+        runs_ms.push(output.elapsed_ms);
+    }
+    let mut sorted = runs_ms.clone();
+    sorted.sort_by(f64::total_cmp);
+    Ok(Timed {
+        plan,
+        median_ms: sorted[sorted.len() / 2],
+        runs_ms,
+        row_count,
+    })
+}
+
+/// `POST /labs/sql/index-experiment`: times a read, creates an index, times it again.
+pub(super) async fn index_experiment(
+    LabState(sandboxes): LabState<SqlLab>,
+    student: Student,
+    JsonBody(request): JsonBody<ExperimentRequest>,
+) -> Result<Json<Experiment>, SqlFailure> {
+    let index = request.index.trim().to_string();
+    let words: Vec<String> = index
+        .split_whitespace()
+        .take(3)
+        .map(str::to_ascii_uppercase)
+        .collect();
+    if !(words.starts_with(&["CREATE".into(), "INDEX".into()])
+        || words.starts_with(&["CREATE".into(), "UNIQUE".into(), "INDEX".into()]))
+    {
+        return Err(SqlError {
+            kind: ErrorKind::Shape,
+            message: "the second statement must be a CREATE INDEX".into(),
+            position: None,
+        }
+        .into());
+    }
+    let query = request.query;
+    let experiment = sandboxes
+        .run(&student.id, move |db| {
+            if !db.is_read_only(&query)? {
+                return Err(SqlError {
+                    kind: ErrorKind::Shape,
+                    message: "the query must be a read (a SELECT)".into(),
+                    position: None,
+                });
+            }
+            let before = timed(db, &query)?;
+            db.run(&index, RUN_LIMITS)?;
+            let after = timed(db, &query)?;
+            Ok(Experiment {
+                speedup: before.median_ms / after.median_ms.max(0.001),
+                before,
+                after,
+            })
+        })
+        .await?;
+    Ok(Json(experiment))
+}
+
+/// `POST /labs/sql/withdrawal`: the concurrent withdrawal under the student's settings.
+pub(super) async fn withdrawal(
+    LabState(sandboxes): LabState<SqlLab>,
+    student: Student,
+    CurrentSettings(settings, _): CurrentSettings<SqlLab>,
+) -> Result<Json<WithdrawalReport>, SqlFailure> {
+    let report = sandboxes
+        .with_file(&student.id, move |path| {
+            withdrawal::withdraw_concurrently(path, &settings)
+        })
+        .await?;
+    Ok(Json(report))
+}
+
+/// `POST /labs/sql/transfer`: the failing transfer, without and with a transaction.
+pub(super) async fn transfer(
+    LabState(sandboxes): LabState<SqlLab>,
+    student: Student,
+) -> Result<Json<[TransferRun; 2]>, SqlFailure> {
+    let runs = sandboxes
+        .with_file(&student.id, withdrawal::failing_transfer)
+        .await?;
+    Ok(Json(runs))
+}

@@ -1,0 +1,169 @@
+//! Per-student sandboxes: each student's own copy of the shop, a file of
+//! its own under the data folder, created from the course template on first
+//! use and deleted on reset.
+//!
+//! A student runs one thing at a time in their sandbox (a per-student
+//! lock), and the whole server runs at most [`CONCURRENT_RUNS`] sandbox
+//! jobs at once, on blocking threads, so a runaway query costs one thread
+//! for at most its time limit and never stalls the async workers.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use super::dataset::{self, Variant};
+use super::engine::{Access, Db, Limits, SqlError, PAGE_SIZE};
+use crate::identity::StudentId;
+
+/// How long one statement may run.
+pub const STATEMENT_TIME: Duration = Duration::from_secs(2);
+/// Rows sent back for one statement.
+pub const MAX_ROWS: usize = 1000;
+/// How big a sandbox may grow (64 MiB).
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// Sandbox jobs running at once across the server.
+pub const CONCURRENT_RUNS: usize = 4;
+
+/// The limits of a student's run in their sandbox.
+pub const RUN_LIMITS: Limits = Limits {
+    time: STATEMENT_TIME,
+    max_rows: MAX_ROWS,
+};
+
+/// Why a sandbox job did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The SQL failed; the student's business.
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    /// The dataset or the file could not be prepared; the server's business.
+    #[error("the sandbox could not be prepared: {0}")]
+    Setup(String),
+}
+
+/// Every student's sandbox.
+pub struct Sandboxes {
+    dir: PathBuf,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    gate: Semaphore,
+}
+
+impl Sandboxes {
+    /// Sandboxes kept in `dir`.
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            locks: Mutex::new(HashMap::new()),
+            gate: Semaphore::new(CONCURRENT_RUNS),
+        }
+    }
+
+    /// The file of `student`'s sandbox (which may not exist yet).
+    pub fn path(&self, student: &StudentId) -> PathBuf {
+        let safe: String = student
+            .as_str()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        self.dir.join(format!("{safe}.db"))
+    }
+
+    /// Runs `work` on a guarded connection to `student`'s sandbox.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        student: &StudentId,
+        work: impl FnOnce(&mut Db) -> Result<T, SqlError> + Send + 'static,
+    ) -> Result<T, SandboxError> {
+        self.with_file(student, move |path| {
+            let mut db = open(path)?;
+            work(&mut db)
+        })
+        .await
+    }
+
+    /// Runs `work` with the path of `student`'s sandbox, for jobs that open
+    /// several connections (see [`open`]).
+    pub async fn with_file<T: Send + 'static>(
+        &self,
+        student: &StudentId,
+        work: impl FnOnce(&Path) -> Result<T, SqlError> + Send + 'static,
+    ) -> Result<T, SandboxError> {
+        let lock = self.lock_of(student);
+        let _mine = lock.lock().await;
+        let _turn = self.gate.acquire().await.expect("the gate is never closed");
+        let path = self.path(student);
+        if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            self.create(&path).await?;
+        }
+        let outcome = tokio::task::spawn_blocking(move || work(&path))
+            .await
+            .map_err(|e| SandboxError::Setup(format!("the sandbox job failed: {e}")))?;
+        Ok(outcome?)
+    }
+
+    /// The path of `student`'s sandbox, creating it first if needed, for
+    /// code that reads it through its own connection.
+    pub async fn ensure(&self, student: &StudentId) -> Result<PathBuf, SandboxError> {
+        let lock = self.lock_of(student);
+        let _mine = lock.lock().await;
+        let path = self.path(student);
+        if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            self.create(&path).await?;
+        }
+        Ok(path)
+    }
+
+    /// Deletes `student`'s sandbox; the next use starts from a fresh copy.
+    pub async fn reset(&self, student: &StudentId) -> Result<(), SandboxError> {
+        let lock = self.lock_of(student);
+        let _mine = lock.lock().await;
+        let path = self.path(student);
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            match tokio::fs::remove_file(&file).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(SandboxError::Setup(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies the course template to `path` (through a temporary name, so
+    /// a crash never leaves half a sandbox).
+    async fn create(&self, path: &Path) -> Result<(), SandboxError> {
+        let template = dataset::template(Variant::Course)
+            .await
+            .map_err(|e| SandboxError::Setup(e.to_string()))?;
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| SandboxError::Setup(e.to_string()))?;
+        let partial = path.with_extension("partial");
+        tokio::fs::copy(template, &partial)
+            .await
+            .map_err(|e| SandboxError::Setup(e.to_string()))?;
+        tokio::fs::rename(&partial, path)
+            .await
+            .map_err(|e| SandboxError::Setup(e.to_string()))
+    }
+
+    /// The student's lock, dropping locks nobody holds any more.
+    fn lock_of(&self, student: &StudentId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().expect("the lock table is never poisoned");
+        if locks.len() > 256 {
+            locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        locks
+            .entry(student.as_str().to_string())
+            .or_default()
+            .clone()
+    }
+}
+
+/// A guarded read-write connection to a sandbox file.
+pub fn open(path: &Path) -> Result<Db, SqlError> {
+    Db::open(path, Access::ReadWrite, MAX_BYTES / PAGE_SIZE)
+}
