@@ -529,6 +529,63 @@ impl Shop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labs::sql::engine::{Access, Db, Limits};
+
+    fn count(db: &mut Db, sql: &str) -> i64 {
+        let limits = Limits {
+            time: std::time::Duration::from_secs(10),
+            max_rows: 1,
+        };
+        db.run(sql, limits).unwrap().rows[0][0].as_i64().unwrap()
+    }
+
+    #[tokio::test]
+    async fn both_variants_hold_the_edge_cases_grading_relies_on() {
+        for variant in [Variant::Course, Variant::Hidden] {
+            let mut db = Db::open(template(variant).await.unwrap(), Access::ReadOnly, 0).unwrap();
+            let sizes = variant.sizes();
+            assert_eq!(
+                count(&mut db, "SELECT count(*) FROM customers"),
+                sizes.customers as i64
+            );
+            assert_eq!(
+                count(&mut db, "SELECT count(*) FROM orders"),
+                sizes.orders as i64
+            );
+            let items = count(&mut db, "SELECT count(*) FROM order_items");
+            assert!(
+                items > sizes.orders as i64 * 2,
+                "{variant:?}: {items} items"
+            );
+            let never_ordered = count(
+                &mut db,
+                "SELECT count(*) FROM customers WHERE id NOT IN (SELECT customer_id FROM orders)",
+            );
+            assert!(
+                never_ordered > 50,
+                "{variant:?}: {never_ordered} customers never ordered"
+            );
+            let never_sold = count(&mut db, "SELECT count(*) FROM products WHERE id NOT IN (SELECT product_id FROM order_items)");
+            assert!(
+                never_sold > 10,
+                "{variant:?}: {never_sold} products never sold"
+            );
+            assert!(count(&mut db, "SELECT count(*) FROM customers WHERE city IS NULL") > 0);
+            assert!(
+                count(
+                    &mut db,
+                    "SELECT count(*) FROM customers WHERE referred_by IS NOT NULL"
+                ) > 100
+            );
+        }
+        let mut hidden = Db::open(
+            template(Variant::Hidden).await.unwrap(),
+            Access::ReadOnly,
+            0,
+        )
+        .unwrap();
+        assert_eq!(count(&mut hidden, "SELECT count(*) FROM categories WHERE id NOT IN (SELECT category_id FROM products)"), 5);
+    }
 
     #[test]
     fn generation_is_deterministic_and_the_variants_differ() {
