@@ -509,7 +509,7 @@ impl Shop {
                 let body = if rng.chance(30) {
                     "NULL".into()
                 } else {
-                    quote(*rng.pick(&REVIEW_BODIES))
+                    quote(rng.pick::<&str>(&REVIEW_BODIES))
                 };
                 let written = timestamp(
                     (placed + rng.between(2, 30)).min(LAST_DAY),
