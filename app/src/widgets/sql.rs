@@ -408,7 +408,7 @@ pub(crate) fn ResultGrid(result: QueryResult) -> impl IntoView {
     view! {
         <p class="sql-summary" role="status">{summary}</p>
         {has_columns.then(|| view! {
-            <div class="table-scroll sql-grid">
+            <div class="table-scroll sql-grid" tabindex="0" role="region" aria-label="Query result">
                 <table class="data-table">
                     <thead><tr>
                         {result.columns.iter().map(|c| view! {

@@ -180,7 +180,7 @@ fn EntityDiagram(schema: Schema) -> impl IntoView {
         schema.tables.len()
     );
     view! {
-        <div class="er-scroll">
+        <div class="er-scroll" tabindex="0" role="region" aria-label="Diagram (scrolls sideways)">
             <svg class="er-diagram" viewBox=format!("0 0 {width} {height}") width=width height=height role="img" aria-label=description>
                 <defs>
                     <marker id="er-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
