@@ -30,6 +30,15 @@ test('a join shows rows; an index created from the editor changes the plan', asy
   assert.deepEqual(await seriousViolations(page), []);
   await page.screenshot({ path: path.join(shots, 'sql-join.png'), fullPage: false });
 
+  // An exercise card takes a query in the same editor and grades it on two datasets.
+  const card = page.locator('.exercise-card', { hasText: 'Who cancelled?' });
+  await card.getByRole('textbox', { name: 'Your query' }).fill(
+    "SELECT orders.id, customers.name FROM customers JOIN orders ON orders.customer_id = customers.id WHERE status = 'cancelled'",
+  );
+  await card.getByRole('button', { name: 'Check' }).click();
+  await assert.doesNotReject(card.getByText('All checks passed: 2 of 2 points').waitFor());
+  assert.match(await card.innerText(), /hidden dataset/);
+
   await page.goto(`${env.server.baseUrl}/lessons/databases/indexes`);
   const first = page.locator('.sql-runner[data-hydrated="true"]').first();
   await first.waitFor({ timeout: 30_000 });

@@ -56,9 +56,9 @@ const LAYOUT_ORDER: [&str; 8] = [
     "accounts",
     "sellers",
 ];
-const BOX_WIDTH: f64 = 210.0;
+const BOX_WIDTH: f64 = 190.0;
 const ROW_HEIGHT: f64 = 18.0;
-const GAP_X: f64 = 70.0;
+const GAP_X: f64 = 55.0;
 const GAP_Y: f64 = 40.0;
 const COLUMNS: usize = 3;
 
