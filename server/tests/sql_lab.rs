@@ -537,3 +537,34 @@ async fn sql_answers_are_graded_on_the_course_and_the_hidden_dataset() {
         .await;
     assert!(!view.contains("NOT EXISTS"), "{view}");
 }
+
+#[tokio::test]
+async fn a_guest_who_signs_in_keeps_their_sandbox() {
+    let server = TestServer::start().await;
+    let laptop = server.browser();
+    let signed_up = laptop
+        .post(server.url("/auth/signup"))
+        .json(&json!({ "name": "Ada", "email": "ada@example.com", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), 201);
+    laptop
+        .post(server.url("/auth/signout"))
+        .send()
+        .await
+        .unwrap();
+
+    let phone = server.browser();
+    let (status, _) = run(&server, &phone, "CREATE TABLE notes (body TEXT)").await;
+    assert_eq!(status, 200);
+    let signed_in = phone
+        .post(server.url("/auth/signin"))
+        .json(&json!({ "email": "ada@example.com", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let (status, body) = run(&server, &phone, "SELECT count(*) FROM notes").await;
+    assert_eq!(status, 200, "the guest's table came along: {body}");
+}

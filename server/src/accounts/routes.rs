@@ -319,6 +319,7 @@ async fn sign_in(
         if let Visitor::Guest(guest) = &visitor {
             store::carry_over_guest(&state.pool, guest, &account.id).await?;
             state.traces.adopt(guest, &account.id);
+            crate::labs::adopt_guest(&state, guest, &account.id).await;
         }
         identity::sign_in(&session, &account, state.clock.now()).await?;
         Ok(Done {

@@ -141,6 +141,19 @@ pub async fn lab_answer(
     Ok(answer)
 }
 
+/// Moves what labs keep per student from a guest to the account they
+/// signed in to (settings and attempts move with the platform tables).
+pub async fn adopt_guest(
+    state: &AppState,
+    guest: &crate::identity::StudentId,
+    account: &crate::identity::StudentId,
+) {
+    if let Err(e) = state.labs.get::<sql::SqlLab>().adopt(guest, account).await {
+        // Losing a guest's scratch database is not worth failing a sign-in for.
+        tracing::warn!(error = %e, "could not move a guest's sql sandbox");
+    }
+}
+
 fn mount<L: Lab>() -> Router<AppState> {
     let settings = Router::new().route(
         "/settings",

@@ -116,6 +116,33 @@ impl Sandboxes {
         Ok(path)
     }
 
+    /// Moves a guest's sandbox to the account they signed in to, unless the
+    /// account already has one (then the account's work wins and the
+    /// guest's copy is deleted).
+    pub async fn adopt(&self, guest: &StudentId, account: &StudentId) -> Result<(), SandboxError> {
+        let (from, into) = (self.path(guest), self.path(account));
+        if from == into || !tokio::fs::try_exists(&from).await.unwrap_or(false) {
+            return Ok(());
+        }
+        let (guest_lock, account_lock) = (self.lock_of(guest), self.lock_of(account));
+        let _guest = guest_lock.lock().await;
+        let _account = account_lock.lock().await;
+        if tokio::fs::try_exists(&into).await.unwrap_or(false) {
+            drop((_guest, _account));
+            return self.reset(guest).await;
+        }
+        for suffix in ["-wal", "-shm", ""] {
+            let source = PathBuf::from(format!("{}{suffix}", from.display()));
+            let target = PathBuf::from(format!("{}{suffix}", into.display()));
+            if tokio::fs::try_exists(&source).await.unwrap_or(false) {
+                tokio::fs::rename(&source, &target)
+                    .await
+                    .map_err(|e| SandboxError::Setup(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes `student`'s sandbox; the next use starts from a fresh copy.
     pub async fn reset(&self, student: &StudentId) -> Result<(), SandboxError> {
         let lock = self.lock_of(student);
