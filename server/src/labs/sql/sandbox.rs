@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::Semaphore;
 
@@ -26,6 +26,11 @@ pub const MAX_ROWS: usize = 1000;
 pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// Sandbox jobs running at once across the server.
 pub const CONCURRENT_RUNS: usize = 4;
+/// A sandbox untouched this long is deleted (a guest's session has long
+/// expired by then; a student who returns gets a fresh copy).
+pub const IDLE_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How often creating a sandbox also sweeps idle ones away.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// The limits of a student's run in their sandbox.
 pub const RUN_LIMITS: Limits = Limits {
@@ -49,6 +54,7 @@ pub struct Sandboxes {
     dir: PathBuf,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     gate: Semaphore,
+    last_sweep: Mutex<Option<std::time::Instant>>,
 }
 
 impl Sandboxes {
@@ -58,6 +64,7 @@ impl Sandboxes {
             dir,
             locks: Mutex::new(HashMap::new()),
             gate: Semaphore::new(CONCURRENT_RUNS),
+            last_sweep: Mutex::new(None),
         }
     }
 
@@ -98,9 +105,12 @@ impl Sandboxes {
         if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
             self.create(&path).await?;
         }
-        let outcome = tokio::task::spawn_blocking(move || work(&path))
-            .await
-            .map_err(|e| SandboxError::Setup(format!("the sandbox job failed: {e}")))?;
+        let outcome = tokio::task::spawn_blocking(move || {
+            touch(&path);
+            work(&path)
+        })
+        .await
+        .map_err(|e| SandboxError::Setup(format!("the sandbox job failed: {e}")))?;
         Ok(outcome?)
     }
 
@@ -162,6 +172,7 @@ impl Sandboxes {
     /// Copies the course template to `path` (through a temporary name, so
     /// a crash never leaves half a sandbox).
     async fn create(&self, path: &Path) -> Result<(), SandboxError> {
+        self.sweep_now_and_then();
         let template = dataset::template(Variant::Course)
             .await
             .map_err(|e| SandboxError::Setup(e.to_string()))?;
@@ -177,6 +188,31 @@ impl Sandboxes {
             .map_err(|e| SandboxError::Setup(e.to_string()))
     }
 
+    /// Sweeps idle sandboxes, at most once per [`SWEEP_EVERY`], in the background.
+    fn sweep_now_and_then(&self) {
+        let mut last = self.last_sweep.lock().expect("never poisoned");
+        if last.is_some_and(|at| at.elapsed() < SWEEP_EVERY) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        let dir = self.dir.clone();
+        let busy: Vec<String> = self
+            .locks
+            .lock()
+            .expect("never poisoned")
+            .iter()
+            .filter(|(_, lock)| lock.try_lock().is_err())
+            .map(|(id, _)| id.clone())
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            let cutoff = SystemTime::now() - IDLE_LIFETIME;
+            let removed = sweep(&dir, cutoff, &busy);
+            if removed > 0 {
+                tracing::info!(removed, "deleted idle sql sandboxes");
+            }
+        });
+    }
+
     /// The student's lock, dropping locks nobody holds any more.
     fn lock_of(&self, student: &StudentId) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().expect("the lock table is never poisoned");
@@ -190,7 +226,69 @@ impl Sandboxes {
     }
 }
 
+/// Marks a sandbox as used now, for the idle sweep.
+fn touch(path: &Path) {
+    if let Ok(file) = std::fs::File::options().write(true).open(path) {
+        let _ = file.set_modified(SystemTime::now());
+    }
+}
+
+/// Deletes the sandboxes in `dir` last used before `cutoff`, except those
+/// of `busy` students; returns how many went.
+pub fn sweep(dir: &Path, cutoff: SystemTime, busy: &[String]) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(student) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".db"))
+        else {
+            continue;
+        };
+        let idle = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified < cutoff);
+        if idle && !busy.iter().any(|b| b == student) {
+            for suffix in ["-wal", "-shm", ""] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// A guarded read-write connection to a sandbox file.
 pub fn open(path: &Path) -> Result<Db, SqlError> {
     Db::open(path, Access::ReadWrite, MAX_BYTES / PAGE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_deletes_only_idle_sandboxes_nobody_is_using() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let month_ago = now - IDLE_LIFETIME - Duration::from_secs(3600);
+        for (name, modified) in [("old", month_ago), ("busy", month_ago), ("fresh", now)] {
+            let file = std::fs::File::create(dir.path().join(format!("{name}.db"))).unwrap();
+            file.set_modified(modified).unwrap();
+        }
+        std::fs::write(dir.path().join("old.db-wal"), b"").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"").unwrap();
+        assert_eq!(sweep(dir.path(), now - IDLE_LIFETIME, &["busy".into()]), 1);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec!["busy.db", "fresh.db", "notes.txt"]);
+    }
 }
