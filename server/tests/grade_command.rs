@@ -45,6 +45,43 @@ fn a_right_answer_exits_0_and_a_wrong_one_exits_1() {
 }
 
 #[test]
+fn sql_answers_and_sql_lab_state_grade_from_the_command_line() {
+    let (code, stdout, _) = grade(
+        &["--exercise", "sql-self-join", "--answer", "-"],
+        r#"{"sql": "SELECT a.name, b.name FROM customers a, customers b WHERE a.referred_by = b.id"}"#,
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = grade(
+        &[
+            "--exercise",
+            "sql-self-join",
+            "--answer",
+            "-",
+            "--format",
+            "json",
+        ],
+        r#"{"sql": "SELECT name, name FROM customers WHERE referred_by IS NOT NULL LIMIT 5"}"#,
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("hidden dataset"), "{stdout}");
+    let (code, stdout, _) = grade(
+        &[
+            "--exercise",
+            "sql-index-orders-by-customer",
+            "--answer",
+            "-",
+        ],
+        r#"{"indexes": ["CREATE INDEX by_customer ON orders (customer_id, placed_at)"]}"#,
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = grade(
+        &["--exercise", "sql-withdrawal-fix", "--answer", "-"],
+        r#"{"settings": {"transaction": "deferred", "retry_on_busy": true}}"#,
+    );
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
 fn junit_output_parses_and_names_every_failure() {
     let file = submissions_file();
     let (code, stdout, stderr) = grade(
