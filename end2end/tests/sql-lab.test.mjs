@@ -98,3 +98,29 @@ test('the schema browser draws the shop; the transactions demo loses an update, 
   await demo.screenshot({ path: path.join(shots, 'sql-withdrawal.png') });
   await page.close();
 });
+
+test('the index experiment on a phone, in the dark theme, shows both plans and times', async () => {
+  const page = await env.browser.context.newPage();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  // The first test added an index to this student's sandbox: start afresh.
+  const reset = await page.request.delete(`${env.server.baseUrl}/labs/sql/sandbox`);
+  assert.equal(reset.status(), 204);
+  await page.goto(`${env.server.baseUrl}/lessons/databases/indexes`);
+  const experiment = page.locator('.index-experiment[data-hydrated="true"]');
+  await experiment.waitFor({ timeout: 30_000 });
+  await experiment.getByRole('textbox', { name: 'CREATE INDEX statement' }).fill(
+    'CREATE INDEX idx_orders_customer_status ON orders (customer_id, status)',
+  );
+  await experiment.getByRole('button', { name: 'Run the experiment' }).click();
+  const sides = experiment.locator('.experiment-side');
+  await sides.nth(1).waitFor();
+  assert.match(await sides.nth(0).innerText(), /Before[\s\S]*ms median[\s\S]*SCAN orders/);
+  assert.match(await sides.nth(1).innerText(), /After[\s\S]*SEARCH orders USING (COVERING )?INDEX idx_orders_customer_status/);
+  assert.match(await experiment.locator('.experiment-speedup').innerText(), /faster with the index/);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `no sideways scrolling on a phone (page is ${width}px wide)`);
+  assert.deepEqual(await seriousViolations(page), []);
+  await experiment.screenshot({ path: path.join(shots, 'sql-index-experiment-phone-dark.png') });
+  await page.close();
+});

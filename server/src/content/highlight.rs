@@ -49,7 +49,9 @@ pub(crate) fn code_block(code: &str, token: &str, language: Language) -> String 
     } else {
         format!(" data-lang=\"{}\"", escape_html(token))
     };
-    format!("<pre class=\"code\"{label}><code>{inner}</code></pre>\n")
+    // Focusable, because a long line scrolls sideways and keyboard users
+    // must be able to scroll it too.
+    format!("<pre class=\"code\" tabindex=\"0\"{label}><code>{inner}</code></pre>\n")
 }
 
 fn highlighted(code: &str, syntax: &SyntaxReference) -> Option<String> {
