@@ -200,6 +200,10 @@ pub struct ServeConfig {
     /// Hosts (`host` or `host:port`) that probe exercises may reach besides loopback.
     #[arg(long, env = "WORKBENCH_PROBE_ALLOW", value_delimiter = ',')]
     pub probe_allow: Vec<String>,
+    /// Redis for the cache lab's Redis backend (e.g. `redis://127.0.0.1:6379`);
+    /// without it the lab offers its in-process cache only.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
     /// Seconds for one spent sign-in attempt to come back.
     #[arg(long, env = "WORKBENCH_SIGN_IN_REFILL_SECS", default_value_t = 12)]
     pub sign_in_refill_secs: u64,

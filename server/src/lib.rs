@@ -124,6 +124,7 @@ pub async fn build_state_with_clock(
         labs: crate::labs::LabStates::new(crate::labs::LabContext {
             data_dir: config.database.data_dir.clone(),
             clock: clock.clone(),
+            redis_url: config.redis_url.clone(),
         }),
         clock,
     }))

@@ -20,6 +20,7 @@
 //! body whatever the lab does. Adding a lab touches [`router`] and nothing else.
 
 pub mod auth;
+pub mod cache;
 pub mod errors;
 pub mod http;
 mod settings;
@@ -68,6 +69,8 @@ pub struct LabContext {
     pub data_dir: PathBuf,
     /// The server's clock.
     pub clock: Arc<dyn Clock>,
+    /// Redis, for labs with a Redis backend, when the server has one.
+    pub redis_url: Option<String>,
 }
 
 /// Every lab's state, made on first use.
@@ -118,6 +121,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(mount::<http::HttpLab>())
         .merge(mount::<auth::AuthLab>())
         .merge(mount::<sql::SqlLab>())
+        .merge(mount::<cache::CacheLab>())
         .route("/labs", any(errors::no_such_route))
         .route("/labs/{*rest}", any(errors::no_such_route))
         .layer(DefaultBodyLimit::max(LAB_BODY_LIMIT))

@@ -1,0 +1,446 @@
+//! The cache lab's handlers: the catalog through the cache, price updates,
+//! the stampede, statistics.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::future::{BoxFuture, FutureExt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::sync::Barrier;
+
+use super::service::{OriginError, Outcome, ReadContext, Served};
+use super::CacheLab;
+use crate::error::extract::Json as JsonBody;
+use crate::error::ApiError;
+use crate::identity::Student;
+use crate::inspector::Inspector;
+use crate::labs::sql::engine::Limits;
+use crate::labs::sql::{Sandboxes, SqlLab};
+use crate::labs::{CurrentSettings, LabState};
+use crate::state::AppState;
+
+/// Products on the catalog's first page.
+const PAGE: i64 = 20;
+/// Most requests one stampede may fire.
+const MAX_STAMPEDE: usize = 200;
+
+const ORIGIN_LIMITS: Limits = Limits {
+    time: Duration::from_secs(2),
+    max_rows: 100,
+};
+
+const PRODUCT: &str = "SELECT p.id, p.name, p.price_cents, p.stock, c.name, s.name FROM products AS p JOIN categories AS c ON c.id = p.category_id JOIN sellers AS s ON s.id = p.seller_id WHERE p.id = ?";
+const PAGE_SQL: &str = "SELECT p.id, p.name, p.price_cents, p.stock, c.name, s.name FROM products AS p JOIN categories AS c ON c.id = p.category_id JOIN sellers AS s ON s.id = p.seller_id ORDER BY p.id LIMIT ?";
+
+fn product_key(id: i64) -> String {
+    format!("product:{id}")
+}
+
+const PAGE_KEY: &str = "products:page:1";
+
+fn product_json(row: &[Value]) -> Value {
+    serde_json::json!({
+        "id": row[0], "name": row[1], "price_cents": row[2], "stock": row[3],
+        "category": row[4], "seller": row[5],
+    })
+}
+
+/// The origin: one query on the student's own shop (the SQL lab's sandbox).
+fn origin(
+    sandboxes: Arc<Sandboxes>,
+    student: crate::identity::StudentId,
+    sql: &'static str,
+    parameter: i64,
+) -> impl Fn() -> BoxFuture<'static, Result<String, OriginError>> {
+    move || {
+        let (sandboxes, student) = (sandboxes.clone(), student.clone());
+        async move {
+            let rows = sandboxes
+                .run(&student, move |db| {
+                    db.run_with(sql, ORIGIN_LIMITS, &[Value::from(parameter)])
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let products: Vec<Value> = rows.rows.iter().map(|r| product_json(r)).collect();
+            let body = if sql == PRODUCT {
+                match products.into_iter().next() {
+                    Some(product) => product,
+                    None => return Err(format!("there is no product {parameter} in your shop")),
+                }
+            } else {
+                serde_json::json!({ "products": products })
+            };
+            Ok(body.to_string())
+        }
+        .boxed()
+    }
+}
+
+fn etag(body: &str) -> String {
+    let digest = Sha256::digest(body.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// The response for a served read: cache headers, ETag, 304 when it matches.
+fn respond(served: Served, request: &HeaderMap, started: Instant) -> Response {
+    let tag = etag(&served.body);
+    let not_modified = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut body: Value = serde_json::from_str(&served.body).unwrap_or(Value::Null);
+        if let (Some(error), Value::Object(fields)) = (&served.cache_error, &mut body) {
+            fields.insert("cache_error".into(), Value::from(error.clone()));
+        }
+        Json(body).into_response()
+    };
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    };
+    set(headers, "x-cache", served.outcome.header().to_string());
+    set(headers, "age", served.age_secs.max(0).to_string());
+    set(headers, "etag", tag);
+    // Per student, so never in a shared cache; fresh for what is left of the TTL.
+    set(
+        headers,
+        "cache-control",
+        format!("private, max-age={}", served.remaining_secs.max(0)),
+    );
+    set(
+        headers,
+        "server-timing",
+        format!(
+            "handler;dur={:.1}",
+            started.elapsed().as_secs_f64() * 1000.0
+        ),
+    );
+    response
+}
+
+/// What a read asks the origin for.
+struct Resource<'a> {
+    key: &'a str,
+    sql: &'static str,
+    parameter: i64,
+}
+
+async fn serve(
+    state: &AppState,
+    student: &Student,
+    settings: &super::CacheSettings,
+    inspector: &Inspector,
+    request: &HeaderMap,
+    resource: Resource<'_>,
+) -> Response {
+    let Resource {
+        key,
+        sql,
+        parameter,
+    } = resource;
+    let started = Instant::now();
+    let service = state.labs.get::<CacheLab>();
+    let fetch = origin(
+        state.labs.get::<SqlLab>(),
+        student.id.clone(),
+        sql,
+        parameter,
+    );
+    let context = ReadContext {
+        student: student.id.as_str(),
+        settings,
+        inspector,
+        after_lookup: None,
+    };
+    match service.read(&context, key, fetch).await {
+        Ok(served) => {
+            let outcome = served.outcome;
+            let response = respond(served, request, started);
+            service.record(
+                student.id.as_str(),
+                outcome,
+                started.elapsed().as_secs_f64() * 1000.0,
+            );
+            response
+        }
+        Err(message) if message.starts_with("there is no product") => {
+            ApiError::NotFound(message).into_response()
+        }
+        Err(message) => crate::error::error_response(
+            StatusCode::BAD_GATEWAY,
+            format!("the origin failed: {message}"),
+        ),
+    }
+}
+
+/// `GET /labs/cache/products`.
+pub(super) async fn list(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    student: Student,
+    CurrentSettings(settings, _): CurrentSettings<CacheLab>,
+    inspector: Inspector,
+    request: HeaderMap,
+) -> Response {
+    let page = Resource {
+        key: PAGE_KEY,
+        sql: PAGE_SQL,
+        parameter: PAGE,
+    };
+    serve(&state, &student, &settings, &inspector, &request, page).await
+}
+
+/// `GET /labs/cache/products/{id}`.
+pub(super) async fn one(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    student: Student,
+    CurrentSettings(settings, _): CurrentSettings<CacheLab>,
+    inspector: Inspector,
+    request: HeaderMap,
+    crate::error::extract::Path(id): crate::error::extract::Path<i64>,
+) -> Response {
+    let key = product_key(id);
+    let one = Resource {
+        key: &key,
+        sql: PRODUCT,
+        parameter: id,
+    };
+    serve(&state, &student, &settings, &inspector, &request, one).await
+}
+
+/// A new price.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PriceChange {
+    price_cents: i64,
+}
+
+/// `PUT /labs/cache/products/{id}`: the origin changes; the strategy decides the cache.
+pub(super) async fn update_price(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    student: Student,
+    CurrentSettings(settings, _): CurrentSettings<CacheLab>,
+    inspector: Inspector,
+    crate::error::extract::Path(id): crate::error::extract::Path<i64>,
+    JsonBody(change): JsonBody<PriceChange>,
+) -> Result<Json<Value>, ApiError> {
+    if !(1..=100_000_000).contains(&change.price_cents) {
+        return Err(ApiError::Unprocessable(
+            "price_cents must be between 1 and 100000000".into(),
+        ));
+    }
+    let sandboxes = state.labs.get::<SqlLab>();
+    let changed = sandboxes
+        .run(&student.id, move |db| {
+            db.run_with(
+                "UPDATE products SET price_cents = ? WHERE id = ?",
+                ORIGIN_LIMITS,
+                &[Value::from(change.price_cents), Value::from(id)],
+            )
+        })
+        .await
+        .map_err(|e| ApiError::Unprocessable(format!("the origin refused the change: {e}")))?;
+    if changed.changes == 0 {
+        return Err(ApiError::NotFound(format!(
+            "there is no product {id} in your shop"
+        )));
+    }
+    let service = state.labs.get::<CacheLab>();
+    let fresh = if settings.strategy == super::Strategy::WriteThrough {
+        origin(sandboxes, student.id.clone(), PRODUCT, id)()
+            .await
+            .ok()
+    } else {
+        None
+    };
+    let context = ReadContext {
+        student: student.id.as_str(),
+        settings: &settings,
+        inspector: &inspector,
+        after_lookup: None,
+    };
+    let key = product_key(id);
+    let cache_error = service
+        .after_write(
+            &context,
+            &[key.clone(), PAGE_KEY.to_string()],
+            fresh.map(|body| (key.as_str(), body)),
+        )
+        .await;
+    Ok(Json(serde_json::json!({
+        "id": id,
+        "price_cents": change.price_cents,
+        "strategy": settings.strategy,
+        "invalidate_on_write": settings.invalidate_on_write,
+        "cache_error": cache_error,
+    })))
+}
+
+/// A stampede to run.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StampedeRequest {
+    n: usize,
+    #[serde(default = "default_product")]
+    product_id: i64,
+}
+
+fn default_product() -> i64 {
+    1
+}
+
+/// What the stampede did.
+#[derive(Serialize)]
+pub(super) struct StampedeReport {
+    n: usize,
+    coalescing: bool,
+    origin_hits: u64,
+    outcomes: Vec<Outcome>,
+    elapsed_ms: f64,
+}
+
+/// `POST /labs/cache/stampede`: n requests for a cold key, all arriving
+/// before any of them has filled the cache.
+pub(super) async fn stampede(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    student: Student,
+    CurrentSettings(settings, _): CurrentSettings<CacheLab>,
+    inspector: Inspector,
+    JsonBody(request): JsonBody<StampedeRequest>,
+) -> Result<Json<StampedeReport>, ApiError> {
+    if !(1..=MAX_STAMPEDE).contains(&request.n) {
+        return Err(ApiError::Unprocessable(format!(
+            "n must be between 1 and {MAX_STAMPEDE}"
+        )));
+    }
+    let service = state.labs.get::<CacheLab>();
+    let key = product_key(request.product_id);
+    service
+        .evict(student.id.as_str(), &settings, std::slice::from_ref(&key))
+        .await;
+    let (hits_before, _) = service.statistics(student.id.as_str());
+    let started = Instant::now();
+    let barrier = Arc::new(Barrier::new(request.n));
+    let sandboxes = state.labs.get::<SqlLab>();
+    let requests = (0..request.n).map(|_| {
+        let context = ReadContext {
+            student: student.id.as_str(),
+            settings: &settings,
+            inspector: &inspector,
+            after_lookup: Some(barrier.clone()),
+        };
+        let fetch = origin(
+            sandboxes.clone(),
+            student.id.clone(),
+            PRODUCT,
+            request.product_id,
+        );
+        let service = service.clone();
+        let key = key.clone();
+        async move { service.read(&context, &key, fetch).await }
+    });
+    let results = futures_util::future::join_all(requests).await;
+    let mut outcomes = Vec::with_capacity(results.len());
+    for result in results {
+        outcomes.push(result.map_err(ApiError::NotFound)?.outcome);
+    }
+    let (hits_after, _) = service.statistics(student.id.as_str());
+    Ok(Json(StampedeReport {
+        n: request.n,
+        coalescing: settings.coalescing,
+        origin_hits: hits_after - hits_before,
+        outcomes,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }))
+}
+
+/// The statistics the chart draws.
+#[derive(Serialize)]
+pub(super) struct Stats {
+    requests: usize,
+    hits: usize,
+    hit_ratio: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    origin_hits: u64,
+    redis_configured: bool,
+    recent: Vec<super::service::Sample>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// `GET /labs/cache/stats`.
+pub(super) async fn stats(LabState(service): LabState<CacheLab>, student: Student) -> Json<Stats> {
+    let (origin_hits, recent) = service.statistics(student.id.as_str());
+    let mut latencies: Vec<f64> = recent.iter().map(|s| s.latency_ms).collect();
+    latencies.sort_by(f64::total_cmp);
+    let hits = recent.iter().filter(|s| s.outcome == Outcome::Hit).count();
+    Json(Stats {
+        requests: recent.len(),
+        hits,
+        hit_ratio: if recent.is_empty() {
+            0.0
+        } else {
+            hits as f64 / recent.len() as f64
+        },
+        p50_ms: percentile(&latencies, 0.5),
+        p95_ms: percentile(&latencies, 0.95),
+        origin_hits,
+        redis_configured: service.has_redis(),
+        recent,
+    })
+}
+
+/// `DELETE /labs/cache/entries`: a cold cache and fresh statistics.
+pub(super) async fn clear(
+    LabState(service): LabState<CacheLab>,
+    student: Student,
+    CurrentSettings(settings, _): CurrentSettings<CacheLab>,
+) -> StatusCode {
+    let keys: Vec<String> = (1..=1000)
+        .map(product_key)
+        .chain([PAGE_KEY.to_string()])
+        .collect();
+    if settings.backend == super::Backend::Redis {
+        service.evict(student.id.as_str(), &settings, &keys).await;
+    }
+    service.clear(student.id.as_str());
+    StatusCode::NO_CONTENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let data: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&data, 0.5), 50.0);
+        assert_eq!(percentile(&data, 0.95), 95.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+        assert_eq!(percentile(&[7.0], 0.95), 7.0);
+    }
+
+    #[test]
+    fn etags_change_with_the_body() {
+        assert_eq!(etag("{\"a\":1}"), etag("{\"a\":1}"));
+        assert_ne!(etag("{\"a\":1}"), etag("{\"a\":2}"));
+        assert!(etag("x").starts_with('"'));
+    }
+}

@@ -1,0 +1,307 @@
+//! The two cache backends behind one trait: in-process (`moka`) and Redis.
+//!
+//! An entry remembers when it was stored, by the server's [`Clock`], and
+//! for how long; a read past that is a miss whatever the backend says. So
+//! TTLs follow the clock tests move, while each backend's own expiry
+//! (moka's time-to-live, Redis's `PX`) still frees the memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use moka::sync::Cache;
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+
+/// How long a Redis command may take before the lab treats Redis as down.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+/// After a failure, seconds (by the server's clock) before trying Redis again,
+/// so an outage costs one timeout per second rather than one per request.
+const REDIS_RETRY_SECS: i64 = 1;
+
+/// A cached response body with its timing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The cached JSON body.
+    pub body: String,
+    /// When it was stored, in the clock's seconds.
+    pub stored_at: i64,
+    /// How long it may be served, in seconds.
+    pub ttl_secs: u32,
+}
+
+impl Entry {
+    /// Seconds it has left at `now` (0 or less: expired).
+    pub fn remaining(&self, now: i64) -> i64 {
+        self.stored_at + i64::from(self.ttl_secs) - now
+    }
+}
+
+/// The backend could not be reached; the lab falls back to the origin.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CacheDown(pub String);
+
+/// A cache backend, namespaced per student by the caller's keys.
+pub trait CacheStore: Send + Sync {
+    /// `redis` or `in-process`.
+    fn name(&self) -> &'static str;
+    /// The entry under `key`, if any (expired or not: the caller checks).
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Entry>, CacheDown>>;
+    /// Stores `entry` under `key`.
+    fn put<'a>(&'a self, key: &'a str, entry: Entry) -> BoxFuture<'a, Result<(), CacheDown>>;
+    /// Removes `key`; whether it was there.
+    fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, CacheDown>>;
+}
+
+/// In-process: one bounded `moka` cache per student, so one student's
+/// capacity setting never evicts another's entries.
+pub struct InProcess {
+    caches: Mutex<HashMap<String, Sized>>,
+}
+
+/// A student's cache and the capacity it was built with.
+type Sized = (u64, Cache<String, Entry>);
+
+/// One student's view of the in-process backend, at their capacity.
+pub struct InProcessFor {
+    cache: Cache<String, Entry>,
+}
+
+impl InProcess {
+    /// No caches yet.
+    pub fn new() -> Self {
+        Self {
+            caches: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `student`'s cache, holding at most `capacity` entries (a new,
+    /// empty cache when the capacity changed).
+    pub fn for_student(&self, student: &str, capacity: u64) -> InProcessFor {
+        let mut caches = self.caches.lock().expect("never poisoned");
+        let entry = caches
+            .entry(student.to_string())
+            .or_insert_with(|| (capacity, new_cache(capacity)));
+        if entry.0 != capacity {
+            *entry = (capacity, new_cache(capacity));
+        }
+        InProcessFor {
+            cache: entry.1.clone(),
+        }
+    }
+}
+
+impl InProcess {
+    /// Drops `student`'s cache.
+    pub fn forget(&self, student: &str) {
+        self.caches.lock().expect("never poisoned").remove(student);
+    }
+}
+
+impl Default for InProcess {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn new_cache(capacity: u64) -> Cache<String, Entry> {
+    Cache::builder()
+        .max_capacity(capacity)
+        .time_to_live(Duration::from_secs(3600))
+        .build()
+}
+
+impl CacheStore for InProcessFor {
+    fn name(&self) -> &'static str {
+        "in-process"
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Entry>, CacheDown>> {
+        std::future::ready(Ok(self.cache.get(key))).boxed()
+    }
+
+    fn put<'a>(&'a self, key: &'a str, entry: Entry) -> BoxFuture<'a, Result<(), CacheDown>> {
+        self.cache.insert(key.to_string(), entry);
+        // moka applies evictions lazily; settle them so capacity is exact for the student.
+        self.cache.run_pending_tasks();
+        std::future::ready(Ok(())).boxed()
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, CacheDown>> {
+        std::future::ready(Ok(self.cache.remove(key).is_some())).boxed()
+    }
+}
+
+/// Redis, through one auto-reconnecting connection shared by all requests.
+pub struct RedisStore {
+    client: redis::Client,
+    connection: tokio::sync::Mutex<Option<ConnectionManager>>,
+    failed_at: Mutex<Option<i64>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RedisStore {
+    /// A store for `url`; nothing connects until first use.
+    pub fn new(url: &str, clock: Arc<dyn Clock>) -> Result<Self, CacheDown> {
+        Ok(Self {
+            client: redis::Client::open(url)
+                .map_err(|e| CacheDown(format!("bad REDIS_URL: {e}")))?,
+            connection: tokio::sync::Mutex::new(None),
+            failed_at: Mutex::new(None),
+            clock,
+        })
+    }
+
+    /// The shared connection, connecting (within the timeout) if needed.
+    async fn connection(&self) -> Result<ConnectionManager, CacheDown> {
+        let mut slot = self.connection.lock().await;
+        if let Some(connection) = slot.as_ref() {
+            return Ok(connection.clone());
+        }
+        if self
+            .failed_at
+            .lock()
+            .expect("never poisoned")
+            .is_some_and(|at| self.clock.now() - at < REDIS_RETRY_SECS)
+        {
+            return Err(CacheDown("Redis was unreachable a moment ago".into()));
+        }
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(1);
+        match tokio::time::timeout(
+            REDIS_TIMEOUT * 2,
+            ConnectionManager::new_with_config(self.client.clone(), config),
+        )
+        .await
+        {
+            Ok(Ok(connection)) => {
+                *slot = Some(connection.clone());
+                Ok(connection)
+            }
+            Ok(Err(e)) => Err(self.down(e.to_string())),
+            Err(_) => Err(self.down("connecting timed out".into())),
+        }
+    }
+
+    fn down(&self, reason: String) -> CacheDown {
+        *self.failed_at.lock().expect("never poisoned") = Some(self.clock.now());
+        CacheDown(format!("Redis is unreachable: {reason}"))
+    }
+
+    /// Runs one command within the timeout, forgetting a broken connection.
+    async fn command<T>(
+        &self,
+        run: impl FnOnce(ConnectionManager) -> BoxFuture<'static, redis::RedisResult<T>>,
+    ) -> Result<T, CacheDown> {
+        let connection = self.connection().await?;
+        match tokio::time::timeout(REDIS_TIMEOUT, run(connection)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+                    *self.connection.lock().await = None;
+                }
+                Err(self.down(e.to_string()))
+            }
+            Err(_) => {
+                *self.connection.lock().await = None;
+                Err(self.down("no answer in time".into()))
+            }
+        }
+    }
+}
+
+impl CacheStore for RedisStore {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Entry>, CacheDown>> {
+        let key = key.to_string();
+        async move {
+            let raw: Option<String> = self
+                .command(move |mut c| async move { c.get(key).await }.boxed())
+                .await?;
+            Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
+        }
+        .boxed()
+    }
+
+    fn put<'a>(&'a self, key: &'a str, entry: Entry) -> BoxFuture<'a, Result<(), CacheDown>> {
+        let key = key.to_string();
+        // Redis expires it too, at the same moment by the real clock.
+        let ttl_ms = (entry.remaining(self.clock.now()).max(1) as u64) * 1000;
+        let value = serde_json::to_string(&entry).unwrap_or_default();
+        async move {
+            self.command(move |mut c| {
+                async move { c.pset_ex::<_, _, ()>(key, value, ttl_ms).await }.boxed()
+            })
+            .await
+        }
+        .boxed()
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, CacheDown>> {
+        let key = key.to_string();
+        async move {
+            let removed: u64 = self
+                .command(move |mut c| async move { c.del(key).await }.boxed())
+                .await?;
+            Ok(removed > 0)
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(body: &str) -> Entry {
+        Entry {
+            body: body.into(),
+            stored_at: 100,
+            ttl_secs: 30,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_student_has_their_own_bounded_in_process_cache() {
+        let store = InProcess::new();
+        let ada = store.for_student("ada", 2);
+        for key in ["a", "b", "c", "d"] {
+            ada.put(key, entry(key)).await.unwrap();
+        }
+        let kept = [
+            ada.get("a").await,
+            ada.get("b").await,
+            ada.get("c").await,
+            ada.get("d").await,
+        ]
+        .into_iter()
+        .filter(|e| matches!(e, Ok(Some(_))))
+        .count();
+        assert!(kept <= 2, "capacity 2 keeps at most 2 entries, kept {kept}");
+        let bob = store.for_student("bob", 2);
+        assert_eq!(
+            bob.get("d").await.unwrap(),
+            None,
+            "bob does not see ada's entries"
+        );
+        assert!(ada.remove("d").await.is_ok());
+    }
+
+    #[test]
+    fn an_entry_expires_by_the_clock() {
+        let e = entry("x");
+        assert_eq!(e.remaining(100), 30);
+        assert_eq!(e.remaining(130), 0);
+    }
+}
