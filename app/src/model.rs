@@ -101,16 +101,19 @@ pub enum LabWidget {
     SqlIndexExperiment,
     /// The SQL lab's concurrent withdrawal and failing transfer.
     SqlWithdrawal,
+    /// The cache lab's console: settings, requests, log and latency chart.
+    CacheConsole,
 }
 
 impl LabWidget {
     /// Every widget, with the name lessons use for it.
-    pub const ALL: [(&'static str, LabWidget); 5] = [
+    pub const ALL: [(&'static str, LabWidget); 6] = [
         ("permission-matrix", LabWidget::PermissionMatrix),
         ("hash-inspector", LabWidget::HashInspector),
         ("sql-schema", LabWidget::SqlSchema),
         ("sql-index-experiment", LabWidget::SqlIndexExperiment),
         ("sql-withdrawal", LabWidget::SqlWithdrawal),
+        ("cache-console", LabWidget::CacheConsole),
     ];
 }
 

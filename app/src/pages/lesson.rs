@@ -9,6 +9,7 @@ use crate::catalog::CatalogContext;
 use crate::model::LabWidget;
 use crate::model::{LessonBlock, LessonLink, LessonPage, TocEntry};
 use crate::pages::not_found::NotFound;
+use crate::widgets::cache::CacheConsole;
 use crate::widgets::exercise::ExerciseCard;
 use crate::widgets::hashes::HashInspector;
 use crate::widgets::permissions::PermissionMatrix;
@@ -109,6 +110,7 @@ fn Block(block: LessonBlock) -> impl IntoView {
             view! { <IndexExperiment/> }.into_any()
         }
         LessonBlock::LabWidget(LabWidget::SqlWithdrawal) => view! { <Withdrawal/> }.into_any(),
+        LessonBlock::LabWidget(LabWidget::CacheConsole) => view! { <CacheConsole/> }.into_any(),
         LessonBlock::Sql(sql) => view! { <SqlRunner sql/> }.into_any(),
     }
 }

@@ -1,5 +1,6 @@
 //! Interactive islands: the only components hydrated in the browser.
 
+pub(crate) mod cache;
 pub(crate) mod exercise;
 #[cfg(feature = "hydrate")]
 mod fetch;

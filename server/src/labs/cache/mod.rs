@@ -17,6 +17,7 @@
 //! requests go to the origin, say so (`X-Cache: BYPASS`, `cache_error`),
 //! and use Redis again once it answers.
 
+pub mod replay;
 mod routes;
 mod service;
 pub mod store;

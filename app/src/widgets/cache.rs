@@ -1,0 +1,387 @@
+//! The cache lab's console: settings, requests against the slow catalog, a
+//! log of what the cache did, and a live chart of latency per request.
+
+use leptos::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One request as the lab's statistics report it.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+struct Sample {
+    outcome: String,
+    latency_ms: f64,
+}
+
+/// `GET /labs/cache/stats`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+struct Stats {
+    requests: usize,
+    hit_ratio: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    origin_hits: u64,
+    redis_configured: bool,
+    recent: Vec<Sample>,
+}
+
+/// A line of the console's log.
+#[derive(Clone, Debug, PartialEq)]
+struct LogLine {
+    key: usize,
+    what: String,
+    outcome: Option<String>,
+}
+
+/// Requests drawn in the chart.
+const CHART_REQUESTS: usize = 40;
+const CHART_WIDTH: f64 = 640.0;
+const CHART_HEIGHT: f64 = 160.0;
+
+/// Latency per request, newest on the right; hits and misses coloured apart.
+#[component]
+fn LatencyChart(stats: Stats) -> impl IntoView {
+    let recent: Vec<Sample> = stats
+        .recent
+        .iter()
+        .skip(stats.recent.len().saturating_sub(CHART_REQUESTS))
+        .cloned()
+        .collect();
+    let highest = recent.iter().map(|s| s.latency_ms).fold(1.0_f64, f64::max);
+    let slot = CHART_WIDTH / CHART_REQUESTS as f64;
+    let bars = recent
+        .iter()
+        .enumerate()
+        .map(|(i, sample)| {
+            let height = (sample.latency_ms / highest * (CHART_HEIGHT - 20.0)).max(2.0);
+            let class = format!("cache-bar cache-bar-{}", sample.outcome.to_lowercase());
+            view! {
+                <rect class=class x=i as f64 * slot + 1.0 y=CHART_HEIGHT - height width=slot - 2.0 height=height>
+                    <title>{format!("{}: {:.1} ms", sample.outcome, sample.latency_ms)}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    let label = format!(
+        "Latency of your last {} requests: hit ratio {:.0}%, p50 {:.1} ms, p95 {:.1} ms",
+        recent.len(),
+        stats.hit_ratio * 100.0,
+        stats.p50_ms,
+        stats.p95_ms
+    );
+    view! {
+        <figure class="cache-chart">
+            <svg viewBox=format!("0 0 {CHART_WIDTH} {CHART_HEIGHT}") role="img" aria-label=label.clone() preserveAspectRatio="none">
+                <line class="cache-axis" x1="0" y1=CHART_HEIGHT x2=CHART_WIDTH y2=CHART_HEIGHT/>
+                {bars}
+            </svg>
+            <figcaption>
+                <span class="cache-key cache-key-hit">"HIT"</span>" "
+                <span class="cache-key cache-key-miss">"MISS"</span>" "
+                <span class="cache-key cache-key-bypass">"BYPASS"</span>
+                <span class="cache-figures" data-testid="cache-figures">
+                    {format!(
+                        " {} requests · hit ratio {:.0}% · p50 {:.1} ms · p95 {:.1} ms · origin hit {} times",
+                        stats.requests, stats.hit_ratio * 100.0, stats.p50_ms, stats.p95_ms, stats.origin_hits
+                    )}
+                </span>
+            </figcaption>
+        </figure>
+    }
+}
+
+/// Settings, actions, log and chart of the cache lab.
+#[island]
+pub(crate) fn CacheConsole() -> impl IntoView {
+    let settings = RwSignal::new(None::<Value>);
+    let stats = RwSignal::new(Stats::default());
+    let log = RwSignal::new(Vec::<LogLine>::new());
+    let product = RwSignal::new(String::from("42"));
+    let price = RwSignal::new(String::from("1999"));
+    let herd = RwSignal::new(String::from("20"));
+    let saved = RwSignal::new(String::new());
+    let hydrated = RwSignal::new(false);
+
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    let push = move |what: String, outcome: Option<String>| {
+        log.update(|lines| {
+            let key = lines.first().map_or(0, |l| l.key + 1);
+            lines.insert(0, LogLine { key, what, outcome });
+            lines.truncate(8);
+        });
+    };
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    let refresh = move || {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if let Ok((200, text)) = super::fetch::call_api("GET", "/labs/cache/stats", None).await
+            {
+                stats.set(serde_json::from_str(&text).unwrap_or_default());
+            }
+        });
+    };
+    Effect::new(move |_| {
+        hydrated.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if let Ok((200, text)) =
+                super::fetch::call_api("GET", "/labs/cache/settings", None).await
+            {
+                let document: Value = serde_json::from_str(&text).unwrap_or_default();
+                settings.set(Some(document["settings"].clone()));
+            }
+        });
+        refresh();
+    });
+
+    let field = move |name: &'static str| {
+        move || settings.with(|s| s.as_ref().map(|s| s[name].clone()).unwrap_or(Value::Null))
+    };
+    let set_field = move |name: &'static str, value: Value| {
+        settings.update(|s| {
+            if let Some(Value::Object(fields)) = s {
+                fields.insert(name.into(), value);
+            }
+        });
+        saved.set(String::new());
+    };
+    let save = move |_| {
+        let body = settings.get_untracked().map(|s| s.to_string());
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            saved.set(
+                match super::fetch::call_api("PUT", "/labs/cache/settings", body).await {
+                    Ok((200, _)) => "Saved.".into(),
+                    Ok((_, text)) => serde_json::from_str::<crate::model::ErrorBody>(&text)
+                        .map(|e| e.message)
+                        .unwrap_or(text),
+                    Err(message) => message,
+                },
+            );
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = body;
+    };
+    let fetch_product = move |_| {
+        let id = product.get_untracked();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let request = crate::model::RequestTemplate {
+                method: "GET".into(),
+                url: format!("/labs/cache/products/{}", id.trim()),
+                headers: Vec::new(),
+                body: String::new(),
+            };
+            match super::fetch::send(&request).await {
+                Ok(exchange) => {
+                    let header = |name: &str| {
+                        exchange
+                            .headers
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default()
+                    };
+                    let body: Value = serde_json::from_str(&exchange.body).unwrap_or_default();
+                    let what = match body["price_cents"].as_i64() {
+                        Some(cents) => format!(
+                            "GET product {} → {} · {} cents · Age {} · {:.0} ms{}",
+                            id.trim(),
+                            exchange.status,
+                            cents,
+                            header("age"),
+                            exchange.elapsed_us as f64 / 1000.0,
+                            body["cache_error"]
+                                .as_str()
+                                .map(|e| format!(" · {e}"))
+                                .unwrap_or_default()
+                        ),
+                        None => format!(
+                            "GET product {} → {} {}",
+                            id.trim(),
+                            exchange.status,
+                            body["message"].as_str().unwrap_or_default()
+                        ),
+                    };
+                    let outcome = Some(header("x-cache")).filter(|o| !o.is_empty());
+                    push(what, outcome);
+                }
+                Err(message) => push(message, None),
+            }
+            refresh();
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = id;
+    };
+    let change_price = move |_| {
+        let (id, cents) = (product.get_untracked(), price.get_untracked());
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let body = format!(
+                "{{\"price_cents\": {}}}",
+                cents.trim().parse::<i64>().unwrap_or(0)
+            );
+            let answer = super::fetch::call_api(
+                "PUT",
+                &format!("/labs/cache/products/{}", id.trim()),
+                Some(body),
+            )
+            .await;
+            let line = match answer {
+                Ok((200, text)) => {
+                    let report: Value = serde_json::from_str(&text).unwrap_or_default();
+                    let cache = match (
+                        report["strategy"].as_str(),
+                        report["invalidate_on_write"].as_bool(),
+                    ) {
+                        (Some("write_through"), _) => "cache updated (write-through)",
+                        (Some("cache_aside"), Some(true)) => "cached copy invalidated",
+                        (Some("cache_aside"), _) => {
+                            "cache left alone: reads may be stale until the TTL ends"
+                        }
+                        _ => "no cache",
+                    };
+                    format!(
+                        "PUT product {} price → {} cents · {cache}",
+                        id.trim(),
+                        cents.trim()
+                    )
+                }
+                Ok((status, text)) => format!(
+                    "PUT product {} → {status}: {}",
+                    id.trim(),
+                    serde_json::from_str::<crate::model::ErrorBody>(&text)
+                        .map(|e| e.message)
+                        .unwrap_or(text)
+                ),
+                Err(message) => message,
+            };
+            push(line, None);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (id, cents);
+    };
+    let stampede = move |_| {
+        let (id, n) = (product.get_untracked(), herd.get_untracked());
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let body = serde_json::json!({
+                "n": n.trim().parse::<usize>().unwrap_or(0),
+                "product_id": id.trim().parse::<i64>().unwrap_or(0),
+            })
+            .to_string();
+            let line = match super::fetch::call_api("POST", "/labs/cache/stampede", Some(body))
+                .await
+            {
+                Ok((200, text)) => {
+                    let report: Value = serde_json::from_str(&text).unwrap_or_default();
+                    format!(
+                        "Stampede: {} requests for cold product {} · origin hit {} time(s) · coalescing {} · {:.0} ms",
+                        report["n"], id.trim(), report["origin_hits"],
+                        if report["coalescing"].as_bool().unwrap_or(false) { "on" } else { "off" },
+                        report["elapsed_ms"].as_f64().unwrap_or_default()
+                    )
+                }
+                Ok((status, text)) => format!(
+                    "Stampede → {status}: {}",
+                    serde_json::from_str::<crate::model::ErrorBody>(&text)
+                        .map(|e| e.message)
+                        .unwrap_or(text)
+                ),
+                Err(message) => message,
+            };
+            push(line, None);
+            refresh();
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (id, n);
+    };
+    let clear = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let _ = super::fetch::call_api("DELETE", "/labs/cache/entries", None).await;
+            log.set(Vec::new());
+            refresh();
+        });
+    };
+
+    let number = move |name: &'static str, label: &'static str, min: u32, max: u32| {
+        view! {
+            <label class="field">
+                <span class="field-label">{label}</span>
+                <input type="number" min=min max=max inputmode="numeric"
+                    prop:value=move || field(name)().as_u64().map(|n| n.to_string()).unwrap_or_default()
+                    on:change=move |ev| set_field(name, Value::from(event_target_value(&ev).parse::<u64>().unwrap_or(0)))/>
+            </label>
+        }
+    };
+    let toggle = move |name: &'static str, label: &'static str| {
+        view! {
+            <label class="choice">
+                <input type="checkbox" prop:checked=move || field(name)().as_bool().unwrap_or(false)
+                    on:change=move |ev| set_field(name, Value::from(event_target_checked(&ev)))/>
+                <span>{label}</span>
+            </label>
+        }
+    };
+    view! {
+        <section class="widget cache-console" aria-label="Cache lab console" data-hydrated=move || hydrated.get().to_string()>
+            <fieldset class="cache-settings" disabled=move || settings.with(Option::is_none)>
+                <legend>"Your cache lab settings"</legend>
+                <label class="field">
+                    <span class="field-label">"Strategy"</span>
+                    <select prop:value=move || field("strategy")().as_str().unwrap_or("cache_aside").to_string()
+                        on:change=move |ev| set_field("strategy", Value::from(event_target_value(&ev)))>
+                        <option value="none">"no cache"</option>
+                        <option value="cache_aside">"cache-aside"</option>
+                        <option value="write_through">"write-through"</option>
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="field-label">"Backend"</span>
+                    <select prop:value=move || field("backend")().as_str().unwrap_or("in_process").to_string()
+                        on:change=move |ev| set_field("backend", Value::from(event_target_value(&ev)))>
+                        <option value="in_process">"in-process (moka)"</option>
+                        <option value="redis" disabled=move || !stats.with(|s| s.redis_configured)>"Redis"</option>
+                    </select>
+                </label>
+                {number("ttl_secs", "TTL (seconds)", 1, 3600)}
+                {number("capacity", "Capacity (entries)", 1, 10_000)}
+                {number("origin_latency_ms", "Origin latency (ms)", 0, 2000)}
+                {toggle("invalidate_on_write", "Invalidate on write")}
+                {toggle("coalescing", "Coalesce concurrent misses")}
+                <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=save>"Save settings"</button>
+                <span class="note-inline" role="status">{move || saved.get()}</span>
+            </fieldset>
+            <div class="cache-actions">
+                <label class="field">
+                    <span class="field-label">"Product id"</span>
+                    <input type="number" min="1" inputmode="numeric" bind:value=product/>
+                </label>
+                <button type="button" class="button-primary" disabled=move || !hydrated.get() on:click=fetch_product>"Fetch product"</button>
+                <label class="field">
+                    <span class="field-label">"New price (cents)"</span>
+                    <input type="number" min="1" inputmode="numeric" bind:value=price/>
+                </label>
+                <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=change_price>"Change price"</button>
+                <label class="field">
+                    <span class="field-label">"Requests at once"</span>
+                    <input type="number" min="1" max="200" inputmode="numeric" bind:value=herd/>
+                </label>
+                <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=stampede>"Stampede"</button>
+                <button type="button" class="button-quiet" disabled=move || !hydrated.get() on:click=clear>"Clear cache"</button>
+            </div>
+            <ol class="cache-log" aria-label="What the cache did" aria-live="polite">
+                <For each=move || log.get() key=|line| line.key let:line>
+                    <li>
+                        {line.outcome.clone().map(|o| {
+                            let class = format!("cache-outcome cache-outcome-{}", o.to_lowercase());
+                            view! { <span class=class>{o}</span> " " }
+                        })}
+                        {line.what.clone()}
+                    </li>
+                </For>
+            </ol>
+            {move || view! { <LatencyChart stats=stats.get()/> }}
+        </section>
+    }
+}
