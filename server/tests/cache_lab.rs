@@ -168,7 +168,12 @@ async fn etags_give_304_and_cache_control_follows_the_ttl() {
         .unwrap();
     assert_eq!(again.status(), 304);
     assert_eq!(again.headers()["etag"].to_str().unwrap(), tag);
-    assert_eq!(again.headers()["cache-control"], "private, max-age=45");
+    assert_eq!(again.headers()["cache-control"], "private, max-age=60");
+    assert_eq!(
+        again.headers()["age"],
+        "15",
+        "the browser subtracts the age itself"
+    );
     assert!(again.bytes().await.unwrap().is_empty());
     let list = student
         .get(server.url("/labs/cache/products"))

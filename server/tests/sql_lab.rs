@@ -568,3 +568,44 @@ async fn a_guest_who_signs_in_keeps_their_sandbox() {
     let (status, body) = run(&server, &phone, "SELECT count(*) FROM notes").await;
     assert_eq!(status, 200, "the guest's table came along: {body}");
 }
+
+#[tokio::test]
+async fn the_app_style_endpoint_survives_whatever_the_student_did_to_their_tables() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    for sql in [
+        "ALTER TABLE customers RENAME TO customers_old",
+        "CREATE VIEW customers AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT 1 AS id, 'x' AS name, 'y' AS email FROM n WHERE i < 0",
+    ] {
+        let (status, body) = run(&server, &student, sql).await;
+        assert_eq!(status, 200, "{sql}: {body}");
+    }
+    let started = std::time::Instant::now();
+    let endless = student
+        .get(server.url("/labs/sql/customers/1/orders?strategy=join"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(endless.status(), 422, "{}", endless.text().await.unwrap());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    // A column turned into something else: a 4xx that says so, not a 500.
+    student
+        .delete(server.url("/labs/sql/sandbox"))
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = run(
+        &server,
+        &student,
+        "UPDATE customers SET name = x'00ff' WHERE id = 5",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let odd = student
+        .get(server.url("/labs/sql/customers/5/orders?strategy=n-plus-one"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(odd.status(), 422);
+}

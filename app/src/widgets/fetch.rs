@@ -23,6 +23,9 @@ pub(crate) async fn send(request: &RequestTemplate) -> Result<Exchange, String> 
     let init = RequestInit::new();
     init.set_method(&request.method);
     init.set_headers(&headers);
+    // The widgets show what the server does; the browser's own HTTP cache
+    // answering in its place would hide exactly that.
+    init.set_cache(web_sys::RequestCache::NoStore);
     if !request.body.is_empty() && !matches!(request.method.as_str(), "GET" | "HEAD") {
         init.set_body(&JsValue::from_str(&request.body));
     }

@@ -78,9 +78,10 @@ impl CheckKind for LabKind {
         match which.lab.as_str() {
             "auth" => {}
             "sql" => return super::sql_lab::load(front_matter, first_line),
+            "cache" => return super::cache_lab::load(front_matter, first_line),
             other => {
                 return Err(fail(format!(
-                    "`lab` {other:?}: labs that can be checked this way are auth and sql"
+                    "`lab` {other:?}: labs that can be checked this way are auth, sql and cache"
                 )))
             }
         }

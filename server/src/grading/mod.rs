@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod attempts;
+mod cache_lab;
 pub mod cli;
 pub mod exercise;
 pub mod http;

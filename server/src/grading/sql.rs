@@ -116,11 +116,15 @@ impl CheckKind for SqlKind {
     }
 }
 
+/// Grading runs at once across the server, like sandbox jobs.
+static GATE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Runs `sql` once on `variant`, read-only, under the grading limits.
 async fn run_on(variant: Variant, sql: String) -> Result<Result<Rows, SqlError>, AnswerError> {
     let template = dataset::template(variant)
         .await
         .map_err(|e| AnswerError(format!("the dataset could not be prepared: {e}")))?;
+    let _turn = GATE.acquire().await.expect("the gate is never closed");
     tokio::task::spawn_blocking(move || {
         let mut db = Db::open(template, Access::ReadOnly, 0)?;
         if !db.is_read_only(&sql)? {
@@ -152,6 +156,16 @@ impl SqlChecker {
                     results.push(rows);
                 }
                 let [course, hidden]: [Rows; 2] = results.try_into().expect("two variants");
+                if course.truncated || hidden.truncated {
+                    return Err(AnswerError(format!(
+                        "the exercise's reference query returns more than {MAX_GRADED_ROWS} rows"
+                    )));
+                }
+                if let Some(unknown) = self.spec.order_by.iter().find(|n| !course.names.contains(n)) {
+                    return Err(AnswerError(format!(
+                        "the exercise's `order_by` names {unknown:?}, which is not a column of its reference query"
+                    )));
+                }
                 Ok([course, hidden])
             })
             .await
@@ -171,6 +185,9 @@ impl SqlChecker {
                 Variant::Hidden => "the right rows on a second, hidden dataset",
             };
             let outcome = match run_on(variant, sql.clone()).await? {
+                // Errors on the hidden dataset can quote its data; say only that it failed.
+                Err(_) if variant == Variant::Hidden => CheckOutcome::new(name, false)
+                    .observed("your query failed on this dataset (it ran on the course dataset)"),
                 Err(error) => CheckOutcome::new(name, false)
                     .observed(format!("your query failed: {}", error.message)),
                 Ok(actual) => self.compare(name, expected, &actual, variant == Variant::Course),

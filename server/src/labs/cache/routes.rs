@@ -112,11 +112,13 @@ fn respond(served: Served, request: &HeaderMap, started: Instant) -> Response {
     set(headers, "x-cache", served.outcome.header().to_string());
     set(headers, "age", served.age_secs.max(0).to_string());
     set(headers, "etag", tag);
-    // Per student, so never in a shared cache; fresh for what is left of the TTL.
+    // Per student, so never in a shared cache. Freshness is the whole TTL:
+    // a browser subtracts `Age` itself.
+    let lifetime = served.age_secs + served.remaining_secs;
     set(
         headers,
         "cache-control",
-        format!("private, max-age={}", served.remaining_secs.max(0)),
+        format!("private, max-age={}", lifetime.max(0)),
     );
     set(
         headers,

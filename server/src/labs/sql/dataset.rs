@@ -95,11 +95,41 @@ impl Variant {
     }
 }
 
-/// Where templates live: one per machine, shared by every process.
+/// Where templates live: one folder per machine and user, shared by every
+/// process of that user. It must be a real folder (not a link) that only
+/// this user can write; otherwise this process uses a private one of its own,
+/// so nobody else can plant a "template" for sandboxes to copy.
 fn template_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| std::env::temp_dir().join("workbench-sql"))
-        .clone()
+    DIR.get_or_init(|| {
+        let shared = std::env::temp_dir().join("workbench-sql");
+        if private_to_us(&shared) {
+            return shared;
+        }
+        tempfile::Builder::new()
+            .prefix("workbench-sql-")
+            .tempdir()
+            .map(tempfile::TempDir::keep)
+            .unwrap_or(shared)
+    })
+    .clone()
+}
+
+/// Whether `dir` is (or now is, once created) a folder only we can write.
+#[cfg(unix)]
+fn private_to_us(dir: &Path) -> bool {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
+    let Ok(ours) = tempfile::tempfile().and_then(|f| f.metadata()) else {
+        return false;
+    };
+    std::fs::symlink_metadata(dir)
+        .is_ok_and(|m| m.file_type().is_dir() && m.uid() == ours.uid() && m.mode() & 0o022 == 0)
+}
+
+#[cfg(not(unix))]
+fn private_to_us(dir: &Path) -> bool {
+    std::fs::create_dir_all(dir).is_ok()
 }
 
 /// The template file of `variant`, generated on first use.
@@ -113,7 +143,9 @@ pub async fn template(variant: Variant) -> Result<&'static Path, sqlx::Error> {
     let path = cell
         .get_or_try_init(|| async {
             let path = template_dir().join(variant.file_name());
-            if !path.exists() {
+            let is_file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+            if !is_file {
+                let _ = std::fs::remove_file(&path);
                 generate_into(&path, variant).await?;
             }
             Ok::<_, sqlx::Error>(path)

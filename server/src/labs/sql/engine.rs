@@ -32,6 +32,17 @@ const MAX_VALUE_BYTES: c_int = 1 << 20;
 const MAX_SQL_BYTES: c_int = 64 * 1024;
 /// Characters of a text value sent back before it is cut.
 const MAX_TEXT_CHARS: usize = 2000;
+/// Columns a result may have.
+const MAX_COLUMNS: c_int = 100;
+/// Bytes of values one result may carry before the run stops reading (8 MiB).
+const MAX_RESULT_BYTES: usize = 8 << 20;
+/// Memory all of SQLite in this process may hold (512 MiB). Some statements
+/// grow while they are prepared, before the progress handler ever runs (a
+/// CTE referenced twice at each of twenty levels is copied a million
+/// times); this ceiling turns that into an error instead of an exhausted
+/// machine. It is far above what the platform database and the sandboxes
+/// need together.
+const HEAP_LIMIT: i64 = 512 << 20;
 
 /// PRAGMAs a student may run: they only describe the schema.
 const INTROSPECTION_PRAGMAS: [&str; 8] = [
@@ -71,6 +82,8 @@ pub enum ErrorKind {
     Syntax,
     /// The statement was refused by the sandbox's rules.
     Refused,
+    /// The statement needed more memory than the sandbox allows.
+    Memory,
     /// The statement ran past its time limit and was interrupted.
     Timeout,
     /// The sandbox reached its size limit.
@@ -147,9 +160,12 @@ pub struct QueryOutput {
 pub struct Db {
     raw: *mut ffi::sqlite3,
     /// Read by the progress handler: the running statement's deadline.
-    deadline: Box<Option<Instant>>,
-    /// The first refusal the authorizer made during the current prepare.
-    refusal: Box<Option<String>>,
+    /// Owned (from `Box::into_raw`) and freed after the connection closes;
+    /// only ever accessed through this pointer, never through a `Box`.
+    deadline: *mut Option<Instant>,
+    /// The first refusal the authorizer made during the current prepare
+    /// (owned like `deadline`).
+    refusal: *mut Option<String>,
 }
 
 // SAFETY: the connection is opened in serialized mode (SQLITE_OPEN_FULLMUTEX)
@@ -160,6 +176,11 @@ impl Db {
     /// Opens `path` with the guard rails installed. A read-write sandbox
     /// may grow to `max_pages` pages of [`PAGE_SIZE`] bytes.
     pub fn open(path: &Path, access: Access, max_pages: u64) -> Result<Self, SqlError> {
+        static HEAP: std::sync::Once = std::sync::Once::new();
+        // SAFETY: sets a process-wide limit; safe to call at any time.
+        HEAP.call_once(|| unsafe {
+            ffi::sqlite3_hard_heap_limit64(HEAP_LIMIT);
+        });
         let (uri, flags) = match access {
             Access::ReadWrite => (
                 format!("file:{}", uri_path(path)),
@@ -184,8 +205,8 @@ impl Db {
         };
         let mut db = Self {
             raw,
-            deadline: Box::new(None),
-            refusal: Box::new(None),
+            deadline: Box::into_raw(Box::new(None)),
+            refusal: Box::into_raw(Box::new(None)),
         };
         if rc != ffi::SQLITE_OK {
             return Err(db.error(ErrorKind::Runtime));
@@ -204,6 +225,7 @@ impl Db {
             ffi::sqlite3_limit(self.raw, ffi::SQLITE_LIMIT_ATTACHED, 0);
             ffi::sqlite3_limit(self.raw, ffi::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES);
             ffi::sqlite3_limit(self.raw, ffi::SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES);
+            ffi::sqlite3_limit(self.raw, ffi::SQLITE_LIMIT_COLUMN, MAX_COLUMNS);
             ffi::sqlite3_db_config(
                 self.raw,
                 ffi::SQLITE_DBCONFIG_DEFENSIVE,
@@ -220,7 +242,7 @@ impl Db {
         let pragmas = match access {
             // WAL: readers never wait for a writer, as in most servers' databases.
             Access::ReadWrite => format!(
-                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA max_page_count = {max_pages}; PRAGMA cache_size = -4000;"
+                "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 8388608; PRAGMA foreign_keys = ON; PRAGMA max_page_count = {max_pages}; PRAGMA cache_size = -4000;"
             ),
             Access::ReadOnly => "PRAGMA query_only = ON; PRAGMA cache_size = -4000;".to_string(),
         };
@@ -231,13 +253,9 @@ impl Db {
                 self.raw,
                 1000,
                 Some(past_deadline),
-                (&mut *self.deadline as *mut Option<Instant>).cast(),
+                self.deadline.cast(),
             );
-            ffi::sqlite3_set_authorizer(
-                self.raw,
-                Some(authorize),
-                (&mut *self.refusal as *mut Option<String>).cast(),
-            );
+            ffi::sqlite3_set_authorizer(self.raw, Some(authorize), self.refusal.cast());
         }
         Ok(())
     }
@@ -278,9 +296,9 @@ impl Db {
         parameters: &[Value],
     ) -> Result<QueryOutput, SqlError> {
         let started = Instant::now();
-        *self.deadline = Some(started + limits.time);
+        self.set_deadline(Some(started + limits.time));
         let result = self.run_inner(sql, limits, parameters, started);
-        *self.deadline = None;
+        self.set_deadline(None);
         result
     }
 
@@ -299,14 +317,19 @@ impl Db {
         let read_only = statement.read_only();
         let mut rows = Vec::new();
         let mut truncated = false;
+        let mut bytes = 0;
         loop {
             // SAFETY: a prepared statement of this connection.
             match unsafe { ffi::sqlite3_step(statement.raw) } {
-                ffi::SQLITE_ROW if rows.len() == limits.max_rows => {
+                ffi::SQLITE_ROW if rows.len() == limits.max_rows || bytes > MAX_RESULT_BYTES => {
                     truncated = true;
                     break;
                 }
-                ffi::SQLITE_ROW => rows.push(statement.row(columns.len())),
+                ffi::SQLITE_ROW => {
+                    let row = statement.row(columns.len());
+                    bytes += row.iter().map(size_of_value).sum::<usize>();
+                    rows.push(row);
+                }
                 ffi::SQLITE_DONE => break,
                 rc => {
                     let error = self.error(classify(rc));
@@ -367,14 +390,14 @@ impl Db {
             .map_err(|_| SqlError::new(ErrorKind::Shape, "the SQL text is too long"))?;
         let mut raw = ptr::null_mut();
         let mut tail: *const c_char = ptr::null();
-        *self.refusal = None;
+        self.take_refusal();
         // SAFETY: `text` outlives the call; out-pointers are valid.
         let rc = unsafe {
             ffi::sqlite3_prepare_v2(self.raw, text.as_ptr().cast(), length, &mut raw, &mut tail)
         };
         if rc != ffi::SQLITE_OK {
             let mut error = self.error(classify(rc));
-            if let Some(reason) = self.refusal.take() {
+            if let Some(reason) = self.take_refusal() {
                 error.kind = ErrorKind::Refused;
                 error.message = reason;
             }
@@ -387,6 +410,17 @@ impl Db {
         Ok((statement, from + consumed))
     }
 
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        // SAFETY: owned by `self`; SQLite reads it only during calls made
+        // through `&mut self`, so nothing else touches it now.
+        unsafe { *self.deadline = deadline };
+    }
+
+    fn take_refusal(&mut self) -> Option<String> {
+        // SAFETY: as in `set_deadline`.
+        unsafe { (*self.refusal).take() }
+    }
+
     /// The last error on this connection, as an [`SqlError`].
     fn error(&self, kind: ErrorKind) -> SqlError {
         // SAFETY: open (or failed-open) connection; SQLite owns the message.
@@ -397,6 +431,7 @@ impl Db {
         };
         let message = match kind {
             ErrorKind::Timeout => "the statement ran past its time limit and was stopped".into(),
+            ErrorKind::Memory => "the statement needs more memory than the sandbox allows".into(),
             ErrorKind::Full => {
                 "the sandbox is full: it reached its size limit (drop what you added, or reset it)"
                     .into()
@@ -416,9 +451,13 @@ impl Db {
 impl Drop for Db {
     fn drop(&mut self) {
         // SAFETY: every statement borrows `self` mutably and is finalized
-        // before the run returns, so none is left open here.
+        // before the run returns, so none is left open here and the close
+        // succeeds; only then are the callbacks' slots freed.
         unsafe {
-            ffi::sqlite3_close(self.raw);
+            let rc = ffi::sqlite3_close(self.raw);
+            debug_assert_eq!(rc, ffi::SQLITE_OK, "a statement outlived its run");
+            drop(Box::from_raw(self.deadline));
+            drop(Box::from_raw(self.refusal));
         }
     }
 }
@@ -492,8 +531,12 @@ impl Statement {
                         .map_or_else(|| Value::from(x.to_string()), Value::Number)
                 }
                 ffi::SQLITE_TEXT => {
+                    let text = ffi::sqlite3_column_text(self.raw, i);
+                    if text.is_null() {
+                        return Value::Null;
+                    }
                     let bytes = std::slice::from_raw_parts(
-                        ffi::sqlite3_column_text(self.raw, i),
+                        text,
                         ffi::sqlite3_column_bytes(self.raw, i) as usize,
                     );
                     let text = String::from_utf8_lossy(bytes);
@@ -528,6 +571,14 @@ impl Drop for Statement {
     }
 }
 
+/// Roughly what a value weighs in a JSON answer.
+fn size_of_value(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 2,
+        _ => 8,
+    }
+}
+
 fn cut(text: &str) -> String {
     match text.char_indices().nth(MAX_TEXT_CHARS) {
         Some((at, _)) => format!("{}…", &text[..at]),
@@ -558,6 +609,7 @@ fn classify(rc: c_int) -> ErrorKind {
     match rc & 0xff {
         ffi::SQLITE_BUSY | ffi::SQLITE_LOCKED => ErrorKind::Busy,
         ffi::SQLITE_INTERRUPT => ErrorKind::Timeout,
+        ffi::SQLITE_NOMEM | ffi::SQLITE_TOOBIG => ErrorKind::Memory,
         ffi::SQLITE_FULL => ErrorKind::Full,
         ffi::SQLITE_AUTH => ErrorKind::Refused,
         ffi::SQLITE_ERROR => ErrorKind::Syntax,
@@ -567,7 +619,11 @@ fn classify(rc: c_int) -> ErrorKind {
 
 /// The 1-based line and column of byte `offset` in `sql`.
 fn position_of(sql: &str, offset: usize) -> Position {
-    let before = &sql[..offset.min(sql.len())];
+    let mut end = offset.min(sql.len());
+    while !sql.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &sql[..end];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     Position {
@@ -619,7 +675,7 @@ fn refuse(
 ) -> Option<String> {
     match action {
         ffi::SQLITE_ATTACH | ffi::SQLITE_DETACH => Some(
-            "ATTACH and DETACH are refused: your sandbox is the only database you can reach (VACUUM INTO attaches a file, so it is refused too)"
+            "ATTACH and DETACH are refused: your sandbox is the only database you can reach (VACUUM attaches a database to rebuild into, so it is refused too)"
                 .into(),
         ),
         ffi::SQLITE_PRAGMA => {
@@ -635,8 +691,12 @@ fn refuse(
         }
         ffi::SQLITE_FUNCTION => {
             let name = second.unwrap_or_default().to_ascii_lowercase();
-            (name == "load_extension")
-                .then(|| "load_extension is refused: the sandbox loads no extensions".into())
+            // fts3_tokenizer hands out a raw pointer: an address, not data.
+            match name.as_str() {
+                "load_extension" => Some("load_extension is refused: the sandbox loads no extensions".into()),
+                "fts3_tokenizer" => Some("fts3_tokenizer is refused in the sandbox".into()),
+                _ => None,
+            }
         }
         ffi::SQLITE_CREATE_VTABLE | ffi::SQLITE_DROP_VTABLE => {
             Some("virtual tables are refused in the sandbox".into())
@@ -761,6 +821,32 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
         // The connection is usable afterwards.
         assert!(db.run("SELECT 1", LIMITS).is_ok());
+    }
+
+    #[test]
+    fn wide_rows_stop_at_the_byte_budget_and_too_many_columns_are_refused() {
+        let (_dir, mut db) = scratch();
+        let columns = vec!["x"; 100].join(", ");
+        let sql = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) SELECT {columns} FROM n, (SELECT printf('%.2000c', 'y') AS x)"
+        );
+        let out = db
+            .run(
+                &sql,
+                Limits {
+                    max_rows: 1000,
+                    ..LIMITS
+                },
+            )
+            .unwrap();
+        assert!(out.truncated);
+        assert!(
+            out.rows.len() < 100,
+            "{} rows of 200 KB each",
+            out.rows.len()
+        );
+        let too_wide = format!("SELECT {}", vec!["1"; 101].join(", "));
+        assert!(db.run(&too_wide, LIMITS).is_err());
     }
 
     #[test]

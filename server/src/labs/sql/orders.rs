@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use super::sandbox::STATEMENT_TIME;
+
 use axum::extract::{Path, Query};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -34,7 +36,8 @@ LEFT JOIN orders AS o ON o.customer_id = c.id
 LEFT JOIN order_items AS i ON i.order_id = o.id
 LEFT JOIN products AS p ON p.id = i.product_id
 WHERE c.id = ?
-ORDER BY o.placed_at, o.id, p.name";
+ORDER BY o.placed_at, o.id, p.name
+LIMIT 2000";
 
 /// How the endpoint loads the data.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -97,7 +100,8 @@ impl Traced<'_> {
         let rows = sqlx::query(sql)
             .bind(id)
             .fetch_all(&mut self.connection)
-            .await?;
+            .await
+            .map_err(student_data_error)?;
         self.queries += 1;
         self.inspector.record(&SqlQuery {
             statement: sql.to_string(),
@@ -118,15 +122,25 @@ pub(super) async fn customer_orders(
     Path(id): Path<i64>,
     Query(options): Query<Options>,
 ) -> Result<Json<CustomerOrders>, ApiError> {
-    let path = sandboxes.ensure(&student.id).await.map_err(|e| {
+    let held = sandboxes.hold(&student.id).await.map_err(|e| {
         tracing::error!(error = %e, "sql sandbox setup failed");
         ApiError::Internal(InternalError::Wiring(
             "the sql sandbox could not be prepared",
         ))
     })?;
-    let connect = SqliteConnectOptions::new().filename(path).read_only(true);
+    let connect = SqliteConnectOptions::new()
+        .filename(&held.path)
+        .read_only(true);
+    let mut connection = SqliteConnection::connect_with(&connect).await?;
+    // The student may have turned any table into a view that never ends:
+    // the whole request gets the time one statement gets.
+    let deadline = Instant::now() + STATEMENT_TIME;
+    connection
+        .lock_handle()
+        .await?
+        .set_progress_handler(1000, move || Instant::now() < deadline);
     let mut traced = Traced {
-        connection: SqliteConnection::connect_with(&connect).await?,
+        connection,
         inspector: &inspector,
         queries: 0,
     };
@@ -136,6 +150,7 @@ pub(super) async fn customer_orders(
     };
     let queries = traced.queries;
     traced.connection.close().await?;
+    drop(held);
     let (customer, orders) = loaded?;
     Ok(Json(CustomerOrders {
         strategy: options.strategy,
@@ -143,6 +158,26 @@ pub(super) async fn customer_orders(
         customer,
         orders,
     }))
+}
+
+/// Column `index` of `row`; a student who changed a column's type gets a 4xx.
+fn get<'r, T>(row: &'r SqliteRow, index: usize) -> Result<T, ApiError>
+where
+    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    row.try_get(index).map_err(student_data_error)
+}
+
+/// A query over the student's own (changeable) data failed: their business, a 4xx.
+fn student_data_error(e: sqlx::Error) -> ApiError {
+    let message = e.to_string();
+    if message.contains("interrupted") {
+        ApiError::Unprocessable("the queries ran past their time limit and were stopped".into())
+    } else {
+        ApiError::Unprocessable(format!(
+            "your sandbox's data could not be served: {message}"
+        ))
+    }
 }
 
 fn no_customer(id: i64) -> ApiError {
@@ -157,29 +192,29 @@ async fn n_plus_one(traced: &mut Traced<'_>, id: i64) -> Result<(Customer, Vec<O
         .next()
         .ok_or_else(|| no_customer(id))?;
     let customer = Customer {
-        id: row.try_get(0)?,
-        name: row.try_get(1)?,
-        email: row.try_get(2)?,
+        id: get(&row, 0)?,
+        name: get(&row, 1)?,
+        email: get(&row, 2)?,
     };
     let mut orders = Vec::new();
     for row in traced.fetch(ORDERS, id).await? {
-        let order_id: i64 = row.try_get(0)?;
+        let order_id: i64 = get(&row, 0)?;
         let items = traced
             .fetch(ITEMS, order_id)
             .await?
             .iter()
             .map(|r| {
                 Ok(Item {
-                    product: r.try_get(0)?,
-                    quantity: r.try_get(1)?,
-                    unit_price_cents: r.try_get(2)?,
+                    product: get(r, 0)?,
+                    quantity: get(r, 1)?,
+                    unit_price_cents: get(r, 2)?,
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()?;
+            .collect::<Result<_, ApiError>>()?;
         orders.push(Order {
             id: order_id,
-            placed_at: row.try_get(1)?,
-            status: row.try_get(2)?,
+            placed_at: get(&row, 1)?,
+            status: get(&row, 2)?,
             items,
         });
     }
@@ -190,15 +225,15 @@ async fn joined(traced: &mut Traced<'_>, id: i64) -> Result<(Customer, Vec<Order
     let rows = traced.fetch(JOINED, id).await?;
     let first = rows.first().ok_or_else(|| no_customer(id))?;
     let customer = Customer {
-        id: first.try_get(0)?,
-        name: first.try_get(1)?,
-        email: first.try_get(2)?,
+        id: get(first, 0)?,
+        name: get(first, 1)?,
+        email: get(first, 2)?,
     };
     // Rows arrive one per item; fold them back into orders, keeping order.
     let mut orders: Vec<Order> = Vec::new();
     let mut position: BTreeMap<i64, usize> = BTreeMap::new();
     for row in &rows {
-        let Some(order_id) = row.try_get::<Option<i64>, _>(3)? else {
+        let Some(order_id) = get::<Option<i64>>(row, 3)? else {
             continue;
         };
         let at = *position.entry(order_id).or_insert_with(|| {
@@ -210,11 +245,11 @@ async fn joined(traced: &mut Traced<'_>, id: i64) -> Result<(Customer, Vec<Order
             });
             orders.len() - 1
         });
-        if let Some(product) = row.try_get::<Option<String>, _>(6)? {
+        if let Some(product) = get::<Option<String>>(row, 6)? {
             orders[at].items.push(Item {
                 product,
-                quantity: row.try_get(7)?,
-                unit_price_cents: row.try_get(8)?,
+                quantity: get(row, 7)?,
+                unit_price_cents: get(row, 8)?,
             });
         }
     }

@@ -33,7 +33,7 @@ impl Plan {
     pub fn searches_with_index(&self, table: &str) -> bool {
         self.details.iter().any(|d| {
             let d = d.to_ascii_lowercase();
-            d.starts_with(&format!("search {}", table.to_ascii_lowercase()))
+            d.starts_with(&format!("search {} ", table.to_ascii_lowercase()))
                 && (d.contains("using index") || d.contains("using covering index"))
         })
     }
@@ -158,7 +158,7 @@ fn text(v: &Value) -> String {
 /// Every table of the sandbox with its columns, keys and indexes.
 pub fn schema(db: &mut Db, limits: Limits) -> Result<Vec<Table>, SqlError> {
     let names = db.run(
-        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
         limits,
     )?;
     let mut tables = Vec::new();

@@ -86,6 +86,7 @@ impl IntoResponse for SqlFailure {
                 let (status, error) = match e.kind {
                     ErrorKind::Refused => (StatusCode::FORBIDDEN, "refused"),
                     ErrorKind::Timeout => (StatusCode::UNPROCESSABLE_ENTITY, "timeout"),
+                    ErrorKind::Memory => (StatusCode::UNPROCESSABLE_ENTITY, "too_big"),
                     ErrorKind::Full => (StatusCode::INSUFFICIENT_STORAGE, "sandbox_full"),
                     ErrorKind::Busy | ErrorKind::StaleSnapshot => (StatusCode::CONFLICT, "busy"),
                     ErrorKind::Syntax | ErrorKind::Shape => (StatusCode::BAD_REQUEST, "sql_error"),
@@ -99,6 +100,7 @@ impl IntoResponse for SqlFailure {
                 };
                 (status, Json(body)).into_response()
             }
+            SandboxError::TooMany(refusal) => refusal.into_response(),
             SandboxError::Setup(reason) => {
                 tracing::error!(%reason, "sql sandbox setup failed");
                 crate::error::error_response(

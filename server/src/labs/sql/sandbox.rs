@@ -47,6 +47,17 @@ pub enum SandboxError {
     /// The dataset or the file could not be prepared; the server's business.
     #[error("the sandbox could not be prepared: {0}")]
     Setup(String),
+    /// Too many new sandboxes lately (each is a file on disk).
+    #[error(transparent)]
+    TooMany(crate::error::ApiError),
+}
+
+/// A student's turn at their sandbox (see [`Sandboxes::hold`]).
+pub struct Held<'a> {
+    /// The sandbox file.
+    pub path: PathBuf,
+    _mine: tokio::sync::OwnedMutexGuard<()>,
+    _turn: tokio::sync::SemaphorePermit<'a>,
 }
 
 /// Every student's sandbox.
@@ -55,6 +66,9 @@ pub struct Sandboxes {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     gate: Semaphore,
     last_sweep: Mutex<Option<std::time::Instant>>,
+    /// New sandboxes across the server: a client without a cookie is a new
+    /// guest on every request, and each sandbox is megabytes of disk.
+    creations: crate::limiter::KeyedLimiter<()>,
 }
 
 impl Sandboxes {
@@ -65,6 +79,11 @@ impl Sandboxes {
             locks: Mutex::new(HashMap::new()),
             gate: Semaphore::new(CONCURRENT_RUNS),
             last_sweep: Mutex::new(None),
+            creations: crate::limiter::KeyedLimiter::new(
+                std::num::NonZeroU32::new(120).expect("nonzero"),
+                Duration::from_secs(5),
+                "new SQL sandboxes on this server",
+            ),
         }
     }
 
@@ -98,32 +117,31 @@ impl Sandboxes {
         student: &StudentId,
         work: impl FnOnce(&Path) -> Result<T, SqlError> + Send + 'static,
     ) -> Result<T, SandboxError> {
-        let lock = self.lock_of(student);
-        let _mine = lock.lock().await;
-        let _turn = self.gate.acquire().await.expect("the gate is never closed");
-        let path = self.path(student);
-        if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            self.create(&path).await?;
-        }
-        let outcome = tokio::task::spawn_blocking(move || {
-            touch(&path);
-            work(&path)
-        })
-        .await
-        .map_err(|e| SandboxError::Setup(format!("the sandbox job failed: {e}")))?;
+        let held = self.hold(student).await?;
+        let path = held.path.clone();
+        let outcome = tokio::task::spawn_blocking(move || work(&path))
+            .await
+            .map_err(|e| SandboxError::Setup(format!("the sandbox job failed: {e}")))?;
+        drop(held);
         Ok(outcome?)
     }
 
-    /// The path of `student`'s sandbox, creating it first if needed, for
-    /// code that reads it through its own connection.
-    pub async fn ensure(&self, student: &StudentId) -> Result<PathBuf, SandboxError> {
-        let lock = self.lock_of(student);
-        let _mine = lock.lock().await;
+    /// Takes `student`'s turn (their lock and a place in the server-wide
+    /// gate) and makes sure their sandbox exists, for code that reads it
+    /// through a connection of its own; the turn ends when [`Held`] drops.
+    pub async fn hold(&self, student: &StudentId) -> Result<Held<'_>, SandboxError> {
+        let mine = self.lock_of(student).lock_owned().await;
+        let turn = self.gate.acquire().await.expect("the gate is never closed");
         let path = self.path(student);
         if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
             self.create(&path).await?;
         }
-        Ok(path)
+        touch(&path);
+        Ok(Held {
+            path,
+            _mine: mine,
+            _turn: turn,
+        })
     }
 
     /// Moves a guest's sandbox to the account they signed in to, unless the
@@ -172,6 +190,7 @@ impl Sandboxes {
     /// Copies the course template to `path` (through a temporary name, so
     /// a crash never leaves half a sandbox).
     async fn create(&self, path: &Path) -> Result<(), SandboxError> {
+        self.creations.check(&()).map_err(SandboxError::TooMany)?;
         self.sweep_now_and_then();
         let template = dataset::template(Variant::Course)
             .await
