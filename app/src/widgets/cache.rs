@@ -52,7 +52,7 @@ fn LatencyChart(stats: Stats) -> impl IntoView {
         .iter()
         .enumerate()
         .map(|(i, sample)| {
-            let height = (sample.latency_ms / highest * (CHART_HEIGHT - 20.0)).max(2.0);
+            let height = (sample.latency_ms / highest * (CHART_HEIGHT - 20.0)).max(6.0);
             let class = format!("cache-bar cache-bar-{}", sample.outcome.to_lowercase());
             view! {
                 <rect class=class x=i as f64 * slot + 1.0 y=CHART_HEIGHT - height width=slot - 2.0 height=height>
