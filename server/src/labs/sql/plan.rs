@@ -128,7 +128,8 @@ pub struct ForeignKey {
     pub from: String,
     /// The table referred to.
     pub table: String,
-    /// The column referred to (the primary key when SQLite reports none).
+    /// The column referred to (`id` when the key names none, as the shop's
+    /// keys all point at an `id` primary key).
     pub to: String,
 }
 
