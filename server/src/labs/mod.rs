@@ -23,6 +23,7 @@ pub mod auth;
 pub mod cache;
 pub mod errors;
 pub mod http;
+pub mod ratelimit;
 mod settings;
 pub mod sql;
 
