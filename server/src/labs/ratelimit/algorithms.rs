@@ -528,7 +528,7 @@ impl Algorithm for SlidingWindowCounter {
         let end = (self.window + 1) * length;
         let retry_after_ms = if allowed {
             0
-        } else if self.previous > 0 && self.count + 1 <= self.policy.capacity {
+        } else if self.previous > 0 && self.count < self.policy.capacity {
             // Wait until the previous window's weight has shrunk enough.
             let excess = self.estimate(now) + 1.0 - limit;
             ms(excess / f64::from(self.previous) * length as f64 / 1000.0)
