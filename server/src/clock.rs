@@ -3,10 +3,14 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-/// A source of the current time, in whole seconds since the Unix epoch.
+/// A source of the current time since the Unix epoch.
 pub trait Clock: Send + Sync {
     /// Seconds since 1970-01-01 UTC.
-    fn now(&self) -> i64;
+    fn now(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+    /// Milliseconds since 1970-01-01 UTC (rate limiters need them).
+    fn now_ms(&self) -> i64;
 }
 
 /// The operating system's clock.
@@ -14,19 +18,21 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> i64 {
-        crate::db::unix_now()
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
     }
 }
 
-/// A clock that moves only when told to: for tests.
+/// A clock that moves only when told to: for tests. It keeps milliseconds.
 #[derive(Debug)]
 pub struct ManualClock(AtomicI64);
 
 impl ManualClock {
-    /// A clock showing `now`.
+    /// A clock showing `now` (seconds).
     pub fn new(now: i64) -> Self {
-        Self(AtomicI64::new(now))
+        Self(AtomicI64::new(now * 1000))
     }
 
     /// A clock showing the real time at the moment of the call.
@@ -36,12 +42,17 @@ impl ManualClock {
 
     /// Moves the clock forward by `seconds`.
     pub fn advance(&self, seconds: i64) {
-        self.0.fetch_add(seconds, Ordering::SeqCst);
+        self.advance_ms(seconds * 1000);
+    }
+
+    /// Moves the clock forward by `ms` milliseconds.
+    pub fn advance_ms(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
-    fn now(&self) -> i64 {
+    fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
     }
 }
@@ -56,5 +67,7 @@ mod tests {
         assert_eq!(clock.now(), 1_000);
         clock.advance(61);
         assert_eq!(clock.now(), 1_061);
+        clock.advance_ms(1_500);
+        assert_eq!((clock.now(), clock.now_ms()), (1_062, 1_062_500));
     }
 }

@@ -59,8 +59,9 @@ pub trait Lab: Send + Sync + 'static {
     type State: Send + Sync + 'static;
     /// Makes the lab's state, once per server.
     fn state(context: &LabContext) -> Self::State;
-    /// The lab's own routes, relative to `/labs/<NAME>`.
-    fn routes() -> Router<AppState>;
+    /// The lab's own routes, relative to `/labs/<NAME>`; `state` is there
+    /// for labs that put middleware of their own in front of them.
+    fn routes(state: &AppState) -> Router<AppState>;
 }
 
 /// What a lab may build its state from.
@@ -119,10 +120,11 @@ impl<L: Lab> FromRequestParts<AppState> for LabState<L> {
 /// All labs, with the shared middleware. The registry: the one place that lists labs.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .merge(mount::<http::HttpLab>())
-        .merge(mount::<auth::AuthLab>())
-        .merge(mount::<sql::SqlLab>())
-        .merge(mount::<cache::CacheLab>())
+        .merge(mount::<http::HttpLab>(&state))
+        .merge(mount::<auth::AuthLab>(&state))
+        .merge(mount::<sql::SqlLab>(&state))
+        .merge(mount::<cache::CacheLab>(&state))
+        .merge(mount::<ratelimit::RateLimitLab>(&state))
         .route("/labs", any(errors::no_such_route))
         .route("/labs/{*rest}", any(errors::no_such_route))
         .layer(DefaultBodyLimit::max(LAB_BODY_LIMIT))
@@ -159,12 +161,15 @@ pub async fn adopt_guest(
     }
 }
 
-fn mount<L: Lab>() -> Router<AppState> {
+fn mount<L: Lab>(state: &AppState) -> Router<AppState> {
     let settings = Router::new().route(
         "/settings",
         get(settings::show::<L>)
             .put(settings::replace::<L>)
             .delete(settings::reset::<L>),
     );
-    Router::new().nest(&format!("/labs/{}", L::NAME), L::routes().merge(settings))
+    Router::new().nest(
+        &format!("/labs/{}", L::NAME),
+        L::routes(state).merge(settings),
+    )
 }

@@ -47,7 +47,7 @@ impl Lab for AuthLab {
 
     fn state(_context: &super::LabContext) -> Self::State {}
 
-    fn routes() -> Router<AppState> {
+    fn routes(_state: &AppState) -> Router<AppState> {
         Router::new()
             .route(
                 "/users",

@@ -44,7 +44,7 @@ impl Lab for CacheLab {
         CacheService::new(context)
     }
 
-    fn routes() -> Router<AppState> {
+    fn routes(_state: &AppState) -> Router<AppState> {
         Router::new()
             .route("/products", get(routes::list))
             .route("/products/{id}", get(routes::one).put(routes::update_price))

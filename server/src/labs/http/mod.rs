@@ -29,7 +29,7 @@ impl Lab for HttpLab {
 
     fn state(_context: &super::LabContext) -> Self::State {}
 
-    fn routes() -> Router<AppState> {
+    fn routes(_state: &AppState) -> Router<AppState> {
         Router::new()
             .route("/echo", any(echo::echo))
             .route("/echo/{*rest}", any(echo::echo))

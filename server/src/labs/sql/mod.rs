@@ -45,7 +45,7 @@ impl Lab for SqlLab {
         Sandboxes::new(context.data_dir.join("sql-sandboxes"))
     }
 
-    fn routes() -> Router<AppState> {
+    fn routes(_state: &AppState) -> Router<AppState> {
         Router::new()
             .route("/query", post(routes::query))
             .route("/plan", post(routes::plan))

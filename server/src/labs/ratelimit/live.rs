@@ -1,0 +1,266 @@
+//! The live limiter: middleware in front of `/labs/ratelimit/api/...`
+//! that decides every request with the student's algorithm and settings.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use super::algorithms::{self, Algorithm, Decision, State as LimiterState};
+use super::{KeyBy, RateLimitLab, RateLimitSettings};
+use crate::clock::Clock;
+use crate::error::{error_response, ApiError};
+use crate::identity::Student;
+use crate::inspector::{Inspector, LabEvent};
+use crate::labs::{CurrentSettings, LabState};
+use crate::limiter::ClientAddress;
+
+/// Limiters kept before the oldest are forgotten.
+const MAX_LIMITERS: usize = 10_000;
+/// Longest a queued request is held (the queue's length over its rate).
+const MAX_QUEUE_WAIT: Duration = Duration::from_secs(10);
+/// The policy's name in the RateLimit fields.
+const POLICY_NAME: &str = "lab";
+
+struct Entry {
+    settings: RateLimitSettings,
+    algorithm: Box<dyn Algorithm>,
+    used_ms: i64,
+}
+
+/// Every student's limiters, one per key they are counted by.
+pub struct Limiters {
+    clock: Arc<dyn Clock>,
+    entries: Mutex<HashMap<(String, String), Entry>>,
+}
+
+impl Limiters {
+    /// None yet.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Decides one request of `student` counted against `key`. A limiter
+    /// starts afresh when the student changes their settings.
+    pub fn decide(&self, student: &str, key: &str, settings: &RateLimitSettings) -> Decision {
+        let now = self.clock.now_ms();
+        let mut entries = self.entries.lock().expect("never poisoned");
+        if entries.len() >= MAX_LIMITERS {
+            let oldest = entries.values().map(|e| e.used_ms).min().unwrap_or(now);
+            entries.retain(|_, e| e.used_ms > oldest);
+        }
+        let entry = entries
+            .entry((student.to_string(), key.to_string()))
+            .or_insert_with(|| fresh(settings, now));
+        if entry.settings != *settings {
+            *entry = fresh(settings, now);
+        }
+        entry.used_ms = now;
+        // The algorithms count from the limiter's own start, in milliseconds.
+        entry.algorithm.decide(now.max(0) as u64)
+    }
+}
+
+fn fresh(settings: &RateLimitSettings, now: i64) -> Entry {
+    let mut algorithm = algorithms::new(settings.algorithm, settings.policy());
+    // Prime it at `now`, so a new bucket starts full at the current time.
+    let _ = algorithm.state(now.max(0) as u64);
+    Entry {
+        settings: settings.clone(),
+        algorithm,
+        used_ms: now,
+    }
+}
+
+/// Recorded for every limited request.
+#[derive(Serialize)]
+struct RateLimitDecision {
+    algorithm: &'static str,
+    key: String,
+    allowed: bool,
+    remaining: u32,
+    retry_after_ms: u64,
+    delay_ms: u64,
+    state_before: LimiterState,
+    state_after: LimiterState,
+}
+
+impl LabEvent for RateLimitDecision {
+    const KIND: &'static str = "ratelimit.decision";
+    fn summary(&self) -> String {
+        let verdict = if self.allowed { "allowed" } else { "refused" };
+        let wait = if self.delay_ms > 0 {
+            format!(", queued {} ms", self.delay_ms)
+        } else {
+            String::new()
+        };
+        format!(
+            "{verdict} by {} for {}: {} left{wait}",
+            self.algorithm, self.key, self.remaining
+        )
+    }
+}
+
+/// The bucket a request is counted in, under the student's settings.
+fn key_of(
+    settings: &RateLimitSettings,
+    student: &Student,
+    address: &ClientAddress,
+    headers: &HeaderMap,
+) -> Result<String, ApiError> {
+    Ok(match settings.key {
+        KeyBy::Student => format!("student {}", student.id.as_str()),
+        KeyBy::ClientAddress => format!("address {}", address.0),
+        KeyBy::ApiKey => {
+            let key = headers
+                .get("x-api-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 128)
+                .ok_or_else(|| {
+                    ApiError::Unauthorized(
+                        "this limiter counts requests per API key: send an X-Api-Key header (any value up to 128 characters)".into(),
+                    )
+                })?;
+            format!("api key {key}")
+        }
+    })
+}
+
+/// The RateLimit fields (draft-ietf-httpapi-ratelimit-headers-10).
+fn fields(settings: &RateLimitSettings, decision: &Decision) -> [(&'static str, String); 2] {
+    let (quota, window) = settings.advertised();
+    [
+        (
+            "ratelimit-policy",
+            format!("\"{POLICY_NAME}\";q={quota};w={window}"),
+        ),
+        (
+            "ratelimit",
+            format!(
+                "\"{POLICY_NAME}\";r={};t={}",
+                decision.remaining,
+                decision.reset_ms.div_ceil(1000)
+            ),
+        ),
+    ]
+}
+
+/// Middleware: decide, then answer 429 or pass the request on (after its
+/// wait, for the queue), with the RateLimit fields either way.
+pub(super) async fn limit(
+    LabState(limiters): LabState<RateLimitLab>,
+    student: Student,
+    CurrentSettings(settings, _): CurrentSettings<RateLimitLab>,
+    inspector: Inspector,
+    address: ClientAddress,
+    request: Request,
+    next: Next,
+) -> Response {
+    let key = match key_of(&settings, &student, &address, request.headers()) {
+        Ok(key) => key,
+        Err(error) => return error.into_response(),
+    };
+    let decision = limiters.decide(student.id.as_str(), &key, &settings);
+    inspector.record(&RateLimitDecision {
+        algorithm: settings.algorithm.name(),
+        key: key.clone(),
+        allowed: decision.allowed,
+        remaining: decision.remaining,
+        retry_after_ms: decision.retry_after_ms,
+        delay_ms: decision.delay_ms,
+        state_before: decision.before.clone(),
+        state_after: decision.after.clone(),
+    });
+    let mut response = if decision.allowed {
+        if decision.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(decision.delay_ms).min(MAX_QUEUE_WAIT)).await;
+        }
+        next.run(request).await
+    } else {
+        let seconds = decision.retry_after_ms.div_ceil(1000).max(1);
+        let mut refused = error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "rate limit reached ({} for {key}): retry in {seconds} s",
+                settings.algorithm.name()
+            ),
+        );
+        refused
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(seconds));
+        refused
+    };
+    for (name, value) in fields(&settings, &decision) {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// `GET /labs/ratelimit/api/ping`.
+pub(super) async fn ping() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "pong": true }))
+}
+
+/// `GET /labs/ratelimit/api/items`.
+pub(super) async fn items() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "items": ["kettle", "lamp", "tent"] }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn a_new_setting_starts_a_new_limiter_and_keys_count_apart() {
+        let clock = Arc::new(ManualClock::new(1_000));
+        let limiters = Limiters::new(clock.clone());
+        let settings = RateLimitSettings::default();
+        for _ in 0..10 {
+            assert!(limiters.decide("s1", "a", &settings).allowed);
+        }
+        assert!(!limiters.decide("s1", "a", &settings).allowed);
+        assert!(
+            limiters.decide("s1", "b", &settings).allowed,
+            "another key has its own bucket"
+        );
+        assert!(
+            limiters.decide("s2", "a", &settings).allowed,
+            "another student too"
+        );
+        clock.advance_ms(1000);
+        assert!(
+            limiters.decide("s1", "a", &settings).allowed,
+            "one token per second"
+        );
+        let bigger = RateLimitSettings {
+            capacity: 20,
+            ..settings
+        };
+        assert_eq!(limiters.decide("s1", "a", &bigger).remaining, 19);
+    }
+
+    #[test]
+    fn the_fields_follow_the_draft() {
+        let settings = RateLimitSettings::default();
+        let decision = algorithms::new(settings.algorithm, settings.policy()).decide(0);
+        let [policy, current] = fields(&settings, &decision);
+        assert_eq!(
+            policy,
+            ("ratelimit-policy", "\"lab\";q=10;w=10".to_string())
+        );
+        assert_eq!(current, ("ratelimit", "\"lab\";r=9;t=1".to_string()));
+    }
+}

@@ -1,0 +1,122 @@
+//! The rate-limit lab's live limiter over real HTTP, on the in-process
+//! limiter: the RateLimit fields, 429 with Retry-After, and keys. Time
+//! moves on the server's manual clock, never by sleeping.
+
+mod common;
+
+use common::TestServer;
+use serde_json::json;
+
+async fn ping(
+    server: &TestServer,
+    client: &reqwest::Client,
+    api_key: Option<&str>,
+) -> reqwest::Response {
+    let mut request = client.get(server.url("/labs/ratelimit/api/ping"));
+    if let Some(key) = api_key {
+        request = request.header("x-api-key", key);
+    }
+    request.send().await.unwrap()
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_default_token_bucket_allows_ten_then_429_with_retry_after_then_refills() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    for left in (0..10).rev() {
+        let response = ping(&server, &student, None).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "ratelimit-policy"), "\"lab\";q=10;w=10");
+        assert!(
+            header(&response, "ratelimit").starts_with(&format!("\"lab\";r={left};t=")),
+            "{}",
+            header(&response, "ratelimit")
+        );
+    }
+    let refused = ping(&server, &student, None).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(header(&refused, "retry-after"), "1");
+    assert!(header(&refused, "ratelimit").starts_with("\"lab\";r=0;"));
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("token_bucket"),
+        "{body}"
+    );
+
+    server.clock.advance_ms(999);
+    assert_eq!(ping(&server, &student, None).await.status(), 429, "not yet");
+    server.clock.advance_ms(1);
+    assert_eq!(
+        ping(&server, &student, None).await.status(),
+        200,
+        "one token after a second"
+    );
+    // The second route shares the student's bucket.
+    let items = student
+        .get(server.url("/labs/ratelimit/api/items"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(items.status(), 429);
+}
+
+#[tokio::test]
+async fn keys_decide_which_bucket_a_request_counts_against() {
+    let server = TestServer::start().await;
+    let (ada, bob) = (server.browser(), server.browser());
+    let settings =
+        json!({ "algorithm": "fixed_window", "capacity": 2, "window_secs": 60, "key": "api_key" });
+    let saved = ada
+        .put(server.url("/labs/ratelimit/settings"))
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let missing = ping(&server, &ada, None).await;
+    assert_eq!(missing.status(), 401, "an API-key limiter needs a key");
+    for _ in 0..2 {
+        assert_eq!(ping(&server, &ada, Some("one")).await.status(), 200);
+    }
+    assert_eq!(ping(&server, &ada, Some("one")).await.status(), 429);
+    assert_eq!(
+        ping(&server, &ada, Some("two")).await.status(),
+        200,
+        "another key, another bucket"
+    );
+    assert_eq!(
+        ping(&server, &bob, Some("one")).await.status(),
+        200,
+        "bob's limiter is his own"
+    );
+    let window = ping(&server, &ada, Some("one")).await;
+    assert_eq!(header(&window, "ratelimit-policy"), "\"lab\";q=2;w=60");
+}
+
+#[tokio::test]
+async fn bad_settings_are_refused_with_the_field_named() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    for (settings, field) in [
+        (json!({ "capacity": 0 }), "capacity"),
+        (json!({ "rate_per_sec": 0 }), "rate_per_sec"),
+        (json!({ "algorithm": "magic" }), "algorithm"),
+    ] {
+        let response = student
+            .put(server.url("/labs/ratelimit/settings"))
+            .json(&settings)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422);
+        assert!(response.text().await.unwrap().contains(field));
+    }
+}
