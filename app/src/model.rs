@@ -103,17 +103,23 @@ pub enum LabWidget {
     SqlWithdrawal,
     /// The cache lab's console: settings, requests, log and latency chart.
     CacheConsole,
+    /// The rate-limit lab's console: settings and the burst tool with its chart.
+    RateLimitConsole,
+    /// The rate-limit lab's side-by-side simulation of every algorithm.
+    RateLimitSimulator,
 }
 
 impl LabWidget {
     /// Every widget, with the name lessons use for it.
-    pub const ALL: [(&'static str, LabWidget); 6] = [
+    pub const ALL: [(&'static str, LabWidget); 8] = [
         ("permission-matrix", LabWidget::PermissionMatrix),
         ("hash-inspector", LabWidget::HashInspector),
         ("sql-schema", LabWidget::SqlSchema),
         ("sql-index-experiment", LabWidget::SqlIndexExperiment),
         ("sql-withdrawal", LabWidget::SqlWithdrawal),
         ("cache-console", LabWidget::CacheConsole),
+        ("ratelimit-console", LabWidget::RateLimitConsole),
+        ("ratelimit-simulator", LabWidget::RateLimitSimulator),
     ];
 }
 

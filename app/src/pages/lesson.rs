@@ -13,6 +13,7 @@ use crate::widgets::cache::CacheConsole;
 use crate::widgets::exercise::ExerciseCard;
 use crate::widgets::hashes::HashInspector;
 use crate::widgets::permissions::PermissionMatrix;
+use crate::widgets::ratelimit::{RateLimitConsole, RateLimitSimulator};
 use crate::widgets::request::RequestWidget;
 use crate::widgets::sql::SqlRunner;
 use crate::widgets::sql_lab::{IndexExperiment, SqlSchema, Withdrawal};
@@ -111,6 +112,12 @@ fn Block(block: LessonBlock) -> impl IntoView {
         }
         LessonBlock::LabWidget(LabWidget::SqlWithdrawal) => view! { <Withdrawal/> }.into_any(),
         LessonBlock::LabWidget(LabWidget::CacheConsole) => view! { <CacheConsole/> }.into_any(),
+        LessonBlock::LabWidget(LabWidget::RateLimitConsole) => {
+            view! { <RateLimitConsole/> }.into_any()
+        }
+        LessonBlock::LabWidget(LabWidget::RateLimitSimulator) => {
+            view! { <RateLimitSimulator/> }.into_any()
+        }
         LessonBlock::Sql(sql) => view! { <SqlRunner sql/> }.into_any(),
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod exercise;
 mod fetch;
 pub(crate) mod hashes;
 pub(crate) mod permissions;
+pub(crate) mod ratelimit;
 pub(crate) mod request;
 pub(crate) mod sql;
 pub(crate) mod sql_lab;

@@ -79,9 +79,10 @@ impl CheckKind for LabKind {
             "auth" => {}
             "sql" => return super::sql_lab::load(front_matter, first_line),
             "cache" => return super::cache_lab::load(front_matter, first_line),
+            "ratelimit" => return super::ratelimit_lab::load(front_matter, first_line),
             other => {
                 return Err(fail(format!(
-                    "`lab` {other:?}: labs that can be checked this way are auth, sql and cache"
+                    "`lab` {other:?}: labs that can be checked this way are auth, sql, cache and ratelimit"
                 )))
             }
         }

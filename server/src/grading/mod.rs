@@ -22,6 +22,7 @@ pub mod http;
 pub mod lab;
 pub mod probe;
 pub mod quiz;
+mod ratelimit_lab;
 pub mod regrade;
 pub mod routes;
 pub mod select;

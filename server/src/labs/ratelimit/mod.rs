@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `GET /labs/ratelimit/api/ping` | a cheap answer behind the student's limiter |
 //! | `GET /labs/ratelimit/api/items` | the same limiter in front of a second route |
+//! | `POST /labs/ratelimit/simulate` | one traffic pattern through every algorithm, on a virtual clock |
 //!
 //! Every answer under `/labs/ratelimit/api/` carries the `RateLimit-Policy`
 //! and `RateLimit` fields of draft-ietf-httpapi-ratelimit-headers-10
@@ -17,8 +18,9 @@
 
 pub mod algorithms;
 mod live;
+pub mod simulate;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{middleware, Router};
 use serde::{Deserialize, Serialize};
 
@@ -42,10 +44,13 @@ impl Lab for RateLimitLab {
     }
 
     fn routes(state: &AppState) -> Router<AppState> {
-        Router::new()
+        let limited = Router::new()
             .route("/api/ping", get(live::ping))
             .route("/api/items", get(live::items))
-            .route_layer(middleware::from_fn_with_state(state.clone(), live::limit))
+            .route_layer(middleware::from_fn_with_state(state.clone(), live::limit));
+        Router::new()
+            .route("/simulate", post(simulate::simulate))
+            .merge(limited)
     }
 }
 

@@ -1,0 +1,414 @@
+//! The rate-limit lab's widgets: the console (settings and a burst tool
+//! with a chart of accepted and refused requests over the limiter's level)
+//! and the side-by-side simulator.
+
+use leptos::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+const ALGORITHMS: [(&str, &str); 6] = [
+    ("token_bucket", "token bucket"),
+    ("leaky_bucket_meter", "leaky bucket (meter)"),
+    ("leaky_bucket_queue", "leaky bucket (queue)"),
+    ("fixed_window", "fixed window"),
+    ("sliding_window_log", "sliding window log"),
+    ("sliding_window_counter", "sliding window counter"),
+];
+
+const WIDTH: f64 = 640.0;
+
+/// One request the burst tool sent.
+#[derive(Clone, Debug, PartialEq)]
+struct Shot {
+    at_ms: f64,
+    status: u16,
+    remaining: Option<u32>,
+}
+
+/// `r=` of a `RateLimit` field value.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn remaining_of(field: &str) -> Option<u32> {
+    field
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("r="))
+        .and_then(|r| r.parse().ok())
+}
+
+#[cfg(feature = "hydrate")]
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = leptos::prelude::window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Accepted and refused requests over time, the limiter's level beneath.
+#[component]
+fn BurstChart(shots: Vec<Shot>, capacity: u32) -> impl IntoView {
+    let span = shots.last().map_or(1.0, |s| s.at_ms.max(1.0));
+    let x = move |t: f64| 10.0 + t / span * (WIDTH - 20.0);
+    let dots = shots
+        .iter()
+        .map(|s| {
+            let ok = (200..300).contains(&s.status);
+            let (y, class) = if ok { (20.0, "rl-dot rl-ok") } else { (45.0, "rl-dot rl-refused") };
+            view! { <circle class=class cx=x(s.at_ms) cy=y r="4"><title>{format!("{} at {:.0} ms", s.status, s.at_ms)}</title></circle> }
+        })
+        .collect_view();
+    let level: Vec<String> = shots
+        .iter()
+        .filter_map(|s| s.remaining.map(|r| (s.at_ms, r)))
+        .map(|(t, r)| {
+            let full = 1.0 - f64::from(r) / f64::from(capacity.max(1));
+            format!("{:.1},{:.1}", x(t), 120.0 - full * 55.0)
+        })
+        .collect();
+    let accepted = shots
+        .iter()
+        .filter(|s| (200..300).contains(&s.status))
+        .count();
+    let label = format!(
+        "{} requests over {:.1} s: {} accepted, {} refused",
+        shots.len(),
+        span / 1000.0,
+        accepted,
+        shots.len() - accepted
+    );
+    view! {
+        <figure class="rl-chart">
+            <svg viewBox=format!("0 0 {WIDTH} 130") role="img" aria-label=label.clone()>
+                <text x="10" y="10" class="rl-label">"accepted"</text>
+                <text x="10" y="60" class="rl-label">"refused (429)"</text>
+                <line class="rl-axis" x1="10" y1="120" x2=WIDTH - 10.0 y2="120"/>
+                {dots}
+                <polyline class="rl-level" points=level.join(" ")/>
+                <text x="10" y="77" class="rl-label">"limiter level (how full)"</text>
+            </svg>
+            <figcaption data-testid="rl-summary">{label}</figcaption>
+        </figure>
+    }
+}
+
+/// Settings and the burst tool.
+#[island]
+pub(crate) fn RateLimitConsole() -> impl IntoView {
+    let settings = RwSignal::new(None::<Value>);
+    let saved = RwSignal::new(String::new());
+    let count = RwSignal::new(String::from("30"));
+    let per_sec = RwSignal::new(String::from("0"));
+    let api_key = RwSignal::new(String::from("demo-key-1"));
+    let shots = RwSignal::new(Vec::<Shot>::new());
+    let firing = RwSignal::new(false);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| {
+        hydrated.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if let Ok((200, text)) =
+                super::fetch::call_api("GET", "/labs/ratelimit/settings", None).await
+            {
+                let document: Value = serde_json::from_str(&text).unwrap_or_default();
+                settings.set(Some(document["settings"].clone()));
+            }
+        });
+    });
+    let field = move |name: &'static str| {
+        move || settings.with(|s| s.as_ref().map(|s| s[name].clone()).unwrap_or(Value::Null))
+    };
+    let set_field = move |name: &'static str, value: Value| {
+        settings.update(|s| {
+            if let Some(Value::Object(fields)) = s {
+                fields.insert(name.into(), value);
+            }
+        });
+        saved.set(String::new());
+    };
+    let save = move |_| {
+        let body = settings.get_untracked().map(|s| s.to_string());
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            saved.set(
+                match super::fetch::call_api("PUT", "/labs/ratelimit/settings", body).await {
+                    Ok((200, _)) => "Saved: a fresh limiter starts now.".into(),
+                    Ok((_, text)) => serde_json::from_str::<crate::model::ErrorBody>(&text)
+                        .map(|e| e.message)
+                        .unwrap_or(text),
+                    Err(message) => message,
+                },
+            );
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = body;
+    };
+    let fire = move |_| {
+        let n = count
+            .get_untracked()
+            .trim()
+            .parse::<usize>()
+            .unwrap_or(0)
+            .min(500);
+        let rate = per_sec.get_untracked().trim().parse::<f64>().unwrap_or(0.0);
+        let key = api_key.get_untracked();
+        shots.set(Vec::new());
+        firing.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let performance = window().performance();
+            let start = performance.as_ref().map(|p| p.now()).unwrap_or_default();
+            for i in 0..n {
+                if rate > 0.0 {
+                    let due = start + i as f64 * 1000.0 / rate;
+                    let now = performance.as_ref().map(|p| p.now()).unwrap_or_default();
+                    if due > now {
+                        sleep_ms((due - now) as i32).await;
+                    }
+                }
+                let request = crate::model::RequestTemplate {
+                    method: "GET".into(),
+                    url: "/labs/ratelimit/api/ping".into(),
+                    headers: vec![("X-Api-Key".into(), key.clone())],
+                    body: String::new(),
+                };
+                let at_ms = performance.as_ref().map(|p| p.now()).unwrap_or_default() - start;
+                if let Ok(exchange) = super::fetch::send(&request).await {
+                    let remaining = exchange
+                        .headers
+                        .iter()
+                        .find(|(n, _)| n == "ratelimit")
+                        .and_then(|(_, v)| remaining_of(v));
+                    shots.update(|s| {
+                        s.push(Shot {
+                            at_ms,
+                            status: exchange.status,
+                            remaining,
+                        })
+                    });
+                }
+            }
+            firing.set(false);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (n, rate, key);
+    };
+    let number = move |name: &'static str, label: &'static str, step: &'static str| {
+        view! {
+            <label class="field">
+                <span class="field-label">{label}</span>
+                <input type="number" min="0" step=step inputmode="decimal"
+                    prop:value=move || field(name)().as_f64().map(|n| n.to_string()).unwrap_or_default()
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        let value = if step == "1" {
+                            Value::from(text.parse::<u64>().unwrap_or(0))
+                        } else {
+                            Value::from(text.parse::<f64>().unwrap_or(0.0))
+                        };
+                        set_field(name, value)
+                    }/>
+            </label>
+        }
+    };
+    view! {
+        <section class="widget ratelimit-console" aria-label="Rate-limit lab console" data-hydrated=move || hydrated.get().to_string()>
+            <fieldset class="rl-settings" disabled=move || settings.with(Option::is_none)>
+                <legend>"Your limiter"</legend>
+                <label class="field">
+                    <span class="field-label">"Algorithm"</span>
+                    <select prop:value=move || field("algorithm")().as_str().unwrap_or("token_bucket").to_string()
+                        on:change=move |ev| set_field("algorithm", Value::from(event_target_value(&ev)))>
+                        {ALGORITHMS.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                    </select>
+                </label>
+                {number("capacity", "Capacity / limit", "1")}
+                {number("rate_per_sec", "Rate per second", "0.1")}
+                {number("window_secs", "Window (seconds)", "1")}
+                <label class="field">
+                    <span class="field-label">"Count requests by"</span>
+                    <select prop:value=move || field("key")().as_str().unwrap_or("student").to_string()
+                        on:change=move |ev| set_field("key", Value::from(event_target_value(&ev)))>
+                        <option value="student">"you (guest or account)"</option>
+                        <option value="client_address">"client address"</option>
+                        <option value="api_key">"X-Api-Key header"</option>
+                    </select>
+                </label>
+                <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=save>"Save settings"</button>
+                <span class="note-inline" role="status">{move || saved.get()}</span>
+            </fieldset>
+            <div class="rl-burst">
+                <label class="field">
+                    <span class="field-label">"Requests"</span>
+                    <input type="number" min="1" max="500" inputmode="numeric" bind:value=count/>
+                </label>
+                <label class="field">
+                    <span class="field-label">"Per second (0: as fast as possible)"</span>
+                    <input type="number" min="0" step="0.5" inputmode="decimal" bind:value=per_sec/>
+                </label>
+                <label class="field">
+                    <span class="field-label">"X-Api-Key"</span>
+                    <input type="text" autocomplete="off" bind:value=api_key/>
+                </label>
+                <button type="button" class="button-primary" disabled=move || !hydrated.get() || firing.get() on:click=fire>
+                    {move || if firing.get() { "Firing…" } else { "Fire" }}
+                </button>
+            </div>
+            <div aria-live="polite">
+                {move || {
+                    let capacity = field("capacity")().as_u64().unwrap_or(10) as u32;
+                    (!shots.with(Vec::is_empty)).then(|| view! { <BurstChart shots=shots.get() capacity/> })
+                }}
+            </div>
+        </section>
+    }
+}
+
+/// A lane of the simulation as the lab sends it.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+struct Point {
+    t: f64,
+    allowed: bool,
+    level: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+struct Lane {
+    algorithm: String,
+    allowed: usize,
+    points: Vec<Point>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+struct Simulation {
+    requests: usize,
+    span_ms: f64,
+    lanes: Vec<Lane>,
+}
+
+/// Every algorithm's timeline for one pattern, one lane each.
+#[component]
+fn Lanes(simulation: Simulation) -> impl IntoView {
+    let first = simulation
+        .lanes
+        .first()
+        .and_then(|l| l.points.first())
+        .map_or(0.0, |p| p.t);
+    let span = (simulation.span_ms - first).max(1.0);
+    // Lanes start after their names; time runs from the first request to the last.
+    let x = move |t: f64| 180.0 + (t - first) / span * (WIDTH - 200.0);
+    let height = simulation.lanes.len() as f64 * 44.0 + 10.0;
+    let lanes = simulation
+        .lanes
+        .iter()
+        .enumerate()
+        .map(|(row, lane)| {
+            let y = 10.0 + row as f64 * 44.0;
+            let name = ALGORITHMS.iter().find(|(v, _)| *v == lane.algorithm).map_or(lane.algorithm.as_str(), |(_, l)| l).to_string();
+            let marks = lane
+                .points
+                .iter()
+                .map(|p| {
+                    let class = if p.allowed { "rl-tick rl-ok" } else { "rl-tick rl-refused" };
+                    let top = if p.allowed { y } else { y + 14.0 };
+                    view! { <rect class=class x=x(p.t) y=top width="2" height="12"/> }
+                })
+                .collect_view();
+            let level: Vec<String> = lane.points.iter().map(|p| format!("{:.1},{:.1}", x(p.t), y + 40.0 - p.level * 12.0)).collect();
+            view! {
+                <g class="rl-lane" data-algorithm=lane.algorithm.clone()>
+                    <text x="4" y=y + 12.0 class="rl-lane-name">{name}</text>
+                    <text x="4" y=y + 28.0 class="rl-label">{format!("{} of {} allowed", lane.allowed, simulation.requests)}</text>
+                    {marks}
+                    <polyline class="rl-level" points=level.join(" ")/>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="rl-scroll">
+            <svg class="rl-lanes" viewBox=format!("0 0 {WIDTH} {height}") width="100%" role="img"
+                aria-label=format!("{} requests through {} algorithms", simulation.requests, simulation.lanes.len())>
+                {lanes}
+            </svg>
+        </div>
+    }
+}
+
+/// One pattern through every algorithm, on the server's virtual clock.
+#[island]
+pub(crate) fn RateLimitSimulator() -> impl IntoView {
+    let pattern = RwSignal::new(String::from("boundary"));
+    let times = RwSignal::new(String::from("0, 100, 200, 300, 1000, 1010, 1020"));
+    let result = RwSignal::new(None::<Result<Simulation, String>>);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let run = move |_| {
+        let body = match pattern.get_untracked().as_str() {
+            "steady" => serde_json::json!({ "pattern": "steady", "per_sec": 4.0, "seconds": 10 }),
+            "bursty" => {
+                serde_json::json!({ "pattern": "bursty", "size": 15, "every_secs": 3, "seconds": 12 })
+            }
+            "times" => {
+                let list: Vec<u64> = times
+                    .get_untracked()
+                    .split([',', ' ', '\n'])
+                    .filter_map(|t| t.trim().parse().ok())
+                    .collect();
+                serde_json::json!({ "pattern": "times", "times_ms": list })
+            }
+            _ => serde_json::json!({ "pattern": "boundary" }),
+        };
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let answer =
+                super::fetch::call_api("POST", "/labs/ratelimit/simulate", Some(body.to_string()))
+                    .await;
+            result.set(Some(match answer {
+                Ok((200, text)) => serde_json::from_str(&text).map_err(|e| e.to_string()),
+                Ok((_, text)) => Err(serde_json::from_str::<crate::model::ErrorBody>(&text)
+                    .map(|e| e.message)
+                    .unwrap_or(text)),
+                Err(message) => Err(message),
+            }));
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = body;
+    };
+    view! {
+        <section class="widget ratelimit-simulator" aria-label="Rate-limit simulator" data-hydrated=move || hydrated.get().to_string()>
+            <div class="rl-burst">
+                <label class="field">
+                    <span class="field-label">"Traffic"</span>
+                    <select prop:value=move || pattern.get() on:change=move |ev| pattern.set(event_target_value(&ev))>
+                        <option value="boundary">"a full allowance each side of a window boundary"</option>
+                        <option value="steady">"steady: 4 per second for 10 s"</option>
+                        <option value="bursty">"bursty: 15 at once every 3 s"</option>
+                        <option value="times">"times I type (ms)"</option>
+                    </select>
+                </label>
+                <label class="field" class:hidden=move || pattern.get() != "times">
+                    <span class="field-label">"Arrival times (ms)"</span>
+                    <input type="text" autocomplete="off" bind:value=times/>
+                </label>
+                <button type="button" class="button-primary" disabled=move || !hydrated.get() on:click=run>"Simulate all algorithms"</button>
+            </div>
+            <p class="muted">"Uses your limiter's capacity, rate and window for every algorithm. Time runs left to right from the first request to the last; accepted requests on the upper tick row, refused ones below, the limiter's level as a line."</p>
+            <div aria-live="polite">
+                {move || result.get().map(|r| match r {
+                    Ok(simulation) => view! { <Lanes simulation/> }.into_any(),
+                    Err(message) => view! { <p class="sql-error" role="alert">{message}</p> }.into_any(),
+                })}
+            </div>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remaining_count_is_read_from_the_field() {
+        assert_eq!(remaining_of("\"lab\";r=3;t=4"), Some(3));
+        assert_eq!(remaining_of("\"lab\";t=4"), None);
+    }
+}

@@ -1,0 +1,225 @@
+//! The side-by-side simulation: one traffic pattern through every
+//! algorithm on a virtual clock, instantly and deterministically.
+
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::algorithms::{self, Kind, Millis, Policy};
+use super::{RateLimitLab, RateLimitSettings};
+use crate::error::extract::Json as JsonBody;
+use crate::error::ApiError;
+use crate::labs::{CurrentSettings, LabSettings};
+
+/// Most requests one simulation may hold.
+const MAX_REQUESTS: usize = 2000;
+/// Longest pattern, in milliseconds.
+const MAX_SPAN_MS: Millis = 120_000;
+
+/// A traffic pattern.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "pattern", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Pattern {
+    /// Evenly spaced requests.
+    Steady {
+        /// Requests per second.
+        per_sec: f64,
+        /// How long, in seconds.
+        seconds: u32,
+    },
+    /// Bursts of `size` requests, one burst every `every_secs` seconds.
+    Bursty {
+        /// Requests per burst.
+        size: u32,
+        /// Seconds between bursts.
+        every_secs: u32,
+        /// How long, in seconds.
+        seconds: u32,
+    },
+    /// A full allowance just before a window boundary and another just after.
+    Boundary,
+    /// Arrival times typed in, in milliseconds.
+    Times {
+        /// The times.
+        times_ms: Vec<Millis>,
+    },
+}
+
+impl Pattern {
+    /// Arrival times, sorted.
+    pub fn times(&self, policy: &Policy) -> Result<Vec<Millis>, String> {
+        let mut times: Vec<Millis> = match self {
+            Pattern::Steady { per_sec, seconds } => {
+                if !(0.1..=200.0).contains(per_sec) {
+                    return Err("per_sec must be between 0.1 and 200".into());
+                }
+                let gap = 1000.0 / per_sec;
+                let count = (f64::from(*seconds) * per_sec) as usize;
+                (0..count).map(|i| (i as f64 * gap) as Millis).collect()
+            }
+            Pattern::Bursty {
+                size,
+                every_secs,
+                seconds,
+            } => {
+                if *every_secs == 0 {
+                    return Err("every_secs must be at least 1".into());
+                }
+                (0..*seconds / every_secs + 1)
+                    .flat_map(|b| {
+                        (0..*size)
+                            .map(move |i| Millis::from(b * every_secs) * 1000 + Millis::from(i) * 5)
+                    })
+                    .collect()
+            }
+            Pattern::Boundary => {
+                let window = policy.window_ms.max(1000);
+                let n = Millis::from(policy.capacity);
+                // The first window ends at `window`: a full allowance in the
+                // last 100 ms before it, another in the first 100 ms after.
+                (0..n)
+                    .map(|i| window - 100 + i * 100 / n)
+                    .chain((0..n).map(|i| window + i * 100 / n))
+                    .collect()
+            }
+            Pattern::Times { times_ms } => times_ms.clone(),
+        };
+        times.sort_unstable();
+        if times.len() > MAX_REQUESTS {
+            return Err(format!("at most {MAX_REQUESTS} requests per simulation"));
+        }
+        if times.last().is_some_and(|t| *t > MAX_SPAN_MS) {
+            return Err(format!("times must be within {} s", MAX_SPAN_MS / 1000));
+        }
+        Ok(times)
+    }
+}
+
+/// One request's fate in one lane.
+#[derive(Clone, Debug, Serialize)]
+pub struct Point {
+    /// Arrival, in ms.
+    pub t: Millis,
+    /// Admitted or not.
+    pub allowed: bool,
+    /// How long it waited in the queue, for the queue algorithm.
+    pub delay_ms: Millis,
+    /// How full the limiter was after deciding, 0 to 1.
+    pub level: f64,
+}
+
+/// One algorithm's timeline.
+#[derive(Clone, Debug, Serialize)]
+pub struct Lane {
+    /// Which algorithm.
+    pub algorithm: Kind,
+    /// Requests admitted.
+    pub allowed: usize,
+    /// Each request in order.
+    pub points: Vec<Point>,
+}
+
+/// Runs `times` through one algorithm.
+pub fn lane(kind: Kind, policy: Policy, times: &[Millis]) -> Lane {
+    let mut limiter = algorithms::new(kind, policy);
+    let points: Vec<Point> = times
+        .iter()
+        .map(|t| {
+            let decision = limiter.decide(*t);
+            Point {
+                t: *t,
+                allowed: decision.allowed,
+                delay_ms: decision.delay_ms,
+                level: decision.after.fullness(),
+            }
+        })
+        .collect();
+    Lane {
+        algorithm: kind,
+        allowed: points.iter().filter(|p| p.allowed).count(),
+        points,
+    }
+}
+
+/// A simulation to run: a pattern, and optionally other settings than the student's.
+#[derive(Deserialize)]
+pub(super) struct SimulationRequest {
+    #[serde(flatten)]
+    pattern: Pattern,
+    settings: Option<RateLimitSettings>,
+}
+
+/// Every algorithm's timeline for one pattern.
+#[derive(Serialize)]
+pub(super) struct Simulation {
+    requests: usize,
+    span_ms: Millis,
+    settings: RateLimitSettings,
+    lanes: Vec<Lane>,
+}
+
+/// `POST /labs/ratelimit/simulate`.
+pub(super) async fn simulate(
+    CurrentSettings(stored, _): CurrentSettings<RateLimitLab>,
+    JsonBody(request): JsonBody<SimulationRequest>,
+) -> Result<Json<Simulation>, ApiError> {
+    let settings = request.settings.unwrap_or(stored);
+    settings.validate().map_err(ApiError::Unprocessable)?;
+    let policy = settings.policy();
+    let times = request
+        .pattern
+        .times(&policy)
+        .map_err(ApiError::Unprocessable)?;
+    let lanes = Kind::ALL
+        .iter()
+        .map(|kind| lane(*kind, policy, &times))
+        .collect();
+    Ok(Json(Simulation {
+        requests: times.len(),
+        span_ms: times.last().copied().unwrap_or(0),
+        settings,
+        lanes,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_boundary_pattern_catches_the_fixed_window_out() {
+        let policy = RateLimitSettings::default().policy();
+        let times = Pattern::Boundary.times(&policy).unwrap();
+        assert_eq!(times.len(), 20);
+        let fixed = lane(Kind::FixedWindow, policy, &times);
+        let log = lane(Kind::SlidingWindowLog, policy, &times);
+        assert_eq!((fixed.allowed, log.allowed), (20, 10));
+    }
+
+    #[test]
+    fn patterns_are_bounded() {
+        let policy = RateLimitSettings::default().policy();
+        assert!(Pattern::Times {
+            times_ms: vec![0; 2001]
+        }
+        .times(&policy)
+        .is_err());
+        assert!(Pattern::Times {
+            times_ms: vec![200_000]
+        }
+        .times(&policy)
+        .is_err());
+        assert!(Pattern::Steady {
+            per_sec: 0.0,
+            seconds: 1
+        }
+        .times(&policy)
+        .is_err());
+        let steady = Pattern::Steady {
+            per_sec: 4.0,
+            seconds: 10,
+        }
+        .times(&policy)
+        .unwrap();
+        assert_eq!(steady.len(), 40);
+    }
+}
