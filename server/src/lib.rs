@@ -35,6 +35,7 @@ pub mod labs;
 pub mod limiter;
 pub mod page_cache;
 pub mod progress;
+pub mod redis_link;
 pub mod state;
 pub mod web;
 

@@ -120,3 +120,67 @@ async fn bad_settings_are_refused_with_the_field_named() {
         assert!(response.text().await.unwrap().contains(field));
     }
 }
+
+#[tokio::test]
+async fn two_servers_on_one_redis_share_one_limit() {
+    if tokio::net::TcpStream::connect("127.0.0.1:6379")
+        .await
+        .is_err()
+    {
+        eprintln!("SKIPPED: no Redis answers on 127.0.0.1:6379; this test needs a real Redis");
+        return;
+    }
+    let redis = Some("redis://127.0.0.1:6379".to_string());
+    let first =
+        TestServer::start_configured(common::repo_root(), |c| c.redis_url = redis.clone()).await;
+    // A second server on the same database (so the same sessions and
+    // settings) and the same Redis: two instances behind a load balancer.
+    let shared_dir = first.data_dir.path().to_path_buf();
+    let second = TestServer::start_configured(common::repo_root(), |c| {
+        c.redis_url = redis.clone();
+        c.database.data_dir = shared_dir;
+    })
+    .await;
+    let student = first.browser();
+    let settings = json!({ "algorithm": "fixed_window", "capacity": 10, "window_secs": 3600 });
+    let saved = student
+        .put(first.url("/labs/ratelimit/settings"))
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let mut allowed = 0;
+    for i in 0..16 {
+        let server = if i % 2 == 0 { &first } else { &second };
+        if ping(server, &student, None).await.status() == 200 {
+            allowed += 1;
+        }
+    }
+    assert_eq!(
+        allowed, 10,
+        "one limit of 10 across both servers, not 10 each"
+    );
+
+    // Without Redis, each server counts alone: the limit leaks.
+    let alone = TestServer::start().await;
+    let shared_dir = alone.data_dir.path().to_path_buf();
+    let beside =
+        TestServer::start_configured(common::repo_root(), |c| c.database.data_dir = shared_dir)
+            .await;
+    let client = alone.browser();
+    client
+        .put(alone.url("/labs/ratelimit/settings"))
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    let mut leaked = 0;
+    for i in 0..16 {
+        let server = if i % 2 == 0 { &alone } else { &beside };
+        if ping(server, &client, None).await.status() == 200 {
+            leaked += 1;
+        }
+    }
+    assert_eq!(leaked, 16, "two in-process limiters of 10 let 16 through");
+}

@@ -17,12 +17,7 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-
-/// How long a Redis command may take before the lab treats Redis as down.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
-/// After a failure, seconds (by the server's clock) before trying Redis again,
-/// so an outage costs one timeout per second rather than one per request.
-const REDIS_RETRY_SECS: i64 = 1;
+use crate::redis_link::RedisLink;
 
 /// A cached response body with its timing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,9 +38,7 @@ impl Entry {
 }
 
 /// The backend could not be reached; the lab falls back to the origin.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CacheDown(pub String);
+pub use crate::redis_link::RedisDown as CacheDown;
 
 /// A cache backend, namespaced per student by the caller's keys.
 pub trait CacheStore: Send + Sync {
@@ -138,11 +131,9 @@ impl CacheStore for InProcessFor {
     }
 }
 
-/// Redis, through one auto-reconnecting connection shared by all requests.
+/// Redis, through the server's shared link to it.
 pub struct RedisStore {
-    client: redis::Client,
-    connection: tokio::sync::Mutex<Option<ConnectionManager>>,
-    failed_at: Mutex<Option<i64>>,
+    link: RedisLink,
     clock: Arc<dyn Clock>,
 }
 
@@ -150,71 +141,16 @@ impl RedisStore {
     /// A store for `url`; nothing connects until first use.
     pub fn new(url: &str, clock: Arc<dyn Clock>) -> Result<Self, CacheDown> {
         Ok(Self {
-            client: redis::Client::open(url)
-                .map_err(|e| CacheDown(format!("bad REDIS_URL: {e}")))?,
-            connection: tokio::sync::Mutex::new(None),
-            failed_at: Mutex::new(None),
+            link: RedisLink::new(url, clock.clone())?,
             clock,
         })
     }
 
-    /// The shared connection, connecting (within the timeout) if needed.
-    async fn connection(&self) -> Result<ConnectionManager, CacheDown> {
-        let mut slot = self.connection.lock().await;
-        if let Some(connection) = slot.as_ref() {
-            return Ok(connection.clone());
-        }
-        if self
-            .failed_at
-            .lock()
-            .expect("never poisoned")
-            .is_some_and(|at| self.clock.now() - at < REDIS_RETRY_SECS)
-        {
-            return Err(CacheDown("Redis was unreachable a moment ago".into()));
-        }
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            .set_number_of_retries(1);
-        match tokio::time::timeout(
-            REDIS_TIMEOUT * 2,
-            ConnectionManager::new_with_config(self.client.clone(), config),
-        )
-        .await
-        {
-            Ok(Ok(connection)) => {
-                *slot = Some(connection.clone());
-                Ok(connection)
-            }
-            Ok(Err(e)) => Err(self.down(e.to_string())),
-            Err(_) => Err(self.down("connecting timed out".into())),
-        }
-    }
-
-    fn down(&self, reason: String) -> CacheDown {
-        *self.failed_at.lock().expect("never poisoned") = Some(self.clock.now());
-        CacheDown(format!("Redis is unreachable: {reason}"))
-    }
-
-    /// Runs one command within the timeout, forgetting a broken connection.
     async fn command<T>(
         &self,
         run: impl FnOnce(ConnectionManager) -> BoxFuture<'static, redis::RedisResult<T>>,
     ) -> Result<T, CacheDown> {
-        let connection = self.connection().await?;
-        match tokio::time::timeout(REDIS_TIMEOUT, run(connection)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => {
-                if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
-                    *self.connection.lock().await = None;
-                }
-                Err(self.down(e.to_string()))
-            }
-            Err(_) => {
-                *self.connection.lock().await = None;
-                Err(self.down("no answer in time".into()))
-            }
-        }
+        self.link.command(run).await
     }
 }
 

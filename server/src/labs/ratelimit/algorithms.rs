@@ -149,13 +149,62 @@ pub trait Algorithm: Send {
 
 /// A fresh limiter of `kind` under `policy`.
 pub fn new(kind: Kind, policy: Policy) -> Box<dyn Algorithm> {
-    match kind {
-        Kind::TokenBucket => Box::new(TokenBucket::new(policy)),
-        Kind::LeakyBucketMeter => Box::new(LeakyBucketMeter::new(policy)),
-        Kind::LeakyBucketQueue => Box::new(LeakyBucketQueue::new(policy)),
-        Kind::FixedWindow => Box::new(FixedWindow::new(policy)),
-        Kind::SlidingWindowLog => Box::new(SlidingWindowLog::new(policy)),
-        Kind::SlidingWindowCounter => Box::new(SlidingWindowCounter::new(policy)),
+    Box::new(Stored::new(kind, policy))
+}
+
+/// Any algorithm with its state, as one value that can be stored (in
+/// Redis, for a limiter several servers share) and read back.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "algorithm", rename_all = "snake_case")]
+pub enum Stored {
+    /// See [`TokenBucket`].
+    TokenBucket(TokenBucket),
+    /// See [`LeakyBucketMeter`].
+    LeakyBucketMeter(LeakyBucketMeter),
+    /// See [`LeakyBucketQueue`].
+    LeakyBucketQueue(LeakyBucketQueue),
+    /// See [`FixedWindow`].
+    FixedWindow(FixedWindow),
+    /// See [`SlidingWindowLog`].
+    SlidingWindowLog(SlidingWindowLog),
+    /// See [`SlidingWindowCounter`].
+    SlidingWindowCounter(SlidingWindowCounter),
+}
+
+impl Stored {
+    /// A fresh limiter of `kind`.
+    pub fn new(kind: Kind, policy: Policy) -> Self {
+        match kind {
+            Kind::TokenBucket => Self::TokenBucket(TokenBucket::new(policy)),
+            Kind::LeakyBucketMeter => Self::LeakyBucketMeter(LeakyBucketMeter::new(policy)),
+            Kind::LeakyBucketQueue => Self::LeakyBucketQueue(LeakyBucketQueue::new(policy)),
+            Kind::FixedWindow => Self::FixedWindow(FixedWindow::new(policy)),
+            Kind::SlidingWindowLog => Self::SlidingWindowLog(SlidingWindowLog::new(policy)),
+            Kind::SlidingWindowCounter => {
+                Self::SlidingWindowCounter(SlidingWindowCounter::new(policy))
+            }
+        }
+    }
+
+    fn inner(&mut self) -> &mut dyn Algorithm {
+        match self {
+            Self::TokenBucket(a) => a,
+            Self::LeakyBucketMeter(a) => a,
+            Self::LeakyBucketQueue(a) => a,
+            Self::FixedWindow(a) => a,
+            Self::SlidingWindowLog(a) => a,
+            Self::SlidingWindowCounter(a) => a,
+        }
+    }
+}
+
+impl Algorithm for Stored {
+    fn decide(&mut self, now: Millis) -> Decision {
+        self.inner().decide(now)
+    }
+
+    fn state(&mut self, now: Millis) -> State {
+        self.inner().state(now)
     }
 }
 
@@ -166,6 +215,7 @@ fn ms(seconds: f64) -> Millis {
 /// Token bucket: the bucket holds up to `capacity` tokens and gains
 /// `rate_per_sec` of them per second. A request takes a token, or is refused
 /// when there is none. Bursts up to the capacity; `rate` sustained.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TokenBucket {
     policy: Policy,
     tokens: f64,
@@ -226,6 +276,7 @@ impl Algorithm for TokenBucket {
 /// Leaky bucket as a meter: each request pours one unit into a bucket that
 /// leaks `rate_per_sec` units per second; a request that would overflow
 /// the bucket is refused. (The same decisions as GCRA.)
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LeakyBucketMeter {
     policy: Policy,
     level: f64,
@@ -287,6 +338,7 @@ impl Algorithm for LeakyBucketMeter {
 /// of `capacity` places, served one every `1 / rate` seconds; a request
 /// that finds the queue full is refused. Output is perfectly smooth; the
 /// price is waiting.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LeakyBucketQueue {
     policy: Policy,
     /// When each queued request leaves the queue (one interval after it
@@ -355,6 +407,7 @@ impl Algorithm for LeakyBucketQueue {
 /// Fixed window: a counter per clock-aligned window of `window_ms`; at most
 /// `capacity` requests per window. Cheap, and lets through twice the limit
 /// around a window boundary.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FixedWindow {
     policy: Policy,
     window: Millis,
@@ -414,6 +467,7 @@ impl Algorithm for FixedWindow {
 /// Sliding window log: remembers when each admitted request came; admits
 /// a request when fewer than `capacity` came in the last `window_ms`. Exact,
 /// at the cost of memory per request.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SlidingWindowLog {
     policy: Policy,
     log: VecDeque<Millis>,
@@ -477,6 +531,7 @@ impl Algorithm for SlidingWindowLog {
 /// Sliding window counter: the current window's count plus the previous
 /// window's, weighted by how much of it the sliding window still covers.
 /// Two counters of memory, and close to the log's answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SlidingWindowCounter {
     policy: Policy,
     window: Millis,
@@ -664,6 +719,19 @@ mod tests {
             for pair in served.windows(2) {
                 prop_assert!(pair[1] - pair[0] >= interval, "{:?} closer than {}", pair, interval);
             }
+        }
+    }
+
+    #[test]
+    fn a_stored_limiter_reads_back_exactly_as_it_was() {
+        for kind in Kind::ALL {
+            let mut limiter = Stored::new(kind, POLICY);
+            for t in [0, 10, 20, 700] {
+                limiter.decide(t);
+            }
+            let json = serde_json::to_string(&limiter).unwrap();
+            let mut back: Stored = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.decide(900), limiter.decide(900), "{kind:?}");
         }
     }
 

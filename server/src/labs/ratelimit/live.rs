@@ -12,7 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use super::algorithms::{self, Algorithm, Decision, State as LimiterState};
+use futures_util::FutureExt;
+use redis::AsyncCommands;
+use sha2::{Digest, Sha256};
+
+use super::algorithms::{self, Algorithm, Decision, State as LimiterState, Stored};
 use super::{KeyBy, RateLimitLab, RateLimitSettings};
 use crate::clock::Clock;
 use crate::error::{error_response, ApiError};
@@ -20,6 +24,7 @@ use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::{CurrentSettings, LabState};
 use crate::limiter::ClientAddress;
+use crate::redis_link::{RedisDown, RedisLink};
 
 /// Limiters kept before the oldest are forgotten.
 const MAX_LIMITERS: usize = 10_000;
@@ -34,24 +39,132 @@ struct Entry {
     used_ms: i64,
 }
 
-/// Every student's limiters, one per key they are counted by.
+/// Compare-and-set: store the new state only if nobody changed it since we
+/// read it, in one atomic step on the Redis server.
+const COMPARE_AND_SET: &str = r"
+local current = redis.call('GET', KEYS[1])
+if (current or '') == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+";
+/// Attempts before a contended shared limiter gives up (and fails open).
+const CAS_ATTEMPTS: usize = 16;
+/// How long an idle shared limiter lives in Redis.
+const SHARED_TTL_MS: u64 = 3_600_000;
+
+/// Where a decision was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Where {
+    /// In this server's memory.
+    InProcess,
+    /// In Redis, shared by every server pointing at it.
+    Redis,
+    /// In this server's memory because Redis could not be used.
+    InProcessRedisDown(String),
+}
+
+/// Every student's limiters, one per key they are counted by: in this
+/// process, or in Redis when the server has one.
 pub struct Limiters {
     clock: Arc<dyn Clock>,
     entries: Mutex<HashMap<(String, String), Entry>>,
+    redis: Option<RedisLink>,
 }
 
 impl Limiters {
-    /// None yet.
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
+    /// None yet; shared through Redis at `redis_url` when given.
+    pub fn new(clock: Arc<dyn Clock>, redis_url: Option<&str>) -> Self {
+        let redis = redis_url.and_then(|url| match RedisLink::new(url, clock.clone()) {
+            Ok(link) => Some(link),
+            Err(e) => {
+                tracing::error!(error = %e, "the rate-limit lab's shared limiter is off");
+                None
+            }
+        });
         Self {
             clock,
             entries: Mutex::new(HashMap::new()),
+            redis,
         }
     }
 
-    /// Decides one request of `student` counted against `key`. A limiter
-    /// starts afresh when the student changes their settings.
-    pub fn decide(&self, student: &str, key: &str, settings: &RateLimitSettings) -> Decision {
+    /// Decides one request, in Redis when the server has one (falling
+    /// back to this process when Redis is down), else in this process.
+    pub async fn decide(
+        &self,
+        student: &str,
+        key: &str,
+        settings: &RateLimitSettings,
+    ) -> (Decision, Where) {
+        let Some(link) = &self.redis else {
+            return (self.decide_here(student, key, settings), Where::InProcess);
+        };
+        match self.decide_shared(link, student, key, settings).await {
+            Ok(decision) => (decision, Where::Redis),
+            Err(down) => (
+                self.decide_here(student, key, settings),
+                Where::InProcessRedisDown(down.0),
+            ),
+        }
+    }
+
+    /// Read, decide, and compare-and-set until no other server got in between.
+    async fn decide_shared(
+        &self,
+        link: &RedisLink,
+        student: &str,
+        key: &str,
+        settings: &RateLimitSettings,
+    ) -> Result<Decision, RedisDown> {
+        static SCRIPT: std::sync::LazyLock<redis::Script> =
+            std::sync::LazyLock::new(|| redis::Script::new(COMPARE_AND_SET));
+        let fingerprint = Sha256::digest(serde_json::to_string(settings).unwrap_or_default());
+        let hex: String = fingerprint
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let redis_key = format!("wb:ratelimit:{student}:{key}:{hex}");
+        for _ in 0..CAS_ATTEMPTS {
+            let read_key = redis_key.clone();
+            let current: Option<String> = link
+                .command(move |mut c| async move { c.get(read_key).await }.boxed())
+                .await?;
+            let now = self.clock.now_ms().max(0) as u64;
+            let mut limiter = current
+                .as_deref()
+                .and_then(|json| serde_json::from_str::<Stored>(json).ok())
+                .unwrap_or_else(|| Stored::new(settings.algorithm, settings.policy()));
+            let decision = limiter.decide(now);
+            let next = serde_json::to_string(&limiter).map_err(|e| RedisDown(e.to_string()))?;
+            let (write_key, expected) = (redis_key.clone(), current.unwrap_or_default());
+            let swapped: i64 = link
+                .command(move |mut c| {
+                    async move {
+                        SCRIPT
+                            .key(write_key)
+                            .arg(expected)
+                            .arg(next)
+                            .arg(SHARED_TTL_MS)
+                            .invoke_async(&mut c)
+                            .await
+                    }
+                    .boxed()
+                })
+                .await?;
+            if swapped == 1 {
+                return Ok(decision);
+            }
+        }
+        Err(RedisDown("the shared limiter was too contended".into()))
+    }
+
+    /// Decides one request of `student` counted against `key`, in this
+    /// process. A limiter starts afresh when the student changes settings.
+    pub fn decide_here(&self, student: &str, key: &str, settings: &RateLimitSettings) -> Decision {
         let now = self.clock.now_ms();
         let mut entries = self.entries.lock().expect("never poisoned");
         if entries.len() >= MAX_LIMITERS {
@@ -84,6 +197,7 @@ fn fresh(settings: &RateLimitSettings, now: i64) -> Entry {
 /// Recorded for every limited request.
 #[derive(Serialize)]
 struct RateLimitDecision {
+    decided_in: Where,
     algorithm: &'static str,
     key: String,
     allowed: bool,
@@ -170,8 +284,9 @@ pub(super) async fn limit(
         Ok(key) => key,
         Err(error) => return error.into_response(),
     };
-    let decision = limiters.decide(student.id.as_str(), &key, &settings);
+    let (decision, decided_in) = limiters.decide(student.id.as_str(), &key, &settings).await;
     inspector.record(&RateLimitDecision {
+        decided_in,
         algorithm: settings.algorithm.name(),
         key: key.clone(),
         allowed: decision.allowed,
@@ -226,30 +341,30 @@ mod tests {
     #[test]
     fn a_new_setting_starts_a_new_limiter_and_keys_count_apart() {
         let clock = Arc::new(ManualClock::new(1_000));
-        let limiters = Limiters::new(clock.clone());
+        let limiters = Limiters::new(clock.clone(), None);
         let settings = RateLimitSettings::default();
         for _ in 0..10 {
-            assert!(limiters.decide("s1", "a", &settings).allowed);
+            assert!(limiters.decide_here("s1", "a", &settings).allowed);
         }
-        assert!(!limiters.decide("s1", "a", &settings).allowed);
+        assert!(!limiters.decide_here("s1", "a", &settings).allowed);
         assert!(
-            limiters.decide("s1", "b", &settings).allowed,
+            limiters.decide_here("s1", "b", &settings).allowed,
             "another key has its own bucket"
         );
         assert!(
-            limiters.decide("s2", "a", &settings).allowed,
+            limiters.decide_here("s2", "a", &settings).allowed,
             "another student too"
         );
         clock.advance_ms(1000);
         assert!(
-            limiters.decide("s1", "a", &settings).allowed,
+            limiters.decide_here("s1", "a", &settings).allowed,
             "one token per second"
         );
         let bigger = RateLimitSettings {
             capacity: 20,
             ..settings
         };
-        assert_eq!(limiters.decide("s1", "a", &bigger).remaining, 19);
+        assert_eq!(limiters.decide_here("s1", "a", &bigger).remaining, 19);
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl Lab for RateLimitLab {
     type State = Limiters;
 
     fn state(context: &LabContext) -> Self::State {
-        Limiters::new(context.clock.clone())
+        Limiters::new(context.clock.clone(), context.redis_url.as_deref())
     }
 
     fn routes(state: &AppState) -> Router<AppState> {
