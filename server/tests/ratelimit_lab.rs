@@ -161,6 +161,26 @@ async fn two_servers_on_one_redis_share_one_limit() {
         allowed, 10,
         "one limit of 10 across both servers, not 10 each"
     );
+    // The Redis-backed limiter answers with the same fields and refusals.
+    let refused = ping(&second, &student, None).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(header(&refused, "ratelimit-policy"), "\"lab\";q=10;w=3600");
+    assert!(header(&refused, "ratelimit").starts_with("\"lab\";r=0;t="));
+    assert!(header(&refused, "retry-after").parse::<u64>().unwrap() > 0);
+    let trace_id = header(&refused, "traceresponse")
+        .split('-')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let trace = second
+        .json(&student, &format!("/api/traces/{trace_id}"))
+        .await;
+    let events = trace["events"].as_array().unwrap();
+    let decision = events
+        .iter()
+        .find(|e| e["kind"] == "ratelimit.decision")
+        .unwrap();
+    assert!(decision.to_string().contains("redis"), "{decision}");
 
     // Without Redis, each server counts alone: the limit leaks.
     let alone = TestServer::start().await;
