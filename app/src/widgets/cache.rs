@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::settings_draft::SettingsDraft;
+
 /// One request as the lab's statistics report it.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 struct Sample {
@@ -92,13 +94,12 @@ fn LatencyChart(stats: Stats) -> impl IntoView {
 /// Settings, actions, log and chart of the cache lab.
 #[island]
 pub(crate) fn CacheConsole() -> impl IntoView {
-    let settings = RwSignal::new(None::<Value>);
+    let draft = SettingsDraft::new("cache");
     let stats = RwSignal::new(Stats::default());
     let log = RwSignal::new(Vec::<LogLine>::new());
     let product = RwSignal::new(String::from("42"));
     let price = RwSignal::new(String::from("1999"));
     let herd = RwSignal::new(String::from("20"));
-    let saved = RwSignal::new(String::new());
     let hydrated = RwSignal::new(false);
 
     #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
@@ -121,46 +122,13 @@ pub(crate) fn CacheConsole() -> impl IntoView {
     };
     Effect::new(move |_| {
         hydrated.set(true);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            if let Ok((200, text)) =
-                super::fetch::call_api("GET", "/labs/cache/settings", None).await
-            {
-                let document: Value = serde_json::from_str(&text).unwrap_or_default();
-                settings.set(Some(document["settings"].clone()));
-            }
-        });
+        draft.load();
         refresh();
     });
 
-    let field = move |name: &'static str| {
-        move || settings.with(|s| s.as_ref().map(|s| s[name].clone()).unwrap_or(Value::Null))
-    };
-    let set_field = move |name: &'static str, value: Value| {
-        settings.update(|s| {
-            if let Some(Value::Object(fields)) = s {
-                fields.insert(name.into(), value);
-            }
-        });
-        saved.set(String::new());
-    };
-    let save = move |_| {
-        let body = settings.get_untracked().map(|s| s.to_string());
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            saved.set(
-                match super::fetch::call_api("PUT", "/labs/cache/settings", body).await {
-                    Ok((200, _)) => "Saved.".into(),
-                    Ok((_, text)) => serde_json::from_str::<crate::model::ErrorBody>(&text)
-                        .map(|e| e.message)
-                        .unwrap_or(text),
-                    Err(message) => message,
-                },
-            );
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = body;
-    };
+    let field = move |name: &'static str| move || draft.field(name);
+    let set_field = move |name: &'static str, value: Value| draft.set(name, value);
+    let save = move |_| draft.save("Saved.");
     let fetch_product = move |_| {
         let id = product.get_untracked();
         #[cfg(feature = "hydrate")]
@@ -325,7 +293,7 @@ pub(crate) fn CacheConsole() -> impl IntoView {
     };
     view! {
         <section class="widget cache-console" aria-label="Cache lab console" data-hydrated=move || hydrated.get().to_string()>
-            <fieldset class="cache-settings" disabled=move || settings.with(Option::is_none)>
+            <fieldset class="cache-settings" disabled=move || draft.loading()>
                 <legend>"Your cache lab settings"</legend>
                 <label class="field">
                     <span class="field-label">"Strategy"</span>
@@ -350,7 +318,7 @@ pub(crate) fn CacheConsole() -> impl IntoView {
                 {toggle("invalidate_on_write", "Invalidate on write")}
                 {toggle("coalescing", "Coalesce concurrent misses")}
                 <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=save>"Save settings"</button>
-                <span class="note-inline" role="status">{move || saved.get()}</span>
+                <span class="note-inline" role="status">{move || draft.saved.get()}</span>
             </fieldset>
             <div class="cache-actions">
                 <label class="field">

@@ -6,6 +6,8 @@ use leptos::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::settings_draft::SettingsDraft;
+
 const ALGORITHMS: [(&str, &str); 6] = [
     ("token_bucket", "token bucket"),
     ("leaky_bucket_meter", "leaky bucket (meter)"),
@@ -93,8 +95,7 @@ fn BurstChart(shots: Vec<Shot>, capacity: u32) -> impl IntoView {
 /// Settings and the burst tool.
 #[island]
 pub(crate) fn RateLimitConsole() -> impl IntoView {
-    let settings = RwSignal::new(None::<Value>);
-    let saved = RwSignal::new(String::new());
+    let draft = SettingsDraft::new("ratelimit");
     let count = RwSignal::new(String::from("30"));
     let per_sec = RwSignal::new(String::from("0"));
     let api_key = RwSignal::new(String::from("demo-key-1"));
@@ -103,44 +104,11 @@ pub(crate) fn RateLimitConsole() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| {
         hydrated.set(true);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            if let Ok((200, text)) =
-                super::fetch::call_api("GET", "/labs/ratelimit/settings", None).await
-            {
-                let document: Value = serde_json::from_str(&text).unwrap_or_default();
-                settings.set(Some(document["settings"].clone()));
-            }
-        });
+        draft.load();
     });
-    let field = move |name: &'static str| {
-        move || settings.with(|s| s.as_ref().map(|s| s[name].clone()).unwrap_or(Value::Null))
-    };
-    let set_field = move |name: &'static str, value: Value| {
-        settings.update(|s| {
-            if let Some(Value::Object(fields)) = s {
-                fields.insert(name.into(), value);
-            }
-        });
-        saved.set(String::new());
-    };
-    let save = move |_| {
-        let body = settings.get_untracked().map(|s| s.to_string());
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            saved.set(
-                match super::fetch::call_api("PUT", "/labs/ratelimit/settings", body).await {
-                    Ok((200, _)) => "Saved: a fresh limiter starts now.".into(),
-                    Ok((_, text)) => serde_json::from_str::<crate::model::ErrorBody>(&text)
-                        .map(|e| e.message)
-                        .unwrap_or(text),
-                    Err(message) => message,
-                },
-            );
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = body;
-    };
+    let field = move |name: &'static str| move || draft.field(name);
+    let set_field = move |name: &'static str, value: Value| draft.set(name, value);
+    let save = move |_| draft.save("Saved: a fresh limiter starts now.");
     let fire = move |_| {
         let n = count
             .get_untracked()
@@ -211,7 +179,7 @@ pub(crate) fn RateLimitConsole() -> impl IntoView {
     };
     view! {
         <section class="widget ratelimit-console" aria-label="Rate-limit lab console" data-hydrated=move || hydrated.get().to_string()>
-            <fieldset class="rl-settings" disabled=move || settings.with(Option::is_none)>
+            <fieldset class="rl-settings" disabled=move || draft.loading()>
                 <legend>"Your limiter"</legend>
                 <label class="field">
                     <span class="field-label">"Algorithm"</span>
@@ -233,7 +201,7 @@ pub(crate) fn RateLimitConsole() -> impl IntoView {
                     </select>
                 </label>
                 <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=save>"Save settings"</button>
-                <span class="note-inline" role="status">{move || saved.get()}</span>
+                <span class="note-inline" role="status">{move || draft.saved.get()}</span>
             </fieldset>
             <div class="rl-burst">
                 <label class="field">
