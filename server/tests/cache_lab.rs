@@ -185,6 +185,17 @@ async fn etags_give_304_and_cache_control_follows_the_ttl() {
     assert_eq!(list["products"].as_array().unwrap().len(), 20);
 }
 
+/// Fires a stampede of `n` requests for product `id`; the lab's report.
+async fn stampede(server: &TestServer, client: &reqwest::Client, n: u32, id: i64) -> Value {
+    let response = client
+        .post(server.url("/labs/cache/stampede"))
+        .json(&json!({ "n": n, "product_id": id }))
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn coalescing_turns_a_stampede_into_one_origin_request() {
     let server = TestServer::start().await;
@@ -195,15 +206,7 @@ async fn coalescing_turns_a_stampede_into_one_origin_request() {
         json!({ "coalescing": false, "origin_latency_ms": 20 }),
     )
     .await;
-    let report: Value = student
-        .post(server.url("/labs/cache/stampede"))
-        .json(&json!({ "n": 12, "product_id": 9 }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = stampede(&server, &student, 12, 9).await;
     assert_eq!(report["origin_hits"], 12, "{report}");
     configure(
         &server,
@@ -211,15 +214,7 @@ async fn coalescing_turns_a_stampede_into_one_origin_request() {
         json!({ "coalescing": true, "origin_latency_ms": 20 }),
     )
     .await;
-    let report: Value = student
-        .post(server.url("/labs/cache/stampede"))
-        .json(&json!({ "n": 12, "product_id": 9 }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = stampede(&server, &student, 12, 9).await;
     assert_eq!(report["origin_hits"], 1, "{report}");
 
     // Real concurrent HTTP requests for a cold key: one origin request.
