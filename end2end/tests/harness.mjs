@@ -1,6 +1,6 @@
 // Starts the built workbench on a free port with a fresh database, and opens
 // Debian's chromium through playwright-core (never a downloaded browser).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,6 +39,15 @@ export async function startServer() {
   });
   return {
     baseUrl,
+    /** Runs a `workbench` command (e.g. `user add`) on this server's database. */
+    workbench(...args) {
+      const run = spawnSync(bin, args, {
+        env: { ...process.env, WORKBENCH_DATA_DIR: dataDir, NO_COLOR: '1' },
+        encoding: 'utf8',
+      });
+      if (run.status !== 0) throw new Error(`workbench ${args.join(' ')} failed:\n${run.stderr}`);
+      return run.stdout;
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));

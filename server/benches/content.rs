@@ -26,7 +26,7 @@ fn load_and_render_the_course(c: &mut Criterion) {
 }
 
 fn file_a_trace(c: &mut Criterion) {
-    let store = TraceStore::new(200, 10_000);
+    let store = TraceStore::new(200, 10_000, usize::MAX);
     let students: Vec<StudentId> = (0..1_000)
         .map(|i| StudentId::from_raw(format!("g{i}")))
         .collect();

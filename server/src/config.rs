@@ -207,6 +207,10 @@ pub struct ServeConfig {
     /// Seconds for one spent sign-in attempt to come back.
     #[arg(long, env = "WORKBENCH_SIGN_IN_REFILL_SECS", default_value_t = 12)]
     pub sign_in_refill_secs: u64,
+    /// Seconds of SQL running time (in the sandbox, or graded) one student
+    /// may use before being asked to wait; repaid at a quarter second per second.
+    #[arg(long, env = "WORKBENCH_SQL_SHARE_SECS", default_value_t = 20)]
+    pub sql_share_secs: u64,
 }
 
 impl ServeConfig {
@@ -232,6 +236,14 @@ impl ServeConfig {
         SessionPolicy {
             idle_secs: i64::from(self.session_idle_minutes) * 60,
             lifetime_secs: i64::from(self.session_lifetime_hours) * 60 * 60,
+        }
+    }
+
+    /// The fair share of the SQL threads each student gets (sandboxes and grading).
+    pub fn sql_gate_limits(&self) -> crate::fair_gate::GateLimits {
+        crate::fair_gate::GateLimits {
+            budget: Duration::from_secs(self.sql_share_secs.max(1)),
+            ..Default::default()
         }
     }
 

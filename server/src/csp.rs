@@ -1,6 +1,16 @@
 //! Content-Security-Policy for every HTML page: scripts only from this
 //! origin, plus the page's own inline scripts by their SHA-256 hash.
 //!
+//! Only the page's own scripts are hashed: those in its `<head>`, which is
+//! the app shell's (the theme boot script, Leptos's hydration loader, dev
+//! mode's reload script), rendered from constants and the build's options,
+//! never from a lesson, a query or anything a student wrote; and those
+//! carrying the random nonce Leptos gave this render (its resource
+//! bootstrap at the end of the body), which no content written before the
+//! render can know. Any other `<script>` in the body, wherever it came
+//! from, is never allowed. Lab responses carry their own sandbox policy
+//! (`labs::containment`), which this one never replaces.
+//!
 //! Hashes, not nonces: course pages are cached and served as the same bytes
 //! to every reader, and a nonce repeated to everyone protects nothing. The
 //! inline scripts (the theme boot script, Leptos's hydration loader) are the
@@ -57,30 +67,58 @@ fn policy(hashes: &[String]) -> String {
     )
 }
 
-/// Base64 SHA-256 of every inline `<script>` (one without `src`).
+/// Base64 SHA-256 of the page's own inline scripts: every inline `<script>`
+/// (one without `src`) in the `<head>`, and, anywhere in the page, those
+/// carrying the nonce Leptos gave this render (its resource bootstrap at the
+/// end of the body). None if there is no head.
 fn inline_script_hashes(html: &str) -> Vec<String> {
     let mut hashes = Vec::new();
-    let mut rest = html;
-    while let Some(open) = rest.find("<script") {
-        let after = &rest[open..];
-        let Some(tag_end) = after.find('>') else {
-            break;
-        };
-        let tag = &after[..tag_end];
-        let body_start = tag_end + 1;
-        let Some(close) = after[body_start..].find("</script>") else {
-            break;
-        };
-        let content = &after[body_start..body_start + close];
-        if !tag.contains("src=") && !content.is_empty() {
+    let Some(head_end) = html.find("</head>") else {
+        return hashes;
+    };
+    let render_nonce = inline_scripts(&html[..head_end])
+        .find_map(|(tag, _)| attribute(tag, "nonce"))
+        .map(|nonce| format!("nonce=\"{nonce}\""));
+    for (at, (tag, content)) in inline_scripts_at(html) {
+        let ours = at < head_end
+            || render_nonce
+                .as_deref()
+                .is_some_and(|nonce| tag.contains(nonce));
+        if ours && !content.is_empty() {
             let hash = base64(&Sha256::digest(content.as_bytes()));
             if !hashes.contains(&hash) {
                 hashes.push(hash);
             }
         }
-        rest = &after[body_start + close..];
     }
     hashes
+}
+
+/// Inline scripts of `html`: their opening tag's attributes and their content.
+fn inline_scripts(html: &str) -> impl Iterator<Item = (&str, &str)> {
+    inline_scripts_at(html).map(|(_, script)| script)
+}
+
+/// Like [`inline_scripts`], with the offset each script starts at.
+fn inline_scripts_at(html: &str) -> impl Iterator<Item = (usize, (&str, &str))> {
+    let mut offset = 0;
+    std::iter::from_fn(move || loop {
+        let open = offset + html[offset..].find("<script")?;
+        let tag_end = open + html[open..].find('>')?;
+        let tag = &html[open + "<script".len()..tag_end];
+        let close = tag_end + 1 + html[tag_end + 1..].find("</script>")?;
+        offset = close + "</script>".len();
+        if !tag.contains("src=") {
+            return Some((open, (tag, &html[tag_end + 1..close])));
+        }
+    })
+}
+
+/// The value of `name="..."` among a tag's attributes.
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let length = tag[start..].find('"')?;
+    Some(&tag[start..start + length])
 }
 
 /// Standard base64 with padding, as CSP hash sources are written.
@@ -109,7 +147,7 @@ mod tests {
 
     #[test]
     fn inline_scripts_are_hashed_and_external_ones_are_not() {
-        let html = r#"<script>alert(1)</script><script src="/pkg/x.js"></script><script nonce="n">alert(1)</script><script type="module">go()</script>"#;
+        let html = r#"<html><head><script>alert(1)</script><script src="/pkg/x.js"></script><script nonce="n">alert(1)</script><script type="module">go()</script></head><body></body></html>"#;
         let hashes = inline_script_hashes(html);
         assert_eq!(hashes.len(), 2, "the same script once, external ones never");
         // echo -n 'alert(1)' | openssl dgst -sha256 -binary | base64
@@ -120,6 +158,24 @@ mod tests {
         assert!(
             !csp.contains("unsafe-inline'; img")
                 || csp.contains("style-src 'self' 'unsafe-inline'")
+        );
+    }
+
+    #[test]
+    fn body_scripts_are_allowed_only_with_the_renders_nonce() {
+        let injected = r#"<html><head><script>boot()</script><script type="module" nonce="r4nd0m">hydrate()</script></head><body><p>hi</p><script>steal()</script><script nonce="guess">steal()</script><script nonce="r4nd0m">__RESOURCES=[]</script></body></html>"#;
+        let hashes = inline_script_hashes(injected);
+        let expected: Vec<_> = ["boot()", "hydrate()", "__RESOURCES=[]"]
+            .iter()
+            .map(|s| base64(&Sha256::digest(s.as_bytes())))
+            .collect();
+        assert_eq!(
+            hashes, expected,
+            "the head's scripts and the render's own, never steal()"
+        );
+        assert!(
+            inline_script_hashes("<script>steal()</script>").is_empty(),
+            "a body with no head (a lab's HTML, say) allows nothing"
         );
     }
 

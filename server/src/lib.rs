@@ -28,6 +28,7 @@ pub mod csp;
 pub mod csrf;
 pub mod db;
 pub mod error;
+pub mod fair_gate;
 pub mod grading;
 pub mod identity;
 pub mod inspector;
@@ -51,6 +52,7 @@ use crate::accounts::{AccountService, Passwords, SignInThrottle};
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServeConfig;
 use crate::content::{AuthoringErrors, LiveCourse};
+use crate::fair_gate::FairGate;
 use crate::grading::routes::GradingService;
 use crate::grading::{GradeContext, ProbePolicy};
 use crate::inspector::TraceStore;
@@ -59,6 +61,9 @@ use crate::inspector::TraceStore;
 const TRACES_PER_STUDENT: usize = 200;
 /// Students whose traces are kept at once.
 const TRACED_STUDENTS: usize = 10_000;
+/// Memory all traces together may take: the least recently active
+/// students' traces go first beyond it.
+const TRACE_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +110,11 @@ pub async fn build_state_with_clock(
     Ok(AppState::new(Shared {
         pool,
         course,
-        traces: Arc::new(TraceStore::new(TRACES_PER_STUDENT, TRACED_STUDENTS)),
+        traces: Arc::new(TraceStore::new(
+            TRACES_PER_STUDENT,
+            TRACED_STUDENTS,
+            TRACE_BUDGET_BYTES,
+        )),
         leptos,
         dev: config.dev,
         secure_cookies: config.secure_cookies,
@@ -121,11 +130,18 @@ pub async fn build_state_with_clock(
                 allow: config.probe_allow.clone(),
             },
             progress: None,
+            sql_gate: Arc::new(FairGate::new(
+                config.sql_gate_limits(),
+                clock.clone(),
+                "graded SQL queries",
+            )),
+            student: None,
         })),
         labs: crate::labs::LabStates::new(crate::labs::LabContext {
             data_dir: config.database.data_dir.clone(),
             clock: clock.clone(),
             redis_url: config.redis_url.clone(),
+            sql_gate: config.sql_gate_limits(),
         }),
         clock,
     }))

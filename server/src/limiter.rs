@@ -33,18 +33,34 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
 
     /// Takes one attempt from `key`'s allowance, or says when to retry.
     pub fn check(&self, key: &K) -> Result<(), ApiError> {
-        self.limiter.check_key(key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            // Round up: retrying after the advertised time must succeed.
-            let retry_after_secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-            ApiError::TooManyRequests {
-                message: format!(
-                    "Too many {}. Wait {retry_after_secs} s and try again.",
-                    self.what
-                ),
-                retry_after_secs,
-            }
-        })
+        self.limiter
+            .check_key(key)
+            .map_err(|not_until| self.refusal(not_until.wait_time_from(self.clock.now())))
+    }
+
+    /// Takes `n` at once from `key`'s allowance (all or none), or says when
+    /// to retry; more than the whole burst is refused for good.
+    pub fn check_n(&self, key: &K, n: NonZeroU32) -> Result<(), ApiError> {
+        match self.limiter.check_key_n(key, n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => Err(self.refusal(not_until.wait_time_from(self.clock.now()))),
+            Err(too_many) => Err(ApiError::PayloadTooLarge(format!(
+                "Too many {} at once: {too_many}.",
+                self.what
+            ))),
+        }
+    }
+
+    fn refusal(&self, wait: Duration) -> ApiError {
+        // Round up: retrying after the advertised time must succeed.
+        let retry_after_secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        ApiError::TooManyRequests {
+            message: format!(
+                "Too many {}. Wait {retry_after_secs} s and try again.",
+                self.what
+            ),
+            retry_after_secs,
+        }
     }
 
     /// Drops keys whose allowance is full again, so memory tracks recent use.

@@ -76,7 +76,19 @@ pub async fn page_data(
             }
             _ => Ok(()),
         },
-        lesson => note_lesson_read(&state, &student, lesson.trim_start_matches("/lessons/")).await,
+        lesson => {
+            let lesson = lesson.trim_start_matches("/lessons/");
+            // Only lessons that exist: any other path is a 404, and a
+            // record of it would be a row anyone could add at will.
+            let exists = lesson.split_once('/').is_some_and(|(module, slug)| {
+                state.course.current().lesson(module, slug).is_some()
+            });
+            if exists {
+                note_lesson_read(&state, &student, lesson).await
+            } else {
+                Ok(())
+            }
+        }
     };
     match loaded {
         Ok(()) => next.run(request).await,

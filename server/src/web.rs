@@ -172,15 +172,16 @@ pub async fn run(
             .continuously_delete_expired(HOUSEKEEPING_EVERY)
     });
     let forget = tokio::spawn({
-        let accounts = state.accounts.clone();
-        let grading = state.grading.clone();
+        let state = state.clone();
         async move {
             let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
             loop {
                 every.tick().await;
-                accounts.throttle.forget_idle();
-                grading.attempts.forget_idle();
-                grading.per_address.forget_idle();
+                state.accounts.throttle.forget_idle();
+                state.grading.attempts.forget_idle();
+                state.grading.per_address.forget_idle();
+                state.grading.per_token.forget_idle();
+                state.labs.get::<labs::auth::AuthLab>().forget_idle();
             }
         }
     });

@@ -204,3 +204,155 @@ async fn garbage_on_the_wire_gets_a_400_and_the_server_keeps_serving() {
     assert_eq!(healthy.status(), 200);
     server.stop().await;
 }
+
+/// Every lab route, with the method it answers.
+const LAB_ROUTES: &[(&str, &str)] = &[
+    // First, while the demo user is still signed in: a signed-in user is
+    // what takes `authorize` as far as its redirect.
+    ("GET", "/labs/auth/oauth/start"),
+    ("GET", "/labs/auth/oauth/authorize"),
+    ("POST", "/labs/auth/oauth/token"),
+    ("GET", "/labs/auth/oauth/callback"),
+    ("GET", "/labs/http/echo"),
+    ("POST", "/labs/http/echo/x"),
+    ("GET", "/labs/http/status/200"),
+    ("GET", "/labs/http/status/302"),
+    ("GET", "/labs/http/negotiate"),
+    ("PUT", "/labs/http/settings"),
+    ("POST", "/labs/auth/users"),
+    ("GET", "/labs/auth/users"),
+    ("POST", "/labs/auth/verify"),
+    ("POST", "/labs/auth/login"),
+    ("POST", "/labs/auth/refresh"),
+    ("POST", "/labs/auth/logout"),
+    ("GET", "/labs/auth/me"),
+    ("GET", "/labs/auth/products"),
+    ("POST", "/labs/auth/products"),
+    ("DELETE", "/labs/auth/products/%0d%0a"),
+    ("POST", "/labs/auth/products/1/buy"),
+    ("POST", "/labs/auth/users/%E2%80%AE%0a/ban"),
+    ("POST", "/labs/auth/totp/enrol"),
+    ("POST", "/labs/auth/totp/confirm"),
+    ("PUT", "/labs/auth/settings"),
+    ("POST", "/labs/sql/query"),
+    ("POST", "/labs/sql/plan"),
+    ("POST", "/labs/sql/index-experiment"),
+    ("POST", "/labs/sql/withdrawal"),
+    ("POST", "/labs/sql/transfer"),
+    ("GET", "/labs/sql/customers/%0a/orders"),
+    ("PUT", "/labs/sql/settings"),
+    ("GET", "/labs/cache/products/-1"),
+    ("PUT", "/labs/cache/products/99999999999999999999"),
+    ("POST", "/labs/cache/stampede"),
+    ("PUT", "/labs/cache/settings"),
+    ("GET", "/labs/ratelimit/api/ping"),
+    ("POST", "/labs/ratelimit/simulate"),
+    ("PUT", "/labs/ratelimit/settings"),
+];
+
+/// Values an attacker tries in every field: line breaks that could end a
+/// header, a NUL, right-to-left marks, huge and deeply nested values.
+fn hostile_values() -> Vec<Value> {
+    let mut nested = Value::from("deep");
+    for _ in 0..200 {
+        nested = serde_json::json!([nested]);
+    }
+    vec![
+        Value::from("s\r\nSet-Cookie: x=1"),
+        Value::from("\0"),
+        Value::from("\u{202e}\u{0}\u{feff}"),
+        Value::from("x".repeat(20_000)),
+        Value::from(-1),
+        Value::from(u64::MAX),
+        Value::from(1e308),
+        Value::Null,
+        nested,
+    ]
+}
+
+#[tokio::test]
+async fn no_hostile_input_to_any_lab_route_gets_a_server_error() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    for (path, body) in [
+        (
+            "/labs/auth/users",
+            serde_json::json!({ "username": "ada", "password": "hunter2", "role": "admin" }),
+        ),
+        (
+            "/labs/auth/login",
+            serde_json::json!({ "username": "ada", "password": "hunter2" }),
+        ),
+    ] {
+        let response = client
+            .post(server.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+    }
+    let fields = [
+        "username",
+        "password",
+        "role",
+        "sql",
+        "query",
+        "index",
+        "name",
+        "price_cents",
+        "n",
+        "product_id",
+        "code",
+        "state",
+        "refresh_token",
+        "grant_type",
+        "redirect_uri",
+        "client_id",
+        "code_verifier",
+        "requests",
+        "pattern",
+        "policy",
+        "latency_ms",
+    ];
+    let hostile_query = "state=s%0d%0aSet-Cookie:%20x&code=%00\
+        &client_id=demo-shop&response_type=code&code_challenge_method=S256\
+        &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
+        &redirect_uri=%2Flabs%2Fauth%2Foauth%2Fcallback&location=%2F%09%2Fevil&header=X%0d%0a:y&content_type=%0a&body=%00&strategy=%0a";
+    for (method, path) in LAB_ROUTES {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let response = client
+            .request(
+                method.clone(),
+                server.url(&format!("{path}?{hostile_query}")),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().as_u16() < 500,
+            "{method} {path} with a hostile query: {}",
+            response.status()
+        );
+        for value in hostile_values() {
+            let body: serde_json::Map<String, Value> = fields
+                .iter()
+                .map(|f| (f.to_string(), value.clone()))
+                .collect();
+            let response = client
+                .request(method.clone(), server.url(path))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            assert!(
+                status.as_u16() < 500,
+                "{method} {path} with {:.40}: {status} {}",
+                value.to_string(),
+                response.text().await.unwrap_or_default()
+            );
+        }
+    }
+    server.stop().await;
+}

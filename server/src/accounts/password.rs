@@ -121,9 +121,14 @@ impl Passwords {
     /// Hashing with `params`; the concurrency bound follows the core count.
     pub fn with_params(params: Params) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::with_permits(params, cores.max(2))
+    }
+
+    /// Hashing with `params`, at most `permits` hashes at once.
+    pub fn with_permits(params: Params, permits: usize) -> Self {
         Self {
             params,
-            permits: Arc::new(Semaphore::new(cores.max(2))),
+            permits: Arc::new(Semaphore::new(permits.max(1))),
             decoy: OnceCell::new(),
         }
     }
@@ -194,7 +199,7 @@ impl Passwords {
     }
 
     /// Runs `work` on the blocking pool once a hashing permit is free.
-    async fn run_blocking<T: Send + 'static>(
+    pub async fn run_blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, InternalError> {

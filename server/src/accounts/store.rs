@@ -179,20 +179,34 @@ pub async fn end_all_sessions(
     Ok(())
 }
 
-/// Gives the account with this email a new role. Returns `false` when there is no such account.
+/// Gives the account with this email a new role. Returns `false` when there
+/// is no such account. An account that is no longer an instructor loses its
+/// API tokens for good: they were made for a role it no longer has.
 pub async fn set_role(
     pool: &SqlitePool,
     email: &str,
     role: Role,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
     let changed = sqlx::query("UPDATE accounts SET role = ?, updated_at = ? WHERE email = ?")
         .bind(role.as_str())
         .bind(now)
         .bind(email)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+    if role < Role::Instructor {
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = ?
+             WHERE revoked_at IS NULL AND created_by IN (SELECT student_id FROM accounts WHERE email = ?)",
+        )
+        .bind(now)
+        .bind(email)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(changed == 1)
 }
 

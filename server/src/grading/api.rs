@@ -2,6 +2,10 @@
 //! `POST /api/grade`, which takes the same submissions as
 //! `workbench grade --submissions` and answers the same JSON.
 //!
+//! A token belongs to the instructor who made it: they list and revoke
+//! their own (an admin sees all), and it stops working when its maker is no
+//! longer an instructor. Every grading call is logged against its token.
+//!
 //! A token is `wbt_<id>_<secret>`. Only a BLAKE2b hash of the secret is
 //! stored; the secret is 256 random bits, so a fast hash is enough (a slow
 //! password hash protects low-entropy secrets, which these are not).
@@ -105,57 +109,86 @@ async fn create_token(
 struct TokenSummary {
     id: String,
     name: String,
+    /// The email of the instructor who made it.
+    created_by: String,
     created_at: i64,
     last_used_at: Option<i64>,
     revoked: bool,
+    /// Calls of `POST /api/grade` made with it.
+    calls: i64,
+    /// Submissions it has had graded.
+    submissions_graded: i64,
 }
 
+/// An instructor's own tokens; an admin sees everyone's.
 async fn list_tokens(
     State(state): State<AppState>,
     SignedIn(account): SignedIn,
 ) -> Result<Json<Vec<TokenSummary>>, ApiError> {
     account.require(Role::Instructor)?;
-    let rows = sqlx::query("SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at, id")
-        .fetch_all(&state.pool)
-        .await?;
+    let everyone = account.role >= Role::Admin;
+    let rows = sqlx::query(
+        "SELECT t.id, t.name, a.email, t.created_at, t.last_used_at, t.revoked_at,
+                (SELECT COUNT(*) FROM api_grade_calls c WHERE c.token_id = t.id) AS calls,
+                (SELECT COALESCE(SUM(submissions), 0) FROM api_grade_calls c WHERE c.token_id = t.id) AS graded
+         FROM api_tokens t JOIN accounts a ON a.student_id = t.created_by
+         WHERE ? OR t.created_by = ?
+         ORDER BY t.created_at, t.id",
+    )
+    .bind(everyone)
+    .bind(account.id.as_str())
+    .fetch_all(&state.pool)
+    .await?;
     let tokens = rows
         .iter()
         .map(|row| {
             Ok(TokenSummary {
                 id: row.try_get("id")?,
                 name: row.try_get("name")?,
+                created_by: row.try_get("email")?,
                 created_at: row.try_get("created_at")?,
                 last_used_at: row.try_get("last_used_at")?,
                 revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+                calls: row.try_get("calls")?,
+                submissions_graded: row.try_get("graded")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
     Ok(Json(tokens))
 }
 
+/// Revokes one of the caller's tokens (any token, for an admin). Another
+/// instructor's token is answered like a missing one: its id tells nothing.
 async fn revoke_token(
     State(state): State<AppState>,
     SignedIn(account): SignedIn,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     account.require(Role::Instructor)?;
-    let revoked =
-        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(state.clock.now())
-            .bind(&id)
-            .execute(&state.pool)
-            .await?
-            .rows_affected();
+    let everyone = account.role >= Role::Admin;
+    let revoked = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = ?
+         WHERE id = ? AND revoked_at IS NULL AND (? OR created_by = ?)",
+    )
+    .bind(state.clock.now())
+    .bind(&id)
+    .bind(everyone)
+    .bind(account.id.as_str())
+    .execute(&state.pool)
+    .await?
+    .rows_affected();
     if revoked == 0 {
         return Err(ApiError::NotFound(format!(
-            "No active token has the id {id}."
+            "You have no active token with the id {id}."
         )));
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Checks the `Authorization: Bearer wbt_...` header against the stored tokens.
-async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// Checks the `Authorization: Bearer wbt_...` header against the stored
+/// tokens; a token works only while its creator is still an instructor.
+/// Answers the token's id.
+async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let refused = || {
         ApiError::Unauthorized(
             "Send an API token: `Authorization: Bearer wbt_...`, created by an instructor.".into(),
@@ -170,23 +203,54 @@ async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError
         .strip_prefix("wbt_")
         .and_then(|rest| rest.split_once('_'))
         .ok_or_else(refused)?;
-    let stored: Option<String> = sqlx::query_scalar(
-        "SELECT secret_hash FROM api_tokens WHERE id = ? AND revoked_at IS NULL",
+    let stored = sqlx::query(
+        "SELECT t.secret_hash, a.role FROM api_tokens t JOIN accounts a ON a.student_id = t.created_by
+         WHERE t.id = ? AND t.revoked_at IS NULL",
     )
     .bind(id)
     .fetch_optional(&state.pool)
     .await?;
-    match stored {
-        Some(hash) if same(&hash, &hash_secret(secret)) => {
-            sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
-                .bind(state.clock.now())
-                .bind(id)
-                .execute(&state.pool)
-                .await?;
-            Ok(())
-        }
-        _ => Err(refused()),
+    let Some(stored) = stored else {
+        return Err(refused());
+    };
+    let hash: String = stored.try_get("secret_hash")?;
+    let creator_role = Role::parse(&stored.try_get::<String, _>("role")?);
+    if !same(&hash, &hash_secret(secret)) || creator_role < Some(Role::Instructor) {
+        return Err(refused());
     }
+    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+        .bind(state.clock.now())
+        .bind(id)
+        .execute(&state.pool)
+        .await?;
+    Ok(id.to_string())
+}
+
+/// Keeps a record of one grading call (see `api_grade_calls`).
+async fn log_call(
+    state: &AppState,
+    token: &str,
+    exercises: &str,
+    submissions: usize,
+    passed: usize,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO api_grade_calls (token_id, called_at, submissions, passed, exercises) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(token)
+    .bind(state.clock.now())
+    .bind(submissions as i64)
+    .bind(passed as i64)
+    .bind(exercises)
+    .execute(&state.pool)
+    .await?;
+    tracing::info!(
+        token,
+        submissions,
+        passed,
+        "graded submissions for an API token"
+    );
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -201,24 +265,36 @@ struct GradeResponse {
     failed: usize,
 }
 
-/// `POST /api/grade`: grades submissions for a token holder; stores nothing.
+/// `POST /api/grade`: grades submissions for a token holder. Stores no
+/// attempts, but every call is logged against the token, and each token
+/// has a budget of submissions ([`super::routes::API_SUBMISSION_BURST`], refilling).
 async fn grade_submissions(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Submissions>,
 ) -> Result<Json<GradeResponse>, ApiError> {
-    authorise(&state, &headers).await?;
+    let token = authorise(&state, &headers).await?;
     if body.submissions.len() > MAX_SUBMISSIONS {
         return Err(ApiError::PayloadTooLarge(format!(
             "At most {MAX_SUBMISSIONS} submissions per request; send the rest in another."
         )));
     }
+    if let Some(count) = std::num::NonZeroU32::new(body.submissions.len() as u32) {
+        state.grading.per_token.check_n(&token, count)?;
+    }
+    let graded: std::collections::BTreeSet<&str> = body
+        .submissions
+        .iter()
+        .map(|s| s.exercise.as_str())
+        .collect();
+    let graded = graded.into_iter().collect::<Vec<_>>().join(" ");
     let exercises = state.course.current().exercises();
     let mut results = Vec::with_capacity(body.submissions.len());
     for submission in body.submissions {
         results.push(grade_one(&exercises, submission, &state.grading.context).await);
     }
     let passed = results.iter().filter(|r| r.passed).count();
+    log_call(&state, &token, &graded, results.len(), passed).await?;
     Ok(Json(GradeResponse {
         failed: results.len() - passed,
         passed,

@@ -84,6 +84,7 @@ pub async fn run(args: &GradeArgs, out: &mut dyn Write) -> Result<bool, GradeCom
         let context = GradeContext {
             probe: policy.clone(),
             progress: show_progress.then(progress_printer),
+            ..GradeContext::default()
         };
         results.push(grade_one(&exercises, submission, &context).await);
     }

@@ -247,17 +247,36 @@ impl Checker for Requirement {
     fn secrets(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Only the request that was judged: the rest of the student's
+    /// recorded requests decided nothing.
+    fn graded_part(&self, answer: &Value) -> Value {
+        let Ok(answer) = serde_json::from_value::<LabRequests>(answer.clone()) else {
+            return answer.clone();
+        };
+        let judged = self
+            .closest(&answer.requests)
+            .map(|(index, _)| answer.requests[index].clone());
+        serde_json::to_value(LabRequests {
+            requests: judged.into_iter().collect(),
+        })
+        .unwrap_or_default()
+    }
 }
 
 impl Requirement {
-    /// The checks of the request that comes closest (the newest of equals).
-    fn grade_requests(&self, requests: &[RecordedRequest]) -> Vec<CheckOutcome> {
-        let best = requests
+    /// The request that comes closest (the newest of equals), with its checks.
+    fn closest(&self, requests: &[RecordedRequest]) -> Option<(usize, Vec<CheckOutcome>)> {
+        requests
             .iter()
             .map(|r| self.checks(r))
             .enumerate()
             .max_by_key(|(index, checks)| (checks.iter().filter(|c| c.passed).count(), *index))
-            .map(|(_, checks)| checks);
+    }
+
+    /// The checks of the request that comes closest.
+    fn grade_requests(&self, requests: &[RecordedRequest]) -> Vec<CheckOutcome> {
+        let best = self.closest(requests).map(|(_, checks)| checks);
         best.unwrap_or_else(|| {
             vec![
                 CheckOutcome::new(format!("a {} request", self.target()), false)
@@ -391,5 +410,38 @@ mod tests {
             .unwrap_err()
             .1
             .contains("status"));
+    }
+
+    #[tokio::test]
+    async fn only_the_judged_request_is_kept_with_the_attempt() {
+        let checker = HttpKind.load(CHECK, 1).unwrap();
+        let padded = RecordedRequest {
+            headers: vec![("x-pad".into(), "p".repeat(1000))],
+            ..request("GET", "/labs/http/echo", "text/plain", "", 200)
+        };
+        let right = request(
+            "POST",
+            "/labs/http/echo/orders/7",
+            "application/json",
+            r#"{"item": "tea"}"#,
+            201,
+        );
+        let mut requests = vec![padded; 199];
+        requests.insert(50, right.clone());
+        let answer = json!({ "requests": requests });
+        let kept = checker.graded_part(&answer);
+        assert_eq!(kept, json!({ "requests": [right] }));
+        let again = checker
+            .grade(&kept, &GradeContext::default())
+            .await
+            .unwrap();
+        assert!(
+            again.iter().all(|c| c.passed),
+            "the kept part grades the same"
+        );
+        assert_eq!(
+            checker.graded_part(&json!({ "requests": [] })),
+            json!({ "requests": [] })
+        );
     }
 }

@@ -30,9 +30,13 @@ pub mod sql;
 mod sql_lab;
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
+
+use crate::fair_gate::FairGate;
+use crate::identity::StudentId;
 
 pub use app::model::{CheckOutcome, Outcome};
 
@@ -64,6 +68,20 @@ pub struct GradeContext {
     pub probe: ProbePolicy,
     /// Told about each check as it completes (the CLI prints them).
     pub progress: Option<probe::ProgressSink>,
+    /// Shares the threads that run graded SQL fairly between students.
+    pub sql_gate: Arc<FairGate>,
+    /// Whose answer is graded, for the gate (`None`: the CLI or the API).
+    pub student: Option<StudentId>,
+}
+
+impl GradeContext {
+    /// This context, grading `student`'s answer.
+    pub fn for_student(&self, student: &StudentId) -> Self {
+        Self {
+            student: Some(student.clone()),
+            ..self.clone()
+        }
+    }
 }
 
 /// A check kind, as registered in [`KINDS`].
@@ -106,6 +124,13 @@ pub trait Checker: Send + Sync + Debug + 'static {
     /// server is gone by then).
     fn regradable(&self) -> bool {
         true
+    }
+
+    /// The part of `answer` that decided the grade, which is what an
+    /// attempt stores: for a kind that looks at many recorded requests,
+    /// the one it judged. Grading it again gives the same outcome.
+    fn graded_part(&self, answer: &serde_json::Value) -> serde_json::Value {
+        answer.clone()
     }
 }
 

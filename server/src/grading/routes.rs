@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::{ExerciseStanding, ExerciseView, Outcome};
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,15 @@ use crate::error::ApiError;
 use crate::identity::{Student, StudentId, Visitor};
 use crate::limiter::{ClientAddress, KeyedLimiter};
 use crate::state::AppState;
+
+/// Submissions one API token may have graded in a burst (then ten a second):
+/// a class's worth of every exercise, not an answer oracle.
+pub const API_SUBMISSION_BURST: u32 = 2_000;
+
+/// Largest answer an attempt keeps (a whole SQL query fits many times over).
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024;
+/// Largest request body the exercise routes read.
+const EXERCISE_BODY_LIMIT: usize = 64 * 1024;
 
 /// How many of a student's recent lab requests an `http` exercise looks at.
 const LAB_REQUESTS_GRADED: usize = 200;
@@ -39,6 +48,8 @@ pub struct GradingService {
     /// Attempts per client address: a client without a cookie is a new
     /// guest on every request, so the per-student limit alone would not hold it.
     pub per_address: KeyedLimiter<IpAddr>,
+    /// Submissions graded through `POST /api/grade`, per API token.
+    pub per_token: KeyedLimiter<String>,
 }
 
 impl GradingService {
@@ -56,6 +67,11 @@ impl GradingService {
                 Duration::from_millis(500),
                 "attempts from your address",
             ),
+            per_token: KeyedLimiter::new(
+                NonZeroU32::new(API_SUBMISSION_BURST).expect("nonzero"),
+                Duration::from_millis(100),
+                "submissions graded with this token",
+            ),
         }
     }
 }
@@ -67,6 +83,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/exercises/{id}/standing", get(standing))
         .route("/api/exercises/{id}/attempts", post(attempt).delete(reset))
         .route("/api/exercises/{id}/hints", post(open_hint))
+        .layer(DefaultBodyLimit::max(EXERCISE_BODY_LIMIT))
 }
 
 fn find(state: &AppState, id: &str) -> Result<Arc<Exercise>, ApiError> {
@@ -146,25 +163,58 @@ async fn attempt(
         .grading
         .attempts
         .check(&(student.id.clone(), exercise.id.clone()))?;
+    if exercise.kind == "sql" {
+        state
+            .grading
+            .context
+            .sql_gate
+            .check_budget(student.id.as_str())?;
+    }
     let answer = match exercise.checker.answer_source() {
-        AnswerSource::Student => body.answer,
+        AnswerSource::Student => {
+            let bytes = body.answer.to_string().len();
+            if bytes > MAX_ANSWER_BYTES {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "Your answer is {} KiB; answers are kept with each attempt, so they may be at most {} KiB.",
+                    bytes.div_ceil(1024),
+                    MAX_ANSWER_BYTES / 1024
+                )));
+            }
+            body.answer
+        }
         AnswerSource::RecordedRequests => own_lab_requests(&state, &student.id),
         AnswerSource::LabSettings(lab) => crate::labs::lab_answer(&state, &student.id, lab).await?,
     };
-    let outcome = grade(&exercise, &answer, &state.grading.context)
-        .await
-        .map_err(|e| ApiError::Unprocessable(e.0))?;
+    let outcome = grade(
+        &exercise,
+        &answer,
+        &state.grading.context.for_student(&student.id),
+    )
+    .await
+    .map_err(|e| ApiError::Unprocessable(e.0))?;
     attempts::record(
         &state.pool,
         &student.id,
         &exercise.id,
-        &answer,
+        &stored_answer(exercise.checker.graded_part(&answer)),
         &outcome,
         state.clock.now(),
     )
     .await?;
     let standing = standing_of(&state, Some(&student.id), &exercise).await?;
     Ok(Json(Graded { outcome, standing }))
+}
+
+/// What an attempt keeps of its answer: the graded part, or, in the rare
+/// case that a derived answer (a lab's state) is over the limit, a note of
+/// its size instead, so no attempt can put megabytes into the database.
+fn stored_answer(graded: serde_json::Value) -> serde_json::Value {
+    let bytes = graded.to_string().len();
+    if bytes <= MAX_ANSWER_BYTES {
+        graded
+    } else {
+        serde_json::json!({ "not_kept": format!("the graded answer was {bytes} bytes, over the {MAX_ANSWER_BYTES}-byte limit") })
+    }
 }
 
 fn own_lab_requests(state: &AppState, student: &StudentId) -> serde_json::Value {

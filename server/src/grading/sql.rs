@@ -116,15 +116,25 @@ impl CheckKind for SqlKind {
     }
 }
 
-/// Grading runs at once across the server, like sandbox jobs.
-static GATE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+/// Who runs the exercise's own reference query, at the gate.
+const REFERENCE: &str = "the exercise's reference";
 
-/// Runs `sql` once on `variant`, read-only, under the grading limits.
-async fn run_on(variant: Variant, sql: String) -> Result<Result<Rows, SqlError>, AnswerError> {
+/// Runs `sql` once on `variant`, read-only, under the grading limits, with
+/// a turn at the grading gate (one at a time per student).
+async fn run_on(
+    variant: Variant,
+    sql: String,
+    context: &GradeContext,
+    who: &str,
+) -> Result<Result<Rows, SqlError>, AnswerError> {
     let template = dataset::template(variant)
         .await
         .map_err(|e| AnswerError(format!("the dataset could not be prepared: {e}")))?;
-    let _turn = GATE.acquire().await.expect("the gate is never closed");
+    let _turn = context
+        .sql_gate
+        .enter(who)
+        .await
+        .map_err(|refused| AnswerError(refused.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let mut db = Db::open(template, Access::ReadOnly, 0)?;
         if !db.is_read_only(&sql)? {
@@ -143,12 +153,12 @@ async fn run_on(variant: Variant, sql: String) -> Result<Result<Rows, SqlError>,
 }
 
 impl SqlChecker {
-    async fn expected(&self) -> Result<&[Rows; 2], AnswerError> {
+    async fn expected(&self, context: &GradeContext) -> Result<&[Rows; 2], AnswerError> {
         self.expected
             .get_or_try_init(|| async {
                 let mut results = Vec::new();
                 for variant in [Variant::Course, Variant::Hidden] {
-                    let rows = run_on(variant, self.spec.reference.clone())
+                    let rows = run_on(variant, self.spec.reference.clone(), context, REFERENCE)
                         .await?
                         .map_err(|e| {
                             AnswerError(format!("the exercise's reference query fails: {e}"))
@@ -171,20 +181,25 @@ impl SqlChecker {
             .await
     }
 
-    async fn judge(&self, answer: &Value) -> Result<Vec<CheckOutcome>, AnswerError> {
+    async fn judge(
+        &self,
+        answer: &Value,
+        context: &GradeContext,
+    ) -> Result<Vec<CheckOutcome>, AnswerError> {
         let sql = answer
             .get("sql")
             .and_then(Value::as_str)
             .ok_or_else(|| AnswerError("the answer is {\"sql\": \"your query\"}".into()))?
             .to_string();
-        let expected = self.expected().await?;
+        let expected = self.expected(context).await?;
+        let who = context.student.as_ref().map_or("a batch", |s| s.as_str());
         let mut checks = Vec::new();
         for (variant, expected) in [Variant::Course, Variant::Hidden].into_iter().zip(expected) {
             let name = match variant {
                 Variant::Course => "the right rows on the course dataset",
                 Variant::Hidden => "the right rows on a second, hidden dataset",
             };
-            let outcome = match run_on(variant, sql.clone()).await? {
+            let outcome = match run_on(variant, sql.clone(), context, who).await? {
                 // Errors on the hidden dataset can quote its data; say only that it failed.
                 Err(_) if variant == Variant::Hidden => CheckOutcome::new(name, false)
                     .observed("your query failed on this dataset (it ran on the course dataset)"),
@@ -360,9 +375,9 @@ impl Checker for SqlChecker {
     fn grade<'a>(
         &'a self,
         answer: &'a Value,
-        _context: &'a GradeContext,
+        context: &'a GradeContext,
     ) -> BoxFuture<'a, Result<Vec<CheckOutcome>, AnswerError>> {
-        self.judge(answer).boxed()
+        self.judge(answer, context).boxed()
     }
 
     fn secrets(&self) -> Vec<String> {

@@ -13,6 +13,7 @@ use crate::identity::Student;
 use crate::state::AppState;
 
 use super::event::LabEvent;
+use super::limits;
 use super::trace::{Inspector, TraceId};
 
 /// The response header carrying the trace id (W3C Trace Context Level 2).
@@ -130,8 +131,6 @@ pub async fn record_lab_trace(
 
 /// Request headers that carry credentials: recorded as `[redacted]`.
 const SECRET_HEADERS: [&str; 3] = ["cookie", "authorization", "proxy-authorization"];
-/// How much of a request body a trace keeps.
-const KEPT_BODY_BYTES: usize = 4 * 1024;
 
 /// Reads the request's headers and body for the trace (exercises check
 /// them), and gives back an equal request for the handler. A body over the
@@ -139,18 +138,14 @@ const KEPT_BODY_BYTES: usize = 4 * 1024;
 async fn keep_request(
     request: Request,
 ) -> Result<(Request, Vec<(String, String)>, String), Response> {
-    let headers = request
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            let shown = if SECRET_HEADERS.contains(&name.as_str()) {
-                "[redacted]".to_string()
-            } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
-            };
-            (name.as_str().to_string(), shown)
-        })
-        .collect();
+    let headers = limits::kept_headers(request.headers().iter().map(|(name, value)| {
+        let shown = if SECRET_HEADERS.contains(&name.as_str()) {
+            "[redacted]".to_string()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        (name.as_str().to_string(), shown)
+    }));
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, crate::labs::LAB_BODY_LIMIT)
         .await
@@ -163,7 +158,8 @@ async fn keep_request(
                 ),
             )
         })?;
-    let kept = String::from_utf8_lossy(&bytes[..bytes.len().min(KEPT_BODY_BYTES)]).into_owned();
+    let kept =
+        String::from_utf8_lossy(&bytes[..bytes.len().min(limits::MAX_BODY_BYTES)]).into_owned();
     Ok((
         Request::from_parts(parts, axum::body::Body::from(bytes)),
         headers,

@@ -11,6 +11,7 @@
 
 mod event;
 mod layer;
+pub mod limits;
 mod routes;
 mod store;
 mod trace;

@@ -1,6 +1,7 @@
-//! Recent traces, per student, bounded in both directions: a student keeps
-//! their latest traces, and the least recently active students are forgotten
-//! first when too many are kept.
+//! Recent traces, per student, bounded three ways: a student keeps their
+//! latest traces; the least recently active students are forgotten first
+//! when too many are kept, or when all traces together pass a byte budget.
+//! Each trace is itself bounded ([`super::limits`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -9,63 +10,80 @@ use app::model::TraceView;
 
 use crate::identity::StudentId;
 
+use super::limits::approximate_size;
 use super::trace::TraceId;
 
 /// In-memory trace store. A std `Mutex`: nothing async happens while it is held.
 pub struct TraceStore {
     per_student: usize,
     max_students: usize,
+    max_bytes: usize,
     inner: Mutex<Inner>,
 }
 
 #[derive(Default)]
 struct Inner {
     clock: u64,
+    /// What all kept traces occupy ([`approximate_size`]).
+    bytes: usize,
     students: HashMap<StudentId, StudentTraces>,
 }
 
+#[derive(Default)]
 struct StudentTraces {
     last_active: u64,
+    bytes: usize,
     traces: VecDeque<TraceView>,
 }
 
+impl StudentTraces {
+    fn pop_oldest(&mut self) -> usize {
+        let freed = self.traces.pop_front().map_or(0, |t| approximate_size(&t));
+        self.bytes -= freed;
+        freed
+    }
+}
+
 impl TraceStore {
-    /// Keeps `per_student` traces for each of at most `max_students` students.
-    pub fn new(per_student: usize, max_students: usize) -> Self {
+    /// Keeps `per_student` traces for each of at most `max_students`
+    /// students, and at most about `max_bytes` in all.
+    pub fn new(per_student: usize, max_students: usize, max_bytes: usize) -> Self {
         Self {
             per_student: per_student.max(1),
             max_students: max_students.max(1),
+            max_bytes,
             inner: Mutex::default(),
         }
     }
 
     /// Stores a finished trace as the student's newest.
     pub fn insert(&self, student: &StudentId, trace: TraceView) {
+        let size = approximate_size(&trace);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.clock += 1;
         let now = inner.clock;
         if !inner.students.contains_key(student) && inner.students.len() >= self.max_students {
-            let idle = inner
-                .students
-                .iter()
-                .min_by_key(|(_, s)| s.last_active)
-                .map(|(id, _)| id.clone());
-            if let Some(idle) = idle {
-                inner.students.remove(&idle);
-            }
+            inner.forget_least_active(student);
         }
-        let entry = inner
-            .students
-            .entry(student.clone())
-            .or_insert_with(|| StudentTraces {
-                last_active: now,
-                traces: VecDeque::new(),
-            });
+        while inner.bytes + size > self.max_bytes && inner.forget_least_active(student) {}
+        let entry = inner.students.entry(student.clone()).or_default();
         entry.last_active = now;
+        let mut freed = 0;
         if entry.traces.len() >= self.per_student {
-            entry.traces.pop_front();
+            freed += entry.pop_oldest();
         }
+        // A student alone over the budget gives up their own oldest traces.
+        while entry.bytes + size > self.max_bytes && !entry.traces.is_empty() {
+            freed += entry.pop_oldest();
+        }
+        entry.bytes += size;
         entry.traces.push_back(trace);
+        inner.bytes = inner.bytes + size - freed;
+    }
+
+    /// What all kept traces occupy, roughly, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).bytes
     }
 
     /// One of the student's traces; other students' traces are invisible.
@@ -89,22 +107,19 @@ impl TraceStore {
         let Some(moved) = inner.students.remove(from) else {
             return;
         };
-        let entry = inner
-            .students
-            .entry(into.clone())
-            .or_insert_with(|| StudentTraces {
-                last_active: moved.last_active,
-                traces: VecDeque::new(),
-            });
+        let entry = inner.students.entry(into.clone()).or_default();
         entry.last_active = entry.last_active.max(moved.last_active);
+        entry.bytes += moved.bytes;
         entry.traces.extend(moved.traces);
         entry
             .traces
             .make_contiguous()
             .sort_by_key(|t| t.started_at_ms);
+        let mut freed = 0;
         while entry.traces.len() > self.per_student {
-            entry.traces.pop_front();
+            freed += entry.pop_oldest();
         }
+        inner.bytes -= freed;
     }
 
     /// The student's latest traces, newest first.
@@ -115,6 +130,26 @@ impl TraceStore {
             .get(student)
             .map(|s| s.traces.iter().rev().take(limit).cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+impl Inner {
+    /// Forgets the least recently active student other than `keep`;
+    /// `false` when there is nobody else to forget.
+    fn forget_least_active(&mut self, keep: &StudentId) -> bool {
+        let idle = self
+            .students
+            .iter()
+            .filter(|(id, _)| *id != keep)
+            .min_by_key(|(_, s)| s.last_active)
+            .map(|(id, _)| id.clone());
+        match idle.and_then(|id| self.students.remove(&id)) {
+            Some(forgotten) => {
+                self.bytes -= forgotten.bytes;
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -131,7 +166,7 @@ mod tests {
 
     #[test]
     fn a_student_sees_only_their_own_traces() {
-        let store = TraceStore::new(10, 10);
+        let store = TraceStore::new(10, 10, usize::MAX);
         let (ada, bob) = (StudentId::from_raw("ada"), StudentId::from_raw("bob"));
         let id = TraceId::random();
         store.insert(&ada, trace(id));
@@ -141,7 +176,7 @@ mod tests {
 
     #[test]
     fn each_student_keeps_only_their_latest_traces() {
-        let store = TraceStore::new(2, 10);
+        let store = TraceStore::new(2, 10, usize::MAX);
         let ada = StudentId::from_raw("ada");
         let ids: Vec<_> = (0..3).map(|_| TraceId::random()).collect();
         for id in &ids {
@@ -158,7 +193,7 @@ mod tests {
 
     #[test]
     fn the_least_recently_active_student_is_forgotten_first() {
-        let store = TraceStore::new(5, 2);
+        let store = TraceStore::new(5, 2, usize::MAX);
         let (ada, bob, cy) = (
             StudentId::from_raw("ada"),
             StudentId::from_raw("bob"),
@@ -176,7 +211,7 @@ mod tests {
 
     #[test]
     fn a_guest_who_signs_in_brings_their_traces_in_time_order() {
-        let store = TraceStore::new(3, 10);
+        let store = TraceStore::new(3, 10, usize::MAX);
         let (guest, account) = (StudentId::from_raw("guest"), StudentId::from_raw("acct"));
         let at = |ms| TraceView {
             trace_id: TraceId::random().to_string(),
@@ -195,5 +230,35 @@ mod tests {
             .collect();
         assert_eq!(times, vec![40, 30, 20], "newest first, oldest dropped");
         assert!(store.recent(&guest, 10).is_empty());
+    }
+
+    #[test]
+    fn the_byte_budget_forgets_the_least_active_students_first() {
+        let big = |id: TraceId| TraceView {
+            trace_id: id.to_string(),
+            request_body: "b".repeat(10_000),
+            ..TraceView::default()
+        };
+        let one = approximate_size(&big(TraceId::random()));
+        let store = TraceStore::new(100, 100, 3 * one);
+        let (ada, bob, cy) = (
+            StudentId::from_raw("ada"),
+            StudentId::from_raw("bob"),
+            StudentId::from_raw("cy"),
+        );
+        let a = TraceId::random();
+        store.insert(&ada, big(a));
+        store.insert(&bob, big(TraceId::random()));
+        store.insert(&bob, big(TraceId::random()));
+        assert_eq!(store.bytes(), 3 * one);
+        store.insert(&cy, big(TraceId::random()));
+        assert!(store.get(&ada, a).is_none(), "ada was idle longest");
+        assert_eq!(store.recent(&bob, 10).len(), 2);
+        assert!(store.bytes() <= 3 * one);
+        for _ in 0..10 {
+            store.insert(&cy, big(TraceId::random()));
+        }
+        assert!(store.bytes() <= 3 * one, "{} > {}", store.bytes(), 3 * one);
+        assert_eq!(store.recent(&cy, 10).len(), 3, "alone, cy keeps what fits");
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::event::LabEvent;
+use super::limits;
 
 /// A trace may hold this many events; later ones are counted, not kept.
 const MAX_EVENTS: usize = 256;
@@ -64,6 +65,8 @@ struct Recorder {
 #[derive(Default)]
 struct Events {
     kept: Vec<TraceEventView>,
+    /// What the kept events cost ([`limits::event_size`]).
+    bytes: usize,
     dropped: usize,
 }
 
@@ -115,8 +118,11 @@ impl Inspector {
     }
 
     fn push(&self, event: TraceEventView) {
+        let event = limits::bounded_event(event);
+        let size = limits::event_size(&event);
         let mut events = self.0.events.lock().unwrap_or_else(|e| e.into_inner());
-        if events.kept.len() < MAX_EVENTS {
+        if events.kept.len() < MAX_EVENTS && events.bytes + size <= limits::MAX_EVENTS_BYTES {
+            events.bytes += size;
             events.kept.push(event);
         } else {
             events.dropped += 1;
@@ -139,8 +145,9 @@ impl Inspector {
             events.kept.push(TraceEventView {
                 kind: "inspector.truncated".into(),
                 summary: format!(
-                    "{} more events were not kept (limit {MAX_EVENTS} per trace)",
-                    events.dropped
+                    "{} more events were not kept (a trace keeps {MAX_EVENTS} events and {} KiB of them)",
+                    events.dropped,
+                    limits::MAX_EVENTS_BYTES / 1024
                 ),
                 at_us: duration_us,
                 duration_us: None,
@@ -149,8 +156,8 @@ impl Inspector {
         }
         TraceView {
             trace_id: self.0.trace_id.to_string(),
-            method,
-            path,
+            method: limits::cut(&method, 32),
+            path: limits::cut(&path, limits::MAX_PATH_BYTES),
             status,
             started_at_ms,
             duration_us,
@@ -273,6 +280,36 @@ mod tests {
             trace.events[1].fields,
             vec![("allowed".to_string(), "true".to_string())]
         );
+    }
+
+    #[derive(Serialize)]
+    struct Statement {
+        sql: String,
+    }
+
+    impl LabEvent for Statement {
+        const KIND: &'static str = "test.sql";
+        fn summary(&self) -> String {
+            "ran".into()
+        }
+    }
+
+    #[test]
+    fn a_trace_of_huge_events_stays_within_its_byte_budget() {
+        let inspector = Inspector::new(TraceId::random());
+        for _ in 0..100 {
+            inspector.record(&Statement {
+                sql: "x".repeat(64 * 1024),
+            });
+        }
+        let trace = inspector.finish("GET".into(), "/p".repeat(10_000), 200, 0);
+        assert!(
+            limits::approximate_size(&trace) <= limits::MAX_TRACE_BYTES,
+            "{}",
+            limits::approximate_size(&trace)
+        );
+        assert!(trace.events.len() < 100);
+        assert_eq!(trace.events.last().unwrap().kind, "inspector.truncated");
     }
 
     #[test]

@@ -17,10 +17,12 @@
 //!
 //! Every lab route runs inside the inspector middleware, a body size limit,
 //! and [`errors::json_errors`], so a malformed request gets a 4xx with a JSON
-//! body whatever the lab does. Adding a lab touches [`router`] and nothing else.
+//! body whatever the lab does; and inside [`containment`], so nothing a lab
+//! answers can run as a page of the workbench. Adding a lab touches [`router`] and nothing else.
 
 pub mod auth;
 pub mod cache;
+mod containment;
 pub mod errors;
 pub mod http;
 pub mod ratelimit;
@@ -37,6 +39,7 @@ use axum::http::request::Parts;
 use axum::routing::{any, get};
 use axum::{middleware, Router};
 
+pub use containment::LAB_RESPONSE_POLICY;
 pub use errors::DeliberateResponse;
 pub use settings::{stored_settings, CurrentSettings, LabSettings};
 
@@ -73,6 +76,8 @@ pub struct LabContext {
     pub clock: Arc<dyn Clock>,
     /// Redis, for labs with a Redis backend, when the server has one.
     pub redis_url: Option<String>,
+    /// Each student's fair share of the SQL sandboxes' threads.
+    pub sql_gate: crate::fair_gate::GateLimits,
 }
 
 /// Every lab's state, made on first use.
@@ -130,6 +135,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(LAB_BODY_LIMIT))
         .layer(middleware::map_response(errors::json_errors))
         .layer(middleware::from_fn_with_state(state, record_lab_trace))
+        // Outermost: whatever a lab or the layers above answered, it runs nothing.
+        .layer(middleware::map_response(containment::contain))
 }
 
 /// What a `lab` check grades for `student`: their stored settings of

@@ -18,6 +18,9 @@ pub struct TestServer {
     pub data_dir: tempfile::TempDir,
     /// The server's clock: tests move it instead of sleeping.
     pub clock: Arc<ManualClock>,
+    /// The running server's state, for tests that read its bookkeeping
+    /// (memory budgets, say) rather than only its HTTP answers.
+    pub state: server::state::AppState,
     config: ServeConfig,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -61,13 +64,14 @@ impl TestServer {
         let listener = TcpListener::bind(config.addr).await.expect("bind port 0");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(listener, state, async move {
+        let task = tokio::spawn(server::run(listener, state.clone(), async move {
             let _ = rx.await;
         }));
         Self {
             addr,
             data_dir,
             clock,
+            state,
             config,
             shutdown: Some(tx),
             task: Some(task),

@@ -4,16 +4,15 @@
 
 use std::time::Instant;
 
-use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::AuthLab;
 use crate::error::ApiError;
+use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
-use crate::labs::CurrentSettings;
-use crate::state::AppState;
+use crate::labs::{CurrentSettings, LabState};
 
 /// SHA-256 guesses per measurement: enough for a stable rate, small enough
 /// (tens of milliseconds) to run on request.
@@ -62,24 +61,21 @@ fn sha256_rate() -> f64 {
 
 /// `GET /labs/auth/hash-race`
 pub(super) async fn race(
-    State(state): State<AppState>,
+    LabState(hashing): LabState<AuthLab>,
     inspector: Inspector,
+    student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
 ) -> Result<Json<Race>, ApiError> {
     let sha = {
         let _step = inspector.step("auth.sha256", format!("{SHA_GUESSES} SHA-256 guesses"));
-        tokio::task::spawn_blocking(sha256_rate)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
+        hashing.run(&student.id, 1, sha256_rate).await?
     };
     let argon = {
         let _step = inspector.step("auth.argon2id", format!("{ARGON_GUESSES} argon2id guesses"));
         let started = Instant::now();
         for guess in 0..ARGON_GUESSES {
-            state
-                .accounts
-                .passwords
-                .hash_with_params(settings.params(), format!("guess {guess}"))
+            hashing
+                .hash(&student.id, settings.params(), format!("guess {guess}"))
                 .await?;
         }
         f64::from(ARGON_GUESSES) / started.elapsed().as_secs_f64()

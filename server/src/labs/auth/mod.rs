@@ -24,6 +24,7 @@
 
 mod hashing;
 pub mod oauth;
+pub mod pool;
 pub mod rbac;
 mod tokens;
 pub mod totp;
@@ -43,9 +44,11 @@ impl Lab for AuthLab {
     const NAME: &'static str = "auth";
     const TITLE: &'static str = "Authentication and authorisation";
     type Settings = AuthSettings;
-    type State = ();
+    type State = pool::LabHashing;
 
-    fn state(_context: &super::LabContext) -> Self::State {}
+    fn state(_context: &super::LabContext) -> Self::State {
+        pool::LabHashing::default()
+    }
 
     fn routes(_state: &AppState) -> Router<AppState> {
         Router::new()

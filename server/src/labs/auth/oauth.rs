@@ -163,12 +163,19 @@ pub(super) async fn authorize(
     }
     if query.response_type != "code"
         || query.code_challenge_method != "S256"
-        || query.code_challenge.len() < 43
+        || !is_pkce_value(&query.code_challenge)
     {
         return Ok(oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            "response_type=code and an S256 code_challenge are required",
+            "response_type=code and an S256 code_challenge (43 to 128 characters of A-Z a-z 0-9 - . _ ~) are required",
+        ));
+    }
+    if query.state.len() > MAX_STATE_BYTES {
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!("state is longer than {MAX_STATE_BYTES} bytes"),
         ));
     }
     let (username, _) = authenticate(&state, &inspector, &student, &headers).await?;
@@ -193,7 +200,24 @@ pub(super) async fn authorize(
             "{username} is signed in to Workbench ID: one-time code issued, back to the client"
         ),
     );
-    Ok(Redirect::to(&format!("{REDIRECT_URI}?code={code}&state={}", query.state)).into_response())
+    // Encoded, so no `state` can end the header line or add parameters of its own.
+    let back =
+        form_urlencoded::Serializer::for_suffix(format!("{REDIRECT_URI}?"), REDIRECT_URI.len() + 1)
+            .append_pair("code", &code)
+            .append_pair("state", &query.state)
+            .finish();
+    Ok(Redirect::to(&back).into_response())
+}
+
+/// Longest `state` the authorization server carries back.
+const MAX_STATE_BYTES: usize = 512;
+
+/// A PKCE verifier or challenge: 43 to 128 unreserved characters (RFC 7636, 4.1).
+fn is_pkce_value(value: &str) -> bool {
+    (43..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// A token request.

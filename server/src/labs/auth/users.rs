@@ -170,7 +170,14 @@ pub(super) async fn register(
         return Err(ApiError::Conflict(format!("Your sandbox holds {MAX_USERS} demo users at most; DELETE /labs/auth/users to start again.")));
     }
     let started = Instant::now();
-    let phc = hash(&state, &inspector, &settings, registration.password).await?;
+    let phc = hash(
+        &state,
+        &inspector,
+        &student,
+        &settings,
+        registration.password,
+    )
+    .await?;
     let hash_ms = started.elapsed().as_millis() as u64;
     let inserted = sqlx::query(
         "INSERT INTO auth_lab_users (student_id, username, password_hash, role, created_at)
@@ -204,16 +211,20 @@ pub(super) async fn register(
 async fn hash(
     state: &AppState,
     inspector: &Inspector,
+    student: &Student,
     settings: &AuthSettings,
     password: String,
 ) -> Result<String, ApiError> {
     let started = Instant::now();
     let phc = {
-        let _step = inspector.step("auth.hashing", "hashing the password on the blocking pool");
+        let _step = inspector.step(
+            "auth.hashing",
+            "hashing the password on the lab's hashing pool",
+        );
         state
-            .accounts
-            .passwords
-            .hash_with_params(settings.params(), password)
+            .labs
+            .get::<AuthLab>()
+            .hash(&student.id, settings.params(), password)
             .await?
     };
     let parts = HashParts::of(&phc);
@@ -304,7 +315,11 @@ pub(super) async fn check_password(
     };
     let started = Instant::now();
     let user_exists = stored.is_some();
-    let verdict = state.accounts.passwords.verify(password, stored).await?;
+    let verdict = state
+        .labs
+        .get::<AuthLab>()
+        .verify(&student.id, password, stored)
+        .await?;
     let took_ms = started.elapsed().as_millis() as u64;
     let matched = verdict == Verdict::Match;
     inspector.record(&Verified {

@@ -12,16 +12,39 @@ use crate::error::{extract::Path, ApiError};
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::DeliberateResponse;
 
-/// Headers a student may not set: they would break the exchange or the workbench.
-const PROTECTED_HEADERS: [&str; 7] = [
+/// Headers a student may not set: they would break the exchange, or they
+/// are the platform's own defences, or a link could use them against
+/// whoever opens it (see `docs/SECURITY.md`). `Location` and `Content-Type`
+/// have parameters of their own, checked there.
+const PROTECTED_HEADERS: [&str; 23] = [
     "content-length",
     "transfer-encoding",
     "connection",
-    "set-cookie",
-    "traceresponse",
     "upgrade",
     "content-encoding",
+    "traceresponse",
+    "content-type",
+    "location",
+    "refresh",
+    "set-cookie",
+    "clear-site-data",
+    "content-security-policy",
+    "content-security-policy-report-only",
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "strict-transport-security",
+    "permissions-policy",
+    "cross-origin-opener-policy",
+    "cross-origin-embedder-policy",
+    "cross-origin-resource-policy",
+    "access-control-allow-credentials",
+    "origin-agent-cluster",
 ];
+
+/// Authentication schemes for which a browser shows its own password
+/// prompt: a link could use one to ask for a password in our name.
+const PROMPTING_SCHEMES: [&str; 4] = ["basic", "digest", "negotiate", "ntlm"];
 
 /// What the response will be, parsed from the path and query.
 #[derive(Debug, Default, PartialEq)]
@@ -148,7 +171,7 @@ fn parse_query(query: &str) -> Result<StatusRequest, ApiError> {
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         match key.as_ref() {
             "location" => request.location = Some(same_site_location(&value)?),
-            "content_type" => request.content_type = Some(value.into_owned()),
+            "content_type" => request.content_type = Some(inert_content_type(&value)?),
             "body" => request.body = Some(value.into_owned()),
             "header" => request.headers.push(parse_header(&value)?),
             other => {
@@ -163,16 +186,53 @@ fn parse_query(query: &str) -> Result<StatusRequest, ApiError> {
 
 /// Only paths on this site: a redirect to anywhere the caller names is an
 /// "open redirect", which lets phishing links borrow a trusted domain.
+///
+/// Browsers forgive a lot in a `Location` (they drop tabs and newlines, read
+/// `\\` as `/`), so the path must be printable ASCII without backslashes,
+/// and it must still name this origin once resolved the way a browser would.
 fn same_site_location(location: &str) -> Result<String, ApiError> {
-    let same_site =
-        location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\");
-    if same_site {
+    let plain = location.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    let base = reqwest::Url::parse("http://workbench.invalid/").expect("a valid base");
+    let stays_here = base
+        .join(location)
+        .is_ok_and(|resolved| resolved.origin() == base.origin());
+    if plain && location.starts_with('/') && stays_here {
         Ok(location.to_string())
     } else {
         Err(ApiError::BadRequest(format!(
-            "location must be a path on this site such as /labs/http/echo, not `{location}`: redirecting wherever a query says is an open redirect"
+            "location must be a path on this site such as /labs/http/echo, written in printable ASCII (percent-encode the rest), not {location:?}: redirecting wherever a query says is an open redirect"
         )))
     }
+}
+
+/// A body type that can only be looked at: a script type would let a page
+/// that includes this URL with `<script src>` run the caller's code as ours.
+fn inert_content_type(value: &str) -> Result<String, ApiError> {
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let well_formed = essence
+        .split_once('/')
+        .is_some_and(|(kind, subtype)| !kind.is_empty() && !subtype.is_empty());
+    if !well_formed {
+        return Err(ApiError::BadRequest(format!(
+            "content_type must be a media type such as text/plain or application/json, not {value:?}"
+        )));
+    }
+    let scripting = ["javascript", "ecmascript", "jscript", "livescript"]
+        .iter()
+        .any(|word| essence.contains(word))
+        || essence == "text/css"
+        || essence == "application/wasm";
+    if scripting {
+        return Err(ApiError::BadRequest(format!(
+            "the lab will not serve {essence}: a body of that type could be run as code from this site; use text/plain to show it"
+        )));
+    }
+    Ok(value.to_string())
 }
 
 fn parse_header(line: &str) -> Result<(HeaderName, HeaderValue), ApiError> {
@@ -184,12 +244,25 @@ fn parse_header(line: &str) -> Result<(HeaderName, HeaderValue), ApiError> {
     })?;
     if PROTECTED_HEADERS.contains(&name.as_str()) {
         return Err(ApiError::BadRequest(format!(
-            "the lab will not set `{name}`: the server manages that header itself"
+            "the lab will not set `{name}`: the server manages that header itself (use the location and content_type parameters for those two)"
         )));
     }
     let value = HeaderValue::from_str(value.trim()).map_err(|_| {
         ApiError::BadRequest(format!("the value of `{name}` is not a valid header value"))
     })?;
+    let scheme = value
+        .to_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let authenticate = matches!(name.as_str(), "www-authenticate" | "proxy-authenticate");
+    if authenticate && PROMPTING_SCHEMES.contains(&scheme.as_str()) {
+        return Err(ApiError::BadRequest(format!(
+            "the lab will not ask for {scheme} credentials: browsers show a password prompt for it, which a link could use to phish; use a scheme such as Bearer"
+        )));
+    }
     Ok((name, value))
 }
 
@@ -255,9 +328,65 @@ mod tests {
             "//evil.example/",
             "/\\evil.example",
             "javascript:alert(1)",
+            // Browsers drop tabs and newlines, leaving `//evil.example`.
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            " //evil.example",
+            "/ /evil.example",
+            "/\u{3000}/evil.example",
+            "/\\/evil.example",
+            "http:/evil.example",
         ] {
-            assert!(same_site_location(bad).is_err(), "{bad}");
+            assert!(same_site_location(bad).is_err(), "{bad:?}");
         }
+        assert!(same_site_location("/labs/http/echo?next=//x.example").is_ok());
+        assert!(
+            same_site_location("/%09/evil.example").is_ok(),
+            "percent-encoded stays a path"
+        );
+    }
+
+    #[test]
+    fn script_types_are_never_served() {
+        for bad in [
+            "text/javascript",
+            "application/javascript; charset=utf-8",
+            "TEXT/ECMASCRIPT",
+            "application/x-javascript",
+            "text/css",
+            "application/wasm",
+            "javascript",
+            "",
+        ] {
+            assert!(inert_content_type(bad).is_err(), "{bad:?}");
+        }
+        for good in [
+            "text/plain",
+            "text/html; charset=utf-8",
+            "application/json",
+            "image/svg+xml",
+        ] {
+            assert!(inert_content_type(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn headers_the_platform_owns_or_that_prompt_for_passwords_are_refused() {
+        for bad in [
+            "Content-Security-Policy: script-src *",
+            "Location: https://evil.example",
+            "Refresh: 0;url=https://evil.example",
+            "Set-Cookie: workbench_session=x",
+            "Clear-Site-Data: \"cookies\"",
+            "X-Content-Type-Options: none",
+            "Content-Type: text/javascript",
+            "WWW-Authenticate: Basic realm=\"Workbench sign-in\"",
+            "Proxy-Authenticate: NTLM",
+        ] {
+            assert!(parse_header(bad).is_err(), "{bad}");
+        }
+        assert!(parse_header("WWW-Authenticate: Bearer realm=\"shop\"").is_ok());
     }
 
     #[test]

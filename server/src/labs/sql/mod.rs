@@ -42,7 +42,11 @@ impl Lab for SqlLab {
     type State = Sandboxes;
 
     fn state(context: &LabContext) -> Self::State {
-        Sandboxes::new(context.data_dir.join("sql-sandboxes"))
+        Sandboxes::new(
+            context.data_dir.join("sql-sandboxes"),
+            context.sql_gate,
+            context.clock.clone(),
+        )
     }
 
     fn routes(_state: &AppState) -> Router<AppState> {

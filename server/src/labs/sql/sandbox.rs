@@ -2,20 +2,21 @@
 //! its own under the data folder, created from the course template on first
 //! use and deleted on reset.
 //!
-//! A student runs one thing at a time in their sandbox (a per-student
-//! lock), and the whole server runs at most [`CONCURRENT_RUNS`] sandbox
-//! jobs at once, on blocking threads, so a runaway query costs one thread
-//! for at most its time limit and never stalls the async workers.
+//! Jobs pass a [`FairGate`]: the whole server runs at most
+//! [`CONCURRENT_RUNS`] sandbox jobs at once, on blocking threads, so a
+//! runaway query costs one thread for at most its time limit and never
+//! stalls the async workers; a student runs one job at a time, in a line of
+//! their own, within a time budget, so nobody can hold every slot.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::Semaphore;
-
 use super::dataset::{self, Variant};
 use super::engine::{Access, Db, Limits, SqlError, PAGE_SIZE};
+use crate::clock::Clock;
+use crate::fair_gate::{FairGate, GateLimits, Pass};
 use crate::identity::StudentId;
 
 /// How long one statement may run.
@@ -47,24 +48,26 @@ pub enum SandboxError {
     /// The dataset or the file could not be prepared; the server's business.
     #[error("the sandbox could not be prepared: {0}")]
     Setup(String),
-    /// Too many new sandboxes lately (each is a file on disk).
+    /// Too many new sandboxes lately (each is a file on disk), or the
+    /// student is over their share of the sandboxes' time.
     #[error(transparent)]
     TooMany(crate::error::ApiError),
 }
 
 /// A student's turn at their sandbox (see [`Sandboxes::hold`]).
-pub struct Held<'a> {
+pub struct Held {
     /// The sandbox file.
     pub path: PathBuf,
     _mine: tokio::sync::OwnedMutexGuard<()>,
-    _turn: tokio::sync::SemaphorePermit<'a>,
+    _pass: Pass,
 }
 
 /// Every student's sandbox.
 pub struct Sandboxes {
     dir: PathBuf,
+    /// Held while a sandbox is used, reset or moved.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    gate: Semaphore,
+    gate: FairGate,
     last_sweep: Mutex<Option<std::time::Instant>>,
     /// New sandboxes across the server: a client without a cookie is a new
     /// guest on every request, and each sandbox is megabytes of disk.
@@ -72,12 +75,17 @@ pub struct Sandboxes {
 }
 
 impl Sandboxes {
-    /// Sandboxes kept in `dir`.
-    pub fn new(dir: PathBuf) -> Self {
+    /// Sandboxes kept in `dir`, shared within `limits` (with
+    /// [`CONCURRENT_RUNS`] slots); time budgets drain on `clock`.
+    pub fn new(dir: PathBuf, limits: GateLimits, clock: Arc<dyn Clock>) -> Self {
+        let limits = GateLimits {
+            slots: CONCURRENT_RUNS,
+            ..limits
+        };
         Self {
             dir,
             locks: Mutex::new(HashMap::new()),
-            gate: Semaphore::new(CONCURRENT_RUNS),
+            gate: FairGate::new(limits, clock, "SQL sandbox jobs"),
             last_sweep: Mutex::new(None),
             creations: crate::limiter::KeyedLimiter::new(
                 std::num::NonZeroU32::new(120).expect("nonzero"),
@@ -129,9 +137,13 @@ impl Sandboxes {
     /// Takes `student`'s turn (their lock and a place in the server-wide
     /// gate) and makes sure their sandbox exists, for code that reads it
     /// through a connection of its own; the turn ends when [`Held`] drops.
-    pub async fn hold(&self, student: &StudentId) -> Result<Held<'_>, SandboxError> {
+    pub async fn hold(&self, student: &StudentId) -> Result<Held, SandboxError> {
+        let pass = self
+            .gate
+            .enter(student.as_str())
+            .await
+            .map_err(SandboxError::TooMany)?;
         let mine = self.lock_of(student).lock_owned().await;
-        let turn = self.gate.acquire().await.expect("the gate is never closed");
         let path = self.path(student);
         if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
             self.create(&path).await?;
@@ -140,7 +152,7 @@ impl Sandboxes {
         Ok(Held {
             path,
             _mine: mine,
-            _turn: turn,
+            _pass: pass,
         })
     }
 
