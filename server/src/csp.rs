@@ -59,7 +59,7 @@ pub async fn content_security_policy(request: Request, next: Next) -> Response {
 
 /// The policy allowing exactly these inline scripts.
 fn policy(hashes: &[String]) -> String {
-    let scripts: String = hashes.iter().map(|h| format!(" 'sha256-{h}'")).collect();
+    let scripts: String = hashes.iter().map(|h| format!(" {}", hash_source(h))).collect();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{scripts}; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
@@ -119,6 +119,16 @@ fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
     let length = tag[start..].find('"')?;
     Some(&tag[start..start + length])
+}
+
+/// The `script-src` entry allowing one inline script whose content is
+/// `script` (tests use it to ask whether a policy allows a script).
+pub fn script_source(script: &str) -> String {
+    hash_source(&base64(&Sha256::digest(script.as_bytes())))
+}
+
+fn hash_source(base64_digest: &str) -> String {
+    format!("'sha256-{base64_digest}'")
 }
 
 /// Standard base64 with padding, as CSP hash sources are written.

@@ -172,11 +172,7 @@ async fn pages_allow_only_the_shells_own_inline_scripts() {
         html.contains("from the lesson"),
         "the lesson's HTML is on the page"
     );
-    let hash = |script: &str| {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(script.as_bytes());
-        format!("'sha256-{}'", base64_of(&digest))
-    };
+    let hash = server::csp::script_source;
     assert!(
         !policy.contains(&hash("document.title = 'from the lesson'")),
         "a script in the page's body is not the shell's: {policy}"
@@ -203,27 +199,6 @@ async fn pages_allow_only_the_shells_own_inline_scripts() {
         );
     }
     server.stop().await;
-}
-
-/// Standard base64, as CSP hashes are written.
-fn base64_of(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    bytes
-        .chunks(3)
-        .flat_map(|chunk| {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-            (0..4).map(move |i| {
-                if i <= chunk.len() {
-                    ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
-                } else {
-                    '='
-                }
-            })
-        })
-        .collect()
 }
 
 #[tokio::test]
