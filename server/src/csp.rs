@@ -59,7 +59,10 @@ pub async fn content_security_policy(request: Request, next: Next) -> Response {
 
 /// The policy allowing exactly these inline scripts.
 fn policy(hashes: &[String]) -> String {
-    let scripts: String = hashes.iter().map(|h| format!(" {}", hash_source(h))).collect();
+    let scripts: String = hashes
+        .iter()
+        .map(|h| format!(" {}", hash_source(h)))
+        .collect();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{scripts}; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
