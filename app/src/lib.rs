@@ -29,6 +29,7 @@ use leptos_router::{
 
 use crate::catalog::PageOptions;
 use crate::pages::account::{AccountNav, AccountPage, SignInPage, SignUpPage};
+use crate::pages::classes::{ClassPage, ClassesPage, JoinPage};
 use crate::pages::progress::{GradebookPage, ProgressPage};
 use crate::pages::{home::CourseHome, lesson::LessonRoute, not_found::NotFound};
 use crate::widgets::theme::ThemeSwitch;
@@ -89,6 +90,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/progress") view=ProgressPage/>
                     <Route path=path!("/instructor/gradebook") view=GradebookPage/>
+                    <Route path=path!("/instructor/classes") view=ClassesPage/>
+                    <Route path=path!("/instructor/classes/:id") view=ClassPage/>
+                    <Route path=path!("/join/:code") view=JoinPage/>
                 </Routes>
             </main>
         </Router>
@@ -107,7 +111,10 @@ fn SiteNav() -> impl IntoView {
         <nav aria-label="Site">
             <a href="/">"Course"</a>
             <a href="/progress">"Progress"</a>
-            {instructor.then(|| view! { <a href="/instructor/gradebook">"Gradebook"</a> })}
+            {instructor.then(|| view! {
+                <a href="/instructor/classes">"Classes"</a>
+                <a href="/instructor/gradebook">"Gradebook"</a>
+            })}
         </nav>
     }
 }

@@ -369,11 +369,134 @@ pub struct Flash {
     pub name: Option<String>,
 }
 
+/// Why a page cannot show what was asked (401, 403, 404), for the page to
+/// say in its own words.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRefusal {
+    /// The HTTP status the page answers with.
+    pub status: u16,
+    /// What to tell the reader.
+    pub message: String,
+}
+
 /// A student's progress through the course, for `/progress`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgressView {
     /// Modules in course order.
     pub modules: Vec<ModuleProgress>,
+    /// The classes the student is in, by name.
+    #[serde(default)]
+    pub classes: Vec<String>,
+}
+
+/// A module's deadline in one of the reader's classes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineView {
+    /// The module's slug.
+    pub module: String,
+    /// The class that set it.
+    pub class_name: String,
+    /// When, as people read it: `2027-01-31 23:59 (UTC+01:00)`.
+    pub due: String,
+    /// Whether it has passed.
+    pub passed: bool,
+}
+
+/// The reader's deadlines, for the pages that show them (course home,
+/// lessons, progress). Present only for readers in a class with deadlines.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlinesView {
+    /// Soonest first.
+    pub deadlines: Vec<DeadlineView>,
+}
+
+impl DeadlinesView {
+    /// The deadlines of one module.
+    pub fn of_module<'a>(&'a self, module: &'a str) -> impl Iterator<Item = &'a DeadlineView> + 'a {
+        self.deadlines.iter().filter(move |d| d.module == module)
+    }
+}
+
+/// A class in its instructor's list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassSummaryView {
+    /// Its id, for its page: `/instructor/classes/{id}`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The join code.
+    pub code: String,
+    /// The join link's path: `/join/{code}`.
+    pub join_path: String,
+    /// Members now.
+    pub members: u32,
+    /// Most members.
+    pub capacity: u32,
+    /// First day, `YYYY-MM-DD`.
+    pub starts_on: Option<String>,
+    /// Last day, `YYYY-MM-DD`.
+    pub ends_on: Option<String>,
+    /// Its local time, e.g. `UTC+01:00`.
+    pub time_zone: String,
+}
+
+/// `/instructor/classes`: the classes the reader runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassesView {
+    /// Newest first.
+    pub classes: Vec<ClassSummaryView>,
+}
+
+/// A member as the class page lists them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassMemberView {
+    /// Their student id (to remove them).
+    pub id: String,
+    /// Their name.
+    pub name: String,
+    /// Their email; `None` for a guest.
+    pub email: Option<String>,
+    /// When they joined, as a date.
+    pub joined: String,
+}
+
+/// A module's deadline as the class page edits it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleDeadlineView {
+    /// The module's slug.
+    pub module: String,
+    /// Its title.
+    pub title: String,
+    /// The deadline as a `datetime-local` input holds it, in class time.
+    pub due_local: Option<String>,
+}
+
+/// `/instructor/classes/{id}`: one class.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassView {
+    /// What the list shows.
+    pub class: ClassSummaryView,
+    /// Members, by name.
+    pub members: Vec<ClassMemberView>,
+    /// Every module, with its deadline if set.
+    pub deadlines: Vec<ModuleDeadlineView>,
+}
+
+/// `/join/{code}`: what a student sees before joining.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinView {
+    /// The code, as typed in the link.
+    pub code: String,
+    /// The class's name; `None` when no class has this code.
+    pub class_name: Option<String>,
+    /// Who runs it.
+    pub instructor: String,
+    /// First and last day, if set.
+    pub dates: Option<String>,
+    /// The reader is in it already.
+    pub already_member: bool,
+    /// It has no places left.
+    pub full: bool,
 }
 
 /// One module of a student's progress.
@@ -415,6 +538,10 @@ pub struct ExerciseProgress {
     pub attempts: u32,
     /// Whether an attempt passed every check.
     pub passed: bool,
+    /// Whether the best score came after the module's deadline in one of
+    /// the student's classes.
+    #[serde(default)]
+    pub late: bool,
 }
 
 /// The instructor's gradebook, for `/instructor/gradebook`.
@@ -426,10 +553,44 @@ pub struct GradebookView {
     pub modules: Vec<(String, String)>,
     /// The columns: exercises in course order.
     pub exercises: Vec<GradebookColumn>,
-    /// One row per student with an account.
+    /// One row per student of the cohort.
     pub students: Vec<GradebookRow>,
-    /// Where students get stuck, per exercise.
+    /// Where students get stuck: the shown exercises someone tried, those
+    /// most tried and not passed first.
     pub stuck: Vec<StuckRow>,
+    /// The class shown (its id); `None` for students in no class (or every
+    /// student, for an admin).
+    #[serde(default)]
+    pub class: Option<String>,
+    /// Who the rows are: the class's name, or what `everyone` says.
+    #[serde(default)]
+    pub cohort: String,
+    /// The classes the reader runs, `(id, name)`, for the picker.
+    #[serde(default)]
+    pub classes: Vec<(String, String)>,
+    /// What the picker calls the view without a class.
+    #[serde(default)]
+    pub everyone: String,
+    /// Every module's completion and average score, in course order.
+    #[serde(default)]
+    pub summary: Vec<ModuleScore>,
+}
+
+/// How a cohort is doing in one module.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleScore {
+    /// The module's slug.
+    pub module: String,
+    /// Its title.
+    pub title: String,
+    /// Exercises in it.
+    pub exercises: u32,
+    /// Exercises passed, as a percentage of students × exercises.
+    pub completion_percent: u32,
+    /// Points scored, as a percentage of students × points.
+    pub average_percent: u32,
+    /// Its deadline in the class shown, as people read it.
+    pub deadline: Option<String>,
 }
 
 /// A gradebook column.
@@ -454,6 +615,9 @@ pub struct GradebookRow {
     pub cells: Vec<Option<(u32, u32)>>,
     /// Sum of best scores.
     pub total: u32,
+    /// Per column: the best score came only after the module's deadline.
+    #[serde(default)]
+    pub late: Vec<bool>,
 }
 
 /// How an exercise is going for the class.

@@ -54,6 +54,84 @@ pub enum Command {
     Grade(GradeArgs),
     /// Grade every stored attempt again with the course's current exercises.
     Regrade(RegradeArgs),
+    /// Manage classes: create them, list them, add members, export grades.
+    #[command(subcommand)]
+    Class(ClassCommand),
+}
+
+/// `workbench class ...`
+#[derive(Debug, Subcommand)]
+pub enum ClassCommand {
+    /// Create a class run by an instructor; prints its join code and link.
+    Create(ClassCreateArgs),
+    /// List every class: code, id, members and name.
+    List(ClassListArgs),
+    /// Add the accounts whose emails a CSV file holds (any column, any order).
+    AddMembers(ClassAddMembersArgs),
+    /// Write a class's gradebook as CSV to standard output.
+    Export(ClassExportArgs),
+}
+
+/// Arguments of `workbench class create`.
+#[derive(Debug, Clone, Args)]
+pub struct ClassCreateArgs {
+    /// The class's name, e.g. "Backend 101, spring".
+    pub name: String,
+    /// The email of the instructor who runs it.
+    #[arg(long)]
+    pub owner: String,
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    pub starts: Option<String>,
+    /// Last day, YYYY-MM-DD.
+    #[arg(long)]
+    pub ends: Option<String>,
+    /// Most members (default 500).
+    #[arg(long)]
+    pub capacity: Option<u32>,
+    /// The class's local time as an offset from UTC, e.g. +01:00.
+    #[arg(long)]
+    pub utc_offset: Option<String>,
+    /// The platform database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Arguments of `workbench class list`.
+#[derive(Debug, Clone, Args)]
+pub struct ClassListArgs {
+    /// The platform database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Arguments of `workbench class add-members`.
+#[derive(Debug, Clone, Args)]
+pub struct ClassAddMembersArgs {
+    /// The class: its join code or its id.
+    pub class: String,
+    /// A CSV file with the students' emails.
+    #[arg(long)]
+    pub csv: PathBuf,
+    /// The platform database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Arguments of `workbench class export`.
+#[derive(Debug, Clone, Args)]
+pub struct ClassExportArgs {
+    /// The class: its join code or its id.
+    pub class: String,
+    /// Only this module's exercises.
+    #[arg(long)]
+    pub module: Option<String>,
+    /// The course the exercises come from.
+    #[command(flatten)]
+    pub course: CourseArgs,
+    /// The platform database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// Arguments of `workbench regrade`.
@@ -214,6 +292,15 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// The defaults, on `course` and `database`: for commands that need the
+    /// server's state without serving it.
+    pub fn for_commands(course: PathBuf, database: DatabaseArgs) -> Self {
+        let mut config = Cli::parse_from(["workbench"]).serve;
+        config.course.course = course;
+        config.database = database;
+        config
+    }
+
     /// A configuration with every default, serving `course` on `addr`.
     pub fn new(addr: SocketAddr, course: PathBuf, data_dir: PathBuf) -> Self {
         let mut config = Cli::parse_from(["workbench"]).serve;

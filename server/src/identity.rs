@@ -238,6 +238,19 @@ pub async fn set_flash(session: &Session, flash: app::model::Flash) -> Result<()
     Ok(session.insert(FLASH_KEY, flash).await?)
 }
 
+/// Makes a new guest student and keeps them in this session (the caller
+/// has spent the budget that allows it).
+pub async fn create_guest(session: &Session, state: &AppState) -> Result<StudentId, ApiError> {
+    let id = StudentId::new_random();
+    sqlx::query("INSERT INTO students (id, kind, created_at) VALUES (?, 'guest', ?)")
+        .bind(id.as_str())
+        .bind(state.clock.now())
+        .execute(&state.pool)
+        .await?;
+    session.insert(STUDENT_KEY, &id).await?;
+    Ok(id)
+}
+
 /// Whether the student has an account yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StudentKind {
@@ -292,6 +305,10 @@ impl Student {
         })
     }
 
+    /// A guest for a visitor with no identity yet. Each costs a row and a
+    /// session, and a client that drops cookies is a new one every time, so
+    /// an address may make only so many ([`crate::limiter::AddressBudget`];
+    /// a class's join link makes them on the class's budget instead).
     async fn new_guest(extensions: &Extensions, state: &AppState) -> Result<Self, ApiError> {
         let session =
             extensions
@@ -299,15 +316,26 @@ impl Student {
                 .ok_or(ApiError::Internal(InternalError::Wiring(
                     "the session layer is missing",
                 )))?;
-        let id = StudentId::new_random();
-        sqlx::query("INSERT INTO students (id, kind, created_at) VALUES (?, 'guest', ?)")
-            .bind(id.as_str())
-            .bind(state.clock.now())
-            .execute(&state.pool)
-            .await?;
-        session.insert(STUDENT_KEY, &id).await?;
+        let address = extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        state
+            .new_guests
+            .check(address, crate::limiter::Context::Anyone)
+            .map_err(|refusal| match refusal {
+                ApiError::TooManyRequests {
+                    message,
+                    retry_after_secs,
+                } => ApiError::TooManyRequests {
+                    message: format!(
+                        "{message} Each request without the workbench_session cookie makes a new guest: keep the cookie (a browser does; with curl, add -c jar -b jar)."
+                    ),
+                    retry_after_secs,
+                },
+                other => other,
+            })?;
         Ok(Self {
-            id,
+            id: create_guest(session, state).await?,
             kind: StudentKind::Guest,
             is_new: true,
         })

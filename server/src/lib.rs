@@ -21,6 +21,7 @@
 //! so tests start the same server on port 0.
 
 pub mod accounts;
+pub mod classes;
 pub mod clock;
 pub mod config;
 pub mod content;
@@ -29,18 +30,22 @@ pub mod csrf;
 pub mod db;
 pub mod error;
 pub mod fair_gate;
+pub mod forms;
+pub mod gradebook;
 pub mod grading;
 pub mod identity;
 pub mod inspector;
 pub mod labs;
 pub mod limiter;
 pub mod page_cache;
+pub mod page_data;
 pub mod progress;
 pub mod redis_link;
 pub mod state;
 pub mod web;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use leptos::config::LeptosOptions;
 use tower_sessions_sqlx_store::SqliteStore;
@@ -56,6 +61,10 @@ use crate::fair_gate::FairGate;
 use crate::grading::routes::GradingService;
 use crate::grading::{GradeContext, ProbePolicy};
 use crate::inspector::TraceStore;
+
+/// Guests one address may make in a burst (then one a second): a lone
+/// client that drops its cookie, not a class, which has its join link.
+const NEW_GUESTS_PER_ADDRESS: std::num::NonZeroU32 = std::num::NonZeroU32::new(120).unwrap();
 
 /// Traces kept per student.
 const TRACES_PER_STUDENT: usize = 200;
@@ -143,6 +152,13 @@ pub async fn build_state_with_clock(
             redis_url: config.redis_url.clone(),
             sql_gate: config.sql_gate_limits(),
         }),
+        new_guests: crate::limiter::AddressBudget::new(
+            "new guests from your address",
+            NEW_GUESTS_PER_ADDRESS,
+            Duration::from_secs(1),
+            2,
+            Duration::from_secs(60),
+        ),
         clock,
     }))
 }

@@ -3,6 +3,7 @@
 //! rate-limit lab, which teaches the algorithms.
 
 use std::hash::Hash;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -89,5 +90,139 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
                     c.0.ip()
                 }),
         ))
+    }
+}
+
+/// Whose budget an address-keyed request spends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context<'a> {
+    /// No class vouches for it: the address's own budget.
+    Anyone,
+    /// It comes from a member of a class (or through the class's join
+    /// link): that class's budget at this address, sized to the class.
+    Class {
+        /// The class's id.
+        id: &'a str,
+        /// How many members it takes.
+        capacity: u32,
+    },
+}
+
+/// A per-address budget that a class raises to its size.
+///
+/// A campus network puts a whole class behind one address, where it looks
+/// exactly like one client making hundreds of accounts or guests. Requests
+/// a class vouches for (see [`Context`]) spend a budget of their own per
+/// class and address, `capacity` times the per-member allowance; everyone
+/// else shares the address's default budget, which stops a lone client.
+pub struct AddressBudget {
+    what: &'static str,
+    default: KeyedLimiter<IpAddr>,
+    per_member_burst: u32,
+    per_member_refill: Duration,
+    classes: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<KeyedLimiter<IpAddr>>>>,
+}
+
+impl AddressBudget {
+    /// `burst` per address, one back every `refill`; in a class, each
+    /// member adds `per_member_burst`, and one comes back every
+    /// `per_member_refill` per member.
+    pub fn new(
+        what: &'static str,
+        burst: NonZeroU32,
+        refill: Duration,
+        per_member_burst: u32,
+        per_member_refill: Duration,
+    ) -> Self {
+        Self {
+            what,
+            default: KeyedLimiter::new(burst, refill, what),
+            per_member_burst: per_member_burst.max(1),
+            per_member_refill,
+            classes: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Spends one from the budget `context` names at `address`.
+    pub fn check(&self, address: IpAddr, context: Context<'_>) -> Result<(), ApiError> {
+        match context {
+            Context::Anyone => self.default.check(&address).map_err(|refusal| match refusal {
+                ApiError::TooManyRequests {
+                    message,
+                    retry_after_secs,
+                } => ApiError::TooManyRequests {
+                    message: format!(
+                        "{message} A class that shares one network: open your class's join link first, which gives the class an allowance of its own."
+                    ),
+                    retry_after_secs,
+                },
+                other => other,
+            }),
+            Context::Class { id, capacity } => self.of_class(id, capacity).check(&address),
+        }
+    }
+
+    fn of_class(&self, id: &str, capacity: u32) -> std::sync::Arc<KeyedLimiter<IpAddr>> {
+        let mut classes = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+        classes
+            .entry(id.to_string())
+            .or_insert_with(|| {
+                let capacity = capacity.max(1);
+                std::sync::Arc::new(KeyedLimiter::new(
+                    NonZeroU32::new(capacity.saturating_mul(self.per_member_burst))
+                        .expect("a class has at least one place"),
+                    self.per_member_refill / capacity,
+                    self.what,
+                ))
+            })
+            .clone()
+    }
+
+    /// Forgets addresses whose budgets are full again.
+    pub fn forget_idle(&self) {
+        self.default.forget_idle();
+        let classes = self.classes.lock().unwrap_or_else(|e| e.into_inner());
+        for limiter in classes.values() {
+            limiter.forget_idle();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget() -> AddressBudget {
+        AddressBudget::new(
+            "sign-ups",
+            NonZeroU32::new(2).unwrap(),
+            Duration::from_secs(60),
+            2,
+            Duration::from_secs(60),
+        )
+    }
+
+    #[test]
+    fn a_class_has_a_budget_of_its_size_at_one_address() {
+        let budget = budget();
+        let campus: IpAddr = "192.0.2.1".parse().unwrap();
+        let class = Context::Class {
+            id: "c1",
+            capacity: 300,
+        };
+        for i in 0..600 {
+            assert!(budget.check(campus, class).is_ok(), "member request {i}");
+        }
+        assert!(budget.check(campus, class).is_err(), "two per member, then wait");
+        // The address's own budget is untouched, and small.
+        assert!(budget.check(campus, Context::Anyone).is_ok());
+        assert!(budget.check(campus, Context::Anyone).is_ok());
+        assert!(budget.check(campus, Context::Anyone).is_err());
+        // Another class at the same address has its own.
+        let other = Context::Class {
+            id: "c2",
+            capacity: 1,
+        };
+        assert!(budget.check(campus, other).is_ok());
     }
 }

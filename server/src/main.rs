@@ -26,6 +26,15 @@ async fn main() -> ExitCode {
         Command::Check(args) => check(&args),
         Command::Grade(args) => grade(&args).await,
         Command::Regrade(args) => regrade(&args).await,
+        Command::Class(command) => {
+            match server::classes::cli::run(&command, &mut std::io::stdout()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("workbench: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::User(UserCommand::Add(args)) => match add_user(&args).await {
             Ok(UserAdded::Created) => {
                 println!("created {} as {}", args.email, args.role.as_str());

@@ -64,7 +64,15 @@ fn is_course_page(request: &Request) -> bool {
         request.extensions().get::<Visitor>(),
         Some(Visitor::SignedIn(_))
     );
+    // A reader with deadlines, or a message from their last form, sees
+    // them on these pages: theirs alone.
+    let personal = request
+        .extensions()
+        .get::<app::model::DeadlinesView>()
+        .is_some()
+        || request.extensions().get::<app::model::Flash>().is_some();
     !signed_in
+        && !personal
         && request.method() == Method::GET
         && uri.query().is_none()
         && (uri.path() == "/" || uri.path().starts_with("/lessons/"))

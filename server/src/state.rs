@@ -64,6 +64,8 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// Each lab's own state, made on first use.
     pub labs: crate::labs::LabStates,
+    /// New guests per address (a class's join link has its own budget).
+    pub new_guests: crate::limiter::AddressBudget,
 }
 
 impl FromRef<AppState> for LeptosOptions {

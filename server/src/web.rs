@@ -26,7 +26,8 @@ use tower_sessions_sqlx_store::SqliteStore;
 use crate::error::error_response;
 use crate::state::AppState;
 use crate::{
-    accounts, content, csp, csrf, grading, identity, inspector, labs, page_cache, progress,
+    accounts, classes, content, csp, csrf, gradebook, grading, identity, inspector, labs,
+    page_cache, page_data, progress,
 };
 
 /// Name of the workbench's own session cookie (labs use their own names).
@@ -72,6 +73,8 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         .merge(grading::routes::router())
         .merge(grading::api::router())
         .merge(progress::router())
+        .merge(gradebook::router())
+        .merge(classes::routes::router())
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
@@ -100,7 +103,7 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            progress::page_data,
+            page_data::page_data,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -144,6 +147,21 @@ fn provide_request_context() {
     if let Some(gradebook) = parts.extensions.get::<app::model::GradebookView>() {
         provide_context(gradebook.clone());
     }
+    if let Some(deadlines) = parts.extensions.get::<app::model::DeadlinesView>() {
+        provide_context(deadlines.clone());
+    }
+    if let Some(classes) = parts.extensions.get::<app::model::ClassesView>() {
+        provide_context(classes.clone());
+    }
+    if let Some(class) = parts.extensions.get::<app::model::ClassView>() {
+        provide_context(class.clone());
+    }
+    if let Some(join) = parts.extensions.get::<app::model::JoinView>() {
+        provide_context(join.clone());
+    }
+    if let Some(refusal) = parts.extensions.get::<app::model::PageRefusal>() {
+        provide_context(refusal.clone());
+    }
 }
 
 async fn healthz() -> &'static str {
@@ -180,6 +198,8 @@ pub async fn run(
                 state.accounts.throttle.forget_idle();
                 state.grading.attempts.forget_idle();
                 state.grading.per_address.forget_idle();
+                state.grading.per_student.forget_idle();
+                state.new_guests.forget_idle();
                 state.grading.per_token.forget_idle();
                 state.labs.get::<labs::auth::AuthLab>().forget_idle();
             }

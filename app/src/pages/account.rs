@@ -51,6 +51,12 @@ fn next_destination() -> String {
     use_query_map().with_untracked(|query| query.get("next").unwrap_or_default())
 }
 
+/// The join code of the class whose link led here, from `?class=`: the
+/// class vouches for the sign-in (and the student joins it).
+fn class_code() -> String {
+    use_query_map().with_untracked(|query| query.get("class").unwrap_or_default())
+}
+
 /// The alert and status lines above a form.
 #[component]
 fn FormMessages(flash: Flash) -> impl IntoView {
@@ -92,6 +98,7 @@ pub(crate) fn SignInPage() -> impl IntoView {
             <FormMessages flash/>
             <form method="post" action="/auth/signin" class="auth-form" aria-describedby=described_by>
                 <input type="hidden" name="next" value=next_destination()/>
+                <input type="hidden" name="class" value=class_code()/>
                 <EmailField email/>
                 <div class="field">
                     <label for="password" class="field-label">"Password"</label>
@@ -125,6 +132,7 @@ pub(crate) fn SignUpPage() -> impl IntoView {
             <FormMessages flash/>
             <form method="post" action="/auth/signup" class="auth-form">
                 <input type="hidden" name="next" value=next_destination()/>
+                <input type="hidden" name="class" value=class_code()/>
                 <div class="field">
                     <label for="name" class="field-label">"Name"</label>
                     <input id="name" name="name" type="text" autocomplete="name" required maxlength="60" value=name/>

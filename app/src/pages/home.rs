@@ -4,27 +4,34 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::catalog::CatalogContext;
-use crate::model::{LessonLink, ModuleSummary};
+use crate::model::{DeadlineView, DeadlinesView, LessonLink, ModuleSummary};
+use crate::pages::classes::FlashMessages;
+use crate::pages::progress::DueLines;
 
 /// Lists every module and lesson of the course.
 #[component]
 pub(crate) fn CourseHome() -> impl IntoView {
     let outline = expect_context::<CatalogContext>().0.outline();
     let modules = outline.modules.clone();
+    let deadlines = use_context::<DeadlinesView>().unwrap_or_default();
     view! {
         <Title text=outline.title.clone()/>
         <section class="hero">
             <h1>{outline.title.clone()}</h1>
             <p class="lede">{outline.summary.clone()}</p>
+            <FlashMessages/>
         </section>
         <ol class="module-list">
-            {modules.into_iter().map(|module| view! { <ModuleCard module/> }).collect_view()}
+            {modules.into_iter().map(|module| {
+                let due = deadlines.of_module(&module.slug).cloned().collect::<Vec<_>>();
+                view! { <ModuleCard module due/> }
+            }).collect_view()}
         </ol>
     }
 }
 
 #[component]
-fn ModuleCard(module: ModuleSummary) -> impl IntoView {
+fn ModuleCard(module: ModuleSummary, due: Vec<DeadlineView>) -> impl IntoView {
     let heading_id = format!("module-{}", module.slug);
     let labelled_by = heading_id.clone();
     view! {
@@ -32,6 +39,7 @@ fn ModuleCard(module: ModuleSummary) -> impl IntoView {
             <section aria-labelledby=labelled_by>
                 <p class="eyebrow">"Module " {module.number}</p>
                 <h2 id=heading_id>{module.title}</h2>
+                <DueLines due/>
                 <p>{module.summary}</p>
                 <ol class="lesson-list">
                     {module.lessons.into_iter().map(|lesson| view! { <LessonItem lesson/> }).collect_view()}

@@ -6,7 +6,8 @@ use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
 use crate::catalog::CatalogContext;
-use crate::model::LabWidget;
+use crate::model::{DeadlineView, DeadlinesView, LabWidget};
+use crate::pages::progress::DueLines;
 use crate::model::{LessonBlock, LessonLink, LessonPage, TocEntry};
 use crate::pages::not_found::NotFound;
 use crate::widgets::cache::CacheConsole;
@@ -24,14 +25,17 @@ pub(crate) fn LessonRoute() -> impl IntoView {
     let params = use_params_map().get_untracked();
     let module = params.get("module").unwrap_or_default();
     let slug = params.get("slug").unwrap_or_default();
+    let due: Vec<_> = use_context::<DeadlinesView>()
+        .map(|d| d.of_module(&module).cloned().collect())
+        .unwrap_or_default();
     match expect_context::<CatalogContext>().0.lesson(&module, &slug) {
-        Some(page) => view! { <Lesson page=(*page).clone()/> }.into_any(),
+        Some(page) => view! { <Lesson page=(*page).clone() due/> }.into_any(),
         None => view! { <NotFound/> }.into_any(),
     }
 }
 
 #[component]
-fn Lesson(page: LessonPage) -> impl IntoView {
+fn Lesson(page: LessonPage, due: Vec<DeadlineView>) -> impl IntoView {
     let LessonPage {
         module_title,
         link,
@@ -50,6 +54,7 @@ fn Lesson(page: LessonPage) -> impl IntoView {
                 <header class="lesson-header">
                     <p class="eyebrow">{module_title}</p>
                     <h1>{link.title}</h1>
+                    <DueLines due/>
                     <p class="lede">{link.summary}</p>
                     <p class="minutes">"About " {link.minutes} " minutes"</p>
                     {(!objectives.is_empty()).then(|| view! { <Objectives objectives/> })}

@@ -2,6 +2,7 @@
 //! and the signed-in reader from [`crate::model::Reader`] when there is one.
 
 pub(crate) mod account;
+pub(crate) mod classes;
 pub(crate) mod home;
 pub(crate) mod lesson;
 pub(crate) mod not_found;

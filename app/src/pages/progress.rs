@@ -1,14 +1,16 @@
-//! `/progress`: a student's lessons read and best scores, module by module.
-//! `/instructor/gradebook`: every student's best per exercise, and where the
-//! class gets stuck. The server fills both in context after checking who asks.
+//! `/progress`: a student's lessons read and best scores, module by module,
+//! with their classes' deadlines. `/instructor/gradebook`: a class's best
+//! per exercise, a summary per module, and where the class gets stuck. The
+//! server fills both in context after checking who asks.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::model::{GradebookView, ModuleProgress, ProgressView, Reader};
+use crate::model::{DeadlinesView, GradebookView, ModuleProgress, ModuleScore, ProgressView, Reader};
+use crate::pages::classes::Refused;
 
-/// Sets the status of the page being rendered (401, 403).
-fn set_status(status: u16) {
+/// Sets the status of the page being rendered (401, 403, 404).
+pub(crate) fn set_status(status: u16) {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(status) = http::StatusCode::from_u16(status) {
@@ -23,13 +25,22 @@ fn set_status(status: u16) {
 #[component]
 pub(crate) fn ProgressPage() -> impl IntoView {
     let signed_in = use_context::<Reader>().is_some();
+    let deadlines = use_context::<DeadlinesView>().unwrap_or_default();
     let body = match use_context::<ProgressView>() {
-        Some(progress) => progress
-            .modules
-            .into_iter()
-            .map(|module| view! { <ModuleCard module/> })
-            .collect_view()
-            .into_any(),
+        Some(progress) => view! {
+            {(!progress.classes.is_empty()).then(|| view! {
+                <p class="progress-classes">"Your classes: " {progress.classes.join(", ")}</p>
+            })}
+            {progress
+                .modules
+                .into_iter()
+                .map(|module| {
+                    let due = deadlines.of_module(&module.slug).cloned().collect::<Vec<_>>();
+                    view! { <ModuleCard module due/> }
+                })
+                .collect_view()}
+        }
+        .into_any(),
         None => view! {
             <p>"Nothing yet: open a lesson or try an exercise, and your progress appears here. "
                 <a href="/">"Go to the course"</a></p>
@@ -49,8 +60,20 @@ pub(crate) fn ProgressPage() -> impl IntoView {
     }
 }
 
+/// "Due ..." lines for a module: one per class that set a deadline.
 #[component]
-fn ModuleCard(module: ModuleProgress) -> impl IntoView {
+pub(crate) fn DueLines(due: Vec<crate::model::DeadlineView>) -> impl IntoView {
+    due.into_iter()
+        .map(|d| {
+            let class = if d.passed { "deadline deadline-passed" } else { "deadline" };
+            let verb = if d.passed { "Was due " } else { "Due " };
+            view! { <p class=class>{verb} <time>{d.due}</time> " · " {d.class_name}</p> }
+        })
+        .collect_view()
+}
+
+#[component]
+fn ModuleCard(module: ModuleProgress, due: Vec<crate::model::DeadlineView>) -> impl IntoView {
     let read = module.lessons.iter().filter(|l| l.read).count();
     let passed = module.exercises.iter().filter(|e| e.passed).count();
     let points: u32 = module.exercises.iter().filter_map(|e| e.best_score).sum();
@@ -65,6 +88,7 @@ fn ModuleCard(module: ModuleProgress) -> impl IntoView {
     view! {
         <section class="progress-module" aria-labelledby=labelled_by>
             <h2 id=heading_id>{module.title}</h2>
+            <DueLines due/>
             <p class="progress-summary">{summary}</p>
             <h3>"Lessons"</h3>
             <ul class="progress-lessons">
@@ -87,7 +111,8 @@ fn ModuleCard(module: ModuleProgress) -> impl IntoView {
                                     <th scope="row"><a href=e.lesson_href>{e.title}</a></th>
                                     <td>{e.best_score.map_or("–".to_string(), |b| format!("{b} / {}", e.points))}</td>
                                     <td>{e.attempts}</td>
-                                    <td>{match (e.passed, e.attempts) { (true, _) => "Done", (false, 0) => "Not started", _ => "In progress" }}</td>
+                                    <td>{match (e.passed, e.attempts) { (true, _) => "Done", (false, 0) => "Not started", _ => "In progress" }}
+                                        {e.late.then(|| view! { " " <span class="badge badge-late">"late"</span> })}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
@@ -105,53 +130,58 @@ fn ModuleCard(module: ModuleProgress) -> impl IntoView {
 /// `/instructor/gradebook`
 #[component]
 pub(crate) fn GradebookPage() -> impl IntoView {
-    let reader = use_context::<Reader>();
     let Some(book) = use_context::<GradebookView>() else {
-        let (status, message) = match reader {
-            None => (
-                401,
-                "Sign in with an instructor account to see the gradebook.",
-            ),
-            Some(_) => (
-                403,
-                "The gradebook is for instructors; your account is a student's.",
-            ),
-        };
-        set_status(status);
-        return view! {
-            <Title text="Gradebook"/>
-            <section class="gradebook-page">
-                <h1>"Gradebook"</h1>
-                <p>{message} " " <a href="/signin?next=%2Finstructor%2Fgradebook">"Sign in"</a></p>
-            </section>
-        }
-        .into_any();
+        return view! { <Refused title="Gradebook" next="%2Finstructor%2Fgradebook"/> }.into_any();
     };
+    let class_query = book.class.as_ref().map(|c| format!("class={c}&")).unwrap_or_default();
     let csv_href = match &book.module {
-        Some(m) => format!("/api/instructor/gradebook.csv?module={m}"),
-        None => "/api/instructor/gradebook.csv".to_string(),
+        Some(m) => format!("/api/instructor/gradebook.csv?{class_query}module={m}"),
+        None => format!("/api/instructor/gradebook.csv?{}", class_query.trim_end_matches('&')),
     };
-    let selected = book.module.clone().unwrap_or_default();
+    let selected_module = book.module.clone().unwrap_or_else(|| "all".into());
+    let selected_class = book.class.clone().unwrap_or_default();
+    let shown_title = book
+        .modules
+        .iter()
+        .find(|(slug, _)| Some(slug) == book.module.as_ref())
+        .map_or("every module".to_string(), |(_, title)| title.clone());
+    let caption = format!(
+        "{}: {} students × {} exercises of {shown_title}, best score (attempts)",
+        book.cohort,
+        book.students.len(),
+        book.exercises.len()
+    );
     view! {
         <Title text="Gradebook"/>
         <section class="gradebook-page" aria-labelledby="gradebook-title">
             <h1 id="gradebook-title">"Gradebook"</h1>
             <form method="get" class="gradebook-filter">
                 <label class="field">
+                    <span class="field-label">"Students"</span>
+                    <select name="class">
+                        <option value="" selected=selected_class.is_empty()>{book.everyone.clone()}</option>
+                        {book.classes.iter().map(|(id, name)| view! {
+                            <option value=id.clone() selected=*id == selected_class>{name.clone()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">
                     <span class="field-label">"Module"</span>
                     <select name="module">
-                        <option value="" selected=selected.is_empty()>"All modules"</option>
                         {book.modules.iter().map(|(slug, title)| view! {
-                            <option value=slug.clone() selected=*slug == selected>{title.clone()}</option>
+                            <option value=slug.clone() selected=*slug == selected_module>{title.clone()}</option>
                         }).collect_view()}
+                        <option value="all" selected=selected_module == "all">"All modules"</option>
                     </select>
                 </label>
                 <button type="submit">"Show"</button>
                 <a href=csv_href class="button-link">"Download CSV"</a>
             </form>
-            <div class="table-scroll">
+            <ModuleSummary cohort=book.cohort.clone() summary=book.summary.clone()/>
+            <h2>"Scores"</h2>
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Scores">
                 <table class="data-table gradebook">
-                    <caption>{format!("{} students × {} exercises: best score (attempts)", book.students.len(), book.exercises.len())}</caption>
+                    <caption>{caption}</caption>
                     <thead>
                         <tr>
                             <th scope="col">"Student"</th>
@@ -160,30 +190,101 @@ pub(crate) fn GradebookPage() -> impl IntoView {
                         </tr>
                     </thead>
                     <tbody>
-                        {book.students.into_iter().map(|row| view! {
-                            <tr>
-                                <th scope="row">{row.name} <span class="muted">" " {row.email}</span></th>
-                                {row.cells.into_iter().map(|cell| view! {
-                                    <td>{cell.map_or("–".to_string(), |(best, attempts)| format!("{best} ({attempts})"))}</td>
-                                }).collect_view()}
-                                <td>{row.total}</td>
-                            </tr>
+                        {book.students.into_iter().map(|row| {
+                            let late = row.late.clone();
+                            view! {
+                                <tr>
+                                    <th scope="row">{row.name} <span class="muted">" " {row.email}</span></th>
+                                    {row.cells.into_iter().enumerate().map(|(i, cell)| {
+                                        let late = late.get(i).copied().unwrap_or(false) && cell.is_some();
+                                        view! {
+                                            <td>{cell.map_or("–".to_string(), |(best, attempts)| format!("{best} ({attempts})"))}
+                                                {late.then(|| view! { " " <span class="badge badge-late" title="reached after the deadline">"late"</span> })}</td>
+                                        }
+                                    }).collect_view()}
+                                    <td>{row.total}</td>
+                                </tr>
+                            }
                         }).collect_view()}
                     </tbody>
                 </table>
             </div>
             <h2>"Where they are stuck"</h2>
-            <div class="table-scroll">
+            {if book.stuck.is_empty() {
+                view! { <p>"Nobody has tried these exercises yet."</p> }.into_any()
+            } else {
+                view! {
+                    <p class="field-hint">"Exercises someone tried, most tried and not passed first."</p>
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Where they are stuck">
+                        <table class="data-table">
+                            <thead><tr><th scope="col">"Exercise"</th><th scope="col">"Tried"</th><th scope="col">"Not passed yet"</th><th scope="col">"Passed"</th><th scope="col">"Check failed most"</th><th scope="col">"Hints opened"</th></tr></thead>
+                            <tbody>
+                                {book.stuck.into_iter().map(|s| view! {
+                                    <tr>
+                                        <th scope="row">{s.title}</th>
+                                        <td>{s.tried}</td>
+                                        <td>{s.tried - s.passed}</td>
+                                        <td>{s.passed}</td>
+                                        <td>{s.hardest_check.map_or("–".to_string(), |(name, n)| format!("{name} ({n}×)"))}</td>
+                                        <td>{s.hints_opened}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+    .into_any()
+}
+
+/// Completion and average score per module: a bar chart, and the same
+/// figures as a table for screen readers and for reading exact values.
+#[component]
+fn ModuleSummary(cohort: String, summary: Vec<ModuleScore>) -> impl IntoView {
+    const ROW: u32 = 34;
+    const LABEL: u32 = 190;
+    const BAR: u32 = 300;
+    let height = ROW * summary.len() as u32 + 28;
+    let bars = summary.iter().enumerate().map(|(i, m)| {
+        let y = 24 + ROW * i as u32;
+        let completion = BAR * m.completion_percent.min(100) / 100;
+        let average = BAR * m.average_percent.min(100) / 100;
+        let label = m.title.clone();
+        view! {
+            <g>
+                <text x="0" y=y + 14 class="chart-label">{label}</text>
+                <rect x=LABEL y=y width=BAR height="12" class="chart-track"/>
+                <rect x=LABEL y=y width=completion height="12" class="chart-completion"/>
+                <rect x=LABEL y=y + 14 width=BAR height="8" class="chart-track"/>
+                <rect x=LABEL y=y + 14 width=average height="8" class="chart-average"/>
+                <text x=LABEL + BAR + 8 y=y + 14 class="chart-value">{format!("{}%", m.completion_percent)}</text>
+            </g>
+        }
+    }).collect_view();
+    let view_box = format!("0 0 {} {height}", LABEL + BAR + 48);
+    view! {
+        <section aria-labelledby="summary-title" class="gradebook-summary">
+            <h2 id="summary-title">"Modules"</h2>
+            <figure>
+                <svg viewBox=view_box role="img" aria-labelledby="summary-caption" class="summary-chart">
+                    <text x=LABEL y="12" class="chart-legend">"■ passed  ▬ average score"</text>
+                    {bars}
+                </svg>
+                <figcaption id="summary-caption">{format!("{cohort}: exercises passed (thick bar) and average score (thin bar) per module.")}</figcaption>
+            </figure>
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Modules">
                 <table class="data-table">
-                    <thead><tr><th scope="col">"Exercise"</th><th scope="col">"Tried"</th><th scope="col">"Passed"</th><th scope="col">"Check failed most"</th><th scope="col">"Hints opened"</th></tr></thead>
+                    <thead><tr><th scope="col">"Module"</th><th scope="col">"Exercises"</th><th scope="col">"Passed"</th><th scope="col">"Average score"</th><th scope="col">"Deadline"</th></tr></thead>
                     <tbody>
-                        {book.stuck.into_iter().map(|s| view! {
+                        {summary.into_iter().map(|m| view! {
                             <tr>
-                                <th scope="row">{s.title}</th>
-                                <td>{s.tried}</td>
-                                <td>{s.passed}</td>
-                                <td>{s.hardest_check.map_or("–".to_string(), |(name, n)| format!("{name} ({n}×)"))}</td>
-                                <td>{s.hints_opened}</td>
+                                <th scope="row">{m.title}</th>
+                                <td>{m.exercises}</td>
+                                <td>{m.completion_percent} "%"</td>
+                                <td>{m.average_percent} "%"</td>
+                                <td>{m.deadline.unwrap_or_else(|| "–".into())}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>
@@ -191,5 +292,4 @@ pub(crate) fn GradebookPage() -> impl IntoView {
             </div>
         </section>
     }
-    .into_any()
 }

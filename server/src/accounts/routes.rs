@@ -7,12 +7,11 @@
 //! account, and take as long: an unknown email is checked against a decoy
 //! hash. Cross-site form posts never reach these handlers; see [`crate::csrf`].
 
-use axum::extract::{FromRequest, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -21,6 +20,9 @@ use super::store::{self, NewAccount};
 use super::{check_display_name, normalize_email, Account, Role, SignedIn, Verdict};
 use crate::error::extract::Path;
 use crate::error::ApiError;
+use crate::classes::{self, Class};
+use crate::forms::{answer, safe_next, Done, FormOrJson, Retry, Style};
+use crate::limiter::Context;
 use crate::identity::{self, Visitor};
 use crate::limiter::ClientAddress;
 use crate::state::AppState;
@@ -45,184 +47,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/accounts/{email}/role", put(set_role))
 }
 
-/// Whether the caller sent a browser form or JSON; the answer follows suit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Style {
-    Form,
-    Json,
-}
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Style {
-    type Rejection = std::convert::Infallible;
-
-    /// For bodiless posts (sign-out): a form post or a browser gets a
-    /// redirect, anything else JSON.
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let header_has = |name, needle| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-                .is_some_and(|v| v.to_ascii_lowercase().contains(needle))
-        };
-        let browser = header_has(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            || header_has(header::ACCEPT, "text/html");
-        Ok(if browser { Self::Form } else { Self::Json })
-    }
-}
-
-/// A body that is either `application/x-www-form-urlencoded` or JSON.
-struct FormOrJson<T> {
-    value: T,
-    style: Style,
-}
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormOrJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if content_type.starts_with("application/json") {
-            let crate::error::extract::Json(value) =
-                crate::error::extract::Json::from_request(request, state).await?;
-            Ok(Self {
-                value,
-                style: Style::Json,
-            })
-        } else if content_type.starts_with("application/x-www-form-urlencoded") {
-            let axum::Form(value) = axum::Form::from_request(request, state)
-                .await
-                .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-            Ok(Self {
-                value,
-                style: Style::Form,
-            })
-        } else {
-            Err(ApiError::UnsupportedMediaType(
-                "Send the fields as a form (application/x-www-form-urlencoded) or as JSON (application/json).".into(),
-            ))
-        }
-    }
-}
-
-/// What a handler achieved, said both ways.
-struct Done {
-    /// Where a browser goes next.
-    redirect: String,
-    /// A message for that page.
-    notice: Option<String>,
-    /// The JSON answer.
-    status: StatusCode,
-    body: serde_json::Value,
-}
-
-/// What a failed form was about, to show the form again with the error.
-struct Retry<'a> {
-    /// The form page to return to.
-    page: &'static str,
-    /// Where to go after the form succeeds, kept across the retry.
-    next: Option<&'a str>,
-    email: Option<String>,
-    name: Option<String>,
-}
-
-/// Turns a handler's result into a redirect (forms) or JSON (scripts).
-async fn answer(
-    session: &Session,
-    style: Style,
-    result: Result<Done, ApiError>,
-    retry: Retry<'_>,
-) -> Response {
-    match (style, result) {
-        (Style::Json, Ok(done)) => (done.status, Json(done.body)).into_response(),
-        (Style::Json, Err(error)) => error.into_response(),
-        (Style::Form, Ok(done)) => {
-            if done.notice.is_some() {
-                let flash = app::model::Flash {
-                    notice: done.notice,
-                    ..Default::default()
-                };
-                if let Err(error) = identity::set_flash(session, flash).await {
-                    return error.into_response();
-                }
-            }
-            Redirect::to(&done.redirect).into_response()
-        }
-        (Style::Form, Err(error @ ApiError::TooManyRequests { .. })) => throttled_page(error),
-        (Style::Form, Err(error @ ApiError::Internal(_))) => error.into_response(),
-        (Style::Form, Err(error)) => {
-            let flash = app::model::Flash {
-                error: Some(error.to_string()),
-                email: retry.email,
-                name: retry.name,
-                ..Default::default()
-            };
-            if let Err(error) = identity::set_flash(session, flash).await {
-                return error.into_response();
-            }
-            Redirect::to(&with_next(retry.page, retry.next)).into_response()
-        }
-    }
-}
-
-/// A throttled form post: the real 429 and `Retry-After`, with a page a
-/// person can read instead of JSON.
-fn throttled_page(error: ApiError) -> Response {
-    let ApiError::TooManyRequests {
-        message,
-        retry_after_secs,
-    } = &error
-    else {
-        return error.into_response();
-    };
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Too many attempts</title><link rel=\"stylesheet\" href=\"/pkg/workbench.css\"></head>\
-         <body><main id=\"main\" class=\"auth-page\"><h1>Too many attempts</h1><p role=\"alert\">{message}</p>\
-         <p><a href=\"/signin\">Back to sign in</a></p></main></body></html>"
-    );
-    let mut response = (StatusCode::TOO_MANY_REQUESTS, Html(page)).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-    response
-}
-
-/// Only paths on this site may be redirected to after a form, never another
-/// site (`//evil.example` is protocol-relative, `/\evil` is read as `//` by browsers).
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(next)
-            if next.starts_with('/')
-                && !next.starts_with("//")
-                && !next.starts_with("/\\")
-                && !next.chars().any(char::is_control) =>
-        {
-            next.to_string()
-        }
-        _ => "/".to_string(),
-    }
-}
-
-fn with_next(page: &str, next: Option<&str>) -> String {
-    match next.map(|n| safe_next(Some(n))).filter(|n| n != "/") {
-        Some(next) => format!(
-            "{page}?next={}",
-            form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-        ),
-        None => page.to_string(),
-    }
-}
-
 fn account_json(account: &Account) -> serde_json::Value {
     serde_json::json!({
         "email": account.email,
@@ -239,6 +63,65 @@ struct SignUpForm {
     email: String,
     password: String,
     next: Option<String>,
+    /// The join code of the class whose link brought the student here.
+    #[serde(default)]
+    class: Option<String>,
+}
+
+/// The class that vouches for a sign-up or sign-in: the one whose code the
+/// form carries (while it has room, or the student is in it), else one the
+/// student is already in. Its budget at the address is spent instead of
+/// the address's own, so a class behind one network can all sign up.
+async fn vouching_class(
+    state: &AppState,
+    code: Option<&str>,
+    student: Option<&crate::identity::StudentId>,
+) -> Result<Option<Class>, ApiError> {
+    if let Some(code) = code.filter(|c| !c.trim().is_empty()) {
+        if let Some(class) = classes::store::find_by_code(&state.pool, &classes::normalize_code(code)).await? {
+            let member = match student {
+                Some(student) => classes::store::is_member(&state.pool, &class.id, student).await?,
+                None => false,
+            };
+            let members = classes::store::members(&state.pool, &class.id).await?.len() as u32;
+            if member || members < class.capacity {
+                return Ok(Some(class));
+            }
+        }
+    }
+    let Some(student) = student else {
+        return Ok(None);
+    };
+    let Some((id, _, _)) = classes::store::classes_of(&state.pool, student).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    Ok(classes::store::find(&state.pool, &id).await?)
+}
+
+fn context_of(class: &Option<Class>) -> Context<'_> {
+    match class {
+        Some(class) => Context::Class {
+            id: &class.id,
+            capacity: class.capacity,
+        },
+        None => Context::Anyone,
+    }
+}
+
+/// Joins the class whose code the form carried, once the account exists;
+/// returns the notice to show.
+async fn join_vouching_class(
+    state: &AppState,
+    code: Option<&str>,
+    class: &Option<Class>,
+    account: &Account,
+) -> Result<Option<String>, ApiError> {
+    let (Some(_), Some(class)) = (code.filter(|c| !c.trim().is_empty()), class) else {
+        return Ok(None);
+    };
+    let joined =
+        classes::store::join(&state.pool, class, &account.id, &account.name, state.clock.now()).await?;
+    Ok((joined == classes::store::Joined::Joined).then(|| format!("You joined {}.", class.name)))
 }
 
 async fn sign_up(
@@ -255,7 +138,15 @@ async fn sign_up(
         name: Some(form.name.clone()),
     };
     let result = async {
-        state.accounts.throttle.check_address(address)?;
+        let guest = match &visitor {
+            Visitor::Guest(id) => Some(id),
+            _ => None,
+        };
+        let class = vouching_class(&state, form.class.as_deref(), guest).await?;
+        state
+            .accounts
+            .throttle
+            .check_address(address, context_of(&class))?;
         let name = check_display_name(&form.name).map_err(unprocessable)?;
         let email = normalize_email(&form.email).map_err(unprocessable)?;
         check_new_password(&form.password, &email)?;
@@ -268,18 +159,15 @@ async fn sign_up(
             password_hash: &password_hash,
             role: Role::Student,
         };
-        let guest = match &visitor {
-            Visitor::Guest(id) => Some(id),
-            _ => None,
-        };
         let account = store::create(&state.pool, guest, new, now)
             .await?
             .ok_or_else(|| ApiError::Unprocessable(SIGN_UP_REFUSED.into()))?;
         identity::sign_in(&session, &account, now).await?;
         tracing::info!(account = account.id.as_str(), "account created");
+        let joined = join_vouching_class(&state, form.class.as_deref(), &class, &account).await?;
         Ok(Done {
             redirect: safe_next(form.next.as_deref()),
-            notice: None,
+            notice: joined,
             status: StatusCode::CREATED,
             body: account_json(&account),
         })
@@ -294,6 +182,9 @@ struct SignInForm {
     email: String,
     password: String,
     next: Option<String>,
+    /// The join code of the class whose link brought the student here.
+    #[serde(default)]
+    class: Option<String>,
 }
 
 async fn sign_in(
@@ -310,10 +201,18 @@ async fn sign_in(
         name: None,
     };
     let result = async {
-        state.accounts.throttle.check_address(address)?;
         // A malformed email cannot have an account; it still costs a hash.
         let email =
             normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
+        // A class vouches for its members' accounts (and for sign-ins from
+        // its link): guessing many strangers' passwords from one address
+        // still spends the address's own small budget.
+        let known = store::find_by_email(&state.pool, &email).await?.map(|(a, _)| a.id);
+        let class = vouching_class(&state, form.class.as_deref(), known.as_ref()).await?;
+        state
+            .accounts
+            .throttle
+            .check_address(address, context_of(&class))?;
         state.accounts.throttle.check_account(&email)?;
         let account = authenticate(&state, &email, &form.password).await?;
         if let Visitor::Guest(guest) = &visitor {
@@ -322,9 +221,10 @@ async fn sign_in(
             crate::labs::adopt_guest(&state, guest, &account.id).await;
         }
         identity::sign_in(&session, &account, state.clock.now()).await?;
+        let joined = join_vouching_class(&state, form.class.as_deref(), &class, &account).await?;
         Ok(Done {
             redirect: safe_next(form.next.as_deref()),
-            notice: None,
+            notice: joined,
             status: StatusCode::OK,
             body: account_json(&account),
         })
@@ -533,32 +433,4 @@ async fn set_role(
 
 fn unprocessable(message: &'static str) -> ApiError {
     ApiError::Unprocessable(message.into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_local_paths_are_followed_after_a_form() {
-        assert_eq!(
-            safe_next(Some("/lessons/http/anatomy")),
-            "/lessons/http/anatomy"
-        );
-        assert_eq!(safe_next(Some("//evil.example/")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example/")), "/");
-        assert_eq!(safe_next(Some("/a\nb")), "/");
-        assert_eq!(safe_next(None), "/");
-    }
-
-    #[test]
-    fn a_retry_keeps_the_destination_encoded() {
-        assert_eq!(
-            with_next("/signin", Some("/account")),
-            "/signin?next=%2Faccount"
-        );
-        assert_eq!(with_next("/signin", Some("//evil")), "/signin");
-        assert_eq!(with_next("/signin", None), "/signin");
-    }
 }

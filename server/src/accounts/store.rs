@@ -212,8 +212,8 @@ pub async fn set_role(
 
 /// Attaches what a guest did to the account they signed in to, then forgets
 /// the guest: lab settings (where both changed the same lab's, the newer
-/// wins), exercise attempts, opened hints, lessons read, and the auth lab's
-/// demo users.
+/// wins), exercise attempts, opened hints, lessons read, class memberships,
+/// and the auth lab's demo users.
 ///
 /// Every table keyed by student id joins this function, so nothing a guest
 /// made is lost when they sign in.
@@ -268,6 +268,14 @@ pub async fn carry_over_guest(
     sqlx::query(
         "INSERT OR IGNORE INTO auth_lab_users (student_id, username, password_hash, role, created_at)
          SELECT ?, username, password_hash, role, created_at FROM auth_lab_users WHERE student_id = ?",
+    )
+    .bind(account.as_str())
+    .bind(guest.as_str())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO class_members (class_id, student_id, display_name, joined_at)
+         SELECT class_id, ?, display_name, joined_at FROM class_members WHERE student_id = ?",
     )
     .bind(account.as_str())
     .bind(guest.as_str())

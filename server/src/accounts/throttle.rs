@@ -6,13 +6,21 @@
 //! stops password guessing against one person from many addresses; one per
 //! client address stops one address from trying many accounts. Both are
 //! checked before any password is hashed, so a flood costs the server little.
+//!
+//! A class behind one campus address would exhaust the address's budget at
+//! the start of a lesson, so requests a class vouches for (a member's
+//! account, a sign-up from the class's join link) spend that class's budget
+//! at the address instead: three attempts per member ([`AddressBudget`]).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::error::ApiError;
-use crate::limiter::KeyedLimiter;
+use crate::limiter::{AddressBudget, Context, KeyedLimiter};
+
+/// Sign-in and sign-up attempts each class member adds to their class's budget.
+const PER_MEMBER_BURST: u32 = 3;
 
 /// How many attempts are allowed, and how fast they come back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +47,7 @@ impl Default for SignInLimits {
 /// The sign-in limiter, shared by every request.
 pub struct SignInThrottle {
     per_account: KeyedLimiter<String>,
-    per_address: KeyedLimiter<IpAddr>,
+    per_address: AddressBudget,
 }
 
 impl SignInThrottle {
@@ -51,17 +59,20 @@ impl SignInThrottle {
                 limits.refill_every,
                 "sign-in attempts",
             ),
-            per_address: KeyedLimiter::new(
+            per_address: AddressBudget::new(
+                "sign-in attempts from your address",
                 limits.per_address,
                 limits.refill_every,
-                "sign-in attempts",
+                PER_MEMBER_BURST,
+                limits.refill_every,
             ),
         }
     }
 
-    /// Takes one attempt from `address`'s allowance, or says when to retry.
-    pub fn check_address(&self, address: IpAddr) -> Result<(), ApiError> {
-        self.per_address.check(&address)
+    /// Takes one attempt from `address`'s allowance (its class's, in a
+    /// class `context`), or says when to retry.
+    pub fn check_address(&self, address: IpAddr, context: Context<'_>) -> Result<(), ApiError> {
+        self.per_address.check(address, context)
     }
 
     /// Takes one attempt from the allowance of the account named `email`.
@@ -107,8 +118,10 @@ mod tests {
     fn an_address_is_refused_after_its_burst() {
         let throttle = SignInThrottle::new(limits(100, 1));
         let here: IpAddr = "192.0.2.1".parse().unwrap();
-        assert!(throttle.check_address(here).is_ok());
-        assert!(throttle.check_address(here).is_err());
-        assert!(throttle.check_address("192.0.2.2".parse().unwrap()).is_ok());
+        assert!(throttle.check_address(here, Context::Anyone).is_ok());
+        assert!(throttle.check_address(here, Context::Anyone).is_err());
+        assert!(throttle
+            .check_address("192.0.2.2".parse().unwrap(), Context::Anyone)
+            .is_ok());
     }
 }
