@@ -13,9 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::model::{
-    GradebookColumn, GradebookRow, GradebookView, ModuleScore, Outcome, StuckRow,
-};
+use app::model::{GradebookColumn, GradebookRow, GradebookView, ModuleScore, Outcome, StuckRow};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -188,7 +186,12 @@ async fn hints(pool: &SqlitePool, cohort: &Cohort) -> Result<HashMap<String, u32
     );
     let rows = bound(sqlx::query(&sql), parameter).fetch_all(pool).await?;
     rows.iter()
-        .map(|row| Ok((row.try_get("exercise")?, row.try_get::<i64, _>("opened")? as u32)))
+        .map(|row| {
+            Ok((
+                row.try_get("exercise")?,
+                row.try_get::<i64, _>("opened")? as u32,
+            ))
+        })
         .collect()
 }
 
@@ -294,7 +297,8 @@ pub async fn build(
                     }
                 }
             }
-            let percent = |part: u64, whole: u64| (part * 100).checked_div(whole).unwrap_or(0) as u32;
+            let percent =
+                |part: u64, whole: u64| (part * 100).checked_div(whole).unwrap_or(0) as u32;
             ModuleScore {
                 module: m.slug.clone(),
                 title: m.title.clone(),
@@ -316,7 +320,12 @@ pub async fn build(
         .map(|exercise| stuck_row(exercise, &attempts, &hints))
         .filter(|row| row.tried > 0)
         .collect();
-    stuck.sort_by_key(|row| (std::cmp::Reverse(row.tried - row.passed), std::cmp::Reverse(row.tried)));
+    stuck.sort_by_key(|row| {
+        (
+            std::cmp::Reverse(row.tried - row.passed),
+            std::cmp::Reverse(row.tried),
+        )
+    });
 
     let classes = classes::store::run_by(&state.pool, viewer)
         .await?
@@ -365,7 +374,12 @@ fn stuck_row(exercise: &Exercise, attempts: &[Attempt], hints: &HashMap<String, 
         attempts.len() as u32
     };
     let tried = distinct(mine().map(|a| a.student.as_str()).collect());
-    let passed = distinct(mine().filter(|a| a.passed).map(|a| a.student.as_str()).collect());
+    let passed = distinct(
+        mine()
+            .filter(|a| a.passed)
+            .map(|a| a.student.as_str())
+            .collect(),
+    );
     let mut failures: BTreeMap<String, u32> = BTreeMap::new();
     for outcome in mine()
         .filter_map(|a| a.failed_outcome.as_deref())
@@ -415,7 +429,13 @@ async fn gradebook_csv(
     Query(query): Query<GradebookQuery>,
 ) -> Result<Response, ApiError> {
     let cohort = Cohort::chosen_by(&state.pool, &account, query.class.as_deref()).await?;
-    let book = build(&state, &cohort, query.module.filter(|m| !m.is_empty()), &account).await?;
+    let book = build(
+        &state,
+        &cohort,
+        query.module.filter(|m| !m.is_empty()),
+        &account,
+    )
+    .await?;
     let file_name = match &cohort {
         Cohort::Class(class) => format!("gradebook-{}.csv", class.code.to_lowercase()),
         _ => "gradebook.csv".into(),

@@ -120,7 +120,8 @@ pub struct AddressBudget {
     default: KeyedLimiter<IpAddr>,
     per_member_burst: u32,
     per_member_refill: Duration,
-    classes: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<KeyedLimiter<IpAddr>>>>,
+    classes:
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<KeyedLimiter<IpAddr>>>>,
 }
 
 impl AddressBudget {
@@ -213,7 +214,10 @@ mod tests {
         for i in 0..600 {
             assert!(budget.check(campus, class).is_ok(), "member request {i}");
         }
-        assert!(budget.check(campus, class).is_err(), "two per member, then wait");
+        assert!(
+            budget.check(campus, class).is_err(),
+            "two per member, then wait"
+        );
         // The address's own budget is untouched, and small.
         assert!(budget.check(campus, Context::Anyone).is_ok());
         assert!(budget.check(campus, Context::Anyone).is_ok());

@@ -62,7 +62,11 @@ impl<'a> Page<'a> {
 }
 
 /// Middleware: finds the data of the page asked for.
-pub async fn page_data(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn page_data(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     if request.method() != Method::GET {
         return next.run(request).await;
     }
@@ -135,10 +139,17 @@ async fn load(
             };
             let book = async {
                 let account = signed_in(visitor)?;
-                let cohort = Cohort::chosen_by(&state.pool, account, parameter("class").as_deref()).await?;
+                let cohort =
+                    Cohort::chosen_by(&state.pool, account, parameter("class").as_deref()).await?;
                 // One module at a time: a class's table of every exercise is too wide to read.
                 let module = parameter("module").or_else(|| {
-                    state.course.current().outline().modules.first().map(|m| m.slug.clone())
+                    state
+                        .course
+                        .current()
+                        .outline()
+                        .modules
+                        .first()
+                        .map(|m| m.slug.clone())
                 });
                 let module = module.filter(|m| m != "all");
                 gradebook::build(state, &cohort, module, account).await
@@ -153,22 +164,27 @@ async fn load(
                 }
             }
         }
-        Page::Classes => match async { classes::routes::classes_view(state, signed_in(visitor)?).await }.await {
-            Ok(view) => {
-                extensions.insert(view);
+        Page::Classes => {
+            match async { classes::routes::classes_view(state, signed_in(visitor)?).await }.await {
+                Ok(view) => {
+                    extensions.insert(view);
+                }
+                Err(error) => {
+                    extensions.insert(refusal(error)?);
+                }
             }
-            Err(error) => {
-                extensions.insert(refusal(error)?);
+        }
+        Page::Class(id) => {
+            match async { classes::routes::class_view(state, signed_in(visitor)?, id).await }.await
+            {
+                Ok(view) => {
+                    extensions.insert(view);
+                }
+                Err(error) => {
+                    extensions.insert(refusal(error)?);
+                }
             }
-        },
-        Page::Class(id) => match async { classes::routes::class_view(state, signed_in(visitor)?, id).await }.await {
-            Ok(view) => {
-                extensions.insert(view);
-            }
-            Err(error) => {
-                extensions.insert(refusal(error)?);
-            }
-        },
+        }
         Page::Join(code) => {
             extensions.insert(classes::routes::join_view(state, visitor, code).await?);
         }
@@ -179,7 +195,9 @@ async fn load(
 fn signed_in(visitor: &Visitor) -> Result<&Account, ApiError> {
     match visitor {
         Visitor::SignedIn(account) => Ok(account),
-        _ => Err(ApiError::Unauthorized("Sign in with an instructor account to see this page.".into())),
+        _ => Err(ApiError::Unauthorized(
+            "Sign in with an instructor account to see this page.".into(),
+        )),
     }
 }
 
@@ -219,7 +237,10 @@ mod tests {
     #[test]
     fn pages_are_found_by_path() {
         assert_eq!(Page::of("/"), Some(Page::Home));
-        assert_eq!(Page::of("/lessons/http/anatomy"), Some(Page::Lesson("http/anatomy")));
+        assert_eq!(
+            Page::of("/lessons/http/anatomy"),
+            Some(Page::Lesson("http/anatomy"))
+        );
         assert_eq!(Page::of("/instructor/classes/c1"), Some(Page::Class("c1")));
         assert_eq!(Page::of("/instructor/classes/c1/x"), None);
         assert_eq!(Page::of("/join/ABCD2345"), Some(Page::Join("ABCD2345")));

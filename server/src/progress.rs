@@ -63,10 +63,12 @@ async fn records_of(
     course: &Course,
     deadlines: &HashMap<String, i64>,
 ) -> Result<HashMap<String, Record>, sqlx::Error> {
-    let rows = sqlx::query("SELECT exercise, score, passed, created_at FROM attempts WHERE student_id = ?")
-        .bind(student.as_str())
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT exercise, score, passed, created_at FROM attempts WHERE student_id = ?",
+    )
+    .bind(student.as_str())
+    .fetch_all(pool)
+    .await?;
     let exercises = course.exercises();
     let mut records: HashMap<String, (Record, u32)> = HashMap::new();
     for row in &rows {
@@ -116,7 +118,11 @@ pub async fn progress_of(state: &AppState, student: &StudentId) -> Result<Progre
     Ok(progress)
 }
 
-fn build_progress(course: &Course, read: &[String], records: &HashMap<String, Record>) -> ProgressView {
+fn build_progress(
+    course: &Course,
+    read: &[String],
+    records: &HashMap<String, Record>,
+) -> ProgressView {
     let exercises = course.exercises_in_order();
     let modules = course
         .outline()
@@ -213,4 +219,3 @@ async fn reset_module(
     }
     Ok(Redirect::to("/progress"))
 }
-

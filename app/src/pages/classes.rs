@@ -6,7 +6,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::model::{ClassSummaryView, ClassView, ClassesView, Flash, JoinView, PageRefusal, Reader};
+use crate::model::{
+    ClassSummaryView, ClassView, ClassesView, Flash, JoinView, PageRefusal, Reader,
+};
 use crate::pages::progress::set_status;
 
 /// The message left by the last form, if any.
@@ -247,7 +249,8 @@ pub(crate) fn JoinPage() -> impl IntoView {
     let body = if join.already_member {
         view! { <p class="form-notice" role="status">"You are in this class. " <a href="/">"Go to the course"</a></p> }.into_any()
     } else if join.full {
-        view! { <p role="alert">"This class is full. Ask your instructor to make room."</p> }.into_any()
+        view! { <p role="alert">"This class is full. Ask your instructor to make room."</p> }
+            .into_any()
     } else {
         match reader {
             Some(reader) => view! {

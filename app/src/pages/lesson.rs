@@ -7,9 +7,9 @@ use leptos_router::hooks::use_params_map;
 
 use crate::catalog::CatalogContext;
 use crate::model::{DeadlineView, DeadlinesView, LabWidget};
-use crate::pages::progress::DueLines;
 use crate::model::{LessonBlock, LessonLink, LessonPage, TocEntry};
 use crate::pages::not_found::NotFound;
+use crate::pages::progress::DueLines;
 use crate::widgets::cache::CacheConsole;
 use crate::widgets::exercise::ExerciseCard;
 use crate::widgets::hashes::HashInspector;

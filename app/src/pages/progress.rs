@@ -6,7 +6,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::model::{DeadlinesView, GradebookView, ModuleProgress, ModuleScore, ProgressView, Reader};
+use crate::model::{
+    DeadlinesView, GradebookView, ModuleProgress, ModuleScore, ProgressView, Reader,
+};
 use crate::pages::classes::Refused;
 
 /// Sets the status of the page being rendered (401, 403, 404).
@@ -65,7 +67,11 @@ pub(crate) fn ProgressPage() -> impl IntoView {
 pub(crate) fn DueLines(due: Vec<crate::model::DeadlineView>) -> impl IntoView {
     due.into_iter()
         .map(|d| {
-            let class = if d.passed { "deadline deadline-passed" } else { "deadline" };
+            let class = if d.passed {
+                "deadline deadline-passed"
+            } else {
+                "deadline"
+            };
             let verb = if d.passed { "Was due " } else { "Due " };
             view! { <p class=class>{verb} <time>{d.due}</time> " · " {d.class_name}</p> }
         })
@@ -133,10 +139,17 @@ pub(crate) fn GradebookPage() -> impl IntoView {
     let Some(book) = use_context::<GradebookView>() else {
         return view! { <Refused title="Gradebook" next="%2Finstructor%2Fgradebook"/> }.into_any();
     };
-    let class_query = book.class.as_ref().map(|c| format!("class={c}&")).unwrap_or_default();
+    let class_query = book
+        .class
+        .as_ref()
+        .map(|c| format!("class={c}&"))
+        .unwrap_or_default();
     let csv_href = match &book.module {
         Some(m) => format!("/api/instructor/gradebook.csv?{class_query}module={m}"),
-        None => format!("/api/instructor/gradebook.csv?{}", class_query.trim_end_matches('&')),
+        None => format!(
+            "/api/instructor/gradebook.csv?{}",
+            class_query.trim_end_matches('&')
+        ),
     };
     let selected_module = book.module.clone().unwrap_or_else(|| "all".into());
     let selected_class = book.class.clone().unwrap_or_default();

@@ -18,13 +18,13 @@ use tower_sessions::Session;
 use super::password::check_new_password;
 use super::store::{self, NewAccount};
 use super::{check_display_name, normalize_email, Account, Role, SignedIn, Verdict};
+use crate::classes::{self, Class};
 use crate::error::extract::Path;
 use crate::error::ApiError;
-use crate::classes::{self, Class};
 use crate::forms::{answer, safe_next, Done, FormOrJson, Retry, Style};
-use crate::limiter::Context;
 use crate::identity::{self, Visitor};
 use crate::limiter::ClientAddress;
+use crate::limiter::Context;
 use crate::state::AppState;
 
 /// The one answer to every failed sign-in, known email or not.
@@ -78,7 +78,9 @@ async fn vouching_class(
     student: Option<&crate::identity::StudentId>,
 ) -> Result<Option<Class>, ApiError> {
     if let Some(code) = code.filter(|c| !c.trim().is_empty()) {
-        if let Some(class) = classes::store::find_by_code(&state.pool, &classes::normalize_code(code)).await? {
+        if let Some(class) =
+            classes::store::find_by_code(&state.pool, &classes::normalize_code(code)).await?
+        {
             let member = match student {
                 Some(student) => classes::store::is_member(&state.pool, &class.id, student).await?,
                 None => false,
@@ -92,7 +94,11 @@ async fn vouching_class(
     let Some(student) = student else {
         return Ok(None);
     };
-    let Some((id, _, _)) = classes::store::classes_of(&state.pool, student).await?.into_iter().next() else {
+    let Some((id, _, _)) = classes::store::classes_of(&state.pool, student)
+        .await?
+        .into_iter()
+        .next()
+    else {
         return Ok(None);
     };
     Ok(classes::store::find(&state.pool, &id).await?)
@@ -119,8 +125,14 @@ async fn join_vouching_class(
     let (Some(_), Some(class)) = (code.filter(|c| !c.trim().is_empty()), class) else {
         return Ok(None);
     };
-    let joined =
-        classes::store::join(&state.pool, class, &account.id, &account.name, state.clock.now()).await?;
+    let joined = classes::store::join(
+        &state.pool,
+        class,
+        &account.id,
+        &account.name,
+        state.clock.now(),
+    )
+    .await?;
     Ok((joined == classes::store::Joined::Joined).then(|| format!("You joined {}.", class.name)))
 }
 
@@ -207,7 +219,9 @@ async fn sign_in(
         // A class vouches for its members' accounts (and for sign-ins from
         // its link): guessing many strangers' passwords from one address
         // still spends the address's own small budget.
-        let known = store::find_by_email(&state.pool, &email).await?.map(|(a, _)| a.id);
+        let known = store::find_by_email(&state.pool, &email)
+            .await?
+            .map(|(a, _)| a.id);
         let class = vouching_class(&state, form.class.as_deref(), known.as_ref()).await?;
         state
             .accounts

@@ -63,8 +63,9 @@ pub async fn run(command: &ClassCommand, out: &mut impl Write) -> Result<(), Cla
             Ok(())
         }
         ClassCommand::AddMembers(args) => {
-            let text = std::fs::read_to_string(&args.csv)
-                .map_err(|e| ClassCommandError(format!("cannot read {}: {e}", args.csv.display())))?;
+            let text = std::fs::read_to_string(&args.csv).map_err(|e| {
+                ClassCommandError(format!("cannot read {}: {e}", args.csv.display()))
+            })?;
             let added = add_members(args, &text).await?;
             write(out, describe_added(&added))
         }
@@ -78,7 +79,8 @@ pub async fn run(command: &ClassCommand, out: &mut impl Write) -> Result<(), Cla
 
 async fn create(args: &ClassCreateArgs) -> Result<Class, ClassCommandError> {
     let pool = db::connect(&args.database.url()).await?;
-    let owner = crate::accounts::normalize_email(&args.owner).map_err(|e| ClassCommandError(e.into()))?;
+    let owner =
+        crate::accounts::normalize_email(&args.owner).map_err(|e| ClassCommandError(e.into()))?;
     let Some((owner, _)) = crate::accounts::store::find_by_email(&pool, &owner).await? else {
         return Err(ClassCommandError(format!(
             "no account has the email {owner}: create it first with `workbench user add {owner} --role instructor`"
@@ -123,7 +125,10 @@ fn emails_in(csv: &str) -> Vec<String> {
         .collect()
 }
 
-async fn add_members(args: &ClassAddMembersArgs, csv: &str) -> Result<store::Added, ClassCommandError> {
+async fn add_members(
+    args: &ClassAddMembersArgs,
+    csv: &str,
+) -> Result<store::Added, ClassCommandError> {
     let pool = db::connect(&args.database.url()).await?;
     let class = find(&pool, &args.class).await?;
     let emails = normalized_emails(&emails_in(csv))?;
@@ -141,7 +146,9 @@ async fn export(args: &ClassExportArgs) -> Result<String, ClassCommandError> {
     let owner = crate::accounts::store::find(&state.pool, &class.owner)
         .await?
         .map(|(account, _)| account)
-        .ok_or_else(|| ClassCommandError("the class's instructor has no account any more".into()))?;
+        .ok_or_else(|| {
+            ClassCommandError("the class's instructor has no account any more".into())
+        })?;
     let module = args.module.clone().filter(|m| !m.is_empty());
     let book = gradebook::build(&state, &Cohort::Class(class), module, &owner).await?;
     Ok(gradebook::to_csv(&book))

@@ -10,7 +10,8 @@ pub fn parse_day(text: &str) -> Option<i64> {
     if parts.next().is_some() || year.len() != 4 || month.len() != 2 || day.len() != 2 {
         return None;
     }
-    let (year, month, day): (i64, u32, u32) = (year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
+    let (year, month, day): (i64, u32, u32) =
+        (year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return None;
     }
@@ -107,7 +108,8 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -116,11 +118,16 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let days = days + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -133,8 +140,18 @@ mod tests {
     fn days_round_trip_through_the_calendar() {
         assert_eq!(parse_day("1970-01-01"), Some(0));
         assert_eq!(parse_day("2000-03-01"), Some(11_017));
-        assert_eq!(parse_day("2024-02-29").map(civil_from_days), Some((2024, 2, 29)));
-        for bad in ["2023-02-29", "2027-13-01", "2027-1-01", "27-01-01", "2027-01-00", "x"] {
+        assert_eq!(
+            parse_day("2024-02-29").map(civil_from_days),
+            Some((2024, 2, 29))
+        );
+        for bad in [
+            "2023-02-29",
+            "2027-13-01",
+            "2027-1-01",
+            "27-01-01",
+            "2027-01-00",
+            "x",
+        ] {
             assert_eq!(parse_day(bad), None, "{bad}");
         }
         for days in [-1_000, 0, 19_000, 20_000, 60_000] {
@@ -149,7 +166,11 @@ mod tests {
         let at = parse_local("2027-01-31T23:59", 60).unwrap();
         assert_eq!(format_local(at, 0), "2027-01-31T22:59");
         assert_eq!(format_local(at, 60), "2027-01-31T23:59");
-        assert_eq!(parse_local("2027-01-31", 60), Some(at), "a bare day means its end");
+        assert_eq!(
+            parse_local("2027-01-31", 60),
+            Some(at),
+            "a bare day means its end"
+        );
         assert_eq!(parse_local("2027-01-31 23:59", 60), Some(at));
         assert_eq!(describe(at, 60), "2027-01-31 23:59 (UTC+01:00)");
         assert_eq!(describe(at, -330), "2027-01-31 17:29 (UTC-05:30)");

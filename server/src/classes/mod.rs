@@ -124,18 +124,22 @@ impl NewClass {
         let name = self.name.trim();
         let invalid = |message: String| Err(ApiError::Unprocessable(message));
         if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
-            return invalid("Name the class in 1 to 80 characters, e.g. \"Backend 101, spring\".".into());
+            return invalid(
+                "Name the class in 1 to 80 characters, e.g. \"Backend 101, spring\".".into(),
+            );
         }
         let day = |field: &str, value: &Option<String>| -> Result<Option<String>, ApiError> {
             value
                 .as_deref()
                 .map(str::trim)
                 .map(|text| {
-                    dates::parse_day(text).map(|_| text.to_string()).ok_or_else(|| {
-                        ApiError::Unprocessable(format!(
-                            "{field} must be a date written YYYY-MM-DD, not {text:?}."
-                        ))
-                    })
+                    dates::parse_day(text)
+                        .map(|_| text.to_string())
+                        .ok_or_else(|| {
+                            ApiError::Unprocessable(format!(
+                                "{field} must be a date written YYYY-MM-DD, not {text:?}."
+                            ))
+                        })
                 })
                 .transpose()
         };
@@ -143,7 +147,9 @@ impl NewClass {
         let ends_on = day("The end date", &self.ends_on)?;
         if let (Some(start), Some(end)) = (&starts_on, &ends_on) {
             if end < start {
-                return invalid(format!("The class ends ({end}) before it starts ({start})."));
+                return invalid(format!(
+                    "The class ends ({end}) before it starts ({start})."
+                ));
             }
         }
         let capacity = self.capacity.unwrap_or(DEFAULT_CAPACITY);

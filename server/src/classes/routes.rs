@@ -14,7 +14,9 @@
 
 use std::collections::HashMap;
 
-use app::model::{ClassMemberView, ClassSummaryView, ClassView, ClassesView, JoinView, ModuleDeadlineView};
+use app::model::{
+    ClassMemberView, ClassSummaryView, ClassView, ClassesView, JoinView, ModuleDeadlineView,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -47,7 +49,10 @@ pub fn router() -> Router<AppState> {
             "/api/instructor/classes/{id}/members/{student}/remove",
             post(remove_member),
         )
-        .route("/api/instructor/classes/{id}/deadlines", post(set_deadlines))
+        .route(
+            "/api/instructor/classes/{id}/deadlines",
+            post(set_deadlines),
+        )
         .route("/join/{code}", post(join))
 }
 
@@ -84,7 +89,11 @@ pub async fn classes_view(state: &AppState, account: &Account) -> Result<Classes
 }
 
 /// The class with `id`, if `account` runs it (403 if another instructor does, 404 if none).
-pub async fn class_run_by(state: &AppState, account: &Account, id: &str) -> Result<Class, ApiError> {
+pub async fn class_run_by(
+    state: &AppState,
+    account: &Account,
+    id: &str,
+) -> Result<Class, ApiError> {
     account.require(Role::Instructor)?;
     let class = store::find(&state.pool, id)
         .await?
@@ -94,7 +103,11 @@ pub async fn class_run_by(state: &AppState, account: &Account, id: &str) -> Resu
 }
 
 /// One class as its page shows it.
-pub async fn class_view(state: &AppState, account: &Account, id: &str) -> Result<ClassView, ApiError> {
+pub async fn class_view(
+    state: &AppState,
+    account: &Account,
+    id: &str,
+) -> Result<ClassView, ApiError> {
     let class = class_run_by(state, account, id).await?;
     let members = store::members(&state.pool, &class.id).await?;
     let deadlines: HashMap<String, i64> = store::deadlines(&state.pool, &class.id)
@@ -110,7 +123,8 @@ pub async fn class_view(state: &AppState, account: &Account, id: &str) -> Result
                 id: m.id.as_str().to_string(),
                 name: m.name,
                 email: m.email,
-                joined: dates::format_local(m.joined_at, class.utc_offset_minutes)[..10].to_string(),
+                joined: dates::format_local(m.joined_at, class.utc_offset_minutes)[..10]
+                    .to_string(),
             })
             .collect(),
         deadlines: outline
@@ -128,7 +142,11 @@ pub async fn class_view(state: &AppState, account: &Account, id: &str) -> Result
 }
 
 /// What the join page shows `visitor` for `code`.
-pub async fn join_view(state: &AppState, visitor: &Visitor, code: &str) -> Result<JoinView, ApiError> {
+pub async fn join_view(
+    state: &AppState,
+    visitor: &Visitor,
+    code: &str,
+) -> Result<JoinView, ApiError> {
     let typed = code.to_string();
     let Some(class) = store::find_by_code(&state.pool, &normalize_code(code)).await? else {
         return Ok(JoinView {
@@ -159,7 +177,10 @@ pub async fn join_view(state: &AppState, visitor: &Visitor, code: &str) -> Resul
     })
 }
 
-async fn list(State(state): State<AppState>, SignedIn(account): SignedIn) -> Result<Json<ClassesView>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    SignedIn(account): SignedIn,
+) -> Result<Json<ClassesView>, ApiError> {
     Ok(Json(classes_view(&state, &account).await?))
 }
 
@@ -181,7 +202,11 @@ async fn create(
         account.require(Role::Instructor)?;
         let spec = new.check()?;
         let class = store::create(&state.pool, &account.id, &spec, state.clock.now()).await?;
-        tracing::info!(class = class.id, owner = account.id.as_str(), "class created");
+        tracing::info!(
+            class = class.id,
+            owner = account.id.as_str(),
+            "class created"
+        );
         Ok(Done {
             redirect: page_of(&class),
             notice: Some(format!(
@@ -309,8 +334,16 @@ async fn remove_member(
     let page = format!("/instructor/classes/{id}");
     let result = async {
         let class = class_run_by(&state, &account, &id).await?;
-        if !store::remove_member(&state.pool, &class.id, &StudentId::from_raw(student.clone())).await? {
-            return Err(ApiError::NotFound(format!("{student} is not a member of this class.")));
+        if !store::remove_member(
+            &state.pool,
+            &class.id,
+            &StudentId::from_raw(student.clone()),
+        )
+        .await?
+        {
+            return Err(ApiError::NotFound(format!(
+                "{student} is not a member of this class."
+            )));
         }
         Ok(Done {
             redirect: page_of(&class),
@@ -386,15 +419,19 @@ async fn join(
     let result = async {
         let class = store::find_by_code(&state.pool, &normalize_code(&code))
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("No class has the code {code:?}; check the link with your instructor.")))?;
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "No class has the code {code:?}; check the link with your instructor."
+                ))
+            })?;
         let (student, name) = match &visitor {
             Visitor::SignedIn(account) => (account.id.clone(), account.name.clone()),
             Visitor::Guest(id) => (id.clone(), guest_name(value.name.as_deref())?),
             Visitor::Anonymous => {
-                let name = guest_name(value.name.as_deref())?;
                 if store::members(&state.pool, &class.id).await?.len() as u32 >= class.capacity {
                     return Err(full(&class));
                 }
+                let name = guest_name(value.name.as_deref())?;
                 let context = Context::Class {
                     id: &class.id,
                     capacity: class.capacity,
@@ -411,9 +448,16 @@ async fn join(
             redirect: "/".into(),
             notice: Some(match joined {
                 Joined::AlreadyMember => format!("You are in {} already.", class.name),
-                _ => format!("You joined {}. Your work is now part of the class.", class.name),
+                _ => format!(
+                    "You joined {}. Your work is now part of the class.",
+                    class.name
+                ),
             }),
-            status: if joined == Joined::Joined { StatusCode::CREATED } else { StatusCode::OK },
+            status: if joined == Joined::Joined {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
             body: serde_json::json!({ "class": class.name, "joined": joined == Joined::Joined }),
         })
     }

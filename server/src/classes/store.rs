@@ -68,12 +68,14 @@ pub async fn find(pool: &SqlitePool, id: &str) -> Result<Option<Class>, sqlx::Er
 
 /// The class with this (normalised) join code.
 pub async fn find_by_code(pool: &SqlitePool, code: &str) -> Result<Option<Class>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {CLASS_COLUMNS} FROM classes WHERE code = ?"))
-        .bind(code)
-        .fetch_optional(pool)
-        .await?
-        .map(|row| class_from_row(&row))
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {CLASS_COLUMNS} FROM classes WHERE code = ?"
+    ))
+    .bind(code)
+    .fetch_optional(pool)
+    .await?
+    .map(|row| class_from_row(&row))
+    .transpose()
 }
 
 /// The classes `account` runs (every class, for an admin), newest first,
@@ -91,7 +93,12 @@ pub async fn run_by(
     .fetch_all(pool)
     .await?;
     rows.iter()
-        .map(|row| Ok((class_from_row(row)?, row.try_get::<i64, _>("members")? as u32)))
+        .map(|row| {
+            Ok((
+                class_from_row(row)?,
+                row.try_get::<i64, _>("members")? as u32,
+            ))
+        })
         .collect()
 }
 
@@ -104,7 +111,12 @@ pub async fn all(pool: &SqlitePool) -> Result<Vec<(Class, u32)>, sqlx::Error> {
     .fetch_all(pool)
     .await?;
     rows.iter()
-        .map(|row| Ok((class_from_row(row)?, row.try_get::<i64, _>("members")? as u32)))
+        .map(|row| {
+            Ok((
+                class_from_row(row)?,
+                row.try_get::<i64, _>("members")? as u32,
+            ))
+        })
         .collect()
 }
 
@@ -290,10 +302,12 @@ pub async fn deadlines(
     pool: &SqlitePool,
     class_id: &str,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT module, due_at FROM class_deadlines WHERE class_id = ? ORDER BY due_at")
-        .bind(class_id)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT module, due_at FROM class_deadlines WHERE class_id = ? ORDER BY due_at",
+    )
+    .bind(class_id)
+    .fetch_all(pool)
+    .await?;
     rows.iter()
         .map(|row| Ok((row.try_get("module")?, row.try_get("due_at")?)))
         .collect()
