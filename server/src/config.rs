@@ -289,6 +289,15 @@ pub struct ServeConfig {
     /// may use before being asked to wait; repaid at a quarter second per second.
     #[arg(long, env = "WORKBENCH_SQL_SHARE_SECS", default_value_t = 20)]
     pub sql_share_secs: u64,
+    /// Disk all SQL sandboxes together may use, in MiB (a sandbox starts at
+    /// about 2.3 MiB and may grow to 64); idle ones are reset beyond it.
+    #[arg(long, env = "WORKBENCH_SANDBOX_DISK_MIB", default_value_t = 4096)]
+    pub sandbox_disk_mib: u64,
+    /// Memory for what is kept per student (traces, the cache lab's
+    /// entries and statistics, the rate-limit lab's limiters), in MiB; the
+    /// least recently active students' state goes first beyond it.
+    #[arg(long, env = "WORKBENCH_STUDENT_MEMORY_MIB", default_value_t = 160)]
+    pub student_memory_mib: usize,
 }
 
 impl ServeConfig {
@@ -331,6 +340,27 @@ impl ServeConfig {
         crate::fair_gate::GateLimits {
             budget: Duration::from_secs(self.sql_share_secs.max(1)),
             ..Default::default()
+        }
+    }
+
+    fn student_memory_bytes(&self) -> usize {
+        self.student_memory_mib.max(1).saturating_mul(1024 * 1024)
+    }
+
+    /// Traces' share of the student memory: half.
+    pub fn trace_memory_bytes(&self) -> usize {
+        self.student_memory_bytes() / 2
+    }
+
+    /// The labs' shares of the student memory: a quarter for the cache
+    /// lab's entries, a sixteenth for its statistics, three sixteenths for
+    /// the rate-limit lab's limiters.
+    pub fn lab_memory_budgets(&self) -> crate::labs::MemoryBudgets {
+        let total = self.student_memory_bytes();
+        crate::labs::MemoryBudgets {
+            cache_entries: total / 4,
+            cache_statistics: total / 16,
+            limiters: total * 3 / 16,
         }
     }
 

@@ -45,6 +45,9 @@ pub enum ApiError {
         /// Whole seconds until an attempt would be allowed.
         retry_after_secs: u64,
     },
+    /// Something the server needs is not ready; the caller may try again soon.
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything the caller could not have caused. Logged, never shown.
     #[error(transparent)]
     Internal(#[from] InternalError),
@@ -127,6 +130,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -42,6 +42,7 @@ pub mod page_data;
 pub mod progress;
 pub mod redis_link;
 pub mod state;
+pub mod student_memory;
 pub mod web;
 
 use std::sync::Arc;
@@ -70,9 +71,6 @@ const NEW_GUESTS_PER_ADDRESS: std::num::NonZeroU32 = std::num::NonZeroU32::new(1
 const TRACES_PER_STUDENT: usize = 200;
 /// Students whose traces are kept at once.
 const TRACED_STUDENTS: usize = 10_000;
-/// Memory all traces together may take: the least recently active
-/// students' traces go first beyond it.
-const TRACE_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -122,7 +120,7 @@ pub async fn build_state_with_clock(
         traces: Arc::new(TraceStore::new(
             TRACES_PER_STUDENT,
             TRACED_STUDENTS,
-            TRACE_BUDGET_BYTES,
+            config.trace_memory_bytes(),
         )),
         leptos,
         dev: config.dev,
@@ -151,6 +149,8 @@ pub async fn build_state_with_clock(
             clock: clock.clone(),
             redis_url: config.redis_url.clone(),
             sql_gate: config.sql_gate_limits(),
+            sandbox_disk_bytes: config.sandbox_disk_mib.saturating_mul(1024 * 1024),
+            memory: config.lab_memory_budgets(),
         }),
         new_guests: crate::limiter::AddressBudget::new(
             "new guests from your address",

@@ -239,6 +239,9 @@ pub(crate) struct QueryResult {
     changes: u64,
     read_only: bool,
     elapsed_ms: f64,
+    /// Why the sandbox was reset since the student last used it.
+    #[serde(default)]
+    notice: Option<String>,
 }
 
 /// A SQL error as the lab sends it.
@@ -406,6 +409,7 @@ pub(crate) fn ResultGrid(result: QueryResult) -> impl IntoView {
     };
     let has_columns = !result.columns.is_empty();
     view! {
+        {result.notice.clone().map(|notice| view! { <p class="sql-notice callout callout-warning" role="alert">{notice}</p> })}
         <p class="sql-summary" role="status">{summary}</p>
         {has_columns.then(|| view! {
             <div class="table-scroll sql-grid" tabindex="0" role="region" aria-label="Query result">

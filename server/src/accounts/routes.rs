@@ -175,6 +175,7 @@ async fn sign_up(
             .await?
             .ok_or_else(|| ApiError::Unprocessable(SIGN_UP_REFUSED.into()))?;
         identity::sign_in(&session, &account, now).await?;
+        crate::labs::account_signed_in(&state, &account.id).await;
         tracing::info!(account = account.id.as_str(), "account created");
         let joined = join_vouching_class(&state, form.class.as_deref(), &class, &account).await?;
         Ok(Done {
@@ -235,6 +236,7 @@ async fn sign_in(
             crate::labs::adopt_guest(&state, guest, &account.id).await;
         }
         identity::sign_in(&session, &account, state.clock.now()).await?;
+        crate::labs::account_signed_in(&state, &account.id).await;
         let joined = join_vouching_class(&state, form.class.as_deref(), &class, &account).await?;
         Ok(Done {
             redirect: safe_next(form.next.as_deref()),

@@ -78,6 +78,22 @@ pub struct LabContext {
     pub redis_url: Option<String>,
     /// Each student's fair share of the SQL sandboxes' threads.
     pub sql_gate: crate::fair_gate::GateLimits,
+    /// All SQL sandboxes together stay under this many bytes.
+    pub sandbox_disk_bytes: u64,
+    /// What labs may keep in memory for all students together.
+    pub memory: MemoryBudgets,
+}
+
+/// Bytes the labs may keep in memory for all students together; beyond
+/// them the least recently active students' state goes first.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryBudgets {
+    /// The cache lab's in-process entries.
+    pub cache_entries: usize,
+    /// The cache lab's statistics.
+    pub cache_statistics: usize,
+    /// The rate-limit lab's live limiters.
+    pub limiters: usize,
 }
 
 /// Every lab's state, made on first use.
@@ -153,6 +169,12 @@ pub async fn lab_answer(
         answer["indexes"] = sql::created_indexes(&state.labs.get::<sql::SqlLab>(), student).await?;
     }
     Ok(answer)
+}
+
+/// Tells the labs that `account` signed in or up: what they keep for an
+/// account (a SQL sandbox) is kept longer than a guest's.
+pub async fn account_signed_in(state: &AppState, account: &crate::identity::StudentId) {
+    state.labs.get::<sql::SqlLab>().mark_account(account).await;
 }
 
 /// Moves what labs keep per student from a guest to the account they

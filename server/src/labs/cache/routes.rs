@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::Inspector;
 use crate::labs::sql::engine::Limits;
+use crate::labs::sql::sandbox::SandboxError;
 use crate::labs::sql::{Sandboxes, SqlLab};
 use crate::labs::{CurrentSettings, LabState};
 use crate::state::AppState;
@@ -65,12 +66,16 @@ fn origin(
                     db.run_with(sql, ORIGIN_LIMITS, &[Value::from(parameter)])
                 })
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(origin_error)?;
             let products: Vec<Value> = rows.rows.iter().map(|r| product_json(r)).collect();
             let body = if sql == PRODUCT {
                 match products.into_iter().next() {
                     Some(product) => product,
-                    None => return Err(format!("there is no product {parameter} in your shop")),
+                    None => {
+                        return Err(OriginError::NotFound(format!(
+                            "there is no product {parameter} in your shop"
+                        )))
+                    }
                 }
             } else {
                 serde_json::json!({ "products": products })
@@ -78,6 +83,46 @@ fn origin(
             Ok(body.to_string())
         }
         .boxed()
+    }
+}
+
+/// What the sandbox's failure means for the origin.
+fn origin_error(error: SandboxError) -> OriginError {
+    match error {
+        SandboxError::TooMany(ApiError::TooManyRequests {
+            message,
+            retry_after_secs,
+        }) => OriginError::Busy {
+            message,
+            retry_after_secs,
+        },
+        SandboxError::TooMany(other) => OriginError::Unavailable(other.to_string()),
+        SandboxError::Sql(error) => OriginError::Shop(error.message),
+        SandboxError::Setup(reason) => OriginError::Unavailable(reason),
+    }
+}
+
+/// What a failed origin means for the caller: the student's doing is a
+/// 4xx, the server's a 503; never a 502 for what another lab could not make.
+fn origin_failed(error: OriginError) -> ApiError {
+    match error {
+        OriginError::NotFound(message) => ApiError::NotFound(message),
+        OriginError::Busy {
+            message,
+            retry_after_secs,
+        } => ApiError::TooManyRequests {
+            message,
+            retry_after_secs,
+        },
+        OriginError::Shop(message) => ApiError::Conflict(format!(
+            "the origin (your shop, in your SQL sandbox) failed: {message}. If you changed its tables in the SQL lab, reset it with DELETE /labs/sql/sandbox."
+        )),
+        OriginError::Unavailable(reason) => {
+            tracing::error!(%reason, "the cache lab's origin could not be prepared");
+            ApiError::Unavailable(
+                "The shop behind the cache could not be prepared; try again in a moment.".into(),
+            )
+        }
     }
 }
 
@@ -176,13 +221,7 @@ async fn serve(
             );
             response
         }
-        Err(message) if message.starts_with("there is no product") => {
-            ApiError::NotFound(message).into_response()
-        }
-        Err(message) => crate::error::error_response(
-            StatusCode::BAD_GATEWAY,
-            format!("the origin failed: {message}"),
-        ),
+        Err(error) => origin_failed(error).into_response(),
     }
 }
 
@@ -354,7 +393,7 @@ pub(super) async fn stampede(
     let results = futures_util::future::join_all(requests).await;
     let mut outcomes = Vec::with_capacity(results.len());
     for result in results {
-        outcomes.push(result.map_err(ApiError::NotFound)?.outcome);
+        outcomes.push(result.map_err(origin_failed)?.outcome);
     }
     let (hits_after, _) = service.statistics(student.id.as_str());
     Ok(Json(StampedeReport {

@@ -14,6 +14,7 @@ use super::{Backend, CacheSettings, Strategy};
 use crate::clock::Clock;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::LabContext;
+use crate::student_memory::StudentMemory;
 
 /// Requests kept per student for the statistics.
 const RECENT: usize = 200;
@@ -56,8 +57,23 @@ pub struct Served {
     pub cache_error: Option<String>,
 }
 
-/// The origin failed; the request fails with it.
-pub(super) type OriginError = String;
+/// Why the origin (the student's shop) gave no answer; the request fails with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OriginError {
+    /// The product asked for is not in the shop.
+    NotFound(String),
+    /// It is not the student's turn at their sandbox now.
+    Busy {
+        /// What to tell them.
+        message: String,
+        /// When to try again.
+        retry_after_secs: u64,
+    },
+    /// The shop's own data failed the query (the student's SQL changed it).
+    Shop(String),
+    /// The server could not prepare the shop.
+    Unavailable(String),
+}
 
 /// One request, for the statistics and the chart.
 #[derive(Clone, Debug, Serialize)]
@@ -81,9 +97,13 @@ pub struct CacheService {
     in_process: InProcess,
     redis: Option<RedisStore>,
     clock: Arc<dyn Clock>,
-    students: Mutex<HashMap<String, StudentState>>,
+    /// Statistics, within a memory budget ([`StudentMemory`]).
+    students: Mutex<StudentMemory<StudentState>>,
     inflight: Mutex<HashMap<String, Flight>>,
 }
+
+/// What one student's statistics cost, roughly, per sample kept.
+const SAMPLE_COST: usize = 48;
 
 /// One origin request that concurrent misses of a key share.
 type Flight = Arc<OnceCell<Result<String, OriginError>>>;
@@ -208,10 +228,10 @@ impl CacheService {
             }
         });
         Self {
-            in_process: InProcess::new(),
+            in_process: InProcess::new(context.memory.cache_entries),
             redis,
             clock: context.clock.clone(),
-            students: Mutex::new(HashMap::new()),
+            students: Mutex::new(StudentMemory::new(context.memory.cache_statistics)),
             inflight: Mutex::new(HashMap::new()),
         }
     }
@@ -366,8 +386,7 @@ impl CacheService {
             self.students
                 .lock()
                 .expect("never poisoned")
-                .entry(context.student.to_string())
-                .or_default()
+                .entry(context.student, StudentState::default)
                 .origin_hits += 1;
             tokio::time::sleep(Duration::from_millis(u64::from(latency))).await;
             fetch().await
@@ -482,7 +501,7 @@ impl CacheService {
     /// Records one served request.
     pub fn record(&self, student: &str, outcome: Outcome, latency_ms: f64) {
         let mut students = self.students.lock().expect("never poisoned");
-        let state = students.entry(student.to_string()).or_default();
+        let state = students.entry(student, StudentState::default);
         if state.recent.len() == RECENT {
             state.recent.pop_front();
         }
@@ -491,6 +510,8 @@ impl CacheService {
             outcome,
             latency_ms,
         });
+        let cost = SAMPLE_COST * (state.recent.len() + 1);
+        students.set_cost(student, cost);
     }
 
     /// The student's origin hits so far and recent requests, oldest first.

@@ -5,7 +5,6 @@
 //! TTLs follow the clock tests move, while each backend's own expiry
 //! (moka's time-to-live, Redis's `PX`) still frees the memory.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::redis_link::RedisLink;
+use crate::student_memory::StudentMemory;
 
 /// A cached response body with its timing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,24 +53,32 @@ pub trait CacheStore: Send + Sync {
 }
 
 /// In-process: one bounded `moka` cache per student, so one student's
-/// capacity setting never evicts another's entries.
+/// capacity setting never evicts another's entries; all of them together
+/// within a memory budget, the least recently active student's cache
+/// dropped first ([`StudentMemory`]).
 pub struct InProcess {
-    caches: Mutex<HashMap<String, Sized>>,
+    caches: Arc<Mutex<StudentMemory<Sized>>>,
 }
 
 /// A student's cache and the capacity it was built with.
 type Sized = (u64, Cache<String, Entry>);
 
+/// What one cached entry costs, roughly: a product's JSON (a page of 20 is
+/// a few KiB), its key and moka's bookkeeping.
+const ENTRY_COST: usize = 1024;
+
 /// One student's view of the in-process backend, at their capacity.
 pub struct InProcessFor {
     cache: Cache<String, Entry>,
+    student: String,
+    caches: Arc<Mutex<StudentMemory<Sized>>>,
 }
 
 impl InProcess {
-    /// No caches yet.
-    pub fn new() -> Self {
+    /// No caches yet; at most about `budget` bytes of entries in all.
+    pub fn new(budget: usize) -> Self {
         Self {
-            caches: Mutex::new(HashMap::new()),
+            caches: Arc::new(Mutex::new(StudentMemory::new(budget))),
         }
     }
 
@@ -78,28 +86,26 @@ impl InProcess {
     /// empty cache when the capacity changed).
     pub fn for_student(&self, student: &str, capacity: u64) -> InProcessFor {
         let mut caches = self.caches.lock().expect("never poisoned");
-        let entry = caches
-            .entry(student.to_string())
-            .or_insert_with(|| (capacity, new_cache(capacity)));
+        let entry = caches.entry(student, || (capacity, new_cache(capacity)));
         if entry.0 != capacity {
             *entry = (capacity, new_cache(capacity));
         }
+        let cache = entry.1.clone();
         InProcessFor {
-            cache: entry.1.clone(),
+            cache,
+            student: student.to_string(),
+            caches: self.caches.clone(),
         }
     }
-}
 
-impl InProcess {
     /// Drops `student`'s cache.
     pub fn forget(&self, student: &str) {
         self.caches.lock().expect("never poisoned").remove(student);
     }
-}
 
-impl Default for InProcess {
-    fn default() -> Self {
-        Self::new()
+    /// What every student's cache costs together, roughly, in bytes.
+    pub fn used(&self) -> usize {
+        self.caches.lock().expect("never poisoned").used()
     }
 }
 
@@ -123,6 +129,11 @@ impl CacheStore for InProcessFor {
         self.cache.insert(key.to_string(), entry);
         // moka applies evictions lazily; settle them so capacity is exact for the student.
         self.cache.run_pending_tasks();
+        let cost = self.cache.entry_count() as usize * ENTRY_COST;
+        self.caches
+            .lock()
+            .expect("never poisoned")
+            .set_cost(&self.student, cost);
         std::future::ready(Ok(())).boxed()
     }
 
@@ -210,7 +221,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_student_has_their_own_bounded_in_process_cache() {
-        let store = InProcess::new();
+        let store = InProcess::new(usize::MAX);
         let ada = store.for_student("ada", 2);
         for key in ["a", "b", "c", "d"] {
             ada.put(key, entry(key)).await.unwrap();
@@ -232,6 +243,24 @@ mod tests {
             "bob does not see ada's entries"
         );
         assert!(ada.remove("d").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn all_students_caches_stay_within_the_memory_budget() {
+        let store = InProcess::new(4 * ENTRY_COST);
+        let ada = store.for_student("ada", 100);
+        ada.put("a1", entry("a1")).await.unwrap();
+        ada.put("a2", entry("a2")).await.unwrap();
+        let bob = store.for_student("bob", 100);
+        bob.put("b1", entry("b1")).await.unwrap();
+        bob.put("b2", entry("b2")).await.unwrap();
+        assert_eq!(store.used(), 4 * ENTRY_COST);
+        // Bob stays active; Ada, idle longest, loses her cache.
+        bob.put("b3", entry("b3")).await.unwrap();
+        assert_eq!(store.used(), 3 * ENTRY_COST);
+        let ada = store.for_student("ada", 100);
+        assert_eq!(ada.get("a1").await.unwrap(), None);
+        assert!(bob.get("b3").await.unwrap().is_some());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use futures_util::FutureExt;
 use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
 
-use super::algorithms::{self, Algorithm, Decision, State as LimiterState, Stored};
+use super::algorithms::{self, Algorithm, Decision, Kind, State as LimiterState, Stored};
 use super::{KeyBy, RateLimitLab, RateLimitSettings};
 use crate::clock::Clock;
 use crate::error::{error_response, ApiError};
@@ -25,9 +25,13 @@ use crate::inspector::{Inspector, LabEvent};
 use crate::labs::{CurrentSettings, LabState};
 use crate::limiter::ClientAddress;
 use crate::redis_link::{RedisDown, RedisLink};
+use crate::student_memory::StudentMemory;
 
-/// Limiters kept before the oldest are forgotten.
-const MAX_LIMITERS: usize = 10_000;
+/// Limiters one student may have (one per key their requests are counted
+/// by): a student who sends a new `X-Api-Key` every time churns only their own.
+const LIMITERS_PER_STUDENT: usize = 32;
+/// What one limiter costs in memory besides its log: settings, state, key.
+const LIMITER_COST: usize = 256;
 /// Longest a queued request is held (the queue's length over its rate).
 const MAX_QUEUE_WAIT: Duration = Duration::from_secs(10);
 /// The policy's name in the RateLimit fields.
@@ -70,13 +74,15 @@ pub enum Where {
 /// process, or in Redis when the server has one.
 pub struct Limiters {
     clock: Arc<dyn Clock>,
-    entries: Mutex<HashMap<(String, String), Entry>>,
+    /// Per student, their limiters by key, within the lab's memory budget.
+    entries: Mutex<StudentMemory<HashMap<String, Entry>>>,
     redis: Option<RedisLink>,
 }
 
 impl Limiters {
-    /// None yet; shared through Redis at `redis_url` when given.
-    pub fn new(clock: Arc<dyn Clock>, redis_url: Option<&str>) -> Self {
+    /// None yet; at most about `budget` bytes of them in this process;
+    /// shared through Redis at `redis_url` when given.
+    pub fn new(clock: Arc<dyn Clock>, redis_url: Option<&str>, budget: usize) -> Self {
         let redis = redis_url.and_then(|url| match RedisLink::new(url, clock.clone()) {
             Ok(link) => Some(link),
             Err(e) => {
@@ -86,7 +92,7 @@ impl Limiters {
         });
         Self {
             clock,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(StudentMemory::new(budget)),
             redis,
         }
     }
@@ -167,20 +173,39 @@ impl Limiters {
     pub fn decide_here(&self, student: &str, key: &str, settings: &RateLimitSettings) -> Decision {
         let now = self.clock.now_ms();
         let mut entries = self.entries.lock().expect("never poisoned");
-        if entries.len() >= MAX_LIMITERS {
-            let oldest = entries.values().map(|e| e.used_ms).min().unwrap_or(now);
-            entries.retain(|_, e| e.used_ms > oldest);
+        let mine = entries.entry(student, HashMap::new);
+        if !mine.contains_key(key) && mine.len() >= LIMITERS_PER_STUDENT {
+            let oldest = mine
+                .iter()
+                .min_by_key(|(_, e)| e.used_ms)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                mine.remove(&oldest);
+            }
         }
-        let entry = entries
-            .entry((student.to_string(), key.to_string()))
+        let entry = mine
+            .entry(key.to_string())
             .or_insert_with(|| fresh(settings, now));
         if entry.settings != *settings {
             *entry = fresh(settings, now);
         }
         entry.used_ms = now;
         // The algorithms count from the limiter's own start, in milliseconds.
-        entry.algorithm.decide(now.max(0) as u64)
+        let decision = entry.algorithm.decide(now.max(0) as u64);
+        let cost = mine.values().map(cost_of).sum();
+        entries.set_cost(student, cost);
+        decision
     }
+}
+
+/// What a limiter costs at most: a sliding log keeps one time per request
+/// it may admit; the others keep a few numbers.
+fn cost_of(entry: &Entry) -> usize {
+    let log = match entry.settings.algorithm {
+        Kind::SlidingWindowLog | Kind::LeakyBucketQueue => entry.settings.capacity as usize * 8,
+        _ => 0,
+    };
+    LIMITER_COST + log
 }
 
 fn fresh(settings: &RateLimitSettings, now: i64) -> Entry {
@@ -341,7 +366,7 @@ mod tests {
     #[test]
     fn a_new_setting_starts_a_new_limiter_and_keys_count_apart() {
         let clock = Arc::new(ManualClock::new(1_000));
-        let limiters = Limiters::new(clock.clone(), None);
+        let limiters = Limiters::new(clock.clone(), None, usize::MAX);
         let settings = RateLimitSettings::default();
         for _ in 0..10 {
             assert!(limiters.decide_here("s1", "a", &settings).allowed);

@@ -40,7 +40,11 @@ impl Lab for RateLimitLab {
     type State = Limiters;
 
     fn state(context: &LabContext) -> Self::State {
-        Limiters::new(context.clock.clone(), context.redis_url.as_deref())
+        Limiters::new(
+            context.clock.clone(),
+            context.redis_url.as_deref(),
+            context.memory.limiters,
+        )
     }
 
     fn routes(state: &AppState) -> Router<AppState> {

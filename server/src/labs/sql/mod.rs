@@ -16,6 +16,7 @@
 //! [`dataset`].
 
 pub mod dataset;
+mod disk;
 pub mod engine;
 mod orders;
 pub mod plan;
@@ -46,6 +47,7 @@ impl Lab for SqlLab {
             context.data_dir.join("sql-sandboxes"),
             context.sql_gate,
             context.clock.clone(),
+            context.sandbox_disk_bytes,
         )
     }
 

@@ -87,7 +87,8 @@ impl IntoResponse for SqlFailure {
                     ErrorKind::Refused => (StatusCode::FORBIDDEN, "refused"),
                     ErrorKind::Timeout => (StatusCode::UNPROCESSABLE_ENTITY, "timeout"),
                     ErrorKind::Memory => (StatusCode::UNPROCESSABLE_ENTITY, "too_big"),
-                    ErrorKind::Full => (StatusCode::INSUFFICIENT_STORAGE, "sandbox_full"),
+                    // The student filled their own sandbox: theirs to fix (409), not the server's.
+                    ErrorKind::Full => (StatusCode::CONFLICT, "sandbox_full"),
                     ErrorKind::Busy | ErrorKind::StaleSnapshot => (StatusCode::CONFLICT, "busy"),
                     ErrorKind::Syntax | ErrorKind::Shape => (StatusCode::BAD_REQUEST, "sql_error"),
                     ErrorKind::Runtime => (StatusCode::UNPROCESSABLE_ENTITY, "sql_error"),
@@ -119,6 +120,9 @@ pub(super) struct QueryAnswer {
     output: QueryOutput,
     row_count: usize,
     plan: Option<Plan>,
+    /// Why the sandbox was reset since the student last used it, once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notice: Option<String>,
 }
 
 /// `POST /labs/sql/query`: one statement in the student's sandbox.
@@ -159,6 +163,7 @@ pub(super) async fn query(
         row_count: output.rows.len(),
         output,
         plan,
+        notice: sandboxes.take_notice(&student.id),
     }))
 }
 
@@ -184,7 +189,11 @@ pub(super) async fn schema(
     let tables = sandboxes
         .run(&student.id, |db| plan::schema(db, RUN_LIMITS))
         .await?;
-    Ok(Json(serde_json::json!({ "tables": tables })))
+    let mut answer = serde_json::json!({ "tables": tables });
+    if let Some(notice) = sandboxes.take_notice(&student.id) {
+        answer["notice"] = notice.into();
+    }
+    Ok(Json(answer))
 }
 
 /// `DELETE /labs/sql/sandbox`.

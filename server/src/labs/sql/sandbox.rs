@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::dataset::{self, Variant};
+use super::disk;
 use super::engine::{Access, Db, Limits, SqlError, PAGE_SIZE};
 use crate::clock::Clock;
 use crate::fair_gate::{FairGate, GateLimits, Pass};
@@ -69,15 +70,17 @@ pub struct Sandboxes {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     gate: FairGate,
     last_sweep: Mutex<Option<std::time::Instant>>,
-    /// New sandboxes across the server: a client without a cookie is a new
-    /// guest on every request, and each sandbox is megabytes of disk.
-    creations: crate::limiter::KeyedLimiter<()>,
+    /// All sandboxes together stay under this many bytes ([`disk`]).
+    disk_budget: u64,
+    /// Why a student's sandbox was reset, until they are told.
+    notices: Mutex<HashMap<String, String>>,
 }
 
 impl Sandboxes {
-    /// Sandboxes kept in `dir`, shared within `limits` (with
-    /// [`CONCURRENT_RUNS`] slots); time budgets drain on `clock`.
-    pub fn new(dir: PathBuf, limits: GateLimits, clock: Arc<dyn Clock>) -> Self {
+    /// Sandboxes kept in `dir`, at most `disk_budget` bytes in all, shared
+    /// within `limits` (with [`CONCURRENT_RUNS`] slots); time budgets drain
+    /// on `clock`.
+    pub fn new(dir: PathBuf, limits: GateLimits, clock: Arc<dyn Clock>, disk_budget: u64) -> Self {
         let limits = GateLimits {
             slots: CONCURRENT_RUNS,
             ..limits
@@ -87,22 +90,45 @@ impl Sandboxes {
             locks: Mutex::new(HashMap::new()),
             gate: FairGate::new(limits, clock, "SQL sandbox jobs"),
             last_sweep: Mutex::new(None),
-            creations: crate::limiter::KeyedLimiter::new(
-                std::num::NonZeroU32::new(120).expect("nonzero"),
-                Duration::from_secs(5),
-                "new SQL sandboxes on this server",
-            ),
+            disk_budget,
+            notices: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Why `student`'s sandbox was reset since they last used it, once.
+    pub fn take_notice(&self, student: &StudentId) -> Option<String> {
+        self.notices
+            .lock()
+            .expect("never poisoned")
+            .remove(student.as_str())
+    }
+
+    /// Notes that `student` has an account: their sandbox is kept longer
+    /// when the disk budget runs short.
+    pub async fn mark_account(&self, student: &StudentId) {
+        let marker = self
+            .dir
+            .join(format!("{}.account", self.file_stem(student)));
+        if tokio::fs::try_exists(&marker).await.unwrap_or(true) {
+            return;
+        }
+        if tokio::fs::create_dir_all(&self.dir).await.is_ok() {
+            let _ = tokio::fs::write(&marker, b"").await;
         }
     }
 
     /// The file of `student`'s sandbox (which may not exist yet).
     pub fn path(&self, student: &StudentId) -> PathBuf {
-        let safe: String = student
+        self.dir.join(format!("{}.db", self.file_stem(student)))
+    }
+
+    /// A student id as a file name.
+    fn file_stem(&self, student: &StudentId) -> String {
+        student
             .as_str()
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect();
-        self.dir.join(format!("{safe}.db"))
+            .collect()
     }
 
     /// Runs `work` on a guarded connection to `student`'s sandbox.
@@ -146,7 +172,7 @@ impl Sandboxes {
         let mine = self.lock_of(student).lock_owned().await;
         let path = self.path(student);
         if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            self.create(&path).await?;
+            self.create(student, &path).await?;
         }
         touch(&path);
         Ok(Held {
@@ -200,9 +226,9 @@ impl Sandboxes {
     }
 
     /// Copies the course template to `path` (through a temporary name, so
-    /// a crash never leaves half a sandbox).
-    async fn create(&self, path: &Path) -> Result<(), SandboxError> {
-        self.creations.check(&()).map_err(SandboxError::TooMany)?;
+    /// a crash never leaves half a sandbox), making room in the disk budget
+    /// first. A note of an earlier reset becomes a notice for the student.
+    async fn create(&self, student: &StudentId, path: &Path) -> Result<(), SandboxError> {
         self.sweep_now_and_then();
         let template = dataset::template(Variant::Course)
             .await
@@ -210,6 +236,19 @@ impl Sandboxes {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|e| SandboxError::Setup(e.to_string()))?;
+        let note = disk::with_suffix(&path.with_extension(""), ".note");
+        if let Ok(text) = tokio::fs::read_to_string(&note).await {
+            let _ = tokio::fs::remove_file(&note).await;
+            self.notices
+                .lock()
+                .expect("never poisoned")
+                .insert(student.as_str().to_string(), text);
+        }
+        let needed = tokio::fs::metadata(&template)
+            .await
+            .map_err(|e| SandboxError::Setup(e.to_string()))?
+            .len();
+        self.make_room(student, needed).await;
         let partial = path.with_extension("partial");
         tokio::fs::copy(template, &partial)
             .await
@@ -217,6 +256,48 @@ impl Sandboxes {
         tokio::fs::rename(&partial, path)
             .await
             .map_err(|e| SandboxError::Setup(e.to_string()))
+    }
+
+    /// Resets sandboxes until `needed` more bytes fit in the disk budget
+    /// ([`disk::victims`]), never one in use, and leaves each student a note.
+    async fn make_room(&self, student: &StudentId, needed: u64) {
+        let mut keep = self.busy();
+        keep.push(self.file_stem(student));
+        let (dir, budget) = (self.dir.clone(), self.disk_budget);
+        let victims = tokio::task::spawn_blocking(move || {
+            let victims =
+                disk::victims(disk::survey(&dir, SystemTime::now()), budget, needed, &keep);
+            for victim in &victims {
+                let path = dir.join(format!("{}.db", victim.student));
+                match disk::delete(&path) {
+                    Ok(()) => {
+                        let note = dir.join(format!("{}.note", victim.student));
+                        let _ = std::fs::write(note, disk::reset_note(victim.idle));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not reset a sandbox to make room"),
+                }
+            }
+            victims.len()
+        })
+        .await
+        .unwrap_or(0);
+        if victims > 0 {
+            tracing::info!(
+                reset = victims,
+                "reset idle sql sandboxes to stay in the disk budget"
+            );
+        }
+    }
+
+    /// Students whose sandbox is in use right now.
+    fn busy(&self) -> Vec<String> {
+        self.locks
+            .lock()
+            .expect("never poisoned")
+            .iter()
+            .filter(|(_, lock)| lock.try_lock().is_err())
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// Sweeps idle sandboxes, at most once per [`SWEEP_EVERY`], in the background.
@@ -227,14 +308,7 @@ impl Sandboxes {
         }
         *last = Some(std::time::Instant::now());
         let dir = self.dir.clone();
-        let busy: Vec<String> = self
-            .locks
-            .lock()
-            .expect("never poisoned")
-            .iter()
-            .filter(|(_, lock)| lock.try_lock().is_err())
-            .map(|(id, _)| id.clone())
-            .collect();
+        let busy = self.busy();
         tokio::task::spawn_blocking(move || {
             let cutoff = SystemTime::now() - IDLE_LIFETIME;
             let removed = sweep(&dir, cutoff, &busy);
