@@ -29,7 +29,7 @@ use leptos_router::{
 
 use crate::catalog::PageOptions;
 use crate::pages::account::{AccountNav, AccountPage, SignInPage, SignUpPage};
-use crate::pages::classes::{ClassPage, ClassesPage, JoinPage};
+use crate::pages::classes::{ClassPage, ClassesPage, JoinByCodePage, JoinPage};
 use crate::pages::progress::{GradebookPage, ProgressPage};
 use crate::pages::{home::CourseHome, lesson::LessonRoute, not_found::NotFound};
 use crate::widgets::theme::ThemeSwitch;
@@ -92,6 +92,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/instructor/gradebook") view=GradebookPage/>
                     <Route path=path!("/instructor/classes") view=ClassesPage/>
                     <Route path=path!("/instructor/classes/:id") view=ClassPage/>
+                    <Route path=path!("/join") view=JoinByCodePage/>
                     <Route path=path!("/join/:code") view=JoinPage/>
                 </Routes>
             </main>

@@ -428,6 +428,9 @@ pub struct ClassSummaryView {
     pub code: String,
     /// The join link's path: `/join/{code}`.
     pub join_path: String,
+    /// The whole join link, as the reader reached the server (on the class page).
+    #[serde(default)]
+    pub join_url: String,
     /// Members now.
     pub members: u32,
     /// Most members.

@@ -37,6 +37,8 @@ enum Page<'a> {
     Classes,
     Class(&'a str),
     Join(&'a str),
+    /// `/join`: type a code.
+    JoinByCode,
 }
 
 impl<'a> Page<'a> {
@@ -46,6 +48,7 @@ impl<'a> Page<'a> {
             "/progress" => Some(Self::Progress),
             "/instructor/gradebook" => Some(Self::Gradebook),
             "/instructor/classes" => Some(Self::Classes),
+            "/join" => Some(Self::JoinByCode),
             _ => {
                 if let Some(lesson) = path.strip_prefix("/lessons/") {
                     Some(Self::Lesson(lesson))
@@ -75,12 +78,33 @@ pub async fn page_data(
         return next.run(request).await;
     };
     let query = request.uri().query().unwrap_or_default().to_string();
+    if page == Page::JoinByCode {
+        // The code form: on to the class's own page.
+        let code = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| classes::normalize_code(&v))
+            .filter(|c| !c.is_empty());
+        if let Some(code) = code {
+            return axum::response::Redirect::to(&format!("/join/{code}")).into_response();
+        }
+        return next.run(request).await;
+    }
+    let origin = origin_of(&request, state.secure_cookies);
     let visitor = request
         .extensions()
         .get::<Visitor>()
         .cloned()
         .unwrap_or(Visitor::Anonymous);
-    match load(&state, &visitor, page, &query, request.extensions_mut()).await {
+    match load(
+        &state,
+        &visitor,
+        page,
+        &query,
+        &origin,
+        request.extensions_mut(),
+    )
+    .await
+    {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
     }
@@ -106,6 +130,7 @@ async fn load(
     visitor: &Visitor,
     page: Page<'_>,
     query: &str,
+    origin: &str,
     extensions: &mut Extensions,
 ) -> Result<(), ApiError> {
     let student = visitor.student_id();
@@ -177,7 +202,8 @@ async fn load(
         Page::Class(id) => {
             match async { classes::routes::class_view(state, signed_in(visitor)?, id).await }.await
             {
-                Ok(view) => {
+                Ok(mut view) => {
+                    view.class.join_url = format!("{origin}{}", view.class.join_path);
                     extensions.insert(view);
                 }
                 Err(error) => {
@@ -188,8 +214,20 @@ async fn load(
         Page::Join(code) => {
             extensions.insert(classes::routes::join_view(state, visitor, code).await?);
         }
+        Page::JoinByCode => {}
     }
     Ok(())
+}
+
+/// `scheme://host` as the reader reached this server (for links to share).
+fn origin_of(request: &Request, secure: bool) -> String {
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    format!("{}://{host}", if secure { "https" } else { "http" })
 }
 
 fn signed_in(visitor: &Visitor) -> Result<&Account, ApiError> {

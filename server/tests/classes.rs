@@ -84,6 +84,15 @@ async fn a_guest_joins_by_link_works_signs_up_and_stays_in_the_class() {
         "{page}"
     );
     assert_eq!(server.get("/join/NOPE2345").await.status(), 404);
+    // The code typed on /join, as read aloud, leads to the class's page.
+    let typed = format!("/join?code={}+{}", code[..4].to_lowercase(), &code[4..]);
+    let to_class = server.get(&typed).await;
+    assert!(to_class.status().is_redirection());
+    assert_eq!(
+        to_class.headers()["location"],
+        format!("/join/{code}").as_str()
+    );
+    assert_eq!(server.get("/join").await.status(), 200);
 
     // A student with no cookie joins as a guest, in lower case with a dash.
     let sam = server.browser();

@@ -151,10 +151,10 @@ pub(crate) fn ClassPage() -> impl IntoView {
             <FlashMessages/>
             <section class="panel join-panel" aria-labelledby="join-title">
                 <h2 id="join-title">"Join link"</h2>
-                <p>"Students open this link (or type the code at " <code>"/join"</code> ") and are in the class, as guests or with their accounts."</p>
+                <p>"Students open this link, or choose " <strong>"Join a class"</strong> " on the course page and type the code. They join as guests or with their accounts."</p>
                 <div class="field">
                     <label for="join-link" class="field-label">"Link"</label>
-                    <input id="join-link" type="text" readonly value=class.join_path.clone() class="join-link"/>
+                    <input id="join-link" type="text" readonly value=if class.join_url.is_empty() { class.join_path.clone() } else { class.join_url.clone() } class="join-link"/>
                 </div>
                 <p class="join-code">"Code: " <strong><code>{class.code.clone()}</code></strong></p>
                 <p class="field-hint">{class.members} " of " {class.capacity} " places taken."</p>
@@ -223,6 +223,26 @@ pub(crate) fn ClassPage() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// `/join`: type the code the instructor gave.
+#[component]
+pub(crate) fn JoinByCodePage() -> impl IntoView {
+    view! {
+        <Title text="Join a class"/>
+        <section class="auth-page" aria-labelledby="join-title">
+            <h1 id="join-title">"Join a class"</h1>
+            <p class="lede">"Your instructor gave you a link or a code of eight letters and digits."</p>
+            <form method="get" action="/join" class="auth-form">
+                <div class="field">
+                    <label for="join-code" class="field-label">"Class code"</label>
+                    <input id="join-code" name="code" type="text" required maxlength="20" autocomplete="off"
+                        autocapitalize="characters" spellcheck="false"/>
+                </div>
+                <button type="submit" class="button-primary">"Continue"</button>
+            </form>
+        </section>
+    }
 }
 
 /// `/join/{code}`

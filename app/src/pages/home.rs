@@ -19,6 +19,7 @@ pub(crate) fn CourseHome() -> impl IntoView {
         <section class="hero">
             <h1>{outline.title.clone()}</h1>
             <p class="lede">{outline.summary.clone()}</p>
+            <p class="hero-actions"><a href="/join">"Join a class"</a></p>
             <FlashMessages/>
         </section>
         <ol class="module-list">

@@ -159,9 +159,10 @@ pub(crate) fn GradebookPage() -> impl IntoView {
         .find(|(slug, _)| Some(slug) == book.module.as_ref())
         .map_or("every module".to_string(), |(_, title)| title.clone());
     let caption = format!(
-        "{}: {} students × {} exercises of {shown_title}, best score (attempts)",
+        "{}: {} student{} × {} exercises of {shown_title}, best score (attempts)",
         book.cohort,
         book.students.len(),
+        if book.students.len() == 1 { "" } else { "s" },
         book.exercises.len()
     );
     view! {
@@ -257,14 +258,20 @@ pub(crate) fn GradebookPage() -> impl IntoView {
 #[component]
 fn ModuleSummary(cohort: String, summary: Vec<ModuleScore>) -> impl IntoView {
     const ROW: u32 = 34;
-    const LABEL: u32 = 190;
+    const LABEL: u32 = 250;
     const BAR: u32 = 300;
+    /// Characters of a module's title that fit beside the bars.
+    const TITLE_CHARS: usize = 34;
     let height = ROW * summary.len() as u32 + 28;
     let bars = summary.iter().enumerate().map(|(i, m)| {
         let y = 24 + ROW * i as u32;
         let completion = BAR * m.completion_percent.min(100) / 100;
         let average = BAR * m.average_percent.min(100) / 100;
-        let label = m.title.clone();
+        let label = if m.title.chars().count() > TITLE_CHARS {
+            format!("{}…", m.title.chars().take(TITLE_CHARS - 1).collect::<String>())
+        } else {
+            m.title.clone()
+        };
         view! {
             <g>
                 <text x="0" y=y + 14 class="chart-label">{label}</text>

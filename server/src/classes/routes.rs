@@ -68,6 +68,7 @@ pub fn summary_of(class: &Class, members: u32) -> ClassSummaryView {
         name: class.name.clone(),
         code: class.code.clone(),
         join_path: format!("/join/{}", class.code),
+        join_url: String::new(),
         members,
         capacity: class.capacity,
         starts_on: class.starts_on.clone(),
