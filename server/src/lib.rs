@@ -65,7 +65,7 @@ use crate::inspector::TraceStore;
 
 /// Guests one address may make in a burst (then one a second): a lone
 /// client that drops its cookie, not a class, which has its join link.
-const NEW_GUESTS_PER_ADDRESS: std::num::NonZeroU32 = std::num::NonZeroU32::new(120).unwrap();
+const NEW_GUESTS_PER_ADDRESS: std::num::NonZeroU32 = std::num::NonZeroU32::new(300).unwrap();
 
 /// Traces kept per student.
 const TRACES_PER_STUDENT: usize = 200;
