@@ -435,10 +435,8 @@ pub struct ClassSummaryView {
     pub members: u32,
     /// Most members.
     pub capacity: u32,
-    /// First day, `YYYY-MM-DD`.
-    pub starts_on: Option<String>,
-    /// Last day, `YYYY-MM-DD`.
-    pub ends_on: Option<String>,
+    /// Its first and last days, as people read them.
+    pub dates: Option<String>,
     /// Its local time, e.g. `UTC+01:00`.
     pub time_zone: String,
 }

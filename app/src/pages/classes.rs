@@ -114,12 +114,7 @@ pub(crate) fn ClassesPage() -> impl IntoView {
 #[component]
 fn ClassRow(class: ClassSummaryView) -> impl IntoView {
     let href = format!("/instructor/classes/{}", class.id);
-    let dates = match (&class.starts_on, &class.ends_on) {
-        (Some(start), Some(end)) => format!("{start} to {end}"),
-        (Some(start), None) => format!("from {start}"),
-        (None, Some(end)) => format!("until {end}"),
-        (None, None) => "–".into(),
-    };
+    let dates = class.dates.unwrap_or_else(|| "–".into());
     view! {
         <tr>
             <th scope="row"><a href=href>{class.name}</a></th>

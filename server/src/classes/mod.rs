@@ -70,6 +70,16 @@ impl Class {
             || (account.role >= Role::Instructor && account.id == self.owner)
     }
 
+    /// Its dates as people read them: `2027-01-10 to 2027-03-20`, `from ...`.
+    pub fn dates(&self) -> Option<String> {
+        match (&self.starts_on, &self.ends_on) {
+            (Some(start), Some(end)) => Some(format!("{start} to {end}")),
+            (Some(start), None) => Some(format!("from {start}")),
+            (None, Some(end)) => Some(format!("until {end}")),
+            (None, None) => None,
+        }
+    }
+
     /// Refuses with 403 unless `account` runs this class.
     pub fn require_runner(&self, account: &Account) -> Result<(), ApiError> {
         account.require(Role::Instructor)?;

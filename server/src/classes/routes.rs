@@ -71,8 +71,7 @@ pub fn summary_of(class: &Class, members: u32) -> ClassSummaryView {
         join_url: String::new(),
         members,
         capacity: class.capacity,
-        starts_on: class.starts_on.clone(),
-        ends_on: class.ends_on.clone(),
+        dates: class.dates(),
         time_zone: dates::describe_offset(class.utc_offset_minutes),
     }
 }
@@ -162,12 +161,7 @@ pub async fn join_view(
     let instructor = crate::accounts::store::find(&state.pool, &class.owner)
         .await?
         .map_or_else(|| "an instructor".to_string(), |(owner, _)| owner.name);
-    let dates = match (&class.starts_on, &class.ends_on) {
-        (Some(start), Some(end)) => Some(format!("{start} to {end}")),
-        (Some(start), None) => Some(format!("from {start}")),
-        (None, Some(end)) => Some(format!("until {end}")),
-        (None, None) => None,
-    };
+    let dates = class.dates();
     Ok(JoinView {
         code: class.code.clone(),
         class_name: Some(class.name.clone()),

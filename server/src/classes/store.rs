@@ -84,39 +84,30 @@ pub async fn run_by(
     pool: &SqlitePool,
     account: &Account,
 ) -> Result<Vec<(Class, u32)>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {CLASS_COLUMNS}, (SELECT COUNT(*) FROM class_members m WHERE m.class_id = classes.id) AS members
-         FROM classes WHERE ? OR owner_id = ? ORDER BY created_at DESC, name"
-    ))
-    .bind(account.role >= Role::Admin)
-    .bind(account.id.as_str())
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                class_from_row(row)?,
-                row.try_get::<i64, _>("members")? as u32,
-            ))
-        })
-        .collect()
+    let owner = (account.role < Role::Admin).then_some(&account.id);
+    listed(pool, owner).await
 }
 
 /// Every class, for the command line.
 pub async fn all(pool: &SqlitePool) -> Result<Vec<(Class, u32)>, sqlx::Error> {
+    listed(pool, None).await
+}
+
+/// The classes `owner` runs, or every class; newest first, with member counts.
+async fn listed(
+    pool: &SqlitePool,
+    owner: Option<&StudentId>,
+) -> Result<Vec<(Class, u32)>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {CLASS_COLUMNS}, (SELECT COUNT(*) FROM class_members m WHERE m.class_id = classes.id) AS members
-         FROM classes ORDER BY created_at DESC, name"
+         FROM classes WHERE ? IS NULL OR owner_id = ? ORDER BY created_at DESC, name"
     ))
+    .bind(owner.map(StudentId::as_str))
+    .bind(owner.map(StudentId::as_str))
     .fetch_all(pool)
     .await?;
     rows.iter()
-        .map(|row| {
-            Ok((
-                class_from_row(row)?,
-                row.try_get::<i64, _>("members")? as u32,
-            ))
-        })
+        .map(|row| Ok((class_from_row(row)?, row.try_get::<i64, _>("members")? as u32)))
         .collect()
 }
 
