@@ -70,10 +70,12 @@ python3 - "$out/run_stats.csv" "$out/run_failures.csv" "$students" "$seconds" "$
 import csv, sys
 stats, failures, students, seconds, peak_kib = sys.argv[1:6]
 rows = list(csv.DictReader(open(stats)))
-print(f"| request ({students} students, {seconds} s) | count | failures | p50 ms | p99 ms |")
-print("|---|---|---|---|---|")
+base = next((float(r["99%"]) for r in rows if r["Name"] == "baseline /healthz"), 0.0) or 1.0
+print(f"| request ({students} students, {seconds} s) | count | failures | p50 ms | p99 ms | p99 / baseline p99 |")
+print("|---|---|---|---|---|---|")
 for row in rows:
-    print(f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | {row['50%']} | {row['99%']} |")
+    ratio = float(row["99%"]) / base
+    print(f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | {row['50%']} | {row['99%']} | {ratio:.1f} |")
 print(f"\nServer peak resident memory: {int(peak_kib) / 1024:.0f} MiB")
 failed = [r for r in csv.DictReader(open(failures))]
 for f in failed[:10]:

@@ -118,5 +118,10 @@ class Student(HttpUser):
         )
 
     @task(1)
+    def baseline(self):
+        # The cheapest request there is, under the same load: what the others are compared with.
+        self.client.get("/healthz", name="baseline /healthz")
+
+    @task(1)
     def look_at_progress(self):
         self.get_page("/progress", "page progress")

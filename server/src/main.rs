@@ -10,8 +10,36 @@ use server::content::load_course;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    limit_malloc_arenas();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(run())
+}
+
+/// glibc gives threads that allocate arenas of their own, up to eight per
+/// core, and each keeps what was freed in it. The blocking pool's many
+/// threads (SQL jobs, hashing) then hold hundreds of MiB nobody uses: with
+/// 1,000 students the peak was 578 MiB, 307 MiB with two arenas per core,
+/// and 208 MiB with one (BENCHMARKS.md). One per core (at least two) keeps
+/// memory near what is in use.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let arenas = libc::c_int::try_from(cores.max(2)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: mallopt only tunes the allocator, and runs before any other
+    // thread exists; glibc ignores values it cannot use.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, arenas);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

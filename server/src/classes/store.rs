@@ -107,7 +107,12 @@ async fn listed(
     .fetch_all(pool)
     .await?;
     rows.iter()
-        .map(|row| Ok((class_from_row(row)?, row.try_get::<i64, _>("members")? as u32)))
+        .map(|row| {
+            Ok((
+                class_from_row(row)?,
+                row.try_get::<i64, _>("members")? as u32,
+            ))
+        })
         .collect()
 }
 
