@@ -293,6 +293,10 @@ pub struct ServeConfig {
     /// about 2.3 MiB and may grow to 64); idle ones are reset beyond it.
     #[arg(long, env = "WORKBENCH_SANDBOX_DISK_MIB", default_value_t = 4096)]
     pub sandbox_disk_mib: u64,
+    /// Most one student's SQL sandbox may grow to, in MiB (4 to 1024);
+    /// statements that would grow it further fail with 409.
+    #[arg(long, env = "WORKBENCH_SANDBOX_MAX_MIB", default_value_t = 64)]
+    pub sandbox_max_mib: u64,
     /// Memory for what is kept per student (traces, the cache lab's
     /// entries and statistics, the rate-limit lab's limiters), in MiB; the
     /// least recently active students' state goes first beyond it.

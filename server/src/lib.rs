@@ -150,6 +150,7 @@ pub async fn build_state_with_clock(
             redis_url: config.redis_url.clone(),
             sql_gate: config.sql_gate_limits(),
             sandbox_disk_bytes: config.sandbox_disk_mib.saturating_mul(1024 * 1024),
+            sandbox_max_bytes: config.sandbox_max_mib.clamp(4, 1024) * 1024 * 1024,
             memory: config.lab_memory_budgets(),
         }),
         new_guests: crate::limiter::AddressBudget::new(

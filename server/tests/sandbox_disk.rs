@@ -88,7 +88,11 @@ async fn making_room_resets_the_longest_idle_sandbox_and_says_so() {
 
 #[tokio::test]
 async fn a_sandbox_its_student_filled_answers_409_not_5xx() {
-    let server = TestServer::start().await;
+    // Sandboxes of at most 8 MiB: the shop takes about 2.3 of them.
+    let server = TestServer::start_configured(repo_root(), |config| {
+        config.sandbox_max_mib = 8;
+    })
+    .await;
     let ada = server.browser();
     assert_eq!(
         query(&server, &ada, "CREATE TABLE big (b BLOB)")
@@ -96,7 +100,7 @@ async fn a_sandbox_its_student_filled_answers_409_not_5xx() {
             .status(),
         200
     );
-    let fill = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 80) \
+    let fill = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) \
                 INSERT INTO big SELECT randomblob(1000000) FROM n";
     let full = query(&server, &ada, fill).await;
     assert_eq!(full.status(), StatusCode::CONFLICT);

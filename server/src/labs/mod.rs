@@ -80,6 +80,8 @@ pub struct LabContext {
     pub sql_gate: crate::fair_gate::GateLimits,
     /// All SQL sandboxes together stay under this many bytes.
     pub sandbox_disk_bytes: u64,
+    /// One SQL sandbox stays under this many bytes.
+    pub sandbox_max_bytes: u64,
     /// What labs may keep in memory for all students together.
     pub memory: MemoryBudgets,
 }

@@ -48,6 +48,7 @@ impl Lab for SqlLab {
             context.sql_gate,
             context.clock.clone(),
             context.sandbox_disk_bytes,
+            context.sandbox_max_bytes,
         )
     }
 

@@ -24,7 +24,7 @@ use crate::identity::StudentId;
 pub const STATEMENT_TIME: Duration = Duration::from_secs(2);
 /// Rows sent back for one statement.
 pub const MAX_ROWS: usize = 1000;
-/// How big a sandbox may grow (64 MiB).
+/// How big a sandbox may grow by default (64 MiB; `--sandbox-max-mib`).
 pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// Sandbox jobs running at once across the server.
 pub const CONCURRENT_RUNS: usize = 4;
@@ -72,15 +72,23 @@ pub struct Sandboxes {
     last_sweep: Mutex<Option<std::time::Instant>>,
     /// All sandboxes together stay under this many bytes ([`disk`]).
     disk_budget: u64,
+    /// One sandbox stays under this many bytes: the student's statements fail past it.
+    max_bytes: u64,
     /// Why a student's sandbox was reset, until they are told.
     notices: Mutex<HashMap<String, String>>,
 }
 
 impl Sandboxes {
-    /// Sandboxes kept in `dir`, at most `disk_budget` bytes in all, shared
-    /// within `limits` (with [`CONCURRENT_RUNS`] slots); time budgets drain
-    /// on `clock`.
-    pub fn new(dir: PathBuf, limits: GateLimits, clock: Arc<dyn Clock>, disk_budget: u64) -> Self {
+    /// Sandboxes kept in `dir`, each at most `max_bytes` and all together
+    /// at most `disk_budget`, shared within `limits` (with
+    /// [`CONCURRENT_RUNS`] slots); time budgets drain on `clock`.
+    pub fn new(
+        dir: PathBuf,
+        limits: GateLimits,
+        clock: Arc<dyn Clock>,
+        disk_budget: u64,
+        max_bytes: u64,
+    ) -> Self {
         let limits = GateLimits {
             slots: CONCURRENT_RUNS,
             ..limits
@@ -91,6 +99,7 @@ impl Sandboxes {
             gate: FairGate::new(limits, clock, "SQL sandbox jobs"),
             last_sweep: Mutex::new(None),
             disk_budget,
+            max_bytes,
             notices: Mutex::new(HashMap::new()),
         }
     }
@@ -137,8 +146,9 @@ impl Sandboxes {
         student: &StudentId,
         work: impl FnOnce(&mut Db) -> Result<T, SqlError> + Send + 'static,
     ) -> Result<T, SandboxError> {
+        let max_pages = self.max_bytes / PAGE_SIZE;
         self.with_file(student, move |path| {
-            let mut db = open(path)?;
+            let mut db = Db::open(path, Access::ReadWrite, max_pages)?;
             work(&mut db)
         })
         .await
@@ -368,7 +378,8 @@ pub fn sweep(dir: &Path, cutoff: SystemTime, busy: &[String]) -> usize {
     removed
 }
 
-/// A guarded read-write connection to a sandbox file.
+/// A guarded read-write connection to a sandbox file, for the lab's own
+/// jobs (the withdrawal demo), at the default size limit.
 pub fn open(path: &Path) -> Result<Db, SqlError> {
     Db::open(path, Access::ReadWrite, MAX_BYTES / PAGE_SIZE)
 }
