@@ -144,7 +144,9 @@ pub(crate) async fn answer(
             if let Err(error) = identity::set_flash(session, flash).await {
                 return error.into_response();
             }
-            Redirect::to(&with_next(retry.page, retry.next)).into_response()
+            // The page comes from the request's own path: never redirect to
+            // anything a browser would not read as a path on this site.
+            Redirect::to(&with_next(&safe_next(Some(retry.page)), retry.next)).into_response()
         }
     }
 }

@@ -5,7 +5,7 @@
 //! A cohort is one class (for the instructor who runs it, or an admin), or,
 //! without a class, the students in no class (for any instructor) or every
 //! student (for an admin). An instructor never sees another class's members
-//! or their work. A class's gradebook marks a score late when it was reached
+//! or their work, and a class shows its members' work since they joined it. A class's gradebook marks a score late when it was reached
 //! only after the module's deadline in that class.
 //!
 //! Everything comes from three queries over the cohort's attempts and hints,
@@ -159,10 +159,16 @@ struct Attempt {
 
 async fn attempts(pool: &SqlitePool, cohort: &Cohort) -> Result<Vec<Attempt>, sqlx::Error> {
     let (join, parameter) = cohort.join();
+    // A class sees what its members did since they joined it, not before:
+    // joining (or being added) does not open a student's whole history.
+    let since_joined = match cohort {
+        Cohort::Class(_) => "WHERE t.created_at >= cohort.joined_at",
+        _ => "",
+    };
     let sql = format!(
         "SELECT t.student_id, t.exercise, t.score, t.passed, t.created_at,
                 CASE WHEN t.passed = 0 THEN t.outcome END AS failed_outcome
-         FROM attempts t {join}"
+         FROM attempts t {join} {since_joined}"
     );
     let rows = bound(sqlx::query(&sql), parameter).fetch_all(pool).await?;
     rows.iter()

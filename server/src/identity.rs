@@ -318,7 +318,9 @@ impl Student {
                 )))?;
         let address = extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| {
+                crate::limiter::counted_address(c.0.ip())
+            });
         state
             .new_guests
             .check(address, crate::limiter::Context::Anyone)

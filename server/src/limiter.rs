@@ -71,9 +71,26 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     }
 }
 
-/// The address of the peer that sent the request. Behind a reverse proxy
-/// this is the proxy, so every client would share one allowance.
+/// The address of the peer that sent the request, as limits count it: an
+/// IPv6 client owns a whole /64 (it can pick any address in it), so the
+/// /64 is the key. Behind a reverse proxy this is the proxy, so every
+/// client would share one allowance.
 pub struct ClientAddress(pub std::net::IpAddr);
+
+/// `address` as limits count it ([`ClientAddress`]).
+pub fn counted_address(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(segments.into())
+            }
+        },
+        v4 => v4,
+    }
+}
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
@@ -87,7 +104,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
-                    c.0.ip()
+                    counted_address(c.0.ip())
                 }),
         ))
     }
@@ -201,6 +218,22 @@ mod tests {
             2,
             Duration::from_secs(60),
         )
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert_eq!(counted_address(a), counted_address(b));
+        assert_ne!(
+            counted_address(a),
+            counted_address("2001:db8:1:3::1".parse().unwrap())
+        );
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(
+            counted_address(mapped),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]

@@ -70,7 +70,7 @@ async fn records_of(
     .fetch_all(pool)
     .await?;
     let exercises = course.exercises();
-    let mut records: HashMap<String, (Record, u32)> = HashMap::new();
+    let mut records: HashMap<String, (Record, Option<u32>)> = HashMap::new();
     for row in &rows {
         let exercise: String = row.try_get("exercise")?;
         let score = row.try_get::<i64, _>("score")? as u32;
@@ -83,13 +83,15 @@ async fn records_of(
         record.attempts += 1;
         record.passed |= row.try_get::<i64, _>("passed")? == 1;
         if due.is_none_or(|due| at <= *due) {
-            *best_on_time = (*best_on_time).max(score);
+            *best_on_time = Some(best_on_time.unwrap_or(0).max(score));
         }
     }
     Ok(records
         .into_iter()
         .map(|(exercise, (mut record, best_on_time))| {
-            record.late = best_on_time < record.best;
+            // As the gradebook says it: the best came only after the deadline
+            // (a score of nothing, all of it late, is late too).
+            record.late = best_on_time.is_none_or(|on_time| on_time < record.best);
             (exercise, record)
         })
         .collect())

@@ -84,6 +84,44 @@ async fn a_guest_joins_by_link_works_signs_up_and_stays_in_the_class() {
         "{page}"
     );
     assert_eq!(server.get("/join/NOPE2345").await.status(), 404);
+    // A code that leaked can be replaced: the old one stops working.
+    let id = class["id"].as_str().unwrap().to_string();
+    let fresh: Value = post(
+        &tess,
+        &server,
+        &format!("/api/instructor/classes/{id}/code"),
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let old_code = code.clone();
+    let code = fresh["code"].as_str().unwrap().to_string();
+    assert_ne!(code, old_code);
+    assert_eq!(server.get(&format!("/join/{old_code}")).await.status(), 404);
+    let hijack = post(
+        &server.browser(),
+        &server,
+        &format!("/api/instructor/classes/{id}/code"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(hijack.status(), 401);
+    // A join with a control character in its path is a clear 404, not a 500.
+    let odd = server
+        .browser()
+        .post(server.url("/join/AB%0ACD"))
+        .form(&[("name", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        odd.status().is_redirection() || odd.status() == 404,
+        "{}",
+        odd.status()
+    );
+
     // The code typed on /join, as read aloud, leads to the class's page.
     let typed = format!("/join?code={}+{}", code[..4].to_lowercase(), &code[4..]);
     let to_class = server.get(&typed).await;
@@ -479,15 +517,16 @@ async fn a_class_of_300_behind_one_address_all_sign_up_and_sign_in() {
         .await;
     assert_eq!(members["members"].as_array().unwrap().len(), 300);
 
-    // The next lesson: everyone signs in again from fresh browsers.
+    // The next lesson: everyone signs in again from fresh browsers, from
+    // the class's link (the sign-in form carries its code).
     let statuses = join_all((0..300).map(|i| {
-        let server = &server;
+        let (server, code) = (&server, &code);
         async move {
             post(
                 &server.browser(),
                 server,
                 "/auth/signin",
-                json!({ "email": format!("s{i}@example.com"), "password": PASSWORD }),
+                json!({ "email": format!("s{i}@example.com"), "password": PASSWORD, "class": code }),
             )
             .await
             .status()
@@ -722,5 +761,52 @@ async fn the_class_command_creates_lists_adds_and_exports() {
             .starts_with("Ada,ada@example.com,"),
         "{csv}"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_leaked_class_code_buys_an_attacker_little() {
+    let server = TestServer::start().await;
+    let tess = instructor(&server, "Tess", "tess@example.com").await;
+    let class = create_class(&server, &tess, json!({ "name": "Small", "capacity": 20 })).await;
+    let code = class["code"].as_str().unwrap().to_string();
+
+    // One browser with the code: five tries on the class's budget, then its own allowance is spent.
+    let mallory = server.browser();
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let body = json!({ "email": format!("victim{i}@example.com"), "password": "Summer2026!!", "class": code });
+        statuses.push(post(&mallory, &server, "/auth/signin", body).await.status());
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(*statuses.last().unwrap(), StatusCode::TOO_MANY_REQUESTS);
+
+    // Fresh browsers each take a place: the class fills, and then the
+    // address's own small budget is all that is left.
+    let mut refused = 0;
+    for i in 0..150 {
+        let body = json!({ "email": format!("spray{i}@example.com"), "password": "Summer2026!!", "class": code });
+        let status = post(&server.browser(), &server, "/auth/signin", body)
+            .await
+            .status();
+        refused += usize::from(status == StatusCode::TOO_MANY_REQUESTS);
+    }
+    let id = class["id"].as_str().unwrap();
+    let members = server
+        .json(&tess, &format!("/api/instructor/classes/{id}"))
+        .await;
+    assert_eq!(
+        members["members"].as_array().unwrap().len(),
+        20,
+        "every try took a place, and the instructor sees them"
+    );
+    assert!(refused >= 60, "only {refused} of 150 refused");
     server.stop().await;
 }

@@ -175,3 +175,35 @@ async fn the_cache_lab_never_answers_502_for_the_sql_labs_state() {
     assert_eq!(fixed.status(), 200);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn sandboxes_that_grow_past_the_budget_make_room_too() {
+    let server = TestServer::start_configured(repo_root(), |config| {
+        config.sandbox_disk_mib = 7;
+    })
+    .await;
+    let (ada, bob) = (server.browser(), server.browser());
+    assert_eq!(query(&server, &ada, "SELECT 1").await.status(), 200);
+    age(&server, 24);
+    assert_eq!(query(&server, &bob, "SELECT 1").await.status(), 200);
+    assert_eq!(sandboxes(&server), 2, "two fresh sandboxes fit");
+    // Bob's sandbox grows by 3 MB: together they pass the budget.
+    let grow = "CREATE TABLE big AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) \
+                SELECT randomblob(1000000) AS b FROM n";
+    assert_eq!(query(&server, &bob, grow).await.status(), 200);
+    // The next check (at most every 5 s by the server's clock) resets Ada's, idle longest.
+    server.clock.advance(6);
+    assert_eq!(
+        query(&server, &bob, "SELECT count(*) FROM big")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(sandboxes(&server), 1);
+    let back: Value = query(&server, &ada, "SELECT 1").await.json().await.unwrap();
+    assert!(
+        back["notice"].as_str().is_some_and(|n| n.contains("reset")),
+        "{back}"
+    );
+    server.stop().await;
+}

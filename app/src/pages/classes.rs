@@ -153,6 +153,10 @@ pub(crate) fn ClassPage() -> impl IntoView {
                 </div>
                 <p class="join-code">"Code: " <strong><code>{class.code.clone()}</code></strong></p>
                 <p class="field-hint">{class.members} " of " {class.capacity} " places taken."</p>
+                <form method="post" action=format!("{api}/code") class="inline-form">
+                    <button type="submit" class="button-quiet" aria-describedby="new-code-hint">"Make a new code"</button>
+                    <span id="new-code-hint" class="field-hint">" If the link reached people outside the class: the old one stops working, members stay."</span>
+                </form>
             </section>
             <nav class="class-actions" aria-label="This class">
                 <a href=gradebook class="button-link">"Gradebook"</a>

@@ -139,18 +139,27 @@ pub(crate) fn GradebookPage() -> impl IntoView {
     let Some(book) = use_context::<GradebookView>() else {
         return view! { <Refused title="Gradebook" next="%2Finstructor%2Fgradebook"/> }.into_any();
     };
-    let class_query = book
-        .class
-        .as_ref()
-        .map(|c| format!("class={c}&"))
-        .unwrap_or_default();
-    let csv_href = match &book.module {
-        Some(m) => format!("/api/instructor/gradebook.csv?{class_query}module={m}"),
-        None => format!(
-            "/api/instructor/gradebook.csv?{}",
-            class_query.trim_end_matches('&')
-        ),
+    // Query values as the server got them: percent-encoded, so a module
+    // name can never add parameters of its own.
+    let encoded = |text: &str| -> String {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
     };
+    let mut csv_query = Vec::new();
+    if let Some(class) = &book.class {
+        csv_query.push(format!("class={}", encoded(class)));
+    }
+    if let Some(module) = &book.module {
+        csv_query.push(format!("module={}", encoded(module)));
+    }
+    let csv_href = format!("/api/instructor/gradebook.csv?{}", csv_query.join("&"));
     let selected_module = book.module.clone().unwrap_or_else(|| "all".into());
     let selected_class = book.class.clone().unwrap_or_default();
     let shown_title = book

@@ -22,6 +22,7 @@ use crate::classes::{self, Class};
 use crate::error::extract::Path;
 use crate::error::ApiError;
 use crate::forms::{answer, safe_next, Done, FormOrJson, Retry, Style};
+use crate::identity::StudentId;
 use crate::identity::{self, Visitor};
 use crate::limiter::ClientAddress;
 use crate::limiter::Context;
@@ -68,72 +69,126 @@ struct SignUpForm {
     class: Option<String>,
 }
 
-/// The class that vouches for a sign-up or sign-in: the one whose code the
-/// form carries (while it has room, or the student is in it), else one the
-/// student is already in. Its budget at the address is spent instead of
-/// the address's own, so a class behind one network can all sign up.
-async fn vouching_class(
+/// A class vouching for a sign-up or sign-in, and the member it charges.
+struct Vouched {
+    class: Class,
+    /// The student whose allowance each attempt spends: a guest who joined
+    /// (and so took a place), or an account already in the class.
+    member: StudentId,
+    /// The guest, when this request made them.
+    new_guest: bool,
+}
+
+impl Vouched {
+    fn context(this: &Option<Self>) -> Context<'_> {
+        match this {
+            Some(vouched) => Context::Class {
+                id: &vouched.class.id,
+                capacity: vouched.class.capacity,
+            },
+            None => Context::Anyone,
+        }
+    }
+}
+
+/// The class that vouches for a sign-up or sign-in, so a class behind one
+/// network address spends its own budget there, not the address's:
+/// - a guest who joined a class through its link;
+/// - signing in, with the class's code, to an account already in it;
+/// - with the code of a class that has room, anyone else: they join it now,
+///   as a guest, and take a place, so every attempt the class vouches for
+///   is tied to a place the instructor can see (and the class fills).
+///
+/// Each attempt then also spends the member's own small allowance.
+async fn vouch(
     state: &AppState,
+    session: &Session,
+    address: std::net::IpAddr,
+    visitor: &Visitor,
     code: Option<&str>,
-    student: Option<&crate::identity::StudentId>,
-) -> Result<Option<Class>, ApiError> {
-    if let Some(code) = code.filter(|c| !c.trim().is_empty()) {
-        if let Some(class) =
-            classes::store::find_by_code(&state.pool, &classes::normalize_code(code)).await?
+    signing_in_to: Option<&StudentId>,
+    name: &str,
+) -> Result<Option<Vouched>, ApiError> {
+    if let Visitor::Guest(guest) = visitor {
+        if let Some((id, _, _)) = classes::store::classes_of(&state.pool, guest)
+            .await?
+            .into_iter()
+            .next()
         {
-            let member = match student {
-                Some(student) => classes::store::is_member(&state.pool, &class.id, student).await?,
-                None => false,
-            };
-            let members = classes::store::members(&state.pool, &class.id).await?.len() as u32;
-            if member || members < class.capacity {
-                return Ok(Some(class));
+            if let Some(class) = classes::store::find(&state.pool, &id).await? {
+                return Ok(Some(Vouched {
+                    class,
+                    member: guest.clone(),
+                    new_guest: false,
+                }));
             }
         }
     }
-    let Some(student) = student else {
+    let Some(code) = code.map(classes::normalize_code).filter(|c| !c.is_empty()) else {
         return Ok(None);
     };
-    let Some((id, _, _)) = classes::store::classes_of(&state.pool, student)
-        .await?
-        .into_iter()
-        .next()
-    else {
+    let Some(class) = classes::store::find_by_code(&state.pool, &code).await? else {
         return Ok(None);
     };
-    Ok(classes::store::find(&state.pool, &id).await?)
-}
-
-fn context_of(class: &Option<Class>) -> Context<'_> {
-    match class {
-        Some(class) => Context::Class {
-            id: &class.id,
-            capacity: class.capacity,
-        },
-        None => Context::Anyone,
+    if let Some(account) = signing_in_to {
+        if classes::store::is_member(&state.pool, &class.id, account).await? {
+            return Ok(Some(Vouched {
+                class,
+                member: account.clone(),
+                new_guest: false,
+            }));
+        }
+    }
+    if classes::store::member_count(&state.pool, &class.id).await? >= class.capacity {
+        return Ok(None);
+    }
+    let (guest, new_guest) = match visitor {
+        Visitor::Guest(guest) => (guest.clone(), false),
+        Visitor::Anonymous => {
+            let context = Context::Class {
+                id: &class.id,
+                capacity: class.capacity,
+            };
+            state.new_guests.check(address, context)?;
+            (identity::create_guest(session, state).await?, true)
+        }
+        Visitor::SignedIn(_) => return Ok(None),
+    };
+    let name = check_display_name(name).unwrap_or_else(|_| "New member".into());
+    match classes::store::join(&state.pool, &class, &guest, &name, state.clock.now()).await? {
+        classes::store::Joined::Full => Ok(None),
+        _ => Ok(Some(Vouched {
+            class,
+            member: guest,
+            new_guest,
+        })),
     }
 }
 
-/// Joins the class whose code the form carried, once the account exists;
-/// returns the notice to show.
-async fn join_vouching_class(
+/// Spends one attempt from the address's budget (the vouching class's, if
+/// any) and from the vouched-for member's own allowance.
+fn spend_attempt(
     state: &AppState,
-    code: Option<&str>,
-    class: &Option<Class>,
-    account: &Account,
-) -> Result<Option<String>, ApiError> {
-    let (Some(_), Some(class)) = (code.filter(|c| !c.trim().is_empty()), class) else {
-        return Ok(None);
-    };
-    let joined = classes::store::join(
-        &state.pool,
-        class,
-        &account.id,
-        &account.name,
-        state.clock.now(),
-    )
-    .await?;
-    Ok((joined == classes::store::Joined::Joined).then(|| format!("You joined {}.", class.name)))
+    address: std::net::IpAddr,
+    vouched: &Option<Vouched>,
+) -> Result<(), ApiError> {
+    state
+        .accounts
+        .throttle
+        .check_address(address, Vouched::context(vouched))?;
+    if let Some(vouched) = vouched {
+        state.accounts.throttle.check_member(&vouched.member)?;
+    }
+    Ok(())
+}
+
+/// What to tell a student whose sign-up or sign-in also put them in a class.
+fn joined_notice(vouched: &Option<Vouched>, code: Option<&str>) -> Option<String> {
+    let vouched = vouched.as_ref()?;
+    let named = code
+        .map(classes::normalize_code)
+        .is_some_and(|c| c == vouched.class.code);
+    named.then(|| format!("You are in {}.", vouched.class.name))
 }
 
 async fn sign_up(
@@ -150,15 +205,25 @@ async fn sign_up(
         name: Some(form.name.clone()),
     };
     let result = async {
-        let guest = match &visitor {
-            Visitor::Guest(id) => Some(id),
+        let vouched = vouch(
+            &state,
+            &session,
+            address,
+            &visitor,
+            form.class.as_deref(),
+            None,
+            &form.name,
+        )
+        .await?;
+        spend_attempt(&state, address, &vouched)?;
+        // The guest this browser is (perhaps made just now, by the class's link) becomes the account.
+        let guest = match (&visitor, &vouched) {
+            (_, Some(vouched)) if vouched.new_guest || matches!(visitor, Visitor::Guest(_)) => {
+                Some(vouched.member.clone())
+            }
+            (Visitor::Guest(id), _) => Some(id.clone()),
             _ => None,
         };
-        let class = vouching_class(&state, form.class.as_deref(), guest).await?;
-        state
-            .accounts
-            .throttle
-            .check_address(address, context_of(&class))?;
         let name = check_display_name(&form.name).map_err(unprocessable)?;
         let email = normalize_email(&form.email).map_err(unprocessable)?;
         check_new_password(&form.password, &email)?;
@@ -171,16 +236,15 @@ async fn sign_up(
             password_hash: &password_hash,
             role: Role::Student,
         };
-        let account = store::create(&state.pool, guest, new, now)
+        let account = store::create(&state.pool, guest.as_ref(), new, now)
             .await?
             .ok_or_else(|| ApiError::Unprocessable(SIGN_UP_REFUSED.into()))?;
         identity::sign_in(&session, &account, now).await?;
         crate::labs::account_signed_in(&state, &account.id).await;
         tracing::info!(account = account.id.as_str(), "account created");
-        let joined = join_vouching_class(&state, form.class.as_deref(), &class, &account).await?;
         Ok(Done {
             redirect: safe_next(form.next.as_deref()),
-            notice: joined,
+            notice: joined_notice(&vouched, form.class.as_deref()),
             status: StatusCode::CREATED,
             body: account_json(&account),
         })
@@ -223,24 +287,34 @@ async fn sign_in(
         let known = store::find_by_email(&state.pool, &email)
             .await?
             .map(|(a, _)| a.id);
-        let class = vouching_class(&state, form.class.as_deref(), known.as_ref()).await?;
-        state
-            .accounts
-            .throttle
-            .check_address(address, context_of(&class))?;
+        let vouched = vouch(
+            &state,
+            &session,
+            address,
+            &visitor,
+            form.class.as_deref(),
+            known.as_ref(),
+            "",
+        )
+        .await?;
+        spend_attempt(&state, address, &vouched)?;
         state.accounts.throttle.check_account(&email)?;
         let account = authenticate(&state, &email, &form.password).await?;
-        if let Visitor::Guest(guest) = &visitor {
+        let guest = match (&visitor, &vouched) {
+            (Visitor::Guest(id), _) => Some(id.clone()),
+            (_, Some(vouched)) if vouched.new_guest => Some(vouched.member.clone()),
+            _ => None,
+        };
+        if let Some(guest) = &guest {
             store::carry_over_guest(&state.pool, guest, &account.id).await?;
             state.traces.adopt(guest, &account.id);
             crate::labs::adopt_guest(&state, guest, &account.id).await;
         }
         identity::sign_in(&session, &account, state.clock.now()).await?;
         crate::labs::account_signed_in(&state, &account.id).await;
-        let joined = join_vouching_class(&state, form.class.as_deref(), &class, &account).await?;
         Ok(Done {
             redirect: safe_next(form.next.as_deref()),
-            notice: joined,
+            notice: joined_notice(&vouched, form.class.as_deref()),
             status: StatusCode::OK,
             body: account_json(&account),
         })

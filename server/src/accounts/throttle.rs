@@ -17,6 +17,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::error::ApiError;
+use crate::identity::StudentId;
 use crate::limiter::{AddressBudget, Context, KeyedLimiter};
 
 /// Sign-in and sign-up attempts each class member adds to their class's budget.
@@ -48,6 +49,8 @@ impl Default for SignInLimits {
 pub struct SignInThrottle {
     per_account: KeyedLimiter<String>,
     per_address: AddressBudget,
+    /// What each class member may try on their class's budget.
+    per_member: KeyedLimiter<StudentId>,
 }
 
 impl SignInThrottle {
@@ -66,6 +69,11 @@ impl SignInThrottle {
                 PER_MEMBER_BURST,
                 limits.refill_every,
             ),
+            per_member: KeyedLimiter::new(
+                limits.per_account,
+                limits.refill_every,
+                "sign-in attempts from you",
+            ),
         }
     }
 
@@ -73,6 +81,13 @@ impl SignInThrottle {
     /// class `context`), or says when to retry.
     pub fn check_address(&self, address: IpAddr, context: Context<'_>) -> Result<(), ApiError> {
         self.per_address.check(address, context)
+    }
+
+    /// Takes one attempt from the allowance of a class member (a guest who
+    /// took a place, or an account in the class) signing up or in on their
+    /// class's budget.
+    pub fn check_member(&self, member: &StudentId) -> Result<(), ApiError> {
+        self.per_member.check(member)
     }
 
     /// Takes one attempt from the allowance of the account named `email`.
@@ -84,6 +99,7 @@ impl SignInThrottle {
     pub fn forget_idle(&self) {
         self.per_account.forget_idle();
         self.per_address.forget_idle();
+        self.per_member.forget_idle();
     }
 }
 

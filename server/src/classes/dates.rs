@@ -10,6 +10,9 @@ pub fn parse_day(text: &str) -> Option<i64> {
     if parts.next().is_some() || year.len() != 4 || month.len() != 2 || day.len() != 2 {
         return None;
     }
+    if ![year, month, day].iter().all(|part| all_digits(part)) {
+        return None;
+    }
     let (year, month, day): (i64, u32, u32) =
         (year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
@@ -28,7 +31,7 @@ pub fn parse_local(text: &str, offset_minutes: i32) -> Option<i64> {
     };
     let days = parse_day(day)?;
     let (hours, minutes) = time.split_once(':')?;
-    if hours.len() != 2 || minutes.len() != 2 {
+    if hours.len() != 2 || minutes.len() != 2 || !all_digits(hours) || !all_digits(minutes) {
         return None;
     }
     let (hours, minutes): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
@@ -82,12 +85,22 @@ pub fn parse_offset(text: &str) -> Option<i32> {
         _ => return None,
     };
     let (hours, minutes) = rest.split_once(':').unwrap_or((rest, "00"));
-    if hours.is_empty() || hours.len() > 2 || minutes.len() != 2 {
+    if hours.is_empty()
+        || hours.len() > 2
+        || minutes.len() != 2
+        || !all_digits(hours)
+        || !all_digits(minutes)
+    {
         return None;
     }
     let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
     let total = hours * 60 + minutes;
     (minutes < 60 && total <= 14 * 60).then_some(sign * total)
+}
+
+/// Only ASCII digits: `parse` alone would take a sign.
+fn all_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_leap(year: i64) -> bool {
@@ -175,6 +188,8 @@ mod tests {
         assert_eq!(describe(at, 60), "2027-01-31 23:59 (UTC+01:00)");
         assert_eq!(describe(at, -330), "2027-01-31 17:29 (UTC-05:30)");
         assert_eq!(parse_local("2027-01-31T24:00", 0), None);
+        assert_eq!(parse_local("2027-01-31T-1:-5", 0), None);
+        assert_eq!(parse_offset("+-1:00"), None);
     }
 
     #[test]

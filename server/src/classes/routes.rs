@@ -10,6 +10,7 @@
 //! | `POST /api/instructor/classes/{id}/members` | adds accounts by email: `{emails}` |
 //! | `DELETE /api/instructor/classes/{id}/members/{student}` | removes a member (form: `POST .../remove`) |
 //! | `POST /api/instructor/classes/{id}/deadlines` | sets deadlines: `{module: "YYYY-MM-DDTHH:MM" or ""}` in class time |
+//! | `POST /api/instructor/classes/{id}/code` | a fresh join code; the old link stops working |
 //! | `POST /join/{code}` | joins the class: `{name?}` (a guest's name; made a guest if need be) |
 
 use std::collections::HashMap;
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
             "/api/instructor/classes/{id}/deadlines",
             post(set_deadlines),
         )
+        .route("/api/instructor/classes/{id}/code", post(new_code))
         .route("/join/{code}", post(join))
 }
 
@@ -154,10 +156,11 @@ pub async fn join_view(
             ..JoinView::default()
         });
     };
-    let members = store::members(&state.pool, &class.id).await?;
-    let already_member = visitor
-        .student_id()
-        .is_some_and(|me| members.iter().any(|m| &m.id == me));
+    let members = store::member_count(&state.pool, &class.id).await?;
+    let already_member = match visitor.student_id() {
+        Some(me) => store::is_member(&state.pool, &class.id, me).await?,
+        None => false,
+    };
     let instructor = crate::accounts::store::find(&state.pool, &class.owner)
         .await?
         .map_or_else(|| "an instructor".to_string(), |(owner, _)| owner.name);
@@ -168,7 +171,7 @@ pub async fn join_view(
         instructor,
         dates,
         already_member,
-        full: !already_member && members.len() as u32 >= class.capacity,
+        full: !already_member && members >= class.capacity,
     })
 }
 
@@ -242,7 +245,7 @@ async fn add_members(
     Path(id): Path<String>,
     FormOrJson { value, style }: FormOrJson<AddMembers>,
 ) -> Response {
-    let page = format!("/instructor/classes/{id}");
+    let page = format!("/instructor/classes/{}", safe_segment(&id));
     let result = async {
         let class = class_run_by(&state, &account, &id).await?;
         let typed: Vec<String> = match value.emails {
@@ -326,7 +329,7 @@ async fn remove_member(
     SignedIn(account): SignedIn,
     Path((id, student)): Path<(String, String)>,
 ) -> Response {
-    let page = format!("/instructor/classes/{id}");
+    let page = format!("/instructor/classes/{}", safe_segment(&id));
     let result = async {
         let class = class_run_by(&state, &account, &id).await?;
         if !store::remove_member(
@@ -358,7 +361,7 @@ async fn set_deadlines(
     Path(id): Path<String>,
     FormOrJson { value, style }: FormOrJson<HashMap<String, Option<String>>>,
 ) -> Response {
-    let page = format!("/instructor/classes/{id}");
+    let page = format!("/instructor/classes/{}", safe_segment(&id));
     let result = async {
         let class = class_run_by(&state, &account, &id).await?;
         let outline = state.course.current().outline();
@@ -369,7 +372,8 @@ async fn set_deadlines(
             }
             let due = match due.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
                 None => None,
-                Some(text) => Some(dates::parse_local(text, class.utc_offset_minutes).ok_or_else(|| {
+                // Due at the end of the minute named: 23:59 still takes work at 23:59:30.
+                Some(text) => Some(59 + dates::parse_local(text, class.utc_offset_minutes).ok_or_else(|| {
                     ApiError::Unprocessable(format!(
                         "The deadline of {module} must be a date and time written YYYY-MM-DDTHH:MM, not {text:?}."
                     ))
@@ -395,6 +399,29 @@ async fn set_deadlines(
     answer(&session, style, result, retry_to(&page)).await
 }
 
+async fn new_code(
+    State(state): State<AppState>,
+    session: Session,
+    style: crate::forms::Style,
+    SignedIn(account): SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let class = class_run_by(&state, &account, &id).await?;
+        let code = store::new_code_for(&state.pool, &class.id).await?;
+        Ok(Done {
+            redirect: page_of(&class),
+            notice: Some(format!(
+                "The class's code is now {code}: the old link and code no longer work. Members stay members."
+            )),
+            status: StatusCode::OK,
+            body: serde_json::json!({ "code": code, "join_path": format!("/join/{code}") }),
+        })
+    }
+    .await;
+    answer(&session, style, result, retry_to("/instructor/classes")).await
+}
+
 /// A guest's name as they give it when joining.
 #[derive(Deserialize, Default)]
 struct JoinForm {
@@ -410,7 +437,7 @@ async fn join(
     Path(code): Path<String>,
     FormOrJson { value, style }: FormOrJson<JoinForm>,
 ) -> Response {
-    let page = format!("/join/{code}");
+    let page = format!("/join/{}", normalize_code(&code));
     let result = async {
         let class = store::find_by_code(&state.pool, &normalize_code(&code))
             .await?
@@ -423,7 +450,7 @@ async fn join(
             Visitor::SignedIn(account) => (account.id.clone(), account.name.clone()),
             Visitor::Guest(id) => (id.clone(), guest_name(value.name.as_deref())?),
             Visitor::Anonymous => {
-                if store::members(&state.pool, &class.id).await?.len() as u32 >= class.capacity {
+                if store::member_count(&state.pool, &class.id).await? >= class.capacity {
                     return Err(full(&class));
                 }
                 let name = guest_name(value.name.as_deref())?;
@@ -458,6 +485,11 @@ async fn join(
     }
     .await;
     answer(&session, style, result, retry_to(&page)).await
+}
+
+/// A path segment typed by the caller, with only what ids are made of.
+fn safe_segment(typed: &str) -> String {
+    typed.chars().filter(char::is_ascii_alphanumeric).collect()
 }
 
 fn full(class: &Class) -> ApiError {

@@ -56,6 +56,26 @@ pub async fn create(
     }
 }
 
+/// Gives the class a fresh join code: the old link stops working (for a
+/// code that leaked). Returns the new code.
+pub async fn new_code_for(pool: &SqlitePool, class_id: &str) -> Result<String, sqlx::Error> {
+    loop {
+        let code = new_code();
+        let changed = sqlx::query(
+            "UPDATE classes SET code = ? WHERE id = ? AND NOT EXISTS (SELECT 1 FROM classes WHERE code = ?)",
+        )
+        .bind(&code)
+        .bind(class_id)
+        .bind(&code)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            return Ok(code);
+        }
+    }
+}
+
 /// The class with this id.
 pub async fn find(pool: &SqlitePool, id: &str) -> Result<Option<Class>, sqlx::Error> {
     sqlx::query(&format!("SELECT {CLASS_COLUMNS} FROM classes WHERE id = ?"))
@@ -158,6 +178,15 @@ pub async fn join(
     } else {
         Joined::Full
     })
+}
+
+/// How many members the class has.
+pub async fn member_count(pool: &SqlitePool, class_id: &str) -> Result<u32, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM class_members WHERE class_id = ?")
+        .bind(class_id)
+        .fetch_one(pool)
+        .await?;
+    Ok(count as u32)
 }
 
 /// Whether `student` is in the class.

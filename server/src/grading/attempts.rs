@@ -30,6 +30,34 @@ pub async fn record(
     .bind(now)
     .execute(pool)
     .await?;
+    forget_old_answers(pool, student, exercise).await
+}
+
+/// Answers kept per student and exercise besides the best one: the score
+/// of every attempt stays, but a student who keeps trying cannot make the
+/// database keep every answer they ever sent.
+pub const ANSWERS_KEPT: i64 = 20;
+
+/// Replaces the answers of all but the newest [`ANSWERS_KEPT`] attempts
+/// and the best one with `null` (those attempts cannot be regraded).
+async fn forget_old_answers(
+    pool: &SqlitePool,
+    student: &StudentId,
+    exercise: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE attempts SET answer = 'null'
+         WHERE student_id = ?1 AND exercise = ?2 AND answer != 'null'
+           AND id < (SELECT id FROM attempts WHERE student_id = ?1 AND exercise = ?2
+                     ORDER BY id DESC LIMIT 1 OFFSET ?3)
+           AND id != (SELECT id FROM attempts WHERE student_id = ?1 AND exercise = ?2
+                      ORDER BY score DESC, id DESC LIMIT 1)",
+    )
+    .bind(student.as_str())
+    .bind(exercise)
+    .bind(ANSWERS_KEPT - 1)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -131,4 +159,46 @@ pub async fn reset(
         .await?;
     }
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_the_newest_answers_and_the_best_are_kept() {
+        let pool = crate::db::connect("sqlite::memory:").await.unwrap();
+        let ada = StudentId::from_raw("ada");
+        sqlx::query("INSERT INTO students (id, kind, created_at) VALUES ('ada', 'guest', 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for i in 0..30u32 {
+            // The best score comes early, on attempt 3.
+            let score = if i == 3 { 5 } else { 1 };
+            let outcome = Outcome {
+                score,
+                max: 5,
+                checks: Vec::new(),
+            };
+            let answer = serde_json::json!({ "try": i });
+            record(&pool, &ada, "x", &answer, &outcome, i64::from(i))
+                .await
+                .unwrap();
+        }
+        let kept: Vec<String> =
+            sqlx::query_scalar("SELECT answer FROM attempts WHERE answer != 'null' ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(kept.len() as i64, ANSWERS_KEPT + 1);
+        assert_eq!(kept[0], r#"{"try":3}"#, "the best is kept");
+        assert_eq!(kept.last().unwrap(), r#"{"try":29}"#);
+        let record = record_of(&pool, &ada, "x").await.unwrap();
+        assert_eq!(
+            (record.attempts, record.best_score),
+            (30, Some(5)),
+            "every score stays"
+        );
+    }
 }

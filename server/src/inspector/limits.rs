@@ -83,10 +83,11 @@ pub fn kept_headers(headers: impl Iterator<Item = (String, String)>) -> Vec<(Str
 pub fn bounded_event(mut event: TraceEventView) -> TraceEventView {
     event.summary = cut(&event.summary, MAX_FIELD_BYTES);
     for (name, value) in &mut event.fields {
-        name.truncate(name.len().min(64));
-        while !name.is_char_boundary(name.len()) {
-            name.pop();
+        let mut end = name.len().min(64);
+        while !name.is_char_boundary(end) {
+            end -= 1;
         }
+        name.truncate(end);
         if value.len() > MAX_FIELD_BYTES {
             *value = cut(value, MAX_FIELD_BYTES);
         }

@@ -67,6 +67,9 @@ type Sized = (u64, Cache<String, Entry>);
 /// a few KiB), its key and moka's bookkeeping.
 const ENTRY_COST: usize = 1024;
 
+/// What an empty cache costs: moka's own structures.
+const CACHE_COST: usize = 4 * 1024;
+
 /// One student's view of the in-process backend, at their capacity.
 pub struct InProcessFor {
     cache: Cache<String, Entry>,
@@ -91,6 +94,8 @@ impl InProcess {
             *entry = (capacity, new_cache(capacity));
         }
         let cache = entry.1.clone();
+        let cost = CACHE_COST + cache.entry_count() as usize * ENTRY_COST;
+        caches.set_cost(student, cost);
         InProcessFor {
             cache,
             student: student.to_string(),
@@ -129,7 +134,7 @@ impl CacheStore for InProcessFor {
         self.cache.insert(key.to_string(), entry);
         // moka applies evictions lazily; settle them so capacity is exact for the student.
         self.cache.run_pending_tasks();
-        let cost = self.cache.entry_count() as usize * ENTRY_COST;
+        let cost = CACHE_COST + self.cache.entry_count() as usize * ENTRY_COST;
         self.caches
             .lock()
             .expect("never poisoned")
@@ -247,17 +252,17 @@ mod tests {
 
     #[tokio::test]
     async fn all_students_caches_stay_within_the_memory_budget() {
-        let store = InProcess::new(4 * ENTRY_COST);
+        let store = InProcess::new(2 * CACHE_COST + 4 * ENTRY_COST);
         let ada = store.for_student("ada", 100);
         ada.put("a1", entry("a1")).await.unwrap();
         ada.put("a2", entry("a2")).await.unwrap();
         let bob = store.for_student("bob", 100);
         bob.put("b1", entry("b1")).await.unwrap();
         bob.put("b2", entry("b2")).await.unwrap();
-        assert_eq!(store.used(), 4 * ENTRY_COST);
+        assert_eq!(store.used(), 2 * CACHE_COST + 4 * ENTRY_COST);
         // Bob stays active; Ada, idle longest, loses her cache.
         bob.put("b3", entry("b3")).await.unwrap();
-        assert_eq!(store.used(), 3 * ENTRY_COST);
+        assert_eq!(store.used(), CACHE_COST + 3 * ENTRY_COST);
         let ada = store.for_student("ada", 100);
         assert_eq!(ada.get("a1").await.unwrap(), None);
         assert!(bob.get("b3").await.unwrap().is_some());

@@ -16,7 +16,7 @@ use crate::labs::DeliberateResponse;
 /// are the platform's own defences, or a link could use them against
 /// whoever opens it (see `docs/SECURITY.md`). `Location` and `Content-Type`
 /// have parameters of their own, checked there.
-const PROTECTED_HEADERS: [&str; 23] = [
+const PROTECTED_HEADERS: [&str; 26] = [
     "content-length",
     "transfer-encoding",
     "connection",
@@ -40,6 +40,11 @@ const PROTECTED_HEADERS: [&str; 23] = [
     "cross-origin-resource-policy",
     "access-control-allow-credentials",
     "origin-agent-cluster",
+    // Reporting policies outlive the response: a link could make the
+    // reader's browser report their later workbench URLs elsewhere.
+    "nel",
+    "report-to",
+    "reporting-endpoints",
 ];
 
 /// Authentication schemes for which a browser shows its own password
@@ -250,15 +255,14 @@ fn parse_header(line: &str) -> Result<(HeaderName, HeaderValue), ApiError> {
     let value = HeaderValue::from_str(value.trim()).map_err(|_| {
         ApiError::BadRequest(format!("the value of `{name}` is not a valid header value"))
     })?;
-    let scheme = value
-        .to_str()
-        .unwrap_or_default()
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    // A header may hold several challenges (`Bearer realm="x", Basic ...`):
+    // any word that names a prompting scheme counts.
+    let lowered = value.to_str().unwrap_or_default().to_ascii_lowercase();
+    let prompting = lowered
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|word| PROMPTING_SCHEMES.contains(word));
     let authenticate = matches!(name.as_str(), "www-authenticate" | "proxy-authenticate");
-    if authenticate && PROMPTING_SCHEMES.contains(&scheme.as_str()) {
+    if let (true, Some(scheme)) = (authenticate, prompting) {
         return Err(ApiError::BadRequest(format!(
             "the lab will not ask for {scheme} credentials: browsers show a password prompt for it, which a link could use to phish; use a scheme such as Bearer"
         )));
@@ -383,6 +387,9 @@ mod tests {
             "Content-Type: text/javascript",
             "WWW-Authenticate: Basic realm=\"Workbench sign-in\"",
             "Proxy-Authenticate: NTLM",
+            "WWW-Authenticate: Bearer realm=\"shop\", Basic realm=\"Workbench\"",
+            "NEL: {\"report_to\":\"x\",\"max_age\":31536000}",
+            "Report-To: {\"group\":\"x\"}",
         ] {
             assert!(parse_header(bad).is_err(), "{bad}");
         }

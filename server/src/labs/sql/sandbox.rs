@@ -31,6 +31,10 @@ pub const CONCURRENT_RUNS: usize = 4;
 /// A sandbox untouched this long is deleted (a guest's session has long
 /// expired by then; a student who returns gets a fresh copy).
 pub const IDLE_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// New sandboxes the server makes in a burst (then four a second).
+const NEW_SANDBOXES_BURST: u32 = 1_000;
+/// How often a job checks that all sandboxes together fit the disk budget.
+const DISK_CHECK_EVERY: Duration = Duration::from_secs(5);
 /// How often creating a sandbox also sweeps idle ones away.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
@@ -76,6 +80,13 @@ pub struct Sandboxes {
     max_bytes: u64,
     /// Why a student's sandbox was reset, until they are told.
     notices: Mutex<HashMap<String, String>>,
+    /// When the whole disk budget was last checked, on the server's clock.
+    last_disk_check: Mutex<Option<i64>>,
+    clock: Arc<dyn Clock>,
+    /// New sandboxes across the server: generous enough for a class of a
+    /// thousand starting at once, so that a crowd of new guests from many
+    /// addresses cannot churn through everyone's idle sandboxes in minutes.
+    creations: crate::limiter::KeyedLimiter<()>,
 }
 
 impl Sandboxes {
@@ -96,11 +107,18 @@ impl Sandboxes {
         Self {
             dir,
             locks: Mutex::new(HashMap::new()),
-            gate: FairGate::new(limits, clock, "SQL sandbox jobs"),
+            gate: FairGate::new(limits, clock.clone(), "SQL sandbox jobs"),
             last_sweep: Mutex::new(None),
             disk_budget,
             max_bytes,
             notices: Mutex::new(HashMap::new()),
+            last_disk_check: Mutex::new(None),
+            clock: clock.clone(),
+            creations: crate::limiter::KeyedLimiter::new(
+                std::num::NonZeroU32::new(NEW_SANDBOXES_BURST).expect("nonzero"),
+                Duration::from_millis(250),
+                "new SQL sandboxes on this server",
+            ),
         }
     }
 
@@ -182,7 +200,10 @@ impl Sandboxes {
         let mine = self.lock_of(student).lock_owned().await;
         let path = self.path(student);
         if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            self.creations.check(&()).map_err(SandboxError::TooMany)?;
             self.create(student, &path).await?;
+        } else {
+            self.keep_within_budget_now_and_then(student).await;
         }
         touch(&path);
         Ok(Held {
@@ -275,28 +296,52 @@ impl Sandboxes {
         keep.push(self.file_stem(student));
         let (dir, budget) = (self.dir.clone(), self.disk_budget);
         let victims = tokio::task::spawn_blocking(move || {
-            let victims =
-                disk::victims(disk::survey(&dir, SystemTime::now()), budget, needed, &keep);
-            for victim in &victims {
-                let path = dir.join(format!("{}.db", victim.student));
-                match disk::delete(&path) {
-                    Ok(()) => {
-                        let note = dir.join(format!("{}.note", victim.student));
-                        let _ = std::fs::write(note, disk::reset_note(victim.idle));
-                    }
-                    Err(e) => tracing::warn!(error = %e, "could not reset a sandbox to make room"),
-                }
-            }
-            victims.len()
+            disk::victims(disk::survey(&dir, SystemTime::now()), budget, needed, &keep)
         })
         .await
-        .unwrap_or(0);
-        if victims > 0 {
-            tracing::info!(
-                reset = victims,
-                "reset idle sql sandboxes to stay in the disk budget"
-            );
+        .unwrap_or_default();
+        let mut reset = 0;
+        for victim in victims {
+            // Taken between the survey and now: leave it be.
+            let Ok(turn) = self
+                .lock_of(&StudentId::from_raw(victim.student.clone()))
+                .try_lock_owned()
+            else {
+                continue;
+            };
+            let dir = self.dir.clone();
+            let deleted = tokio::task::spawn_blocking(move || {
+                let _turn = turn;
+                let path = dir.join(format!("{}.db", victim.student));
+                disk::delete(&path).map(|()| {
+                    let note = dir.join(format!("{}.note", victim.student));
+                    let _ = std::fs::write(note, disk::reset_note(victim.idle));
+                })
+            })
+            .await;
+            match deleted {
+                Ok(Ok(())) => reset += 1,
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not reset a sandbox to make room"),
+                Err(e) => tracing::warn!(error = %e, "the sandbox reset failed"),
+            }
         }
+        if reset > 0 {
+            tracing::info!(reset, "reset idle sql sandboxes to stay in the disk budget");
+        }
+    }
+
+    /// Sandboxes grow after they are made: at most every [`DISK_CHECK_EVERY`],
+    /// a job first makes sure all of them together are within the budget.
+    async fn keep_within_budget_now_and_then(&self, student: &StudentId) {
+        {
+            let now = self.clock.now_ms();
+            let mut last = self.last_disk_check.lock().expect("never poisoned");
+            if last.is_some_and(|at| now - at < DISK_CHECK_EVERY.as_millis() as i64) {
+                return;
+            }
+            *last = Some(now);
+        }
+        self.make_room(student, 0).await;
     }
 
     /// Students whose sandbox is in use right now.
