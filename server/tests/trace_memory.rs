@@ -43,6 +43,11 @@ async fn a_thousand_padded_requests_from_five_guests_keep_memory_bounded() {
     }
     let kept = server.state.traces.bytes();
     let grown = resident_bytes().saturating_sub(before);
+    println!(
+        "traces keep {} KiB; the process grew by {} MiB",
+        kept / 1024,
+        grown / (1024 * 1024)
+    );
 
     // 1,000 traces of 100 KiB of headers each arrived (about 100 MB); a
     // trace keeps at most 8 KiB of them.
