@@ -1,7 +1,8 @@
 //! The Backend Workbench user interface.
 //!
 //! # Layout
-//! - [`model`]: the data pages and widgets show (shared with the server).
+//! - [`model`]: the data pages and widgets show, from the `model` crate
+//!   (serde only), which the server shares.
 //! - [`catalog`]: the small interface the server provides to the pages.
 //! - `pages`: the course home, lesson and account pages, rendered on the server only.
 //! - `widgets`: the interactive islands (request widget, theme switch),
@@ -16,7 +17,8 @@
 #![allow(unreachable_pub)]
 
 pub mod catalog;
-pub mod model;
+/// The data pages and widgets show, shared with the server: the `model` crate.
+pub use model;
 mod pages;
 mod widgets;
 

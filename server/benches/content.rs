@@ -5,8 +5,8 @@
 // `criterion_group!` defines an undocumented public function.
 #![allow(missing_docs)]
 
-use app::model::{TraceEventView, TraceView};
 use criterion::{criterion_group, criterion_main, Criterion};
+use model::{TraceEventView, TraceView};
 use server::content::load_course;
 use server::identity::StudentId;
 use server::inspector::TraceStore;

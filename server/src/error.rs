@@ -2,13 +2,13 @@
 //! caller can act on; 5xx errors are logged once here and answered with a
 //! generic body, so internal details never reach a client.
 
-use app::model::ErrorBody;
 use axum::{
     extract::rejection::{JsonRejection, PathRejection, QueryRejection},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
+use model::ErrorBody;
 
 /// An error answered with a JSON [`ErrorBody`].
 #[derive(Debug, thiserror::Error)]

@@ -120,7 +120,7 @@ pub(crate) async fn answer(
         (Style::Json, Err(error)) => error.into_response(),
         (Style::Form, Ok(done)) => {
             if done.notice.is_some() {
-                let flash = app::model::Flash {
+                let flash = model::Flash {
                     notice: done.notice,
                     ..Default::default()
                 };
@@ -135,7 +135,7 @@ pub(crate) async fn answer(
         }
         (Style::Form, Err(error @ ApiError::Internal(_))) => error.into_response(),
         (Style::Form, Err(error)) => {
-            let flash = app::model::Flash {
+            let flash = model::Flash {
                 error: Some(error.to_string()),
                 email: retry.email,
                 name: retry.name,

@@ -13,13 +13,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::model::{GradebookColumn, GradebookRow, GradebookView, ModuleScore, Outcome, StuckRow};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use model::{GradebookColumn, GradebookRow, GradebookView, ModuleScore, Outcome, StuckRow};
 use serde::Deserialize;
 use sqlx::{Row, SqlitePool};
 

@@ -149,7 +149,7 @@ pub async fn recognise_visitor(
         request.extensions_mut().insert(account.reader());
     }
     if request.method() == Method::GET && !request.uri().path().starts_with("/api/") {
-        match session.remove::<app::model::Flash>(FLASH_KEY).await {
+        match session.remove::<model::Flash>(FLASH_KEY).await {
             Ok(Some(flash)) => {
                 request.extensions_mut().insert(flash);
             }
@@ -234,7 +234,7 @@ pub async fn sign_out(session: &Session) -> Result<(), ApiError> {
 }
 
 /// Leaves a message for the next page this session shows.
-pub async fn set_flash(session: &Session, flash: app::model::Flash) -> Result<(), ApiError> {
+pub async fn set_flash(session: &Session, flash: model::Flash) -> Result<(), ApiError> {
     Ok(session.insert(FLASH_KEY, flash).await?)
 }
 

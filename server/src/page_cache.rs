@@ -66,11 +66,8 @@ fn is_course_page(request: &Request) -> bool {
     );
     // A reader with deadlines, or a message from their last form, sees
     // them on these pages: theirs alone.
-    let personal = request
-        .extensions()
-        .get::<app::model::DeadlinesView>()
-        .is_some()
-        || request.extensions().get::<app::model::Flash>().is_some();
+    let personal = request.extensions().get::<model::DeadlinesView>().is_some()
+        || request.extensions().get::<model::Flash>().is_some();
     !signed_in
         && !personal
         && request.method() == Method::GET

@@ -13,11 +13,11 @@
 //! A page the reader may not see gets a [`PageRefusal`] (401, 403, 404)
 //! instead, which the page shows in its own words.
 
-use app::model::{DeadlineView, DeadlinesView, PageRefusal};
 use axum::extract::{Request, State};
 use axum::http::{Extensions, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use model::{DeadlineView, DeadlinesView, PageRefusal};
 
 use crate::accounts::Account;
 use crate::classes::{self, dates};

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use app::model::{ExerciseProgress, LessonProgress, ModuleProgress, ProgressView};
 use axum::extract::State;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use model::{ExerciseProgress, LessonProgress, ModuleProgress, ProgressView};
 use serde::Deserialize;
 use sqlx::{Row, SqlitePool};
 

@@ -135,31 +135,31 @@ fn provide_request_context() {
     let Some(parts) = leptos::prelude::use_context::<http::request::Parts>() else {
         return;
     };
-    if let Some(reader) = parts.extensions.get::<app::model::Reader>() {
+    if let Some(reader) = parts.extensions.get::<model::Reader>() {
         provide_context(reader.clone());
     }
-    if let Some(flash) = parts.extensions.get::<app::model::Flash>() {
+    if let Some(flash) = parts.extensions.get::<model::Flash>() {
         provide_context(flash.clone());
     }
-    if let Some(progress) = parts.extensions.get::<app::model::ProgressView>() {
+    if let Some(progress) = parts.extensions.get::<model::ProgressView>() {
         provide_context(progress.clone());
     }
-    if let Some(gradebook) = parts.extensions.get::<app::model::GradebookView>() {
+    if let Some(gradebook) = parts.extensions.get::<model::GradebookView>() {
         provide_context(gradebook.clone());
     }
-    if let Some(deadlines) = parts.extensions.get::<app::model::DeadlinesView>() {
+    if let Some(deadlines) = parts.extensions.get::<model::DeadlinesView>() {
         provide_context(deadlines.clone());
     }
-    if let Some(classes) = parts.extensions.get::<app::model::ClassesView>() {
+    if let Some(classes) = parts.extensions.get::<model::ClassesView>() {
         provide_context(classes.clone());
     }
-    if let Some(class) = parts.extensions.get::<app::model::ClassView>() {
+    if let Some(class) = parts.extensions.get::<model::ClassView>() {
         provide_context(class.clone());
     }
-    if let Some(join) = parts.extensions.get::<app::model::JoinView>() {
+    if let Some(join) = parts.extensions.get::<model::JoinView>() {
         provide_context(join.clone());
     }
-    if let Some(refusal) = parts.extensions.get::<app::model::PageRefusal>() {
+    if let Some(refusal) = parts.extensions.get::<model::PageRefusal>() {
         provide_context(refusal.clone());
     }
 }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use app::model::LessonBlock;
 use common::TestServer;
+use model::LessonBlock;
 use reqwest::Method;
 use server::content::load_course;
 

@@ -109,8 +109,8 @@ impl Account {
     }
 
     /// What the pages show about the signed-in reader.
-    pub fn reader(&self) -> app::model::Reader {
-        app::model::Reader {
+    pub fn reader(&self) -> model::Reader {
+        model::Reader {
             name: self.name.clone(),
             email: self.email.clone(),
             role: self.role.as_str().to_string(),

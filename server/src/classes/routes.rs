@@ -15,14 +15,14 @@
 
 use std::collections::HashMap;
 
-use app::model::{
-    ClassMemberView, ClassSummaryView, ClassView, ClassesView, JoinView, ModuleDeadlineView,
-};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use model::{
+    ClassMemberView, ClassSummaryView, ClassView, ClassesView, JoinView, ModuleDeadlineView,
+};
 use serde::Deserialize;
 use tower_sessions::Session;
 

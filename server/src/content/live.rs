@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use app::catalog::Catalog;
-use app::model::{CourseOutline, LessonPage};
+use model::{CourseOutline, LessonPage};
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use app::model::{CourseOutline, LessonLink, LessonPage, ModuleSummary};
+use model::{CourseOutline, LessonLink, LessonPage, ModuleSummary};
 use serde::Deserialize;
 
 use super::authoring::{AuthoringError, AuthoringErrors};
@@ -57,7 +57,7 @@ impl Course {
                     .map(|(_, page)| page.blocks.clone())
                     .unwrap_or_default();
                 for block in embedded {
-                    if let app::model::LessonBlock::Exercise(view) = block {
+                    if let model::LessonBlock::Exercise(view) = block {
                         if let Some(exercise) = self.exercises.get(&view.id) {
                             if !ordered.iter().any(|e| e.id == exercise.id) {
                                 ordered.push(exercise);

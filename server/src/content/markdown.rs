@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use app::model::{LessonBlock, TocEntry};
+use model::{LessonBlock, TocEntry};
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::highlight::{self, escape_html};
@@ -223,13 +223,13 @@ impl<'a> Renderer<'a> {
     /// Step: ```` ```widget <name> ```` becomes a lab's own control.
     fn lab_widget_block(&mut self, info: &str, fence_line: usize) {
         let name = info.split_whitespace().nth(1).unwrap_or_default();
-        match app::model::LabWidget::ALL.iter().find(|(n, _)| *n == name) {
+        match model::LabWidget::ALL.iter().find(|(n, _)| *n == name) {
             Some((_, widget)) => {
                 self.flush();
                 self.blocks.push(LessonBlock::LabWidget(*widget));
             }
             None => {
-                let names: Vec<&str> = app::model::LabWidget::ALL.iter().map(|(n, _)| *n).collect();
+                let names: Vec<&str> = model::LabWidget::ALL.iter().map(|(n, _)| *n).collect();
                 self.errors.push((
                     fence_line,
                     format!(

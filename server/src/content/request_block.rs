@@ -8,7 +8,7 @@
 //! {"hello": "world"}
 //! ```
 
-use app::model::RequestTemplate;
+use model::RequestTemplate;
 
 /// Methods the widget can send from a browser.
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];

@@ -1,6 +1,6 @@
 //! Attempts and opened hints in the platform database.
 
-use app::model::Outcome;
+use model::Outcome;
 use sqlx::{Row, SqlitePool};
 
 use super::ENGINE_VERSION;

@@ -20,7 +20,7 @@ use super::{check_line, parse_check, AnswerError, CheckOutcome, Checker, GradeCo
 use crate::labs::cache::replay::{pattern, replay, stampede};
 use crate::labs::cache::CacheSettings;
 use crate::labs::LabSettings;
-use app::model::ExerciseInput;
+use model::ExerciseInput;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

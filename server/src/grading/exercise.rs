@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use app::model::{ExerciseView, LessonBlock};
+use model::{ExerciseView, LessonBlock};
 use serde::Deserialize;
 
 use super::{kind, Checker, KINDS};

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::select::Selector;
 use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
-use app::model::{ExerciseInput, TraceView};
+use model::{ExerciseInput, TraceView};
 
 /// The `http` kind.
 pub struct HttpKind;

@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
 use crate::labs::auth::rbac::{decide, default_policy, validate_policy, ACTIONS, ROLES};
-use app::model::ExerciseInput;
+use model::ExerciseInput;
 
 /// The `lab` kind.
 pub struct LabKind;

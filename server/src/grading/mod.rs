@@ -38,7 +38,7 @@ use serde::Deserialize;
 use crate::fair_gate::FairGate;
 use crate::identity::StudentId;
 
-pub use app::model::{CheckOutcome, Outcome};
+pub use model::{CheckOutcome, Outcome};
 
 pub use exercise::{Exercise, Exercises};
 pub use probe::ProbePolicy;
@@ -101,7 +101,7 @@ pub trait CheckKind: Send + Sync + 'static {
 /// A loaded, validated `[check]` table of one exercise.
 pub trait Checker: Send + Sync + Debug + 'static {
     /// What the browser may know to show the exercise: never an answer.
-    fn public_input(&self) -> app::model::ExerciseInput;
+    fn public_input(&self) -> model::ExerciseInput;
 
     /// Grades `answer`, the JSON the student (or CLI, or API) sent.
     fn grade<'a>(

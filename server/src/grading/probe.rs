@@ -41,7 +41,7 @@ use serde_json::Value;
 
 use super::select::Selector;
 use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
-use app::model::ExerciseInput;
+use model::ExerciseInput;
 
 /// The longest any probe may run, whatever the exercise asks for.
 const MAX_PROBE: Duration = Duration::from_secs(30);

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
-use app::model::ExerciseInput;
+use model::ExerciseInput;
 
 /// The `quiz` kind.
 pub struct Quiz;

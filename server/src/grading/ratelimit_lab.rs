@@ -24,7 +24,7 @@ use crate::labs::ratelimit::algorithms::Millis;
 use crate::labs::ratelimit::simulate::lane;
 use crate::labs::ratelimit::RateLimitSettings;
 use crate::labs::LabSettings;
-use app::model::ExerciseInput;
+use model::ExerciseInput;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,10 +13,10 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::model::{ExerciseStanding, ExerciseView, Outcome};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use model::{ExerciseStanding, ExerciseView, Outcome};
 use serde::{Deserialize, Serialize};
 
 use super::http::{LabRequests, RecordedRequest};

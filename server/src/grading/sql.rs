@@ -30,7 +30,7 @@ use tokio::sync::OnceCell;
 use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
 use crate::labs::sql::dataset::{self, Variant};
 use crate::labs::sql::engine::{Access, Db, Limits, QueryOutput, SqlError};
-use app::model::ExerciseInput;
+use model::ExerciseInput;
 
 /// Rows a graded query may return before it fails.
 const MAX_GRADED_ROWS: usize = 10_000;

@@ -13,7 +13,7 @@ use crate::labs::sql::engine::{Access, Db, Limits, SqlError};
 use crate::labs::sql::sandbox::RUN_LIMITS;
 use crate::labs::sql::withdrawal::{withdraw_concurrently, EXPECTED_BALANCE};
 use crate::labs::sql::{dataset, plan, SqlSettings};
-use app::model::ExerciseInput;
+use model::ExerciseInput;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -14,7 +14,7 @@
 //!
 //! So a trace holds at most about [`MAX_TRACE_BYTES`].
 
-use app::model::{TraceEventView, TraceView};
+use model::{TraceEventView, TraceView};
 
 /// Path and query kept.
 pub const MAX_PATH_BYTES: usize = 2 * 1024;

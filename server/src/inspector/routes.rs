@@ -1,9 +1,9 @@
 //! `GET /api/traces/{id}` and `GET /api/traces`: a student's own traces.
 
-use app::model::TraceView;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use model::TraceView;
 use serde::Serialize;
 
 use crate::error::{extract::Path, ApiError};

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use app::model::TraceView;
+use model::TraceView;
 
 use crate::identity::StudentId;
 

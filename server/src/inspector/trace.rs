@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use app::model::{TraceEventView, TraceView};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use model::{TraceEventView, TraceView};
 use serde::Serialize;
 use serde_json::{Map, Value};
 

@@ -1,6 +1,7 @@
-//! The data the pages and widgets show. The server builds these values; the
-//! browser receives some of them as JSON (traces) or as island props (request
-//! templates), so everything here is plain serialisable data.
+//! The data the pages and widgets show, defined once for both sides: the
+//! server builds these values; the browser receives some of them as JSON
+//! (traces) or as island props (request templates), so everything here is
+//! plain serialisable data, with no server or UI crate in sight.
 
 use serde::{Deserialize, Serialize};
 
