@@ -6,40 +6,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::model::{
-    ClassSummaryView, ClassView, ClassesView, Flash, JoinView, PageRefusal, Reader,
-};
-use crate::pages::progress::set_status;
-
-/// The message left by the last form, if any.
-#[component]
-pub(crate) fn FlashMessages() -> impl IntoView {
-    let flash = use_context::<Flash>().unwrap_or_default();
-    view! {
-        {flash.error.map(|error| view! { <p class="form-error" role="alert">{error}</p> })}
-        {flash.notice.map(|notice| view! { <p class="form-notice" role="status">{notice}</p> })}
-    }
-}
-
-/// A page the reader may not see: its status and the reason, with a way on.
-#[component]
-pub(crate) fn Refused(title: &'static str, next: &'static str) -> impl IntoView {
-    let refusal = use_context::<PageRefusal>().unwrap_or(PageRefusal {
-        status: 401,
-        message: "Sign in with an instructor account to see this page.".into(),
-    });
-    set_status(refusal.status);
-    let signed_in = use_context::<Reader>().is_some();
-    let sign_in = format!("/signin?next={next}");
-    view! {
-        <Title text=title/>
-        <section class="classes-page">
-            <h1>{title}</h1>
-            <p role="alert">{refusal.message}</p>
-            {(!signed_in).then(|| view! { <p><a href=sign_in>"Sign in"</a></p> })}
-        </section>
-    }
-}
+use crate::model::{ClassSummaryView, ClassView, ClassesView, Flash, JoinView, Reader};
+use crate::pages::notices::{set_status, FlashMessages, Refused};
 
 /// `/instructor/classes`
 #[component]

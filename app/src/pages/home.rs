@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use crate::catalog::CatalogContext;
 use crate::model::{DeadlineView, DeadlinesView, LessonLink, ModuleSummary};
-use crate::pages::classes::FlashMessages;
+use crate::pages::notices::FlashMessages;
 use crate::pages::progress::DueLines;
 
 /// Lists every module and lesson of the course.

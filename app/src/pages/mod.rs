@@ -6,4 +6,5 @@ pub(crate) mod classes;
 pub(crate) mod home;
 pub(crate) mod lesson;
 pub(crate) mod not_found;
+pub(crate) mod notices;
 pub(crate) mod progress;

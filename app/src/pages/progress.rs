@@ -9,19 +9,7 @@ use leptos_meta::Title;
 use crate::model::{
     DeadlinesView, GradebookView, ModuleProgress, ModuleScore, ProgressView, Reader,
 };
-use crate::pages::classes::Refused;
-
-/// Sets the status of the page being rendered (401, 403, 404).
-pub(crate) fn set_status(status: u16) {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(status) = http::StatusCode::from_u16(status) {
-            response.set_status(status);
-        }
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = status;
-}
+use crate::pages::notices::Refused;
 
 /// `/progress`
 #[component]
