@@ -27,7 +27,7 @@ use crate::accounts::{Account, Role, SignedIn};
 use crate::classes::{self, dates, Class};
 use crate::error::extract::Query;
 use crate::error::ApiError;
-use crate::grading::cli::csv;
+use crate::grading::batch::csv;
 use crate::grading::Exercise;
 use crate::identity::StudentId;
 use crate::state::AppState;

@@ -17,6 +17,9 @@ use crate::accounts::{self, Account};
 use crate::error::{ApiError, InternalError};
 use crate::state::AppState;
 
+/// Name of the workbench's own session cookie (labs use their own names).
+pub const SESSION_COOKIE: &str = "workbench_session";
+
 /// The session key holding the student id.
 const STUDENT_KEY: &str = "student_id";
 /// The session key holding the [`SignInMark`] of a signed-in session.
@@ -178,7 +181,7 @@ fn has_session_cookie(headers: &HeaderMap) -> bool {
         .any(|cookie| {
             cookie
                 .trim_start()
-                .strip_prefix(crate::web::SESSION_COOKIE)
+                .strip_prefix(SESSION_COOKIE)
                 .is_some_and(|rest| rest.starts_with('='))
         })
 }

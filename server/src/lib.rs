@@ -22,6 +22,7 @@
 
 pub mod accounts;
 pub mod classes;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod content;
@@ -37,6 +38,7 @@ pub mod identity;
 pub mod inspector;
 pub mod labs;
 pub mod limiter;
+pub mod live_reload;
 pub mod page_cache;
 pub mod page_data;
 pub mod progress;

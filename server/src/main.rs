@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::accounts::cli::{add_user, UserAdded};
+use server::cli::user::{add_user, UserAdded};
 use server::config::{Cli, Command, CourseArgs, GradeArgs, RegradeArgs, ServeConfig, UserCommand};
 use server::content::load_course;
 use tokio::net::TcpListener;
@@ -55,7 +55,7 @@ async fn run() -> ExitCode {
         Command::Grade(args) => grade(&args).await,
         Command::Regrade(args) => regrade(&args).await,
         Command::Class(command) => {
-            match server::classes::cli::run(&command, &mut std::io::stdout()).await {
+            match server::cli::class::run(&command, &mut std::io::stdout()).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("workbench: {e}");
@@ -139,7 +139,7 @@ fn check(args: &CourseArgs) -> ExitCode {
 /// `workbench grade`: 0 when everything passed, 1 when something failed, 2 when it could not grade.
 async fn grade(args: &GradeArgs) -> ExitCode {
     let mut out = std::io::stdout();
-    match server::grading::cli::run(args, &mut out).await {
+    match server::cli::grade::run(args, &mut out).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {

@@ -26,19 +26,18 @@ use tower_sessions_sqlx_store::SqliteStore;
 use crate::error::error_response;
 use crate::state::AppState;
 use crate::{
-    accounts, classes, content, csp, csrf, gradebook, grading, identity, inspector, labs,
+    accounts, classes, csp, csrf, gradebook, grading, identity, inspector, labs, live_reload,
     page_cache, page_data, progress,
 };
 
-/// Name of the workbench's own session cookie (labs use their own names).
-pub const SESSION_COOKIE: &str = "workbench_session";
+pub use crate::identity::SESSION_COOKIE;
 
 /// How often expired sessions are deleted and idle limiter keys forgotten.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// The whole application as one router.
 pub fn app(state: AppState, sessions: SqliteStore) -> Router {
-    let catalog: Arc<dyn Catalog> = state.course.clone();
+    let catalog: Arc<dyn Catalog> = Arc::new(CourseCatalog(state.course.clone()));
     let page_options = PageOptions {
         live_reload: state.dev,
     };
@@ -67,7 +66,7 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(inspector::router())
-        .merge(content::events::router())
+        .merge(live_reload::router())
         .merge(labs::router(state.clone()))
         .merge(accounts::routes::router())
         .merge(grading::routes::router())
@@ -128,6 +127,19 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| panic_response()))
         .with_state(state)
+}
+
+/// The served course, as the pages read it.
+struct CourseCatalog(Arc<crate::content::LiveCourse>);
+
+impl Catalog for CourseCatalog {
+    fn outline(&self) -> Arc<model::CourseOutline> {
+        self.0.current().outline()
+    }
+
+    fn lesson(&self, module: &str, slug: &str) -> Option<Arc<model::LessonPage>> {
+        self.0.current().lesson(module, slug)
+    }
 }
 
 /// Passes what `identity` learnt about the reader on to the pages.

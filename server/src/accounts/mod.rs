@@ -13,7 +13,6 @@
 //! [`crate::identity::recognise_visitor`]; handlers take a [`SignedIn`] or
 //! call [`Account::require`] to insist on a role.
 
-pub mod cli;
 pub mod password;
 pub mod routes;
 pub mod store;

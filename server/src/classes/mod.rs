@@ -18,10 +18,8 @@
 //!
 //! - [`store`]: the tables (`classes`, `class_members`, `class_deadlines`);
 //! - [`routes`]: the instructor API and pages' forms, and the join link;
-//! - [`cli`]: `workbench class ...`;
 //! - [`dates`]: the few calendar sums deadlines need.
 
-pub mod cli;
 pub mod dates;
 pub mod routes;
 pub mod store;

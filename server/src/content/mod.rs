@@ -7,7 +7,6 @@
 //! each as `file:line: message`.
 
 mod authoring;
-pub mod events;
 mod front_matter;
 mod highlight;
 mod live;

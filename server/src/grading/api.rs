@@ -18,7 +18,7 @@ use blake2::{Blake2b512, Digest};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::cli::{grade_one, GradedSubmission, Submission};
+use super::batch::{grade_one, GradedSubmission, Submission};
 use crate::accounts::{Role, SignedIn};
 use crate::error::extract::{Json as JsonBody, Path};
 use crate::error::ApiError;

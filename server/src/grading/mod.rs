@@ -15,8 +15,8 @@
 
 pub mod api;
 pub mod attempts;
+pub mod batch;
 mod cache_lab;
-pub mod cli;
 pub mod exercise;
 pub mod http;
 pub mod lab;

@@ -164,7 +164,7 @@ pub async fn make_role(server: &TestServer, email: &str, role: server::accounts:
             data_dir: server.data_dir.path().to_path_buf(),
         },
     };
-    server::accounts::cli::add_user(&args)
+    server::cli::user::add_user(&args)
         .await
         .expect("role changed");
 }

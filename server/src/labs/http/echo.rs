@@ -11,9 +11,9 @@ use serde::Serialize;
 
 use super::HttpLab;
 use crate::error::ApiError;
+use crate::identity::SESSION_COOKIE;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::{CurrentSettings, LAB_BODY_LIMIT};
-use crate::web::SESSION_COOKIE;
 
 /// A request taken apart.
 #[derive(Debug, Serialize)]

@@ -3,9 +3,9 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use super::password::check_new_password;
-use super::store::{self, NewAccount};
-use super::{check_display_name, normalize_email, Passwords};
+use crate::accounts::password::check_new_password;
+use crate::accounts::store::{self, NewAccount};
+use crate::accounts::{check_display_name, normalize_email, Passwords};
 use crate::config::UserAddArgs;
 use crate::db::{self, unix_now};
 

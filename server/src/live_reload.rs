@@ -1,5 +1,6 @@
 //! `GET /api/dev/content-events`: a server-sent event stream of the course's
 //! version number. Pages in dev mode listen and reload when it changes.
+//! Part of serving pages, not of the course: it lives with the web wiring.
 
 use std::convert::Infallible;
 

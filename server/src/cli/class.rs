@@ -3,9 +3,9 @@
 
 use std::io::Write;
 
-use super::routes::{describe_added, normalized_emails};
-use super::{normalize_code, store, Class, NewClass};
 use crate::accounts::Role;
+use crate::classes::routes::{describe_added, normalized_emails};
+use crate::classes::{normalize_code, store, Class, NewClass};
 use crate::config::{ClassAddMembersArgs, ClassCommand, ClassCreateArgs, ClassExportArgs};
 use crate::db::{self, unix_now};
 use crate::gradebook::{self, Cohort};

@@ -15,49 +15,10 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use super::{grade, CheckOutcome, Exercises, GradeContext, Outcome, ProbePolicy};
 use crate::config::{GradeArgs, GradeFormat};
 use crate::content::load_course;
-
-/// One graded submission, as every output format reports it.
-#[derive(Debug, Serialize)]
-pub struct GradedSubmission {
-    /// Who submitted (`-` for a single answer).
-    pub student: String,
-    /// The exercise id.
-    pub exercise: String,
-    /// Whether every check passed.
-    pub passed: bool,
-    /// The engine's outcome, or why the answer could not be graded.
-    #[serde(flatten)]
-    pub result: GradeResult,
-}
-
-/// An outcome, or the reason there is none.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum GradeResult {
-    /// Graded.
-    Graded(Outcome),
-    /// Not gradable (unknown exercise, unreadable answer).
-    Error {
-        /// Why.
-        error: String,
-    },
-}
-
-/// A line of a submissions file.
-#[derive(Debug, Deserialize)]
-pub struct Submission {
-    /// Who submitted.
-    pub student: String,
-    /// The exercise id.
-    pub exercise: String,
-    /// The answer, as the exercise's kind reads it.
-    pub answer: serde_json::Value,
-}
+use crate::grading::batch::{csv, grade_one, GradeResult, GradedSubmission, Submission};
+use crate::grading::{probe, CheckOutcome, GradeContext, ProbePolicy};
 
 /// Why `workbench grade` could not run: exit status 2.
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +62,7 @@ pub async fn run(args: &GradeArgs, out: &mut dyn Write) -> Result<bool, GradeCom
     Ok(results.iter().all(|r| r.passed))
 }
 
-fn progress_printer() -> super::probe::ProgressSink {
+fn progress_printer() -> probe::ProgressSink {
     Arc::new(|check: &CheckOutcome| {
         let mut line = format!(
             "{} {}",
@@ -118,29 +79,6 @@ fn progress_printer() -> super::probe::ProgressSink {
         }
         println!("{line}");
     })
-}
-
-/// Grades one submission; never fails, an ungradable one says why.
-pub(crate) async fn grade_one(
-    exercises: &Exercises,
-    submission: Submission,
-    context: &GradeContext,
-) -> GradedSubmission {
-    let result = match exercises.get(&submission.exercise) {
-        None => GradeResult::Error {
-            error: format!("there is no exercise `{}`", submission.exercise),
-        },
-        Some(exercise) => match grade(&exercise, &submission.answer, context).await {
-            Ok(outcome) => GradeResult::Graded(outcome),
-            Err(e) => GradeResult::Error { error: e.0 },
-        },
-    };
-    GradedSubmission {
-        student: submission.student,
-        exercise: submission.exercise,
-        passed: matches!(&result, GradeResult::Graded(o) if o.passed()),
-        result,
-    }
 }
 
 fn submissions_of(args: &GradeArgs) -> Result<Vec<Submission>, GradeCommandError> {
@@ -257,21 +195,6 @@ fn write_results(
     }
 }
 
-/// Quotes a CSV field when it needs it; a leading `=`, `+`, `-` or `@` is
-/// prefixed with `'` so a spreadsheet does not run it as a formula.
-pub fn csv(field: &str) -> String {
-    let field = if field.starts_with(['=', '+', '-', '@']) && field != "-" {
-        format!("'{field}")
-    } else {
-        field.to_string()
-    };
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field
-    }
-}
-
 fn xml(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -336,15 +259,6 @@ fn write_junit(results: &[GradedSubmission], out: &mut dyn Write) -> std::io::Re
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv("plain"), "plain");
-        assert_eq!(csv("a,b"), "\"a,b\"");
-        assert_eq!(csv("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv("-"), "-");
-    }
 
     #[test]
     fn answers_are_json_or_else_text() {

@@ -1,0 +1,6 @@
+//! The `workbench` subcommands besides `serve`: each reads its arguments
+//! from [`crate::config`] and calls the domain.
+
+pub mod class;
+pub mod grade;
+pub mod user;
