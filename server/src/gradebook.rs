@@ -30,10 +30,10 @@ use crate::error::ApiError;
 use crate::grading::batch::csv;
 use crate::grading::Exercise;
 use crate::identity::StudentId;
-use crate::state::AppState;
+use crate::state::Engine;
 
 /// The gradebook's data routes (the page is in `app`).
-pub fn router() -> axum::Router<AppState> {
+pub fn router() -> axum::Router<Engine> {
     Router::new()
         .route("/api/instructor/gradebook", get(gradebook_json))
         .route("/api/instructor/gradebook.csv", get(gradebook_csv))
@@ -218,7 +218,7 @@ pub fn module_of(lesson: &str) -> &str {
 
 /// The gradebook of `cohort`, for one module or all.
 pub async fn build(
-    state: &AppState,
+    state: &Engine,
     cohort: &Cohort,
     module: Option<String>,
     viewer: &Account,
@@ -418,7 +418,7 @@ pub struct GradebookQuery {
 }
 
 async fn gradebook_json(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     SignedIn(account): SignedIn,
     Query(query): Query<GradebookQuery>,
 ) -> Result<Json<GradebookView>, ApiError> {
@@ -430,7 +430,7 @@ async fn gradebook_json(
 /// `GET /api/instructor/gradebook.csv`: one row per student, best score per
 /// exercise, the total, and the exercises whose best came late.
 async fn gradebook_csv(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     SignedIn(account): SignedIn,
     Query(query): Query<GradebookQuery>,
 ) -> Result<Response, ApiError> {

@@ -15,7 +15,7 @@ use tower_sessions::Session;
 
 use crate::accounts::{self, Account};
 use crate::error::{ApiError, InternalError};
-use crate::state::AppState;
+use crate::state::Engine;
 
 /// Name of the workbench's own session cookie (labs use their own names).
 pub const SESSION_COOKIE: &str = "workbench_session";
@@ -124,7 +124,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
 /// Middleware: decides who the visitor is and records it in the request,
 /// with what the pages need to know (the reader, a pending flash message).
 pub async fn recognise_visitor(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -186,7 +186,7 @@ fn has_session_cookie(headers: &HeaderMap) -> bool {
         })
 }
 
-async fn visitor_of(session: &Session, state: &AppState) -> Result<Visitor, ApiError> {
+async fn visitor_of(session: &Session, state: &Engine) -> Result<Visitor, ApiError> {
     let Some(id) = session.get::<StudentId>(STUDENT_KEY).await? else {
         return Ok(Visitor::Anonymous);
     };
@@ -243,7 +243,7 @@ pub async fn set_flash(session: &Session, flash: model::Flash) -> Result<(), Api
 
 /// Makes a new guest student and keeps them in this session (the caller
 /// has spent the budget that allows it).
-pub async fn create_guest(session: &Session, state: &AppState) -> Result<StudentId, ApiError> {
+pub async fn create_guest(session: &Session, state: &Engine) -> Result<StudentId, ApiError> {
     let id = StudentId::new_random();
     sqlx::query("INSERT INTO students (id, kind, created_at) VALUES (?, 'guest', ?)")
         .bind(id.as_str())
@@ -286,7 +286,7 @@ pub struct Student {
 
 impl Student {
     /// The student behind the request's visitor, creating a guest for an anonymous one.
-    pub async fn resolve(extensions: &Extensions, state: &AppState) -> Result<Self, ApiError> {
+    pub async fn resolve(extensions: &Extensions, state: &Engine) -> Result<Self, ApiError> {
         if let Some(student) = extensions.get::<Student>() {
             return Ok(student.clone());
         }
@@ -312,7 +312,7 @@ impl Student {
     /// session, and a client that drops cookies is a new one every time, so
     /// an address may make only so many ([`crate::limiter::AddressBudget`];
     /// a class's join link makes them on the class's budget instead).
-    async fn new_guest(extensions: &Extensions, state: &AppState) -> Result<Self, ApiError> {
+    async fn new_guest(extensions: &Extensions, state: &Engine) -> Result<Self, ApiError> {
         let session =
             extensions
                 .get::<Session>()
@@ -347,12 +347,12 @@ impl Student {
     }
 }
 
-impl FromRequestParts<AppState> for Student {
+impl FromRequestParts<Engine> for Student {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &Engine,
     ) -> Result<Self, Self::Rejection> {
         let student = Self::resolve(&parts.extensions, state).await?;
         parts.extensions.insert(student.clone());

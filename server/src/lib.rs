@@ -53,7 +53,7 @@ use std::time::Duration;
 use leptos::config::LeptosOptions;
 use tower_sessions_sqlx_store::SqliteStore;
 
-pub use state::{AppState, Shared};
+pub use state::{AppState, Engine, EngineParts, Web};
 pub use web::run;
 
 use crate::accounts::{AccountService, Passwords, SignInThrottle};
@@ -116,7 +116,7 @@ pub async fn build_state_with_clock(
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
         .build();
-    Ok(AppState::new(Shared {
+    let engine = Engine::new(EngineParts {
         pool,
         course,
         traces: Arc::new(TraceStore::new(
@@ -124,11 +124,7 @@ pub async fn build_state_with_clock(
             TRACED_STUDENTS,
             config.trace_memory_bytes(),
         )),
-        leptos,
-        dev: config.dev,
         secure_cookies: config.secure_cookies,
-        stopping: tokio::sync::watch::channel(false).0,
-        pages: Arc::new(page_cache::PageCache::default()),
         accounts: Arc::new(AccountService {
             passwords: Passwords::owasp(),
             throttle: SignInThrottle::new(config.sign_in_limits()),
@@ -163,5 +159,12 @@ pub async fn build_state_with_clock(
             Duration::from_secs(60),
         ),
         clock,
+    });
+    Ok(AppState::new(Web {
+        engine,
+        leptos,
+        dev: config.dev,
+        stopping: tokio::sync::watch::channel(false).0,
+        pages: Arc::new(page_cache::PageCache::default()),
     }))
 }

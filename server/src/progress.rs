@@ -17,10 +17,10 @@ use crate::content::Course;
 use crate::error::ApiError;
 use crate::gradebook::module_of;
 use crate::identity::{StudentId, Visitor};
-use crate::state::AppState;
+use crate::state::Engine;
 
 /// The progress routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Engine> {
     Router::new()
         .route("/api/progress", get(my_progress))
         .route("/progress/reset", post(reset_module))
@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
 /// their progress shows it on the very next request. Only visitors who
 /// already have a student id: reading anonymously creates nothing.
 pub async fn note_lesson_read(
-    state: &AppState,
+    state: &Engine,
     student: &StudentId,
     lesson: &str,
 ) -> Result<(), ApiError> {
@@ -98,7 +98,7 @@ async fn records_of(
 }
 
 /// A student's progress through the current course.
-pub async fn progress_of(state: &AppState, student: &StudentId) -> Result<ProgressView, ApiError> {
+pub async fn progress_of(state: &Engine, student: &StudentId) -> Result<ProgressView, ApiError> {
     let course = state.course.current();
     let read: Vec<String> =
         sqlx::query_scalar("SELECT lesson FROM lessons_read WHERE student_id = ?")
@@ -167,7 +167,7 @@ fn build_progress(
 }
 
 async fn my_progress(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     visitor: Visitor,
 ) -> Result<Json<ProgressView>, ApiError> {
     match visitor.student_id() {
@@ -188,7 +188,7 @@ struct ResetForm {
 
 /// Forgets a student's attempts, hints and lessons read in one module.
 async fn reset_module(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     visitor: Visitor,
     Form(form): Form<ResetForm>,
 ) -> Result<Redirect, ApiError> {

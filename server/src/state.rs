@@ -1,4 +1,11 @@
-//! The shared application state: built once at start, cheap to clone.
+//! The shared state, in two layers, each built once at start and cheap to
+//! clone (one `Arc` each: middleware and extractors clone state on every
+//! request, and one reference count is cheaper than one per field):
+//! - [`Engine`]: what the domain needs (database, course, traces, accounts,
+//!   grading, labs, limits). Domain handlers and routers take only this.
+//! - [`AppState`]: the engine plus what serving pages needs (Leptos's
+//!   options, dev mode, the page cache, the shutdown signal). Only the web
+//!   wiring sees it.
 
 use std::sync::Arc;
 
@@ -14,46 +21,35 @@ use crate::identity::SessionPolicy;
 use crate::inspector::TraceStore;
 use crate::page_cache::PageCache;
 
-/// Everything handlers share, behind one `Arc`: middleware and extractors
-/// clone the state on every request, and one reference count is cheaper
-/// (and contends less across cores) than one per field.
+/// The domain's shared state.
 #[derive(Clone)]
-pub struct AppState(Arc<Shared>);
+pub struct Engine(Arc<EngineParts>);
 
-impl AppState {
-    /// Wraps the shared parts.
-    pub fn new(shared: Shared) -> Self {
-        Self(Arc::new(shared))
+impl Engine {
+    /// Wraps the parts.
+    pub fn new(parts: EngineParts) -> Self {
+        Self(Arc::new(parts))
     }
 }
 
-impl std::ops::Deref for AppState {
-    type Target = Shared;
+impl std::ops::Deref for Engine {
+    type Target = EngineParts;
 
-    fn deref(&self) -> &Shared {
+    fn deref(&self) -> &EngineParts {
         &self.0
     }
 }
 
-/// The parts of [`AppState`].
-pub struct Shared {
+/// The parts of [`Engine`].
+pub struct EngineParts {
     /// The platform database.
     pub pool: SqlitePool,
     /// The course being served.
     pub course: Arc<LiveCourse>,
     /// Recent lab traces per student.
     pub traces: Arc<TraceStore>,
-    /// Where the browser assets are and what they are called.
-    pub leptos: LeptosOptions,
-    /// Dev mode: lessons reload on save.
-    pub dev: bool,
     /// Cookies carry `Secure` (serving behind TLS).
     pub secure_cookies: bool,
-    /// Flips to `true` when the server starts shutting down, so long-lived
-    /// streams end instead of holding graceful shutdown open forever.
-    pub stopping: tokio::sync::watch::Sender<bool>,
-    /// Rendered course pages for the current course version.
-    pub pages: Arc<PageCache>,
     /// Passwords and the sign-in limiter.
     pub accounts: Arc<AccountService>,
     /// How long sessions live.
@@ -68,8 +64,56 @@ pub struct Shared {
     pub new_guests: crate::limiter::AddressBudget,
 }
 
+/// The web layer's state: the engine, and what serving pages needs.
+#[derive(Clone)]
+pub struct AppState(Arc<Web>);
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(web: Web) -> Self {
+        Self(Arc::new(web))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Web;
+
+    fn deref(&self) -> &Web {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`]; the engine's parts are reached through it.
+pub struct Web {
+    /// The domain.
+    pub engine: Engine,
+    /// Where the browser assets are and what they are called.
+    pub leptos: LeptosOptions,
+    /// Dev mode: lessons reload on save.
+    pub dev: bool,
+    /// Flips to `true` when the server starts shutting down, so long-lived
+    /// streams end instead of holding graceful shutdown open forever.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Rendered course pages for the current course version.
+    pub pages: Arc<PageCache>,
+}
+
+impl std::ops::Deref for Web {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
+    }
+}
+
+impl FromRef<AppState> for Engine {
+    fn from_ref(state: &AppState) -> Self {
+        state.engine.clone()
     }
 }

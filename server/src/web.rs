@@ -63,17 +63,21 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
             state.sessions.idle_secs,
         )));
 
-    Router::new()
+    // The domain's routes, on the engine alone.
+    let domain: Router = Router::new()
         .route("/healthz", get(healthz))
         .merge(inspector::router())
-        .merge(live_reload::router())
-        .merge(labs::router(state.clone()))
+        .merge(labs::router(state.engine.clone()))
         .merge(accounts::routes::router())
         .merge(grading::routes::router())
         .merge(grading::api::router())
         .merge(progress::router())
         .merge(gradebook::router())
         .merge(classes::routes::router())
+        .with_state(state.engine.clone());
+    // The pages and what serves them.
+    let pages: Router = Router::new()
+        .merge(live_reload::router())
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
@@ -94,6 +98,10 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
             AppState,
             _,
         >(context, shell))
+        .with_state(state.clone());
+
+    domain
+        .merge(pages)
         // Inside the page cache, so cached pages keep their policy.
         .layer(axum::middleware::from_fn(csp::content_security_policy))
         .layer(axum::middleware::from_fn_with_state(
@@ -105,7 +113,7 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
             page_data::page_data,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.engine.clone(),
             identity::recognise_visitor,
         ))
         .layer(session_layer)
@@ -126,7 +134,6 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| panic_response()))
-        .with_state(state)
 }
 
 /// The served course, as the pages read it.

@@ -26,7 +26,7 @@ use crate::identity::StudentId;
 use crate::identity::{self, Visitor};
 use crate::limiter::ClientAddress;
 use crate::limiter::Context;
-use crate::state::AppState;
+use crate::state::Engine;
 
 /// The one answer to every failed sign-in, known email or not.
 pub const SIGN_IN_FAILED: &str = "That email and password do not match an account.";
@@ -36,7 +36,7 @@ const SIGN_UP_REFUSED: &str =
     "We could not create an account with these details. If you already have one, sign in.";
 
 /// The account routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Engine> {
     Router::new()
         .route("/auth/signup", post(sign_up))
         .route("/auth/signin", post(sign_in))
@@ -101,7 +101,7 @@ impl Vouched {
 ///
 /// Each attempt then also spends the member's own small allowance.
 async fn vouch(
-    state: &AppState,
+    state: &Engine,
     session: &Session,
     address: std::net::IpAddr,
     visitor: &Visitor,
@@ -168,7 +168,7 @@ async fn vouch(
 /// Spends one attempt from the address's budget (the vouching class's, if
 /// any) and from the vouched-for member's own allowance.
 fn spend_attempt(
-    state: &AppState,
+    state: &Engine,
     address: std::net::IpAddr,
     vouched: &Option<Vouched>,
 ) -> Result<(), ApiError> {
@@ -192,7 +192,7 @@ fn joined_notice(vouched: &Option<Vouched>, code: Option<&str>) -> Option<String
 }
 
 async fn sign_up(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     ClientAddress(address): ClientAddress,
     session: Session,
     visitor: Visitor,
@@ -265,7 +265,7 @@ struct SignInForm {
 }
 
 async fn sign_in(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     ClientAddress(address): ClientAddress,
     session: Session,
     visitor: Visitor,
@@ -325,7 +325,7 @@ async fn sign_in(
 
 /// Checks an email and password; on success, upgrades an outdated hash.
 /// Every failure is the same [`SIGN_IN_FAILED`] after the same work.
-async fn authenticate(state: &AppState, email: &str, password: &str) -> Result<Account, ApiError> {
+async fn authenticate(state: &Engine, email: &str, password: &str) -> Result<Account, ApiError> {
     let passwords = &state.accounts.passwords;
     // No stored password is longer than this; refuse before hashing megabytes.
     if password.len() > 4 * super::password::MAX_PASSWORD_CHARS {
@@ -384,7 +384,7 @@ struct ChangePasswordForm {
 /// Changes the password. Every other session of the account ends; this one
 /// continues under a new session id.
 async fn change_password(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     session: Session,
     visitor: Visitor,
     FormOrJson { value: form, style }: FormOrJson<ChangePasswordForm>,
@@ -434,7 +434,7 @@ async fn change_password(
 
 /// Ends every session of the account, this one included.
 async fn sign_out_everywhere(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     session: Session,
     visitor: Visitor,
     style: Style,
@@ -472,7 +472,7 @@ struct AccountSummary {
 
 /// `GET /api/instructor/accounts`: every account; instructors and admins only.
 async fn list_accounts(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     SignedIn(account): SignedIn,
 ) -> Result<Json<Vec<AccountSummary>>, ApiError> {
     account.require(Role::Instructor)?;
@@ -498,7 +498,7 @@ struct RoleChange {
 
 /// `PUT /api/admin/accounts/{email}/role`: admins only.
 async fn set_role(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     SignedIn(admin): SignedIn,
     Path(email): Path<String>,
     crate::error::extract::Json(change): crate::error::extract::Json<RoleChange>,

@@ -34,10 +34,10 @@ use crate::error::ApiError;
 use crate::forms::{answer, Done, FormOrJson, Retry};
 use crate::identity::{self, StudentId, Visitor};
 use crate::limiter::{ClientAddress, Context};
-use crate::state::AppState;
+use crate::state::Engine;
 
 /// The class routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Engine> {
     Router::new()
         .route("/api/instructor/classes", get(list).post(create))
         .route("/api/instructor/classes/{id}", get(show))
@@ -79,7 +79,7 @@ pub fn summary_of(class: &Class, members: u32) -> ClassSummaryView {
 }
 
 /// The classes `account` runs.
-pub async fn classes_view(state: &AppState, account: &Account) -> Result<ClassesView, ApiError> {
+pub async fn classes_view(state: &Engine, account: &Account) -> Result<ClassesView, ApiError> {
     account.require(Role::Instructor)?;
     let classes = store::run_by(&state.pool, account).await?;
     Ok(ClassesView {
@@ -91,11 +91,7 @@ pub async fn classes_view(state: &AppState, account: &Account) -> Result<Classes
 }
 
 /// The class with `id`, if `account` runs it (403 if another instructor does, 404 if none).
-pub async fn class_run_by(
-    state: &AppState,
-    account: &Account,
-    id: &str,
-) -> Result<Class, ApiError> {
+pub async fn class_run_by(state: &Engine, account: &Account, id: &str) -> Result<Class, ApiError> {
     account.require(Role::Instructor)?;
     let class = store::find(&state.pool, id)
         .await?
@@ -106,7 +102,7 @@ pub async fn class_run_by(
 
 /// One class as its page shows it.
 pub async fn class_view(
-    state: &AppState,
+    state: &Engine,
     account: &Account,
     id: &str,
 ) -> Result<ClassView, ApiError> {
@@ -145,7 +141,7 @@ pub async fn class_view(
 
 /// What the join page shows `visitor` for `code`.
 pub async fn join_view(
-    state: &AppState,
+    state: &Engine,
     visitor: &Visitor,
     code: &str,
 ) -> Result<JoinView, ApiError> {
@@ -176,14 +172,14 @@ pub async fn join_view(
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     SignedIn(account): SignedIn,
 ) -> Result<Json<ClassesView>, ApiError> {
     Ok(Json(classes_view(&state, &account).await?))
 }
 
 async fn show(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     SignedIn(account): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<ClassView>, ApiError> {
@@ -191,7 +187,7 @@ async fn show(
 }
 
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     session: Session,
     SignedIn(account): SignedIn,
     FormOrJson { value: new, style }: FormOrJson<NewClass>,
@@ -239,7 +235,7 @@ struct AddMembers {
 }
 
 async fn add_members(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     session: Session,
     SignedIn(account): SignedIn,
     Path(id): Path<String>,
@@ -323,7 +319,7 @@ fn retry_to(page: &str) -> Retry<'_> {
 }
 
 async fn remove_member(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     session: Session,
     style: crate::forms::Style,
     SignedIn(account): SignedIn,
@@ -355,7 +351,7 @@ async fn remove_member(
 }
 
 async fn set_deadlines(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     session: Session,
     SignedIn(account): SignedIn,
     Path(id): Path<String>,
@@ -400,7 +396,7 @@ async fn set_deadlines(
 }
 
 async fn new_code(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     session: Session,
     style: crate::forms::Style,
     SignedIn(account): SignedIn,
@@ -430,7 +426,7 @@ struct JoinForm {
 }
 
 async fn join(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     ClientAddress(address): ClientAddress,
     session: Session,
     visitor: Visitor,

@@ -22,13 +22,13 @@ use super::batch::{grade_one, GradedSubmission, Submission};
 use crate::accounts::{Role, SignedIn};
 use crate::error::extract::{Json as JsonBody, Path};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::Engine;
 
 /// Most submissions one request may carry.
 const MAX_SUBMISSIONS: usize = 1_000;
 
 /// The token routes and the grading endpoint.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Engine> {
     Router::new()
         .route(
             "/api/instructor/tokens",
@@ -69,7 +69,7 @@ struct CreatedToken {
 }
 
 async fn create_token(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     SignedIn(account): SignedIn,
     JsonBody(new): JsonBody<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
@@ -122,7 +122,7 @@ struct TokenSummary {
 
 /// An instructor's own tokens; an admin sees everyone's.
 async fn list_tokens(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     SignedIn(account): SignedIn,
 ) -> Result<Json<Vec<TokenSummary>>, ApiError> {
     account.require(Role::Instructor)?;
@@ -160,7 +160,7 @@ async fn list_tokens(
 /// Revokes one of the caller's tokens (any token, for an admin). Another
 /// instructor's token is answered like a missing one: its id tells nothing.
 async fn revoke_token(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     SignedIn(account): SignedIn,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -188,7 +188,7 @@ async fn revoke_token(
 /// Checks the `Authorization: Bearer wbt_...` header against the stored
 /// tokens; a token works only while its creator is still an instructor.
 /// Answers the token's id.
-async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+async fn authorise(state: &Engine, headers: &HeaderMap) -> Result<String, ApiError> {
     let refused = || {
         ApiError::Unauthorized(
             "Send an API token: `Authorization: Bearer wbt_...`, created by an instructor.".into(),
@@ -228,7 +228,7 @@ async fn authorise(state: &AppState, headers: &HeaderMap) -> Result<String, ApiE
 
 /// Keeps a record of one grading call (see `api_grade_calls`).
 async fn log_call(
-    state: &AppState,
+    state: &Engine,
     token: &str,
     exercises: &str,
     submissions: usize,
@@ -269,7 +269,7 @@ struct GradeResponse {
 /// attempts, but every call is logged against the token, and each token
 /// has a budget of submissions ([`super::routes::API_SUBMISSION_BURST`], refilling).
 async fn grade_submissions(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Submissions>,
 ) -> Result<Json<GradeResponse>, ApiError> {

@@ -25,7 +25,7 @@ use crate::error::extract::{Json as JsonBody, Path};
 use crate::error::ApiError;
 use crate::identity::{Student, StudentId, StudentKind, Visitor};
 use crate::limiter::{ClientAddress, KeyedLimiter};
-use crate::state::AppState;
+use crate::state::Engine;
 
 /// Submissions one API token may have graded in a burst (then ten a second):
 /// a class's worth of every exercise, not an answer oracle.
@@ -92,7 +92,7 @@ impl GradingService {
 }
 
 /// The exercise routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Engine> {
     Router::new()
         .route("/api/exercises/{id}", get(view))
         .route("/api/exercises/{id}/standing", get(standing))
@@ -101,7 +101,7 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(EXERCISE_BODY_LIMIT))
 }
 
-fn find(state: &AppState, id: &str) -> Result<Arc<Exercise>, ApiError> {
+fn find(state: &Engine, id: &str) -> Result<Arc<Exercise>, ApiError> {
     state
         .course
         .current()
@@ -111,14 +111,14 @@ fn find(state: &AppState, id: &str) -> Result<Arc<Exercise>, ApiError> {
 }
 
 async fn view(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     Path(id): Path<String>,
 ) -> Result<Json<ExerciseView>, ApiError> {
     Ok(Json(find(&state, &id)?.view()))
 }
 
 async fn standing_of(
-    state: &AppState,
+    state: &Engine,
     student: Option<&StudentId>,
     exercise: &Exercise,
 ) -> Result<ExerciseStanding, ApiError> {
@@ -141,7 +141,7 @@ async fn standing_of(
 }
 
 async fn standing(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     visitor: Visitor,
     Path(id): Path<String>,
 ) -> Result<Json<ExerciseStanding>, ApiError> {
@@ -166,7 +166,7 @@ struct Graded {
 }
 
 async fn attempt(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     ClientAddress(address): ClientAddress,
     student: Student,
     Path(id): Path<String>,
@@ -244,7 +244,7 @@ fn stored_answer(graded: serde_json::Value) -> serde_json::Value {
     }
 }
 
-fn own_lab_requests(state: &AppState, student: &StudentId) -> serde_json::Value {
+fn own_lab_requests(state: &Engine, student: &StudentId) -> serde_json::Value {
     let mut traces = state.traces.recent(student, LAB_REQUESTS_GRADED);
     traces.reverse();
     let requests = traces.iter().map(RecordedRequest::from_trace).collect();
@@ -252,7 +252,7 @@ fn own_lab_requests(state: &AppState, student: &StudentId) -> serde_json::Value 
 }
 
 async fn open_hint(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     student: Student,
     Path(id): Path<String>,
 ) -> Result<Json<ExerciseStanding>, ApiError> {
@@ -273,7 +273,7 @@ async fn open_hint(
 }
 
 async fn reset(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     visitor: Visitor,
     Path(id): Path<String>,
 ) -> Result<Json<ExerciseStanding>, ApiError> {

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::identity::Student;
-use crate::state::AppState;
+use crate::state::Engine;
 
 use super::event::LabEvent;
 use super::limits;
@@ -52,7 +52,7 @@ impl LabEvent for ResponseSent {
 
 /// Middleware for `/labs/...`: records the request into the inspector.
 pub async fn record_lab_trace(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     mut request: Request,
     next: Next,
 ) -> Response {

@@ -8,19 +8,19 @@ use serde::Serialize;
 
 use crate::error::{extract::Path, ApiError};
 use crate::identity::Visitor;
-use crate::state::AppState;
+use crate::state::Engine;
 
 use super::trace::TraceId;
 
 /// The inspector's API routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Engine> {
     Router::new()
         .route("/api/traces", get(recent_traces))
         .route("/api/traces/{id}", get(one_trace))
 }
 
 async fn one_trace(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     visitor: Visitor,
     Path(id): Path<String>,
 ) -> Result<Json<TraceView>, ApiError> {
@@ -51,7 +51,7 @@ struct TraceSummary {
 }
 
 async fn recent_traces(
-    State(state): State<AppState>,
+    State(state): State<Engine>,
     visitor: Visitor,
 ) -> Result<Json<Vec<TraceSummary>>, ApiError> {
     let Some(student) = visitor.student_id() else {

@@ -45,7 +45,7 @@ pub use settings::{stored_settings, CurrentSettings, LabSettings};
 
 use crate::clock::Clock;
 use crate::inspector::record_lab_trace;
-use crate::state::AppState;
+use crate::state::Engine;
 
 /// Largest request body a lab route accepts.
 pub const LAB_BODY_LIMIT: usize = 64 * 1024;
@@ -64,7 +64,7 @@ pub trait Lab: Send + Sync + 'static {
     fn state(context: &LabContext) -> Self::State;
     /// The lab's own routes, relative to `/labs/<NAME>`; `state` is there
     /// for labs that put middleware of their own in front of them.
-    fn routes(state: &AppState) -> Router<AppState>;
+    fn routes(state: &Engine) -> Router<Engine>;
 }
 
 /// What a lab may build its state from.
@@ -129,19 +129,19 @@ impl LabStates {
 /// Extractor: lab `L`'s state.
 pub struct LabState<L: Lab>(pub Arc<L::State>);
 
-impl<L: Lab> FromRequestParts<AppState> for LabState<L> {
+impl<L: Lab> FromRequestParts<Engine> for LabState<L> {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         _parts: &mut Parts,
-        state: &AppState,
+        state: &Engine,
     ) -> Result<Self, Self::Rejection> {
         Ok(Self(state.labs.get::<L>()))
     }
 }
 
 /// All labs, with the shared middleware. The registry: the one place that lists labs.
-pub fn router(state: AppState) -> Router<AppState> {
+pub fn router(state: Engine) -> Router<Engine> {
     Router::new()
         .merge(mount::<http::HttpLab>(&state))
         .merge(mount::<auth::AuthLab>(&state))
@@ -160,7 +160,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 /// What a `lab` check grades for `student`: their stored settings of
 /// `lab`, plus, for the SQL lab, the indexes they created in their sandbox.
 pub async fn lab_answer(
-    state: &AppState,
+    state: &Engine,
     student: &crate::identity::StudentId,
     lab: &str,
 ) -> Result<serde_json::Value, crate::error::ApiError> {
@@ -175,14 +175,14 @@ pub async fn lab_answer(
 
 /// Tells the labs that `account` signed in or up: what they keep for an
 /// account (a SQL sandbox) is kept longer than a guest's.
-pub async fn account_signed_in(state: &AppState, account: &crate::identity::StudentId) {
+pub async fn account_signed_in(state: &Engine, account: &crate::identity::StudentId) {
     state.labs.get::<sql::SqlLab>().mark_account(account).await;
 }
 
 /// Moves what labs keep per student from a guest to the account they
 /// signed in to (settings and attempts move with the platform tables).
 pub async fn adopt_guest(
-    state: &AppState,
+    state: &Engine,
     guest: &crate::identity::StudentId,
     account: &crate::identity::StudentId,
 ) {
@@ -192,7 +192,7 @@ pub async fn adopt_guest(
     }
 }
 
-fn mount<L: Lab>(state: &AppState) -> Router<AppState> {
+fn mount<L: Lab>(state: &Engine) -> Router<Engine> {
     let settings = Router::new().route(
         "/settings",
         get(settings::show::<L>)

@@ -35,7 +35,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabSettings};
-use crate::state::AppState;
+use crate::state::Engine;
 
 /// The auth lab.
 pub struct AuthLab;
@@ -50,7 +50,7 @@ impl Lab for AuthLab {
         pool::LabHashing::default()
     }
 
-    fn routes(_state: &AppState) -> Router<AppState> {
+    fn routes(_state: &Engine) -> Router<Engine> {
         Router::new()
             .route(
                 "/users",

@@ -16,7 +16,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabSettings};
-use crate::state::AppState;
+use crate::state::Engine;
 
 /// The HTTP lab.
 pub struct HttpLab;
@@ -29,7 +29,7 @@ impl Lab for HttpLab {
 
     fn state(_context: &super::LabContext) -> Self::State {}
 
-    fn routes(_state: &AppState) -> Router<AppState> {
+    fn routes(_state: &Engine) -> Router<Engine> {
         Router::new()
             .route("/echo", any(echo::echo))
             .route("/echo/{*rest}", any(echo::echo))
