@@ -1,51 +1,39 @@
-//! The Backend Workbench server.
+//! The Backend Workbench server: the composition root. It reads the
+//! configuration, builds the [`engine`]'s state and the pages' state, and
+//! wires the domain's routes, the pages (`app`) and the middleware into one
+//! router.
 //!
 //! # Layout
 //! - [`config`]: command line and environment settings.
-//! - [`db`]: the platform database (SQLite by default), migrated at start.
-//! - [`content`]: lessons loaded from the course folder and rendered once.
-//! - [`accounts`]: sign-up, sign-in, roles, and `workbench user`.
-//! - [`identity`]: who is asking: anonymous, a guest (an id made on the first
-//!   lab request), or a signed-in account.
-//! - [`grading`]: exercises and the engine that grades answers to them.
+//! - [`cli`]: the subcommands besides `serve` (`grade`, `user`, `class`).
+//! - [`state`]: [`AppState`], the engine plus what serving pages needs.
+//! - [`web`]: the router that puts the pieces together, and [`run`].
+//! - [`page_data`]: what each page needs to know about its reader.
+//! - [`page_cache`]: rendered course pages, kept per course version.
 //! - [`csp`]: the Content-Security-Policy of every page.
 //! - [`csrf`]: refuses state-changing requests from other origins.
-//! - [`clock`]: the time, behind a trait so tests can move it.
-//! - [`inspector`]: traces of lab requests, shown to the student who made them.
-//! - [`labs`]: the live demo backends, one module each, behind one contract.
-//! - [`progress`]: lessons read and best scores, and the instructor gradebook.
-//! - [`page_cache`]: rendered course pages, kept per course version.
-//! - [`web`]: the router that puts the pieces together, and [`run`].
+//! - [`live_reload`]: dev mode's stream of course versions.
+//!
+//! The domain's modules are re-exported from the `engine` crate under
+//! their own names (`server::accounts`, `server::labs`, ...).
 //!
 //! `main.rs` only parses the command line, binds a listener and calls [`run`],
 //! so tests start the same server on port 0.
 
-pub mod accounts;
-pub mod classes;
 pub mod cli;
-pub mod clock;
 pub mod config;
-pub mod content;
 pub mod csp;
 pub mod csrf;
-pub mod db;
-pub mod error;
-pub mod fair_gate;
-pub mod forms;
-pub mod gradebook;
-pub mod grading;
-pub mod identity;
-pub mod inspector;
-pub mod labs;
-pub mod limiter;
 pub mod live_reload;
 pub mod page_cache;
 pub mod page_data;
-pub mod progress;
-pub mod redis_link;
 pub mod state;
-pub mod student_memory;
 pub mod web;
+
+pub use engine::{
+    accounts, classes, clock, content, db, error, fair_gate, forms, gradebook, grading, identity,
+    inspector, labs, limiter, progress, redis_link, student_memory,
+};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,7 +76,7 @@ pub enum StartError {
     Sessions(#[from] sqlx::Error),
     /// The course folder could not be watched.
     #[error("cannot watch the course folder: {0}")]
-    Watch(#[from] notify::Error),
+    Watch(#[from] crate::content::WatchError),
 }
 
 /// Loads the course, opens the database and assembles the state for [`run`].

@@ -19,3 +19,5 @@ pub(crate) use front_matter::{parse as front_matter_parse, split as front_matter
 pub use live::LiveCourse;
 pub use load::{load_course, Course};
 pub(crate) use markdown::render as render_markdown;
+/// Why the course folder could not be watched for changes (dev mode).
+pub use notify::Error as WatchError;

@@ -1,0 +1,41 @@
+//! The Backend Workbench's domain: everything the workbench knows and does,
+//! with its HTTP routes, and no UI. The `server` crate composes it with the
+//! pages (`app`) into the `workbench` binary.
+//!
+//! # Layout
+//! - [`state`]: the [`Engine`], the one state the domain's handlers take.
+//! - [`db`]: the platform database (SQLite by default), migrated at start.
+//! - [`content`]: lessons loaded from the course folder and rendered once.
+//! - [`accounts`]: sign-up, sign-in, roles, passwords and the sign-in limiter.
+//! - [`identity`]: who is asking: anonymous, a guest (an id made on their
+//!   first lab request or by a class's link), or a signed-in account.
+//! - [`classes`]: classes, their members and deadlines, and the join link.
+//! - [`grading`]: exercises and the engine that grades answers to them.
+//! - [`gradebook`], [`progress`]: what students did, for instructors and for
+//!   themselves.
+//! - [`inspector`]: traces of lab requests, shown to the student who made them.
+//! - [`labs`]: the live demo backends, one module each, behind one contract.
+//! - [`limiter`], [`fair_gate`], [`student_memory`]: what one client or
+//!   student may make the server do, and keep.
+//! - [`clock`], [`error`], [`forms`], [`redis_link`]: shared plumbing.
+
+pub mod accounts;
+pub mod classes;
+pub mod clock;
+pub mod content;
+pub mod db;
+pub mod error;
+pub mod fair_gate;
+pub mod forms;
+pub mod gradebook;
+pub mod grading;
+pub mod identity;
+pub mod inspector;
+pub mod labs;
+pub mod limiter;
+pub mod progress;
+pub mod redis_link;
+pub mod state;
+pub mod student_memory;
+
+pub use state::{Engine, EngineParts};

@@ -1,0 +1,58 @@
+//! The domain's shared state, built once at start and cheap to clone: one
+//! `Arc`, because middleware and extractors clone it on every request and
+//! one reference count is cheaper than one per field. Handlers and routers
+//! of the domain take only this; the web layer wraps it in a state of its own.
+
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+
+use crate::accounts::AccountService;
+use crate::clock::Clock;
+use crate::content::LiveCourse;
+use crate::grading::routes::GradingService;
+use crate::identity::SessionPolicy;
+use crate::inspector::TraceStore;
+
+/// The domain's shared state.
+#[derive(Clone)]
+pub struct Engine(Arc<EngineParts>);
+
+impl Engine {
+    /// Wraps the parts.
+    pub fn new(parts: EngineParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for Engine {
+    type Target = EngineParts;
+
+    fn deref(&self) -> &EngineParts {
+        &self.0
+    }
+}
+
+/// The parts of [`Engine`].
+pub struct EngineParts {
+    /// The platform database.
+    pub pool: SqlitePool,
+    /// The course being served.
+    pub course: Arc<LiveCourse>,
+    /// Recent lab traces per student.
+    pub traces: Arc<TraceStore>,
+    /// Cookies carry `Secure` (serving behind TLS).
+    pub secure_cookies: bool,
+    /// Passwords and the sign-in limiter.
+    pub accounts: Arc<AccountService>,
+    /// How long sessions live.
+    pub sessions: SessionPolicy,
+    /// Grading context and the attempt limiter.
+    pub grading: Arc<GradingService>,
+    /// The time, replaceable in tests.
+    pub clock: Arc<dyn Clock>,
+    /// Each lab's own state, made on first use.
+    pub labs: crate::labs::LabStates,
+    /// New guests per address (a class's join link has its own budget).
+    pub new_guests: crate::limiter::AddressBudget,
+}
