@@ -1,13 +1,11 @@
 //! The platform database: the embedded default, and `DATABASE_URL` overriding it.
 
-mod common;
-
 use server::config::ServeConfig;
 
 fn config(data_dir: &std::path::Path, database_url: Option<String>) -> ServeConfig {
     let mut config = ServeConfig::new(
         "127.0.0.1:0".parse().unwrap(),
-        common::repo_root(),
+        crate::common::repo_root(),
         data_dir.to_path_buf(),
     );
     config.database.database_url = database_url;

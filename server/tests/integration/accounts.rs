@@ -1,10 +1,8 @@
 //! Accounts, sessions and roles, over real HTTP with a cookie jar.
 
-mod common;
-
 use std::num::NonZeroU32;
 
-use common::{make_role, repo_root, TestServer};
+use crate::common::{make_role, repo_root, TestServer};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};

@@ -1,8 +1,6 @@
 //! Server-rendered pages: course home, lessons, 404s and security headers.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 
 #[tokio::test]
 async fn the_course_home_lists_modules_and_lessons_in_order() {

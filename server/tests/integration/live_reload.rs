@@ -1,11 +1,9 @@
 //! Dev mode: saving a lesson updates the served page without a restart, and
 //! pages are told to reload.
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestServer;
+use crate::common::TestServer;
 use futures_util::StreamExt;
 
 /// Reads the event stream until a `data:` line differs from `seen`.
@@ -35,7 +33,7 @@ async fn next_version(
 
 #[tokio::test]
 async fn saving_a_lesson_updates_the_page_and_tells_the_browser() {
-    let course = common::copy_of_course();
+    let course = crate::common::copy_of_course();
     let server = TestServer::start_with(course.path().to_path_buf(), true).await;
     let client = server.browser();
     let page = server.text(&client, "/lessons/http/anatomy").await;

@@ -1,19 +1,17 @@
 //! `workbench grade`: exit status 0 only when everything passed, 1 when
 //! something failed, 2 when nothing could be graded; JUnit output parses.
 
-mod common;
-
 use std::ffi::OsStr;
 use std::io::Write;
 use std::process::Command;
 
 /// Runs `workbench grade ARGS` on the repository's course with `stdin`.
 fn grade(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let root = common::repo_root();
+    let root = crate::common::repo_root();
     let mut all: Vec<&OsStr> = vec![OsStr::new("grade")];
     all.extend(args.iter().map(OsStr::new));
     all.extend([OsStr::new("--course"), root.as_os_str()]);
-    common::run_workbench(&all, "WORKBENCH_COURSE", stdin)
+    crate::common::run_workbench(&all, "WORKBENCH_COURSE", stdin)
 }
 
 fn submissions_file() -> tempfile::NamedTempFile {
@@ -196,8 +194,8 @@ fn a_probe_prints_each_check_as_it_goes() {
 
 #[tokio::test]
 async fn regrade_applies_a_changed_exercise_to_stored_attempts() {
-    let course = common::copy_of_course();
-    let server = common::TestServer::start_with(course.path().to_path_buf(), false).await;
+    let course = crate::common::copy_of_course();
+    let server = crate::common::TestServer::start_with(course.path().to_path_buf(), false).await;
     let student = server.browser();
     let graded: serde_json::Value = student
         .post(server.url("/api/exercises/http-host-header/attempts"))

@@ -1,11 +1,9 @@
 //! The cache lab over real HTTP, on the in-process backend and on a real
 //! Redis (skipped, saying so, when no Redis answers on 127.0.0.1:6379).
 
-mod common;
-
 use std::sync::Arc;
 
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -327,9 +325,10 @@ async fn redis_backend_caches_expires_invalidates_and_survives_an_outage() {
     }
     let proxy = Proxy::start(0).await;
     let url = format!("redis://127.0.0.1:{}", proxy.port);
-    let server =
-        TestServer::start_configured(common::repo_root(), |config| config.redis_url = Some(url))
-            .await;
+    let server = TestServer::start_configured(crate::common::repo_root(), |config| {
+        config.redis_url = Some(url)
+    })
+    .await;
     let student = server.browser();
     configure(&server, &student, json!({ "backend": "redis" })).await;
     miss_hit_and_expiry(&server, &student).await;

@@ -1,9 +1,7 @@
 //! The auth lab's password-storage part, over real HTTP: demo users in each
 //! student's own sandbox, their hashes taken apart, and the hash race.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::{json, Value};
 
 async fn register(

@@ -4,9 +4,7 @@
 //! class of 300 behind one address signs up without a 429, while the same
 //! traffic without a class is throttled.
 
-mod common;
-
-use common::{make_role, TestServer};
+use crate::common::{make_role, TestServer};
 use futures_util::future::join_all;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -692,7 +690,7 @@ async fn the_class_command_creates_lists_adds_and_exports() {
         all.push("--data-dir".into());
         all.push(data.clone().into());
         let refs: Vec<&std::ffi::OsStr> = all.iter().map(|a| a.as_os_str()).collect();
-        common::run_workbench(&refs, "DATABASE_URL", "")
+        crate::common::run_workbench(&refs, "DATABASE_URL", "")
     };
     let (code, out, err) = run(&[
         "class",
@@ -742,7 +740,7 @@ async fn the_class_command_creates_lists_adds_and_exports() {
         "{out}"
     );
 
-    let course = common::repo_root();
+    let course = crate::common::repo_root();
     let (code, csv, err) = run(&[
         "class",
         "export",

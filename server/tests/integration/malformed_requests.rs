@@ -1,8 +1,6 @@
 //! Bad input to any lab or API route gets a 4xx with a JSON error body, never a 500.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use reqwest::Method;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,12 +1,10 @@
 //! `workbench user add`: creates or promotes accounts; the password comes
 //! from standard input, never from an argument.
 
-mod common;
-
 use std::ffi::OsStr;
 use std::path::Path;
 
-use common::{repo_root, TestServer};
+use crate::common::{repo_root, TestServer};
 use serde_json::json;
 
 /// Runs `workbench user add` against the database in `data_dir`, feeding `stdin`.
@@ -14,7 +12,7 @@ fn user_add(data_dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String
     let mut all: Vec<&OsStr> = vec![OsStr::new("user"), OsStr::new("add")];
     all.extend(args.iter().map(OsStr::new));
     all.extend([OsStr::new("--data-dir"), data_dir.as_os_str()]);
-    common::run_workbench(&all, "DATABASE_URL", stdin)
+    crate::common::run_workbench(&all, "DATABASE_URL", stdin)
 }
 
 #[tokio::test]

@@ -1,16 +1,14 @@
 //! Every request widget in the built-in course works against the real server:
 //! no widget points at a missing route or makes the server fail.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use model::LessonBlock;
 use reqwest::Method;
 use server::content::load_course;
 
 #[tokio::test]
 async fn every_request_widget_in_our_lessons_gets_a_real_answer() {
-    let course = load_course(&common::repo_root()).expect("our course loads");
+    let course = load_course(&crate::common::repo_root()).expect("our course loads");
     let server = TestServer::start().await;
     let client = server.browser();
     let mut sent = 0;

@@ -1,16 +1,14 @@
 //! The grading engine end to end: probes against a real server started in
 //! the test, the exercise API over HTTP, and answers never leaving the server.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::{copy_of_course, repo_root, TestServer};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{copy_of_course, repo_root, TestServer};
 use serde_json::{json, Value};
 use server::content::load_course;
 use server::grading::{grade, GradeContext};
@@ -363,7 +361,7 @@ async fn instructor(server: &TestServer) -> reqwest::Client {
         .send()
         .await
         .unwrap();
-    common::make_role(
+    crate::common::make_role(
         server,
         "tess@example.com",
         server::accounts::Role::Instructor,

@@ -2,11 +2,9 @@
 //! idle one (an account's is kept longer), its student is told on their
 //! next query, and a student who fills their own sandbox gets a 4xx.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::{repo_root, TestServer};
+use crate::common::{repo_root, TestServer};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 

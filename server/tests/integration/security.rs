@@ -3,9 +3,7 @@
 //! The browser half of the XSS (the link opened by a signed-in admin) is
 //! `end2end/tests/security.test.mjs`; the floods are in `fair_share.rs`.
 
-mod common;
-
-use common::{make_role, TestServer};
+use crate::common::{make_role, TestServer};
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -154,7 +152,7 @@ async fn redirect_tricks_are_refused_and_plain_paths_still_redirect() {
 #[tokio::test]
 async fn pages_allow_only_the_shells_own_inline_scripts() {
     // A lesson with a script of its own in its raw HTML.
-    let course = common::copy_of_course();
+    let course = crate::common::copy_of_course();
     let lesson = course.path().join("lessons/01-http/01-anatomy.md");
     let mut text = std::fs::read_to_string(&lesson).unwrap();
     text.push_str("\n<script>document.title = 'from the lesson'</script>\n");

@@ -1,9 +1,7 @@
 //! The SQL lab over real HTTP: queries in each student's own sandbox, the
 //! guard rails, plans and indexes, transactions, N+1, and `sql` grading.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::{json, Value};
 
 async fn run(server: &TestServer, client: &reqwest::Client, sql: &str) -> (u16, Value) {

@@ -1,8 +1,6 @@
 //! The HTTP lab and the inspector, through real HTTP against a real server.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::{json, Value};
 
 fn trace_id_of(response: &reqwest::Response) -> String {

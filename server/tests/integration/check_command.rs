@@ -1,7 +1,5 @@
 //! `workbench check`: exit 0 on our course, `path:line: message` and exit 1 on a broken one.
 
-mod common;
-
 use std::process::Command;
 
 fn check(course: &std::path::Path) -> (i32, String) {
@@ -19,14 +17,14 @@ fn check(course: &std::path::Path) -> (i32, String) {
 
 #[test]
 fn our_own_course_checks_clean() {
-    let (code, stdout) = check(&common::repo_root());
+    let (code, stdout) = check(&crate::common::repo_root());
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.starts_with("ok: "), "{stdout}");
 }
 
 #[test]
 fn every_planted_error_is_reported_with_its_file_and_line() {
-    let course = common::copy_of_course();
+    let course = crate::common::copy_of_course();
     let lessons = course.path().join("lessons/01-http");
     std::fs::write(
         lessons.join("03-broken.md"),
@@ -73,7 +71,7 @@ fn every_planted_error_is_reported_with_its_file_and_line() {
 
 #[test]
 fn a_course_path_inside_the_working_folder_is_shown_relative() {
-    let course = common::copy_of_course();
+    let course = crate::common::copy_of_course();
     std::fs::write(
         course.path().join("lessons/01-http/09-bad.md"),
         "no front matter\n",
@@ -93,7 +91,7 @@ fn a_course_path_inside_the_working_folder_is_shown_relative() {
 
 #[test]
 fn exercise_authoring_errors_are_reported_with_their_file_and_line() {
-    let course = common::copy_of_course();
+    let course = crate::common::copy_of_course();
     let exercises = course.path().join("exercises");
     let quiz = |id: &str, extra: &str| {
         format!("+++\nid = \"{id}\"\ntitle = \"T\"\nkind = \"quiz\"\npoints = 1\nlesson = \"http/anatomy\"\n{extra}+++\nPrompt.\n")

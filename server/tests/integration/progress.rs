@@ -1,8 +1,6 @@
 //! Progress for students, the gradebook for instructors.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::{json, Value};
 
 async fn sign_up(server: &TestServer, name: &str, email: &str) -> reqwest::Client {
@@ -134,7 +132,7 @@ async fn the_gradebook_is_for_instructors_and_shows_where_students_are_stuck() {
     }
 
     let tess = sign_up(&server, "Tess", "tess@example.com").await;
-    common::make_role(
+    crate::common::make_role(
         &server,
         "tess@example.com",
         server::accounts::Role::Instructor,

@@ -2,9 +2,7 @@
 //! limiter: the RateLimit fields, 429 with Retry-After, and keys. Time
 //! moves on the server's manual clock, never by sleeping.
 
-mod common;
-
-use common::TestServer;
+use crate::common::TestServer;
 use serde_json::json;
 
 async fn ping(
@@ -132,11 +130,12 @@ async fn two_servers_on_one_redis_share_one_limit() {
     }
     let redis = Some("redis://127.0.0.1:6379".to_string());
     let first =
-        TestServer::start_configured(common::repo_root(), |c| c.redis_url = redis.clone()).await;
+        TestServer::start_configured(crate::common::repo_root(), |c| c.redis_url = redis.clone())
+            .await;
     // A second server on the same database (so the same sessions and
     // settings) and the same Redis: two instances behind a load balancer.
     let shared_dir = first.data_dir.path().to_path_buf();
-    let second = TestServer::start_configured(common::repo_root(), |c| {
+    let second = TestServer::start_configured(crate::common::repo_root(), |c| {
         c.redis_url = redis.clone();
         c.database.data_dir = shared_dir;
     })
@@ -185,9 +184,10 @@ async fn two_servers_on_one_redis_share_one_limit() {
     // Without Redis, each server counts alone: the limit leaks.
     let alone = TestServer::start().await;
     let shared_dir = alone.data_dir.path().to_path_buf();
-    let beside =
-        TestServer::start_configured(common::repo_root(), |c| c.database.data_dir = shared_dir)
-            .await;
+    let beside = TestServer::start_configured(crate::common::repo_root(), |c| {
+        c.database.data_dir = shared_dir
+    })
+    .await;
     let client = alone.browser();
     client
         .put(alone.url("/labs/ratelimit/settings"))

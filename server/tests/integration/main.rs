@@ -1,0 +1,28 @@
+//! The server's integration tests, in one binary: each module starts the
+//! real server on port 0 (or runs the real `workbench` binary) and talks to
+//! it as a client would. Tests that measure the test process itself (its
+//! memory, request times under a flood) are files of their own beside this
+//! folder, so nothing else runs in their process.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod accounts;
+mod auth_lab;
+mod cache_lab;
+mod check_command;
+mod classes;
+mod database;
+mod grade_command;
+mod grading;
+mod http_lab;
+mod lesson_widgets;
+mod live_reload;
+mod malformed_requests;
+mod pages;
+mod progress;
+mod ratelimit_lab;
+mod sandbox_disk;
+mod security;
+mod sql_lab;
+mod user_command;
