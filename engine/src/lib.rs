@@ -33,6 +33,7 @@ pub mod identity;
 pub mod inspector;
 pub mod labs;
 pub mod limiter;
+pub mod markup;
 pub mod progress;
 pub mod redis_link;
 pub mod state;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
-use super::authoring::AuthoringErrors;
 use super::load::{load_course, Course};
+use crate::markup::AuthoringErrors;
 
 /// The served course and its version number (bumped on every successful reload).
 pub struct LiveCourse {

@@ -7,10 +7,8 @@ use std::sync::Arc;
 use model::{CourseOutline, LessonLink, LessonPage, ModuleSummary};
 use serde::Deserialize;
 
-use super::authoring::{AuthoringError, AuthoringErrors};
-use super::front_matter::{self, LessonMeta};
-use super::markdown;
 use crate::grading::Exercises;
+use crate::markup::{self, AuthoringError, AuthoringErrors, LessonMeta};
 
 /// A loaded, validated course, served from memory.
 #[derive(Debug, Default)]
@@ -152,7 +150,7 @@ impl Loader<'_> {
 
     fn toml_file<T: serde::de::DeserializeOwned>(&mut self, path: &Path) -> Option<T> {
         let text = self.read(path)?;
-        match front_matter::parse::<T>(&text, 1) {
+        match markup::front_matter_parse::<T>(&text, 1) {
             Ok(value) => Some(value),
             Err((line, message)) => {
                 self.error(path, line, message.replacen("front matter: ", "", 1));
@@ -279,14 +277,14 @@ impl Loader<'_> {
         module_title: &str,
     ) -> Option<LessonPage> {
         let text = self.read(path)?;
-        let split = match front_matter::split(&text) {
+        let split = match markup::front_matter_split(&text) {
             Ok(split) => split,
             Err((line, message)) => {
                 self.error(path, line, message);
                 return None;
             }
         };
-        let meta = match front_matter::parse::<LessonMeta>(split.front, split.front_line) {
+        let meta = match markup::front_matter_parse::<LessonMeta>(split.front, split.front_line) {
             Ok(meta) => meta,
             Err((line, message)) => {
                 self.error(path, line, message);
@@ -300,7 +298,9 @@ impl Loader<'_> {
                 "front matter: `title` must not be empty",
             );
         }
-        let body = match markdown::render(split.body, split.body_line, &self.exercises) {
+        let body = match markup::render_markdown(split.body, split.body_line, &|id| {
+            self.exercises.get(id).map(|e| e.view())
+        }) {
             Ok(body) => body,
             Err(errors) => {
                 for (line, message) in errors {

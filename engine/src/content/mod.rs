@@ -6,18 +6,11 @@
 //! Loading either yields a whole [`Course`] or every authoring error found,
 //! each as `file:line: message`.
 
-mod authoring;
-mod front_matter;
-mod highlight;
 mod live;
 mod load;
-mod markdown;
-mod request_block;
 
-pub use authoring::{AuthoringError, AuthoringErrors};
-pub(crate) use front_matter::{parse as front_matter_parse, split as front_matter_split};
+pub use crate::markup::{AuthoringError, AuthoringErrors};
 pub use live::LiveCourse;
 pub use load::{load_course, Course};
-pub(crate) use markdown::render as render_markdown;
 /// Why the course folder could not be watched for changes (dev mode).
 pub use notify::Error as WatchError;

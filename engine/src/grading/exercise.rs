@@ -27,7 +27,7 @@ use model::{ExerciseView, LessonBlock};
 use serde::Deserialize;
 
 use super::{kind, Checker, KINDS};
-use crate::content::{front_matter_parse, front_matter_split, render_markdown, AuthoringError};
+use crate::markup::{front_matter_parse, front_matter_split, render_markdown, AuthoringError};
 
 /// The fields every exercise has, whatever its kind.
 #[derive(Debug, Deserialize)]
@@ -272,7 +272,7 @@ fn render_body(body: &str, first_line: usize) -> Result<(String, Vec<String>), P
     let mut rendered = Vec::new();
     let mut errors = Vec::new();
     for (line, text) in &parts {
-        match render_markdown(text, *line, &Exercises::default()) {
+        match render_markdown(text, *line, &|_| None) {
             Ok(body) => {
                 let mut html = String::new();
                 for block in body.blocks {

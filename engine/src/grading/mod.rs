@@ -180,7 +180,7 @@ pub(crate) fn parse_check<T: serde::de::DeserializeOwned>(
     struct WithCheck<T> {
         check: T,
     }
-    crate::content::front_matter_parse::<WithCheck<T>>(front_matter, first_line).map(|w| w.check)
+    crate::markup::front_matter_parse::<WithCheck<T>>(front_matter, first_line).map(|w| w.check)
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser
 
 use super::highlight::{self, escape_html};
 use super::request_block;
-use crate::grading::Exercises;
 
 /// Widgets a fenced block's info string may name.
 const WIDGETS: [&str; 4] = ["http", "sql", "exercise", "widget"];
@@ -37,12 +36,16 @@ pub(crate) struct RenderedBody {
     pub(crate) toc: Vec<TocEntry>,
 }
 
+/// How a body finds the card of an exercise it embeds (```` ```exercise id ````):
+/// the course's exercises, or nothing where no exercise may be embedded.
+pub(crate) type ExerciseCards<'a> = &'a dyn Fn(&str) -> Option<model::ExerciseView>;
+
 /// Renders a lesson body whose first line is `first_line` of its file.
 /// Errors are `(line, message)`.
 pub(crate) fn render(
     body: &str,
     first_line: usize,
-    exercises: &Exercises,
+    exercises: ExerciseCards<'_>,
 ) -> Result<RenderedBody, Vec<(usize, String)>> {
     let mut renderer = Renderer::new(body, first_line, exercises);
     let mut events = Parser::new_ext(body, options()).into_offset_iter();
@@ -91,7 +94,7 @@ fn take_until<'a>(
 
 struct Renderer<'a> {
     body: &'a str,
-    exercises: &'a Exercises,
+    exercises: ExerciseCards<'a>,
     first_line: usize,
     pending: Vec<Event<'a>>,
     blocks: Vec<LessonBlock>,
@@ -101,7 +104,7 @@ struct Renderer<'a> {
 }
 
 impl<'a> Renderer<'a> {
-    fn new(body: &'a str, first_line: usize, exercises: &'a Exercises) -> Self {
+    fn new(body: &'a str, first_line: usize, exercises: ExerciseCards<'a>) -> Self {
         Self {
             body,
             exercises,
@@ -208,10 +211,10 @@ impl<'a> Renderer<'a> {
             ));
             return;
         };
-        match self.exercises.get(id) {
-            Some(exercise) => {
+        match (self.exercises)(id) {
+            Some(card) => {
                 self.flush();
-                self.blocks.push(LessonBlock::Exercise(exercise.view()));
+                self.blocks.push(LessonBlock::Exercise(card));
             }
             None => self.errors.push((
                 fence_line,
@@ -319,7 +322,7 @@ mod tests {
         let body = render(
             "## Status codes\n\n### 2xx: success\n\n## Status codes\n",
             1,
-            &Exercises::default(),
+            &|_| None,
         )
         .unwrap();
         let ids: Vec<_> = body.toc.iter().map(|t| (t.level, t.id.as_str())).collect();
@@ -338,7 +341,7 @@ mod tests {
 
     #[test]
     fn a_heading_cannot_take_the_id_of_the_page_frame() {
-        let body = render("## Main\n", 1, &Exercises::default()).unwrap();
+        let body = render("## Main\n", 1, &|_| None).unwrap();
         assert_eq!(body.toc[0].id, "main-2");
     }
 
@@ -347,7 +350,7 @@ mod tests {
         let body = render(
             "Before.\n\n```http\nGET /labs/http/echo\n```\n\nAfter.\n",
             1,
-            &Exercises::default(),
+            &|_| None,
         )
         .unwrap();
         assert_eq!(body.blocks.len(), 3);
@@ -356,7 +359,7 @@ mod tests {
 
     #[test]
     fn unknown_widgets_are_errors_at_the_fence_line() {
-        let errors = render("Text\n\n```htpp\nGET /\n```\n", 5, &Exercises::default()).unwrap_err();
+        let errors = render("Text\n\n```htpp\nGET /\n```\n", 5, &|_| None).unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].0, 7);
         assert!(errors[0].1.contains("unknown widget or language `htpp`"));
@@ -367,7 +370,7 @@ mod tests {
         let errors = render(
             "```http\nGET /labs/http/echo\nbroken header\n```\n",
             10,
-            &Exercises::default(),
+            &|_| None,
         )
         .unwrap_err();
         assert_eq!(errors[0].0, 12);
@@ -375,7 +378,7 @@ mod tests {
 
     #[test]
     fn callouts_render_their_markdown() {
-        let body = render("```tip\nUse **curl -i**.\n```\n", 1, &Exercises::default()).unwrap();
+        let body = render("```tip\nUse **curl -i**.\n```\n", 1, &|_| None).unwrap();
         let html = html_of(&body);
         assert!(html.contains("class=\"callout callout-tip\""));
         assert!(html.contains("<strong>curl -i</strong>"));
@@ -383,14 +386,13 @@ mod tests {
 
     #[test]
     fn a_level_one_heading_in_the_body_is_an_error() {
-        let errors = render("# Title again\n", 3, &Exercises::default()).unwrap_err();
+        let errors = render("# Title again\n", 3, &|_| None).unwrap_err();
         assert_eq!(errors[0].0, 3);
     }
 
     #[test]
     fn code_is_highlighted_on_the_server() {
-        let html =
-            html_of(&render("```json\n{\"a\": 1}\n```\n", 1, &Exercises::default()).unwrap());
+        let html = html_of(&render("```json\n{\"a\": 1}\n```\n", 1, &|_| None).unwrap());
         assert!(html.contains("hl-"), "{html}");
     }
 }
