@@ -23,14 +23,15 @@ use model::{GradebookColumn, GradebookRow, GradebookView, ModuleScore, Outcome, 
 use serde::Deserialize;
 use sqlx::{Row, SqlitePool};
 
-use crate::accounts::{Account, Role, SignedIn};
+use crate::accounts::{Account, Role};
 use crate::classes::{self, dates, Class};
 use crate::error::extract::Query;
 use crate::error::ApiError;
 use crate::grading::batch::csv;
 use crate::grading::Exercise;
-use crate::identity::StudentId;
+use crate::identity::SignedIn;
 use crate::state::Engine;
+use crate::students::StudentId;
 
 /// The gradebook's data routes (the page is in `app`).
 pub fn router() -> axum::Router<Engine> {

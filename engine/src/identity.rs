@@ -16,9 +16,33 @@ use tower_sessions::Session;
 use crate::accounts::{self, Account};
 use crate::error::{ApiError, InternalError};
 use crate::state::Engine;
+pub use crate::students::{StudentId, StudentKind};
 
 /// Name of the workbench's own session cookie (labs use their own names).
 pub const SESSION_COOKIE: &str = "workbench_session";
+
+/// Extractor: the signed-in account making the request; 401 for anyone else.
+#[derive(Clone, Debug)]
+pub struct SignedIn(pub Account);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Visitor>() {
+            Some(Visitor::SignedIn(account)) => Ok(Self(account.clone())),
+            Some(_) => Err(ApiError::Unauthorized(
+                "Sign in to do this: send the session cookie of a signed-in account.".into(),
+            )),
+            None => Err(ApiError::Internal(crate::error::InternalError::Wiring(
+                "the visitor layer is missing",
+            ))),
+        }
+    }
+}
 
 /// The session key holding the student id.
 const STUDENT_KEY: &str = "student_id";
@@ -29,27 +53,6 @@ const FLASH_KEY: &str = "flash";
 /// How stale `last_seen` may get before it is written again: writing it on
 /// every request would save the session on every request.
 const SEEN_REFRESH_SECS: i64 = 60;
-
-/// A student's id: `s` and 32 hex digits (older guests: `g` and 32 hex digits).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct StudentId(String);
-
-impl StudentId {
-    /// A fresh random id.
-    pub fn new_random() -> Self {
-        Self(format!("s{:032x}", rand::random::<u128>()))
-    }
-
-    /// Wraps an id read from trusted storage.
-    pub fn from_raw(id: impl Into<String>) -> Self {
-        Self(id.into())
-    }
-
-    /// The id as stored.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// How long sessions live, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,25 +255,6 @@ pub async fn create_guest(session: &Session, state: &Engine) -> Result<StudentId
         .await?;
     session.insert(STUDENT_KEY, &id).await?;
     Ok(id)
-}
-
-/// Whether the student has an account yet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StudentKind {
-    /// Known only by the session cookie.
-    Guest,
-    /// Signed up.
-    Account,
-}
-
-impl StudentKind {
-    /// The name stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Guest => "guest",
-            Self::Account => "account",
-        }
-    }
 }
 
 /// The student making a lab request: every visitor who uses a lab is one.

@@ -36,7 +36,9 @@ pub mod limiter;
 pub mod markup;
 pub mod progress;
 pub mod redis_link;
+pub mod routes;
 pub mod state;
 pub mod student_memory;
+pub mod students;
 
 pub use state::{Engine, EngineParts};

@@ -10,7 +10,7 @@ use sqlx::SqlitePool;
 use crate::accounts::AccountService;
 use crate::clock::Clock;
 use crate::content::LiveCourse;
-use crate::grading::routes::GradingService;
+use crate::grading::GradingService;
 use crate::identity::SessionPolicy;
 use crate::inspector::TraceStore;
 

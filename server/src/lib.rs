@@ -49,7 +49,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::ServeConfig;
 use crate::content::{AuthoringErrors, LiveCourse};
 use crate::fair_gate::FairGate;
-use crate::grading::routes::GradingService;
+use crate::grading::GradingService;
 use crate::grading::{GradeContext, ProbePolicy};
 use crate::inspector::TraceStore;
 

@@ -190,7 +190,9 @@ async fn load(
             }
         }
         Page::Classes => {
-            match async { classes::routes::classes_view(state, signed_in(visitor)?).await }.await {
+            match async { engine::routes::classes::classes_view(state, signed_in(visitor)?).await }
+                .await
+            {
                 Ok(view) => {
                     extensions.insert(view);
                 }
@@ -200,7 +202,10 @@ async fn load(
             }
         }
         Page::Class(id) => {
-            match async { classes::routes::class_view(state, signed_in(visitor)?, id).await }.await
+            match async {
+                engine::routes::classes::class_view(state, signed_in(visitor)?, id).await
+            }
+            .await
             {
                 Ok(mut view) => {
                     view.class.join_url = format!("{origin}{}", view.class.join_path);
@@ -212,7 +217,7 @@ async fn load(
             }
         }
         Page::Join(code) => {
-            extensions.insert(classes::routes::join_view(state, visitor, code).await?);
+            extensions.insert(engine::routes::classes::join_view(state, visitor, code).await?);
         }
         Page::JoinByCode => {}
     }

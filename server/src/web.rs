@@ -25,10 +25,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::error::error_response;
 use crate::state::AppState;
-use crate::{
-    accounts, classes, csp, csrf, gradebook, grading, identity, inspector, labs, live_reload,
-    page_cache, page_data, progress,
-};
+use crate::{csp, csrf, identity, labs, live_reload, page_cache, page_data};
 
 pub use crate::identity::SESSION_COOKIE;
 
@@ -64,17 +61,8 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         )));
 
     // The domain's routes, on the engine alone.
-    let domain: Router = Router::new()
-        .route("/healthz", get(healthz))
-        .merge(inspector::router())
-        .merge(labs::router(state.engine.clone()))
-        .merge(accounts::routes::router())
-        .merge(grading::routes::router())
-        .merge(grading::api::router())
-        .merge(progress::router())
-        .merge(gradebook::router())
-        .merge(classes::routes::router())
-        .with_state(state.engine.clone());
+    let domain: Router =
+        engine::routes::router(state.engine.clone()).route("/healthz", get(healthz));
     // The pages and what serves them.
     let pages: Router = Router::new()
         .merge(live_reload::router())

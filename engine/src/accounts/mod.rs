@@ -5,23 +5,19 @@
 //! - [`password`]: password rules and hashing.
 //! - [`store`]: accounts in the platform database.
 //! - [`throttle`]: the limiter in front of sign-in.
-//! - [`routes`]: sign-up, sign-in, sign-out, password change, and the
-//!   role-guarded account APIs.
-//! - [`cli`]: `workbench user add`.
 //!
-//! Who is signed in for a request is decided once, by
-//! [`crate::identity::recognise_visitor`]; handlers take a [`SignedIn`] or
-//! call [`Account::require`] to insist on a role.
+//! Who is signed in for a request is decided once, by `identity`'s
+//! middleware; handlers take its `SignedIn` or call [`Account::require`] to
+//! insist on a role.
 
 pub mod password;
-pub mod routes;
 pub mod store;
 pub mod throttle;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::identity::StudentId;
+use crate::students::StudentId;
 
 pub use password::{Passwords, Verdict};
 pub use throttle::{SignInLimits, SignInThrottle};
@@ -114,29 +110,6 @@ impl Account {
             email: self.email.clone(),
             role: self.role.as_str().to_string(),
             member_since: self.created_at,
-        }
-    }
-}
-
-/// Extractor: the signed-in account making the request; 401 for anyone else.
-#[derive(Clone, Debug)]
-pub struct SignedIn(pub Account);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<crate::identity::Visitor>() {
-            Some(crate::identity::Visitor::SignedIn(account)) => Ok(Self(account.clone())),
-            Some(_) => Err(ApiError::Unauthorized(
-                "Sign in to do this: send the session cookie of a signed-in account.".into(),
-            )),
-            None => Err(ApiError::Internal(crate::error::InternalError::Wiring(
-                "the visitor layer is missing",
-            ))),
         }
     }
 }

@@ -3,7 +3,7 @@
 use sqlx::{Row, SqlitePool};
 
 use super::{Account, Role};
-use crate::identity::StudentId;
+use crate::students::StudentId;
 
 const ACCOUNT_COLUMNS: &str =
     "student_id, email, display_name, role, session_epoch, created_at, password_hash";

@@ -17,8 +17,8 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::error::ApiError;
-use crate::identity::StudentId;
 use crate::limiter::{AddressBudget, Context, KeyedLimiter};
+use crate::students::StudentId;
 
 /// Sign-in and sign-up attempts each class member adds to their class's budget.
 const PER_MEMBER_BURST: u32 = 3;

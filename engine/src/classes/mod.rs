@@ -17,11 +17,9 @@
 //! one address budget sized to the class ([`crate::classroom`]).
 //!
 //! - [`store`]: the tables (`classes`, `class_members`, `class_deadlines`);
-//! - [`routes`]: the instructor API and pages' forms, and the join link;
 //! - [`dates`]: the few calendar sums deadlines need.
 
 pub mod dates;
-pub mod routes;
 pub mod store;
 
 use serde::Deserialize as _;

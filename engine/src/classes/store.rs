@@ -4,7 +4,7 @@ use sqlx::{Row, SqlitePool};
 
 use super::{new_code, Class, ClassSpec};
 use crate::accounts::{Account, Role};
-use crate::identity::StudentId;
+use crate::students::StudentId;
 
 const CLASS_COLUMNS: &str =
     "id, code, name, owner_id, starts_on, ends_on, capacity, utc_offset_minutes, created_at";

@@ -4,7 +4,7 @@ use model::Outcome;
 use sqlx::{Row, SqlitePool};
 
 use super::ENGINE_VERSION;
-use crate::identity::StudentId;
+use crate::students::StudentId;
 
 /// Stores a graded attempt.
 pub async fn record(

@@ -13,7 +13,6 @@
 //!
 //! Adding a kind touches [`KINDS`] and nothing else.
 
-pub mod api;
 pub mod attempts;
 pub mod batch;
 mod cache_lab;
@@ -24,8 +23,8 @@ pub mod probe;
 pub mod quiz;
 mod ratelimit_lab;
 pub mod regrade;
-pub mod routes;
 pub mod select;
+pub mod service;
 pub mod sql;
 mod sql_lab;
 
@@ -36,12 +35,13 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
 use crate::fair_gate::FairGate;
-use crate::identity::StudentId;
+use crate::students::StudentId;
 
 pub use model::{CheckOutcome, Outcome};
 
 pub use exercise::{Exercise, Exercises};
 pub use probe::ProbePolicy;
+pub use service::{GradingService, API_SUBMISSION_BURST, MAX_ANSWER_BYTES};
 
 /// Bumped when grading rules change, and stored with every attempt, so a
 /// regrade can tell which attempts were graded by older rules.

@@ -12,12 +12,10 @@
 mod event;
 mod layer;
 pub mod limits;
-mod routes;
 mod store;
 mod trace;
 
 pub use event::LabEvent;
 pub use layer::{record_lab_trace, TRACE_RESPONSE_HEADER};
-pub use routes::router;
 pub use store::TraceStore;
 pub use trace::{Inspector, Step, TraceId};

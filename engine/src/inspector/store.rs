@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use model::TraceView;
 
-use crate::identity::StudentId;
+use crate::students::StudentId;
 
 use super::limits::approximate_size;
 use super::trace::TraceId;

@@ -4,11 +4,11 @@
 use std::io::Write;
 
 use crate::accounts::Role;
-use crate::classes::routes::{describe_added, normalized_emails};
 use crate::classes::{normalize_code, store, Class, NewClass};
 use crate::config::{ClassAddMembersArgs, ClassCommand, ClassCreateArgs, ClassExportArgs};
 use crate::db::{self, unix_now};
 use crate::gradebook::{self, Cohort};
+use engine::routes::classes::{describe_added, normalized_emails};
 
 /// Why a `class` command failed; printed as one line, exit status 2.
 #[derive(Debug, thiserror::Error)]

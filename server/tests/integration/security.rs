@@ -495,7 +495,7 @@ async fn the_grading_api_has_a_budget_per_token() {
     let tess = sign_up(&server, "Tess", "tess@example.com").await;
     make_role(&server, "tess@example.com", Role::Instructor).await;
     let (_, token) = make_token(&server, &tess, "Moodle").await;
-    let burst = server::grading::routes::API_SUBMISSION_BURST as usize;
+    let burst = server::grading::API_SUBMISSION_BURST as usize;
     for _ in 0..burst / 1_000 {
         assert_eq!(grade_with(&server, &token, 1_000).await.status(), 200);
     }

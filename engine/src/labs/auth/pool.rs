@@ -16,8 +16,8 @@ use argon2::Params;
 
 use crate::accounts::password::{Passwords, Verdict};
 use crate::error::ApiError;
-use crate::identity::StudentId;
 use crate::limiter::KeyedLimiter;
+use crate::students::StudentId;
 
 /// Lab hashes running at once: one core's worth, so the platform always
 /// has the rest.

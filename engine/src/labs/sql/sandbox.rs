@@ -18,7 +18,7 @@ use super::disk;
 use super::engine::{Access, Db, Limits, SqlError, PAGE_SIZE};
 use crate::clock::Clock;
 use crate::fair_gate::{FairGate, GateLimits, Pass};
-use crate::identity::StudentId;
+use crate::students::StudentId;
 
 /// How long one statement may run.
 pub const STATEMENT_TIME: Duration = Duration::from_secs(2);

@@ -26,12 +26,13 @@ use model::{
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::store::{self, Joined};
-use super::{dates, normalize_code, Class, NewClass};
-use crate::accounts::{Account, Role, SignedIn};
+use crate::accounts::{Account, Role};
+use crate::classes::store::{self, Joined};
+use crate::classes::{dates, normalize_code, Class, NewClass, MAX_CAPACITY};
 use crate::error::extract::Path;
 use crate::error::ApiError;
 use crate::forms::{answer, Done, FormOrJson, Retry};
+use crate::identity::SignedIn;
 use crate::identity::{self, StudentId, Visitor};
 use crate::limiter::{ClientAddress, Context};
 use crate::state::Engine;
@@ -282,10 +283,10 @@ pub fn normalized_emails(typed: &[String]) -> Result<Vec<String>, ApiError> {
             "List the students' emails, one per line or separated by commas.".into(),
         ));
     }
-    if emails.len() > super::MAX_CAPACITY as usize {
+    if emails.len() > MAX_CAPACITY as usize {
         return Err(ApiError::Unprocessable(format!(
             "At most {} emails at once.",
-            super::MAX_CAPACITY
+            MAX_CAPACITY
         )));
     }
     Ok(emails)

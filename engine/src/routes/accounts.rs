@@ -15,18 +15,19 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::password::check_new_password;
-use super::store::{self, NewAccount};
-use super::{check_display_name, normalize_email, Account, Role, SignedIn, Verdict};
+use crate::accounts::password::check_new_password;
+use crate::accounts::store::{self, NewAccount};
+use crate::accounts::{check_display_name, normalize_email, Account, Role, Verdict};
 use crate::classes::{self, Class};
 use crate::error::extract::Path;
 use crate::error::ApiError;
 use crate::forms::{answer, safe_next, Done, FormOrJson, Retry, Style};
-use crate::identity::StudentId;
+use crate::identity::SignedIn;
 use crate::identity::{self, Visitor};
 use crate::limiter::ClientAddress;
 use crate::limiter::Context;
 use crate::state::Engine;
+use crate::students::StudentId;
 
 /// The one answer to every failed sign-in, known email or not.
 pub const SIGN_IN_FAILED: &str = "That email and password do not match an account.";
@@ -328,7 +329,7 @@ async fn sign_in(
 async fn authenticate(state: &Engine, email: &str, password: &str) -> Result<Account, ApiError> {
     let passwords = &state.accounts.passwords;
     // No stored password is longer than this; refuse before hashing megabytes.
-    if password.len() > 4 * super::password::MAX_PASSWORD_CHARS {
+    if password.len() > 4 * crate::accounts::password::MAX_PASSWORD_CHARS {
         return Err(ApiError::Unauthorized(SIGN_IN_FAILED.into()));
     }
     let found = store::find_by_email(&state.pool, email).await?;

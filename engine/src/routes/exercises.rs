@@ -8,10 +8,8 @@
 //! - `POST /api/exercises/{id}/hints`: opens the next hint;
 //! - `DELETE /api/exercises/{id}/attempts`: starts the exercise again.
 
-use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
@@ -19,77 +17,19 @@ use axum::{Json, Router};
 use model::{ExerciseStanding, ExerciseView, Outcome};
 use serde::{Deserialize, Serialize};
 
-use super::http::{LabRequests, RecordedRequest};
-use super::{attempts, grade, AnswerSource, Exercise, GradeContext};
 use crate::error::extract::{Json as JsonBody, Path};
 use crate::error::ApiError;
+use crate::grading::http::{LabRequests, RecordedRequest};
+use crate::grading::{attempts, grade, AnswerSource, Exercise, MAX_ANSWER_BYTES};
 use crate::identity::{Student, StudentId, StudentKind, Visitor};
-use crate::limiter::{ClientAddress, KeyedLimiter};
+use crate::limiter::ClientAddress;
 use crate::state::Engine;
 
-/// Submissions one API token may have graded in a burst (then ten a second):
-/// a class's worth of every exercise, not an answer oracle.
-pub const API_SUBMISSION_BURST: u32 = 2_000;
-
-/// What guests in no class behind one address may have graded in a burst,
-/// in KiB of answers (one per short answer); twenty more come back a second.
-const ADDRESS_BURST_KIB: u32 = 2_000;
-
-/// Largest answer an attempt keeps (a whole SQL query fits many times over).
-pub const MAX_ANSWER_BYTES: usize = 16 * 1024;
 /// Largest request body the exercise routes read.
 const EXERCISE_BODY_LIMIT: usize = 64 * 1024;
 
 /// How many of a student's recent lab requests an `http` exercise looks at.
 const LAB_REQUESTS_GRADED: usize = 200;
-
-/// What the exercise routes share.
-pub struct GradingService {
-    /// What grading may use.
-    pub context: GradeContext,
-    /// Attempts per student per exercise.
-    pub attempts: KeyedLimiter<(StudentId, String)>,
-    /// Attempts per client address, for guests in no class: a client
-    /// without a cookie is a new guest on every request, so the per-student
-    /// limit alone would not hold it. (Accounts and class members have
-    /// identities that cost something to make; a class behind one address
-    /// must not share this.)
-    pub per_address: KeyedLimiter<IpAddr>,
-    /// Attempts per student across every exercise: what one identity may
-    /// store in the database.
-    pub per_student: KeyedLimiter<StudentId>,
-    /// Submissions graded through `POST /api/grade`, per API token.
-    pub per_token: KeyedLimiter<String>,
-}
-
-impl GradingService {
-    /// Ten attempts in a burst per student and exercise, one more every three seconds.
-    pub fn new(context: GradeContext) -> Self {
-        Self {
-            context,
-            attempts: KeyedLimiter::new(
-                NonZeroU32::new(10).expect("nonzero"),
-                Duration::from_secs(3),
-                "attempts at this exercise",
-            ),
-            per_address: KeyedLimiter::new(
-                NonZeroU32::new(ADDRESS_BURST_KIB).expect("nonzero"),
-                Duration::from_millis(50),
-                "attempts from your address",
-            ),
-            per_student: KeyedLimiter::new(
-                NonZeroU32::new(60).expect("nonzero"),
-                Duration::from_secs(1),
-                "attempts from you",
-            ),
-            per_token: KeyedLimiter::new(
-                NonZeroU32::new(API_SUBMISSION_BURST).expect("nonzero"),
-                Duration::from_millis(100),
-                "submissions graded with this token",
-            ),
-        }
-    }
-}
 
 /// The exercise routes.
 pub fn router() -> Router<Engine> {

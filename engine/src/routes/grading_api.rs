@@ -18,10 +18,11 @@ use blake2::{Blake2b512, Digest};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::batch::{grade_one, GradedSubmission, Submission};
-use crate::accounts::{Role, SignedIn};
+use crate::accounts::Role;
 use crate::error::extract::{Json as JsonBody, Path};
 use crate::error::ApiError;
+use crate::grading::batch::{grade_one, GradedSubmission, Submission};
+use crate::identity::SignedIn;
 use crate::state::Engine;
 
 /// Most submissions one request may carry.

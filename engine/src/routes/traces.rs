@@ -10,7 +10,7 @@ use crate::error::{extract::Path, ApiError};
 use crate::identity::Visitor;
 use crate::state::Engine;
 
-use super::trace::TraceId;
+use crate::inspector::TraceId;
 
 /// The inspector's API routes.
 pub fn router() -> Router<Engine> {

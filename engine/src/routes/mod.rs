@@ -1,0 +1,37 @@
+//! The domain's HTTP API over the [`Engine`](crate::state::Engine): the
+//! routes that need more than one part of it (accounts and sign-in, classes,
+//! exercises and their attempts, the grading API, traces). The labs serve
+//! their own routes on a state of their own; nothing below this module
+//! knows the engine.
+//!
+//! | module | routes |
+//! |---|---|
+//! | [`accounts`] | `/auth/*`, `/api/me`, `/api/instructor/accounts`, `/api/admin/...` |
+//! | [`classes`] | `/api/instructor/classes/...`, `/join/{code}` |
+//! | [`exercises`] | `/api/exercises/...` |
+//! | [`grading_api`] | `/api/instructor/tokens...`, `/api/grade` |
+//! | [`traces`] | `/api/traces/{id}` |
+
+pub mod accounts;
+pub mod classes;
+pub mod exercises;
+pub mod grading_api;
+pub mod traces;
+
+use axum::Router;
+
+use crate::state::Engine;
+
+/// Every route of the domain, the labs' included, on `engine`.
+pub fn router(engine: Engine) -> Router {
+    Router::new()
+        .merge(traces::router())
+        .merge(crate::labs::router(engine.clone()))
+        .merge(accounts::router())
+        .merge(exercises::router())
+        .merge(grading_api::router())
+        .merge(crate::progress::router())
+        .merge(crate::gradebook::router())
+        .merge(classes::router())
+        .with_state(engine)
+}
