@@ -6,7 +6,9 @@
 //! the account's, which is younger than the absolute lifetime, and which was
 //! seen within the idle timeout. Anything else signs the session out.
 
-use axum::extract::{FromRequestParts, Request, State};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, Extensions, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -14,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::accounts::{self, Account};
+use crate::clock::Clock;
 use crate::error::{ApiError, InternalError};
-use crate::state::Engine;
+use crate::limiter::AddressBudget;
 pub use crate::students::{StudentId, StudentKind};
 
 /// Name of the workbench's own session cookie (labs use their own names).
@@ -53,6 +56,22 @@ const FLASH_KEY: &str = "flash";
 /// How stale `last_seen` may get before it is written again: writing it on
 /// every request would save the session on every request.
 const SEEN_REFRESH_SECS: i64 = 60;
+
+/// What deciding who is asking needs: the accounts and guests in the
+/// database, the time, how long sessions live, and the budget for new
+/// guests. Cheap to clone; any state it can be taken from works
+/// (`Identities: FromRef<S>`).
+#[derive(Clone)]
+pub struct Identities {
+    /// The platform database.
+    pub pool: sqlx::SqlitePool,
+    /// The time, replaceable in tests.
+    pub clock: Arc<dyn Clock>,
+    /// How long sessions live.
+    pub sessions: SessionPolicy,
+    /// New guests per address (a class's join link has its own budget).
+    pub new_guests: Arc<AddressBudget>,
+}
 
 /// How long sessions live, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,7 +146,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
 /// Middleware: decides who the visitor is and records it in the request,
 /// with what the pages need to know (the reader, a pending flash message).
 pub async fn recognise_visitor(
-    State(state): State<Engine>,
+    State(state): State<Identities>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -189,7 +208,7 @@ fn has_session_cookie(headers: &HeaderMap) -> bool {
         })
 }
 
-async fn visitor_of(session: &Session, state: &Engine) -> Result<Visitor, ApiError> {
+async fn visitor_of(session: &Session, state: &Identities) -> Result<Visitor, ApiError> {
     let Some(id) = session.get::<StudentId>(STUDENT_KEY).await? else {
         return Ok(Visitor::Anonymous);
     };
@@ -246,7 +265,7 @@ pub async fn set_flash(session: &Session, flash: model::Flash) -> Result<(), Api
 
 /// Makes a new guest student and keeps them in this session (the caller
 /// has spent the budget that allows it).
-pub async fn create_guest(session: &Session, state: &Engine) -> Result<StudentId, ApiError> {
+pub async fn create_guest(session: &Session, state: &Identities) -> Result<StudentId, ApiError> {
     let id = StudentId::new_random();
     sqlx::query("INSERT INTO students (id, kind, created_at) VALUES (?, 'guest', ?)")
         .bind(id.as_str())
@@ -270,7 +289,7 @@ pub struct Student {
 
 impl Student {
     /// The student behind the request's visitor, creating a guest for an anonymous one.
-    pub async fn resolve(extensions: &Extensions, state: &Engine) -> Result<Self, ApiError> {
+    pub async fn resolve(extensions: &Extensions, state: &Identities) -> Result<Self, ApiError> {
         if let Some(student) = extensions.get::<Student>() {
             return Ok(student.clone());
         }
@@ -296,7 +315,7 @@ impl Student {
     /// session, and a client that drops cookies is a new one every time, so
     /// an address may make only so many ([`crate::limiter::AddressBudget`];
     /// a class's join link makes them on the class's budget instead).
-    async fn new_guest(extensions: &Extensions, state: &Engine) -> Result<Self, ApiError> {
+    async fn new_guest(extensions: &Extensions, state: &Identities) -> Result<Self, ApiError> {
         let session =
             extensions
                 .get::<Session>()
@@ -331,14 +350,15 @@ impl Student {
     }
 }
 
-impl FromRequestParts<Engine> for Student {
+impl<S> FromRequestParts<S> for Student
+where
+    S: Send + Sync,
+    Identities: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Engine,
-    ) -> Result<Self, Self::Rejection> {
-        let student = Self::resolve(&parts.extensions, state).await?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let student = Self::resolve(&parts.extensions, &Identities::from_ref(state)).await?;
         parts.extensions.insert(student.clone());
         Ok(student)
     }

@@ -11,7 +11,7 @@ use crate::accounts::AccountService;
 use crate::clock::Clock;
 use crate::content::LiveCourse;
 use crate::grading::GradingService;
-use crate::identity::SessionPolicy;
+use crate::identity::Identities;
 use crate::inspector::TraceStore;
 
 /// The domain's shared state.
@@ -45,14 +45,18 @@ pub struct EngineParts {
     pub secure_cookies: bool,
     /// Passwords and the sign-in limiter.
     pub accounts: Arc<AccountService>,
-    /// How long sessions live.
-    pub sessions: SessionPolicy,
+    /// Who is asking: sessions, accounts, guests.
+    pub identities: Identities,
     /// Grading context and the attempt limiter.
     pub grading: Arc<GradingService>,
     /// The time, replaceable in tests.
     pub clock: Arc<dyn Clock>,
-    /// Each lab's own state, made on first use.
-    pub labs: crate::labs::LabStates,
-    /// New guests per address (a class's join link has its own budget).
-    pub new_guests: crate::limiter::AddressBudget,
+    /// The labs: their own states and what their handlers share.
+    pub labs: crate::labs::Labs,
+}
+
+impl axum::extract::FromRef<Engine> for Identities {
+    fn from_ref(engine: &Engine) -> Self {
+        engine.identities.clone()
+    }
 }

@@ -104,20 +104,53 @@ pub async fn build_state_with_clock(
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
         .build();
+    let identities = crate::identity::Identities {
+        pool: pool.clone(),
+        clock: clock.clone(),
+        sessions: config.session_policy(),
+        new_guests: Arc::new(crate::limiter::AddressBudget::new(
+            "new guests from your address",
+            NEW_GUESTS_PER_ADDRESS,
+            Duration::from_secs(1),
+            2,
+            Duration::from_secs(60),
+        )),
+    };
+    let traces = Arc::new(TraceStore::new(
+        TRACES_PER_STUDENT,
+        TRACED_STUDENTS,
+        config.trace_memory_bytes(),
+    ));
+    let lab_states = crate::labs::LabStates::new(crate::labs::LabContext {
+        data_dir: config.database.data_dir.clone(),
+        clock: clock.clone(),
+        redis_url: config.redis_url.clone(),
+        sql_gate: config.sql_gate_limits(),
+        sandbox_disk_bytes: config.sandbox_disk_mib.saturating_mul(1024 * 1024),
+        sandbox_max_bytes: config.sandbox_max_mib.clamp(4, 1024) * 1024 * 1024,
+        memory: config.lab_memory_budgets(),
+    });
+    let labs = crate::labs::Labs::new(crate::labs::LabsShared {
+        pool: pool.clone(),
+        clock: clock.clone(),
+        labs: lab_states,
+        secure_cookies: config.secure_cookies,
+        identities: identities.clone(),
+        recorder: crate::inspector::Recorder {
+            traces: traces.clone(),
+            identities: identities.clone(),
+        },
+    });
     let engine = Engine::new(EngineParts {
         pool,
+        identities,
         course,
-        traces: Arc::new(TraceStore::new(
-            TRACES_PER_STUDENT,
-            TRACED_STUDENTS,
-            config.trace_memory_bytes(),
-        )),
+        traces,
         secure_cookies: config.secure_cookies,
         accounts: Arc::new(AccountService {
             passwords: Passwords::owasp(),
             throttle: SignInThrottle::new(config.sign_in_limits()),
         }),
-        sessions: config.session_policy(),
         grading: Arc::new(GradingService::new(GradeContext {
             probe: ProbePolicy {
                 allow: config.probe_allow.clone(),
@@ -130,22 +163,7 @@ pub async fn build_state_with_clock(
             )),
             student: None,
         })),
-        labs: crate::labs::LabStates::new(crate::labs::LabContext {
-            data_dir: config.database.data_dir.clone(),
-            clock: clock.clone(),
-            redis_url: config.redis_url.clone(),
-            sql_gate: config.sql_gate_limits(),
-            sandbox_disk_bytes: config.sandbox_disk_mib.saturating_mul(1024 * 1024),
-            sandbox_max_bytes: config.sandbox_max_mib.clamp(4, 1024) * 1024 * 1024,
-            memory: config.lab_memory_budgets(),
-        }),
-        new_guests: crate::limiter::AddressBudget::new(
-            "new guests from your address",
-            NEW_GUESTS_PER_ADDRESS,
-            Duration::from_secs(1),
-            2,
-            Duration::from_secs(60),
-        ),
+        labs,
         clock,
     });
     Ok(AppState::new(Web {

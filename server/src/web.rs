@@ -57,7 +57,7 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         // enforces the same timeout (and the absolute lifetime) against the
         // app's clock, which tests can move.
         .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
-            state.sessions.idle_secs,
+            state.identities.sessions.idle_secs,
         )));
 
     // The domain's routes, on the engine alone.
@@ -101,7 +101,7 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
             page_data::page_data,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.engine.clone(),
+            state.identities.clone(),
             identity::recognise_visitor,
         ))
         .layer(session_layer)
@@ -206,7 +206,7 @@ pub async fn run(
                 state.grading.attempts.forget_idle();
                 state.grading.per_address.forget_idle();
                 state.grading.per_student.forget_idle();
-                state.new_guests.forget_idle();
+                state.identities.new_guests.forget_idle();
                 state.grading.per_token.forget_idle();
                 state.labs.get::<labs::auth::AuthLab>().forget_idle();
             }

@@ -9,12 +9,28 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::identity::Student;
-use crate::state::Engine;
+use std::sync::Arc;
+
+use crate::identity::{Identities, Student};
+
+use super::store::TraceStore;
 
 use super::event::LabEvent;
 use super::limits;
 use super::trace::{Inspector, TraceId};
+
+/// Largest request body a lab route accepts: the recorder reads the body
+/// for the trace before the lab does.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What the recording middleware needs: where traces go, and who is asking.
+#[derive(Clone)]
+pub struct Recorder {
+    /// Every student's recent traces.
+    pub traces: Arc<TraceStore>,
+    /// To find (or make) the student behind a request.
+    pub identities: Identities,
+}
 
 /// The response header carrying the trace id (W3C Trace Context Level 2).
 pub const TRACE_RESPONSE_HEADER: &str = "traceresponse";
@@ -52,7 +68,7 @@ impl LabEvent for ResponseSent {
 
 /// Middleware for `/labs/...`: records the request into the inspector.
 pub async fn record_lab_trace(
-    State(state): State<Engine>,
+    State(state): State<Recorder>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -84,7 +100,7 @@ pub async fn record_lab_trace(
             "session.load",
             "identify the student from the session cookie",
         );
-        match Student::resolve(request.extensions(), &state).await {
+        match Student::resolve(request.extensions(), &state.identities).await {
             Ok(student) => {
                 step.set_summary(if student.is_new {
                     "new guest identity created"
@@ -147,17 +163,15 @@ async fn keep_request(
         (name.as_str().to_string(), shown)
     }));
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, crate::labs::LAB_BODY_LIMIT)
-        .await
-        .map_err(|_| {
-            crate::error::error_response(
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "The request body is over the lab limit of {} KiB.",
-                    crate::labs::LAB_BODY_LIMIT / 1024
-                ),
-            )
-        })?;
+    let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        crate::error::error_response(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The request body is over the lab limit of {} KiB.",
+                BODY_LIMIT / 1024
+            ),
+        )
+    })?;
     let kept =
         String::from_utf8_lossy(&bytes[..bytes.len().min(limits::MAX_BODY_BYTES)]).into_owned();
     Ok((

@@ -16,6 +16,6 @@ mod store;
 mod trace;
 
 pub use event::LabEvent;
-pub use layer::{record_lab_trace, TRACE_RESPONSE_HEADER};
+pub use layer::{record_lab_trace, Recorder, BODY_LIMIT, TRACE_RESPONSE_HEADER};
 pub use store::TraceStore;
 pub use trace::{Inspector, Step, TraceId};

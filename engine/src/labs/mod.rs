@@ -44,11 +44,59 @@ pub use errors::DeliberateResponse;
 pub use settings::{stored_settings, CurrentSettings, LabSettings};
 
 use crate::clock::Clock;
-use crate::inspector::record_lab_trace;
-use crate::state::Engine;
+use crate::identity::Identities;
+use crate::inspector::{record_lab_trace, Recorder};
+
+/// What every lab's handlers share: the platform database (where lab
+/// settings live), the clock, each lab's own state, whether cookies are
+/// `Secure`, who is asking, and where traces go. Cheap to clone.
+#[derive(Clone)]
+pub struct Labs(Arc<LabsShared>);
+
+/// The parts of [`Labs`].
+pub struct LabsShared {
+    /// The platform database.
+    pub pool: sqlx::SqlitePool,
+    /// The time, replaceable in tests.
+    pub clock: Arc<dyn Clock>,
+    /// Each lab's own state, made on first use.
+    pub labs: LabStates,
+    /// Cookies the labs set carry `Secure` (serving behind TLS).
+    pub secure_cookies: bool,
+    /// Who is asking.
+    pub identities: Identities,
+    /// Where lab requests' traces go.
+    pub recorder: Recorder,
+}
+
+impl Labs {
+    /// Wraps the parts.
+    pub fn new(shared: LabsShared) -> Self {
+        Self(Arc::new(shared))
+    }
+
+    /// Lab `L`'s state.
+    pub fn get<L: Lab>(&self) -> Arc<L::State> {
+        self.0.labs.get::<L>()
+    }
+}
+
+impl std::ops::Deref for Labs {
+    type Target = LabsShared;
+
+    fn deref(&self) -> &LabsShared {
+        &self.0
+    }
+}
+
+impl axum::extract::FromRef<Labs> for Identities {
+    fn from_ref(labs: &Labs) -> Self {
+        labs.identities.clone()
+    }
+}
 
 /// Largest request body a lab route accepts.
-pub const LAB_BODY_LIMIT: usize = 64 * 1024;
+pub const LAB_BODY_LIMIT: usize = crate::inspector::BODY_LIMIT;
 
 /// A live demo backend.
 pub trait Lab: Send + Sync + 'static {
@@ -64,7 +112,7 @@ pub trait Lab: Send + Sync + 'static {
     fn state(context: &LabContext) -> Self::State;
     /// The lab's own routes, relative to `/labs/<NAME>`; `state` is there
     /// for labs that put middleware of their own in front of them.
-    fn routes(state: &Engine) -> Router<Engine>;
+    fn routes(state: &Labs) -> Router<Labs>;
 }
 
 /// What a lab may build its state from.
@@ -129,19 +177,17 @@ impl LabStates {
 /// Extractor: lab `L`'s state.
 pub struct LabState<L: Lab>(pub Arc<L::State>);
 
-impl<L: Lab> FromRequestParts<Engine> for LabState<L> {
+impl<L: Lab> FromRequestParts<Labs> for LabState<L> {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        _parts: &mut Parts,
-        state: &Engine,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(_parts: &mut Parts, state: &Labs) -> Result<Self, Self::Rejection> {
         Ok(Self(state.labs.get::<L>()))
     }
 }
 
 /// All labs, with the shared middleware. The registry: the one place that lists labs.
-pub fn router(state: Engine) -> Router<Engine> {
+pub fn router(state: Labs) -> Router {
+    let recorder = state.recorder.clone();
     Router::new()
         .merge(mount::<http::HttpLab>(&state))
         .merge(mount::<auth::AuthLab>(&state))
@@ -152,15 +198,16 @@ pub fn router(state: Engine) -> Router<Engine> {
         .route("/labs/{*rest}", any(errors::no_such_route))
         .layer(DefaultBodyLimit::max(LAB_BODY_LIMIT))
         .layer(middleware::map_response(errors::json_errors))
-        .layer(middleware::from_fn_with_state(state, record_lab_trace))
+        .layer(middleware::from_fn_with_state(recorder, record_lab_trace))
         // Outermost: whatever a lab or the layers above answered, it runs nothing.
         .layer(middleware::map_response(containment::contain))
+        .with_state(state)
 }
 
 /// What a `lab` check grades for `student`: their stored settings of
 /// `lab`, plus, for the SQL lab, the indexes they created in their sandbox.
 pub async fn lab_answer(
-    state: &Engine,
+    state: &Labs,
     student: &crate::identity::StudentId,
     lab: &str,
 ) -> Result<serde_json::Value, crate::error::ApiError> {
@@ -175,14 +222,14 @@ pub async fn lab_answer(
 
 /// Tells the labs that `account` signed in or up: what they keep for an
 /// account (a SQL sandbox) is kept longer than a guest's.
-pub async fn account_signed_in(state: &Engine, account: &crate::identity::StudentId) {
+pub async fn account_signed_in(state: &Labs, account: &crate::identity::StudentId) {
     state.labs.get::<sql::SqlLab>().mark_account(account).await;
 }
 
 /// Moves what labs keep per student from a guest to the account they
 /// signed in to (settings and attempts move with the platform tables).
 pub async fn adopt_guest(
-    state: &Engine,
+    state: &Labs,
     guest: &crate::identity::StudentId,
     account: &crate::identity::StudentId,
 ) {
@@ -192,7 +239,7 @@ pub async fn adopt_guest(
     }
 }
 
-fn mount<L: Lab>(state: &Engine) -> Router<Engine> {
+fn mount<L: Lab>(state: &Labs) -> Router<Labs> {
     let settings = Router::new().route(
         "/settings",
         get(settings::show::<L>)

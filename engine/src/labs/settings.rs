@@ -13,7 +13,7 @@ use crate::db::unix_now;
 use crate::error::{extract, ApiError};
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
-use crate::state::Engine;
+use crate::labs::Labs;
 
 use super::Lab;
 
@@ -55,13 +55,10 @@ impl LabEvent for SettingsLoaded {
 /// Extractor: the current student's settings for lab `L`.
 pub struct CurrentSettings<L: Lab>(pub L::Settings, pub PhantomData<L>);
 
-impl<L: Lab> FromRequestParts<Engine> for CurrentSettings<L> {
+impl<L: Lab> FromRequestParts<Labs> for CurrentSettings<L> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Engine,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &Labs) -> Result<Self, Self::Rejection> {
         let student = Student::from_request_parts(parts, state).await?;
         let (settings, customised) = load::<L>(state, &student).await?;
         let inspector = Inspector::from_request_parts(parts, state)
@@ -77,7 +74,7 @@ impl<L: Lab> FromRequestParts<Engine> for CurrentSettings<L> {
 }
 
 /// The student's settings and whether they differ from the defaults' source.
-async fn load<L: Lab>(state: &Engine, student: &Student) -> Result<(L::Settings, bool), ApiError> {
+async fn load<L: Lab>(state: &Labs, student: &Student) -> Result<(L::Settings, bool), ApiError> {
     let stored: Option<String> =
         sqlx::query_scalar("SELECT settings FROM lab_settings WHERE student_id = ? AND lab = ?")
             .bind(student.id.as_str())
@@ -101,7 +98,7 @@ async fn load<L: Lab>(state: &Engine, student: &Student) -> Result<(L::Settings,
 /// when they never changed them. Grading reads them to judge a student's
 /// configuration (the auth lab's permission matrix, say).
 pub async fn stored_settings(
-    state: &Engine,
+    state: &Labs,
     student: &crate::identity::StudentId,
     lab: &str,
 ) -> Result<Option<serde_json::Value>, ApiError> {
@@ -115,7 +112,7 @@ pub async fn stored_settings(
 }
 
 pub(super) async fn show<L: Lab>(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     student: Student,
 ) -> Result<Json<impl Serialize>, ApiError> {
     let (settings, _) = load::<L>(&state, &student).await?;
@@ -127,7 +124,7 @@ pub(super) async fn show<L: Lab>(
 }
 
 pub(super) async fn replace<L: Lab>(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     student: Student,
     extract::Json(settings): extract::Json<L::Settings>,
 ) -> Result<Json<impl Serialize>, ApiError> {
@@ -158,7 +155,7 @@ pub(super) async fn replace<L: Lab>(
 }
 
 pub(super) async fn reset<L: Lab>(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     student: Student,
 ) -> Result<Json<impl Serialize>, ApiError> {
     sqlx::query("DELETE FROM lab_settings WHERE student_id = ? AND lab = ?")

@@ -150,8 +150,11 @@ async fn vouch(
                 id: &class.id,
                 capacity: class.capacity,
             };
-            state.new_guests.check(address, context)?;
-            (identity::create_guest(session, state).await?, true)
+            state.identities.new_guests.check(address, context)?;
+            (
+                identity::create_guest(session, &state.identities).await?,
+                true,
+            )
         }
         Visitor::SignedIn(_) => return Ok(None),
     };
@@ -241,7 +244,7 @@ async fn sign_up(
             .await?
             .ok_or_else(|| ApiError::Unprocessable(SIGN_UP_REFUSED.into()))?;
         identity::sign_in(&session, &account, now).await?;
-        crate::labs::account_signed_in(&state, &account.id).await;
+        crate::labs::account_signed_in(&state.labs, &account.id).await;
         tracing::info!(account = account.id.as_str(), "account created");
         Ok(Done {
             redirect: safe_next(form.next.as_deref()),
@@ -309,10 +312,10 @@ async fn sign_in(
         if let Some(guest) = &guest {
             store::carry_over_guest(&state.pool, guest, &account.id).await?;
             state.traces.adopt(guest, &account.id);
-            crate::labs::adopt_guest(&state, guest, &account.id).await;
+            crate::labs::adopt_guest(&state.labs, guest, &account.id).await;
         }
         identity::sign_in(&session, &account, state.clock.now()).await?;
-        crate::labs::account_signed_in(&state, &account.id).await;
+        crate::labs::account_signed_in(&state.labs, &account.id).await;
         Ok(Done {
             redirect: safe_next(form.next.as_deref()),
             notice: joined_notice(&vouched, form.class.as_deref()),

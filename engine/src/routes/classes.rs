@@ -455,8 +455,11 @@ async fn join(
                     id: &class.id,
                     capacity: class.capacity,
                 };
-                state.new_guests.check(address, context)?;
-                (identity::create_guest(&session, &state).await?, name)
+                state.identities.new_guests.check(address, context)?;
+                (
+                    identity::create_guest(&session, &state.identities).await?,
+                    name,
+                )
             }
         };
         let joined = store::join(&state.pool, &class, &student, &name, state.clock.now()).await?;

@@ -150,7 +150,9 @@ async fn attempt(
             body.answer
         }
         AnswerSource::RecordedRequests => own_lab_requests(&state, &student.id),
-        AnswerSource::LabSettings(lab) => crate::labs::lab_answer(&state, &student.id, lab).await?,
+        AnswerSource::LabSettings(lab) => {
+            crate::labs::lab_answer(&state.labs, &student.id, lab).await?
+        }
     };
     let outcome = grade(
         &exercise,

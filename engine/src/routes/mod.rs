@@ -24,9 +24,9 @@ use crate::state::Engine;
 
 /// Every route of the domain, the labs' included, on `engine`.
 pub fn router(engine: Engine) -> Router {
+    let labs = crate::labs::router(engine.labs.clone());
     Router::new()
         .merge(traces::router())
-        .merge(crate::labs::router(engine.clone()))
         .merge(accounts::router())
         .merge(exercises::router())
         .merge(grading_api::router())
@@ -34,4 +34,5 @@ pub fn router(engine: Engine) -> Router {
         .merge(crate::gradebook::router())
         .merge(classes::router())
         .with_state(engine)
+        .merge(labs)
 }

@@ -35,7 +35,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabSettings};
-use crate::state::Engine;
+use crate::labs::Labs;
 
 /// The auth lab.
 pub struct AuthLab;
@@ -50,7 +50,7 @@ impl Lab for AuthLab {
         pool::LabHashing::default()
     }
 
-    fn routes(_state: &Engine) -> Router<Engine> {
+    fn routes(_state: &Labs) -> Router<Labs> {
         Router::new()
             .route(
                 "/users",

@@ -31,7 +31,7 @@ use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::CurrentSettings;
-use crate::state::Engine;
+use crate::labs::Labs;
 
 /// The demo shop's client id at Workbench ID.
 pub const CLIENT_ID: &str = "demo-shop";
@@ -94,7 +94,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 /// `GET /labs/auth/oauth/start`
 pub(super) async fn start(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
 ) -> Result<Response, ApiError> {
@@ -142,7 +142,7 @@ pub(super) struct AuthorizeQuery {
 
 /// `GET /labs/auth/oauth/authorize`
 pub(super) async fn authorize(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     headers: HeaderMap,
@@ -240,7 +240,7 @@ struct TokenResponse {
 }
 
 async fn exchange(
-    state: &Engine,
+    state: &Labs,
     inspector: &Inspector,
     student: &Student,
     access_secs: u32,
@@ -325,7 +325,7 @@ async fn exchange(
 
 /// `POST /labs/auth/oauth/token`
 pub(super) async fn token(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
@@ -358,7 +358,7 @@ fn pending_cookie(headers: &HeaderMap) -> Option<String> {
 
 /// `GET /labs/auth/oauth/callback`: the shop finishes its sign-in.
 pub(super) async fn callback(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::CurrentSettings;
-use crate::state::Engine;
+use crate::labs::Labs;
 
 /// Everything a demo user might do.
 pub const ACTIONS: [&str; 6] = [
@@ -137,7 +137,7 @@ pub fn decide(
 
 /// Signs the request in and checks it may do `action`; the user on success.
 async fn authorise(
-    state: &Engine,
+    state: &Labs,
     inspector: &Inspector,
     student: &Student,
     headers: &HeaderMap,
@@ -184,7 +184,7 @@ pub(super) struct Product {
 
 /// `GET /labs/auth/products`
 pub(super) async fn list(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
@@ -228,7 +228,7 @@ pub(super) struct NewProduct {
 
 /// `POST /labs/auth/products`
 pub(super) async fn add(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
@@ -268,7 +268,7 @@ pub(super) async fn add(
     ))
 }
 
-async fn owner_of(state: &Engine, student: &Student, id: i64) -> Result<String, ApiError> {
+async fn owner_of(state: &Labs, student: &Student, id: i64) -> Result<String, ApiError> {
     sqlx::query_scalar("SELECT owner FROM auth_lab_products WHERE student_id = ? AND id = ?")
         .bind(student.id.as_str())
         .bind(id)
@@ -279,7 +279,7 @@ async fn owner_of(state: &Engine, student: &Student, id: i64) -> Result<String, 
 
 /// `DELETE /labs/auth/products/{id}`
 pub(super) async fn delete(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
@@ -307,7 +307,7 @@ pub(super) async fn delete(
 
 /// `POST /labs/auth/products/{id}/buy`
 pub(super) async fn buy(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
@@ -330,7 +330,7 @@ pub(super) async fn buy(
 
 /// `POST /labs/auth/users/{username}/ban`
 pub(super) async fn ban(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,

@@ -35,7 +35,7 @@ use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::CurrentSettings;
-use crate::state::Engine;
+use crate::labs::Labs;
 
 /// The demo shop's session cookie.
 pub(super) const COOKIE: &str = "lab_session";
@@ -154,7 +154,7 @@ pub(super) struct TokenPair {
 
 /// A signed HS256 access token for a demo user, with its header and claims.
 pub(super) fn access_token(
-    state: &Engine,
+    state: &Labs,
     student: &Student,
     username: &str,
     role: &str,
@@ -176,7 +176,7 @@ pub(super) fn access_token(
 
 /// Starts a server-side session for a demo user; the `Set-Cookie` value for it.
 pub(super) async fn start_session(
-    state: &Engine,
+    state: &Labs,
     student: &Student,
     username: &str,
     session_secs: u32,
@@ -207,7 +207,7 @@ pub(super) async fn start_session(
 }
 
 async fn issue_pair(
-    state: &Engine,
+    state: &Labs,
     student: &Student,
     username: &str,
     role: &str,
@@ -242,7 +242,7 @@ async fn issue_pair(
 
 /// `POST /labs/auth/login`
 pub(super) async fn login(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
@@ -314,7 +314,7 @@ pub(super) struct RefreshBody {
 
 /// `POST /labs/auth/refresh`: one use per refresh token.
 pub(super) async fn refresh(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
@@ -399,7 +399,7 @@ pub(super) async fn refresh(
 /// `POST /labs/auth/logout`: deletes the session, or revokes a refresh
 /// token's family when one is sent.
 pub(super) async fn logout(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     student: Student,
     headers: HeaderMap,
     body: axum::body::Bytes,
@@ -453,7 +453,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 
 /// Who the request is signed in as, from a bearer token or the session cookie.
 pub(super) async fn authenticate(
-    state: &Engine,
+    state: &Labs,
     inspector: &Inspector,
     student: &Student,
     headers: &HeaderMap,
@@ -500,7 +500,7 @@ pub(super) async fn authenticate(
 }
 
 fn verify_jwt(
-    state: &Engine,
+    state: &Labs,
     inspector: &Inspector,
     student: &Student,
     token: &str,
@@ -540,7 +540,7 @@ fn verify_jwt(
 
 /// `GET /labs/auth/me`
 pub(super) async fn me(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     headers: HeaderMap,

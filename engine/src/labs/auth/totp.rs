@@ -21,7 +21,7 @@ use crate::error::extract::Json as JsonBody;
 use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
-use crate::state::Engine;
+use crate::labs::Labs;
 
 /// Seconds per time step.
 const STEP_SECS: i64 = 30;
@@ -116,7 +116,7 @@ impl LabEvent for TotpChecked {
 /// Checks the second factor of a demo user at sign-in. `Ok` when the user
 /// has none, or the code is fresh and right.
 pub(super) async fn check_second_factor(
-    state: &Engine,
+    state: &Labs,
     inspector: &Inspector,
     student: &Student,
     username: &str,
@@ -185,7 +185,7 @@ pub(super) struct Enrolment {
 
 /// `POST /labs/auth/totp/enrol`
 pub(super) async fn enrol(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     headers: HeaderMap,
@@ -225,7 +225,7 @@ pub(super) struct Confirmation {
 
 /// `POST /labs/auth/totp/confirm`
 pub(super) async fn confirm(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     headers: HeaderMap,

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::CurrentSettings;
-use crate::state::Engine;
+use crate::labs::Labs;
 
 /// Most demo users one sandbox holds.
 const MAX_USERS: i64 = 50;
@@ -143,7 +143,7 @@ fn check_username(name: &str) -> Result<(), ApiError> {
 
 /// `POST /labs/auth/users`
 pub(super) async fn register(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
@@ -209,7 +209,7 @@ pub(super) async fn register(
 }
 
 async fn hash(
-    state: &Engine,
+    state: &Labs,
     inspector: &Inspector,
     student: &Student,
     settings: &AuthSettings,
@@ -241,7 +241,7 @@ async fn hash(
 
 /// `GET /labs/auth/users`
 pub(super) async fn list(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     student: Student,
 ) -> Result<Json<Vec<DemoUser>>, ApiError> {
     let rows = sqlx::query(
@@ -266,7 +266,7 @@ pub(super) async fn list(
 
 /// `DELETE /labs/auth/users`
 pub(super) async fn clear(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     student: Student,
 ) -> Result<StatusCode, ApiError> {
     sqlx::query("DELETE FROM auth_lab_users WHERE student_id = ?")
@@ -293,7 +293,7 @@ pub(super) struct Verification {
 
 /// Checks a demo user's password; their role when it matches. Records `auth.verify`.
 pub(super) async fn check_password(
-    state: &Engine,
+    state: &Labs,
     inspector: &Inspector,
     student: &Student,
     username: &str,
@@ -334,7 +334,7 @@ pub(super) async fn check_password(
 /// `POST /labs/auth/verify`: one password check, timed. An unknown user is
 /// checked against a decoy, so the time does not tell who exists.
 pub(super) async fn verify(
-    State(state): State<Engine>,
+    State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     JsonBody(attempt): JsonBody<Attempt>,

@@ -27,7 +27,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabContext, LabSettings};
-use crate::state::Engine;
+use crate::labs::Labs;
 
 pub use service::CacheService;
 
@@ -44,7 +44,7 @@ impl Lab for CacheLab {
         CacheService::new(context)
     }
 
-    fn routes(_state: &Engine) -> Router<Engine> {
+    fn routes(_state: &Labs) -> Router<Labs> {
         Router::new()
             .route("/products", get(routes::list))
             .route("/products/{id}", get(routes::one).put(routes::update_price))

@@ -22,8 +22,8 @@ use crate::inspector::Inspector;
 use crate::labs::sql::engine::Limits;
 use crate::labs::sql::sandbox::SandboxError;
 use crate::labs::sql::{Sandboxes, SqlLab};
+use crate::labs::Labs;
 use crate::labs::{CurrentSettings, LabState};
-use crate::state::Engine;
 
 /// Products on the catalog's first page.
 const PAGE: i64 = 20;
@@ -184,7 +184,7 @@ struct Resource<'a> {
 }
 
 async fn serve(
-    state: &Engine,
+    state: &Labs,
     student: &Student,
     settings: &super::CacheSettings,
     inspector: &Inspector,
@@ -227,7 +227,7 @@ async fn serve(
 
 /// `GET /labs/cache/products`.
 pub(super) async fn list(
-    axum::extract::State(state): axum::extract::State<Engine>,
+    axum::extract::State(state): axum::extract::State<Labs>,
     student: Student,
     CurrentSettings(settings, _): CurrentSettings<CacheLab>,
     inspector: Inspector,
@@ -243,7 +243,7 @@ pub(super) async fn list(
 
 /// `GET /labs/cache/products/{id}`.
 pub(super) async fn one(
-    axum::extract::State(state): axum::extract::State<Engine>,
+    axum::extract::State(state): axum::extract::State<Labs>,
     student: Student,
     CurrentSettings(settings, _): CurrentSettings<CacheLab>,
     inspector: Inspector,
@@ -268,7 +268,7 @@ pub(super) struct PriceChange {
 
 /// `PUT /labs/cache/products/{id}`: the origin changes; the strategy decides the cache.
 pub(super) async fn update_price(
-    axum::extract::State(state): axum::extract::State<Engine>,
+    axum::extract::State(state): axum::extract::State<Labs>,
     student: Student,
     CurrentSettings(settings, _): CurrentSettings<CacheLab>,
     inspector: Inspector,
@@ -353,7 +353,7 @@ pub(super) struct StampedeReport {
 /// `POST /labs/cache/stampede`: n requests for a cold key, all arriving
 /// before any of them has filled the cache.
 pub(super) async fn stampede(
-    axum::extract::State(state): axum::extract::State<Engine>,
+    axum::extract::State(state): axum::extract::State<Labs>,
     student: Student,
     CurrentSettings(settings, _): CurrentSettings<CacheLab>,
     inspector: Inspector,

@@ -16,7 +16,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabSettings};
-use crate::state::Engine;
+use crate::labs::Labs;
 
 /// The HTTP lab.
 pub struct HttpLab;
@@ -29,7 +29,7 @@ impl Lab for HttpLab {
 
     fn state(_context: &super::LabContext) -> Self::State {}
 
-    fn routes(_state: &Engine) -> Router<Engine> {
+    fn routes(_state: &Labs) -> Router<Labs> {
         Router::new()
             .route("/echo", any(echo::echo))
             .route("/echo/{*rest}", any(echo::echo))

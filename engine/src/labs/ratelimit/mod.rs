@@ -25,7 +25,7 @@ use axum::{middleware, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabContext, LabSettings};
-use crate::state::Engine;
+use crate::labs::Labs;
 use algorithms::{Kind, Policy};
 
 pub use live::Limiters;
@@ -47,7 +47,7 @@ impl Lab for RateLimitLab {
         )
     }
 
-    fn routes(state: &Engine) -> Router<Engine> {
+    fn routes(state: &Labs) -> Router<Labs> {
         let limited = Router::new()
             .route("/api/ping", get(live::ping))
             .route("/api/items", get(live::items))

@@ -29,7 +29,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabContext, LabSettings};
-use crate::state::Engine;
+use crate::labs::Labs;
 
 pub use sandbox::Sandboxes;
 
@@ -52,7 +52,7 @@ impl Lab for SqlLab {
         )
     }
 
-    fn routes(_state: &Engine) -> Router<Engine> {
+    fn routes(_state: &Labs) -> Router<Labs> {
         Router::new()
             .route("/query", post(routes::query))
             .route("/plan", post(routes::plan))
