@@ -141,6 +141,7 @@ pub async fn build_state_with_clock(
             identities: identities.clone(),
         },
     });
+    let course_for_pages = course.clone();
     let engine = Engine::new(EngineParts {
         pool,
         identities,
@@ -171,6 +172,6 @@ pub async fn build_state_with_clock(
         leptos,
         dev: config.dev,
         stopping: tokio::sync::watch::channel(false).0,
-        pages: Arc::new(page_cache::PageCache::default()),
+        pages: Arc::new(page_cache::PageCache::new(course_for_pages)),
     }))
 }

@@ -18,15 +18,17 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use std::sync::Arc;
+
+use crate::content::LiveCourse;
 use crate::identity::Visitor;
-use crate::state::AppState;
 
 /// Largest page kept; anything bigger is served uncached.
 const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
-/// Pages rendered for one course version.
-#[derive(Default)]
+/// Pages rendered for one version of a course.
 pub struct PageCache {
+    course: Arc<LiveCourse>,
     pages: RwLock<HashMap<String, CachedPage>>,
 }
 
@@ -37,6 +39,14 @@ struct CachedPage {
 }
 
 impl PageCache {
+    /// Nothing kept yet, for pages of `course`.
+    pub fn new(course: Arc<LiveCourse>) -> Self {
+        Self {
+            course,
+            pages: RwLock::default(),
+        }
+    }
+
     fn get(&self, path: &str, course_version: u64) -> Option<Response> {
         let pages = self.pages.read().unwrap_or_else(|e| e.into_inner());
         let page = pages
@@ -77,7 +87,7 @@ fn is_course_page(request: &Request) -> bool {
 
 /// Middleware: answers course pages from the cache, filling it on a miss.
 pub async fn serve_cached_pages(
-    State(state): State<AppState>,
+    State(state): State<Arc<PageCache>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -86,7 +96,7 @@ pub async fn serve_cached_pages(
     }
     let path = request.uri().path().to_string();
     let version = state.course.version();
-    if let Some(response) = state.pages.get(&path, version) {
+    if let Some(response) = state.get(&path, version) {
         return response;
     }
     let response = next.run(request).await;
@@ -96,9 +106,7 @@ pub async fn serve_cached_pages(
     let (parts, body) = response.into_parts();
     match to_bytes(body, MAX_PAGE_BYTES).await {
         Ok(bytes) => {
-            state
-                .pages
-                .put(path, version, parts.headers.clone(), bytes.clone());
+            state.put(path, version, parts.headers.clone(), bytes.clone());
             Response::from_parts(parts, Body::from(bytes))
         }
         Err(e) => {

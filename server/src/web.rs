@@ -93,7 +93,7 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         // Inside the page cache, so cached pages keep their policy.
         .layer(axum::middleware::from_fn(csp::content_security_policy))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.pages.clone(),
             page_cache::serve_cached_pages,
         ))
         .layer(axum::middleware::from_fn_with_state(
