@@ -9,7 +9,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
-use server::grading::{self, GradeContext};
+use server::grading::GradeContext;
 use server::labs::sql::dataset::{template, Variant};
 use server::labs::sql::engine::{Access, Db};
 use server::labs::sql::sandbox::{open, RUN_LIMITS};
@@ -53,10 +53,8 @@ fn join_queries(c: &mut Criterion) {
 fn grading_one_attempt(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let front_matter = format!("[check]\nreference = \"{}\"", JOINS[1].1);
-    let checker = grading::kind("sql")
-        .unwrap()
-        .load(&front_matter, 1)
-        .unwrap();
+    let kinds = server::labs::check_kinds();
+    let checker = kinds.get("sql").unwrap().load(&front_matter, 1).unwrap();
     let answer = json!({ "sql": "SELECT c.id, c.name, count(o.customer_id) FROM customers c LEFT JOIN orders o ON c.id = o.customer_id GROUP BY c.id" });
     let context = GradeContext::default();
     // The first grade caches the reference's results, as a running server does.

@@ -90,9 +90,11 @@ pub async fn build_state_with_clock(
     clock: Arc<dyn Clock>,
 ) -> Result<AppState, StartError> {
     let course_dir = config.course.course.clone();
-    let course = tokio::task::spawn_blocking(move || LiveCourse::load(&course_dir))
-        .await
-        .expect("loading the course does not panic")?;
+    let course = tokio::task::spawn_blocking(move || {
+        LiveCourse::load(&course_dir, crate::labs::check_kinds())
+    })
+    .await
+    .expect("loading the course does not panic")?;
     let pool = db::connect(&config.database_url()).await?;
     SqliteStore::new(pool.clone()).migrate().await?;
     if config.dev {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use model::{CourseOutline, LessonLink, LessonPage, ModuleSummary};
 use serde::Deserialize;
 
-use crate::grading::Exercises;
+use crate::grading::{Exercises, Kinds};
 use crate::markup::{self, AuthoringError, AuthoringErrors, LessonMeta};
 
 /// A loaded, validated course, served from memory.
@@ -97,15 +97,16 @@ struct DraftLesson {
     page: LessonPage,
 }
 
-/// Loads the course in `root`, or returns every authoring error in it.
-pub fn load_course(root: &Path) -> Result<Course, AuthoringErrors> {
+/// Loads the course in `root`, whose exercises may use the check `kinds`,
+/// or returns every authoring error in it.
+pub fn load_course(root: &Path, kinds: &Kinds) -> Result<Course, AuthoringErrors> {
     let mut loader = Loader {
         root,
         errors: Vec::new(),
         exercises: Exercises::default(),
     };
     let course_meta = loader.course_meta();
-    loader.exercises = Exercises::load(&root.join("exercises"), &shown, &mut loader.errors);
+    loader.exercises = Exercises::load(&root.join("exercises"), kinds, &shown, &mut loader.errors);
     let (modules, drafts) = loader.modules();
     loader.check_exercise_lessons(&drafts);
     if !loader.errors.is_empty() {

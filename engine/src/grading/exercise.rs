@@ -4,7 +4,7 @@
 //! +++
 //! id = "http-verbs-read"            # the file name without .md
 //! title = "Which method reads?"
-//! kind = "quiz"                     # a kind from grading::KINDS
+//! kind = "quiz"                     # a kind the course's Kinds lists
 //! points = 2
 //! lesson = "http/status-codes-and-verbs"
 //! [check]                           # what the kind needs, reference answers included
@@ -26,7 +26,7 @@ use std::sync::Arc;
 use model::{ExerciseView, LessonBlock};
 use serde::Deserialize;
 
-use super::{kind, Checker, KINDS};
+use super::{Checker, Kinds};
 use crate::markup::{front_matter_parse, front_matter_split, render_markdown, AuthoringError};
 
 /// The fields every exercise has, whatever its kind.
@@ -108,6 +108,7 @@ impl Exercises {
     /// Loads `dir/*.md` (except `README.md`), adding every authoring error to `errors`.
     pub(crate) fn load(
         dir: &Path,
+        kinds: &Kinds,
         shown: &dyn Fn(&Path) -> PathBuf,
         errors: &mut Vec<AuthoringError>,
     ) -> Self {
@@ -129,7 +130,7 @@ impl Exercises {
             let mut report = |line: usize, message: String| {
                 errors.push(AuthoringError::new(shown(&path), line, message));
             };
-            match load_one(&path) {
+            match load_one(&path, kinds) {
                 Ok(exercise) => {
                     if let Some(first) = exercises.get(&exercise.id) {
                         let first: &Arc<Exercise> = first;
@@ -156,7 +157,7 @@ impl Exercises {
     }
 }
 
-fn load_one(path: &Path) -> Result<Exercise, Problems> {
+fn load_one(path: &Path, kinds: &Kinds) -> Result<Exercise, Problems> {
     let text = std::fs::read_to_string(path).map_err(|e| vec![(1, format!("cannot read: {e}"))])?;
     let split = front_matter_split(&text).map_err(|e| vec![e])?;
     let meta: ExerciseMeta =
@@ -206,8 +207,8 @@ fn load_one(path: &Path) -> Result<Exercise, Problems> {
             "`check` must be a table: `[check]`".into(),
         ));
     }
-    let Some(kind) = kind(&meta.kind) else {
-        let names: Vec<_> = KINDS.iter().map(|k| k.name()).collect();
+    let Some(kind) = kinds.get(&meta.kind) else {
+        let names = kinds.names();
         problems.push((
             line_of("kind"),
             format!(

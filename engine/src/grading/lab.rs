@@ -1,65 +1,54 @@
 //! `lab`: judges how the student configured a lab, by replaying requests
-//! against their configuration. For the auth lab, each scenario is a demo
-//! user asking to do something; the student's permission matrix must allow
-//! or deny it as the exercise expects.
+//! against their configuration. What a check of each lab looks like, and
+//! how it is judged, is the lab's own ([`LabCheck`], in the lab's folder);
+//! this kind reads `lab = "..."` and hands the table to that lab.
 //!
 //! ```toml
 //! [check]
-//! lab = "auth"
-//! [[check.scenarios]]
-//! role = "seller"
-//! action = "delete_product"     # or any action of the matrix
-//! own = false                   # for delete_product: the user's own product?
-//! allowed = false
+//! lab = "auth"          # a registered lab with checks of its own
+//! # ... the rest is the lab's
 //! ```
 //!
-//! For the SQL lab, a check replays the concurrent withdrawal under the
-//! student's settings, or plans a query against the shop's schema plus the
-//! indexes the student created:
-//!
-//! ```toml
-//! [check]
-//! lab = "sql"
-//! withdrawals = true               # both complete, and the balance ends at 150
-//! # or: uses_index = { query = "SELECT * FROM orders WHERE customer_id = 7", table = "orders" }
-//! ```
-//!
-//! In the browser the server reads the student's stored settings (and, for
-//! the SQL lab, their sandbox's CREATE INDEX statements); the CLI and the
-//! API take them in the answer as `{"settings": {...}, "indexes": [...]}`.
+//! In the browser the server assembles the answer from what the lab keeps
+//! for the student (their stored settings, and for some labs more); the CLI
+//! and the API take it in the answer, as `{"settings": {...}, ...}`.
 
-use futures_util::future::{BoxFuture, FutureExt};
+use std::sync::Arc;
+
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
-use crate::labs::auth::rbac::{decide, default_policy, validate_policy, ACTIONS, ROLES};
-use model::ExerciseInput;
+use super::{check_line, parse_check, CheckKind, Checker};
 
-/// The `lab` kind.
-pub struct LabKind;
+/// What a lab offers the `lab` check kind.
+pub trait LabCheck: Send + Sync + 'static {
+    /// The lab, as `lab = "..."` names it.
+    fn lab(&self) -> &'static str;
+
+    /// Reads an exercise's `[check]` table for this lab (the front matter's
+    /// first line is `first_line` of its file). Errors are `(line, message)`.
+    fn load(
+        &self,
+        front_matter: &str,
+        first_line: usize,
+    ) -> Result<Box<dyn Checker>, (usize, String)>;
+}
+
+/// The `lab` kind, over the labs that have checks.
+pub struct LabKind {
+    labs: Vec<Arc<dyn LabCheck>>,
+}
+
+impl LabKind {
+    /// The kind, for these labs.
+    pub fn new(labs: Vec<Arc<dyn LabCheck>>) -> Self {
+        Self { labs }
+    }
+}
 
 /// Which lab a check replays, read before the rest of the table.
 #[derive(Deserialize)]
 struct Which {
     lab: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    lab: String,
-    scenarios: Vec<Scenario>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Scenario {
-    role: String,
-    action: String,
-    #[serde(default)]
-    own: bool,
-    allowed: bool,
 }
 
 impl CheckKind for LabKind {
@@ -72,146 +61,35 @@ impl CheckKind for LabKind {
         front_matter: &str,
         first_line: usize,
     ) -> Result<Box<dyn Checker>, (usize, String)> {
-        let at = check_line(front_matter, first_line);
-        let fail = |message: String| (at, format!("[check]: {message}"));
         let which: Which = parse_check(front_matter, first_line)?;
-        match which.lab.as_str() {
-            "auth" => {}
-            "sql" => return super::sql_lab::load(front_matter, first_line),
-            "cache" => return super::cache_lab::load(front_matter, first_line),
-            "ratelimit" => return super::ratelimit_lab::load(front_matter, first_line),
-            other => {
-                return Err(fail(format!(
-                    "`lab` {other:?}: labs that can be checked this way are auth, sql, cache and ratelimit"
-                )))
-            }
-        }
-        let spec: Spec = parse_check(front_matter, first_line)?;
-        if spec.scenarios.is_empty() {
-            return Err(fail(
-                "a lab check needs at least one `[[check.scenarios]]`".into(),
-            ));
-        }
-        for s in &spec.scenarios {
-            if !ROLES.contains(&s.role.as_str()) {
-                return Err(fail(format!("unknown role {:?}", s.role)));
-            }
-            if s.action != "delete_product" && !ACTIONS.contains(&s.action.as_str()) {
-                return Err(fail(format!("unknown action {:?}", s.action)));
-            }
-        }
-        Ok(Box::new(spec))
-    }
-}
-
-impl Spec {
-    fn judge(&self, answer: &Value) -> Result<Vec<CheckOutcome>, AnswerError> {
-        let policy = match answer.get("settings").and_then(|s| s.get("policy")) {
-            None => default_policy(),
-            Some(policy) => serde_json::from_value(policy.clone()).map_err(|e| {
-                AnswerError(format!("`settings.policy` is not a permission matrix: {e}"))
-            })?,
-        };
-        validate_policy(&policy).map_err(AnswerError)?;
-        Ok(self
-            .scenarios
-            .iter()
-            .map(|s| {
-                let owner = if s.own {
-                    "student-user"
-                } else {
-                    "someone-else"
-                };
-                let (allowed, rule) =
-                    decide(&policy, "student-user", &s.role, &s.action, Some(owner));
-                let what = if s.action == "delete_product" {
+        match self.labs.iter().find(|l| l.lab() == which.lab) {
+            Some(lab) => lab.load(front_matter, first_line),
+            None => {
+                let names: Vec<_> = self.labs.iter().map(|l| l.lab()).collect();
+                Err((
+                    check_line(front_matter, first_line),
                     format!(
-                        "a {} deletes {} product",
-                        s.role,
-                        if s.own {
-                            "their own"
-                        } else {
-                            "another seller's"
-                        }
-                    )
-                } else {
-                    format!("a {} tries {}", s.role, s.action)
-                };
-                CheckOutcome::new(what, allowed == s.allowed)
-                    .expected(if s.allowed { "allowed" } else { "denied" })
-                    .observed(format!(
-                        "{}: {rule}",
-                        if allowed { "allowed" } else { "denied" }
-                    ))
-            })
-            .collect())
-    }
-}
-
-impl Checker for Spec {
-    fn answer_source(&self) -> super::AnswerSource<'_> {
-        super::AnswerSource::LabSettings(&self.lab)
-    }
-
-    fn public_input(&self) -> ExerciseInput {
-        ExerciseInput::LabRequests {
-            target: format!("your {} lab settings", self.lab),
+                        "[check]: `lab` {:?}: labs that can be checked this way are {}",
+                        which.lab,
+                        names.join(", ")
+                    ),
+                ))
+            }
         }
-    }
-
-    fn grade<'a>(
-        &'a self,
-        answer: &'a Value,
-        _context: &'a GradeContext,
-    ) -> BoxFuture<'a, Result<Vec<CheckOutcome>, AnswerError>> {
-        std::future::ready(self.judge(answer)).boxed()
-    }
-
-    fn secrets(&self) -> Vec<String> {
-        Vec::new()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    const CHECK: &str = "[check]\nlab = \"auth\"\n[[check.scenarios]]\nrole = \"seller\"\naction = \"delete_product\"\nown = false\nallowed = false\n[[check.scenarios]]\nrole = \"seller\"\naction = \"delete_product\"\nown = true\nallowed = true";
-
-    async fn grade(answer: Value) -> Vec<CheckOutcome> {
-        LabKind
-            .load(CHECK, 1)
-            .unwrap()
-            .grade(&answer, &GradeContext::default())
-            .await
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn the_loose_default_fails_and_an_ownership_policy_passes() {
-        let default = grade(json!({})).await;
-        assert!(
-            !default[0].passed,
-            "the default lets sellers delete anything"
-        );
-        assert!(default[1].passed);
-        let mut policy = default_policy();
-        policy.insert(
-            "seller".into(),
-            vec!["browse".into(), "delete_own_product".into()],
-        );
-        let fixed = grade(json!({ "settings": { "policy": policy } })).await;
-        assert!(fixed.iter().all(|c| c.passed), "{fixed:?}");
-        // Taking deletion away entirely is not the answer either.
-        policy.insert("seller".into(), vec!["browse".into()]);
-        let none = grade(json!({ "settings": { "policy": policy } })).await;
-        assert!(none[0].passed && !none[1].passed);
-    }
 
     #[test]
-    fn scenarios_name_known_roles_and_actions() {
-        assert!(LabKind.load("[check]\nlab = \"auth\"\n[[check.scenarios]]\nrole = \"root\"\naction = \"buy\"\nallowed = true", 1).is_err());
-        assert!(LabKind.load("[check]\nlab = \"cache\"\n[[check.scenarios]]\nrole = \"buyer\"\naction = \"buy\"\nallowed = true", 1).is_err());
+    fn a_lab_without_checks_is_refused_with_the_labs_that_have_them() {
+        let kind = LabKind::new(Vec::new());
+        let (line, message) = kind
+            .load("title = \"t\"\n[check]\nlab = \"cache\"", 10)
+            .unwrap_err();
+        assert_eq!(line, 11);
+        assert!(message.contains("\"cache\""), "{message}");
     }
 }

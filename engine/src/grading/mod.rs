@@ -11,22 +11,21 @@
 //!   observe the world (`http` reads recorded lab requests, `probe` calls a
 //!   server) take what they observe as part of the answer or context.
 //!
-//! Adding a kind touches [`KINDS`] and nothing else.
+//! The kinds that need no lab are [`Kinds::built_in`]; the labs add theirs
+//! (the `lab` kind over each lab's [`lab::LabCheck`], the SQL lab's `sql`),
+//! and the engine's composition hands the whole [`Kinds`] to course loading.
+//! Grading never names a lab.
 
 pub mod attempts;
 pub mod batch;
-mod cache_lab;
 pub mod exercise;
 pub mod http;
 pub mod lab;
 pub mod probe;
 pub mod quiz;
-mod ratelimit_lab;
 pub mod regrade;
 pub mod select;
 pub mod service;
-pub mod sql;
-mod sql_lab;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -47,14 +46,36 @@ pub use service::{GradingService, API_SUBMISSION_BURST, MAX_ANSWER_BYTES};
 /// regrade can tell which attempts were graded by older rules.
 pub const ENGINE_VERSION: u32 = 1;
 
-/// Every check kind. The registry: the one place that lists kinds.
-pub const KINDS: [&dyn CheckKind; 5] = [
-    &quiz::Quiz,
-    &http::HttpKind,
-    &probe::Probe,
-    &lab::LabKind,
-    &sql::SqlKind,
-];
+/// The check kinds a course may use, by name.
+#[derive(Clone)]
+pub struct Kinds(Vec<Arc<dyn CheckKind>>);
+
+impl Kinds {
+    /// The kinds that need no lab: `quiz`, `http` and `probe`.
+    pub fn built_in() -> Self {
+        Self(vec![
+            Arc::new(quiz::Quiz),
+            Arc::new(http::HttpKind),
+            Arc::new(probe::Probe),
+        ])
+    }
+
+    /// These kinds and `more`.
+    pub fn with(mut self, more: impl IntoIterator<Item = Arc<dyn CheckKind>>) -> Self {
+        self.0.extend(more);
+        self
+    }
+
+    /// The kind called `name`.
+    pub fn get(&self, name: &str) -> Option<&dyn CheckKind> {
+        self.0.iter().map(|k| &**k).find(|k| k.name() == name)
+    }
+
+    /// Every kind's name, in the order they were added.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.0.iter().map(|k| k.name()).collect()
+    }
+}
 
 /// What an answer could not be read as: a 4xx for the caller, not a failed check.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -84,7 +105,7 @@ impl GradeContext {
     }
 }
 
-/// A check kind, as registered in [`KINDS`].
+/// A check kind, as listed in [`Kinds`].
 pub trait CheckKind: Send + Sync + 'static {
     /// The `kind = "..."` name in exercise files.
     fn name(&self) -> &'static str;
@@ -145,11 +166,6 @@ pub enum AnswerSource<'a> {
     LabSettings(&'a str),
 }
 
-/// Looks a kind up by name.
-pub fn kind(name: &str) -> Option<&'static dyn CheckKind> {
-    KINDS.iter().copied().find(|k| k.name() == name)
-}
-
 /// Grades `answer` to `exercise`.
 pub async fn grade(
     exercise: &Exercise,
@@ -162,7 +178,7 @@ pub async fn grade(
 
 /// The file line of the `[check]` table (or its first `[[check.*]]`), where
 /// a kind reports what is wrong with the table as a whole.
-pub(crate) fn check_line(front_matter: &str, first_line: usize) -> usize {
+pub fn check_line(front_matter: &str, first_line: usize) -> usize {
     first_line
         + front_matter
             .lines()
@@ -172,7 +188,7 @@ pub(crate) fn check_line(front_matter: &str, first_line: usize) -> usize {
 
 /// Parses a `[check]` table of type `T` out of a whole front matter, so
 /// TOML errors keep their line numbers.
-pub(crate) fn parse_check<T: serde::de::DeserializeOwned>(
+pub fn parse_check<T: serde::de::DeserializeOwned>(
     front_matter: &str,
     first_line: usize,
 ) -> Result<T, (usize, String)> {
@@ -209,13 +225,11 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_is_registered_once() {
-        let mut names: Vec<_> = KINDS.iter().map(|k| k.name()).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names, vec!["http", "lab", "probe", "quiz", "sql"]);
-        assert!(kind("quiz").is_some());
-        assert!(kind("essay").is_none());
+    fn built_in_kinds_are_found_by_name() {
+        let kinds = Kinds::built_in();
+        assert_eq!(kinds.names(), vec!["quiz", "http", "probe"]);
+        assert!(kinds.get("quiz").is_some());
+        assert!(kinds.get("essay").is_none());
     }
 
     #[test]

@@ -10,7 +10,11 @@
 //!   added for every lab, and handlers read them with [`CurrentSettings`];
 //! - `State`: what the lab keeps while the server runs (made once, from a
 //!   [`LabContext`], on first use); handlers read it with [`LabState`];
-//! - per-student state, isolated by [`crate::identity::Student`];
+//! - per-student state, isolated by [`crate::identity::Student`]; labs that
+//!   keep some outside their settings move it from a guest to their account
+//!   ([`Lab::adopt_guest`]) and show it to checks ([`Lab::extend_answer`]);
+//! - how exercises judge it ([`Lab::checks`], in `labs/<name>/checks.rs`),
+//!   and check kinds of its own ([`Lab::check_kinds`]);
 //! - inspector events: structs implementing [`crate::inspector::LabEvent`];
 //! - algorithms that depend on time take a clock, so tests use virtual time;
 //! - its tests beside it.
@@ -18,7 +22,8 @@
 //! Every lab route runs inside the inspector middleware, a body size limit,
 //! and [`errors::json_errors`], so a malformed request gets a 4xx with a JSON
 //! body whatever the lab does; and inside [`containment`], so nothing a lab
-//! answers can run as a page of the workbench. Adding a lab touches [`router`] and nothing else.
+//! answers can run as a page of the workbench. Adding a lab adds its folder and
+//! one line to [`REGISTRY`], and nothing else.
 
 pub mod auth;
 pub mod cache;
@@ -31,6 +36,8 @@ pub mod sql;
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::future::Future;
+use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -38,14 +45,19 @@ use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::routing::{any, get};
 use axum::{middleware, Router};
+use futures_util::future::{BoxFuture, FutureExt};
 
 pub use containment::LAB_RESPONSE_POLICY;
 pub use errors::DeliberateResponse;
 pub use settings::{stored_settings, CurrentSettings, LabSettings};
 
 use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::grading::lab::{LabCheck, LabKind};
+use crate::grading::{CheckKind, Kinds};
 use crate::identity::Identities;
 use crate::inspector::{record_lab_trace, Recorder};
+use crate::students::StudentId;
 
 /// What every lab's handlers share: the platform database (where lab
 /// settings live), the clock, each lab's own state, whether cookies are
@@ -113,6 +125,131 @@ pub trait Lab: Send + Sync + 'static {
     /// The lab's own routes, relative to `/labs/<NAME>`; `state` is there
     /// for labs that put middleware of their own in front of them.
     fn routes(state: &Labs) -> Router<Labs>;
+
+    /// How exercises judge this lab with `kind = "lab"`, if they can.
+    fn checks() -> Option<Arc<dyn LabCheck>> {
+        None
+    }
+
+    /// Check kinds of the lab's own (the SQL lab's `sql`).
+    fn check_kinds() -> Vec<Arc<dyn CheckKind>> {
+        Vec::new()
+    }
+
+    /// Adds to a `lab` check's answer what the lab keeps for `student`
+    /// besides their settings (which are already in it).
+    fn extend_answer(
+        _labs: &Labs,
+        _student: &StudentId,
+        _answer: &mut serde_json::Value,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Told that `account` signed in or up.
+    fn account_signed_in(_labs: &Labs, _account: &StudentId) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
+    /// Moves what the lab keeps for `guest` to `account`, who that guest
+    /// just signed in as. Failing loses the guest's lab state, not the sign-in.
+    fn adopt_guest(
+        _labs: &Labs,
+        _guest: &StudentId,
+        _account: &StudentId,
+    ) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+/// The labs this server runs. The registry: adding a lab adds one line here.
+static REGISTRY: &[&dyn Registered] = &[
+    &Entry::<http::HttpLab>::NEW,
+    &Entry::<auth::AuthLab>::NEW,
+    &Entry::<sql::SqlLab>::NEW,
+    &Entry::<cache::CacheLab>::NEW,
+    &Entry::<ratelimit::RateLimitLab>::NEW,
+];
+
+/// A registered lab, as the registry holds it: [`Lab`] without its types.
+trait Registered: Sync {
+    fn name(&self) -> &'static str;
+    fn mount(&self, labs: &Labs) -> Router<Labs>;
+    fn checks(&self) -> Option<Arc<dyn LabCheck>>;
+    fn check_kinds(&self) -> Vec<Arc<dyn CheckKind>>;
+    fn extend_answer<'a>(
+        &self,
+        labs: &'a Labs,
+        student: &'a StudentId,
+        answer: &'a mut serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), ApiError>>;
+    fn account_signed_in<'a>(&self, labs: &'a Labs, account: &'a StudentId) -> BoxFuture<'a, ()>;
+    fn adopt_guest<'a>(
+        &self,
+        labs: &'a Labs,
+        guest: &'a StudentId,
+        account: &'a StudentId,
+    ) -> BoxFuture<'a, ()>;
+}
+
+struct Entry<L>(PhantomData<fn() -> L>);
+
+impl<L> Entry<L> {
+    const NEW: Self = Self(PhantomData);
+}
+
+impl<L: Lab> Registered for Entry<L> {
+    fn name(&self) -> &'static str {
+        L::NAME
+    }
+
+    fn mount(&self, labs: &Labs) -> Router<Labs> {
+        mount::<L>(labs)
+    }
+
+    fn checks(&self) -> Option<Arc<dyn LabCheck>> {
+        L::checks()
+    }
+
+    fn check_kinds(&self) -> Vec<Arc<dyn CheckKind>> {
+        L::check_kinds()
+    }
+
+    fn extend_answer<'a>(
+        &self,
+        labs: &'a Labs,
+        student: &'a StudentId,
+        answer: &'a mut serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), ApiError>> {
+        L::extend_answer(labs, student, answer).boxed()
+    }
+
+    fn account_signed_in<'a>(&self, labs: &'a Labs, account: &'a StudentId) -> BoxFuture<'a, ()> {
+        L::account_signed_in(labs, account).boxed()
+    }
+
+    fn adopt_guest<'a>(
+        &self,
+        labs: &'a Labs,
+        guest: &'a StudentId,
+        account: &'a StudentId,
+    ) -> BoxFuture<'a, ()> {
+        L::adopt_guest(labs, guest, account).boxed()
+    }
+}
+
+/// Every check kind a course may use: the built-in ones, `lab` over the
+/// labs that have checks, and the labs' own kinds.
+pub fn check_kinds() -> Kinds {
+    let lab_checks = REGISTRY.iter().filter_map(|lab| lab.checks()).collect();
+    Kinds::built_in()
+        .with([Arc::new(LabKind::new(lab_checks)) as Arc<dyn CheckKind>])
+        .with(REGISTRY.iter().flat_map(|lab| lab.check_kinds()))
+}
+
+/// The names of the labs this server runs, in registry order.
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|lab| lab.name()).collect()
 }
 
 /// What a lab may build its state from.
@@ -185,15 +322,12 @@ impl<L: Lab> FromRequestParts<Labs> for LabState<L> {
     }
 }
 
-/// All labs, with the shared middleware. The registry: the one place that lists labs.
+/// All labs in the [`REGISTRY`], with the shared middleware.
 pub fn router(state: Labs) -> Router {
     let recorder = state.recorder.clone();
-    Router::new()
-        .merge(mount::<http::HttpLab>(&state))
-        .merge(mount::<auth::AuthLab>(&state))
-        .merge(mount::<sql::SqlLab>(&state))
-        .merge(mount::<cache::CacheLab>(&state))
-        .merge(mount::<ratelimit::RateLimitLab>(&state))
+    REGISTRY
+        .iter()
+        .fold(Router::new(), |router, lab| router.merge(lab.mount(&state)))
         .route("/labs", any(errors::no_such_route))
         .route("/labs/{*rest}", any(errors::no_such_route))
         .layer(DefaultBodyLimit::max(LAB_BODY_LIMIT))
@@ -205,37 +339,33 @@ pub fn router(state: Labs) -> Router {
 }
 
 /// What a `lab` check grades for `student`: their stored settings of
-/// `lab`, plus, for the SQL lab, the indexes they created in their sandbox.
+/// `lab`, plus whatever else the lab keeps for them that checks look at.
 pub async fn lab_answer(
     state: &Labs,
-    student: &crate::identity::StudentId,
+    student: &StudentId,
     lab: &str,
-) -> Result<serde_json::Value, crate::error::ApiError> {
+) -> Result<serde_json::Value, ApiError> {
     let mut answer = serde_json::json!({
         "settings": stored_settings(state, student, lab).await?,
     });
-    if lab == <sql::SqlLab as Lab>::NAME {
-        answer["indexes"] = sql::created_indexes(&state.labs.get::<sql::SqlLab>(), student).await?;
+    if let Some(entry) = REGISTRY.iter().find(|entry| entry.name() == lab) {
+        entry.extend_answer(state, student, &mut answer).await?;
     }
     Ok(answer)
 }
 
-/// Tells the labs that `account` signed in or up: what they keep for an
-/// account (a SQL sandbox) is kept longer than a guest's.
-pub async fn account_signed_in(state: &Labs, account: &crate::identity::StudentId) {
-    state.labs.get::<sql::SqlLab>().mark_account(account).await;
+/// Tells the labs that `account` signed in or up.
+pub async fn account_signed_in(state: &Labs, account: &StudentId) {
+    for lab in REGISTRY {
+        lab.account_signed_in(state, account).await;
+    }
 }
 
 /// Moves what labs keep per student from a guest to the account they
 /// signed in to (settings and attempts move with the platform tables).
-pub async fn adopt_guest(
-    state: &Labs,
-    guest: &crate::identity::StudentId,
-    account: &crate::identity::StudentId,
-) {
-    if let Err(e) = state.labs.get::<sql::SqlLab>().adopt(guest, account).await {
-        // Losing a guest's scratch database is not worth failing a sign-in for.
-        tracing::warn!(error = %e, "could not move a guest's sql sandbox");
+pub async fn adopt_guest(state: &Labs, guest: &StudentId, account: &StudentId) {
+    for lab in REGISTRY {
+        lab.adopt_guest(state, guest, account).await;
     }
 }
 

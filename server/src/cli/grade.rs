@@ -28,12 +28,13 @@ pub struct GradeCommandError(pub String);
 /// Runs `workbench grade`; returns whether everything passed.
 pub async fn run(args: &GradeArgs, out: &mut dyn Write) -> Result<bool, GradeCommandError> {
     let course_dir = args.course.course.clone();
-    let course = tokio::task::spawn_blocking(move || load_course(&course_dir))
-        .await
-        .map_err(|e| GradeCommandError(e.to_string()))?
-        .map_err(|errors| {
-            GradeCommandError(format!("the course has authoring errors:\n{errors}"))
-        })?;
+    let course =
+        tokio::task::spawn_blocking(move || load_course(&course_dir, &crate::labs::check_kinds()))
+            .await
+            .map_err(|e| GradeCommandError(e.to_string()))?
+            .map_err(|errors| {
+                GradeCommandError(format!("the course has authoring errors:\n{errors}"))
+            })?;
     let exercises = course.exercises();
     let policy = ProbePolicy {
         allow: args.probe_allow.clone(),

@@ -22,6 +22,7 @@
 //! The demo users have nothing to do with the workbench's own accounts:
 //! their table, their routes and (later) their cookie are the lab's own.
 
+mod checks;
 mod hashing;
 pub mod oauth;
 pub mod pool;
@@ -29,6 +30,8 @@ pub mod rbac;
 mod tokens;
 pub mod totp;
 mod users;
+
+use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -72,6 +75,10 @@ impl Lab for AuthLab {
             .route("/oauth/token", post(oauth::token))
             .route("/oauth/callback", get(oauth::callback))
             .route("/hash-race", get(hashing::race))
+    }
+
+    fn checks() -> Option<Arc<dyn crate::grading::lab::LabCheck>> {
+        Some(Arc::new(checks::AuthChecks))
     }
 }
 

@@ -17,10 +17,13 @@
 //! requests go to the origin, say so (`X-Cache: BYPASS`, `cache_error`),
 //! and use Redis again once it answers.
 
+mod checks;
 pub mod replay;
 mod routes;
 mod service;
 pub mod store;
+
+use std::sync::Arc;
 
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -51,6 +54,10 @@ impl Lab for CacheLab {
             .route("/stampede", post(routes::stampede))
             .route("/stats", get(routes::stats))
             .route("/entries", delete(routes::clear))
+    }
+
+    fn checks() -> Option<Arc<dyn crate::grading::lab::LabCheck>> {
+        Some(Arc::new(checks::CacheChecks))
     }
 }
 

@@ -17,8 +17,11 @@
 //! (the student, the client address, or an `X-Api-Key`) picks the bucket.
 
 pub mod algorithms;
+mod checks;
 mod live;
 pub mod simulate;
+
+use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::{middleware, Router};
@@ -55,6 +58,10 @@ impl Lab for RateLimitLab {
         Router::new()
             .route("/simulate", post(simulate::simulate))
             .merge(limited)
+    }
+
+    fn checks() -> Option<Arc<dyn crate::grading::lab::LabCheck>> {
+        Some(Arc::new(checks::RateLimitChecks))
     }
 }
 

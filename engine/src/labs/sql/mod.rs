@@ -15,21 +15,27 @@
 //! Guard rails live in [`engine`]; sandboxes in [`sandbox`]; the data in
 //! [`dataset`].
 
+mod checks;
 pub mod dataset;
 mod disk;
 pub mod engine;
+mod kind;
 mod orders;
 pub mod plan;
 mod routes;
 pub mod sandbox;
 pub mod withdrawal;
 
+use std::sync::Arc;
+
 use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabContext, LabSettings};
+use crate::error::ApiError;
 use crate::labs::Labs;
+use crate::students::StudentId;
 
 pub use sandbox::Sandboxes;
 
@@ -62,6 +68,36 @@ impl Lab for SqlLab {
             .route("/withdrawal", post(routes::withdrawal))
             .route("/transfer", post(routes::transfer))
             .route("/customers/{id}/orders", get(orders::customer_orders))
+    }
+
+    fn checks() -> Option<Arc<dyn crate::grading::lab::LabCheck>> {
+        Some(Arc::new(checks::SqlChecks))
+    }
+
+    fn check_kinds() -> Vec<Arc<dyn crate::grading::CheckKind>> {
+        vec![Arc::new(kind::SqlKind)]
+    }
+
+    /// The indexes the student created in their sandbox, as `indexes`.
+    async fn extend_answer(
+        labs: &Labs,
+        student: &StudentId,
+        answer: &mut serde_json::Value,
+    ) -> Result<(), ApiError> {
+        answer["indexes"] = created_indexes(&labs.get::<Self>(), student).await?;
+        Ok(())
+    }
+
+    /// An account's sandbox is kept longer than a guest's.
+    async fn account_signed_in(labs: &Labs, account: &StudentId) {
+        labs.get::<Self>().mark_account(account).await;
+    }
+
+    async fn adopt_guest(labs: &Labs, guest: &StudentId, account: &StudentId) {
+        if let Err(e) = labs.get::<Self>().adopt(guest, account).await {
+            // Losing a guest's scratch database is not worth failing a sign-in for.
+            tracing::warn!(error = %e, "could not move a guest's sql sandbox");
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The cache lab's `lab` checks (see [`super::lab`]): the student's cache
+//! The cache lab's `lab` checks (see [`crate::grading::lab`]): the student's cache
 //! settings replayed against a named traffic pattern on a virtual clock,
 //! or against a stampede.
 //!
@@ -16,7 +16,10 @@ use futures_util::future::{BoxFuture, FutureExt};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{check_line, parse_check, AnswerError, CheckOutcome, Checker, GradeContext};
+use crate::grading::lab::LabCheck;
+use crate::grading::{
+    check_line, parse_check, AnswerError, AnswerSource, CheckOutcome, Checker, GradeContext,
+};
 use crate::labs::cache::replay::{pattern, replay, stampede};
 use crate::labs::cache::CacheSettings;
 use crate::labs::LabSettings;
@@ -34,10 +37,24 @@ struct Spec {
     stampede: Option<u64>,
 }
 
-pub(super) fn load(
-    front_matter: &str,
-    first_line: usize,
-) -> Result<Box<dyn Checker>, (usize, String)> {
+/// The cache lab's checks, for the `lab` kind.
+pub(crate) struct CacheChecks;
+
+impl LabCheck for CacheChecks {
+    fn lab(&self) -> &'static str {
+        <super::CacheLab as crate::labs::Lab>::NAME
+    }
+
+    fn load(
+        &self,
+        front_matter: &str,
+        first_line: usize,
+    ) -> Result<Box<dyn Checker>, (usize, String)> {
+        load(front_matter, first_line)
+    }
+}
+
+fn load(front_matter: &str, first_line: usize) -> Result<Box<dyn Checker>, (usize, String)> {
     let spec: Spec = parse_check(front_matter, first_line)?;
     let fail = |m: &str| {
         (
@@ -129,8 +146,8 @@ impl Spec {
 }
 
 impl Checker for Spec {
-    fn answer_source(&self) -> super::AnswerSource<'_> {
-        super::AnswerSource::LabSettings("cache")
+    fn answer_source(&self) -> AnswerSource<'_> {
+        AnswerSource::LabSettings("cache")
     }
 
     fn public_input(&self) -> ExerciseInput {

@@ -1,4 +1,4 @@
-//! The SQL lab's `lab` checks (see [`super::lab`] for the table format):
+//! The SQL lab's `lab` checks (see [`crate::grading::lab`] for the table format):
 //! a replay of the concurrent withdrawal under the student's settings, and
 //! whether a query's plan searches a table through one of the student's
 //! indexes. Both run on scratch databases, never on the student's sandbox,
@@ -8,7 +8,10 @@ use futures_util::future::{BoxFuture, FutureExt};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{check_line, parse_check, AnswerError, CheckOutcome, Checker, GradeContext};
+use crate::grading::lab::LabCheck;
+use crate::grading::{
+    check_line, parse_check, AnswerError, AnswerSource, CheckOutcome, Checker, GradeContext,
+};
 use crate::labs::sql::engine::{Access, Db, Limits, SqlError};
 use crate::labs::sql::sandbox::RUN_LIMITS;
 use crate::labs::sql::withdrawal::{withdraw_concurrently, EXPECTED_BALANCE};
@@ -32,10 +35,24 @@ struct UsesIndex {
     table: String,
 }
 
-pub(super) fn load(
-    front_matter: &str,
-    first_line: usize,
-) -> Result<Box<dyn Checker>, (usize, String)> {
+/// The SQL lab's checks, for the `lab` kind.
+pub(crate) struct SqlChecks;
+
+impl LabCheck for SqlChecks {
+    fn lab(&self) -> &'static str {
+        <super::SqlLab as crate::labs::Lab>::NAME
+    }
+
+    fn load(
+        &self,
+        front_matter: &str,
+        first_line: usize,
+    ) -> Result<Box<dyn Checker>, (usize, String)> {
+        load(front_matter, first_line)
+    }
+}
+
+fn load(front_matter: &str, first_line: usize) -> Result<Box<dyn Checker>, (usize, String)> {
     let spec: Spec = parse_check(front_matter, first_line)?;
     if spec.withdrawals == spec.uses_index.is_some() {
         return Err((
@@ -137,8 +154,8 @@ impl Spec {
 }
 
 impl Checker for Spec {
-    fn answer_source(&self) -> super::AnswerSource<'_> {
-        super::AnswerSource::LabSettings("sql")
+    fn answer_source(&self) -> AnswerSource<'_> {
+        AnswerSource::LabSettings("sql")
     }
 
     fn public_input(&self) -> ExerciseInput {

@@ -1,4 +1,4 @@
-//! The rate-limit lab's `lab` checks (see [`super::lab`]).
+//! The rate-limit lab's `lab` checks (see [`crate::grading::lab`]).
 //!
 //! ```toml
 //! [check]
@@ -18,8 +18,11 @@ use futures_util::future::{BoxFuture, FutureExt};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::http::LabRequests;
-use super::{check_line, parse_check, AnswerError, CheckOutcome, Checker, GradeContext};
+use crate::grading::http::LabRequests;
+use crate::grading::lab::LabCheck;
+use crate::grading::{
+    check_line, parse_check, AnswerError, AnswerSource, CheckOutcome, Checker, GradeContext,
+};
 use crate::labs::ratelimit::algorithms::Millis;
 use crate::labs::ratelimit::simulate::lane;
 use crate::labs::ratelimit::RateLimitSettings;
@@ -37,10 +40,24 @@ struct Spec {
     honour_retry_after: bool,
 }
 
-pub(super) fn load(
-    front_matter: &str,
-    first_line: usize,
-) -> Result<Box<dyn Checker>, (usize, String)> {
+/// The rate-limit lab's checks, for the `lab` kind.
+pub(crate) struct RateLimitChecks;
+
+impl LabCheck for RateLimitChecks {
+    fn lab(&self) -> &'static str {
+        <super::RateLimitLab as crate::labs::Lab>::NAME
+    }
+
+    fn load(
+        &self,
+        front_matter: &str,
+        first_line: usize,
+    ) -> Result<Box<dyn Checker>, (usize, String)> {
+        load(front_matter, first_line)
+    }
+}
+
+fn load(front_matter: &str, first_line: usize) -> Result<Box<dyn Checker>, (usize, String)> {
     let spec: Spec = parse_check(front_matter, first_line)?;
     let settings_check = spec.burst.is_some() && spec.sustain_per_sec.is_some();
     if settings_check == spec.honour_retry_after {
@@ -182,11 +199,11 @@ fn compact(statuses: &[u16]) -> String {
 }
 
 impl Checker for Spec {
-    fn answer_source(&self) -> super::AnswerSource<'_> {
+    fn answer_source(&self) -> AnswerSource<'_> {
         if self.honour_retry_after {
-            super::AnswerSource::RecordedRequests
+            AnswerSource::RecordedRequests
         } else {
-            super::AnswerSource::LabSettings("ratelimit")
+            AnswerSource::LabSettings("ratelimit")
         }
     }
 

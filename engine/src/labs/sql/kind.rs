@@ -27,7 +27,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
+use crate::grading::{
+    check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext,
+};
 use crate::labs::sql::dataset::{self, Variant};
 use crate::labs::sql::engine::{Access, Db, Limits, QueryOutput, SqlError};
 use model::ExerciseInput;
@@ -43,7 +45,7 @@ const GRADING_LIMITS: Limits = Limits {
 };
 
 /// The `sql` kind.
-pub struct SqlKind;
+pub(crate) struct SqlKind;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
