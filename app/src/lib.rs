@@ -5,8 +5,9 @@
 //!   (serde only), which the server shares.
 //! - [`catalog`]: the small interface the server provides to the pages.
 //! - `pages`: the course home, lesson and account pages, rendered on the server only.
-//! - `widgets`: the interactive islands (request widget, theme switch),
-//!   the only code hydrated in the browser.
+//! - `widgets`: the interactive islands (request widget, exercise cards,
+//!   theme switch, the labs' consoles), the only code hydrated in the
+//!   browser; [`LAB_WIDGETS`] registers the labs' widgets by name.
 //!
 //! The app runs in islands mode: lessons are static HTML from the server, and
 //! only widgets ship as wasm, which keeps a lesson page's download small.
@@ -21,6 +22,8 @@ pub mod catalog;
 pub use model;
 mod pages;
 mod widgets;
+
+pub use widgets::{LabWidget, LAB_WIDGETS};
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};

@@ -83,45 +83,11 @@ pub enum LessonBlock {
     Request(RequestTemplate),
     /// An exercise card from an ```` ```exercise <id> ```` block.
     Exercise(ExerciseView),
-    /// A lab's own control, from a ```` ```widget <name> ```` block.
-    LabWidget(LabWidget),
+    /// A lab's own control, from a ```` ```widget <name> ```` block: the
+    /// name of a widget the app registers (and the course loader checked).
+    LabWidget(String),
     /// A runnable query from a ```` ```sql ```` block, run in the student's sandbox.
     Sql(String),
-}
-
-/// The lab controls a lesson can embed by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LabWidget {
-    /// The auth lab's permission matrix: roles × actions, saved on change.
-    PermissionMatrix,
-    /// The auth lab's hash inspector: register demo users, see their hashes' parts.
-    HashInspector,
-    /// The SQL lab's schema browser and entity-relationship diagram.
-    SqlSchema,
-    /// The SQL lab's index experiment: a query timed before and after an index.
-    SqlIndexExperiment,
-    /// The SQL lab's concurrent withdrawal and failing transfer.
-    SqlWithdrawal,
-    /// The cache lab's console: settings, requests, log and latency chart.
-    CacheConsole,
-    /// The rate-limit lab's console: settings and the burst tool with its chart.
-    RateLimitConsole,
-    /// The rate-limit lab's side-by-side simulation of every algorithm.
-    RateLimitSimulator,
-}
-
-impl LabWidget {
-    /// Every widget, with the name lessons use for it.
-    pub const ALL: [(&'static str, LabWidget); 8] = [
-        ("permission-matrix", LabWidget::PermissionMatrix),
-        ("hash-inspector", LabWidget::HashInspector),
-        ("sql-schema", LabWidget::SqlSchema),
-        ("sql-index-experiment", LabWidget::SqlIndexExperiment),
-        ("sql-withdrawal", LabWidget::SqlWithdrawal),
-        ("cache-console", LabWidget::CacheConsole),
-        ("ratelimit-console", LabWidget::RateLimitConsole),
-        ("ratelimit-simulator", LabWidget::RateLimitSimulator),
-    ];
 }
 
 /// What the browser may know about an exercise: never its answers.

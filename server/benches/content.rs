@@ -20,9 +20,9 @@ fn course_root() -> std::path::PathBuf {
 
 fn load_and_render_the_course(c: &mut Criterion) {
     let root = course_root();
-    let kinds = server::labs::check_kinds();
+    let vocabulary = server::vocabulary();
     c.bench_function("load_course (parse, highlight, render every lesson)", |b| {
-        b.iter(|| load_course(&root, &kinds).expect("our course loads"))
+        b.iter(|| load_course(&root, &vocabulary).expect("our course loads"))
     });
 }
 

@@ -47,7 +47,7 @@ pub use web::run;
 use crate::accounts::{AccountService, Passwords, SignInThrottle};
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServeConfig;
-use crate::content::{AuthoringErrors, LiveCourse};
+use crate::content::{AuthoringErrors, LiveCourse, Vocabulary};
 use crate::fair_gate::FairGate;
 use crate::grading::GradingService;
 use crate::grading::{GradeContext, ProbePolicy};
@@ -84,17 +84,24 @@ pub async fn build_state(config: &ServeConfig) -> Result<AppState, StartError> {
     build_state_with_clock(config, Arc::new(SystemClock)).await
 }
 
+/// What this server's courses may name: the check kinds of the grading
+/// engine and the registered labs, and the app's registered lab widgets.
+pub fn vocabulary() -> Vocabulary {
+    Vocabulary {
+        kinds: crate::labs::check_kinds(),
+        widgets: app::LAB_WIDGETS.iter().map(|widget| widget.name).collect(),
+    }
+}
+
 /// [`build_state`] with a given clock (tests pass one they can move).
 pub async fn build_state_with_clock(
     config: &ServeConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<AppState, StartError> {
     let course_dir = config.course.course.clone();
-    let course = tokio::task::spawn_blocking(move || {
-        LiveCourse::load(&course_dir, crate::labs::check_kinds())
-    })
-    .await
-    .expect("loading the course does not panic")?;
+    let course = tokio::task::spawn_blocking(move || LiveCourse::load(&course_dir, vocabulary()))
+        .await
+        .expect("loading the course does not panic")?;
     let pool = db::connect(&config.database_url()).await?;
     SqliteStore::new(pool.clone()).migrate().await?;
     if config.dev {

@@ -118,7 +118,7 @@ async fn serve(config: ServeConfig) -> ExitCode {
 
 /// `workbench check`: every authoring error on stdout as `file:line: message`.
 fn check(args: &CourseArgs) -> ExitCode {
-    match load_course(&args.course, &server::labs::check_kinds()) {
+    match load_course(&args.course, &server::vocabulary()) {
         Ok(course) => {
             let outline = course.outline();
             println!(
@@ -151,7 +151,7 @@ async fn grade(args: &GradeArgs) -> ExitCode {
 
 /// `workbench regrade`: grades stored attempts again and says what changed.
 async fn regrade(args: &RegradeArgs) -> ExitCode {
-    let course = match load_course(&args.course.course, &server::labs::check_kinds()) {
+    let course = match load_course(&args.course.course, &server::vocabulary()) {
         Ok(course) => course,
         Err(errors) => {
             eprintln!("workbench regrade: the course has authoring errors:\n{errors}");

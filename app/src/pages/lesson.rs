@@ -6,18 +6,14 @@ use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
 use crate::catalog::CatalogContext;
-use crate::model::{DeadlineView, DeadlinesView, LabWidget};
+use crate::model::{DeadlineView, DeadlinesView};
 use crate::model::{LessonBlock, LessonLink, LessonPage, TocEntry};
 use crate::pages::not_found::NotFound;
 use crate::pages::progress::DueLines;
-use crate::widgets::cache::CacheConsole;
 use crate::widgets::exercise::ExerciseCard;
-use crate::widgets::hashes::HashInspector;
-use crate::widgets::permissions::PermissionMatrix;
-use crate::widgets::ratelimit::{RateLimitConsole, RateLimitSimulator};
+use crate::widgets::lab_widget;
 use crate::widgets::request::RequestWidget;
 use crate::widgets::sql::SqlRunner;
-use crate::widgets::sql_lab::{IndexExperiment, SqlSchema, Withdrawal};
 
 /// Looks the lesson up by its route parameters and renders it, or a 404.
 #[component]
@@ -107,22 +103,7 @@ fn Block(block: LessonBlock) -> impl IntoView {
         LessonBlock::Html(html) => view! { <div class="prose" inner_html=html></div> }.into_any(),
         LessonBlock::Request(template) => view! { <RequestWidget template/> }.into_any(),
         LessonBlock::Exercise(exercise) => view! { <ExerciseCard exercise/> }.into_any(),
-        LessonBlock::LabWidget(LabWidget::PermissionMatrix) => {
-            view! { <PermissionMatrix/> }.into_any()
-        }
-        LessonBlock::LabWidget(LabWidget::HashInspector) => view! { <HashInspector/> }.into_any(),
-        LessonBlock::LabWidget(LabWidget::SqlSchema) => view! { <SqlSchema/> }.into_any(),
-        LessonBlock::LabWidget(LabWidget::SqlIndexExperiment) => {
-            view! { <IndexExperiment/> }.into_any()
-        }
-        LessonBlock::LabWidget(LabWidget::SqlWithdrawal) => view! { <Withdrawal/> }.into_any(),
-        LessonBlock::LabWidget(LabWidget::CacheConsole) => view! { <CacheConsole/> }.into_any(),
-        LessonBlock::LabWidget(LabWidget::RateLimitConsole) => {
-            view! { <RateLimitConsole/> }.into_any()
-        }
-        LessonBlock::LabWidget(LabWidget::RateLimitSimulator) => {
-            view! { <RateLimitSimulator/> }.into_any()
-        }
+        LessonBlock::LabWidget(name) => lab_widget(&name),
         LessonBlock::Sql(sql) => view! { <SqlRunner sql/> }.into_any(),
     }
 }

@@ -1,4 +1,7 @@
 //! Interactive islands: the only components hydrated in the browser.
+//!
+//! A lab's own controls are registered in [`LAB_WIDGETS`], one line each,
+//! under the name lessons embed them by (```` ```widget <name> ````).
 
 pub(crate) mod cache;
 pub(crate) mod exercise;
@@ -12,3 +15,70 @@ pub(crate) mod settings_draft;
 pub(crate) mod sql;
 pub(crate) mod sql_lab;
 pub(crate) mod theme;
+
+use leptos::prelude::*;
+
+/// A lab's own control, as lessons embed it by name.
+pub struct LabWidget {
+    /// The name in ```` ```widget <name> ```` blocks.
+    pub name: &'static str,
+    /// The lab whose routes it calls (a registered lab's `NAME`).
+    pub lab: &'static str,
+    render: fn() -> AnyView,
+}
+
+/// Every lab widget. The registry: a lab's widget adds one line here.
+pub const LAB_WIDGETS: &[LabWidget] = &[
+    LabWidget {
+        name: "permission-matrix",
+        lab: "auth",
+        render: || view! { <permissions::PermissionMatrix/> }.into_any(),
+    },
+    LabWidget {
+        name: "hash-inspector",
+        lab: "auth",
+        render: || view! { <hashes::HashInspector/> }.into_any(),
+    },
+    LabWidget {
+        name: "sql-schema",
+        lab: "sql",
+        render: || view! { <sql_lab::SqlSchema/> }.into_any(),
+    },
+    LabWidget {
+        name: "sql-index-experiment",
+        lab: "sql",
+        render: || view! { <sql_lab::IndexExperiment/> }.into_any(),
+    },
+    LabWidget {
+        name: "sql-withdrawal",
+        lab: "sql",
+        render: || view! { <sql_lab::Withdrawal/> }.into_any(),
+    },
+    LabWidget {
+        name: "cache-console",
+        lab: "cache",
+        render: || view! { <cache::CacheConsole/> }.into_any(),
+    },
+    LabWidget {
+        name: "ratelimit-console",
+        lab: "ratelimit",
+        render: || view! { <ratelimit::RateLimitConsole/> }.into_any(),
+    },
+    LabWidget {
+        name: "ratelimit-simulator",
+        lab: "ratelimit",
+        render: || view! { <ratelimit::RateLimitSimulator/> }.into_any(),
+    },
+];
+
+/// The widget lessons call `name`, rendered; a notice if the app has none
+/// (the course loader refuses such lessons, so only a stale page shows it).
+pub(crate) fn lab_widget(name: &str) -> AnyView {
+    match LAB_WIDGETS.iter().find(|widget| widget.name == name) {
+        Some(widget) => (widget.render)(),
+        None => view! {
+            <p class="form-error" role="status">"This lesson embeds a lab widget, \u{201c}" {name.to_string()} "\u{201d}, that this server does not have."</p>
+        }
+        .into_any(),
+    }
+}

@@ -10,26 +10,26 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
 use super::load::{load_course, Course};
-use crate::grading::Kinds;
+use super::Vocabulary;
 use crate::markup::AuthoringErrors;
 
 /// The served course and its version number (bumped on every successful reload).
 pub struct LiveCourse {
     root: PathBuf,
-    kinds: Kinds,
+    vocabulary: Vocabulary,
     current: RwLock<Arc<Course>>,
     version: watch::Sender<u64>,
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
 
 impl LiveCourse {
-    /// Loads the course in `root`, whose exercises may use the check
-    /// `kinds`; fails with every authoring error.
-    pub fn load(root: &Path, kinds: Kinds) -> Result<Arc<Self>, AuthoringErrors> {
-        let course = load_course(root, &kinds)?;
+    /// Loads the course in `root`, which may name what `vocabulary` holds;
+    /// fails with every authoring error.
+    pub fn load(root: &Path, vocabulary: Vocabulary) -> Result<Arc<Self>, AuthoringErrors> {
+        let course = load_course(root, &vocabulary)?;
         Ok(Arc::new(Self {
             root: root.to_path_buf(),
-            kinds,
+            vocabulary,
             current: RwLock::new(Arc::new(course)),
             version: watch::channel(1).0,
             watcher: Mutex::new(None),
@@ -46,7 +46,7 @@ impl LiveCourse {
 
     /// Reads the course folder again (blocking IO); keeps the old course on errors.
     pub fn reload(&self) -> Result<(), AuthoringErrors> {
-        let course = load_course(&self.root, &self.kinds)?;
+        let course = load_course(&self.root, &self.vocabulary)?;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(course);
         self.version.send_modify(|v| *v += 1);
         Ok(())
@@ -122,7 +122,7 @@ mod tests {
     fn a_reload_with_errors_keeps_the_last_good_course() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "lessons/01-intro/01-first.md", &lesson("First"));
-        let course = LiveCourse::load(dir.path(), Kinds::built_in()).unwrap();
+        let course = LiveCourse::load(dir.path(), Vocabulary::built_in()).unwrap();
         let version = *course.versions().borrow();
 
         write(

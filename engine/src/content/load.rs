@@ -7,8 +7,9 @@ use std::sync::Arc;
 use model::{CourseOutline, LessonLink, LessonPage, ModuleSummary};
 use serde::Deserialize;
 
-use crate::grading::{Exercises, Kinds};
-use crate::markup::{self, AuthoringError, AuthoringErrors, LessonMeta};
+use super::Vocabulary;
+use crate::grading::Exercises;
+use crate::markup::{self, AuthoringError, AuthoringErrors, Embeds, LessonMeta};
 
 /// A loaded, validated course, served from memory.
 #[derive(Debug, Default)]
@@ -97,16 +98,22 @@ struct DraftLesson {
     page: LessonPage,
 }
 
-/// Loads the course in `root`, whose exercises may use the check `kinds`,
+/// Loads the course in `root`, which may name what `vocabulary` holds,
 /// or returns every authoring error in it.
-pub fn load_course(root: &Path, kinds: &Kinds) -> Result<Course, AuthoringErrors> {
+pub fn load_course(root: &Path, vocabulary: &Vocabulary) -> Result<Course, AuthoringErrors> {
     let mut loader = Loader {
         root,
+        widgets: &vocabulary.widgets,
         errors: Vec::new(),
         exercises: Exercises::default(),
     };
     let course_meta = loader.course_meta();
-    loader.exercises = Exercises::load(&root.join("exercises"), kinds, &shown, &mut loader.errors);
+    loader.exercises = Exercises::load(
+        &root.join("exercises"),
+        &vocabulary.kinds,
+        &shown,
+        &mut loader.errors,
+    );
     let (modules, drafts) = loader.modules();
     loader.check_exercise_lessons(&drafts);
     if !loader.errors.is_empty() {
@@ -125,6 +132,7 @@ fn shown(path: &Path) -> PathBuf {
 
 struct Loader<'a> {
     root: &'a Path,
+    widgets: &'a [&'static str],
     errors: Vec<AuthoringError>,
     exercises: Exercises,
 }
@@ -299,9 +307,11 @@ impl Loader<'_> {
                 "front matter: `title` must not be empty",
             );
         }
-        let body = match markup::render_markdown(split.body, split.body_line, &|id| {
-            self.exercises.get(id).map(|e| e.view())
-        }) {
+        let embeds = Embeds {
+            exercises: &|id| self.exercises.get(id).map(|e| e.view()),
+            widgets: self.widgets,
+        };
+        let body = match markup::render_markdown(split.body, split.body_line, embeds) {
             Ok(body) => body,
             Err(errors) => {
                 for (line, message) in errors {

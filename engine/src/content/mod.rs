@@ -9,8 +9,32 @@
 mod live;
 mod load;
 
+use crate::grading::Kinds;
+
 pub use crate::markup::{AuthoringError, AuthoringErrors};
 pub use live::LiveCourse;
 pub use load::{load_course, Course};
 /// Why the course folder could not be watched for changes (dev mode).
 pub use notify::Error as WatchError;
+
+/// What a course may name that its own files do not define: the check
+/// kinds its exercises use and the lab widgets its lessons embed. The
+/// composition root builds it from the labs and widgets it registers, so
+/// a lesson naming anything else fails to load, at its line.
+#[derive(Clone)]
+pub struct Vocabulary {
+    /// The check kinds (`kind = "..."`, and `lab = "..."` through the `lab` kind).
+    pub kinds: Kinds,
+    /// The lab widgets' names (```` ```widget <name> ````).
+    pub widgets: Vec<&'static str>,
+}
+
+impl Vocabulary {
+    /// The kinds that need no lab, and no lab widgets.
+    pub fn built_in() -> Self {
+        Self {
+            kinds: Kinds::built_in(),
+            widgets: Vec::new(),
+        }
+    }
+}

@@ -27,7 +27,9 @@ use model::{ExerciseView, LessonBlock};
 use serde::Deserialize;
 
 use super::{Checker, Kinds};
-use crate::markup::{front_matter_parse, front_matter_split, render_markdown, AuthoringError};
+use crate::markup::{
+    front_matter_parse, front_matter_split, render_markdown, AuthoringError, Embeds,
+};
 
 /// The fields every exercise has, whatever its kind.
 #[derive(Debug, Deserialize)]
@@ -273,7 +275,7 @@ fn render_body(body: &str, first_line: usize) -> Result<(String, Vec<String>), P
     let mut rendered = Vec::new();
     let mut errors = Vec::new();
     for (line, text) in &parts {
-        match render_markdown(text, *line, &|_| None) {
+        match render_markdown(text, *line, Embeds::NONE) {
             Ok(body) => {
                 let mut html = String::new();
                 for block in body.blocks {

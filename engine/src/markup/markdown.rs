@@ -36,18 +36,36 @@ pub(crate) struct RenderedBody {
     pub(crate) toc: Vec<TocEntry>,
 }
 
-/// How a body finds the card of an exercise it embeds (```` ```exercise id ````):
-/// the course's exercises, or nothing where no exercise may be embedded.
-pub(crate) type ExerciseCards<'a> = &'a dyn Fn(&str) -> Option<model::ExerciseView>;
+/// What a body may embed besides markdown and request widgets.
+#[derive(Clone, Copy)]
+pub(crate) struct Embeds<'a> {
+    /// The card of an exercise (```` ```exercise id ````): the course's
+    /// exercises, or nothing where no exercise may be embedded.
+    pub(crate) exercises: &'a dyn Fn(&str) -> Option<model::ExerciseView>,
+    /// The lab widgets there are (```` ```widget name ````).
+    pub(crate) widgets: &'a [&'a str],
+}
+
+impl Embeds<'static> {
+    /// Neither exercises nor lab widgets.
+    pub(crate) const NONE: Self = Self {
+        exercises: &no_exercise,
+        widgets: &[],
+    };
+}
+
+fn no_exercise(_: &str) -> Option<model::ExerciseView> {
+    None
+}
 
 /// Renders a lesson body whose first line is `first_line` of its file.
 /// Errors are `(line, message)`.
 pub(crate) fn render(
     body: &str,
     first_line: usize,
-    exercises: ExerciseCards<'_>,
+    embeds: Embeds<'_>,
 ) -> Result<RenderedBody, Vec<(usize, String)>> {
-    let mut renderer = Renderer::new(body, first_line, exercises);
+    let mut renderer = Renderer::new(body, first_line, embeds);
     let mut events = Parser::new_ext(body, options()).into_offset_iter();
     while let Some((event, range)) = events.next() {
         match event {
@@ -94,7 +112,7 @@ fn take_until<'a>(
 
 struct Renderer<'a> {
     body: &'a str,
-    exercises: ExerciseCards<'a>,
+    embeds: Embeds<'a>,
     first_line: usize,
     pending: Vec<Event<'a>>,
     blocks: Vec<LessonBlock>,
@@ -104,10 +122,10 @@ struct Renderer<'a> {
 }
 
 impl<'a> Renderer<'a> {
-    fn new(body: &'a str, first_line: usize, exercises: ExerciseCards<'a>) -> Self {
+    fn new(body: &'a str, first_line: usize, embeds: Embeds<'a>) -> Self {
         Self {
             body,
-            exercises,
+            embeds,
             first_line,
             pending: Vec::new(),
             blocks: Vec::new(),
@@ -211,7 +229,7 @@ impl<'a> Renderer<'a> {
             ));
             return;
         };
-        match (self.exercises)(id) {
+        match (self.embeds.exercises)(id) {
             Some(card) => {
                 self.flush();
                 self.blocks.push(LessonBlock::Exercise(card));
@@ -226,21 +244,22 @@ impl<'a> Renderer<'a> {
     /// Step: ```` ```widget <name> ```` becomes a lab's own control.
     fn lab_widget_block(&mut self, info: &str, fence_line: usize) {
         let name = info.split_whitespace().nth(1).unwrap_or_default();
-        match model::LabWidget::ALL.iter().find(|(n, _)| *n == name) {
-            Some((_, widget)) => {
-                self.flush();
-                self.blocks.push(LessonBlock::LabWidget(*widget));
-            }
-            None => {
-                let names: Vec<&str> = model::LabWidget::ALL.iter().map(|(n, _)| *n).collect();
-                self.errors.push((
-                    fence_line,
-                    format!(
-                        "unknown lab widget `{name}`: widgets are {}",
-                        names.join(", ")
-                    ),
-                ));
-            }
+        if self.embeds.widgets.contains(&name) {
+            self.flush();
+            self.blocks.push(LessonBlock::LabWidget(name.to_string()));
+        } else if self.embeds.widgets.is_empty() {
+            self.errors.push((
+                fence_line,
+                format!("lab widget `{name}`: no lab widget can go here"),
+            ));
+        } else {
+            self.errors.push((
+                fence_line,
+                format!(
+                    "unknown lab widget `{name}`: widgets are {}",
+                    self.embeds.widgets.join(", ")
+                ),
+            ));
         }
     }
 
@@ -322,7 +341,7 @@ mod tests {
         let body = render(
             "## Status codes\n\n### 2xx: success\n\n## Status codes\n",
             1,
-            &|_| None,
+            Embeds::NONE,
         )
         .unwrap();
         let ids: Vec<_> = body.toc.iter().map(|t| (t.level, t.id.as_str())).collect();
@@ -341,7 +360,7 @@ mod tests {
 
     #[test]
     fn a_heading_cannot_take_the_id_of_the_page_frame() {
-        let body = render("## Main\n", 1, &|_| None).unwrap();
+        let body = render("## Main\n", 1, Embeds::NONE).unwrap();
         assert_eq!(body.toc[0].id, "main-2");
     }
 
@@ -350,7 +369,7 @@ mod tests {
         let body = render(
             "Before.\n\n```http\nGET /labs/http/echo\n```\n\nAfter.\n",
             1,
-            &|_| None,
+            Embeds::NONE,
         )
         .unwrap();
         assert_eq!(body.blocks.len(), 3);
@@ -358,8 +377,32 @@ mod tests {
     }
 
     #[test]
+    fn lab_widgets_are_the_registered_ones_and_others_are_errors_at_their_fence() {
+        let embeds = Embeds {
+            widgets: &["cache-console"],
+            ..Embeds::NONE
+        };
+        let body = render("Try it:\n\n```widget cache-console\n```\n", 1, embeds).unwrap();
+        assert_eq!(
+            body.blocks.last(),
+            Some(&LessonBlock::LabWidget("cache-console".into()))
+        );
+        let errors = render("\n```widget cache-consol\n```\n", 7, embeds).unwrap_err();
+        assert_eq!(errors[0].0, 8);
+        assert!(
+            errors[0].1.contains("widgets are cache-console"),
+            "{errors:?}"
+        );
+        let errors = render("```widget cache-console\n```\n", 1, Embeds::NONE).unwrap_err();
+        assert!(
+            errors[0].1.contains("no lab widget can go here"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
     fn unknown_widgets_are_errors_at_the_fence_line() {
-        let errors = render("Text\n\n```htpp\nGET /\n```\n", 5, &|_| None).unwrap_err();
+        let errors = render("Text\n\n```htpp\nGET /\n```\n", 5, Embeds::NONE).unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].0, 7);
         assert!(errors[0].1.contains("unknown widget or language `htpp`"));
@@ -370,7 +413,7 @@ mod tests {
         let errors = render(
             "```http\nGET /labs/http/echo\nbroken header\n```\n",
             10,
-            &|_| None,
+            Embeds::NONE,
         )
         .unwrap_err();
         assert_eq!(errors[0].0, 12);
@@ -378,7 +421,7 @@ mod tests {
 
     #[test]
     fn callouts_render_their_markdown() {
-        let body = render("```tip\nUse **curl -i**.\n```\n", 1, &|_| None).unwrap();
+        let body = render("```tip\nUse **curl -i**.\n```\n", 1, Embeds::NONE).unwrap();
         let html = html_of(&body);
         assert!(html.contains("class=\"callout callout-tip\""));
         assert!(html.contains("<strong>curl -i</strong>"));
@@ -386,13 +429,13 @@ mod tests {
 
     #[test]
     fn a_level_one_heading_in_the_body_is_an_error() {
-        let errors = render("# Title again\n", 3, &|_| None).unwrap_err();
+        let errors = render("# Title again\n", 3, Embeds::NONE).unwrap_err();
         assert_eq!(errors[0].0, 3);
     }
 
     #[test]
     fn code_is_highlighted_on_the_server() {
-        let html = html_of(&render("```json\n{\"a\": 1}\n```\n", 1, &|_| None).unwrap());
+        let html = html_of(&render("```json\n{\"a\": 1}\n```\n", 1, Embeds::NONE).unwrap());
         assert!(html.contains("hl-"), "{html}");
     }
 }

@@ -29,7 +29,7 @@ pub struct GradeCommandError(pub String);
 pub async fn run(args: &GradeArgs, out: &mut dyn Write) -> Result<bool, GradeCommandError> {
     let course_dir = args.course.course.clone();
     let course =
-        tokio::task::spawn_blocking(move || load_course(&course_dir, &crate::labs::check_kinds()))
+        tokio::task::spawn_blocking(move || load_course(&course_dir, &crate::vocabulary()))
             .await
             .map_err(|e| GradeCommandError(e.to_string()))?
             .map_err(|errors| {

@@ -8,8 +8,8 @@ use server::content::load_course;
 
 #[tokio::test]
 async fn every_request_widget_in_our_lessons_gets_a_real_answer() {
-    let course = load_course(&crate::common::repo_root(), &server::labs::check_kinds())
-        .expect("our course loads");
+    let course =
+        load_course(&crate::common::repo_root(), &server::vocabulary()).expect("our course loads");
     let server = TestServer::start().await;
     let client = server.browser();
     let mut sent = 0;

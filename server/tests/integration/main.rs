@@ -22,6 +22,7 @@ mod malformed_requests;
 mod pages;
 mod progress;
 mod ratelimit_lab;
+mod registry;
 mod sandbox_disk;
 mod security;
 mod sql_lab;
