@@ -29,7 +29,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use crate::catalog::PageOptions;
@@ -70,7 +70,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The page frame and the routes.
+/// The page frame and the routes: the one route table. Pages that ask the
+/// server about their reader render whole before they are sent
+/// (`SsrMode::Async`), so their status and title are known when the
+/// response starts, and no streaming script is needed.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -88,17 +91,17 @@ pub fn App() -> impl IntoView {
         <Router>
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=CourseHome/>
-                    <Route path=path!("/lessons/:module/:slug") view=LessonRoute/>
+                    <Route path=path!("/") view=CourseHome ssr=SsrMode::Async/>
+                    <Route path=path!("/lessons/:module/:slug") view=LessonRoute ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage/>
                     <Route path=path!("/signup") view=SignUpPage/>
                     <Route path=path!("/account") view=AccountPage/>
-                    <Route path=path!("/progress") view=ProgressPage/>
-                    <Route path=path!("/instructor/gradebook") view=GradebookPage/>
-                    <Route path=path!("/instructor/classes") view=ClassesPage/>
-                    <Route path=path!("/instructor/classes/:id") view=ClassPage/>
+                    <Route path=path!("/progress") view=ProgressPage ssr=SsrMode::Async/>
+                    <Route path=path!("/instructor/gradebook") view=GradebookPage ssr=SsrMode::Async/>
+                    <Route path=path!("/instructor/classes") view=ClassesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/instructor/classes/:id") view=ClassPage ssr=SsrMode::Async/>
                     <Route path=path!("/join") view=JoinByCodePage/>
-                    <Route path=path!("/join/:code") view=JoinPage/>
+                    <Route path=path!("/join/:code") view=JoinPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -604,3 +604,13 @@ pub struct StuckRow {
     /// Hints opened, all students together.
     pub hints_opened: u32,
 }
+
+/// A class's join code as its canonical form: letters and digits only, in
+/// upper case, so a code typed as read aloud (`abcd-2345`) still matches.
+pub fn normalize_join_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::catalog::{Catalog, CatalogContext, PageOptions};
+use app::catalog::{Catalog, CatalogContext, PageFacts, PageOptions, ReaderPagesContext};
 use app::{shell, App};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -98,7 +98,7 @@ pub fn app(state: AppState, sessions: SqliteStore) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            page_data::page_data,
+            page_data::provide_reader_pages,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.identities.clone(),
@@ -137,7 +137,8 @@ impl Catalog for CourseCatalog {
     }
 }
 
-/// Passes what `identity` learnt about the reader on to the pages.
+/// Passes what `identity` learnt about the reader, and the reader's data
+/// source from [`page_data`], on to the pages.
 fn provide_request_context() {
     let Some(parts) = leptos::prelude::use_context::<http::request::Parts>() else {
         return;
@@ -148,26 +149,11 @@ fn provide_request_context() {
     if let Some(flash) = parts.extensions.get::<model::Flash>() {
         provide_context(flash.clone());
     }
-    if let Some(progress) = parts.extensions.get::<model::ProgressView>() {
-        provide_context(progress.clone());
+    if let Some(reader_pages) = parts.extensions.get::<ReaderPagesContext>() {
+        provide_context(reader_pages.clone());
     }
-    if let Some(gradebook) = parts.extensions.get::<model::GradebookView>() {
-        provide_context(gradebook.clone());
-    }
-    if let Some(deadlines) = parts.extensions.get::<model::DeadlinesView>() {
-        provide_context(deadlines.clone());
-    }
-    if let Some(classes) = parts.extensions.get::<model::ClassesView>() {
-        provide_context(classes.clone());
-    }
-    if let Some(class) = parts.extensions.get::<model::ClassView>() {
-        provide_context(class.clone());
-    }
-    if let Some(join) = parts.extensions.get::<model::JoinView>() {
-        provide_context(join.clone());
-    }
-    if let Some(refusal) = parts.extensions.get::<model::PageRefusal>() {
-        provide_context(refusal.clone());
+    if let Some(facts) = parts.extensions.get::<PageFacts>() {
+        provide_context(facts.clone());
     }
 }
 

@@ -6,15 +6,35 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::model::{ClassSummaryView, ClassView, ClassesView, Flash, JoinView, Reader};
-use crate::pages::notices::{set_status, FlashMessages, Refused};
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::model::{self, ClassSummaryView, ClassView, ClassesView, Flash, JoinView, Reader};
+use crate::pages::notices::{
+    no_server, reader_pages, redirect_to, set_status, FlashMessages, Refused,
+};
 
 /// `/instructor/classes`
 #[component]
 pub(crate) fn ClassesPage() -> impl IntoView {
-    let Some(view) = use_context::<ClassesView>() else {
-        return view! { <Refused title="Classes" next="%2Finstructor%2Fclasses"/> }.into_any();
-    };
+    let reader = reader_pages();
+    let page = Suspend::new(async move {
+        let classes = match reader {
+            Some(reader) => reader.classes().await,
+            None => no_server(),
+        };
+        match classes {
+            Ok(view) => view! { <Classes view/> }.into_any(),
+            Err(refusal) => {
+                view! { <Refused title="Classes" next="%2Finstructor%2Fclasses" refusal/> }
+                    .into_any()
+            }
+        }
+    });
+    view! { <Suspense>{page}</Suspense> }
+}
+
+#[component]
+fn Classes(view: ClassesView) -> impl IntoView {
     let flash = use_context::<Flash>().unwrap_or_default();
     let name = flash.name.clone().unwrap_or_default();
     view! {
@@ -96,9 +116,28 @@ fn ClassRow(class: ClassSummaryView) -> impl IntoView {
 /// `/instructor/classes/{id}`
 #[component]
 pub(crate) fn ClassPage() -> impl IntoView {
-    let Some(view) = use_context::<ClassView>() else {
-        return view! { <Refused title="Class" next="%2Finstructor%2Fclasses"/> }.into_any();
-    };
+    let id = use_params_map()
+        .get_untracked()
+        .get("id")
+        .unwrap_or_default();
+    let reader = reader_pages();
+    let page = Suspend::new(async move {
+        let class = match reader {
+            Some(reader) => reader.class(&id).await,
+            None => no_server(),
+        };
+        match class {
+            Ok(view) => view! { <Class view/> }.into_any(),
+            Err(refusal) => {
+                view! { <Refused title="Class" next="%2Finstructor%2Fclasses" refusal/> }.into_any()
+            }
+        }
+    });
+    view! { <Suspense>{page}</Suspense> }
+}
+
+#[component]
+fn Class(view: ClassView) -> impl IntoView {
     let class = view.class.clone();
     let api = format!("/api/instructor/classes/{}", class.id);
     let gradebook = format!("/instructor/gradebook?class={}", class.id);
@@ -192,9 +231,15 @@ pub(crate) fn ClassPage() -> impl IntoView {
     .into_any()
 }
 
-/// `/join`: type the code the instructor gave.
+/// `/join`: type the code the instructor gave; `/join?code=` goes on to
+/// the class's own page.
 #[component]
 pub(crate) fn JoinByCodePage() -> impl IntoView {
+    let typed = use_query_map().get_untracked().get("code");
+    let code = typed.map(|typed| model::normalize_join_code(&typed));
+    if let Some(code) = code.filter(|code| !code.is_empty()) {
+        redirect_to(&format!("/join/{code}"));
+    }
     view! {
         <Title text="Join a class"/>
         <section class="auth-page" aria-labelledby="join-title">
@@ -215,8 +260,28 @@ pub(crate) fn JoinByCodePage() -> impl IntoView {
 /// `/join/{code}`
 #[component]
 pub(crate) fn JoinPage() -> impl IntoView {
-    let join = use_context::<JoinView>().unwrap_or_default();
-    let reader = use_context::<Reader>();
+    let code = use_params_map()
+        .get_untracked()
+        .get("code")
+        .unwrap_or_default();
+    let (pages, reader) = (reader_pages(), use_context::<Reader>());
+    let page = Suspend::new(async move {
+        let join = match pages {
+            Some(pages) => pages.join(&code).await,
+            None => no_server(),
+        };
+        match join {
+            Ok(join) => view! { <Join join reader/> }.into_any(),
+            Err(refusal) => {
+                view! { <Refused title="Join a class" next="%2Fjoin" refusal/> }.into_any()
+            }
+        }
+    });
+    view! { <Suspense>{page}</Suspense> }
+}
+
+#[component]
+fn Join(join: JoinView, reader: Option<Reader>) -> impl IntoView {
     let Some(class_name) = join.class_name.clone() else {
         set_status(404);
         return view! {

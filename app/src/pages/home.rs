@@ -5,7 +5,7 @@ use leptos_meta::Title;
 
 use crate::catalog::CatalogContext;
 use crate::model::{DeadlineView, DeadlinesView, LessonLink, ModuleSummary};
-use crate::pages::notices::FlashMessages;
+use crate::pages::notices::{page_facts, reader_pages, FlashMessages};
 use crate::pages::progress::DueLines;
 
 /// Lists every module and lesson of the course.
@@ -13,7 +13,24 @@ use crate::pages::progress::DueLines;
 pub(crate) fn CourseHome() -> impl IntoView {
     let outline = expect_context::<CatalogContext>().0.outline();
     let modules = outline.modules.clone();
-    let deadlines = use_context::<DeadlinesView>().unwrap_or_default();
+    let (reader, facts) = (reader_pages(), page_facts());
+    let module_list = Suspend::new(async move {
+        let deadlines = match reader {
+            Some(reader) => reader.deadlines().await.unwrap_or_default(),
+            None => DeadlinesView::default(),
+        };
+        if deadlines.deadlines.is_empty() {
+            facts.share("/".into(), None);
+        }
+        view! {
+            <ol class="module-list">
+                {modules.into_iter().map(|module| {
+                    let due = deadlines.of_module(&module.slug).cloned().collect::<Vec<_>>();
+                    view! { <ModuleCard module due/> }
+                }).collect_view()}
+            </ol>
+        }
+    });
     view! {
         <Title text=outline.title.clone()/>
         <section class="hero">
@@ -22,12 +39,7 @@ pub(crate) fn CourseHome() -> impl IntoView {
             <p class="hero-actions"><a href="/join">"Join a class"</a></p>
             <FlashMessages/>
         </section>
-        <ol class="module-list">
-            {modules.into_iter().map(|module| {
-                let due = deadlines.of_module(&module.slug).cloned().collect::<Vec<_>>();
-                view! { <ModuleCard module due/> }
-            }).collect_view()}
-        </ol>
+        <Suspense>{module_list}</Suspense>
     }
 }
 

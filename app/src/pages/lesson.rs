@@ -9,6 +9,7 @@ use crate::catalog::CatalogContext;
 use crate::model::{DeadlineView, DeadlinesView};
 use crate::model::{LessonBlock, LessonLink, LessonPage, TocEntry};
 use crate::pages::not_found::NotFound;
+use crate::pages::notices::{page_facts, reader_pages};
 use crate::pages::progress::DueLines;
 use crate::widgets::exercise::ExerciseCard;
 use crate::widgets::lab_widget;
@@ -21,13 +22,27 @@ pub(crate) fn LessonRoute() -> impl IntoView {
     let params = use_params_map().get_untracked();
     let module = params.get("module").unwrap_or_default();
     let slug = params.get("slug").unwrap_or_default();
-    let due: Vec<_> = use_context::<DeadlinesView>()
-        .map(|d| d.of_module(&module).cloned().collect())
-        .unwrap_or_default();
-    match expect_context::<CatalogContext>().0.lesson(&module, &slug) {
-        Some(page) => view! { <Lesson page=(*page).clone() due/> }.into_any(),
-        None => view! { <NotFound/> }.into_any(),
-    }
+    let Some(page) = expect_context::<CatalogContext>().0.lesson(&module, &slug) else {
+        return view! { <NotFound/> }.into_any();
+    };
+    let (reader, facts) = (reader_pages(), page_facts());
+    let lesson = Suspend::new(async move {
+        // Only a lesson that exists is noted as read: a record of any
+        // other address would be a row anyone could add at will.
+        let deadlines = match reader {
+            Some(reader) => reader
+                .lesson_opened(&module, &slug)
+                .await
+                .unwrap_or_default(),
+            None => DeadlinesView::default(),
+        };
+        if deadlines.deadlines.is_empty() {
+            facts.share(page.link.href.clone(), Some((module.clone(), slug.clone())));
+        }
+        let due: Vec<_> = deadlines.of_module(&module).cloned().collect();
+        view! { <Lesson page=(*page).clone() due/> }
+    });
+    view! { <Suspense>{lesson}</Suspense> }.into_any()
 }
 
 #[component]

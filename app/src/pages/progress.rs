@@ -6,37 +6,46 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::model::{
-    DeadlinesView, GradebookView, ModuleProgress, ModuleScore, ProgressView, Reader,
-};
-use crate::pages::notices::Refused;
+use leptos_router::hooks::use_query_map;
+
+use crate::model::{GradebookView, ModuleProgress, ModuleScore, Reader};
+use crate::pages::notices::{no_server, reader_pages, set_status, Refused};
 
 /// `/progress`
 #[component]
 pub(crate) fn ProgressPage() -> impl IntoView {
     let signed_in = use_context::<Reader>().is_some();
-    let deadlines = use_context::<DeadlinesView>().unwrap_or_default();
-    let body = match use_context::<ProgressView>() {
-        Some(progress) => view! {
-            {(!progress.classes.is_empty()).then(|| view! {
-                <p class="progress-classes">"Your classes: " {progress.classes.join(", ")}</p>
-            })}
-            {progress
-                .modules
-                .into_iter()
-                .map(|module| {
-                    let due = deadlines.of_module(&module.slug).cloned().collect::<Vec<_>>();
-                    view! { <ModuleCard module due/> }
-                })
-                .collect_view()}
+    let reader = reader_pages();
+    let body = Suspend::new(async move {
+        let Some(reader) = reader else {
+            return no_progress().into_any();
+        };
+        let (progress, deadlines) = (reader.progress().await, reader.deadlines().await);
+        match progress {
+            Ok(Some(progress)) => {
+                let deadlines = deadlines.unwrap_or_default();
+                view! {
+                    {(!progress.classes.is_empty()).then(|| view! {
+                        <p class="progress-classes">"Your classes: " {progress.classes.join(", ")}</p>
+                    })}
+                    {progress
+                        .modules
+                        .into_iter()
+                        .map(|module| {
+                            let due = deadlines.of_module(&module.slug).cloned().collect::<Vec<_>>();
+                            view! { <ModuleCard module due/> }
+                        })
+                        .collect_view()}
+                }
+                .into_any()
+            }
+            Ok(None) => no_progress().into_any(),
+            Err(refusal) => {
+                set_status(refusal.status);
+                view! { <p role="alert">{refusal.message}</p> }.into_any()
+            }
         }
-        .into_any(),
-        None => view! {
-            <p>"Nothing yet: open a lesson or try an exercise, and your progress appears here. "
-                <a href="/">"Go to the course"</a></p>
-        }
-        .into_any(),
-    };
+    });
     view! {
         <Title text="Your progress"/>
         <section class="progress-page" aria-labelledby="progress-title">
@@ -45,8 +54,15 @@ pub(crate) fn ProgressPage() -> impl IntoView {
                 <p class="lede">"You are a guest: this browser keeps your progress. "
                     <a href="/signup?next=%2Fprogress">"Create an account"</a> " to keep it everywhere."</p>
             })}
-            {body}
+            <Suspense>{body}</Suspense>
         </section>
+    }
+}
+
+fn no_progress() -> impl IntoView {
+    view! {
+        <p>"Nothing yet: open a lesson or try an exercise, and your progress appears here. "
+            <a href="/">"Go to the course"</a></p>
     }
 }
 
@@ -121,12 +137,31 @@ fn ModuleCard(module: ModuleProgress, due: Vec<crate::model::DeadlineView>) -> i
     }
 }
 
-/// `/instructor/gradebook`
+/// `/instructor/gradebook?class=&module=`
 #[component]
 pub(crate) fn GradebookPage() -> impl IntoView {
-    let Some(book) = use_context::<GradebookView>() else {
-        return view! { <Refused title="Gradebook" next="%2Finstructor%2Fgradebook"/> }.into_any();
-    };
+    let query = use_query_map().get_untracked();
+    let parameter = |name: &str| query.get(name).filter(|value| !value.is_empty());
+    let (class, module) = (parameter("class"), parameter("module"));
+    let reader = reader_pages();
+    let page = Suspend::new(async move {
+        let book = match reader {
+            Some(reader) => reader.gradebook(class, module).await,
+            None => no_server(),
+        };
+        match book {
+            Ok(book) => view! { <Gradebook book/> }.into_any(),
+            Err(refusal) => {
+                view! { <Refused title="Gradebook" next="%2Finstructor%2Fgradebook" refusal/> }
+                    .into_any()
+            }
+        }
+    });
+    view! { <Suspense>{page}</Suspense> }
+}
+
+#[component]
+fn Gradebook(book: GradebookView) -> impl IntoView {
     // Query values as the server got them: percent-encoded, so a module
     // name can never add parameters of its own.
     let encoded = |text: &str| -> String {

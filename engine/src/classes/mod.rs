@@ -26,6 +26,8 @@ use serde::Deserialize as _;
 
 use crate::accounts::{Account, Role};
 use crate::error::ApiError;
+/// A code as people type it (any case, spaces or dashes) in its stored form.
+pub use model::normalize_join_code as normalize_code;
 
 /// Largest class (and the default size of a new one).
 pub const MAX_CAPACITY: u32 = 2_000;
@@ -186,15 +188,6 @@ impl NewClass {
 pub fn new_code() -> String {
     (0..CODE_LENGTH)
         .map(|_| CODE_ALPHABET[rand::random::<u32>() as usize % CODE_ALPHABET.len()] as char)
-        .collect()
-}
-
-/// A code as people type it (any case, spaces or dashes) in its stored form.
-pub fn normalize_code(typed: &str) -> String {
-    typed
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
         .collect()
 }
 
