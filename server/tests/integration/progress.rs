@@ -186,3 +186,29 @@ async fn the_gradebook_is_for_instructors_and_shows_where_students_are_stuck() {
     assert!(page.contains("the chosen answers (2×)"), "{page}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_lesson_served_from_the_page_cache_still_counts_as_read() {
+    let server = TestServer::start().await;
+    // A first reader with no identity leaves the rendered lesson in the cache.
+    let stranger = server.browser();
+    let first = stranger
+        .get(server.url("/lessons/http/anatomy"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let first = first.text().await.unwrap();
+
+    let guest = server.browser();
+    answer(&server, &guest, "http-status-created", json!("201 Created")).await;
+    let again = guest
+        .get(server.url("/lessons/http/anatomy"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.text().await.unwrap(), first, "the shared page");
+    let progress = server.json(&guest, "/api/progress").await;
+    assert_eq!(progress["modules"][0]["lessons"][0]["read"], true);
+}
