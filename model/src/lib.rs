@@ -2,6 +2,16 @@
 //! server builds these values; the browser receives some of them as JSON
 //! (traces) or as island props (request templates), so everything here is
 //! plain serialisable data, with no server or UI crate in sight.
+//!
+//! # Layout
+//! - this file: the pages' views (course, lessons, exercises, progress,
+//!   classes, gradebook), traces, and [`ErrorBody`];
+//! - [`exercises`]: the exercise API's request and answer bodies;
+//! - [`labs`]: each lab's request and answer bodies and its settings, one
+//!   module per lab.
+
+pub mod exercises;
+pub mod labs;
 
 use serde::{Deserialize, Serialize};
 

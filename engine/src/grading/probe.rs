@@ -41,6 +41,7 @@ use serde_json::Value;
 
 use super::select::Selector;
 use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
+use model::exercises::ProbeAnswer;
 use model::ExerciseInput;
 
 /// The longest any probe may run, whatever the exercise asks for.
@@ -539,12 +540,6 @@ fn describe_send_error(error: &reqwest::Error) -> String {
     } else {
         format!("the request failed: {error}")
     }
-}
-
-/// The answer of a `probe` exercise.
-#[derive(Debug, Deserialize)]
-struct ProbeAnswer {
-    base_url: String,
 }
 
 impl Checker for ProbePlan {

@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::Json;
+use model::labs::SettingsDocument;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -23,14 +24,6 @@ pub trait LabSettings:
 {
     /// Checks bounds; the error names the field and the allowed range.
     fn validate(&self) -> Result<(), String>;
-}
-
-/// A lab's settings as the student left them.
-#[derive(Serialize)]
-struct SettingsDocument<S> {
-    lab: &'static str,
-    settings: S,
-    defaults: S,
 }
 
 /// Recorded when a lab request reads the student's settings.
@@ -114,10 +107,10 @@ pub async fn stored_settings(
 pub(super) async fn show<L: Lab>(
     State(state): State<Labs>,
     student: Student,
-) -> Result<Json<impl Serialize>, ApiError> {
+) -> Result<Json<SettingsDocument<L::Settings>>, ApiError> {
     let (settings, _) = load::<L>(&state, &student).await?;
     Ok(Json(SettingsDocument {
-        lab: L::NAME,
+        lab: L::NAME.to_string(),
         settings,
         defaults: L::Settings::default(),
     }))
@@ -127,7 +120,7 @@ pub(super) async fn replace<L: Lab>(
     State(state): State<Labs>,
     student: Student,
     extract::Json(settings): extract::Json<L::Settings>,
-) -> Result<Json<impl Serialize>, ApiError> {
+) -> Result<Json<SettingsDocument<L::Settings>>, ApiError> {
     settings.validate().map_err(ApiError::Unprocessable)?;
     let json = serde_json::to_string(&settings)?;
     // The student row may predate this database (a restored session); make sure it exists.
@@ -148,7 +141,7 @@ pub(super) async fn replace<L: Lab>(
     .execute(&state.pool)
     .await?;
     Ok(Json(SettingsDocument {
-        lab: L::NAME,
+        lab: L::NAME.to_string(),
         settings,
         defaults: L::Settings::default(),
     }))
@@ -157,14 +150,14 @@ pub(super) async fn replace<L: Lab>(
 pub(super) async fn reset<L: Lab>(
     State(state): State<Labs>,
     student: Student,
-) -> Result<Json<impl Serialize>, ApiError> {
+) -> Result<Json<SettingsDocument<L::Settings>>, ApiError> {
     sqlx::query("DELETE FROM lab_settings WHERE student_id = ? AND lab = ?")
         .bind(student.id.as_str())
         .bind(L::NAME)
         .execute(&state.pool)
         .await?;
     Ok(Json(SettingsDocument {
-        lab: L::NAME,
+        lab: L::NAME.to_string(),
         settings: L::Settings::default(),
         defaults: L::Settings::default(),
     }))

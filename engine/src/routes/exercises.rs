@@ -14,8 +14,8 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use model::{ExerciseStanding, ExerciseView, Outcome};
-use serde::{Deserialize, Serialize};
+use model::exercises::{AttemptRequest, Graded};
+use model::{ExerciseStanding, ExerciseView};
 
 use crate::error::extract::{Json as JsonBody, Path};
 use crate::error::ApiError;
@@ -91,26 +91,13 @@ async fn standing(
     ))
 }
 
-/// The body of an attempt.
-#[derive(Deserialize)]
-struct AttemptBody {
-    #[serde(default)]
-    answer: serde_json::Value,
-}
-
-/// The answer to an attempt.
-#[derive(Serialize)]
-struct Graded {
-    outcome: Outcome,
-    standing: ExerciseStanding,
-}
-
 async fn attempt(
     State(state): State<Engine>,
     ClientAddress(address): ClientAddress,
     student: Student,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<AttemptBody>,
+    // Any JSON: each check kind reads the answer in its own shape.
+    JsonBody(body): JsonBody<AttemptRequest<serde_json::Value>>,
 ) -> Result<Json<Graded>, ApiError> {
     let exercise = find(&state, &id)?;
     let vouched_for = student.kind == StudentKind::Account

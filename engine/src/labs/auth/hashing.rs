@@ -8,7 +8,7 @@ use axum::Json;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::AuthLab;
+use super::{AuthLab, HashingCost};
 use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};

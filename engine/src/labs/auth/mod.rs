@@ -35,10 +35,11 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabSettings};
 use crate::labs::Labs;
+
+pub use model::labs::auth::{AuthSettings, Mechanism};
 
 /// The auth lab.
 pub struct AuthLab;
@@ -88,51 +89,6 @@ const M_KIB: (u32, u32) = (8 * 1024, 64 * 1024);
 const T_COST: (u32, u32) = (1, 4);
 const P_COST: (u32, u32) = (1, 2);
 
-/// How the demo shop remembers a signed-in user.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mechanism {
-    /// A random id in a cookie, mapped to a record on the server.
-    #[default]
-    Session,
-    /// A signed access token the client sends back, plus a refresh token.
-    Jwt,
-}
-
-/// What a student may change in the auth lab.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AuthSettings {
-    /// Sessions or JWTs.
-    pub mechanism: Mechanism,
-    /// How long an access token (JWT mode) lives, in seconds (10 to 3600).
-    pub access_token_secs: u32,
-    /// How long a session or refresh token lives, in seconds (60 to 86400).
-    pub session_secs: u32,
-    /// The permission matrix: for each role, the actions it may take.
-    pub policy: std::collections::BTreeMap<String, Vec<String>>,
-    /// argon2id memory cost in KiB (8192 to 65536).
-    pub argon2_m_kib: u32,
-    /// argon2id iterations (1 to 4).
-    pub argon2_t: u32,
-    /// argon2id lanes (1 or 2).
-    pub argon2_p: u32,
-}
-
-impl Default for AuthSettings {
-    fn default() -> Self {
-        Self {
-            mechanism: Mechanism::Session,
-            access_token_secs: 300,
-            session_secs: 3600,
-            policy: rbac::default_policy(),
-            argon2_m_kib: 19 * 1024,
-            argon2_t: 2,
-            argon2_p: 1,
-        }
-    }
-}
-
 impl LabSettings for AuthSettings {
     fn validate(&self) -> Result<(), String> {
         for (name, value, (low, high)) in [
@@ -152,9 +108,14 @@ impl LabSettings for AuthSettings {
     }
 }
 
-impl AuthSettings {
+/// What the lab's hashing makes of the settings.
+pub trait HashingCost {
     /// The argon2 parameters these settings stand for.
-    pub fn params(&self) -> argon2::Params {
+    fn params(&self) -> argon2::Params;
+}
+
+impl HashingCost for AuthSettings {
+    fn params(&self) -> argon2::Params {
         argon2::Params::new(self.argon2_m_kib, self.argon2_t, self.argon2_p, None)
             .expect("validated settings make valid parameters")
     }

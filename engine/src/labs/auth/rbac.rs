@@ -24,32 +24,7 @@ use crate::inspector::{Inspector, LabEvent};
 use crate::labs::CurrentSettings;
 use crate::labs::Labs;
 
-/// Everything a demo user might do.
-pub const ACTIONS: [&str; 6] = [
-    "browse",
-    "buy",
-    "add_product",
-    "delete_any_product",
-    "delete_own_product",
-    "ban_user",
-];
-
-/// The demo roles.
-pub const ROLES: [&str; 3] = ["buyer", "seller", "admin"];
-
-/// The matrix a student starts with. Deliberately loose: sellers may delete
-/// any product, which the lessons ask the student to fix.
-pub fn default_policy() -> BTreeMap<String, Vec<String>> {
-    let grant = |actions: &[&str]| actions.iter().map(|a| a.to_string()).collect();
-    BTreeMap::from([
-        ("buyer".to_string(), grant(&["browse", "buy"])),
-        (
-            "seller".to_string(),
-            grant(&["browse", "buy", "add_product", "delete_any_product"]),
-        ),
-        ("admin".to_string(), grant(&ACTIONS)),
-    ])
-}
+pub use model::labs::auth::{default_policy, ACTIONS, ROLES};
 
 /// Checks a policy names only known roles and actions.
 pub fn validate_policy(policy: &BTreeMap<String, Vec<String>>) -> Result<(), String> {

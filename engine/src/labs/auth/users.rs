@@ -7,10 +7,11 @@ use argon2::password_hash::PasswordHash;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use model::labs::auth::{DemoUser, HashParts, Registration};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{AuthLab, AuthSettings};
+use super::{AuthLab, AuthSettings, HashingCost};
 use crate::accounts::Verdict;
 use crate::error::extract::Json as JsonBody;
 use crate::error::ApiError;
@@ -22,30 +23,14 @@ use crate::labs::Labs;
 /// Most demo users one sandbox holds.
 const MAX_USERS: i64 = 50;
 
-/// A PHC string taken apart, as the hash widget shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub(super) struct HashParts {
-    /// The whole stored string.
-    pub(super) phc: String,
-    /// `argon2id`.
-    pub(super) algorithm: String,
-    /// The argon2 version (19 is 0x13).
-    pub(super) version: Option<u32>,
-    /// Memory in KiB.
-    pub(super) m_kib: Option<u32>,
-    /// Iterations.
-    pub(super) t: Option<u32>,
-    /// Lanes.
-    pub(super) p: Option<u32>,
-    /// The salt, base64 without padding.
-    pub(super) salt: String,
-    /// The hash output, base64 without padding.
-    pub(super) hash: String,
+/// Reading a stored hash apart.
+pub(super) trait PhcParts: Sized {
+    /// Takes a PHC string apart; `None` when it is not one.
+    fn of(phc: &str) -> Option<Self>;
 }
 
-impl HashParts {
-    /// Takes a PHC string apart; `None` when it is not one.
-    pub(super) fn of(phc: &str) -> Option<Self> {
+impl PhcParts for HashParts {
+    fn of(phc: &str) -> Option<Self> {
         let parsed = PasswordHash::new(phc).ok()?;
         let param = |name: &str| parsed.params.get_decimal(name);
         Some(Self {
@@ -59,31 +44,6 @@ impl HashParts {
             hash: parsed.hash.map(|h| h.to_string()).unwrap_or_default(),
         })
     }
-}
-
-/// A demo user as the lab shows it.
-#[derive(Serialize)]
-pub(super) struct DemoUser {
-    username: String,
-    role: String,
-    stored: Option<HashParts>,
-    /// How long hashing took, when this answer made the hash.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hash_ms: Option<u64>,
-}
-
-/// What a registration asks for.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Registration {
-    username: String,
-    password: String,
-    #[serde(default = "default_role")]
-    role: String,
-}
-
-fn default_role() -> String {
-    "buyer".into()
 }
 
 /// Recorded when the lab hashes a password.

@@ -27,11 +27,11 @@ use std::sync::Arc;
 
 use axum::routing::{delete, get, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabContext, LabSettings};
 use crate::labs::Labs;
 
+pub use model::labs::cache::{Backend, CacheSettings, Strategy};
 pub use service::CacheService;
 
 /// The cache lab.
@@ -58,64 +58,6 @@ impl Lab for CacheLab {
 
     fn checks() -> Option<Arc<dyn crate::grading::lab::LabCheck>> {
         Some(Arc::new(checks::CacheChecks))
-    }
-}
-
-/// Where reads and writes go.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Strategy {
-    /// Every read goes to the origin.
-    None,
-    /// Reads look in the cache first and fill it on a miss.
-    #[default]
-    CacheAside,
-    /// Like cache-aside, and writes update the cache with the new value.
-    WriteThrough,
-}
-
-/// Which cache.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Backend {
-    /// Inside the server process (moka): fast, per server, gone on restart.
-    #[default]
-    InProcess,
-    /// Redis, shared by every server that points at it.
-    Redis,
-}
-
-/// What a student may change in the cache lab.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CacheSettings {
-    /// Where reads and writes go.
-    pub strategy: Strategy,
-    /// Which cache.
-    pub backend: Backend,
-    /// How long an entry may be served, in seconds (1 to 3600).
-    pub ttl_secs: u32,
-    /// Entries the in-process cache holds at most (1 to 10000).
-    pub capacity: u32,
-    /// Whether a write removes the cached copy (cache-aside).
-    pub invalidate_on_write: bool,
-    /// Whether concurrent misses for one key share one origin request.
-    pub coalescing: bool,
-    /// Extra delay of every origin request, in milliseconds (0 to 2000).
-    pub origin_latency_ms: u32,
-}
-
-impl Default for CacheSettings {
-    fn default() -> Self {
-        Self {
-            strategy: Strategy::CacheAside,
-            backend: Backend::InProcess,
-            ttl_secs: 30,
-            capacity: 100,
-            invalidate_on_write: false,
-            coalescing: false,
-            origin_latency_ms: 150,
-        }
     }
 }
 

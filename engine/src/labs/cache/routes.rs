@@ -8,18 +8,21 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::future::{BoxFuture, FutureExt};
-use serde::{Deserialize, Serialize};
+use model::labs::cache::{
+    Outcome, PriceChange, PriceChanged, Product, ProductPage, StampedeReport, StampedeRequest,
+    Stats,
+};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::Barrier;
 
-use super::service::{OriginError, Outcome, ReadContext, Served};
+use super::service::{OriginError, ReadContext, Served};
 use super::CacheLab;
 use crate::error::extract::Json as JsonBody;
 use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::Inspector;
-use crate::labs::sql::engine::Limits;
+use crate::labs::sql::engine::{Limits, SqlValue};
 use crate::labs::sql::sandbox::SandboxError;
 use crate::labs::sql::{Sandboxes, SqlLab};
 use crate::labs::Labs;
@@ -44,11 +47,16 @@ fn product_key(id: i64) -> String {
 
 const PAGE_KEY: &str = "products:page:1";
 
-fn product_json(row: &[Value]) -> Value {
-    serde_json::json!({
-        "id": row[0], "name": row[1], "price_cents": row[2], "stock": row[3],
-        "category": row[4], "seller": row[5],
-    })
+fn product(row: &[SqlValue]) -> Product {
+    Product {
+        cache_error: None,
+        id: row[0].clone(),
+        name: row[1].clone(),
+        price_cents: row[2].clone(),
+        stock: row[3].clone(),
+        category: row[4].clone(),
+        seller: row[5].clone(),
+    }
 }
 
 /// The origin: one query on the student's own shop (the SQL lab's sandbox).
@@ -67,10 +75,10 @@ fn origin(
                 })
                 .await
                 .map_err(origin_error)?;
-            let products: Vec<Value> = rows.rows.iter().map(|r| product_json(r)).collect();
+            let products: Vec<Product> = rows.rows.iter().map(|r| product(r)).collect();
             let body = if sql == PRODUCT {
                 match products.into_iter().next() {
-                    Some(product) => product,
+                    Some(product) => serde_json::to_string(&product),
                     None => {
                         return Err(OriginError::NotFound(format!(
                             "there is no product {parameter} in your shop"
@@ -78,9 +86,12 @@ fn origin(
                     }
                 }
             } else {
-                serde_json::json!({ "products": products })
+                serde_json::to_string(&ProductPage {
+                    cache_error: None,
+                    products,
+                })
             };
-            Ok(body.to_string())
+            Ok(body.expect("products serialise"))
         }
         .boxed()
     }
@@ -259,13 +270,6 @@ pub(super) async fn one(
     serve(&state, &student, &settings, &inspector, &request, one).await
 }
 
-/// A new price.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct PriceChange {
-    price_cents: i64,
-}
-
 /// `PUT /labs/cache/products/{id}`: the origin changes; the strategy decides the cache.
 pub(super) async fn update_price(
     axum::extract::State(state): axum::extract::State<Labs>,
@@ -274,7 +278,7 @@ pub(super) async fn update_price(
     inspector: Inspector,
     crate::error::extract::Path(id): crate::error::extract::Path<i64>,
     JsonBody(change): JsonBody<PriceChange>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PriceChanged>, ApiError> {
     if !(1..=100_000_000).contains(&change.price_cents) {
         return Err(ApiError::Unprocessable(
             "price_cents must be between 1 and 100000000".into(),
@@ -318,36 +322,13 @@ pub(super) async fn update_price(
             fresh.map(|body| (key.as_str(), body)),
         )
         .await;
-    Ok(Json(serde_json::json!({
-        "id": id,
-        "price_cents": change.price_cents,
-        "strategy": settings.strategy,
-        "invalidate_on_write": settings.invalidate_on_write,
-        "cache_error": cache_error,
-    })))
-}
-
-/// A stampede to run.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct StampedeRequest {
-    n: usize,
-    #[serde(default = "default_product")]
-    product_id: i64,
-}
-
-fn default_product() -> i64 {
-    1
-}
-
-/// What the stampede did.
-#[derive(Serialize)]
-pub(super) struct StampedeReport {
-    n: usize,
-    coalescing: bool,
-    origin_hits: u64,
-    outcomes: Vec<Outcome>,
-    elapsed_ms: f64,
+    Ok(Json(PriceChanged {
+        id,
+        price_cents: change.price_cents,
+        strategy: settings.strategy,
+        invalidate_on_write: settings.invalidate_on_write,
+        cache_error,
+    }))
 }
 
 /// `POST /labs/cache/stampede`: n requests for a cold key, all arriving
@@ -403,19 +384,6 @@ pub(super) async fn stampede(
         outcomes,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
     }))
-}
-
-/// The statistics the chart draws.
-#[derive(Serialize)]
-pub(super) struct Stats {
-    requests: usize,
-    hits: usize,
-    hit_ratio: f64,
-    p50_ms: f64,
-    p95_ms: f64,
-    origin_hits: u64,
-    redis_configured: bool,
-    recent: Vec<super::service::Sample>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use model::labs::cache::{Outcome, Sample};
 use serde::Serialize;
 use tokio::sync::{Barrier, OnceCell};
 
@@ -18,29 +19,6 @@ use crate::student_memory::StudentMemory;
 
 /// Requests kept per student for the statistics.
 const RECENT: usize = 200;
-
-/// How a read was served.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Outcome {
-    /// From the cache.
-    Hit,
-    /// From the origin, then stored.
-    Miss,
-    /// From the origin, cache not used (strategy none, or the cache is down).
-    Bypass,
-}
-
-impl Outcome {
-    /// The `X-Cache` header value.
-    pub fn header(self) -> &'static str {
-        match self {
-            Self::Hit => "HIT",
-            Self::Miss => "MISS",
-            Self::Bypass => "BYPASS",
-        }
-    }
-}
 
 /// A body and how it was served.
 #[derive(Clone, Debug)]
@@ -73,17 +51,6 @@ pub enum OriginError {
     Shop(String),
     /// The server could not prepare the shop.
     Unavailable(String),
-}
-
-/// One request, for the statistics and the chart.
-#[derive(Clone, Debug, Serialize)]
-pub struct Sample {
-    /// Seconds by the server's clock.
-    pub at: i64,
-    /// How it was served.
-    pub outcome: Outcome,
-    /// Time in the handler, in milliseconds.
-    pub latency_ms: f64,
 }
 
 #[derive(Default)]

@@ -13,10 +13,11 @@ mod status;
 
 use axum::routing::{any, get};
 use axum::Router;
-use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabSettings};
 use crate::labs::Labs;
+
+pub use model::labs::http::HttpSettings;
 
 /// The HTTP lab.
 pub struct HttpLab;
@@ -36,16 +37,6 @@ impl Lab for HttpLab {
             .route("/status/{code}", any(status::status))
             .route("/negotiate", get(negotiate::negotiate))
     }
-}
-
-/// What a student may change in the HTTP lab.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HttpSettings {
-    /// Extra time the server waits before answering, to make latency visible (0 to 5000 ms).
-    pub latency_ms: u32,
-    /// Whether the echo is pretty-printed JSON.
-    pub pretty: bool,
 }
 
 /// The most latency a student may add.

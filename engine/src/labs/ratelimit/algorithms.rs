@@ -13,48 +13,7 @@ use serde::{Deserialize, Serialize};
 /// Milliseconds on the caller's clock.
 pub type Millis = u64;
 
-/// Which algorithm.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// Tokens drip into a bucket; a request takes one.
-    #[default]
-    TokenBucket,
-    /// A bucket leaks at a fixed rate; a request pours one unit in (GCRA).
-    LeakyBucketMeter,
-    /// Requests wait in a bounded queue that drains at a fixed rate.
-    LeakyBucketQueue,
-    /// A counter per clock-aligned window.
-    FixedWindow,
-    /// The time of every admitted request in the last window.
-    SlidingWindowLog,
-    /// Two fixed windows, the previous one weighted by its overlap.
-    SlidingWindowCounter,
-}
-
-impl Kind {
-    /// Every algorithm, in teaching order.
-    pub const ALL: [Kind; 6] = [
-        Kind::TokenBucket,
-        Kind::LeakyBucketMeter,
-        Kind::LeakyBucketQueue,
-        Kind::FixedWindow,
-        Kind::SlidingWindowLog,
-        Kind::SlidingWindowCounter,
-    ];
-
-    /// Its name in settings and headers.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::TokenBucket => "token_bucket",
-            Kind::LeakyBucketMeter => "leaky_bucket_meter",
-            Kind::LeakyBucketQueue => "leaky_bucket_queue",
-            Kind::FixedWindow => "fixed_window",
-            Kind::SlidingWindowLog => "sliding_window_log",
-            Kind::SlidingWindowCounter => "sliding_window_counter",
-        }
-    }
-}
+pub use model::labs::ratelimit::Kind;
 
 /// What a limiter allows.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

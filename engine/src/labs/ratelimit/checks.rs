@@ -25,7 +25,7 @@ use crate::grading::{
 };
 use crate::labs::ratelimit::algorithms::Millis;
 use crate::labs::ratelimit::simulate::lane;
-use crate::labs::ratelimit::RateLimitSettings;
+use crate::labs::ratelimit::{LimiterPolicy, RateLimitSettings};
 use crate::labs::LabSettings;
 use model::ExerciseInput;
 

@@ -17,7 +17,7 @@ use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
 
 use super::algorithms::{self, Algorithm, Decision, Kind, State as LimiterState, Stored};
-use super::{KeyBy, RateLimitLab, RateLimitSettings};
+use super::{KeyBy, LimiterPolicy, RateLimitLab, RateLimitSettings};
 use crate::clock::Clock;
 use crate::error::{error_response, ApiError};
 use crate::identity::Student;

@@ -25,13 +25,13 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::{middleware, Router};
-use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabContext, LabSettings};
 use crate::labs::Labs;
 use algorithms::{Kind, Policy};
 
 pub use live::Limiters;
+pub use model::labs::ratelimit::{KeyBy, RateLimitSettings};
 
 /// The rate-limit lab.
 pub struct RateLimitLab;
@@ -65,47 +65,6 @@ impl Lab for RateLimitLab {
     }
 }
 
-/// What a request is counted against.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyBy {
-    /// The student (guest or account) making the request.
-    #[default]
-    Student,
-    /// The client's IP address.
-    ClientAddress,
-    /// The `X-Api-Key` request header.
-    ApiKey,
-}
-
-/// What a student may change in the rate-limit lab.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RateLimitSettings {
-    /// Which algorithm decides.
-    pub algorithm: Kind,
-    /// Bucket size, queue length, or requests per window (1 to 1000).
-    pub capacity: u32,
-    /// Tokens added, or units leaked, per second (0.1 to 1000).
-    pub rate_per_sec: f64,
-    /// Window length for the window algorithms, in seconds (1 to 3600).
-    pub window_secs: u32,
-    /// What requests are counted against.
-    pub key: KeyBy,
-}
-
-impl Default for RateLimitSettings {
-    fn default() -> Self {
-        Self {
-            algorithm: Kind::TokenBucket,
-            capacity: 10,
-            rate_per_sec: 1.0,
-            window_secs: 10,
-            key: KeyBy::Student,
-        }
-    }
-}
-
 impl LabSettings for RateLimitSettings {
     fn validate(&self) -> Result<(), String> {
         if !(1..=1000).contains(&self.capacity) {
@@ -130,9 +89,18 @@ impl LabSettings for RateLimitSettings {
     }
 }
 
-impl RateLimitSettings {
+/// What the lab's limiters make of the settings.
+pub trait LimiterPolicy {
     /// The algorithm's parameters.
-    pub fn policy(&self) -> Policy {
+    fn policy(&self) -> Policy;
+    /// The quota and window the `RateLimit-Policy` field advertises: the
+    /// window algorithms' own; for the buckets, the capacity over the time
+    /// the rate takes to refill it.
+    fn advertised(&self) -> (u32, u64);
+}
+
+impl LimiterPolicy for RateLimitSettings {
+    fn policy(&self) -> Policy {
         Policy {
             capacity: self.capacity,
             rate_per_sec: self.rate_per_sec,
@@ -140,10 +108,7 @@ impl RateLimitSettings {
         }
     }
 
-    /// The quota and window the `RateLimit-Policy` field advertises: the
-    /// window algorithms' own; for the buckets, the capacity over the time
-    /// the rate takes to refill it.
-    pub fn advertised(&self) -> (u32, u64) {
+    fn advertised(&self) -> (u32, u64) {
         match self.algorithm {
             Kind::FixedWindow | Kind::SlidingWindowLog | Kind::SlidingWindowCounter => {
                 (self.capacity, u64::from(self.window_secs))

@@ -2,10 +2,9 @@
 //! algorithm on a virtual clock, instantly and deterministically.
 
 use axum::Json;
-use serde::{Deserialize, Serialize};
 
 use super::algorithms::{self, Kind, Millis, Policy};
-use super::{RateLimitLab, RateLimitSettings};
+use super::{LimiterPolicy, RateLimitLab};
 use crate::error::extract::Json as JsonBody;
 use crate::error::ApiError;
 use crate::labs::{CurrentSettings, LabSettings};
@@ -15,38 +14,16 @@ const MAX_REQUESTS: usize = 2000;
 /// Longest pattern, in milliseconds.
 const MAX_SPAN_MS: Millis = 120_000;
 
-/// A traffic pattern.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "pattern", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Pattern {
-    /// Evenly spaced requests.
-    Steady {
-        /// Requests per second.
-        per_sec: f64,
-        /// How long, in seconds.
-        seconds: u32,
-    },
-    /// Bursts of `size` requests, one burst every `every_secs` seconds.
-    Bursty {
-        /// Requests per burst.
-        size: u32,
-        /// Seconds between bursts.
-        every_secs: u32,
-        /// How long, in seconds.
-        seconds: u32,
-    },
-    /// A full allowance just before a window boundary and another just after.
-    Boundary,
-    /// Arrival times typed in, in milliseconds.
-    Times {
-        /// The times.
-        times_ms: Vec<Millis>,
-    },
+pub use model::labs::ratelimit::{Lane, Pattern, Point, Simulation, SimulationRequest};
+
+/// When a pattern's requests arrive.
+pub trait ArrivalTimes {
+    /// Arrival times, sorted.
+    fn times(&self, policy: &Policy) -> Result<Vec<Millis>, String>;
 }
 
-impl Pattern {
-    /// Arrival times, sorted.
-    pub fn times(&self, policy: &Policy) -> Result<Vec<Millis>, String> {
+impl ArrivalTimes for Pattern {
+    fn times(&self, policy: &Policy) -> Result<Vec<Millis>, String> {
         let mut times: Vec<Millis> = match self {
             Pattern::Steady { per_sec, seconds } => {
                 if !(0.1..=200.0).contains(per_sec) {
@@ -94,30 +71,6 @@ impl Pattern {
     }
 }
 
-/// One request's fate in one lane.
-#[derive(Clone, Debug, Serialize)]
-pub struct Point {
-    /// Arrival, in ms.
-    pub t: Millis,
-    /// Admitted or not.
-    pub allowed: bool,
-    /// How long it waited in the queue, for the queue algorithm.
-    pub delay_ms: Millis,
-    /// How full the limiter was after deciding, 0 to 1.
-    pub level: f64,
-}
-
-/// One algorithm's timeline.
-#[derive(Clone, Debug, Serialize)]
-pub struct Lane {
-    /// Which algorithm.
-    pub algorithm: Kind,
-    /// Requests admitted.
-    pub allowed: usize,
-    /// Each request in order.
-    pub points: Vec<Point>,
-}
-
 /// Runs `times` through one algorithm.
 pub fn lane(kind: Kind, policy: Policy, times: &[Millis]) -> Lane {
     let mut limiter = algorithms::new(kind, policy);
@@ -138,23 +91,6 @@ pub fn lane(kind: Kind, policy: Policy, times: &[Millis]) -> Lane {
         allowed: points.iter().filter(|p| p.allowed).count(),
         points,
     }
-}
-
-/// A simulation to run: a pattern, and optionally other settings than the student's.
-#[derive(Deserialize)]
-pub(super) struct SimulationRequest {
-    #[serde(flatten)]
-    pattern: Pattern,
-    settings: Option<RateLimitSettings>,
-}
-
-/// Every algorithm's timeline for one pattern.
-#[derive(Serialize)]
-pub(super) struct Simulation {
-    requests: usize,
-    span_ms: Millis,
-    settings: RateLimitSettings,
-    lanes: Vec<Lane>,
 }
 
 /// `POST /labs/ratelimit/simulate`.
@@ -184,6 +120,7 @@ pub(super) async fn simulate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labs::ratelimit::RateLimitSettings;
 
     #[test]
     fn the_boundary_pattern_catches_the_fixed_window_out() {

@@ -13,6 +13,7 @@ use crate::grading::{
     check_line, parse_check, AnswerError, AnswerSource, CheckOutcome, Checker, GradeContext,
 };
 use crate::labs::sql::engine::{Access, Db, Limits, SqlError};
+use crate::labs::sql::plan::PlanReading;
 use crate::labs::sql::sandbox::RUN_LIMITS;
 use crate::labs::sql::withdrawal::{withdraw_concurrently, EXPECTED_BALANCE};
 use crate::labs::sql::{dataset, plan, SqlSettings};

@@ -23,6 +23,8 @@ use libsqlite3_sys as ffi;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use model::labs::sql::{Column, ErrorKind, Position, QueryOutput, SqlValue};
+
 /// Page size of sandboxes; with [`Db::open`]'s `max_pages` it bounds the file.
 pub const PAGE_SIZE: u64 = 4096;
 
@@ -74,31 +76,6 @@ pub struct Limits {
     pub max_rows: usize,
 }
 
-/// Why a statement did not run, or stopped.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// The SQL is not valid (or names something that does not exist).
-    Syntax,
-    /// The statement was refused by the sandbox's rules.
-    Refused,
-    /// The statement needed more memory than the sandbox allows.
-    Memory,
-    /// The statement ran past its time limit and was interrupted.
-    Timeout,
-    /// The sandbox reached its size limit.
-    Full,
-    /// Another connection holds the lock this statement needs; waiting may help.
-    Busy,
-    /// Another connection committed a write after this transaction read:
-    /// waiting cannot help, the transaction must start again.
-    StaleSnapshot,
-    /// The text holds no statement, or more than one.
-    Shape,
-    /// SQLite refused it while running (a constraint, a type, ...).
-    Runtime,
-}
-
 /// An error with SQLite's own message and, where known, its position.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{message}")]
@@ -111,15 +88,6 @@ pub struct SqlError {
     pub position: Option<Position>,
 }
 
-/// A place in the SQL text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct Position {
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub column: usize,
-}
-
 impl SqlError {
     fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
@@ -128,32 +96,6 @@ impl SqlError {
             position: None,
         }
     }
-}
-
-/// A result column.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Column {
-    /// The column's name as the query labels it.
-    pub name: String,
-    /// The declared type of the table column it comes from, if any.
-    pub decl_type: Option<String>,
-}
-
-/// What one statement returned.
-#[derive(Clone, Debug, Serialize)]
-pub struct QueryOutput {
-    /// The result's columns (empty for most writes and DDL).
-    pub columns: Vec<Column>,
-    /// The rows read, at most [`Limits::max_rows`].
-    pub rows: Vec<Vec<Value>>,
-    /// True when there were more rows than the limit.
-    pub truncated: bool,
-    /// Rows inserted, updated or deleted by a write.
-    pub changes: u64,
-    /// Whether the statement only reads.
-    pub read_only: bool,
-    /// Time spent preparing and stepping, in milliseconds.
-    pub elapsed_ms: f64,
 }
 
 /// One open connection with the sandbox's guard rails.
@@ -514,33 +456,37 @@ impl Statement {
         unsafe { ffi::sqlite3_stmt_readonly(self.raw) != 0 }
     }
 
-    /// The current row's values as JSON.
-    fn row(&self, width: usize) -> Vec<Value> {
+    /// The current row's values.
+    fn row(&self, width: usize) -> Vec<SqlValue> {
         (0..width as c_int).map(|i| self.value(i)).collect()
     }
 
-    fn value(&self, i: c_int) -> Value {
+    fn value(&self, i: c_int) -> SqlValue {
         // SAFETY: the statement has a current row; blob/text pointers are
         // read before any other call on the statement.
         unsafe {
             match ffi::sqlite3_column_type(self.raw, i) {
-                ffi::SQLITE_INTEGER => Value::from(ffi::sqlite3_column_int64(self.raw, i)),
+                ffi::SQLITE_INTEGER => SqlValue::Integer(ffi::sqlite3_column_int64(self.raw, i)),
                 ffi::SQLITE_FLOAT => {
+                    // JSON has no NaN or infinity: those go as their text.
                     let x = ffi::sqlite3_column_double(self.raw, i);
-                    serde_json::Number::from_f64(x)
-                        .map_or_else(|| Value::from(x.to_string()), Value::Number)
+                    if x.is_finite() {
+                        SqlValue::Real(x)
+                    } else {
+                        SqlValue::Text(x.to_string())
+                    }
                 }
                 ffi::SQLITE_TEXT => {
                     let text = ffi::sqlite3_column_text(self.raw, i);
                     if text.is_null() {
-                        return Value::Null;
+                        return SqlValue::Null;
                     }
                     let bytes = std::slice::from_raw_parts(
                         text,
                         ffi::sqlite3_column_bytes(self.raw, i) as usize,
                     );
                     let text = String::from_utf8_lossy(bytes);
-                    Value::from(cut(&text))
+                    SqlValue::Text(cut(&text))
                 }
                 ffi::SQLITE_BLOB => {
                     let length = ffi::sqlite3_column_bytes(self.raw, i) as usize;
@@ -554,9 +500,9 @@ impl Statement {
                     };
                     let hex: String = bytes.iter().take(32).map(|b| format!("{b:02X}")).collect();
                     let more = if length > 32 { "…" } else { "" };
-                    Value::from(format!("x'{hex}'{more}"))
+                    SqlValue::Text(format!("x'{hex}'{more}"))
                 }
-                _ => Value::Null,
+                _ => SqlValue::Null,
             }
         }
     }
@@ -572,9 +518,9 @@ impl Drop for Statement {
 }
 
 /// Roughly what a value weighs in a JSON answer.
-fn size_of_value(value: &Value) -> usize {
+fn size_of_value(value: &SqlValue) -> usize {
     match value {
-        Value::String(s) => s.len() + 2,
+        SqlValue::Text(s) => s.len() + 2,
         _ => 8,
     }
 }
@@ -748,9 +694,13 @@ mod tests {
         assert_eq!(out.columns[2].name, "c");
         assert_eq!(
             out.rows[0],
-            vec![Value::from(1), Value::from("x"), Value::from(1.5)]
+            vec![
+                SqlValue::Integer(1),
+                SqlValue::Text("x".into()),
+                SqlValue::Real(1.5)
+            ]
         );
-        assert_eq!(out.rows[2][1], Value::Null);
+        assert_eq!(out.rows[2][1], SqlValue::Null);
         assert!(out.read_only && !out.truncated);
     }
 
@@ -780,7 +730,7 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::Shape);
         assert_eq!(
             db.run("SELECT count(*) FROM t", LIMITS).unwrap().rows[0][0],
-            3
+            SqlValue::Integer(3)
         );
         // A trailing semicolon or comment is not a second statement.
         assert!(db.run("SELECT 1; -- done\n", LIMITS).is_ok());

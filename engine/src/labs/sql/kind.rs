@@ -31,7 +31,8 @@ use crate::grading::{
     check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext,
 };
 use crate::labs::sql::dataset::{self, Variant};
-use crate::labs::sql::engine::{Access, Db, Limits, QueryOutput, SqlError};
+use crate::labs::sql::engine::{Access, Db, Limits, QueryOutput, SqlError, SqlValue};
+use model::exercises::SqlAnswer;
 use model::ExerciseInput;
 
 /// Rows a graded query may return before it fails.
@@ -72,7 +73,7 @@ struct SqlChecker {
 #[derive(Clone, Debug)]
 struct Rows {
     names: Vec<String>,
-    rows: Vec<Vec<Value>>,
+    rows: Vec<Vec<SqlValue>>,
     truncated: bool,
 }
 
@@ -188,11 +189,12 @@ impl SqlChecker {
         answer: &Value,
         context: &GradeContext,
     ) -> Result<Vec<CheckOutcome>, AnswerError> {
-        let sql = answer
-            .get("sql")
-            .and_then(Value::as_str)
-            .ok_or_else(|| AnswerError("the answer is {\"sql\": \"your query\"}".into()))?
-            .to_string();
+        // An object only: serde would also take a one-item list as the struct.
+        let SqlAnswer { sql } = answer
+            .is_object()
+            .then(|| SqlAnswer::deserialize(answer).ok())
+            .flatten()
+            .ok_or_else(|| AnswerError("the answer is {\"sql\": \"your query\"}".into()))?;
         let expected = self.expected(context).await?;
         let who = context.student.as_ref().map_or("a batch", |s| s.as_str());
         let mut checks = Vec::new();
@@ -292,7 +294,8 @@ impl SqlChecker {
                 .filter_map(|n| expected.names.iter().position(|c| c == n))
                 .collect()
         };
-        let key = |row: &Vec<Value>| keys.iter().map(|&i| canonical(&row[i])).collect::<Vec<_>>();
+        let key =
+            |row: &Vec<SqlValue>| keys.iter().map(|&i| canonical(&row[i])).collect::<Vec<_>>();
         let mut start = 0;
         while start < expected.rows.len() {
             let run_key = key(&expected.rows[start]);
@@ -310,26 +313,22 @@ impl SqlChecker {
 }
 
 /// A value as compared: equal numbers alike whatever their storage class.
-fn canonical(value: &Value) -> String {
+fn canonical(value: &SqlValue) -> String {
     match value {
-        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => format!("n:{i}"),
-            (None, Some(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => format!("n:{}", x as i64),
-            (None, Some(x)) => format!("n:{x:.6}"),
-            _ => format!("n:{n}"),
-        },
-        Value::String(s) => format!("s:{s}"),
-        Value::Null => "null".into(),
-        other => format!("o:{other}"),
+        SqlValue::Integer(i) => format!("n:{i}"),
+        SqlValue::Real(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => format!("n:{}", *x as i64),
+        SqlValue::Real(x) => format!("n:{x:.6}"),
+        SqlValue::Text(s) => format!("s:{s}"),
+        SqlValue::Null => "null".into(),
     }
 }
 
 /// Rows of `expected` not in `actual`, and rows of `actual` not in `expected`, as multisets.
 fn difference(
-    expected: &[Vec<Value>],
-    actual: &[Vec<Value>],
-) -> (Vec<Vec<Value>>, Vec<Vec<Value>>) {
-    let mut counts: BTreeMap<Vec<String>, (i64, Vec<Value>)> = BTreeMap::new();
+    expected: &[Vec<SqlValue>],
+    actual: &[Vec<SqlValue>],
+) -> (Vec<Vec<SqlValue>>, Vec<Vec<SqlValue>>) {
+    let mut counts: BTreeMap<Vec<String>, (i64, Vec<SqlValue>)> = BTreeMap::new();
     for row in expected {
         counts
             .entry(row.iter().map(canonical).collect())
@@ -355,13 +354,14 @@ fn difference(
     (missing, extra)
 }
 
-fn show(row: &[Value]) -> String {
+fn show(row: &[SqlValue]) -> String {
     let cells: Vec<String> = row
         .iter()
         .map(|v| match v {
-            Value::String(s) => format!("'{s}'"),
-            Value::Null => "NULL".into(),
-            other => other.to_string(),
+            SqlValue::Text(s) => format!("'{s}'"),
+            SqlValue::Null => "NULL".into(),
+            // Numbers as JSON writes them (`2.0`, `1e20`), as the rows were shown before.
+            number => serde_json::to_string(number).unwrap_or_default(),
         })
         .collect();
     format!("({})", cells.join(", "))
@@ -390,26 +390,26 @@ impl Checker for SqlChecker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use SqlValue::{Integer, Real, Text};
 
-    fn rows(values: &[&[Value]]) -> Vec<Vec<Value>> {
+    fn rows(values: &[&[SqlValue]]) -> Vec<Vec<SqlValue>> {
         values.iter().map(|r| r.to_vec()).collect()
     }
 
     #[test]
     fn equal_numbers_compare_equal_whatever_their_type() {
-        assert_eq!(canonical(&json!(2)), canonical(&json!(2.0)));
-        assert_ne!(canonical(&json!(2)), canonical(&json!("2")));
-        assert_eq!(canonical(&json!(0.1 + 0.2)), canonical(&json!(0.3)));
+        assert_eq!(canonical(&Integer(2)), canonical(&Real(2.0)));
+        assert_ne!(canonical(&Integer(2)), canonical(&Text("2".into())));
+        assert_eq!(canonical(&Real(0.1 + 0.2)), canonical(&Real(0.3)));
     }
 
     #[test]
     fn differences_are_multisets() {
-        let expected = rows(&[&[json!(1)], &[json!(1)], &[json!(2)]]);
-        let actual = rows(&[&[json!(1)], &[json!(2)], &[json!(3)]]);
+        let expected = rows(&[&[Integer(1)], &[Integer(1)], &[Integer(2)]]);
+        let actual = rows(&[&[Integer(1)], &[Integer(2)], &[Integer(3)]]);
         let (missing, extra) = difference(&expected, &actual);
-        assert_eq!(missing, rows(&[&[json!(1)]]));
-        assert_eq!(extra, rows(&[&[json!(3)]]));
+        assert_eq!(missing, rows(&[&[Integer(1)]]));
+        assert_eq!(extra, rows(&[&[Integer(3)]]));
     }
 
     fn checker(ordered: bool, order_by: &[&str]) -> SqlChecker {
@@ -428,7 +428,10 @@ mod tests {
     fn result(data: &[(&str, i64)]) -> Rows {
         Rows {
             names: vec!["name".into(), "units".into()],
-            rows: data.iter().map(|(n, u)| vec![json!(n), json!(u)]).collect(),
+            rows: data
+                .iter()
+                .map(|(n, u)| vec![Text(n.to_string()), Integer(*u)])
+                .collect(),
             truncated: false,
         }
     }

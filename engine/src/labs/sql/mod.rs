@@ -30,13 +30,13 @@ use std::sync::Arc;
 
 use axum::routing::{delete, get, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
 
 use super::{Lab, LabContext, LabSettings};
 use crate::error::ApiError;
 use crate::labs::Labs;
 use crate::students::StudentId;
 
+pub use model::labs::sql::{SqlSettings, Transaction, WithdrawalStyle};
 pub use sandbox::Sandboxes;
 
 /// The SQL lab.
@@ -99,42 +99,6 @@ impl Lab for SqlLab {
             tracing::warn!(error = %e, "could not move a guest's sql sandbox");
         }
     }
-}
-
-/// How the demo app wraps a withdrawal.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transaction {
-    /// Each statement commits on its own.
-    #[default]
-    None,
-    /// `BEGIN`: locks are taken when first needed.
-    Deferred,
-    /// `BEGIN IMMEDIATE`: the write lock is taken at the start.
-    Immediate,
-}
-
-/// How the demo app computes the new balance.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WithdrawalStyle {
-    /// Reads the balance, subtracts in the app, writes the result back.
-    #[default]
-    ReadThenWrite,
-    /// One statement: `UPDATE ... SET balance = balance - ?`.
-    SingleUpdate,
-}
-
-/// What a student may change in the SQL lab.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SqlSettings {
-    /// The transaction around each withdrawal.
-    pub transaction: Transaction,
-    /// How the withdrawal computes the new balance.
-    pub withdrawal: WithdrawalStyle,
-    /// Whether the app runs a withdrawal again when SQLite says it lost a race.
-    pub retry_on_busy: bool,
 }
 
 /// The CREATE INDEX statements in `student`'s sandbox, as a JSON list.

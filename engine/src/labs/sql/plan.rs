@@ -1,36 +1,26 @@
 //! Reading a sandbox back: query plans as trees, and the schema (tables,
 //! columns, keys, foreign keys, indexes) for the schema browser.
 
-use serde::Serialize;
 use serde_json::Value;
 
-use super::engine::{Db, Limits, SqlError};
+use super::engine::{Db, Limits, SqlError, SqlValue};
 
 /// Put before a statement to get its plan; the newline keeps error
 /// positions one line off, which [`explain`] undoes.
 const EXPLAIN: &str = "EXPLAIN QUERY PLAN\n";
 
-/// One step of a query plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PlanNode {
-    /// SQLite's description, e.g. `SEARCH orders USING INDEX ...`.
-    pub detail: String,
-    /// Steps under this one.
-    pub children: Vec<PlanNode>,
-}
+pub use model::labs::sql::{ForeignKey, Index, Plan, PlanNode, Table, TableColumn};
 
-/// A statement's plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Plan {
-    /// The top-level steps.
-    pub steps: Vec<PlanNode>,
-    /// Every step's detail in plan order, for quick checks.
-    pub details: Vec<String>,
-}
-
-impl Plan {
+/// What grading reads from a plan.
+pub trait PlanReading {
     /// Whether any step searches `table` through an index.
-    pub fn searches_with_index(&self, table: &str) -> bool {
+    fn searches_with_index(&self, table: &str) -> bool;
+    /// The tables read in full, row by row.
+    fn full_scans(&self) -> Vec<String>;
+}
+
+impl PlanReading for Plan {
+    fn searches_with_index(&self, table: &str) -> bool {
         self.details.iter().any(|d| {
             let d = d.to_ascii_lowercase();
             d.starts_with(&format!("search {} ", table.to_ascii_lowercase()))
@@ -38,8 +28,7 @@ impl Plan {
         })
     }
 
-    /// The tables read in full, row by row.
-    pub fn full_scans(&self) -> Vec<String> {
+    fn full_scans(&self) -> Vec<String> {
         self.details
             .iter()
             .filter_map(|d| d.strip_prefix("SCAN "))
@@ -92,67 +81,12 @@ fn children_of(parent: i64, rows: &[(i64, i64, String)]) -> Vec<PlanNode> {
         .collect()
 }
 
-/// A table of the sandbox.
-#[derive(Clone, Debug, Serialize)]
-pub struct Table {
-    /// Its name.
-    pub name: String,
-    /// How many rows it holds now.
-    pub row_count: i64,
-    /// Its columns in order.
-    pub columns: Vec<TableColumn>,
-    /// Columns that refer to other tables.
-    pub foreign_keys: Vec<ForeignKey>,
-    /// Its indexes, including those behind UNIQUE and PRIMARY KEY.
-    pub indexes: Vec<Index>,
-}
-
-/// A column of a table.
-#[derive(Clone, Debug, Serialize)]
-pub struct TableColumn {
-    /// Its name.
-    pub name: String,
-    /// Its declared type.
-    #[serde(rename = "type")]
-    pub decl_type: String,
-    /// Whether it is declared NOT NULL.
-    pub not_null: bool,
-    /// Its place in the primary key (1-based), or 0 when not part of it.
-    pub primary_key: i64,
-}
-
-/// A foreign key: `from` refers to `table`.`to`.
-#[derive(Clone, Debug, Serialize)]
-pub struct ForeignKey {
-    /// The referring column.
-    pub from: String,
-    /// The table referred to.
-    pub table: String,
-    /// The column referred to (`id` when the key names none, as the shop's
-    /// keys all point at an `id` primary key).
-    pub to: String,
-}
-
-/// An index.
-#[derive(Clone, Debug, Serialize)]
-pub struct Index {
-    /// Its name (SQLite names automatic ones `sqlite_autoindex_...`).
-    pub name: String,
-    /// Whether it enforces uniqueness.
-    pub unique: bool,
-    /// `c` for CREATE INDEX, `u` for UNIQUE, `pk` for PRIMARY KEY.
-    pub origin: String,
-    /// Its key columns in order.
-    pub columns: Vec<String>,
-    /// Its CREATE INDEX statement, for indexes made with one.
-    pub sql: Option<String>,
-}
-
-fn text(v: &Value) -> String {
+/// A value as text: numbers written as JSON writes them, NULL as nothing.
+fn text(v: &SqlValue) -> String {
     match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+        SqlValue::Text(s) => s.clone(),
+        SqlValue::Null => String::new(),
+        number => serde_json::to_string(number).unwrap_or_default(),
     }
 }
 

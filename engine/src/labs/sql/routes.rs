@@ -5,10 +5,13 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use model::labs::sql::{
+    Experiment, ExperimentRequest, QueryAnswer, RunRequest, Schema, SqlErrorBody, Timed,
+};
+use serde::Serialize;
 use serde_json::Value;
 
-use super::engine::{ErrorKind, QueryOutput, SqlError};
+use super::engine::{ErrorKind, SqlError};
 use super::plan::{self, Plan};
 use super::sandbox::{SandboxError, RUN_LIMITS};
 use super::withdrawal::{self, TransferRun, WithdrawalReport};
@@ -20,13 +23,6 @@ use crate::labs::{CurrentSettings, LabState};
 
 /// Runs of the query on each side of an index experiment; the median is shown.
 const EXPERIMENT_RUNS: usize = 5;
-
-/// A statement to run or explain.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RunRequest {
-    sql: String,
-}
 
 /// Recorded for every statement a student runs, and for every query the
 /// app-style endpoints make.
@@ -70,15 +66,6 @@ impl From<SqlError> for SqlFailure {
     }
 }
 
-/// The body of a failed statement.
-#[derive(Serialize)]
-struct SqlErrorBody {
-    error: &'static str,
-    message: String,
-    kind: ErrorKind,
-    position: Option<super::engine::Position>,
-}
-
 impl IntoResponse for SqlFailure {
     fn into_response(self) -> Response {
         match self.0 {
@@ -94,9 +81,9 @@ impl IntoResponse for SqlFailure {
                     ErrorKind::Runtime => (StatusCode::UNPROCESSABLE_ENTITY, "sql_error"),
                 };
                 let body = SqlErrorBody {
-                    error,
+                    error: error.into(),
                     message: e.message,
-                    kind: e.kind,
+                    kind: Some(e.kind),
                     position: e.position,
                 };
                 (status, Json(body)).into_response()
@@ -111,18 +98,6 @@ impl IntoResponse for SqlFailure {
             }
         }
     }
-}
-
-/// What `POST /labs/sql/query` answers.
-#[derive(Serialize)]
-pub(super) struct QueryAnswer {
-    #[serde(flatten)]
-    output: QueryOutput,
-    row_count: usize,
-    plan: Option<Plan>,
-    /// Why the sandbox was reset since the student last used it, once.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    notice: Option<String>,
 }
 
 /// `POST /labs/sql/query`: one statement in the student's sandbox.
@@ -185,15 +160,14 @@ pub(super) async fn plan(
 pub(super) async fn schema(
     LabState(sandboxes): LabState<SqlLab>,
     student: Student,
-) -> Result<Json<Value>, SqlFailure> {
+) -> Result<Json<Schema>, SqlFailure> {
     let tables = sandboxes
         .run(&student.id, |db| plan::schema(db, RUN_LIMITS))
         .await?;
-    let mut answer = serde_json::json!({ "tables": tables });
-    if let Some(notice) = sandboxes.take_notice(&student.id) {
-        answer["notice"] = notice.into();
-    }
-    Ok(Json(answer))
+    Ok(Json(Schema {
+        notice: sandboxes.take_notice(&student.id),
+        tables,
+    }))
 }
 
 /// `DELETE /labs/sql/sandbox`.
@@ -203,31 +177,6 @@ pub(super) async fn reset(
 ) -> Result<StatusCode, SqlFailure> {
     sandboxes.reset(&student.id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// An index experiment to run.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ExperimentRequest {
-    query: String,
-    index: String,
-}
-
-/// One side of the experiment.
-#[derive(Serialize)]
-pub(super) struct Timed {
-    plan: Plan,
-    median_ms: f64,
-    runs_ms: Vec<f64>,
-    row_count: usize,
-}
-
-/// Before and after.
-#[derive(Serialize)]
-pub(super) struct Experiment {
-    before: Timed,
-    after: Timed,
-    speedup: f64,
 }
 
 fn timed(db: &mut super::engine::Db, query: &str) -> Result<Timed, SqlError> {

@@ -11,7 +11,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use super::engine::{Db, ErrorKind, Limits, SqlError};
@@ -39,33 +38,7 @@ const RESET: [&str; 2] = [
     "INSERT INTO accounts (id, owner, balance) VALUES (1, 'Ada', 300), (2, 'Grace', 0) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, balance = excluded.balance",
 ];
 
-/// One statement of the demo and what SQLite said.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Step {
-    /// `A` or `B` (or `setup`).
-    pub session: String,
-    /// The statement, with its parameters written in.
-    pub sql: String,
-    /// What happened, in words.
-    pub outcome: String,
-    /// Whether SQLite accepted it.
-    pub ok: bool,
-}
-
-/// The concurrent withdrawal's story.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct WithdrawalReport {
-    /// Every step in the order it ran.
-    pub steps: Vec<Step>,
-    /// Account 1's balance at the end.
-    pub final_balance: i64,
-    /// What it should be when both withdrawals count.
-    pub expected_balance: i64,
-    /// Whether A's and B's withdrawals completed.
-    pub completed: [bool; 2],
-    /// True when both completed but the balance shows only one.
-    pub lost_update: bool,
-}
+pub use model::labs::sql::{Step, TransferRun, WithdrawalReport};
 
 /// What each session does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,19 +269,6 @@ fn balance(path: &Path, account: i64) -> Result<i64, SqlError> {
         .first()
         .and_then(|r| r[0].as_i64())
         .unwrap_or_default())
-}
-
-/// One run of the failing transfer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TransferRun {
-    /// Whether the two updates were wrapped in a transaction.
-    pub in_transaction: bool,
-    /// The statements and what SQLite said.
-    pub steps: Vec<Step>,
-    /// Ada's and Grace's balances afterwards (they start at 300 and 0).
-    pub balances: [i64; 2],
-    /// Whether the total is still 300.
-    pub money_conserved: bool,
 }
 
 /// Moves 500 from Ada (who has 300) to Grace: the credit succeeds, the debit
