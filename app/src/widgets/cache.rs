@@ -2,28 +2,25 @@
 //! log of what the cache did, and a live chart of latency per request.
 
 use leptos::prelude::*;
-use serde::Deserialize;
-use serde_json::Value;
 
-use super::settings_draft::SettingsDraft;
+use super::settings_draft::{choice_name, choice_named, SettingsDraft};
+use crate::model::labs::cache::{Backend, CacheSettings, Sample, Stats, Strategy};
 
-/// One request as the lab's statistics report it.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Sample {
-    outcome: String,
-    latency_ms: f64,
+/// What the strategy picker calls each strategy.
+fn strategy_label(strategy: Strategy) -> &'static str {
+    match strategy {
+        Strategy::None => "no cache",
+        Strategy::CacheAside => "cache-aside",
+        Strategy::WriteThrough => "write-through",
+    }
 }
 
-/// `GET /labs/cache/stats`.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Stats {
-    requests: usize,
-    hit_ratio: f64,
-    p50_ms: f64,
-    p95_ms: f64,
-    origin_hits: u64,
-    redis_configured: bool,
-    recent: Vec<Sample>,
+/// What the backend picker calls each backend.
+fn backend_label(backend: Backend) -> &'static str {
+    match backend {
+        Backend::InProcess => "in-process (moka)",
+        Backend::Redis => "Redis",
+    }
 }
 
 /// A line of the console's log.
@@ -55,10 +52,11 @@ fn LatencyChart(stats: Stats) -> impl IntoView {
         .enumerate()
         .map(|(i, sample)| {
             let height = (sample.latency_ms / highest * (CHART_HEIGHT - 20.0)).max(6.0);
-            let class = format!("cache-bar cache-bar-{}", sample.outcome.to_lowercase());
+            let outcome = sample.outcome.header();
+            let class = format!("cache-bar cache-bar-{}", outcome.to_lowercase());
             view! {
                 <rect class=class x=i as f64 * slot + 1.0 y=CHART_HEIGHT - height width=slot - 2.0 height=height>
-                    <title>{format!("{}: {:.1} ms", sample.outcome, sample.latency_ms)}</title>
+                    <title>{format!("{outcome}: {:.1} ms", sample.latency_ms)}</title>
                 </rect>
             }
         })
@@ -94,7 +92,7 @@ fn LatencyChart(stats: Stats) -> impl IntoView {
 /// Settings, actions, log and chart of the cache lab.
 #[island]
 pub(crate) fn CacheConsole() -> impl IntoView {
-    let draft = SettingsDraft::new("cache");
+    let draft = SettingsDraft::<CacheSettings>::new("cache");
     let stats = RwSignal::new(Stats::default());
     let log = RwSignal::new(Vec::<LogLine>::new());
     let product = RwSignal::new(String::from("42"));
@@ -126,8 +124,6 @@ pub(crate) fn CacheConsole() -> impl IntoView {
         refresh();
     });
 
-    let field = move |name: &'static str| move || draft.field(name);
-    let set_field = move |name: &'static str, value: Value| draft.set(name, value);
     let save = move |_| draft.save("Saved.");
     let fetch_product = move |_| {
         let id = product.get_untracked();
@@ -149,25 +145,29 @@ pub(crate) fn CacheConsole() -> impl IntoView {
                             .map(|(_, v)| v.clone())
                             .unwrap_or_default()
                     };
-                    let body: Value = serde_json::from_str(&exchange.body).unwrap_or_default();
-                    let what = match body["price_cents"].as_i64() {
-                        Some(cents) => format!(
+                    let product =
+                        serde_json::from_str::<crate::model::labs::cache::Product>(&exchange.body)
+                            .ok();
+                    let what = match product
+                        .as_ref()
+                        .and_then(|p| Some((p.price_cents.as_i64()?, p.cache_error.as_deref())))
+                    {
+                        Some((cents, cache_error)) => format!(
                             "GET product {} → {} · {} cents · Age {} · {:.0} ms{}",
                             id.trim(),
                             exchange.status,
                             cents,
                             header("age"),
                             exchange.elapsed_us as f64 / 1000.0,
-                            body["cache_error"]
-                                .as_str()
-                                .map(|e| format!(" · {e}"))
-                                .unwrap_or_default()
+                            cache_error.map(|e| format!(" · {e}")).unwrap_or_default()
                         ),
                         None => format!(
                             "GET product {} → {} {}",
                             id.trim(),
                             exchange.status,
-                            body["message"].as_str().unwrap_or_default()
+                            serde_json::from_str::<crate::model::ErrorBody>(&exchange.body)
+                                .map(|e| e.message)
+                                .unwrap_or_default()
                         ),
                     };
                     let outcome = Some(header("x-cache")).filter(|o| !o.is_empty());
@@ -184,28 +184,32 @@ pub(crate) fn CacheConsole() -> impl IntoView {
         let (id, cents) = (product.get_untracked(), price.get_untracked());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let body = format!(
-                "{{\"price_cents\": {}}}",
-                cents.trim().parse::<i64>().unwrap_or(0)
-            );
+            use crate::model::labs::cache::{PriceChange, PriceChanged};
+            let change = PriceChange {
+                price_cents: cents.trim().parse::<i64>().unwrap_or(0),
+            };
             let answer = super::fetch::call_api(
                 "PUT",
                 &format!("/labs/cache/products/{}", id.trim()),
-                Some(body),
+                serde_json::to_string(&change).ok(),
             )
             .await;
             let line = match answer {
                 Ok((200, text)) => {
-                    let report: Value = serde_json::from_str(&text).unwrap_or_default();
-                    let cache = match (
-                        report["strategy"].as_str(),
-                        report["invalidate_on_write"].as_bool(),
-                    ) {
-                        (Some("write_through"), _) => "cache updated (write-through)",
-                        (Some("cache_aside"), Some(true)) => "cached copy invalidated",
-                        (Some("cache_aside"), _) => {
-                            "cache left alone: reads may be stale until the TTL ends"
-                        }
+                    let cache = match serde_json::from_str::<PriceChanged>(&text) {
+                        Ok(PriceChanged {
+                            strategy: Strategy::WriteThrough,
+                            ..
+                        }) => "cache updated (write-through)",
+                        Ok(PriceChanged {
+                            strategy: Strategy::CacheAside,
+                            invalidate_on_write: true,
+                            ..
+                        }) => "cached copy invalidated",
+                        Ok(PriceChanged {
+                            strategy: Strategy::CacheAside,
+                            ..
+                        }) => "cache left alone: reads may be stale until the TTL ends",
                         _ => "no cache",
                     };
                     format!(
@@ -232,21 +236,20 @@ pub(crate) fn CacheConsole() -> impl IntoView {
         let (id, n) = (product.get_untracked(), herd.get_untracked());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let body = serde_json::json!({
-                "n": n.trim().parse::<usize>().unwrap_or(0),
-                "product_id": id.trim().parse::<i64>().unwrap_or(0),
-            })
-            .to_string();
-            let line = match super::fetch::call_api("POST", "/labs/cache/stampede", Some(body))
-                .await
-            {
+            use crate::model::labs::cache::{StampedeReport, StampedeRequest};
+            let request = StampedeRequest {
+                n: n.trim().parse::<usize>().unwrap_or(0),
+                product_id: id.trim().parse::<i64>().unwrap_or(0),
+            };
+            let body = serde_json::to_string(&request).ok();
+            let line = match super::fetch::call_api("POST", "/labs/cache/stampede", body).await {
                 Ok((200, text)) => {
-                    let report: Value = serde_json::from_str(&text).unwrap_or_default();
+                    let report: StampedeReport = serde_json::from_str(&text).unwrap_or_default();
                     format!(
                         "Stampede: {} requests for cold product {} · origin hit {} time(s) · coalescing {} · {:.0} ms",
-                        report["n"], id.trim(), report["origin_hits"],
-                        if report["coalescing"].as_bool().unwrap_or(false) { "on" } else { "off" },
-                        report["elapsed_ms"].as_f64().unwrap_or_default()
+                        report.n, id.trim(), report.origin_hits,
+                        if report.coalescing { "on" } else { "off" },
+                        report.elapsed_ms
                     )
                 }
                 Ok((status, text)) => format!(
@@ -272,21 +275,28 @@ pub(crate) fn CacheConsole() -> impl IntoView {
         });
     };
 
-    let number = move |name: &'static str, label: &'static str, min: u32, max: u32| {
+    type Field<T> = (fn(&CacheSettings) -> T, fn(&mut CacheSettings, T));
+    let number = move |(get, set): Field<u32>, label: &'static str, min: u32, max: u32| {
         view! {
             <label class="field">
                 <span class="field-label">{label}</span>
                 <input type="number" min=min max=max inputmode="numeric"
-                    prop:value=move || field(name)().as_u64().map(|n| n.to_string()).unwrap_or_default()
-                    on:change=move |ev| set_field(name, Value::from(event_target_value(&ev).parse::<u64>().unwrap_or(0)))/>
+                    prop:value=move || draft.read(|s| get(s).to_string()).unwrap_or_default()
+                    on:change=move |ev| {
+                        let value = event_target_value(&ev).parse::<u32>().unwrap_or(0);
+                        draft.edit(|s| set(s, value))
+                    }/>
             </label>
         }
     };
-    let toggle = move |name: &'static str, label: &'static str| {
+    let toggle = move |(get, set): Field<bool>, label: &'static str| {
         view! {
             <label class="choice">
-                <input type="checkbox" prop:checked=move || field(name)().as_bool().unwrap_or(false)
-                    on:change=move |ev| set_field(name, Value::from(event_target_checked(&ev)))/>
+                <input type="checkbox" prop:checked=move || draft.read(get).unwrap_or(false)
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        draft.edit(|s| set(s, on))
+                    }/>
                 <span>{label}</span>
             </label>
         }
@@ -297,26 +307,31 @@ pub(crate) fn CacheConsole() -> impl IntoView {
                 <legend>"Your cache lab settings"</legend>
                 <label class="field">
                     <span class="field-label">"Strategy"</span>
-                    <select prop:value=move || field("strategy")().as_str().unwrap_or("cache_aside").to_string()
-                        on:change=move |ev| set_field("strategy", Value::from(event_target_value(&ev)))>
-                        <option value="none">"no cache"</option>
-                        <option value="cache_aside">"cache-aside"</option>
-                        <option value="write_through">"write-through"</option>
+                    <select prop:value=move || choice_name(&draft.read(|s| s.strategy).unwrap_or_default())
+                        on:change=move |ev| if let Some(strategy) = choice_named(&Strategy::ALL, &event_target_value(&ev)) {
+                            draft.edit(|s| s.strategy = strategy)
+                        }>
+                        {Strategy::ALL.into_iter().map(|strategy| view! { <option value=choice_name(&strategy)>{strategy_label(strategy)}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="field">
                     <span class="field-label">"Backend"</span>
-                    <select prop:value=move || field("backend")().as_str().unwrap_or("in_process").to_string()
-                        on:change=move |ev| set_field("backend", Value::from(event_target_value(&ev)))>
-                        <option value="in_process">"in-process (moka)"</option>
-                        <option value="redis" disabled=move || !stats.with(|s| s.redis_configured)>"Redis"</option>
+                    <select prop:value=move || choice_name(&draft.read(|s| s.backend).unwrap_or_default())
+                        on:change=move |ev| if let Some(backend) = choice_named(&Backend::ALL, &event_target_value(&ev)) {
+                            draft.edit(|s| s.backend = backend)
+                        }>
+                        {Backend::ALL.into_iter().map(|backend| {
+                            // Redis is there to pick only when this server has one.
+                            let missing = move || backend == Backend::Redis && !stats.with(|s| s.redis_configured);
+                            view! { <option value=choice_name(&backend) disabled=missing>{backend_label(backend)}</option> }
+                        }).collect_view()}
                     </select>
                 </label>
-                {number("ttl_secs", "TTL (seconds)", 1, 3600)}
-                {number("capacity", "Capacity (entries)", 1, 10_000)}
-                {number("origin_latency_ms", "Origin latency (ms)", 0, 2000)}
-                {toggle("invalidate_on_write", "Invalidate on write")}
-                {toggle("coalescing", "Coalesce concurrent misses")}
+                {number((|s| s.ttl_secs, |s, n| s.ttl_secs = n), "TTL (seconds)", 1, 3600)}
+                {number((|s| s.capacity, |s, n| s.capacity = n), "Capacity (entries)", 1, 10_000)}
+                {number((|s| s.origin_latency_ms, |s, n| s.origin_latency_ms = n), "Origin latency (ms)", 0, 2000)}
+                {toggle((|s| s.invalidate_on_write, |s, on| s.invalidate_on_write = on), "Invalidate on write")}
+                {toggle((|s| s.coalescing, |s, on| s.coalescing = on), "Coalesce concurrent misses")}
                 <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=save>"Save settings"</button>
                 <span class="note-inline" role="status">{move || draft.saved.get()}</span>
             </fieldset>

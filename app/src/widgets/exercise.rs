@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use crate::model::exercises::{AttemptRequest, ExerciseAnswer, ProbeAnswer, SqlAnswer};
 use crate::model::{CheckOutcome, ExerciseInput, ExerciseStanding, ExerciseView, Outcome};
 
 /// What the card is showing after Check.
@@ -53,20 +54,25 @@ pub(crate) fn ExerciseCard(exercise: ExerciseView) -> impl IntoView {
         if busy.get_untracked() {
             return;
         }
-        let body = serde_json::json!({ "answer": answer.to_json() }).to_string();
+        let attempt = AttemptRequest {
+            answer: answer.to_answer(),
+        };
+        let body = serde_json::to_string(&attempt).ok();
         busy.set(true);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let url = format!("{}/attempts", base.get_value());
-            let result = super::fetch::call_api("POST", &url, Some(body)).await;
+            let result = super::fetch::call_api("POST", &url, body).await;
             feedback.set(Some(match result {
-                Ok((200, text)) => match serde_json::from_str::<Graded>(&text) {
-                    Ok(graded) => {
-                        standing.set(graded.standing);
-                        Feedback::Graded(graded.outcome)
+                Ok((200, text)) => {
+                    match serde_json::from_str::<crate::model::exercises::Graded>(&text) {
+                        Ok(graded) => {
+                            standing.set(graded.standing);
+                            Feedback::Graded(graded.outcome)
+                        }
+                        Err(e) => Feedback::Problem(format!("The answer was not understood: {e}")),
                     }
-                    Err(e) => Feedback::Problem(format!("The answer was not understood: {e}")),
-                },
+                }
                 Ok((_, text)) => Feedback::Problem(error_message(&text)),
                 Err(message) => Feedback::Problem(message),
             }));
@@ -140,14 +146,6 @@ pub(crate) fn ExerciseCard(exercise: ExerciseView) -> impl IntoView {
     }
 }
 
-/// The server's answer to an attempt.
-#[derive(serde::Deserialize)]
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-struct Graded {
-    outcome: Outcome,
-    standing: ExerciseStanding,
-}
-
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 fn error_message(body: &str) -> String {
     serde_json::from_str::<crate::model::ErrorBody>(body)
@@ -206,24 +204,28 @@ impl Answer {
         }
     }
 
-    fn to_json(self) -> serde_json::Value {
+    /// The answer in the shape its exercise's kind reads.
+    fn to_answer(self) -> ExerciseAnswer {
         match self.kind.get_value() {
-            ExerciseInput::SingleChoice { .. } => {
-                serde_json::json!(self
-                    .picked
+            ExerciseInput::SingleChoice { .. } => ExerciseAnswer::Text(
+                self.picked
                     .get_untracked()
                     .first()
                     .cloned()
-                    .unwrap_or_default())
+                    .unwrap_or_default(),
+            ),
+            ExerciseInput::MultipleChoice { .. } => {
+                ExerciseAnswer::Items(self.picked.get_untracked())
             }
-            ExerciseInput::MultipleChoice { .. } => serde_json::json!(self.picked.get_untracked()),
-            ExerciseInput::Order { .. } => serde_json::json!(self.order.get_untracked()),
-            ExerciseInput::ShortAnswer { .. } => serde_json::json!(self.text.get_untracked()),
-            ExerciseInput::LabRequests { .. } => serde_json::json!({}),
-            ExerciseInput::Sql { .. } => serde_json::json!({ "sql": self.text.get_untracked() }),
-            ExerciseInput::Probe { .. } => {
-                serde_json::json!({ "base_url": self.text.get_untracked() })
-            }
+            ExerciseInput::Order { .. } => ExerciseAnswer::Items(self.order.get_untracked()),
+            ExerciseInput::ShortAnswer { .. } => ExerciseAnswer::Text(self.text.get_untracked()),
+            ExerciseInput::LabRequests { .. } => ExerciseAnswer::Elsewhere {},
+            ExerciseInput::Sql { .. } => ExerciseAnswer::Sql(SqlAnswer {
+                sql: self.text.get_untracked(),
+            }),
+            ExerciseInput::Probe { .. } => ExerciseAnswer::Probe(ProbeAnswer {
+                base_url: self.text.get_untracked(),
+            }),
         }
     }
 }

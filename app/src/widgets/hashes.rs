@@ -3,33 +3,13 @@
 //! users with the same password visibly get different salts and hashes.
 
 use leptos::prelude::*;
-use serde::Deserialize;
 
-/// A stored hash's parts, as the lab sends them.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Parts {
-    algorithm: String,
-    version: Option<u32>,
-    m_kib: Option<u32>,
-    t: Option<u32>,
-    p: Option<u32>,
-    salt: String,
-    hash: String,
-}
-
-/// A demo user, as the lab lists them.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct User {
-    username: String,
-    role: String,
-    stored: Option<Parts>,
-    hash_ms: Option<u64>,
-}
+use crate::model::labs::auth::{DemoUser, Registration};
 
 /// Register-and-inspect for demo users.
 #[island]
 pub(crate) fn HashInspector() -> impl IntoView {
-    let users = RwSignal::new(Vec::<User>::new());
+    let users = RwSignal::new(Vec::<DemoUser>::new());
     let username = RwSignal::new(String::from("ada"));
     let password = RwSignal::new(String::from("hunter2"));
     let status = RwSignal::new(String::new());
@@ -51,19 +31,19 @@ pub(crate) fn HashInspector() -> impl IntoView {
 
     let register = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({
-            "username": username.get_untracked(),
-            "password": password.get_untracked(),
-            "role": "seller",
-        })
-        .to_string();
+        let registration = Registration {
+            username: username.get_untracked(),
+            password: password.get_untracked(),
+            role: "seller".into(),
+        };
+        let body = serde_json::to_string(&registration).ok();
         status.set("Hashing…".into());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let result = super::fetch::call_api("POST", "/labs/auth/users", Some(body)).await;
+            let result = super::fetch::call_api("POST", "/labs/auth/users", body).await;
             status.set(match result {
                 Ok((201, text)) => {
-                    let user: User = serde_json::from_str(&text).unwrap_or_default();
+                    let user: DemoUser = serde_json::from_str(&text).unwrap_or_default();
                     format!(
                         "Stored {} in {} ms.",
                         user.username,

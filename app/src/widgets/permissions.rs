@@ -4,21 +4,12 @@
 
 use leptos::prelude::*;
 
-/// The actions and roles, in the order the lab defines them.
-const ACTIONS: [&str; 6] = [
-    "browse",
-    "buy",
-    "add_product",
-    "delete_any_product",
-    "delete_own_product",
-    "ban_user",
-];
-const ROLES: [&str; 3] = ["buyer", "seller", "admin"];
+use crate::model::labs::auth::{AuthSettings, ACTIONS, ROLES};
 
 /// The editable matrix.
 #[island]
 pub(crate) fn PermissionMatrix() -> impl IntoView {
-    let settings = RwSignal::new(None::<serde_json::Value>);
+    let settings = RwSignal::new(None::<AuthSettings>);
     let status = RwSignal::new(String::from("Loading your policy…"));
     let hydrated = RwSignal::new(false);
 
@@ -28,12 +19,18 @@ pub(crate) fn PermissionMatrix() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match super::fetch::call_api("GET", "/labs/auth/settings", None).await {
                 Ok((200, text)) => {
-                    let document: serde_json::Value =
-                        serde_json::from_str(&text).unwrap_or_default();
-                    settings.set(Some(document["settings"].clone()));
-                    status.set(
-                        "Tick or untick a box: the shop applies it to the next request.".into(),
-                    );
+                    match serde_json::from_str::<crate::model::labs::SettingsDocument<AuthSettings>>(
+                        &text,
+                    ) {
+                        Ok(document) => {
+                            settings.set(Some(document.settings));
+                            status.set(
+                                "Tick or untick a box: the shop applies it to the next request."
+                                    .into(),
+                            );
+                        }
+                        Err(e) => status.set(format!("The policy was not understood: {e}")),
+                    }
                 }
                 Ok((code, _)) => status.set(format!("Could not load the policy ({code}).")),
                 Err(message) => status.set(message),
@@ -44,26 +41,23 @@ pub(crate) fn PermissionMatrix() -> impl IntoView {
     let allowed = move |role: &'static str, action: &'static str| {
         settings.with(|s| {
             s.as_ref()
-                .and_then(|s| s["policy"][role].as_array().cloned())
+                .and_then(|s| s.policy.get(role))
                 .is_some_and(|actions| actions.iter().any(|a| a == action))
         })
     };
     let toggle = move |role: &'static str, action: &'static str, on: bool| {
         settings.update(|s| {
             if let Some(s) = s.as_mut() {
-                let list = s["policy"][role].as_array().cloned().unwrap_or_default();
-                let mut actions: Vec<String> = list
-                    .iter()
-                    .filter_map(|a| a.as_str().map(str::to_string))
-                    .filter(|a| a != action)
-                    .collect();
+                let actions = s.policy.entry(role.to_string()).or_default();
+                actions.retain(|a| a != action);
                 if on {
                     actions.push(action.to_string());
                 }
-                s["policy"][role] = serde_json::json!(actions);
             }
         });
-        let body = settings.get_untracked().map(|s| s.to_string());
+        let body = settings
+            .get_untracked()
+            .and_then(|s| serde_json::to_string(&s).ok());
         status.set("Saving…".into());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {

@@ -2,20 +2,34 @@
 //! with a chart of accepted and refused requests over the limiter's level)
 //! and the side-by-side simulator.
 
+use std::fmt::Display;
+use std::str::FromStr;
+
 use leptos::prelude::*;
-use serde::Deserialize;
-use serde_json::Value;
 
-use super::settings_draft::SettingsDraft;
+use super::settings_draft::{choice_name, choice_named, SettingsDraft};
+use crate::model::labs::ratelimit::{KeyBy, Kind, Pattern, RateLimitSettings, Simulation};
 
-const ALGORITHMS: [(&str, &str); 6] = [
-    ("token_bucket", "token bucket"),
-    ("leaky_bucket_meter", "leaky bucket (meter)"),
-    ("leaky_bucket_queue", "leaky bucket (queue)"),
-    ("fixed_window", "fixed window"),
-    ("sliding_window_log", "sliding window log"),
-    ("sliding_window_counter", "sliding window counter"),
-];
+/// What the console and the simulator call each algorithm.
+fn algorithm_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::TokenBucket => "token bucket",
+        Kind::LeakyBucketMeter => "leaky bucket (meter)",
+        Kind::LeakyBucketQueue => "leaky bucket (queue)",
+        Kind::FixedWindow => "fixed window",
+        Kind::SlidingWindowLog => "sliding window log",
+        Kind::SlidingWindowCounter => "sliding window counter",
+    }
+}
+
+/// What the key picker calls each way of counting requests.
+fn key_label(key: KeyBy) -> &'static str {
+    match key {
+        KeyBy::Student => "you (guest or account)",
+        KeyBy::ClientAddress => "client address",
+        KeyBy::ApiKey => "X-Api-Key header",
+    }
+}
 
 const WIDTH: f64 = 640.0;
 
@@ -92,10 +106,31 @@ fn BurstChart(shots: Vec<Shot>, capacity: u32) -> impl IntoView {
     }
 }
 
+/// A number field of the limiter's settings; `step` is the input's step.
+fn number_field<T: FromStr + Display + Default + 'static>(
+    draft: SettingsDraft<RateLimitSettings>,
+    label: &'static str,
+    step: &'static str,
+    get: fn(&RateLimitSettings) -> T,
+    set: fn(&mut RateLimitSettings, T),
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span class="field-label">{label}</span>
+            <input type="number" min="0" step=step inputmode="decimal"
+                prop:value=move || draft.read(|s| get(s).to_string()).unwrap_or_default()
+                on:change=move |ev| {
+                    let value = event_target_value(&ev).parse::<T>().unwrap_or_default();
+                    draft.edit(|s| set(s, value))
+                }/>
+        </label>
+    }
+}
+
 /// Settings and the burst tool.
 #[island]
 pub(crate) fn RateLimitConsole() -> impl IntoView {
-    let draft = SettingsDraft::new("ratelimit");
+    let draft = SettingsDraft::<RateLimitSettings>::new("ratelimit");
     let count = RwSignal::new(String::from("30"));
     let per_sec = RwSignal::new(String::from("0"));
     let api_key = RwSignal::new(String::from("demo-key-1"));
@@ -106,8 +141,6 @@ pub(crate) fn RateLimitConsole() -> impl IntoView {
         hydrated.set(true);
         draft.load();
     });
-    let field = move |name: &'static str| move || draft.field(name);
-    let set_field = move |name: &'static str, value: Value| draft.set(name, value);
     let save = move |_| draft.save("Saved: a fresh limiter starts now.");
     let fire = move |_| {
         let n = count
@@ -159,45 +192,29 @@ pub(crate) fn RateLimitConsole() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = (n, rate, key);
     };
-    let number = move |name: &'static str, label: &'static str, step: &'static str| {
-        view! {
-            <label class="field">
-                <span class="field-label">{label}</span>
-                <input type="number" min="0" step=step inputmode="decimal"
-                    prop:value=move || field(name)().as_f64().map(|n| n.to_string()).unwrap_or_default()
-                    on:change=move |ev| {
-                        let text = event_target_value(&ev);
-                        let value = if step == "1" {
-                            Value::from(text.parse::<u64>().unwrap_or(0))
-                        } else {
-                            Value::from(text.parse::<f64>().unwrap_or(0.0))
-                        };
-                        set_field(name, value)
-                    }/>
-            </label>
-        }
-    };
     view! {
         <section class="widget ratelimit-console" aria-label="Rate-limit lab console" data-hydrated=move || hydrated.get().to_string()>
             <fieldset class="rl-settings" disabled=move || draft.loading()>
                 <legend>"Your limiter"</legend>
                 <label class="field">
                     <span class="field-label">"Algorithm"</span>
-                    <select prop:value=move || field("algorithm")().as_str().unwrap_or("token_bucket").to_string()
-                        on:change=move |ev| set_field("algorithm", Value::from(event_target_value(&ev)))>
-                        {ALGORITHMS.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                    <select prop:value=move || choice_name(&draft.read(|s| s.algorithm).unwrap_or_default())
+                        on:change=move |ev| if let Some(kind) = choice_named(&Kind::ALL, &event_target_value(&ev)) {
+                            draft.edit(|s| s.algorithm = kind)
+                        }>
+                        {Kind::ALL.into_iter().map(|kind| view! { <option value=choice_name(&kind)>{algorithm_label(kind)}</option> }).collect_view()}
                     </select>
                 </label>
-                {number("capacity", "Capacity / limit", "1")}
-                {number("rate_per_sec", "Rate per second", "0.1")}
-                {number("window_secs", "Window (seconds)", "1")}
+                {number_field(draft, "Capacity / limit", "1", |s| s.capacity, |s, n| s.capacity = n)}
+                {number_field(draft, "Rate per second", "0.1", |s| s.rate_per_sec, |s, n| s.rate_per_sec = n)}
+                {number_field(draft, "Window (seconds)", "1", |s| s.window_secs, |s, n| s.window_secs = n)}
                 <label class="field">
                     <span class="field-label">"Count requests by"</span>
-                    <select prop:value=move || field("key")().as_str().unwrap_or("student").to_string()
-                        on:change=move |ev| set_field("key", Value::from(event_target_value(&ev)))>
-                        <option value="student">"you (guest or account)"</option>
-                        <option value="client_address">"client address"</option>
-                        <option value="api_key">"X-Api-Key header"</option>
+                    <select prop:value=move || choice_name(&draft.read(|s| s.key).unwrap_or_default())
+                        on:change=move |ev| if let Some(key) = choice_named(&KeyBy::ALL, &event_target_value(&ev)) {
+                            draft.edit(|s| s.key = key)
+                        }>
+                        {KeyBy::ALL.into_iter().map(|key| view! { <option value=choice_name(&key)>{key_label(key)}</option> }).collect_view()}
                     </select>
                 </label>
                 <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=save>"Save settings"</button>
@@ -222,34 +239,12 @@ pub(crate) fn RateLimitConsole() -> impl IntoView {
             </div>
             <div aria-live="polite">
                 {move || {
-                    let capacity = field("capacity")().as_u64().unwrap_or(10) as u32;
+                    let capacity = draft.read(|s| s.capacity).unwrap_or(10);
                     (!shots.with(Vec::is_empty)).then(|| view! { <BurstChart shots=shots.get() capacity/> })
                 }}
             </div>
         </section>
     }
-}
-
-/// A lane of the simulation as the lab sends it.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Point {
-    t: f64,
-    allowed: bool,
-    level: f64,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Lane {
-    algorithm: String,
-    allowed: usize,
-    points: Vec<Point>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Simulation {
-    requests: usize,
-    span_ms: f64,
-    lanes: Vec<Lane>,
 }
 
 /// Every algorithm's timeline for one pattern, one lane each.
@@ -259,8 +254,8 @@ fn Lanes(simulation: Simulation) -> impl IntoView {
         .lanes
         .first()
         .and_then(|l| l.points.first())
-        .map_or(0.0, |p| p.t);
-    let span = (simulation.span_ms - first).max(1.0);
+        .map_or(0.0, |p| p.t as f64);
+    let span = (simulation.span_ms as f64 - first).max(1.0);
     // Lanes start after their names; time runs from the first request to the last.
     let x = move |t: f64| 180.0 + (t - first) / span * (WIDTH - 200.0);
     let height = simulation.lanes.len() as f64 * 44.0 + 10.0;
@@ -270,19 +265,19 @@ fn Lanes(simulation: Simulation) -> impl IntoView {
         .enumerate()
         .map(|(row, lane)| {
             let y = 10.0 + row as f64 * 44.0;
-            let name = ALGORITHMS.iter().find(|(v, _)| *v == lane.algorithm).map_or(lane.algorithm.as_str(), |(_, l)| l).to_string();
+            let name = algorithm_label(lane.algorithm);
             let marks = lane
                 .points
                 .iter()
                 .map(|p| {
                     let class = if p.allowed { "rl-tick rl-ok" } else { "rl-tick rl-refused" };
                     let top = if p.allowed { y } else { y + 14.0 };
-                    view! { <rect class=class x=x(p.t) y=top width="2" height="12"/> }
+                    view! { <rect class=class x=x(p.t as f64) y=top width="2" height="12"/> }
                 })
                 .collect_view();
-            let level: Vec<String> = lane.points.iter().map(|p| format!("{:.1},{:.1}", x(p.t), y + 40.0 - p.level * 12.0)).collect();
+            let level: Vec<String> = lane.points.iter().map(|p| format!("{:.1},{:.1}", x(p.t as f64), y + 40.0 - p.level * 12.0)).collect();
             view! {
-                <g class="rl-lane" data-algorithm=lane.algorithm.clone()>
+                <g class="rl-lane" data-algorithm=lane.algorithm.name()>
                     <text x="4" y=y + 12.0 class="rl-lane-name">{name}</text>
                     <text x="4" y=y + 28.0 class="rl-label">{format!("{} of {} allowed", lane.allowed, simulation.requests)}</text>
                     {marks}
@@ -310,26 +305,33 @@ pub(crate) fn RateLimitSimulator() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     let run = move |_| {
-        let body = match pattern.get_untracked().as_str() {
-            "steady" => serde_json::json!({ "pattern": "steady", "per_sec": 4.0, "seconds": 10 }),
-            "bursty" => {
-                serde_json::json!({ "pattern": "bursty", "size": 15, "every_secs": 3, "seconds": 12 })
-            }
-            "times" => {
-                let list: Vec<u64> = times
+        let traffic = match pattern.get_untracked().as_str() {
+            "steady" => Pattern::Steady {
+                per_sec: 4.0,
+                seconds: 10,
+            },
+            "bursty" => Pattern::Bursty {
+                size: 15,
+                every_secs: 3,
+                seconds: 12,
+            },
+            "times" => Pattern::Times {
+                times_ms: times
                     .get_untracked()
                     .split([',', ' ', '\n'])
                     .filter_map(|t| t.trim().parse().ok())
-                    .collect();
-                serde_json::json!({ "pattern": "times", "times_ms": list })
-            }
-            _ => serde_json::json!({ "pattern": "boundary" }),
+                    .collect(),
+            },
+            _ => Pattern::Boundary,
         };
+        let request = crate::model::labs::ratelimit::SimulationRequest {
+            pattern: traffic,
+            settings: None,
+        };
+        let body = serde_json::to_string(&request).ok();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let answer =
-                super::fetch::call_api("POST", "/labs/ratelimit/simulate", Some(body.to_string()))
-                    .await;
+            let answer = super::fetch::call_api("POST", "/labs/ratelimit/simulate", body).await;
             result.set(Some(match answer {
                 Ok((200, text)) => serde_json::from_str(&text).map_err(|e| e.to_string()),
                 Ok((_, text)) => Err(serde_json::from_str::<crate::model::ErrorBody>(&text)

@@ -1,21 +1,35 @@
 //! A lab's settings as a widget edits them: loaded once the page is
 //! hydrated, changed field by field, saved whole with `PUT
-//! /labs/<lab>/settings`. The one way the lab consoles hold settings.
+//! /labs/<lab>/settings`. The one way the lab consoles hold settings; the
+//! settings are the lab's own type from `model`, as the server sends it.
 
 use leptos::prelude::*;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
-/// The draft of one lab's settings.
-#[derive(Clone, Copy)]
-pub(crate) struct SettingsDraft {
+/// The draft of one lab's settings, `S` being that lab's settings type.
+pub(crate) struct SettingsDraft<S: 'static> {
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     lab: &'static str,
-    settings: RwSignal<Option<Value>>,
+    settings: RwSignal<Option<S>>,
     /// What the last save said ("Saved." or the server's reason).
     pub(crate) saved: RwSignal<String>,
 }
 
-impl SettingsDraft {
+// Written out: a derive would ask `S` to be `Copy` too, and signals are
+// handles whatever they hold.
+impl<S: 'static> Clone for SettingsDraft<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S: 'static> Copy for SettingsDraft<S> {}
+
+impl<S> SettingsDraft<S>
+where
+    S: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
     /// An empty draft of `lab`'s settings; [`SettingsDraft::load`] fills it.
     pub(crate) fn new(lab: &'static str) -> Self {
         Self {
@@ -31,8 +45,11 @@ impl SettingsDraft {
         leptos::task::spawn_local(async move {
             let url = format!("/labs/{}/settings", self.lab);
             if let Ok((200, text)) = super::fetch::call_api("GET", &url, None).await {
-                let document: Value = serde_json::from_str(&text).unwrap_or_default();
-                self.settings.set(Some(document["settings"].clone()));
+                if let Ok(document) =
+                    serde_json::from_str::<crate::model::labs::SettingsDocument<S>>(&text)
+                {
+                    self.settings.set(Some(document.settings));
+                }
             }
         });
     }
@@ -42,17 +59,16 @@ impl SettingsDraft {
         self.settings.with(Option::is_none)
     }
 
-    /// One field (tracked), `null` while loading.
-    pub(crate) fn field(self, name: &str) -> Value {
-        self.settings
-            .with(|s| s.as_ref().map(|s| s[name].clone()).unwrap_or(Value::Null))
+    /// What `part` reads from the draft (tracked); `None` while loading.
+    pub(crate) fn read<T>(self, part: impl FnOnce(&S) -> T) -> Option<T> {
+        self.settings.with(|s| s.as_ref().map(part))
     }
 
-    /// Changes one field of the draft (not saved yet).
-    pub(crate) fn set(self, name: &'static str, value: Value) {
+    /// Changes the draft (not saved yet); nothing while loading.
+    pub(crate) fn edit(self, change: impl FnOnce(&mut S)) {
         self.settings.update(|s| {
-            if let Some(Value::Object(fields)) = s {
-                fields.insert(name.into(), value);
+            if let Some(s) = s {
+                change(s);
             }
         });
         self.saved.set(String::new());
@@ -60,7 +76,10 @@ impl SettingsDraft {
 
     /// Saves the whole draft; `done` is what to say when it worked.
     pub(crate) fn save(self, done: &'static str) {
-        let body = self.settings.get_untracked().map(|s| s.to_string());
+        let body = self
+            .settings
+            .get_untracked()
+            .and_then(|s| serde_json::to_string(&s).ok());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let url = format!("/labs/{}/settings", self.lab);
@@ -75,5 +94,36 @@ impl SettingsDraft {
         });
         #[cfg(not(feature = "hydrate"))]
         let _ = (body, done);
+    }
+}
+
+/// The name a setting's choice has on the wire (`cache_aside`), which its
+/// `<option>` carries: serde's name for it, so it is spelled only in `model`.
+pub(crate) fn choice_name<T: Serialize>(choice: &T) -> String {
+    // A unit variant serialises as a JSON string: its name in quotes.
+    serde_json::to_string(choice)
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string()
+}
+
+/// The one of `choices` whose wire name is `name`.
+pub(crate) fn choice_named<T: Serialize + Copy>(choices: &[T], name: &str) -> Option<T> {
+    choices.iter().copied().find(|c| choice_name(c) == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::labs::cache::Strategy;
+
+    #[test]
+    fn choices_go_by_their_wire_names() {
+        assert_eq!(choice_name(&Strategy::CacheAside), "cache_aside");
+        assert_eq!(
+            choice_named(&Strategy::ALL, "write_through"),
+            Some(Strategy::WriteThrough)
+        );
+        assert_eq!(choice_named(&Strategy::ALL, "nope"), None);
     }
 }

@@ -7,8 +7,8 @@
 //! tokenizer here, so no editor library ships in the bundle.
 
 use leptos::prelude::*;
-use serde::Deserialize;
-use serde_json::Value;
+
+use crate::model::labs::sql::{ErrorKind, Plan, PlanNode, QueryAnswer, SqlErrorBody, SqlValue};
 
 /// What a piece of SQL text is, for colouring.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,82 +223,34 @@ pub(crate) fn SqlEditor(
     }
 }
 
-/// A result column as the lab sends it.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-pub(crate) struct Column {
-    name: String,
-    decl_type: Option<String>,
-}
-
-/// A query's result as the lab sends it.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-pub(crate) struct QueryResult {
-    columns: Vec<Column>,
-    rows: Vec<Vec<Value>>,
-    truncated: bool,
-    changes: u64,
-    read_only: bool,
-    elapsed_ms: f64,
-    /// Why the sandbox was reset since the student last used it.
-    #[serde(default)]
-    notice: Option<String>,
-}
-
-/// A SQL error as the lab sends it.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-pub(crate) struct SqlError {
-    message: String,
-    kind: Option<String>,
-    position: Option<Position>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
-struct Position {
-    line: usize,
-    column: usize,
-}
-
-/// A plan step as the lab sends it.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-pub(crate) struct PlanNode {
-    detail: String,
-    children: Vec<PlanNode>,
-}
-
-/// A plan as the lab sends it.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-pub(crate) struct Plan {
-    pub(crate) steps: Vec<PlanNode>,
-}
-
 /// What the runner shows under the editor.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub(crate) enum Output {
     Nothing,
     Running,
-    Rows(QueryResult),
+    Rows(QueryAnswer),
     Plan(Plan),
-    Failed(SqlError),
+    Failed(SqlErrorBody),
 }
 
 /// Reads a lab answer: the body as `T` on success, else the error.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     answer: Result<(u16, String), String>,
-) -> Result<T, SqlError> {
+) -> Result<T, SqlErrorBody> {
     match answer {
-        Ok((200, text)) => serde_json::from_str(&text).map_err(|e| SqlError {
+        Ok((200, text)) => serde_json::from_str(&text).map_err(|e| SqlErrorBody {
             message: format!("The answer was not understood: {e}"),
-            ..SqlError::default()
+            ..SqlErrorBody::default()
         }),
-        Ok((_, text)) => Err(serde_json::from_str(&text).unwrap_or(SqlError {
+        Ok((_, text)) => Err(serde_json::from_str(&text).unwrap_or(SqlErrorBody {
             message: text,
-            ..SqlError::default()
+            ..SqlErrorBody::default()
         })),
-        Err(message) => Err(SqlError {
+        Err(message) => Err(SqlErrorBody {
             message,
-            ..SqlError::default()
+            ..SqlErrorBody::default()
         }),
     }
 }
@@ -316,12 +268,15 @@ pub(crate) fn SqlRunner(sql: String) -> impl IntoView {
         output.set(Output::Running);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let body = serde_json::json!({ "sql": text.get_untracked() }).to_string();
-            let answer = super::fetch::call_api("POST", path, Some(body)).await;
+            let request = crate::model::labs::sql::RunRequest {
+                sql: text.get_untracked(),
+            };
+            let body = serde_json::to_string(&request).ok();
+            let answer = super::fetch::call_api("POST", path, body).await;
             output.set(if path.ends_with("plan") {
                 parse::<Plan>(answer).map_or_else(Output::Failed, Output::Plan)
             } else {
-                parse::<QueryResult>(answer).map_or_else(Output::Failed, Output::Rows)
+                parse::<QueryAnswer>(answer).map_or_else(Output::Failed, Output::Rows)
             });
         });
     };
@@ -355,15 +310,15 @@ pub(crate) fn OutputView(output: Output) -> impl IntoView {
 
 /// SQLite's message, where it happened, and what kind of failure it was.
 #[component]
-pub(crate) fn ErrorView(error: SqlError) -> impl IntoView {
+pub(crate) fn ErrorView(error: SqlErrorBody) -> impl IntoView {
     let place = error
         .position
         .map(|p| format!(" (line {}, column {})", p.line, p.column))
         .unwrap_or_default();
-    let kind = match error.kind.as_deref() {
-        Some("timeout") => "Stopped",
-        Some("refused") => "Refused",
-        Some("full") => "Sandbox full",
+    let kind = match error.kind {
+        Some(ErrorKind::Timeout) => "Stopped",
+        Some(ErrorKind::Refused) => "Refused",
+        Some(ErrorKind::Full) => "Sandbox full",
         _ => "Error",
     };
     view! {
@@ -371,18 +326,26 @@ pub(crate) fn ErrorView(error: SqlError) -> impl IntoView {
     }
 }
 
-fn cell(value: &Value) -> (String, &'static str) {
+fn cell(value: &SqlValue) -> (String, &'static str) {
     match value {
-        Value::Null => ("NULL".into(), "cell-null"),
-        Value::Number(n) => (n.to_string(), "cell-number"),
-        Value::String(s) => (s.clone(), "cell-text"),
-        other => (other.to_string(), "cell-text"),
+        SqlValue::Null => ("NULL".into(), "cell-null"),
+        // As JSON writes numbers: a REAL keeps its point (`2.0`).
+        SqlValue::Integer(_) | SqlValue::Real(_) => (
+            serde_json::to_string(value).unwrap_or_default(),
+            "cell-number",
+        ),
+        SqlValue::Text(s) => (s.clone(), "cell-text"),
     }
 }
 
 /// The result grid: column names and types, rows, count and time.
 #[component]
-pub(crate) fn ResultGrid(result: QueryResult) -> impl IntoView {
+pub(crate) fn ResultGrid(result: QueryAnswer) -> impl IntoView {
+    let QueryAnswer {
+        output: result,
+        notice,
+        ..
+    } = result;
     let summary = if result.columns.is_empty() {
         let changed = if result.read_only {
             "Done".to_string()
@@ -409,7 +372,7 @@ pub(crate) fn ResultGrid(result: QueryResult) -> impl IntoView {
     };
     let has_columns = !result.columns.is_empty();
     view! {
-        {result.notice.clone().map(|notice| view! { <p class="sql-notice callout callout-warning" role="alert">{notice}</p> })}
+        {notice.map(|notice| view! { <p class="sql-notice callout callout-warning" role="alert">{notice}</p> })}
         <p class="sql-summary" role="status">{summary}</p>
         {has_columns.then(|| view! {
             <div class="table-scroll sql-grid" tabindex="0" role="region" aria-label="Query result">

@@ -2,48 +2,13 @@
 //! diagram, the index experiment, and the transactions demo.
 
 use leptos::prelude::*;
-use serde::Deserialize;
 
-use super::sql::{ErrorView, Plan, PlanTree, SqlEditor, SqlError};
-
-/// A column as `GET /labs/sql/schema` describes it.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct TableColumn {
-    name: String,
-    #[serde(rename = "type")]
-    decl_type: String,
-    not_null: bool,
-    primary_key: i64,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct ForeignKey {
-    from: String,
-    table: String,
-    to: String,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Index {
-    name: String,
-    unique: bool,
-    origin: String,
-    columns: Vec<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Table {
-    name: String,
-    row_count: i64,
-    columns: Vec<TableColumn>,
-    foreign_keys: Vec<ForeignKey>,
-    indexes: Vec<Index>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Schema {
-    tables: Vec<Table>,
-}
+use super::settings_draft::{choice_name, choice_named};
+use super::sql::{ErrorView, PlanTree, SqlEditor};
+use crate::model::labs::sql::{
+    Experiment, Schema, SqlErrorBody, Step, Table, Timed, Transaction, TransferRun,
+    WithdrawalReport, WithdrawalStyle,
+};
 
 /// Where the diagram puts the shop's tables (others follow in name order).
 const LAYOUT_ORDER: [&str; 8] = [
@@ -243,7 +208,7 @@ fn TableList(schema: Schema) -> impl IntoView {
 /// The schema browser: tables and keys as text and as a diagram, plus reset.
 #[island]
 pub(crate) fn SqlSchema() -> impl IntoView {
-    let schema = RwSignal::new(None::<Result<Schema, SqlError>>);
+    let schema = RwSignal::new(None::<Result<Schema, SqlErrorBody>>);
     let hydrated = RwSignal::new(false);
     #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
     let load = move |method: &'static str| {
@@ -289,22 +254,6 @@ pub(crate) fn SqlSchema() -> impl IntoView {
     }
 }
 
-/// One side of an index experiment.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Timed {
-    plan: Plan,
-    median_ms: f64,
-    runs_ms: Vec<f64>,
-    row_count: usize,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Experiment {
-    before: Timed,
-    after: Timed,
-    speedup: f64,
-}
-
 #[component]
 fn TimedView(title: &'static str, timed: Timed) -> impl IntoView {
     let runs: Vec<String> = timed.runs_ms.iter().map(|r| format!("{r:.2}")).collect();
@@ -324,7 +273,7 @@ pub(crate) fn IndexExperiment() -> impl IntoView {
     let query = RwSignal::new("SELECT * FROM orders WHERE customer_id = 42".to_string());
     let index =
         RwSignal::new("CREATE INDEX idx_orders_customer ON orders (customer_id)".to_string());
-    let result = RwSignal::new(None::<Result<Experiment, SqlError>>);
+    let result = RwSignal::new(None::<Result<Experiment, SqlErrorBody>>);
     let running = RwSignal::new(false);
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
@@ -332,9 +281,12 @@ pub(crate) fn IndexExperiment() -> impl IntoView {
         running.set(true);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let body = serde_json::json!({ "query": query.get_untracked(), "index": index.get_untracked() }).to_string();
-            let answer =
-                super::fetch::call_api("POST", "/labs/sql/index-experiment", Some(body)).await;
+            let request = crate::model::labs::sql::ExperimentRequest {
+                query: query.get_untracked(),
+                index: index.get_untracked(),
+            };
+            let body = serde_json::to_string(&request).ok();
+            let answer = super::fetch::call_api("POST", "/labs/sql/index-experiment", body).await;
             result.set(Some(super::sql::parse::<Experiment>(answer)));
             running.set(false);
         });
@@ -370,30 +322,21 @@ pub(crate) fn IndexExperiment() -> impl IntoView {
     }
 }
 
-/// A step of the transactions demo.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct Step {
-    session: String,
-    sql: String,
-    outcome: String,
-    ok: bool,
+/// What the transaction picker calls each choice.
+fn transaction_label(transaction: Transaction) -> &'static str {
+    match transaction {
+        Transaction::None => "none: each statement commits alone",
+        Transaction::Deferred => "BEGIN (deferred)",
+        Transaction::Immediate => "BEGIN IMMEDIATE",
+    }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct WithdrawalReport {
-    steps: Vec<Step>,
-    final_balance: i64,
-    expected_balance: i64,
-    completed: [bool; 2],
-    lost_update: bool,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-struct TransferRun {
-    in_transaction: bool,
-    steps: Vec<Step>,
-    balances: [i64; 2],
-    money_conserved: bool,
+/// What the balance picker calls each way of computing it.
+fn style_label(style: WithdrawalStyle) -> &'static str {
+    match style {
+        WithdrawalStyle::ReadThenWrite => "read it, subtract in the app, write it back",
+        WithdrawalStyle::SingleUpdate => "one UPDATE: balance = balance - amount",
+    }
 }
 
 #[component]
@@ -422,47 +365,42 @@ fn StepTable(steps: Vec<Step>) -> impl IntoView {
 /// The transactions demo: settings, the concurrent withdrawal, the failing transfer.
 #[island]
 pub(crate) fn Withdrawal() -> impl IntoView {
-    let transaction = RwSignal::new("none".to_string());
-    let style = RwSignal::new("read_then_write".to_string());
+    let transaction = RwSignal::new(Transaction::default());
+    let style = RwSignal::new(WithdrawalStyle::default());
     let retry = RwSignal::new(false);
-    let report = RwSignal::new(None::<Result<WithdrawalReport, SqlError>>);
-    let transfer = RwSignal::new(None::<Result<Vec<TransferRun>, SqlError>>);
+    let report = RwSignal::new(None::<Result<WithdrawalReport, SqlErrorBody>>);
+    let transfer = RwSignal::new(None::<Result<Vec<TransferRun>, SqlErrorBody>>);
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| {
         hydrated.set(true);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            if let Ok((200, text)) = super::fetch::call_api("GET", "/labs/sql/settings", None).await
+            let answer = super::fetch::call_api("GET", "/labs/sql/settings", None).await;
+            if let Ok(document) = super::sql::parse::<
+                crate::model::labs::SettingsDocument<crate::model::labs::sql::SqlSettings>,
+            >(answer)
             {
-                let document: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                let settings = &document["settings"];
-                transaction.set(
-                    settings["transaction"]
-                        .as_str()
-                        .unwrap_or("none")
-                        .to_string(),
-                );
-                style.set(
-                    settings["withdrawal"]
-                        .as_str()
-                        .unwrap_or("read_then_write")
-                        .to_string(),
-                );
-                retry.set(settings["retry_on_busy"].as_bool().unwrap_or(false));
+                let settings = document.settings;
+                transaction.set(settings.transaction);
+                style.set(settings.withdrawal);
+                retry.set(settings.retry_on_busy);
             }
         });
     });
     let run = move |_| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let settings = serde_json::json!({
-                "transaction": transaction.get_untracked(),
-                "withdrawal": style.get_untracked(),
-                "retry_on_busy": retry.get_untracked(),
-            })
-            .to_string();
-            let saved = super::fetch::call_api("PUT", "/labs/sql/settings", Some(settings)).await;
-            if let Err(error) = super::sql::parse::<serde_json::Value>(saved) {
+            let settings = crate::model::labs::sql::SqlSettings {
+                transaction: transaction.get_untracked(),
+                withdrawal: style.get_untracked(),
+                retry_on_busy: retry.get_untracked(),
+            };
+            let body = serde_json::to_string(&settings).ok();
+            let saved = super::fetch::call_api("PUT", "/labs/sql/settings", body).await;
+            if let Err(error) = super::sql::parse::<
+                crate::model::labs::SettingsDocument<crate::model::labs::sql::SqlSettings>,
+            >(saved)
+            {
                 report.set(Some(Err(error)));
                 return;
             }
@@ -483,17 +421,20 @@ pub(crate) fn Withdrawal() -> impl IntoView {
                 <legend>"How the app withdraws (saved as your SQL lab settings)"</legend>
                 <label class="field">
                     <span class="field-label">"Transaction"</span>
-                    <select prop:value=move || transaction.get() on:change=move |ev| transaction.set(event_target_value(&ev))>
-                        <option value="none">"none: each statement commits alone"</option>
-                        <option value="deferred">"BEGIN (deferred)"</option>
-                        <option value="immediate">"BEGIN IMMEDIATE"</option>
+                    <select prop:value=move || choice_name(&transaction.get())
+                        on:change=move |ev| if let Some(choice) = choice_named(&Transaction::ALL, &event_target_value(&ev)) {
+                            transaction.set(choice)
+                        }>
+                        {Transaction::ALL.into_iter().map(|choice| view! { <option value=choice_name(&choice)>{transaction_label(choice)}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="field">
                     <span class="field-label">"New balance"</span>
-                    <select prop:value=move || style.get() on:change=move |ev| style.set(event_target_value(&ev))>
-                        <option value="read_then_write">"read it, subtract in the app, write it back"</option>
-                        <option value="single_update">"one UPDATE: balance = balance - amount"</option>
+                    <select prop:value=move || choice_name(&style.get())
+                        on:change=move |ev| if let Some(choice) = choice_named(&WithdrawalStyle::ALL, &event_target_value(&ev)) {
+                            style.set(choice)
+                        }>
+                        {WithdrawalStyle::ALL.into_iter().map(|choice| view! { <option value=choice_name(&choice)>{style_label(choice)}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="choice">
