@@ -194,7 +194,7 @@ pub async fn run(
                 state.grading.per_student.forget_idle();
                 state.identities.new_guests.forget_idle();
                 state.grading.per_token.forget_idle();
-                state.labs.get::<labs::auth::AuthLab>().forget_idle();
+                labs::forget_idle(&state.labs);
             }
         }
     });

@@ -151,6 +151,10 @@ pub trait Lab: Send + Sync + 'static {
         async {}
     }
 
+    /// Forgets what the lab keeps in memory for students who have been idle
+    /// for a while (called every few minutes).
+    fn forget_idle(_labs: &Labs) {}
+
     /// Moves what the lab keeps for `guest` to `account`, who that guest
     /// just signed in as. Failing loses the guest's lab state, not the sign-in.
     fn adopt_guest(
@@ -184,6 +188,7 @@ trait Registered: Sync {
         answer: &'a mut serde_json::Value,
     ) -> BoxFuture<'a, Result<(), ApiError>>;
     fn account_signed_in<'a>(&self, labs: &'a Labs, account: &'a StudentId) -> BoxFuture<'a, ()>;
+    fn forget_idle(&self, labs: &Labs);
     fn adopt_guest<'a>(
         &self,
         labs: &'a Labs,
@@ -226,6 +231,10 @@ impl<L: Lab> Registered for Entry<L> {
 
     fn account_signed_in<'a>(&self, labs: &'a Labs, account: &'a StudentId) -> BoxFuture<'a, ()> {
         L::account_signed_in(labs, account).boxed()
+    }
+
+    fn forget_idle(&self, labs: &Labs) {
+        L::forget_idle(labs);
     }
 
     fn adopt_guest<'a>(
@@ -358,6 +367,13 @@ pub async fn lab_answer(
 pub async fn account_signed_in(state: &Labs, account: &StudentId) {
     for lab in REGISTRY {
         lab.account_signed_in(state, account).await;
+    }
+}
+
+/// Lets every lab forget what it keeps for idle students.
+pub fn forget_idle(state: &Labs) {
+    for lab in REGISTRY {
+        lab.forget_idle(state);
     }
 }
 

@@ -81,6 +81,10 @@ impl Lab for AuthLab {
     fn checks() -> Option<Arc<dyn crate::grading::lab::LabCheck>> {
         Some(Arc::new(checks::AuthChecks))
     }
+
+    fn forget_idle(labs: &Labs) {
+        labs.get::<Self>().forget_idle();
+    }
 }
 
 /// Bounds on what a student may set: enough to feel the cost, never enough
