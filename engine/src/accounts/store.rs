@@ -212,11 +212,12 @@ pub async fn set_role(
 
 /// Attaches what a guest did to the account they signed in to, then forgets
 /// the guest: lab settings (where both changed the same lab's, the newer
-/// wins), exercise attempts, opened hints, lessons read, class memberships,
-/// and the auth lab's demo users.
+/// wins), exercise attempts, opened hints, lessons read and class
+/// memberships. What labs keep in the student's shop moves with the shop
+/// (see `labs::adopt_guest`).
 ///
-/// Every table keyed by student id joins this function, so nothing a guest
-/// made is lost when they sign in.
+/// Every platform table keyed by student id joins this function, so
+/// nothing a guest made is lost when they sign in.
 pub async fn carry_over_guest(
     pool: &SqlitePool,
     guest: &StudentId,
@@ -260,14 +261,6 @@ pub async fn carry_over_guest(
     sqlx::query(
         "INSERT OR IGNORE INTO lessons_read (student_id, lesson, read_at)
          SELECT ?, lesson, read_at FROM lessons_read WHERE student_id = ?",
-    )
-    .bind(account.as_str())
-    .bind(guest.as_str())
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT OR IGNORE INTO auth_lab_users (student_id, username, password_hash, role, created_at)
-         SELECT ?, username, password_hash, role, created_at FROM auth_lab_users WHERE student_id = ?",
     )
     .bind(account.as_str())
     .bind(guest.as_str())

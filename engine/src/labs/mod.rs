@@ -126,6 +126,11 @@ pub trait Lab: Send + Sync + 'static {
     /// for labs that put middleware of their own in front of them.
     fn routes(state: &Labs) -> Router<Labs>;
 
+    /// Tables the lab keeps in every student's shop (the sandbox database
+    /// the SQL lab shows), as `CREATE TABLE IF NOT EXISTS` statements: made
+    /// with each new sandbox, so students can look at them with SQL.
+    const SHOP_TABLES: &'static str = "";
+
     /// How exercises judge this lab with `kind = "lab"`, if they can.
     fn checks() -> Option<Arc<dyn LabCheck>> {
         None
@@ -178,6 +183,7 @@ static REGISTRY: &[&dyn Registered] = &[
 /// A registered lab, as the registry holds it: [`Lab`] without its types.
 trait Registered: Sync {
     fn name(&self) -> &'static str;
+    fn shop_tables(&self) -> &'static str;
     fn mount(&self, labs: &Labs) -> Router<Labs>;
     fn checks(&self) -> Option<Arc<dyn LabCheck>>;
     fn check_kinds(&self) -> Vec<Arc<dyn CheckKind>>;
@@ -206,6 +212,10 @@ impl<L> Entry<L> {
 impl<L: Lab> Registered for Entry<L> {
     fn name(&self) -> &'static str {
         L::NAME
+    }
+
+    fn shop_tables(&self) -> &'static str {
+        L::SHOP_TABLES
     }
 
     fn mount(&self, labs: &Labs) -> Router<Labs> {
@@ -254,6 +264,11 @@ pub fn check_kinds() -> Kinds {
     Kinds::built_in()
         .with([Arc::new(LabKind::new(lab_checks)) as Arc<dyn CheckKind>])
         .with(REGISTRY.iter().flat_map(|lab| lab.check_kinds()))
+}
+
+/// Every lab's [`Lab::SHOP_TABLES`], for new sandboxes.
+pub fn shop_tables() -> String {
+    REGISTRY.iter().map(|lab| lab.shop_tables()).collect()
 }
 
 /// The names of the labs this server runs, in registry order.

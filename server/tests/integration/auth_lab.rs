@@ -166,6 +166,126 @@ async fn sandboxes_are_isolated_between_students() {
     server.stop().await;
 }
 
+async fn sql(server: &TestServer, client: &reqwest::Client, sql: &str) -> (u16, Value) {
+    let response = client
+        .post(server.url("/labs/sql/query"))
+        .json(&json!({ "sql": sql }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn demo_users_live_in_the_students_shop_where_sql_sees_them_and_a_reset_clears_them() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let ada: Value = register(&server, &student, "ada", "hunter2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (status, rows) = sql(
+        &server,
+        &student,
+        "SELECT username, role, password_hash FROM users",
+    )
+    .await;
+    assert_eq!(status, 200, "{rows}");
+    assert_eq!(rows["rows"][0][0], "ada");
+    assert_eq!(rows["rows"][0][1], "seller");
+    assert_eq!(rows["rows"][0][2], ada["stored"]["phc"]);
+    assert!(rows["rows"][0][2]
+        .as_str()
+        .unwrap()
+        .starts_with("$argon2id$v=19$"));
+
+    // A user added with SQL signs in through the lab like any other.
+    let (status, body) = sql(
+        &server,
+        &student,
+        &format!(
+            "INSERT INTO users (username, password_hash, role, created_at) VALUES ('bea', '{}', 'admin', 0)",
+            ada["stored"]["phc"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let users: Value = server.json(&student, "/labs/auth/users").await;
+    assert_eq!(users.as_array().unwrap().len(), 2);
+
+    // The platform database keeps none of it.
+    let platform = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}?mode=ro",
+        server.data_dir.path().join("workbench.db").display()
+    ))
+    .await
+    .unwrap();
+    let lab_tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE 'auth_lab%' OR name = 'users'",
+    )
+    .fetch_one(&platform)
+    .await
+    .unwrap();
+    assert_eq!(lab_tables, 0);
+
+    let reset = student
+        .delete(server.url("/labs/sql/sandbox"))
+        .send()
+        .await
+        .unwrap();
+    assert!(reset.status().is_success(), "{}", reset.status());
+    let users: Value = server.json(&student, "/labs/auth/users").await;
+    assert_eq!(users, json!([]), "a reset shop has no demo users");
+}
+
+#[tokio::test]
+async fn tables_the_student_changed_get_a_4xx_that_says_how_to_start_again() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    register(&server, &student, "ada", "hunter2").await;
+
+    // A hash that would cost gigabytes to check is refused, not checked.
+    let (status, body) = sql(
+        &server,
+        &student,
+        "UPDATE users SET password_hash = '$argon2id$v=19$m=4194304,t=100,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g'",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let verify = student
+        .post(server.url("/labs/auth/verify"))
+        .json(&json!({ "username": "ada", "password": "hunter2" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verify.status(), 409);
+    assert!(verify
+        .text()
+        .await
+        .unwrap()
+        .contains("more work than the lab allows"));
+
+    // A table of another shape is the student's to fix, and the lab says how.
+    for statement in [
+        "DROP TABLE users",
+        "CREATE TABLE users (username INTEGER, note TEXT)",
+    ] {
+        let (status, body) = sql(&server, &student, statement).await;
+        assert_eq!(status, 200, "{statement}: {body}");
+    }
+    let refused = register(&server, &student, "cy", "pw").await;
+    assert_eq!(refused.status(), 409);
+    let message = refused.text().await.unwrap();
+    assert!(message.contains("DELETE /labs/sql/sandbox"), "{message}");
+
+    // And dropping the table outright only empties the lab.
+    sql(&server, &student, "DROP TABLE users").await;
+    let users: Value = server.json(&student, "/labs/auth/users").await;
+    assert_eq!(users, json!([]));
+}
+
 #[tokio::test]
 async fn the_hash_race_shows_sha256_far_faster_than_argon2id() {
     let server = TestServer::start().await;

@@ -176,7 +176,9 @@ async fn the_sandbox_refuses_to_reach_outside_itself() {
     .await;
     assert_eq!(
         tables["rows"][0][0],
-        "categories,sellers,customers,products,orders,order_items,reviews,accounts"
+        "categories,sellers,customers,products,orders,order_items,reviews,accounts,\
+         users,sessions,refresh_tokens,listings,oauth_codes,oauth_pending",
+        "the shop, with the auth lab's tables"
     );
     assert!(!server.data_dir.path().join("copy.db").exists());
 }

@@ -27,6 +27,7 @@ mod hashing;
 pub mod oauth;
 pub mod pool;
 pub mod rbac;
+mod shop;
 mod tokens;
 pub mod totp;
 mod users;
@@ -49,6 +50,7 @@ impl Lab for AuthLab {
     const TITLE: &'static str = "Authentication and authorisation";
     type Settings = AuthSettings;
     type State = pool::LabHashing;
+    const SHOP_TABLES: &'static str = shop::TABLES;
 
     fn state(_context: &super::LabContext) -> Self::State {
         pool::LabHashing::default()
@@ -92,6 +94,12 @@ impl Lab for AuthLab {
 const M_KIB: (u32, u32) = (8 * 1024, 64 * 1024);
 const T_COST: (u32, u32) = (1, 4);
 const P_COST: (u32, u32) = (1, 2);
+
+/// Whether a stored hash costs no more to check than the settings allow:
+/// hashes in the shop are the student's data, written with SQL at any cost.
+fn affordable(m_kib: u32, t: u32, p: u32) -> bool {
+    m_kib <= M_KIB.1 && t <= T_COST.1 && p <= P_COST.1
+}
 
 impl LabSettings for AuthSettings {
     fn validate(&self) -> Result<(), String> {

@@ -21,11 +21,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use super::tokens::{access_token, authenticate, cookie, random_token, sha256_hex, start_session};
-use super::AuthLab;
+use super::{shop, AuthLab};
 use crate::error::extract::{Json as JsonBody, Query};
 use crate::error::ApiError;
 use crate::identity::Student;
@@ -101,14 +101,18 @@ pub(super) async fn start(
     let id = random_token();
     let oauth_state = random_token()[..32].to_string();
     let verifier = random_token();
-    sqlx::query("INSERT INTO auth_lab_oauth_pending (id, student_id, state, verifier, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(&id)
-        .bind(student.id.as_str())
-        .bind(&oauth_state)
-        .bind(&verifier)
-        .bind(state.clock.now())
-        .execute(&state.pool)
-        .await?;
+    shop::run(
+        &state,
+        &student.id,
+        "INSERT INTO oauth_pending (id, state, verifier, created_at) VALUES (?, ?, ?, ?)",
+        vec![
+            json!(id),
+            json!(oauth_state),
+            json!(verifier),
+            json!(state.clock.now()),
+        ],
+    )
+    .await?;
     let challenge = challenge_of(&verifier);
     step(
         &inspector,
@@ -180,18 +184,20 @@ pub(super) async fn authorize(
     }
     let (username, _) = authenticate(&state, &inspector, &student, &headers).await?;
     let code = random_token();
-    sqlx::query(
-        "INSERT INTO auth_lab_oauth_codes (code_hash, student_id, username, client_id, redirect_uri, challenge, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    shop::run(
+        &state,
+        &student.id,
+        "INSERT INTO oauth_codes (code_hash, username, client_id, redirect_uri, challenge, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+        vec![
+            json!(sha256_hex(&code)),
+            json!(username),
+            json!(query.client_id),
+            json!(query.redirect_uri),
+            json!(query.code_challenge),
+            json!(state.clock.now() + CODE_SECS),
+        ],
     )
-    .bind(sha256_hex(&code))
-    .bind(student.id.as_str())
-    .bind(&username)
-    .bind(&query.client_id)
-    .bind(&query.redirect_uri)
-    .bind(&query.code_challenge)
-    .bind(state.clock.now() + CODE_SECS)
-    .execute(&state.pool)
     .await?;
     step(
         &inspector,
@@ -257,57 +263,58 @@ async fn exchange(
             "only authorization_code",
         ));
     }
-    let internal = |e: sqlx::Error| ApiError::from(e).into_response();
-    let row = sqlx::query(
-        "SELECT username, client_id, redirect_uri, challenge, expires_at, used_at FROM auth_lab_oauth_codes
-         WHERE code_hash = ? AND student_id = ?",
+    let failed = |e: ApiError| e.into_response();
+    let rows = shop::run(
+        state,
+        &student.id,
+        "SELECT username, client_id, redirect_uri, challenge, expires_at, used_at FROM oauth_codes
+         WHERE code_hash = ?",
+        vec![json!(sha256_hex(&request.code))],
     )
-    .bind(sha256_hex(&request.code))
-    .bind(student.id.as_str())
-    .fetch_optional(&state.pool)
     .await
-    .map_err(internal)?;
-    let Some(row) = row else {
+    .map_err(failed)?;
+    let Some(row) = rows.first() else {
         return Err(refuse("unknown code"));
     };
-    let get = |name: &str| row.try_get::<String, _>(name).unwrap_or_default();
-    if row
-        .try_get::<Option<i64>, _>("used_at")
-        .ok()
-        .flatten()
-        .is_some()
-    {
+    let get = |column: usize| row.text(column).unwrap_or_default();
+    if row.optional_integer(5).ok().flatten().is_some() {
         return Err(refuse("this code was already used: codes work once"));
     }
     // Spend the code before anything else can fail, so it never works twice.
-    sqlx::query("UPDATE auth_lab_oauth_codes SET used_at = ? WHERE code_hash = ?")
-        .bind(state.clock.now())
-        .bind(sha256_hex(&request.code))
-        .execute(&state.pool)
-        .await
-        .map_err(internal)?;
-    if row.try_get::<i64, _>("expires_at").unwrap_or(0) <= state.clock.now() {
+    shop::run(
+        state,
+        &student.id,
+        "UPDATE oauth_codes SET used_at = ? WHERE code_hash = ?",
+        vec![json!(state.clock.now()), json!(sha256_hex(&request.code))],
+    )
+    .await
+    .map_err(failed)?;
+    if row.integer(4).unwrap_or(0) <= state.clock.now() {
         return Err(refuse("the code has expired"));
     }
-    if get("client_id") != request.client_id || get("redirect_uri") != request.redirect_uri {
+    if get(1) != request.client_id || get(2) != request.redirect_uri {
         return Err(refuse(
             "client_id or redirect_uri differ from the authorization request",
         ));
     }
-    if challenge_of(&request.code_verifier) != get("challenge") {
+    if challenge_of(&request.code_verifier) != get(3) {
         return Err(refuse(
             "code_verifier does not match the code_challenge (PKCE)",
         ));
     }
-    let username = get("username");
-    let role: String =
-        sqlx::query_scalar("SELECT role FROM auth_lab_users WHERE student_id = ? AND username = ?")
-            .bind(student.id.as_str())
-            .bind(&username)
-            .fetch_optional(&state.pool)
-            .await
-            .map_err(internal)?
-            .unwrap_or_else(|| "buyer".into());
+    let username = get(0);
+    let roles = shop::run(
+        state,
+        &student.id,
+        "SELECT role FROM users WHERE username = ?",
+        vec![json!(username)],
+    )
+    .await
+    .map_err(failed)?;
+    let role = roles
+        .first()
+        .and_then(|row| row.text(0).ok())
+        .unwrap_or_else(|| "buyer".into());
     let (token, _, _) = access_token(state, student, &username, &role, access_secs)
         .map_err(IntoResponse::into_response)?;
     step(
@@ -366,11 +373,19 @@ pub(super) async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     let pending = match pending_cookie(&headers) {
-        Some(id) => sqlx::query("DELETE FROM auth_lab_oauth_pending WHERE id = ? AND student_id = ? RETURNING state, verifier")
-            .bind(&id)
-            .bind(student.id.as_str())
-            .fetch_optional(&state.pool)
-            .await?,
+        Some(id) => {
+            let rows = shop::run(
+                &state,
+                &student.id,
+                "DELETE FROM oauth_pending WHERE id = ? RETURNING state, verifier",
+                vec![json!(id)],
+            )
+            .await?;
+            match rows.first() {
+                Some(row) => Some((row.text(0)?, row.text(1)?)),
+                None => None,
+            }
+        }
         None => None,
     };
     let Some(pending) = pending else {
@@ -385,7 +400,7 @@ pub(super) async fn callback(
             "no pending sign-in: start at /labs/auth/oauth/start",
         ));
     };
-    let kept_state: String = pending.try_get("state")?;
+    let (kept_state, verifier) = pending;
     if kept_state != query.state {
         step(
             &inspector,
@@ -408,7 +423,7 @@ pub(super) async fn callback(
         code: query.code,
         redirect_uri: REDIRECT_URI.into(),
         client_id: CLIENT_ID.into(),
-        code_verifier: pending.try_get("verifier")?,
+        code_verifier: verifier,
     };
     let tokens = match exchange(
         &state,

@@ -13,10 +13,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use serde_json::json;
 
 use super::tokens::authenticate;
-use super::AuthLab;
+use super::{shop, AuthLab};
 use crate::error::extract::{Json as JsonBody, Path};
 use crate::error::ApiError;
 use crate::identity::Student;
@@ -26,6 +26,8 @@ use crate::labs::Labs;
 
 pub use model::labs::auth::{default_policy, ACTIONS, ROLES};
 
+/// Most products one shop lists.
+const MAX_LISTINGS: i64 = 100;
 /// Checks a policy names only known roles and actions.
 pub fn validate_policy(policy: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
     for (role, actions) in policy {
@@ -121,14 +123,17 @@ async fn authorise(
     owner: Option<&str>,
 ) -> Result<String, ApiError> {
     let (user, role) = authenticate(state, inspector, student, headers).await?;
-    let banned: bool = sqlx::query_scalar(
-        "SELECT banned FROM auth_lab_users WHERE student_id = ? AND username = ?",
+    let rows = shop::run(
+        state,
+        &student.id,
+        "SELECT banned FROM users WHERE username = ?",
+        vec![json!(user)],
     )
-    .bind(student.id.as_str())
-    .bind(&user)
-    .fetch_optional(&state.pool)
-    .await?
-    .unwrap_or(false);
+    .await?;
+    let banned = match rows.first() {
+        Some(row) => row.integer(0)? != 0,
+        None => false,
+    };
     let (allowed, rule) = if banned {
         (false, format!("{user} is banned"))
     } else {
@@ -175,22 +180,23 @@ pub(super) async fn list(
         None,
     )
     .await?;
-    let rows = sqlx::query(
-        "SELECT id, name, owner FROM auth_lab_products WHERE student_id = ? ORDER BY id",
+    let rows = shop::run(
+        &state,
+        &student.id,
+        "SELECT id, name, owner FROM listings ORDER BY id",
+        vec![],
     )
-    .bind(student.id.as_str())
-    .fetch_all(&state.pool)
     .await?;
     let products = rows
         .iter()
-        .map(|r| {
+        .map(|row| {
             Ok(Product {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                owner: r.try_get("owner")?,
+                id: row.integer(0)?,
+                name: row.text(1)?,
+                owner: row.text(2)?,
             })
         })
-        .collect::<Result<_, sqlx::Error>>()?;
+        .collect::<Result<_, ApiError>>()?;
     Ok(Json(products))
 }
 
@@ -224,15 +230,33 @@ pub(super) async fn add(
     if name.is_empty() || name.chars().count() > 80 {
         return Err(ApiError::Unprocessable("name: 1 to 80 characters".into()));
     }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO auth_lab_products (student_id, name, owner, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+    let count = shop::run(&state, &student.id, "SELECT COUNT(*) FROM listings", vec![]).await?;
+    if count
+        .first()
+        .map(|row| row.integer(0))
+        .transpose()?
+        .unwrap_or_default()
+        >= MAX_LISTINGS
+    {
+        return Err(ApiError::Conflict(format!(
+            "Your shop lists {MAX_LISTINGS} products at most; delete some first."
+        )));
+    }
+    let inserted = shop::run(
+        &state,
+        &student.id,
+        "INSERT INTO listings (name, owner, created_at) VALUES (?, ?, ?) RETURNING id",
+        vec![json!(name), json!(user), json!(state.clock.now())],
     )
-    .bind(student.id.as_str())
-    .bind(name)
-    .bind(&user)
-    .bind(state.clock.now())
-    .fetch_one(&state.pool)
     .await?;
+    let id = match inserted.first() {
+        Some(row) => row.integer(0)?,
+        None => {
+            return Err(ApiError::Conflict(
+                "The shop did not keep the product.".into(),
+            ))
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(Product {
@@ -244,12 +268,17 @@ pub(super) async fn add(
 }
 
 async fn owner_of(state: &Labs, student: &Student, id: i64) -> Result<String, ApiError> {
-    sqlx::query_scalar("SELECT owner FROM auth_lab_products WHERE student_id = ? AND id = ?")
-        .bind(student.id.as_str())
-        .bind(id)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("No product {id} in your shop.")))
+    let rows = shop::run(
+        state,
+        &student.id,
+        "SELECT owner FROM listings WHERE id = ?",
+        vec![json!(id)],
+    )
+    .await?;
+    match rows.first() {
+        Some(row) => row.text(0),
+        None => Err(ApiError::NotFound(format!("No product {id} in your shop."))),
+    }
 }
 
 /// `DELETE /labs/auth/products/{id}`
@@ -272,11 +301,13 @@ pub(super) async fn delete(
         Some(&owner),
     )
     .await?;
-    sqlx::query("DELETE FROM auth_lab_products WHERE student_id = ? AND id = ?")
-        .bind(student.id.as_str())
-        .bind(id)
-        .execute(&state.pool)
-        .await?;
+    shop::run(
+        &state,
+        &student.id,
+        "DELETE FROM listings WHERE id = ?",
+        vec![json!(id)],
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -322,13 +353,14 @@ pub(super) async fn ban(
         None,
     )
     .await?;
-    let banned =
-        sqlx::query("UPDATE auth_lab_users SET banned = 1 WHERE student_id = ? AND username = ?")
-            .bind(student.id.as_str())
-            .bind(&username)
-            .execute(&state.pool)
-            .await?
-            .rows_affected();
+    let banned = shop::run(
+        &state,
+        &student.id,
+        "UPDATE users SET banned = 1 WHERE username = ?",
+        vec![json!(username)],
+    )
+    .await?
+    .changes();
     if banned == 0 {
         return Err(ApiError::NotFound(format!(
             "No demo user {username:?} in your shop."

@@ -25,11 +25,11 @@ use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use super::users::check_password;
-use super::{AuthLab, Mechanism};
+use super::{shop, AuthLab, Mechanism};
 use crate::error::extract::Json as JsonBody;
 use crate::error::ApiError;
 use crate::identity::Student;
@@ -184,15 +184,12 @@ pub(super) async fn start_session(
     let now = state.clock.now();
     let id = random_token();
     let expires_at = now + i64::from(session_secs);
-    sqlx::query(
-        "INSERT INTO auth_lab_sessions (id, student_id, username, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    shop::run(
+        state,
+        &student.id,
+        "INSERT INTO sessions (id, username, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        vec![json!(id), json!(username), json!(now), json!(expires_at)],
     )
-    .bind(&id)
-    .bind(student.id.as_str())
-    .bind(username)
-    .bind(now)
-    .bind(expires_at)
-    .execute(&state.pool)
     .await?;
     let cookie = format!(
         "{COOKIE}={id}; Path=/labs/auth; HttpOnly; SameSite=Strict; Max-Age={session_secs}{}",
@@ -218,17 +215,19 @@ async fn issue_pair(
     let now = state.clock.now();
     let (access_token, header, claims) = access_token(state, student, username, role, access_secs)?;
     let refresh_token = random_token();
-    sqlx::query(
-        "INSERT INTO auth_lab_refresh_tokens (token_hash, family, student_id, username, issued_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+    shop::run(
+        state,
+        &student.id,
+        "INSERT INTO refresh_tokens (token_hash, family, username, issued_at, expires_at)
+         VALUES (?, ?, ?, ?, ?)",
+        vec![
+            json!(sha256_hex(&refresh_token)),
+            json!(family),
+            json!(username),
+            json!(now),
+            json!(now + i64::from(refresh_secs)),
+        ],
     )
-    .bind(sha256_hex(&refresh_token))
-    .bind(family)
-    .bind(student.id.as_str())
-    .bind(username)
-    .bind(now)
-    .bind(now + i64::from(refresh_secs))
-    .execute(&state.pool)
     .await?;
     Ok(TokenPair {
         mechanism: Mechanism::Jwt,
@@ -321,17 +320,19 @@ pub(super) async fn refresh(
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let now = state.clock.now();
-    let row = sqlx::query(
-        "SELECT family, username, expires_at, used_at, revoked_at FROM auth_lab_refresh_tokens
-         WHERE token_hash = ? AND student_id = ?",
+    let rows = shop::run(
+        &state,
+        &student.id,
+        "SELECT family, username, expires_at, used_at, revoked_at FROM refresh_tokens
+         WHERE token_hash = ?",
+        vec![json!(sha256_hex(&body.refresh_token))],
     )
-    .bind(sha256_hex(&body.refresh_token))
-    .bind(student.id.as_str())
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or_else(|| unauthorized("Unknown refresh token."))?;
-    let family: String = row.try_get("family")?;
-    let username: String = row.try_get("username")?;
+    .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| unauthorized("Unknown refresh token."))?;
+    let family = row.text(0)?;
+    let username = row.text(1)?;
     let refusal = |outcome: &'static str, revoked_tokens: u64| {
         inspector.record(&Refreshed {
             family: family.clone(),
@@ -339,45 +340,51 @@ pub(super) async fn refresh(
             revoked_tokens,
         });
     };
-    if row.try_get::<Option<i64>, _>("used_at")?.is_some() {
+    if row.optional_integer(3)?.is_some() {
         // Reuse: someone holds a copy. End the whole chain.
-        let revoked = sqlx::query(
-            "UPDATE auth_lab_refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+        let revoked = shop::run(
+            &state,
+            &student.id,
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+            vec![json!(now), json!(family)],
         )
-        .bind(now)
-        .bind(&family)
-        .execute(&state.pool)
         .await?
-        .rows_affected();
+        .changes();
         refusal("reuse", revoked);
         return Err(unauthorized(
             "This refresh token was already used: the whole token family is now revoked. Sign in again.",
         ));
     }
-    if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
+    if row.optional_integer(4)?.is_some() {
         refusal("revoked", 0);
         return Err(unauthorized(
             "This refresh token was revoked. Sign in again.",
         ));
     }
-    if row.try_get::<i64, _>("expires_at")? <= now {
+    if row.integer(2)? <= now {
         refusal("expired", 0);
         return Err(unauthorized(
             "This refresh token has expired. Sign in again.",
         ));
     }
-    let role: Option<String> =
-        sqlx::query_scalar("SELECT role FROM auth_lab_users WHERE student_id = ? AND username = ?")
-            .bind(student.id.as_str())
-            .bind(&username)
-            .fetch_optional(&state.pool)
-            .await?;
-    let role = role.ok_or_else(|| unauthorized("That demo user no longer exists."))?;
-    sqlx::query("UPDATE auth_lab_refresh_tokens SET used_at = ? WHERE token_hash = ?")
-        .bind(now)
-        .bind(sha256_hex(&body.refresh_token))
-        .execute(&state.pool)
-        .await?;
+    let roles = shop::run(
+        &state,
+        &student.id,
+        "SELECT role FROM users WHERE username = ?",
+        vec![json!(username)],
+    )
+    .await?;
+    let role = match roles.first() {
+        Some(row) => row.text(0)?,
+        None => return Err(unauthorized("That demo user no longer exists.")),
+    };
+    shop::run(
+        &state,
+        &student.id,
+        "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?",
+        vec![json!(now), json!(sha256_hex(&body.refresh_token))],
+    )
+    .await?;
     inspector.record(&Refreshed {
         family: family.clone(),
         outcome: "rotated",
@@ -405,21 +412,22 @@ pub(super) async fn logout(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     if let Some(id) = session_cookie(&headers) {
-        sqlx::query("DELETE FROM auth_lab_sessions WHERE id = ? AND student_id = ?")
-            .bind(&id)
-            .bind(student.id.as_str())
-            .execute(&state.pool)
-            .await?;
+        shop::run(
+            &state,
+            &student.id,
+            "DELETE FROM sessions WHERE id = ?",
+            vec![json!(id)],
+        )
+        .await?;
     }
     if let Ok(RefreshBody { refresh_token }) = serde_json::from_slice(&body) {
-        sqlx::query(
-            "UPDATE auth_lab_refresh_tokens SET revoked_at = ? WHERE student_id = ? AND family =
-             (SELECT family FROM auth_lab_refresh_tokens WHERE token_hash = ?) AND revoked_at IS NULL",
+        shop::run(
+            &state,
+            &student.id,
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE family =
+             (SELECT family FROM refresh_tokens WHERE token_hash = ?) AND revoked_at IS NULL",
+            vec![json!(state.clock.now()), json!(sha256_hex(&refresh_token))],
         )
-        .bind(state.clock.now())
-        .bind(student.id.as_str())
-        .bind(sha256_hex(&refresh_token))
-        .execute(&state.pool)
         .await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -470,22 +478,17 @@ pub(super) async fn authenticate(
             "Not signed in to the demo shop: send the lab_session cookie or an Authorization: Bearer token.",
         ));
     };
-    let row = sqlx::query(
-        "SELECT s.username, s.expires_at, u.role FROM auth_lab_sessions s
-         JOIN auth_lab_users u ON u.student_id = s.student_id AND u.username = s.username
-         WHERE s.id = ? AND s.student_id = ? AND s.expires_at > ?",
+    let rows = shop::run(
+        state,
+        &student.id,
+        "SELECT s.username, s.expires_at, u.role FROM sessions s
+         JOIN users u ON u.username = s.username
+         WHERE s.id = ? AND s.expires_at > ?",
+        vec![json!(id), json!(state.clock.now())],
     )
-    .bind(&id)
-    .bind(student.id.as_str())
-    .bind(state.clock.now())
-    .fetch_optional(&state.pool)
     .await?;
-    let found = match &row {
-        Some(row) => Some((
-            row.try_get::<String, _>("username")?,
-            row.try_get::<i64, _>("expires_at")?,
-            row.try_get::<String, _>("role")?,
-        )),
+    let found = match rows.first() {
+        Some(row) => Some((row.text(0)?, row.integer(1)?, row.text(2)?)),
         None => None,
     };
     inspector.record(&SessionLoaded {

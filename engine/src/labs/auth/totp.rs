@@ -13,9 +13,10 @@ use axum::http::HeaderMap;
 use axum::Json;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha1::Sha1;
-use sqlx::Row;
 
+use super::shop;
 use super::tokens::authenticate;
 use crate::error::extract::Json as JsonBody;
 use crate::error::ApiError;
@@ -122,21 +123,22 @@ pub(super) async fn check_second_factor(
     username: &str,
     code: Option<&str>,
 ) -> Result<(), ApiError> {
-    let row = sqlx::query(
-        "SELECT totp_secret, totp_enabled, totp_last_step FROM auth_lab_users WHERE student_id = ? AND username = ?",
+    let rows = shop::run(
+        state,
+        &student.id,
+        "SELECT totp_secret, totp_enabled, totp_last_step FROM users WHERE username = ?",
+        vec![json!(username)],
     )
-    .bind(student.id.as_str())
-    .bind(username)
-    .fetch_one(&state.pool)
     .await?;
-    if row.try_get::<i64, _>("totp_enabled")? == 0 {
+    let row = rows.first().ok_or_else(no_such_user)?;
+    if row.integer(1)? == 0 {
         return Ok(());
     }
     let secret = row
-        .try_get::<Option<String>, _>("totp_secret")?
+        .optional_text(0)?
         .and_then(|s| unbase32(&s))
         .unwrap_or_default();
-    let last: Option<i64> = row.try_get("totp_last_step")?;
+    let last = row.optional_integer(2)?;
     let record = |outcome| {
         inspector.record(&TotpChecked {
             username: username.to_string(),
@@ -163,12 +165,13 @@ pub(super) async fn check_second_factor(
             ))
         }
         Some(step) => {
-            sqlx::query("UPDATE auth_lab_users SET totp_last_step = ? WHERE student_id = ? AND username = ?")
-                .bind(step)
-                .bind(student.id.as_str())
-                .bind(username)
-                .execute(&state.pool)
-                .await?;
+            shop::run(
+                state,
+                &student.id,
+                "UPDATE users SET totp_last_step = ? WHERE username = ?",
+                vec![json!(step), json!(username)],
+            )
+            .await?;
             record("accepted");
             Ok(())
         }
@@ -192,12 +195,16 @@ pub(super) async fn enrol(
 ) -> Result<Json<Enrolment>, ApiError> {
     let (username, _) = authenticate(&state, &inspector, &student, &headers).await?;
     let secret = base32(&rand::random::<[u8; 20]>());
-    sqlx::query("UPDATE auth_lab_users SET totp_secret = ?, totp_enabled = 0, totp_last_step = NULL WHERE student_id = ? AND username = ?")
-        .bind(&secret)
-        .bind(student.id.as_str())
-        .bind(&username)
-        .execute(&state.pool)
-        .await?;
+    let enrolled = shop::run(
+        &state,
+        &student.id,
+        "UPDATE users SET totp_secret = ?, totp_enabled = 0, totp_last_step = NULL WHERE username = ?",
+        vec![json!(secret), json!(username)],
+    )
+    .await?;
+    if enrolled.changes() == 0 {
+        return Err(no_such_user());
+    }
     let label: String =
         form_urlencoded::byte_serialize(format!("Workbench demo shop:{username}").as_bytes())
             .collect();
@@ -232,13 +239,14 @@ pub(super) async fn confirm(
     JsonBody(confirmation): JsonBody<Confirmation>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (username, _) = authenticate(&state, &inspector, &student, &headers).await?;
-    let secret: Option<String> = sqlx::query_scalar(
-        "SELECT totp_secret FROM auth_lab_users WHERE student_id = ? AND username = ?",
+    let rows = shop::run(
+        &state,
+        &student.id,
+        "SELECT totp_secret FROM users WHERE username = ?",
+        vec![json!(username)],
     )
-    .bind(student.id.as_str())
-    .bind(&username)
-    .fetch_one(&state.pool)
     .await?;
+    let secret = rows.first().ok_or_else(no_such_user)?.optional_text(0)?;
     let secret = secret
         .and_then(|s| unbase32(&s))
         .ok_or_else(|| ApiError::Conflict("Enrol first: POST /labs/auth/totp/enrol.".into()))?;
@@ -248,13 +256,18 @@ pub(super) async fn confirm(
                 .into(),
         )
     })?;
-    sqlx::query("UPDATE auth_lab_users SET totp_enabled = 1, totp_last_step = ? WHERE student_id = ? AND username = ?")
-        .bind(step)
-        .bind(student.id.as_str())
-        .bind(&username)
-        .execute(&state.pool)
-        .await?;
+    shop::run(
+        &state,
+        &student.id,
+        "UPDATE users SET totp_enabled = 1, totp_last_step = ? WHERE username = ?",
+        vec![json!(step), json!(username)],
+    )
+    .await?;
     Ok(Json(serde_json::json!({ "two_factor": true })))
+}
+
+fn no_such_user() -> ApiError {
+    ApiError::Unauthorized("That demo user no longer exists.".into())
 }
 
 #[cfg(test)]

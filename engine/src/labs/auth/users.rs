@@ -1,5 +1,5 @@
-//! Demo users: register, list, verify, clear. Every query is scoped to the
-//! student making the request, so sandboxes never meet.
+//! Demo users: register, list, verify, clear. They live in the `users`
+//! table of the student's own shop ([`super::shop`]), so shops never meet.
 
 use std::time::Instant;
 
@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use model::labs::auth::{DemoUser, HashParts, Registration};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use serde_json::json;
 
-use super::{AuthLab, AuthSettings, HashingCost};
+use super::{shop, AuthLab, AuthSettings, HashingCost};
 use crate::accounts::Verdict;
 use crate::error::extract::Json as JsonBody;
 use crate::error::ApiError;
@@ -122,11 +122,9 @@ pub(super) async fn register(
                 .into(),
         ));
     }
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_lab_users WHERE student_id = ?")
-        .bind(student.id.as_str())
-        .fetch_one(&state.pool)
-        .await?;
-    if count >= MAX_USERS {
+    let count = shop::run(&state, &student.id, "SELECT COUNT(*) FROM users", vec![]).await?;
+    let count = count.first().map(|row| row.integer(0)).transpose()?;
+    if count.unwrap_or_default() >= MAX_USERS {
         return Err(ApiError::Conflict(format!("Your sandbox holds {MAX_USERS} demo users at most; DELETE /labs/auth/users to start again.")));
     }
     let started = Instant::now();
@@ -139,18 +137,20 @@ pub(super) async fn register(
     )
     .await?;
     let hash_ms = started.elapsed().as_millis() as u64;
-    let inserted = sqlx::query(
-        "INSERT INTO auth_lab_users (student_id, username, password_hash, role, created_at)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    let inserted = shop::run(
+        &state,
+        &student.id,
+        "INSERT INTO users (username, password_hash, role, created_at)
+         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        vec![
+            json!(registration.username),
+            json!(phc),
+            json!(registration.role),
+            json!(state.clock.now()),
+        ],
     )
-    .bind(student.id.as_str())
-    .bind(&registration.username)
-    .bind(&phc)
-    .bind(&registration.role)
-    .bind(state.clock.now())
-    .execute(&state.pool)
     .await?
-    .rows_affected();
+    .changes();
     if inserted == 0 {
         return Err(ApiError::Conflict(format!(
             "You already have a demo user called {:?}.",
@@ -204,23 +204,24 @@ pub(super) async fn list(
     State(state): State<Labs>,
     student: Student,
 ) -> Result<Json<Vec<DemoUser>>, ApiError> {
-    let rows = sqlx::query(
-        "SELECT username, role, password_hash FROM auth_lab_users WHERE student_id = ? ORDER BY created_at, username",
+    let rows = shop::run(
+        &state,
+        &student.id,
+        "SELECT username, role, password_hash FROM users ORDER BY created_at, username",
+        vec![],
     )
-    .bind(student.id.as_str())
-    .fetch_all(&state.pool)
     .await?;
     let users = rows
         .iter()
         .map(|row| {
             Ok(DemoUser {
-                username: row.try_get("username")?,
-                role: row.try_get("role")?,
-                stored: HashParts::of(&row.try_get::<String, _>("password_hash")?),
+                username: row.text(0)?,
+                role: row.text(1)?,
+                stored: HashParts::of(&row.text(2)?),
                 hash_ms: None,
             })
         })
-        .collect::<Result<_, sqlx::Error>>()?;
+        .collect::<Result<_, ApiError>>()?;
     Ok(Json(users))
 }
 
@@ -229,10 +230,7 @@ pub(super) async fn clear(
     State(state): State<Labs>,
     student: Student,
 ) -> Result<StatusCode, ApiError> {
-    sqlx::query("DELETE FROM auth_lab_users WHERE student_id = ?")
-        .bind(student.id.as_str())
-        .execute(&state.pool)
-        .await?;
+    shop::run(&state, &student.id, "DELETE FROM users", vec![]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -259,22 +257,20 @@ pub(super) async fn check_password(
     username: &str,
     password: String,
 ) -> Result<(Option<String>, u64), ApiError> {
-    let row = sqlx::query(
-        "SELECT password_hash, role FROM auth_lab_users WHERE student_id = ? AND username = ?",
+    let rows = shop::run(
+        state,
+        &student.id,
+        "SELECT password_hash, role FROM users WHERE username = ?",
+        vec![json!(username)],
     )
-    .bind(student.id.as_str())
-    .bind(username)
-    .fetch_optional(&state.pool)
     .await?;
-    let (stored, role) = match row {
-        Some(row) => (
-            Some(row.try_get::<String, _>("password_hash")?),
-            Some(row.try_get::<String, _>("role")?),
-        ),
+    let (stored, role) = match rows.first() {
+        Some(row) => (Some(row.text(0)?), Some(row.text(1)?)),
         None => (None, None),
     };
     let started = Instant::now();
     let user_exists = stored.is_some();
+    let stored = stored.map(checkable).transpose()?.flatten();
     let verdict = state
         .labs
         .get::<AuthLab>()
@@ -289,6 +285,25 @@ pub(super) async fn check_password(
         took_ms,
     });
     Ok((role.filter(|_| matched), took_ms))
+}
+
+/// A stored hash as the lab will check it. The `users` table is the
+/// student's to change with SQL, so a hash may be anything: one that is not
+/// a PHC string is checked like a missing user (against the decoy), and one
+/// that would cost more than the lab's settings allow is refused, so it
+/// cannot tie up the hashing pool that every student shares.
+fn checkable(phc: String) -> Result<Option<String>, ApiError> {
+    let Some(parts) = HashParts::of(&phc) else {
+        return Ok(None);
+    };
+    match (parts.m_kib, parts.t, parts.p) {
+        (Some(m), Some(t), Some(p)) if super::affordable(m, t, p) => Ok(Some(phc)),
+        _ => Err(ApiError::Conflict(format!(
+            "This user's stored hash asks for more work than the lab allows (m={:?} KiB, \
+             t={:?}, p={:?}); register the user again, or reset your shop.",
+            parts.m_kib, parts.t, parts.p
+        ))),
+    }
 }
 
 /// `POST /labs/auth/verify`: one password check, timed. An unknown user is
@@ -329,6 +344,23 @@ mod tests {
         );
         assert_eq!(parts.salt, "c2FsdHNhbHRzYWx0");
         assert!(HashParts::of("not a hash").is_none());
+    }
+
+    #[test]
+    fn a_stored_hash_is_checked_only_at_a_cost_the_lab_allows() {
+        let phc = |m: u32| {
+            format!("$argon2id$v=19$m={m},t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g")
+        };
+        assert_eq!(checkable(phc(19456)).unwrap(), Some(phc(19456)));
+        assert!(matches!(
+            checkable(phc(4 << 20)),
+            Err(ApiError::Conflict(_))
+        ));
+        assert_eq!(
+            checkable("hunter2".into()).unwrap(),
+            None,
+            "a plain text password"
+        );
     }
 
     #[test]

@@ -55,6 +55,7 @@ impl Lab for SqlLab {
             context.clock.clone(),
             context.sandbox_disk_bytes,
             context.sandbox_max_bytes,
+            super::shop_tables(),
         )
     }
 

@@ -83,6 +83,8 @@ pub struct Sandboxes {
     /// When the whole disk budget was last checked, on the server's clock.
     last_disk_check: Mutex<Option<i64>>,
     clock: Arc<dyn Clock>,
+    /// Tables other labs keep in every shop, made with each new sandbox.
+    shop_tables: String,
     /// New sandboxes across the server: generous enough for a class of a
     /// thousand starting at once, so that a crowd of new guests from many
     /// addresses cannot churn through everyone's idle sandboxes in minutes.
@@ -92,13 +94,15 @@ pub struct Sandboxes {
 impl Sandboxes {
     /// Sandboxes kept in `dir`, each at most `max_bytes` and all together
     /// at most `disk_budget`, shared within `limits` (with
-    /// [`CONCURRENT_RUNS`] slots); time budgets drain on `clock`.
+    /// [`CONCURRENT_RUNS`] slots); time budgets drain on `clock`. Each new
+    /// one is the course's shop plus `shop_tables` (other labs' tables).
     pub fn new(
         dir: PathBuf,
         limits: GateLimits,
         clock: Arc<dyn Clock>,
         disk_budget: u64,
         max_bytes: u64,
+        shop_tables: String,
     ) -> Self {
         let limits = GateLimits {
             slots: CONCURRENT_RUNS,
@@ -114,6 +118,7 @@ impl Sandboxes {
             notices: Mutex::new(HashMap::new()),
             last_disk_check: Mutex::new(None),
             clock: clock.clone(),
+            shop_tables,
             creations: crate::limiter::KeyedLimiter::new(
                 std::num::NonZeroU32::new(NEW_SANDBOXES_BURST).expect("nonzero"),
                 Duration::from_millis(250),
@@ -284,6 +289,13 @@ impl Sandboxes {
         tokio::fs::copy(template, &partial)
             .await
             .map_err(|e| SandboxError::Setup(e.to_string()))?;
+        if !self.shop_tables.is_empty() {
+            let (file, tables) = (partial.clone(), self.shop_tables.clone());
+            tokio::task::spawn_blocking(move || open(&file)?.execute_trusted(&tables))
+                .await
+                .map_err(|e| SandboxError::Setup(e.to_string()))?
+                .map_err(|e| SandboxError::Setup(format!("the shop's tables: {e}")))?;
+        }
         tokio::fs::rename(&partial, path)
             .await
             .map_err(|e| SandboxError::Setup(e.to_string()))
