@@ -278,10 +278,15 @@ pub struct ServeConfig {
     /// Hosts (`host` or `host:port`) that probe exercises may reach besides loopback.
     #[arg(long, env = "WORKBENCH_PROBE_ALLOW", value_delimiter = ',')]
     pub probe_allow: Vec<String>,
-    /// Redis for the cache lab's Redis backend (e.g. `redis://127.0.0.1:6379`);
-    /// without it the lab offers its in-process cache only.
+    /// Redis for the cache lab's Redis backend and the rate-limit lab's
+    /// shared limiter (e.g. `redis://127.0.0.1:6379`); without it the labs
+    /// work in process only. The same as `--service redis=<url>`.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+    /// External services for labs that use one, as `name=url`
+    /// (e.g. `amqp=amqp://127.0.0.1:5672`); repeat it, or separate with commas.
+    #[arg(long = "service", env = "WORKBENCH_SERVICES", value_delimiter = ',', value_parser = parse_service)]
+    pub services: Vec<(String, String)>,
     /// Seconds for one spent sign-in attempt to come back.
     #[arg(long, env = "WORKBENCH_SIGN_IN_REFILL_SECS", default_value_t = 12)]
     pub sign_in_refill_secs: u64,
@@ -356,6 +361,13 @@ impl ServeConfig {
         self.student_memory_bytes() / 2
     }
 
+    /// Every external service: `--service` ones, and Redis from
+    /// `--redis-url` unless `--service redis=...` names it too.
+    pub fn service_urls(&self) -> crate::labs::ServiceUrls {
+        let redis = self.redis_url.clone().map(|url| ("redis".to_string(), url));
+        crate::labs::ServiceUrls::new(redis.into_iter().chain(self.services.iter().cloned()))
+    }
+
     /// The labs' shares of the student memory: a quarter for the cache
     /// lab's entries, a sixteenth for its statistics, three sixteenths for
     /// the rate-limit lab's limiters.
@@ -375,6 +387,24 @@ impl ServeConfig {
             per_address: self.sign_in_burst_per_address,
             refill_every: Duration::from_secs(self.sign_in_refill_secs.max(1)),
         }
+    }
+}
+
+/// `name=url`, as `--service` takes it.
+fn parse_service(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, url))
+            if !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && url.contains("://") =>
+        {
+            Ok((name.to_string(), url.to_string()))
+        }
+        _ => Err(format!(
+            "{text:?}: write a service as name=url, e.g. amqp=amqp://127.0.0.1:5672"
+        )),
     }
 }
 
@@ -422,6 +452,28 @@ mod tests {
         assert!(
             Cli::try_parse_from(["workbench", "user", "add", "a@b.c", "--role", "root"]).is_err()
         );
+    }
+
+    #[test]
+    fn services_are_named_urls_and_redis_url_is_one_of_them() {
+        let cli = Cli::try_parse_from([
+            "workbench",
+            "serve",
+            "--service",
+            "amqp=amqp://127.0.0.1:5672",
+            "--redis-url",
+            "redis://127.0.0.1:6379",
+        ])
+        .unwrap();
+        let Command::Serve(config) = cli.into_command() else {
+            panic!("expected serve")
+        };
+        let services = config.service_urls();
+        assert_eq!(services.url("amqp"), Some("amqp://127.0.0.1:5672"));
+        assert_eq!(services.url("redis"), Some("redis://127.0.0.1:6379"));
+        assert_eq!(services.url("nats"), None);
+        let error = Cli::try_parse_from(["workbench", "serve", "--service", "amqp"]).unwrap_err();
+        assert!(error.to_string().contains("name=url"), "{error}");
     }
 
     #[test]

@@ -133,7 +133,7 @@ pub async fn build_state_with_clock(
     let lab_states = crate::labs::LabStates::new(crate::labs::LabContext {
         data_dir: config.database.data_dir.clone(),
         clock: clock.clone(),
-        redis_url: config.redis_url.clone(),
+        services: config.service_urls(),
         sql_gate: config.sql_gate_limits(),
         sandbox_disk_bytes: config.sandbox_disk_mib.saturating_mul(1024 * 1024),
         sandbox_max_bytes: config.sandbox_max_mib.clamp(4, 1024) * 1024 * 1024,

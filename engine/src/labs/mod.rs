@@ -283,8 +283,9 @@ pub struct LabContext {
     pub data_dir: PathBuf,
     /// The server's clock.
     pub clock: Arc<dyn Clock>,
-    /// Redis, for labs with a Redis backend, when the server has one.
-    pub redis_url: Option<String>,
+    /// The external services the server was told about (Redis, a message
+    /// broker, ...), for labs with a backend of that kind.
+    pub services: ServiceUrls,
     /// Each student's fair share of the SQL sandboxes' threads.
     pub sql_gate: crate::fair_gate::GateLimits,
     /// All SQL sandboxes together stay under this many bytes.
@@ -293,6 +294,24 @@ pub struct LabContext {
     pub sandbox_max_bytes: u64,
     /// What labs may keep in memory for all students together.
     pub memory: MemoryBudgets,
+}
+
+/// Where external services are, by name (`redis`, `amqp`, `nats`, ...),
+/// as the operator gave them (`--service redis=redis://127.0.0.1:6379`). A
+/// lab that needs one asks by name and works without it, or says so.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceUrls(std::collections::BTreeMap<String, String>);
+
+impl ServiceUrls {
+    /// The services in `pairs`, as `(name, url)`.
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(pairs.into_iter().collect())
+    }
+
+    /// The URL of the service called `name`, if the server has one.
+    pub fn url(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
 }
 
 /// Bytes the labs may keep in memory for all students together; beyond

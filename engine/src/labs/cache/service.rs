@@ -185,7 +185,7 @@ pub struct ReadContext<'a> {
 impl CacheService {
     /// Backends for the server's configuration.
     pub fn new(context: &LabContext) -> Self {
-        let redis = context.redis_url.as_deref().and_then(|url| {
+        let redis = context.services.url("redis").and_then(|url| {
             match RedisStore::new(url, context.clock.clone()) {
                 Ok(store) => Some(store),
                 Err(e) => {

@@ -45,7 +45,7 @@ impl Lab for RateLimitLab {
     fn state(context: &LabContext) -> Self::State {
         Limiters::new(
             context.clock.clone(),
-            context.redis_url.as_deref(),
+            context.services.url("redis"),
             context.memory.limiters,
         )
     }
