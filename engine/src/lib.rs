@@ -5,16 +5,23 @@
 //! # Layout
 //! - [`state`]: the [`Engine`], the one state the domain's handlers take.
 //! - [`db`]: the platform database (SQLite by default), migrated at start.
-//! - [`content`]: lessons loaded from the course folder and rendered once.
+//! - [`content`]: lessons loaded from the course folder and rendered once;
+//!   `markup` is the text both lessons and exercises are written in (front
+//!   matter, markdown, authoring errors).
 //! - [`accounts`]: sign-up, sign-in, roles, passwords and the sign-in limiter.
 //! - [`identity`]: who is asking: anonymous, a guest (an id made on their
 //!   first lab request or by a class's link), or a signed-in account.
 //! - [`classes`]: classes, their members and deadlines, and the join link.
-//! - [`grading`]: exercises and the engine that grades answers to them.
+//! - [`grading`]: exercises and the engine that grades answers to them;
+//!   the check kinds that need no lab. Labs bring their own checks.
 //! - [`gradebook`], [`progress`]: what students did, for instructors and for
 //!   themselves.
 //! - [`inspector`]: traces of lab requests, shown to the student who made them.
-//! - [`labs`]: the live demo backends, one module each, behind one contract.
+//! - [`labs`]: the live demo backends, one folder each, behind one
+//!   contract (`labs::Lab`) and one registry (see `docs/ADDING_A_LAB.md`).
+//! - [`routes`]: the HTTP routes that need the whole [`Engine`] (accounts,
+//!   classes, exercises, the grading API, traces), and [`routes::router`].
+//! - [`students`]: who work belongs to ([`students::StudentId`]).
 //! - [`limiter`], [`fair_gate`], [`student_memory`]: what one client or
 //!   student may make the server do, and keep.
 //! - [`clock`], [`error`], [`forms`], [`redis_link`]: shared plumbing.
@@ -33,7 +40,7 @@ pub mod identity;
 pub mod inspector;
 pub mod labs;
 pub mod limiter;
-pub mod markup;
+pub(crate) mod markup;
 pub mod progress;
 pub mod redis_link;
 pub mod routes;

@@ -22,7 +22,7 @@ use axum::response::Response;
 use crate::error::error_response;
 
 /// Middleware: answers 403 to a state-changing request from another origin.
-pub async fn refuse_cross_origin(request: Request, next: Next) -> Response {
+pub(crate) async fn refuse_cross_origin(request: Request, next: Next) -> Response {
     if is_safe(request.method()) {
         return next.run(request).await;
     }

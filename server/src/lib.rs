@@ -7,12 +7,15 @@
 //! - [`config`]: command line and environment settings.
 //! - [`cli`]: the subcommands besides `serve` (`grade`, `user`, `class`).
 //! - [`state`]: [`AppState`], the engine plus what serving pages needs.
-//! - [`web`]: the router that puts the pieces together, and [`run`].
-//! - [`page_data`]: what each page needs to know about its reader.
-//! - [`page_cache`]: rendered course pages, kept per course version.
+//! - `web`: the router that puts the pieces together, and [`run`].
+//! - `page_data`: the pages' questions about their reader, answered per
+//!   request (`app::catalog::ReaderPages`).
+//! - `page_cache`: rendered course pages, kept per course version.
 //! - [`csp`]: the Content-Security-Policy of every page.
-//! - [`csrf`]: refuses state-changing requests from other origins.
-//! - [`live_reload`]: dev mode's stream of course versions.
+//! - `csrf`: refuses state-changing requests from other origins.
+//! - `live_reload`: dev mode's stream of course versions.
+//! - [`vocabulary`]: what courses may name: the engine's check kinds and
+//!   labs, and the app's lab widgets.
 //!
 //! The domain's modules are re-exported from the `engine` crate under
 //! their own names (`server::accounts`, `server::labs`, ...).
@@ -23,12 +26,12 @@
 pub mod cli;
 pub mod config;
 pub mod csp;
-pub mod csrf;
-pub mod live_reload;
-pub mod page_cache;
-pub mod page_data;
+pub(crate) mod csrf;
+pub(crate) mod live_reload;
+pub(crate) mod page_cache;
+pub(crate) mod page_data;
 pub mod state;
-pub mod web;
+pub(crate) mod web;
 
 pub use engine::{
     accounts, classes, clock, content, db, error, fair_gate, forms, gradebook, grading, identity,

@@ -94,7 +94,7 @@ async fn still_shared(reader: Option<ReaderPagesContext>, page: &CachedPage) -> 
 }
 
 /// Middleware: answers shared pages from the cache, filling it on a miss.
-pub async fn serve_cached_pages(
+pub(crate) async fn serve_cached_pages(
     State(cache): State<Arc<PageCache>>,
     request: Request,
     next: Next,

@@ -29,7 +29,7 @@ use crate::state::AppState;
 
 /// Middleware: gives each page request its reader's data source and a
 /// place for the page to say whether it may be shared.
-pub async fn provide_reader_pages(
+pub(crate) async fn provide_reader_pages(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
@@ -54,7 +54,7 @@ pub async fn provide_reader_pages(
 }
 
 /// The pages' questions, answered for one visitor.
-pub struct ReaderData {
+pub(crate) struct ReaderData {
     state: AppState,
     visitor: Visitor,
     /// `scheme://host` as the reader reached this server (for links to share).

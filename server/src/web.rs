@@ -27,13 +27,13 @@ use crate::error::error_response;
 use crate::state::AppState;
 use crate::{csp, csrf, identity, labs, live_reload, page_cache, page_data};
 
-pub use crate::identity::SESSION_COOKIE;
+pub(crate) use crate::identity::SESSION_COOKIE;
 
 /// How often expired sessions are deleted and idle limiter keys forgotten.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// The whole application as one router.
-pub fn app(state: AppState, sessions: SqliteStore) -> Router {
+pub(crate) fn app(state: AppState, sessions: SqliteStore) -> Router {
     let catalog: Arc<dyn Catalog> = Arc::new(CourseCatalog(state.course.clone()));
     let page_options = PageOptions {
         live_reload: state.dev,

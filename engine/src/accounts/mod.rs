@@ -12,7 +12,7 @@
 
 pub mod password;
 pub mod store;
-pub mod throttle;
+pub(crate) mod throttle;
 
 use serde::{Deserialize, Serialize};
 

@@ -7,7 +7,7 @@ use super::ENGINE_VERSION;
 use crate::students::StudentId;
 
 /// Stores a graded attempt.
-pub async fn record(
+pub(crate) async fn record(
     pool: &SqlitePool,
     student: &StudentId,
     exercise: &str,
@@ -36,7 +36,7 @@ pub async fn record(
 /// Answers kept per student and exercise besides the best one: the score
 /// of every attempt stays, but a student who keeps trying cannot make the
 /// database keep every answer they ever sent.
-pub const ANSWERS_KEPT: i64 = 20;
+pub(crate) const ANSWERS_KEPT: i64 = 20;
 
 /// Replaces the answers of all but the newest [`ANSWERS_KEPT`] attempts
 /// and the best one with `null` (those attempts cannot be regraded).
@@ -63,7 +63,7 @@ async fn forget_old_answers(
 
 /// A student's record on one exercise.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Record {
+pub(crate) struct Record {
     /// Attempts so far.
     pub attempts: u32,
     /// Best score, if any attempt was made.
@@ -77,7 +77,7 @@ pub struct Record {
 }
 
 /// What `student` has done on `exercise`.
-pub async fn record_of(
+pub(crate) async fn record_of(
     pool: &SqlitePool,
     student: &StudentId,
     exercise: &str,
@@ -107,7 +107,7 @@ pub async fn record_of(
 }
 
 /// How many hints `student` opened on `exercise`.
-pub async fn hints_opened(
+pub(crate) async fn hints_opened(
     pool: &SqlitePool,
     student: &StudentId,
     exercise: &str,
@@ -122,7 +122,7 @@ pub async fn hints_opened(
 }
 
 /// Opens one more hint, up to `available`; returns how many are open.
-pub async fn open_hint(
+pub(crate) async fn open_hint(
     pool: &SqlitePool,
     student: &StudentId,
     exercise: &str,
@@ -143,7 +143,7 @@ pub async fn open_hint(
 }
 
 /// Forgets `student`'s attempts and hints on `exercise`, to start again.
-pub async fn reset(
+pub(crate) async fn reset(
     pool: &SqlitePool,
     student: &StudentId,
     exercise: &str,

@@ -25,7 +25,7 @@ use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Check
 use model::{ExerciseInput, TraceView};
 
 /// The `http` kind.
-pub struct HttpKind;
+pub(crate) struct HttpKind;
 
 /// What the request must look like, as written in the exercise.
 #[derive(Debug, Deserialize)]
@@ -52,7 +52,7 @@ struct Requirement {
 
 /// One request a lab received, as the inspector recorded it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordedRequest {
+pub(crate) struct RecordedRequest {
     /// Method.
     pub method: String,
     /// Path and query.
@@ -69,7 +69,7 @@ pub struct RecordedRequest {
 
 impl RecordedRequest {
     /// The request a trace recorded.
-    pub fn from_trace(trace: &TraceView) -> Self {
+    pub(crate) fn from_trace(trace: &TraceView) -> Self {
         Self {
             method: trace.method.clone(),
             path: trace.path.clone(),
@@ -82,7 +82,7 @@ impl RecordedRequest {
 
 /// The answer of an `http` exercise.
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct LabRequests {
+pub(crate) struct LabRequests {
     /// Oldest first.
     pub requests: Vec<RecordedRequest>,
 }

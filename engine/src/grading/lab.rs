@@ -34,13 +34,13 @@ pub trait LabCheck: Send + Sync + 'static {
 }
 
 /// The `lab` kind, over the labs that have checks.
-pub struct LabKind {
+pub(crate) struct LabKind {
     labs: Vec<Arc<dyn LabCheck>>,
 }
 
 impl LabKind {
     /// The kind, for these labs.
-    pub fn new(labs: Vec<Arc<dyn LabCheck>>) -> Self {
+    pub(crate) fn new(labs: Vec<Arc<dyn LabCheck>>) -> Self {
         Self { labs }
     }
 }

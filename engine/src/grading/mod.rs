@@ -16,16 +16,16 @@
 //! and the engine's composition hands the whole [`Kinds`] to course loading.
 //! Grading never names a lab.
 
-pub mod attempts;
+pub(crate) mod attempts;
 pub mod batch;
-pub mod exercise;
-pub mod http;
-pub mod lab;
-pub mod probe;
-pub mod quiz;
+pub(crate) mod exercise;
+pub(crate) mod http;
+pub(crate) mod lab;
+pub(crate) mod probe;
+pub(crate) mod quiz;
 pub mod regrade;
-pub mod select;
-pub mod service;
+pub(crate) mod select;
+pub(crate) mod service;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -39,7 +39,7 @@ use crate::students::StudentId;
 pub use model::{CheckOutcome, Outcome};
 
 pub use exercise::{Exercise, Exercises};
-pub use probe::ProbePolicy;
+pub use probe::{ProbePolicy, ProgressSink};
 pub use service::{GradingService, API_SUBMISSION_BURST, MAX_ANSWER_BYTES};
 
 /// Bumped when grading rules change, and stored with every attempt, so a

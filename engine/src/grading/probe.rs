@@ -68,7 +68,7 @@ pub struct ProbePolicy {
 pub type ProgressSink = Arc<dyn Fn(&CheckOutcome) + Send + Sync>;
 
 /// The `probe` kind.
-pub struct Probe;
+pub(crate) struct Probe;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -271,7 +271,7 @@ impl ProbePlan {
 }
 
 /// The address a probe may connect to for `base`, or why it may not.
-pub async fn allowed_target(base: &Url, policy: &ProbePolicy) -> Result<SocketAddr, String> {
+pub(crate) async fn allowed_target(base: &Url, policy: &ProbePolicy) -> Result<SocketAddr, String> {
     if base.scheme() != "http" {
         return Err(format!(
             "only http:// addresses can be probed, not {}://",

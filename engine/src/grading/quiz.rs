@@ -27,7 +27,7 @@ use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Check
 use model::ExerciseInput;
 
 /// The `quiz` kind.
-pub struct Quiz;
+pub(crate) struct Quiz;
 
 /// A quiz question and its reference answer.
 #[derive(Debug, Deserialize)]

@@ -13,14 +13,14 @@ enum Step {
 
 /// A parsed selector.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Selector {
+pub(crate) struct Selector {
     text: String,
     steps: Vec<Step>,
 }
 
 impl Selector {
     /// Parses `text`, or says what is wrong with it.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let rest = text
             .strip_prefix('$')
             .ok_or_else(|| format!("selector {text:?} must start with `$`"))?;
@@ -80,7 +80,7 @@ impl Selector {
     }
 
     /// The value the selector points at, if there is one.
-    pub fn select<'a>(&self, document: &'a Value) -> Option<&'a Value> {
+    pub(crate) fn select<'a>(&self, document: &'a Value) -> Option<&'a Value> {
         self.steps
             .iter()
             .try_fold(document, |value, step| match step {
@@ -90,7 +90,7 @@ impl Selector {
     }
 
     /// The selector as written.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 }

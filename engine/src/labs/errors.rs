@@ -13,7 +13,7 @@ use crate::error::error_response;
 pub struct DeliberateResponse;
 
 /// Fallback for paths under `/labs` that no lab serves.
-pub async fn no_such_route() -> Response {
+pub(crate) async fn no_such_route() -> Response {
     error_response(
         StatusCode::NOT_FOUND,
         "No lab route at this path. Lab routes look like /labs/http/echo; the lesson lists each lab's routes.".into(),
@@ -21,7 +21,7 @@ pub async fn no_such_route() -> Response {
 }
 
 /// Rewrites non-JSON error responses as JSON errors, keeping headers such as `Allow`.
-pub async fn json_errors(response: Response) -> Response {
+pub(crate) async fn json_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()

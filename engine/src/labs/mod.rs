@@ -28,7 +28,7 @@
 pub mod auth;
 pub mod cache;
 mod containment;
-pub mod errors;
+pub(crate) mod errors;
 pub mod http;
 pub mod ratelimit;
 mod settings;

@@ -30,14 +30,14 @@ use crate::state::Engine;
 use crate::students::StudentId;
 
 /// The one answer to every failed sign-in, known email or not.
-pub const SIGN_IN_FAILED: &str = "That email and password do not match an account.";
+pub(crate) const SIGN_IN_FAILED: &str = "That email and password do not match an account.";
 /// The answer to a sign-up that cannot go ahead because of the email. It must
 /// not confirm that the email has an account.
 const SIGN_UP_REFUSED: &str =
     "We could not create an account with these details. If you already have one, sign in.";
 
 /// The account routes.
-pub fn router() -> Router<Engine> {
+pub(crate) fn router() -> Router<Engine> {
     Router::new()
         .route("/auth/signup", post(sign_up))
         .route("/auth/signin", post(sign_in))

@@ -32,7 +32,7 @@ const EXERCISE_BODY_LIMIT: usize = 64 * 1024;
 const LAB_REQUESTS_GRADED: usize = 200;
 
 /// The exercise routes.
-pub fn router() -> Router<Engine> {
+pub(crate) fn router() -> Router<Engine> {
     Router::new()
         .route("/api/exercises/{id}", get(view))
         .route("/api/exercises/{id}/standing", get(standing))

@@ -29,7 +29,7 @@ use crate::state::Engine;
 const MAX_SUBMISSIONS: usize = 1_000;
 
 /// The token routes and the grading endpoint.
-pub fn router() -> Router<Engine> {
+pub(crate) fn router() -> Router<Engine> {
     Router::new()
         .route(
             "/api/instructor/tokens",

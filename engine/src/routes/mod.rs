@@ -12,11 +12,11 @@
 //! | [`grading_api`] | `/api/instructor/tokens...`, `/api/grade` |
 //! | [`traces`] | `/api/traces/{id}` |
 
-pub mod accounts;
+pub(crate) mod accounts;
 pub mod classes;
-pub mod exercises;
-pub mod grading_api;
-pub mod traces;
+pub(crate) mod exercises;
+pub(crate) mod grading_api;
+pub(crate) mod traces;
 
 use axum::Router;
 

@@ -13,7 +13,7 @@ use crate::state::Engine;
 use crate::inspector::TraceId;
 
 /// The inspector's API routes.
-pub fn router() -> Router<Engine> {
+pub(crate) fn router() -> Router<Engine> {
     Router::new()
         .route("/api/traces", get(recent_traces))
         .route("/api/traces/{id}", get(one_trace))

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::config::{GradeArgs, GradeFormat};
 use crate::content::load_course;
 use crate::grading::batch::{csv, grade_one, GradeResult, GradedSubmission, Submission};
-use crate::grading::{probe, CheckOutcome, GradeContext, ProbePolicy};
+use crate::grading::{CheckOutcome, GradeContext, ProbePolicy, ProgressSink};
 
 /// Why `workbench grade` could not run: exit status 2.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +63,7 @@ pub async fn run(args: &GradeArgs, out: &mut dyn Write) -> Result<bool, GradeCom
     Ok(results.iter().all(|r| r.passed))
 }
 
-fn progress_printer() -> probe::ProgressSink {
+fn progress_printer() -> ProgressSink {
     Arc::new(|check: &CheckOutcome| {
         let mut line = format!(
             "{} {}",

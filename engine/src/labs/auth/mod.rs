@@ -25,8 +25,8 @@
 mod checks;
 mod hashing;
 pub mod oauth;
-pub mod pool;
-pub mod rbac;
+pub(crate) mod pool;
+pub(crate) mod rbac;
 mod shop;
 mod tokens;
 pub mod totp;

@@ -21,11 +21,11 @@ use crate::students::StudentId;
 
 /// Lab hashes running at once: one core's worth, so the platform always
 /// has the rest.
-pub const LAB_HASHING_THREADS: usize = 1;
+pub(crate) const LAB_HASHING_THREADS: usize = 1;
 /// Lab hashing jobs that may wait for the pool before the lab says "busy".
-pub const LAB_HASHING_QUEUE: usize = 8;
+pub(crate) const LAB_HASHING_QUEUE: usize = 8;
 /// Hashes one student may ask for in a burst (then one a second).
-pub const LAB_HASHES_PER_STUDENT: u32 = 20;
+pub(crate) const LAB_HASHES_PER_STUDENT: u32 = 20;
 
 /// The auth lab's hashing: its own permits, queue and per-student rate.
 pub struct LabHashing {

@@ -24,12 +24,12 @@ use crate::inspector::{Inspector, LabEvent};
 use crate::labs::CurrentSettings;
 use crate::labs::Labs;
 
-pub use model::labs::auth::{default_policy, ACTIONS, ROLES};
+pub(crate) use model::labs::auth::{default_policy, ACTIONS, ROLES};
 
 /// Most products one shop lists.
 const MAX_LISTINGS: i64 = 100;
 /// Checks a policy names only known roles and actions.
-pub fn validate_policy(policy: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+pub(crate) fn validate_policy(policy: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
     for (role, actions) in policy {
         if !ROLES.contains(&role.as_str()) {
             return Err(format!(
@@ -71,7 +71,7 @@ impl LabEvent for Decision {
 
 /// Decides whether `role` may do `action` (on something `owner` owns),
 /// and names the rule that decided.
-pub fn decide(
+pub(crate) fn decide(
     policy: &BTreeMap<String, Vec<String>>,
     user: &str,
     role: &str,

@@ -18,10 +18,10 @@
 //! and use Redis again once it answers.
 
 mod checks;
-pub mod replay;
+pub(crate) mod replay;
 mod routes;
 mod service;
-pub mod store;
+pub(crate) mod store;
 
 use std::sync::Arc;
 

@@ -11,7 +11,7 @@ use super::{CacheSettings, Strategy};
 
 /// One step of a traffic pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     /// Read a key.
     Read(u32),
     /// Change a key at the origin.
@@ -22,7 +22,7 @@ pub enum Op {
 
 /// What a replay saw.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Replay {
+pub(crate) struct Replay {
     /// Reads made.
     pub reads: u64,
     /// Reads served from the cache.
@@ -37,7 +37,7 @@ pub struct Replay {
 
 impl Replay {
     /// Hits over reads (0 when nothing was read).
-    pub fn hit_ratio(&self) -> f64 {
+    pub(crate) fn hit_ratio(&self) -> f64 {
         if self.reads == 0 {
             0.0
         } else {
@@ -54,7 +54,7 @@ struct Cached {
 }
 
 /// Replays `ops` under `settings` from time 0.
-pub fn replay(settings: &CacheSettings, ops: &[Op]) -> Replay {
+pub(crate) fn replay(settings: &CacheSettings, ops: &[Op]) -> Replay {
     let mut now = 0;
     let mut origin: HashMap<u32, u64> = HashMap::new();
     let mut cache: HashMap<u32, Cached> = HashMap::new();
@@ -134,7 +134,7 @@ fn store(
 }
 
 /// Origin requests when `n` requests for one cold key arrive together.
-pub fn stampede(settings: &CacheSettings, n: u64) -> u64 {
+pub(crate) fn stampede(settings: &CacheSettings, n: u64) -> u64 {
     if settings.coalescing && settings.strategy != Strategy::None {
         1
     } else {
@@ -143,7 +143,7 @@ pub fn stampede(settings: &CacheSettings, n: u64) -> u64 {
 }
 
 /// The traffic patterns exercises name.
-pub fn pattern(name: &str) -> Option<Vec<Op>> {
+pub(crate) fn pattern(name: &str) -> Option<Vec<Op>> {
     match name {
         // One product read every 5 s for 10 minutes; its price changes three times.
         "catalog-with-price-changes" => {

@@ -21,7 +21,7 @@ use crate::student_memory::StudentMemory;
 
 /// A cached response body with its timing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The cached JSON body.
     pub body: String,
     /// When it was stored, in the clock's seconds.
@@ -32,16 +32,16 @@ pub struct Entry {
 
 impl Entry {
     /// Seconds it has left at `now` (0 or less: expired).
-    pub fn remaining(&self, now: i64) -> i64 {
+    pub(crate) fn remaining(&self, now: i64) -> i64 {
         self.stored_at + i64::from(self.ttl_secs) - now
     }
 }
 
 /// The backend could not be reached; the lab falls back to the origin.
-pub use crate::redis_link::RedisDown as CacheDown;
+pub(crate) use crate::redis_link::RedisDown as CacheDown;
 
 /// A cache backend, namespaced per student by the caller's keys.
-pub trait CacheStore: Send + Sync {
+pub(crate) trait CacheStore: Send + Sync {
     /// `redis` or `in-process`.
     fn name(&self) -> &'static str;
     /// The entry under `key`, if any (expired or not: the caller checks).
@@ -56,7 +56,7 @@ pub trait CacheStore: Send + Sync {
 /// capacity setting never evicts another's entries; all of them together
 /// within a memory budget, the least recently active student's cache
 /// dropped first ([`StudentMemory`]).
-pub struct InProcess {
+pub(crate) struct InProcess {
     caches: Arc<Mutex<StudentMemory<Sized>>>,
 }
 
@@ -71,7 +71,7 @@ const ENTRY_COST: usize = 1024;
 const CACHE_COST: usize = 4 * 1024;
 
 /// One student's view of the in-process backend, at their capacity.
-pub struct InProcessFor {
+pub(crate) struct InProcessFor {
     cache: Cache<String, Entry>,
     student: String,
     caches: Arc<Mutex<StudentMemory<Sized>>>,
@@ -79,7 +79,7 @@ pub struct InProcessFor {
 
 impl InProcess {
     /// No caches yet; at most about `budget` bytes of entries in all.
-    pub fn new(budget: usize) -> Self {
+    pub(crate) fn new(budget: usize) -> Self {
         Self {
             caches: Arc::new(Mutex::new(StudentMemory::new(budget))),
         }
@@ -87,7 +87,7 @@ impl InProcess {
 
     /// `student`'s cache, holding at most `capacity` entries (a new,
     /// empty cache when the capacity changed).
-    pub fn for_student(&self, student: &str, capacity: u64) -> InProcessFor {
+    pub(crate) fn for_student(&self, student: &str, capacity: u64) -> InProcessFor {
         let mut caches = self.caches.lock().expect("never poisoned");
         let entry = caches.entry(student, || (capacity, new_cache(capacity)));
         if entry.0 != capacity {
@@ -104,12 +104,13 @@ impl InProcess {
     }
 
     /// Drops `student`'s cache.
-    pub fn forget(&self, student: &str) {
+    pub(crate) fn forget(&self, student: &str) {
         self.caches.lock().expect("never poisoned").remove(student);
     }
 
     /// What every student's cache costs together, roughly, in bytes.
-    pub fn used(&self) -> usize {
+    #[cfg(test)]
+    fn used(&self) -> usize {
         self.caches.lock().expect("never poisoned").used()
     }
 }
@@ -148,14 +149,14 @@ impl CacheStore for InProcessFor {
 }
 
 /// Redis, through the server's shared link to it.
-pub struct RedisStore {
+pub(crate) struct RedisStore {
     link: RedisLink,
     clock: Arc<dyn Clock>,
 }
 
 impl RedisStore {
     /// A store for `url`; nothing connects until first use.
-    pub fn new(url: &str, clock: Arc<dyn Clock>) -> Result<Self, CacheDown> {
+    pub(crate) fn new(url: &str, clock: Arc<dyn Clock>) -> Result<Self, CacheDown> {
         Ok(Self {
             link: RedisLink::new(url, clock.clone())?,
             clock,

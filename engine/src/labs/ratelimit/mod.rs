@@ -19,7 +19,7 @@
 pub mod algorithms;
 mod checks;
 mod live;
-pub mod simulate;
+pub(crate) mod simulate;
 
 use std::sync::Arc;
 

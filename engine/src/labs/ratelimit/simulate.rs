@@ -14,10 +14,10 @@ const MAX_REQUESTS: usize = 2000;
 /// Longest pattern, in milliseconds.
 const MAX_SPAN_MS: Millis = 120_000;
 
-pub use model::labs::ratelimit::{Lane, Pattern, Point, Simulation, SimulationRequest};
+pub(crate) use model::labs::ratelimit::{Lane, Pattern, Point, Simulation, SimulationRequest};
 
 /// When a pattern's requests arrive.
-pub trait ArrivalTimes {
+pub(crate) trait ArrivalTimes {
     /// Arrival times, sorted.
     fn times(&self, policy: &Policy) -> Result<Vec<Millis>, String>;
 }
@@ -72,7 +72,7 @@ impl ArrivalTimes for Pattern {
 }
 
 /// Runs `times` through one algorithm.
-pub fn lane(kind: Kind, policy: Policy, times: &[Millis]) -> Lane {
+pub(crate) fn lane(kind: Kind, policy: Policy, times: &[Millis]) -> Lane {
     let mut limiter = algorithms::new(kind, policy);
     let points: Vec<Point> = times
         .iter()

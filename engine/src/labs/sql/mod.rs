@@ -21,10 +21,10 @@ mod disk;
 pub mod engine;
 mod kind;
 mod orders;
-pub mod plan;
+pub(crate) mod plan;
 mod routes;
 pub mod sandbox;
-pub mod withdrawal;
+pub(crate) mod withdrawal;
 
 use std::sync::Arc;
 

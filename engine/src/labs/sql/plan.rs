@@ -9,14 +9,12 @@ use super::engine::{Db, Limits, SqlError, SqlValue};
 /// positions one line off, which [`explain`] undoes.
 const EXPLAIN: &str = "EXPLAIN QUERY PLAN\n";
 
-pub use model::labs::sql::{ForeignKey, Index, Plan, PlanNode, Table, TableColumn};
+pub(crate) use model::labs::sql::{ForeignKey, Index, Plan, PlanNode, Table, TableColumn};
 
 /// What grading reads from a plan.
-pub trait PlanReading {
+pub(crate) trait PlanReading {
     /// Whether any step searches `table` through an index.
     fn searches_with_index(&self, table: &str) -> bool;
-    /// The tables read in full, row by row.
-    fn full_scans(&self) -> Vec<String>;
 }
 
 impl PlanReading for Plan {
@@ -27,24 +25,10 @@ impl PlanReading for Plan {
                 && (d.contains("using index") || d.contains("using covering index"))
         })
     }
-
-    fn full_scans(&self) -> Vec<String> {
-        self.details
-            .iter()
-            .filter_map(|d| d.strip_prefix("SCAN "))
-            .filter(|rest| !rest.contains("USING COVERING INDEX") && !rest.starts_with("CONSTANT"))
-            .map(|rest| {
-                rest.split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .collect()
-    }
 }
 
 /// The plan of the one statement in `sql`.
-pub fn explain(db: &mut Db, sql: &str, limits: Limits) -> Result<Plan, SqlError> {
+pub(crate) fn explain(db: &mut Db, sql: &str, limits: Limits) -> Result<Plan, SqlError> {
     let output = db
         .run(&format!("{EXPLAIN}{sql}"), limits)
         .map_err(|mut e| {
@@ -91,7 +75,7 @@ fn text(v: &SqlValue) -> String {
 }
 
 /// Every table of the sandbox with its columns, keys and indexes.
-pub fn schema(db: &mut Db, limits: Limits) -> Result<Vec<Table>, SqlError> {
+pub(crate) fn schema(db: &mut Db, limits: Limits) -> Result<Vec<Table>, SqlError> {
     let names = db.run(
         "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
         limits,
@@ -165,7 +149,7 @@ pub fn schema(db: &mut Db, limits: Limits) -> Result<Vec<Table>, SqlError> {
 }
 
 /// The CREATE INDEX statements of the sandbox, for grading index checks.
-pub fn created_indexes(db: &mut Db, limits: Limits) -> Result<Vec<String>, SqlError> {
+pub(crate) fn created_indexes(db: &mut Db, limits: Limits) -> Result<Vec<String>, SqlError> {
     let rows = db.run(
         "SELECT sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
         limits,

@@ -18,11 +18,11 @@ use super::sandbox::open;
 use super::{SqlSettings, Transaction, WithdrawalStyle};
 
 /// The starting balance of account 1.
-pub const OPENING_BALANCE: i64 = 300;
+pub(crate) const OPENING_BALANCE: i64 = 300;
 /// The two withdrawals, made by sessions A and B.
-pub const AMOUNTS: [i64; 2] = [100, 50];
+pub(crate) const AMOUNTS: [i64; 2] = [100, 50];
 /// The balance when both withdrawals are applied.
-pub const EXPECTED_BALANCE: i64 = OPENING_BALANCE - AMOUNTS[0] - AMOUNTS[1];
+pub(crate) const EXPECTED_BALANCE: i64 = OPENING_BALANCE - AMOUNTS[0] - AMOUNTS[1];
 
 const STEP_LIMITS: Limits = Limits {
     time: Duration::from_secs(2),
@@ -38,7 +38,7 @@ const RESET: [&str; 2] = [
     "INSERT INTO accounts (id, owner, balance) VALUES (1, 'Ada', 300), (2, 'Grace', 0) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, balance = excluded.balance",
 ];
 
-pub use model::labs::sql::{Step, TransferRun, WithdrawalReport};
+pub(crate) use model::labs::sql::{Step, TransferRun, WithdrawalReport};
 
 /// What each session does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +105,7 @@ impl Session {
 }
 
 /// Runs the two withdrawals against the database at `path` under `settings`.
-pub fn withdraw_concurrently(
+pub(crate) fn withdraw_concurrently(
     path: &Path,
     settings: &SqlSettings,
 ) -> Result<WithdrawalReport, SqlError> {
@@ -273,7 +273,7 @@ fn balance(path: &Path, account: i64) -> Result<i64, SqlError> {
 
 /// Moves 500 from Ada (who has 300) to Grace: the credit succeeds, the debit
 /// breaks `CHECK (balance >= 0)`. Run without and then with a transaction.
-pub fn failing_transfer(path: &Path) -> Result<[TransferRun; 2], SqlError> {
+pub(crate) fn failing_transfer(path: &Path) -> Result<[TransferRun; 2], SqlError> {
     Ok([transfer_once(path, false)?, transfer_once(path, true)?])
 }
 
