@@ -1,6 +1,6 @@
 //! `lab`: judges how the student configured a lab, by replaying requests
 //! against their configuration. What a check of each lab looks like, and
-//! how it is judged, is the lab's own ([`LabCheck`], in the lab's folder);
+//! how it is judged, is the lab's own ([`LabChecks`], in the lab's folder);
 //! this kind reads `lab = "..."` and hands the table to that lab.
 //!
 //! ```toml
@@ -13,34 +13,32 @@
 //! for the student (their stored settings, and for some labs more); the CLI
 //! and the API take it in the answer, as `{"settings": {...}, ...}`.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 
 use super::{check_line, parse_check, CheckKind, Checker};
 
-/// What a lab offers the `lab` check kind.
-pub trait LabCheck: Send + Sync + 'static {
-    /// The lab, as `lab = "..."` names it.
-    fn lab(&self) -> &'static str;
+/// How a `[check]` table of one lab is read: the front matter (whose first
+/// line is `first_line` of its file) into a checker, or `(line, message)`.
+pub(crate) type LoadCheck = fn(&str, usize) -> Result<Box<dyn Checker>, (usize, String)>;
 
-    /// Reads an exercise's `[check]` table for this lab (the front matter's
-    /// first line is `first_line` of its file). Errors are `(line, message)`.
-    fn load(
-        &self,
-        front_matter: &str,
-        first_line: usize,
-    ) -> Result<Box<dyn Checker>, (usize, String)>;
+/// What a lab offers the `lab` check kind: its name and how to read its
+/// checks (each lab's `checks.rs`).
+#[derive(Clone, Copy)]
+pub struct LabChecks {
+    /// The lab, as `lab = "..."` names it.
+    pub lab: &'static str,
+    /// Reads one of its `[check]` tables.
+    pub load: LoadCheck,
 }
 
 /// The `lab` kind, over the labs that have checks.
 pub(crate) struct LabKind {
-    labs: Vec<Arc<dyn LabCheck>>,
+    labs: Vec<LabChecks>,
 }
 
 impl LabKind {
     /// The kind, for these labs.
-    pub(crate) fn new(labs: Vec<Arc<dyn LabCheck>>) -> Self {
+    pub(crate) fn new(labs: Vec<LabChecks>) -> Self {
         Self { labs }
     }
 }
@@ -62,10 +60,10 @@ impl CheckKind for LabKind {
         first_line: usize,
     ) -> Result<Box<dyn Checker>, (usize, String)> {
         let which: Which = parse_check(front_matter, first_line)?;
-        match self.labs.iter().find(|l| l.lab() == which.lab) {
-            Some(lab) => lab.load(front_matter, first_line),
+        match self.labs.iter().find(|l| l.lab == which.lab) {
+            Some(lab) => (lab.load)(front_matter, first_line),
             None => {
-                let names: Vec<_> = self.labs.iter().map(|l| l.lab()).collect();
+                let names: Vec<_> = self.labs.iter().map(|l| l.lab).collect();
                 Err((
                     check_line(front_matter, first_line),
                     format!(

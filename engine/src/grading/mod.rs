@@ -12,7 +12,7 @@
 //!   server) take what they observe as part of the answer or context.
 //!
 //! The kinds that need no lab are [`Kinds::built_in`]; the labs add theirs
-//! (the `lab` kind over each lab's [`lab::LabCheck`], the SQL lab's `sql`),
+//! (the `lab` kind over each lab's [`LabChecks`], the SQL lab's `sql`),
 //! and the engine's composition hands the whole [`Kinds`] to course loading.
 //! Grading never names a lab.
 
@@ -39,6 +39,7 @@ use crate::students::StudentId;
 pub use model::{CheckOutcome, Outcome};
 
 pub use exercise::{Exercise, Exercises};
+pub use lab::LabChecks;
 pub use probe::{ProbePolicy, ProgressSink};
 pub use service::{GradingService, API_SUBMISSION_BURST, MAX_ANSWER_BYTES};
 

@@ -53,7 +53,7 @@ pub use settings::{stored_settings, CurrentSettings, LabSettings};
 
 use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::grading::lab::{LabCheck, LabKind};
+use crate::grading::lab::{LabChecks, LabKind};
 use crate::grading::{CheckKind, Kinds};
 use crate::identity::Identities;
 use crate::inspector::{record_lab_trace, Recorder};
@@ -132,7 +132,7 @@ pub trait Lab: Send + Sync + 'static {
     const SHOP_TABLES: &'static str = "";
 
     /// How exercises judge this lab with `kind = "lab"`, if they can.
-    fn checks() -> Option<Arc<dyn LabCheck>> {
+    fn checks() -> Option<LabChecks> {
         None
     }
 
@@ -185,7 +185,7 @@ trait Registered: Sync {
     fn name(&self) -> &'static str;
     fn shop_tables(&self) -> &'static str;
     fn mount(&self, labs: &Labs) -> Router<Labs>;
-    fn checks(&self) -> Option<Arc<dyn LabCheck>>;
+    fn checks(&self) -> Option<LabChecks>;
     fn check_kinds(&self) -> Vec<Arc<dyn CheckKind>>;
     fn extend_answer<'a>(
         &self,
@@ -222,7 +222,7 @@ impl<L: Lab> Registered for Entry<L> {
         mount::<L>(labs)
     }
 
-    fn checks(&self) -> Option<Arc<dyn LabCheck>> {
+    fn checks(&self) -> Option<LabChecks> {
         L::checks()
     }
 

@@ -17,14 +17,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::rbac::{decide, default_policy, validate_policy, ACTIONS, ROLES};
-use crate::grading::lab::LabCheck;
 use crate::grading::{
     check_line, parse_check, AnswerError, AnswerSource, CheckOutcome, Checker, GradeContext,
 };
 use model::ExerciseInput;
-
-/// The auth lab's checks, for the `lab` kind.
-pub(crate) struct AuthChecks;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,34 +39,28 @@ struct Scenario {
     allowed: bool,
 }
 
-impl LabCheck for AuthChecks {
-    fn lab(&self) -> &'static str {
-        <super::AuthLab as crate::labs::Lab>::NAME
+/// Reads an auth lab `[check]` table.
+pub(super) fn load(
+    front_matter: &str,
+    first_line: usize,
+) -> Result<Box<dyn Checker>, (usize, String)> {
+    let at = check_line(front_matter, first_line);
+    let fail = |message: String| (at, format!("[check]: {message}"));
+    let spec: Spec = parse_check(front_matter, first_line)?;
+    if spec.scenarios.is_empty() {
+        return Err(fail(
+            "a lab check needs at least one `[[check.scenarios]]`".into(),
+        ));
     }
-
-    fn load(
-        &self,
-        front_matter: &str,
-        first_line: usize,
-    ) -> Result<Box<dyn Checker>, (usize, String)> {
-        let at = check_line(front_matter, first_line);
-        let fail = |message: String| (at, format!("[check]: {message}"));
-        let spec: Spec = parse_check(front_matter, first_line)?;
-        if spec.scenarios.is_empty() {
-            return Err(fail(
-                "a lab check needs at least one `[[check.scenarios]]`".into(),
-            ));
+    for s in &spec.scenarios {
+        if !ROLES.contains(&s.role.as_str()) {
+            return Err(fail(format!("unknown role {:?}", s.role)));
         }
-        for s in &spec.scenarios {
-            if !ROLES.contains(&s.role.as_str()) {
-                return Err(fail(format!("unknown role {:?}", s.role)));
-            }
-            if s.action != "delete_product" && !ACTIONS.contains(&s.action.as_str()) {
-                return Err(fail(format!("unknown action {:?}", s.action)));
-            }
+        if s.action != "delete_product" && !ACTIONS.contains(&s.action.as_str()) {
+            return Err(fail(format!("unknown action {:?}", s.action)));
         }
-        Ok(Box::new(spec))
     }
+    Ok(Box::new(spec))
 }
 
 impl Spec {
@@ -149,8 +139,7 @@ mod tests {
     const CHECK: &str = "[check]\nlab = \"auth\"\n[[check.scenarios]]\nrole = \"seller\"\naction = \"delete_product\"\nown = false\nallowed = false\n[[check.scenarios]]\nrole = \"seller\"\naction = \"delete_product\"\nown = true\nallowed = true";
 
     async fn grade(answer: Value) -> Vec<CheckOutcome> {
-        AuthChecks
-            .load(CHECK, 1)
+        load(CHECK, 1)
             .unwrap()
             .grade(&answer, &GradeContext::default())
             .await
@@ -180,6 +169,6 @@ mod tests {
 
     #[test]
     fn scenarios_name_known_roles_and_actions() {
-        assert!(AuthChecks.load("[check]\nlab = \"auth\"\n[[check.scenarios]]\nrole = \"root\"\naction = \"buy\"\nallowed = true", 1).is_err());
+        assert!(load("[check]\nlab = \"auth\"\n[[check.scenarios]]\nrole = \"root\"\naction = \"buy\"\nallowed = true", 1).is_err());
     }
 }

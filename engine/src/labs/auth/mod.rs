@@ -32,12 +32,11 @@ mod tokens;
 pub mod totp;
 mod users;
 
-use std::sync::Arc;
-
 use axum::routing::{get, post};
 use axum::Router;
 
 use super::{Lab, LabSettings};
+use crate::grading::lab::LabChecks;
 use crate::labs::Labs;
 
 pub use model::labs::auth::{AuthSettings, Mechanism};
@@ -80,8 +79,11 @@ impl Lab for AuthLab {
             .route("/hash-race", get(hashing::race))
     }
 
-    fn checks() -> Option<Arc<dyn crate::grading::lab::LabCheck>> {
-        Some(Arc::new(checks::AuthChecks))
+    fn checks() -> Option<LabChecks> {
+        Some(LabChecks {
+            lab: Self::NAME,
+            load: checks::load,
+        })
     }
 
     fn forget_idle(labs: &Labs) {

@@ -16,7 +16,6 @@ use futures_util::future::{BoxFuture, FutureExt};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::grading::lab::LabCheck;
 use crate::grading::{
     check_line, parse_check, AnswerError, AnswerSource, CheckOutcome, Checker, GradeContext,
 };
@@ -37,24 +36,10 @@ struct Spec {
     stampede: Option<u64>,
 }
 
-/// The cache lab's checks, for the `lab` kind.
-pub(crate) struct CacheChecks;
-
-impl LabCheck for CacheChecks {
-    fn lab(&self) -> &'static str {
-        <super::CacheLab as crate::labs::Lab>::NAME
-    }
-
-    fn load(
-        &self,
-        front_matter: &str,
-        first_line: usize,
-    ) -> Result<Box<dyn Checker>, (usize, String)> {
-        load(front_matter, first_line)
-    }
-}
-
-fn load(front_matter: &str, first_line: usize) -> Result<Box<dyn Checker>, (usize, String)> {
+pub(super) fn load(
+    front_matter: &str,
+    first_line: usize,
+) -> Result<Box<dyn Checker>, (usize, String)> {
     let spec: Spec = parse_check(front_matter, first_line)?;
     let fail = |m: &str| {
         (

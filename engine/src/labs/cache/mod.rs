@@ -23,12 +23,11 @@ mod routes;
 mod service;
 pub(crate) mod store;
 
-use std::sync::Arc;
-
 use axum::routing::{delete, get, post};
 use axum::Router;
 
 use super::{Lab, LabContext, LabSettings};
+use crate::grading::lab::LabChecks;
 use crate::labs::Labs;
 
 pub use model::labs::cache::{Backend, CacheSettings, Strategy};
@@ -56,8 +55,11 @@ impl Lab for CacheLab {
             .route("/entries", delete(routes::clear))
     }
 
-    fn checks() -> Option<Arc<dyn crate::grading::lab::LabCheck>> {
-        Some(Arc::new(checks::CacheChecks))
+    fn checks() -> Option<LabChecks> {
+        Some(LabChecks {
+            lab: Self::NAME,
+            load: checks::load,
+        })
     }
 }
 

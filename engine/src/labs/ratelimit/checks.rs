@@ -19,7 +19,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::grading::http::LabRequests;
-use crate::grading::lab::LabCheck;
 use crate::grading::{
     check_line, parse_check, AnswerError, AnswerSource, CheckOutcome, Checker, GradeContext,
 };
@@ -40,24 +39,10 @@ struct Spec {
     honour_retry_after: bool,
 }
 
-/// The rate-limit lab's checks, for the `lab` kind.
-pub(crate) struct RateLimitChecks;
-
-impl LabCheck for RateLimitChecks {
-    fn lab(&self) -> &'static str {
-        <super::RateLimitLab as crate::labs::Lab>::NAME
-    }
-
-    fn load(
-        &self,
-        front_matter: &str,
-        first_line: usize,
-    ) -> Result<Box<dyn Checker>, (usize, String)> {
-        load(front_matter, first_line)
-    }
-}
-
-fn load(front_matter: &str, first_line: usize) -> Result<Box<dyn Checker>, (usize, String)> {
+pub(super) fn load(
+    front_matter: &str,
+    first_line: usize,
+) -> Result<Box<dyn Checker>, (usize, String)> {
     let spec: Spec = parse_check(front_matter, first_line)?;
     let settings_check = spec.burst.is_some() && spec.sustain_per_sec.is_some();
     if settings_check == spec.honour_retry_after {

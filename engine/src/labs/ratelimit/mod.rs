@@ -21,12 +21,11 @@ mod checks;
 mod live;
 pub(crate) mod simulate;
 
-use std::sync::Arc;
-
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 
 use super::{Lab, LabContext, LabSettings};
+use crate::grading::lab::LabChecks;
 use crate::labs::Labs;
 use algorithms::{Kind, Policy};
 
@@ -60,8 +59,11 @@ impl Lab for RateLimitLab {
             .merge(limited)
     }
 
-    fn checks() -> Option<Arc<dyn crate::grading::lab::LabCheck>> {
-        Some(Arc::new(checks::RateLimitChecks))
+    fn checks() -> Option<LabChecks> {
+        Some(LabChecks {
+            lab: Self::NAME,
+            load: checks::load,
+        })
     }
 }
 

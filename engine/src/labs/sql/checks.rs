@@ -8,7 +8,6 @@ use futures_util::future::{BoxFuture, FutureExt};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::grading::lab::LabCheck;
 use crate::grading::{
     check_line, parse_check, AnswerError, AnswerSource, CheckOutcome, Checker, GradeContext,
 };
@@ -36,24 +35,10 @@ struct UsesIndex {
     table: String,
 }
 
-/// The SQL lab's checks, for the `lab` kind.
-pub(crate) struct SqlChecks;
-
-impl LabCheck for SqlChecks {
-    fn lab(&self) -> &'static str {
-        <super::SqlLab as crate::labs::Lab>::NAME
-    }
-
-    fn load(
-        &self,
-        front_matter: &str,
-        first_line: usize,
-    ) -> Result<Box<dyn Checker>, (usize, String)> {
-        load(front_matter, first_line)
-    }
-}
-
-fn load(front_matter: &str, first_line: usize) -> Result<Box<dyn Checker>, (usize, String)> {
+pub(super) fn load(
+    front_matter: &str,
+    first_line: usize,
+) -> Result<Box<dyn Checker>, (usize, String)> {
     let spec: Spec = parse_check(front_matter, first_line)?;
     if spec.withdrawals == spec.uses_index.is_some() {
         return Err((

@@ -33,6 +33,7 @@ use axum::Router;
 
 use super::{Lab, LabContext, LabSettings};
 use crate::error::ApiError;
+use crate::grading::lab::LabChecks;
 use crate::labs::Labs;
 use crate::students::StudentId;
 
@@ -71,8 +72,11 @@ impl Lab for SqlLab {
             .route("/customers/{id}/orders", get(orders::customer_orders))
     }
 
-    fn checks() -> Option<Arc<dyn crate::grading::lab::LabCheck>> {
-        Some(Arc::new(checks::SqlChecks))
+    fn checks() -> Option<LabChecks> {
+        Some(LabChecks {
+            lab: Self::NAME,
+            load: checks::load,
+        })
     }
 
     fn check_kinds() -> Vec<Arc<dyn crate::grading::CheckKind>> {
