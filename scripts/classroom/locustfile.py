@@ -96,6 +96,12 @@ class Student(HttpUser):
         self.client.get(f"/labs/cache/products/{random.randint(1, 50)}", name="lab cache")
 
     @task(1)
+    def list_demo_users(self):
+        # The auth lab's rows live in the student's shop: this goes through
+        # the same sandbox gate as the SQL lab.
+        self.client.get("/labs/auth/users", name="lab auth")
+
+    @task(1)
     def hit_the_rate_limiter(self):
         with self.client.get("/labs/ratelimit/api/ping", name="lab ratelimit", catch_response=True) as answer:
             if answer.status_code in (200, 429):

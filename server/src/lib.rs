@@ -23,6 +23,10 @@
 //! `main.rs` only parses the command line, binds a listener and calls [`run`],
 //! so tests start the same server on port 0.
 
+// The pages' views, resolved asynchronously (`SsrMode::Async`), nest deeper
+// than the default 128 in release builds.
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod config;
 pub mod csp;
