@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`model`]: the data pages and widgets show, from the `model` crate
-//!   (serde only), which the server shares.
+//!   (serde and serde_json only), which the server shares.
 //! - [`catalog`]: the small interface the server provides to the pages.
 //! - `pages`: the course home, lesson and account pages, rendered on the server only.
 //! - `widgets`: the interactive islands (request widget, exercise cards,

@@ -1,5 +1,5 @@
-//! The HTTP lab's wire types: its settings. (What the echo answers is the
-//! request itself, arbitrary JSON by design.)
+//! The HTTP lab's wire types: its settings, the echo's anatomy of a request,
+//! and what a status route explains.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,4 +11,43 @@ pub struct HttpSettings {
     pub latency_ms: u32,
     /// Whether the echo is pretty-printed JSON.
     pub pretty: bool,
+}
+
+/// `ANY /labs/http/status/{code}`'s answer when the student asks for no
+/// body: the status, explained.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusExplained {
+    /// The status code.
+    pub status: u16,
+    /// Its reason phrase, e.g. `Not Found` (`Unknown` for unregistered codes).
+    pub reason: String,
+    /// Its class, e.g. `client error`.
+    pub class: String,
+    /// What it means, in a sentence.
+    pub meaning: String,
+}
+
+/// `ANY /labs/http/echo`'s answer: the request it received, taken apart.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestAnatomy {
+    /// The method, e.g. `POST`.
+    pub method: String,
+    /// The path the student sent, before the lab's routing shortened it.
+    pub path: String,
+    /// The raw query string, without the `?`.
+    pub query: Option<String>,
+    /// The query string decoded into name and value pairs, in order.
+    pub query_params: Vec<(String, String)>,
+    /// The protocol version, e.g. `HTTP/1.1`.
+    pub http_version: String,
+    /// Every header as sent, in order (the workbench's own session cookie hidden).
+    pub headers: Vec<(String, String)>,
+    /// The body as text, or a note on how many bytes of binary data it had.
+    pub body: Option<String>,
+    /// The body parsed, when it was JSON: whatever the student sent.
+    pub body_json: Option<serde_json::Value>,
+    /// The body's length in bytes.
+    pub body_bytes: usize,
+    /// The address the request came from.
+    pub client_address: Option<String>,
 }

@@ -1,6 +1,6 @@
-//! The rate-limit lab's wire types: the algorithms, the lab's settings, and
-//! the side-by-side simulation's request and answer. Times are
-//! milliseconds on the simulation's virtual clock.
+//! The rate-limit lab's wire types: the algorithms, the lab's settings, the
+//! side-by-side simulation's request and answer, and the answers of the
+//! limited API. Times are milliseconds on the simulation's virtual clock.
 
 use serde::{Deserialize, Serialize};
 
@@ -170,4 +170,38 @@ pub struct Simulation {
     pub settings: RateLimitSettings,
     /// One lane per algorithm, in teaching order.
     pub lanes: Vec<Lane>,
+}
+
+/// `GET /labs/ratelimit/api/ping`'s answer, when the limiter lets it through.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pong {
+    /// Always `true`.
+    pub pong: bool,
+}
+
+/// `GET /labs/ratelimit/api/items`'s answer, when the limiter lets it through.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemList {
+    /// The items' names.
+    pub items: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limited_api_answers_small_fixed_objects() {
+        assert_eq!(
+            serde_json::to_string(&Pong { pong: true }).unwrap(),
+            r#"{"pong":true}"#
+        );
+        let items = ItemList {
+            items: vec!["kettle".into(), "lamp".into()],
+        };
+        assert_eq!(
+            serde_json::to_string(&items).unwrap(),
+            r#"{"items":["kettle","lamp"]}"#
+        );
+    }
 }

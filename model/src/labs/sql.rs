@@ -1,6 +1,6 @@
 //! The SQL lab's wire types: statements to run, their results and plans,
-//! the sandbox's schema, the index experiment, the transactions demo, and
-//! the lab's settings.
+//! the sandbox's schema, the index experiment, the transactions demo, the
+//! app-style customer orders endpoint, and the lab's settings.
 //!
 //! Objects the lab used to build as JSON maps (the schema, its tables,
 //! columns and indexes) keep their fields in alphabetical order, so they
@@ -312,6 +312,75 @@ pub struct TransferRun {
     pub money_conserved: bool,
 }
 
+/// How `GET /labs/sql/customers/{id}/orders` loads the data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadStrategy {
+    /// One query for the customer, one for their orders, then one per order
+    /// for its items (what an ORM's lazy loading does).
+    #[default]
+    NPlusOne,
+    /// One query with joins.
+    Join,
+}
+
+/// `GET /labs/sql/customers/{id}/orders`' query: `?strategy=n-plus-one|join`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerOrdersOptions {
+    /// How to load (N+1 when left out).
+    #[serde(default)]
+    pub strategy: LoadStrategy,
+}
+
+/// A customer of the sandbox's shop.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    /// Their id.
+    pub id: i64,
+    /// Their name.
+    pub name: String,
+    /// Their email address.
+    pub email: String,
+}
+
+/// One of a customer's orders, with its items.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// The order's id.
+    pub id: i64,
+    /// When it was placed, as the sandbox stores it.
+    pub placed_at: String,
+    /// Its status, e.g. `shipped`.
+    pub status: String,
+    /// What was ordered, by product name.
+    pub items: Vec<OrderItem>,
+}
+
+/// One line of an order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderItem {
+    /// The product's name.
+    pub product: String,
+    /// How many.
+    pub quantity: i64,
+    /// The price of one, in cents.
+    pub unit_price_cents: i64,
+}
+
+/// `GET /labs/sql/customers/{id}/orders`' answer: a customer's orders, and
+/// how many queries it took to load them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerOrders {
+    /// How they were loaded.
+    pub strategy: LoadStrategy,
+    /// Queries sent to SQLite.
+    pub queries: usize,
+    /// The customer.
+    pub customer: Customer,
+    /// Their orders, oldest first.
+    pub orders: Vec<Order>,
+}
+
 /// How the demo app wraps a withdrawal.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -427,6 +496,18 @@ mod tests {
         };
         let as_map = serde_json::to_value(&schema).unwrap().to_string();
         assert_eq!(serde_json::to_string(&schema).unwrap(), as_map);
+    }
+
+    #[test]
+    fn the_orders_strategy_is_kebab_case_and_defaults_to_n_plus_one() {
+        let options: CustomerOrdersOptions = serde_json::from_str("{}").unwrap();
+        assert_eq!(options.strategy, LoadStrategy::NPlusOne);
+        assert_eq!(
+            serde_json::to_string(&LoadStrategy::NPlusOne).unwrap(),
+            r#""n-plus-one""#
+        );
+        let join: CustomerOrdersOptions = serde_json::from_str(r#"{"strategy":"join"}"#).unwrap();
+        assert_eq!(join.strategy, LoadStrategy::Join);
     }
 
     #[test]

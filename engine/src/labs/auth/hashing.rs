@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use axum::Json;
-use serde::Serialize;
+use model::labs::auth::HashRace;
 use sha2::{Digest, Sha256};
 
 use super::{AuthLab, HashingCost};
@@ -22,18 +22,7 @@ const ARGON_GUESSES: u32 = 2;
 /// Guesses to try every lowercase password of 8 letters (26^8).
 const EIGHT_LOWERCASE: f64 = 208_827_064_576.0;
 
-/// The race's result.
-#[derive(Serialize)]
-pub(super) struct Race {
-    sha256_guesses_per_second: f64,
-    argon2id_guesses_per_second: f64,
-    argon2id_params: String,
-    argon2id_slower_by: f64,
-    /// Hours one core needs to try every 8-letter lowercase password.
-    eight_lowercase_letters_hours: (f64, f64),
-}
-
-impl LabEvent for Race {
+impl LabEvent for HashRace {
     const KIND: &'static str = "auth.hash_race";
     fn summary(&self) -> String {
         format!(
@@ -65,7 +54,7 @@ pub(super) async fn race(
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
-) -> Result<Json<Race>, ApiError> {
+) -> Result<Json<HashRace>, ApiError> {
     let sha = {
         let _step = inspector.step("auth.sha256", format!("{SHA_GUESSES} SHA-256 guesses"));
         hashing.run(&student.id, 1, sha256_rate).await?
@@ -80,7 +69,7 @@ pub(super) async fn race(
         }
         f64::from(ARGON_GUESSES) / started.elapsed().as_secs_f64()
     };
-    let race = Race {
+    let race = HashRace {
         sha256_guesses_per_second: sha,
         argon2id_guesses_per_second: argon,
         argon2id_params: format!(

@@ -20,7 +20,11 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use model::labs::auth::{
+    OAuthAuthorizationRequest, OAuthCallbackQuery, OAuthError, OAuthSignedIn, OAuthTokenRequest,
+    OAuthTokenResponse,
+};
+use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -87,7 +91,10 @@ pub fn challenge_of(verifier: &str) -> String {
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
-        Json(serde_json::json!({ "error": error, "error_description": description })),
+        Json(OAuthError {
+            error: error.to_string(),
+            error_description: description.to_string(),
+        }),
     )
         .into_response()
 }
@@ -133,24 +140,13 @@ pub(super) async fn start(
     Ok(response)
 }
 
-/// The authorization request.
-#[derive(Deserialize)]
-pub(super) struct AuthorizeQuery {
-    response_type: String,
-    client_id: String,
-    redirect_uri: String,
-    state: String,
-    code_challenge: String,
-    code_challenge_method: String,
-}
-
 /// `GET /labs/auth/oauth/authorize`
 pub(super) async fn authorize(
     State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     headers: HeaderMap,
-    Query(query): Query<AuthorizeQuery>,
+    Query(query): Query<OAuthAuthorizationRequest>,
 ) -> Result<Response, ApiError> {
     // A bad client or redirect URI must never redirect: that is how codes leak.
     if query.client_id != CLIENT_ID || query.redirect_uri != REDIRECT_URI {
@@ -226,32 +222,13 @@ fn is_pkce_value(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-/// A token request.
-#[derive(Deserialize)]
-pub(super) struct TokenRequest {
-    grant_type: String,
-    code: String,
-    redirect_uri: String,
-    client_id: String,
-    code_verifier: String,
-}
-
-/// What the token endpoint answers.
-#[derive(Serialize)]
-struct TokenResponse {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: u32,
-    username: String,
-}
-
 async fn exchange(
     state: &Labs,
     inspector: &Inspector,
     student: &Student,
     access_secs: u32,
-    request: &TokenRequest,
-) -> Result<TokenResponse, Response> {
+    request: &OAuthTokenRequest,
+) -> Result<OAuthTokenResponse, Response> {
     let refuse = |description: &str| {
         step(inspector, "server.token", format!("refused: {description}"));
         oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
@@ -322,9 +299,9 @@ async fn exchange(
         "server.token",
         format!("code and verifier check out: access token for {username}"),
     );
-    Ok(TokenResponse {
+    Ok(OAuthTokenResponse {
         access_token: token,
-        token_type: "Bearer",
+        token_type: "Bearer".into(),
         expires_in: access_secs,
         username,
     })
@@ -336,7 +313,7 @@ pub(super) async fn token(
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
-    JsonBody(request): JsonBody<TokenRequest>,
+    JsonBody(request): JsonBody<OAuthTokenRequest>,
 ) -> Response {
     match exchange(
         &state,
@@ -352,13 +329,6 @@ pub(super) async fn token(
     }
 }
 
-/// The authorization server's answer, as it reaches the client.
-#[derive(Deserialize)]
-pub(super) struct CallbackQuery {
-    code: String,
-    state: String,
-}
-
 fn pending_cookie(headers: &HeaderMap) -> Option<String> {
     cookie(headers, PENDING_COOKIE)
 }
@@ -370,7 +340,7 @@ pub(super) async fn callback(
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
     headers: HeaderMap,
-    Query(query): Query<CallbackQuery>,
+    Query(query): Query<OAuthCallbackQuery>,
 ) -> Result<Response, ApiError> {
     let pending = match pending_cookie(&headers) {
         Some(id) => {
@@ -418,7 +388,7 @@ pub(super) async fn callback(
         "client.callback",
         "state matches: exchanging the code with the PKCE verifier",
     );
-    let request = TokenRequest {
+    let request = OAuthTokenRequest {
         grant_type: "authorization_code".into(),
         code: query.code,
         redirect_uri: REDIRECT_URI.into(),
@@ -447,9 +417,11 @@ pub(super) async fn callback(
             tokens.username
         ),
     );
-    let mut response =
-        Json(serde_json::json!({ "signed_in_as": tokens.username, "via": "Workbench ID" }))
-            .into_response();
+    let mut response = Json(OAuthSignedIn {
+        signed_in_as: tokens.username,
+        via: "Workbench ID".into(),
+    })
+    .into_response();
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use model::labs::auth::{NewProduct, Product, Purchase};
+use serde::Serialize;
 use serde_json::json;
 
 use super::tokens::authenticate;
@@ -154,14 +155,6 @@ async fn authorise(
     }
 }
 
-/// A product as the shop lists it.
-#[derive(Serialize)]
-pub(super) struct Product {
-    id: i64,
-    name: String,
-    owner: String,
-}
-
 /// `GET /labs/auth/products`
 pub(super) async fn list(
     State(state): State<Labs>,
@@ -198,13 +191,6 @@ pub(super) async fn list(
         })
         .collect::<Result<_, ApiError>>()?;
     Ok(Json(products))
-}
-
-/// A new product.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NewProduct {
-    name: String,
 }
 
 /// `POST /labs/auth/products`
@@ -319,7 +305,7 @@ pub(super) async fn buy(
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
     headers: HeaderMap,
     Path(id): Path<i64>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Purchase>, ApiError> {
     owner_of(&state, &student, id).await?;
     let user = authorise(
         &state,
@@ -331,7 +317,10 @@ pub(super) async fn buy(
         None,
     )
     .await?;
-    Ok(Json(serde_json::json!({ "bought": id, "by": user })))
+    Ok(Json(Purchase {
+        bought: id,
+        by: user,
+    }))
 }
 
 /// `POST /labs/auth/users/{username}/ban`

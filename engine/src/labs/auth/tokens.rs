@@ -24,7 +24,11 @@ use axum::Json;
 use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
 };
-use serde::{Deserialize, Serialize};
+use model::labs::auth::{
+    AccessClaims, DecodedToken, RefreshRequest, SessionStarted, SignIn, SignedInUser, TokenHeader,
+    TokenPair,
+};
+use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -45,21 +49,6 @@ pub(super) const COOKIE: &str = "lab_session";
 fn signing_key() -> &'static [u8; 32] {
     static KEY: OnceLock<[u8; 32]> = OnceLock::new();
     KEY.get_or_init(rand::random)
-}
-
-/// What the lab's access tokens say.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) struct Claims {
-    /// The demo user.
-    pub(super) sub: String,
-    /// Their role.
-    pub(super) role: String,
-    /// The student whose sandbox the user lives in.
-    pub(super) stu: String,
-    /// Issued at (Unix seconds).
-    pub(super) iat: i64,
-    /// Expires at (Unix seconds).
-    pub(super) exp: i64,
 }
 
 pub(super) fn sha256_hex(text: &str) -> String {
@@ -141,15 +130,13 @@ impl LabEvent for Refreshed {
     }
 }
 
-/// A token pair, as login and refresh answer in JWT mode.
-#[derive(Serialize)]
-pub(super) struct TokenPair {
-    mechanism: Mechanism,
-    token_type: &'static str,
-    access_token: String,
-    expires_in: u32,
-    refresh_token: String,
-    decoded: serde_json::Value,
+/// A token's header as a [`TokenPair`] shows it decoded.
+fn shown_header(header: &Header) -> TokenHeader {
+    TokenHeader {
+        // The algorithms' variants are named as JWT headers write them (`HS256`).
+        alg: format!("{:?}", header.alg),
+        typ: header.typ.clone(),
+    }
 }
 
 /// A signed HS256 access token for a demo user, with its header and claims.
@@ -159,9 +146,9 @@ pub(super) fn access_token(
     username: &str,
     role: &str,
     access_secs: u32,
-) -> Result<(String, Header, Claims), ApiError> {
+) -> Result<(String, Header, AccessClaims), ApiError> {
     let now = state.clock.now();
-    let claims = Claims {
+    let claims = AccessClaims {
         sub: username.to_string(),
         role: role.to_string(),
         stu: student.id.as_str().to_string(),
@@ -231,11 +218,14 @@ async fn issue_pair(
     .await?;
     Ok(TokenPair {
         mechanism: Mechanism::Jwt,
-        token_type: "Bearer",
+        token_type: "Bearer".into(),
         access_token,
         expires_in: access_secs,
         refresh_token,
-        decoded: serde_json::json!({ "header": header, "claims": claims }),
+        decoded: DecodedToken {
+            claims,
+            header: shown_header(&header),
+        },
     })
 }
 
@@ -268,12 +258,12 @@ pub(super) async fn login(
         Mechanism::Session => {
             let (cookie, expires_at) =
                 start_session(&state, &student, &attempt.username, settings.session_secs).await?;
-            let mut response = Json(serde_json::json!({
-                "mechanism": Mechanism::Session,
-                "username": attempt.username,
-                "role": role,
-                "expires_at": expires_at,
-            }))
+            let mut response = Json(SessionStarted {
+                expires_at,
+                mechanism: Mechanism::Session,
+                role,
+                username: attempt.username,
+            })
             .into_response();
             response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(response)
@@ -295,29 +285,13 @@ pub(super) async fn login(
     }
 }
 
-/// A sign-in: a password, and a code when the user has two-factor sign-in.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct SignIn {
-    username: String,
-    password: String,
-    code: Option<String>,
-}
-
-/// The body of a refresh or a JWT-mode logout.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RefreshBody {
-    refresh_token: String,
-}
-
 /// `POST /labs/auth/refresh`: one use per refresh token.
 pub(super) async fn refresh(
     State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
-    JsonBody(body): JsonBody<RefreshBody>,
+    JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let now = state.clock.now();
     let rows = shop::run(
@@ -420,7 +394,7 @@ pub(super) async fn logout(
         )
         .await?;
     }
-    if let Ok(RefreshBody { refresh_token }) = serde_json::from_slice(&body) {
+    if let Ok(RefreshRequest { refresh_token }) = serde_json::from_slice(&body) {
         shop::run(
             &state,
             &student.id,
@@ -516,17 +490,18 @@ fn verify_jwt(
     validation.leeway = 0;
     validation.validate_exp = false; // checked below against the app's clock
     validation.required_spec_claims.clear();
-    let result = decode::<Claims>(token, &DecodingKey::from_secret(signing_key()), &validation)
-        .map_err(|e| format!("{e}"))
-        .and_then(|data| {
-            if data.claims.stu != student.id.as_str() {
-                Err("issued for another student's sandbox".to_string())
-            } else if data.claims.exp <= state.clock.now() {
-                Err("expired".to_string())
-            } else {
-                Ok(data.claims)
-            }
-        });
+    let result =
+        decode::<AccessClaims>(token, &DecodingKey::from_secret(signing_key()), &validation)
+            .map_err(|e| format!("{e}"))
+            .and_then(|data| {
+                if data.claims.stu != student.id.as_str() {
+                    Err("issued for another student's sandbox".to_string())
+                } else if data.claims.exp <= state.clock.now() {
+                    Err("expired".to_string())
+                } else {
+                    Ok(data.claims)
+                }
+            });
     inspector.record(&JwtVerified {
         header: header_json,
         claims: result
@@ -547,11 +522,9 @@ pub(super) async fn me(
     inspector: Inspector,
     student: Student,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SignedInUser>, ApiError> {
     let (username, role) = authenticate(&state, &inspector, &student, &headers).await?;
-    Ok(Json(
-        serde_json::json!({ "username": username, "role": role }),
-    ))
+    Ok(Json(SignedInUser { role, username }))
 }
 
 #[cfg(test)]
@@ -564,6 +537,24 @@ mod tests {
         assert_eq!(token.len(), 64);
         assert_eq!(sha256_hex(&token).len(), 64);
         assert_ne!(sha256_hex(&token), token);
+    }
+
+    #[test]
+    fn the_decoded_token_is_the_json_map_it_used_to_be() {
+        let header = Header::new(Algorithm::HS256);
+        let claims = AccessClaims {
+            exp: 20,
+            iat: 10,
+            role: "buyer".into(),
+            stu: "s1".into(),
+            sub: "ada".into(),
+        };
+        let decoded = DecodedToken {
+            claims: claims.clone(),
+            header: shown_header(&header),
+        };
+        let as_map = serde_json::json!({ "header": header, "claims": claims }).to_string();
+        assert_eq!(serde_json::to_string(&decoded).unwrap(), as_map);
     }
 
     #[test]

@@ -12,7 +12,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
+use model::labs::auth::{TotpConfirmation, TotpEnrolment, TwoFactorEnabled};
+use serde::Serialize;
 use serde_json::json;
 use sha1::Sha1;
 
@@ -178,21 +179,13 @@ pub(super) async fn check_second_factor(
     }
 }
 
-/// A new secret, three ways.
-#[derive(Serialize)]
-pub(super) struct Enrolment {
-    secret: String,
-    otpauth_uri: String,
-    qr_svg: String,
-}
-
 /// `POST /labs/auth/totp/enrol`
 pub(super) async fn enrol(
     State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
     headers: HeaderMap,
-) -> Result<Json<Enrolment>, ApiError> {
+) -> Result<Json<TotpEnrolment>, ApiError> {
     let (username, _) = authenticate(&state, &inspector, &student, &headers).await?;
     let secret = base32(&rand::random::<[u8; 20]>());
     let enrolled = shop::run(
@@ -216,18 +209,11 @@ pub(super) async fn enrol(
                 .build()
         })
         .unwrap_or_default();
-    Ok(Json(Enrolment {
+    Ok(Json(TotpEnrolment {
         secret,
         otpauth_uri,
         qr_svg,
     }))
-}
-
-/// A first code, to confirm the authenticator holds the secret.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Confirmation {
-    code: String,
 }
 
 /// `POST /labs/auth/totp/confirm`
@@ -236,8 +222,8 @@ pub(super) async fn confirm(
     inspector: Inspector,
     student: Student,
     headers: HeaderMap,
-    JsonBody(confirmation): JsonBody<Confirmation>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    JsonBody(confirmation): JsonBody<TotpConfirmation>,
+) -> Result<Json<TwoFactorEnabled>, ApiError> {
     let (username, _) = authenticate(&state, &inspector, &student, &headers).await?;
     let rows = shop::run(
         &state,
@@ -263,7 +249,7 @@ pub(super) async fn confirm(
         vec![json!(step), json!(username)],
     )
     .await?;
-    Ok(Json(serde_json::json!({ "two_factor": true })))
+    Ok(Json(TwoFactorEnabled { two_factor: true }))
 }
 
 fn no_such_user() -> ApiError {

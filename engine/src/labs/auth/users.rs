@@ -7,8 +7,8 @@ use argon2::password_hash::PasswordHash;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use model::labs::auth::{DemoUser, HashParts, Registration};
-use serde::{Deserialize, Serialize};
+use model::labs::auth::{DemoUser, HashParts, PasswordAttempt, PasswordVerification, Registration};
+use serde::Serialize;
 use serde_json::json;
 
 use super::{shop, AuthLab, AuthSettings, HashingCost};
@@ -234,21 +234,6 @@ pub(super) async fn clear(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// What a verification asks for.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Attempt {
-    pub(super) username: String,
-    pub(super) password: String,
-}
-
-/// The answer to a verification.
-#[derive(Serialize)]
-pub(super) struct Verification {
-    matched: bool,
-    took_ms: u64,
-}
-
 /// Checks a demo user's password; their role when it matches. Records `auth.verify`.
 pub(super) async fn check_password(
     state: &Labs,
@@ -312,8 +297,8 @@ pub(super) async fn verify(
     State(state): State<Labs>,
     inspector: Inspector,
     student: Student,
-    JsonBody(attempt): JsonBody<Attempt>,
-) -> Result<Json<Verification>, ApiError> {
+    JsonBody(attempt): JsonBody<PasswordAttempt>,
+) -> Result<Json<PasswordVerification>, ApiError> {
     let (role, took_ms) = check_password(
         &state,
         &inspector,
@@ -322,7 +307,7 @@ pub(super) async fn verify(
         attempt.password,
     )
     .await?;
-    Ok(Json(Verification {
+    Ok(Json(PasswordVerification {
         matched: role.is_some(),
         took_ms,
     }))

@@ -7,6 +7,7 @@ use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, OriginalUri, Request};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use model::labs::http::RequestAnatomy;
 use serde::Serialize;
 
 use super::HttpLab;
@@ -14,21 +15,6 @@ use crate::error::ApiError;
 use crate::identity::SESSION_COOKIE;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::{CurrentSettings, LAB_BODY_LIMIT};
-
-/// A request taken apart.
-#[derive(Debug, Serialize)]
-pub(crate) struct RequestAnatomy {
-    method: String,
-    path: String,
-    query: Option<String>,
-    query_params: Vec<(String, String)>,
-    http_version: String,
-    headers: Vec<(String, String)>,
-    body: Option<String>,
-    body_json: Option<serde_json::Value>,
-    body_bytes: usize,
-    client_address: Option<String>,
-}
 
 /// The echo's inspector event.
 #[derive(Serialize)]

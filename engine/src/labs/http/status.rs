@@ -6,6 +6,7 @@
 use axum::extract::RawQuery;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use model::labs::http::StatusExplained;
 use serde::Serialize;
 
 use crate::error::{extract::Path, ApiError};
@@ -60,15 +61,6 @@ struct StatusRequest {
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-/// The JSON body sent when the student gives none.
-#[derive(Serialize)]
-struct StatusExplained {
-    status: u16,
-    reason: &'static str,
-    class: &'static str,
-    meaning: &'static str,
-}
-
 #[derive(Serialize)]
 struct StatusChosen {
     status: u16,
@@ -118,9 +110,9 @@ pub(super) async fn status(
         (false, None) => {
             let explained = StatusExplained {
                 status: status.as_u16(),
-                reason: status.canonical_reason().unwrap_or("Unknown"),
-                class: class_of(status),
-                meaning: meaning_of(status),
+                reason: status.canonical_reason().unwrap_or("Unknown").into(),
+                class: class_of(status).into(),
+                meaning: meaning_of(status).into(),
             };
             (
                 Some("application/json".to_string()),

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use model::labs::ratelimit::{ItemList, Pong};
 use serde::Serialize;
 
 use futures_util::FutureExt;
@@ -349,13 +350,15 @@ pub(super) async fn limit(
 }
 
 /// `GET /labs/ratelimit/api/ping`.
-pub(super) async fn ping() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "pong": true }))
+pub(super) async fn ping() -> Json<Pong> {
+    Json(Pong { pong: true })
 }
 
 /// `GET /labs/ratelimit/api/items`.
-pub(super) async fn items() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "items": ["kettle", "lamp", "tent"] }))
+pub(super) async fn items() -> Json<ItemList> {
+    Json(ItemList {
+        items: ["kettle", "lamp", "tent"].map(String::from).to_vec(),
+    })
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use super::sandbox::STATEMENT_TIME;
 
 use axum::extract::{Path, Query};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use model::labs::sql::{
+    Customer, CustomerOrders, CustomerOrdersOptions, LoadStrategy, Order, OrderItem,
+};
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteRow};
 use sqlx::{Connection, Row, SqliteConnection};
@@ -38,54 +40,6 @@ LEFT JOIN products AS p ON p.id = i.product_id
 WHERE c.id = ?
 ORDER BY o.placed_at, o.id, p.name
 LIMIT 2000";
-
-/// How the endpoint loads the data.
-#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub(super) enum Strategy {
-    /// One query per order, after one for the orders.
-    #[default]
-    NPlusOne,
-    /// One query with joins.
-    Join,
-}
-
-#[derive(Deserialize)]
-pub(super) struct Options {
-    #[serde(default)]
-    strategy: Strategy,
-}
-
-#[derive(Serialize)]
-struct Customer {
-    id: i64,
-    name: String,
-    email: String,
-}
-
-#[derive(Serialize)]
-struct Order {
-    id: i64,
-    placed_at: String,
-    status: String,
-    items: Vec<Item>,
-}
-
-#[derive(Serialize)]
-struct Item {
-    product: String,
-    quantity: i64,
-    unit_price_cents: i64,
-}
-
-/// The endpoint's answer.
-#[derive(Serialize)]
-pub(super) struct CustomerOrders {
-    strategy: Strategy,
-    queries: usize,
-    customer: Customer,
-    orders: Vec<Order>,
-}
 
 /// Runs `sql` with one id, recording it in the inspector.
 struct Traced<'a> {
@@ -120,7 +74,7 @@ pub(super) async fn customer_orders(
     student: Student,
     inspector: Inspector,
     Path(id): Path<i64>,
-    Query(options): Query<Options>,
+    Query(options): Query<CustomerOrdersOptions>,
 ) -> Result<Json<CustomerOrders>, ApiError> {
     let held = sandboxes.hold(&student.id).await.map_err(|e| {
         tracing::error!(error = %e, "sql sandbox setup failed");
@@ -145,8 +99,8 @@ pub(super) async fn customer_orders(
         queries: 0,
     };
     let loaded = match options.strategy {
-        Strategy::NPlusOne => n_plus_one(&mut traced, id).await,
-        Strategy::Join => joined(&mut traced, id).await,
+        LoadStrategy::NPlusOne => n_plus_one(&mut traced, id).await,
+        LoadStrategy::Join => joined(&mut traced, id).await,
     };
     let queries = traced.queries;
     traced.connection.close().await?;
@@ -204,7 +158,7 @@ async fn n_plus_one(traced: &mut Traced<'_>, id: i64) -> Result<(Customer, Vec<O
             .await?
             .iter()
             .map(|r| {
-                Ok(Item {
+                Ok(OrderItem {
                     product: get(r, 0)?,
                     quantity: get(r, 1)?,
                     unit_price_cents: get(r, 2)?,
@@ -246,7 +200,7 @@ async fn joined(traced: &mut Traced<'_>, id: i64) -> Result<(Customer, Vec<Order
             orders.len() - 1
         });
         if let Some(product) = get::<Option<String>>(row, 6)? {
-            orders[at].items.push(Item {
+            orders[at].items.push(OrderItem {
                 product,
                 quantity: get(row, 7)?,
                 unit_price_cents: get(row, 8)?,
