@@ -56,6 +56,13 @@ const FLASH_KEY: &str = "flash";
 /// How stale `last_seen` may get before it is written again: writing it on
 /// every request would save the session on every request.
 const SEEN_REFRESH_SECS: i64 = 60;
+/// The session key holding when a guest's session was last written.
+const GUEST_SEEN_KEY: &str = "guest_seen";
+/// How often a guest's session is written back while they are busy. Each
+/// write extends the session's life in the store and in the cookie by the
+/// idle timeout (days), so once an hour keeps a busy guest's identity and
+/// leaves every other request a read.
+const GUEST_REFRESH_SECS: i64 = 60 * 60;
 
 /// What deciding who is asking needs: the accounts and guests in the
 /// database, the time, how long sessions live, and the budget for new
@@ -174,12 +181,12 @@ pub async fn recognise_visitor(
         request.extensions_mut().insert(account.reader());
     }
     if request.method() == Method::GET && !request.uri().path().starts_with("/api/") {
-        match session.remove::<model::Flash>(FLASH_KEY).await {
+        match take_flash(&session).await {
             Ok(Some(flash)) => {
                 request.extensions_mut().insert(flash);
             }
             Ok(None) => {}
-            Err(error) => return ApiError::from(error).into_response(),
+            Err(error) => return error.into_response(),
         }
     }
     request.extensions_mut().insert(visitor);
@@ -192,6 +199,17 @@ pub async fn recognise_visitor(
             .or_insert(HeaderValue::from_static("private, no-cache"));
     }
     response
+}
+
+/// The flash message waiting for this session, removed as it is shown.
+/// Looked at before removing: a removal marks the session changed even when
+/// there was nothing to remove, and a changed session is written back to the
+/// database, which would make every request with a cookie a write.
+async fn take_flash(session: &Session) -> Result<Option<model::Flash>, ApiError> {
+    if session.get::<model::Flash>(FLASH_KEY).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(session.remove::<model::Flash>(FLASH_KEY).await?)
 }
 
 fn has_session_cookie(headers: &HeaderMap) -> bool {
@@ -212,10 +230,14 @@ async fn visitor_of(session: &Session, state: &Identities) -> Result<Visitor, Ap
     let Some(id) = session.get::<StudentId>(STUDENT_KEY).await? else {
         return Ok(Visitor::Anonymous);
     };
+    let now = state.clock.now();
     let Some(mark) = session.get::<SignInMark>(SIGNED_IN_KEY).await? else {
+        let seen = session.get::<i64>(GUEST_SEEN_KEY).await?;
+        if seen.is_none_or(|seen| now - seen >= GUEST_REFRESH_SECS) {
+            session.insert(GUEST_SEEN_KEY, now).await?;
+        }
         return Ok(Visitor::Guest(id));
     };
-    let now = state.clock.now();
     match accounts::store::find(&state.pool, &id).await? {
         Some((account, _)) if mark.is_valid(&account, now, &state.sessions) => {
             if now - mark.last_seen >= SEEN_REFRESH_SECS {
@@ -273,6 +295,7 @@ pub async fn create_guest(session: &Session, state: &Identities) -> Result<Stude
         .execute(&state.pool)
         .await?;
     session.insert(STUDENT_KEY, &id).await?;
+    session.insert(GUEST_SEEN_KEY, state.clock.now()).await?;
     Ok(id)
 }
 

@@ -11,6 +11,7 @@
 //! - `page_data`: the pages' questions about their reader, answered per
 //!   request (`app::catalog::ReaderPages`).
 //! - `page_cache`: rendered course pages, kept per course version.
+//! - `sessions`: session records cached in memory in front of SQLite.
 //! - [`csp`]: the Content-Security-Policy of every page.
 //! - `csrf`: refuses state-changing requests from other origins.
 //! - `live_reload`: dev mode's stream of course versions.
@@ -34,6 +35,7 @@ pub(crate) mod csrf;
 pub(crate) mod live_reload;
 pub(crate) mod page_cache;
 pub(crate) mod page_data;
+pub(crate) mod sessions;
 pub mod state;
 pub(crate) mod web;
 
@@ -156,6 +158,7 @@ pub async fn build_state_with_clock(
             traces: traces.clone(),
             identities: identities.clone(),
         },
+        settings: crate::labs::SettingsCache::default(),
     });
     let course_for_pages = course.clone();
     let engine = Engine::new(EngineParts {

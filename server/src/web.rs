@@ -24,6 +24,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::error::error_response;
+use crate::sessions::CachedSessions;
 use crate::state::AppState;
 use crate::{csp, csrf, identity, labs, live_reload, page_cache, page_data};
 
@@ -33,7 +34,7 @@ pub(crate) use crate::identity::SESSION_COOKIE;
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// The whole application as one router.
-pub(crate) fn app(state: AppState, sessions: SqliteStore) -> Router {
+pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
     let catalog: Arc<dyn Catalog> = Arc::new(CourseCatalog(state.course.clone()));
     let page_options = PageOptions {
         live_reload: state.dev,
@@ -203,7 +204,8 @@ pub async fn run(
         shutdown.await;
         stopping.send_replace(true);
     };
-    let service = app(state, sessions).into_make_service_with_connect_info::<SocketAddr>();
+    let service = app(state, CachedSessions::new(sessions))
+        .into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;

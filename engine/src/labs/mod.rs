@@ -49,7 +49,7 @@ use futures_util::future::{BoxFuture, FutureExt};
 
 pub use containment::LAB_RESPONSE_POLICY;
 pub use errors::DeliberateResponse;
-pub use settings::{stored_settings, CurrentSettings, LabSettings};
+pub use settings::{stored_settings, CurrentSettings, LabSettings, SettingsCache};
 
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -79,6 +79,8 @@ pub struct LabsShared {
     pub identities: Identities,
     /// Where lab requests' traces go.
     pub recorder: Recorder,
+    /// Students' settings, kept in memory once read.
+    pub settings: SettingsCache,
 }
 
 impl Labs {
@@ -414,6 +416,8 @@ pub fn forget_idle(state: &Labs) {
 /// Moves what labs keep per student from a guest to the account they
 /// signed in to (settings and attempts move with the platform tables).
 pub async fn adopt_guest(state: &Labs, guest: &StudentId, account: &StudentId) {
+    // The guest's settings were just carried over in the database.
+    state.settings.forget(account);
     for lab in REGISTRY {
         lab.adopt_guest(state, guest, account).await;
     }

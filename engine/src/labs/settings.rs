@@ -1,7 +1,10 @@
 //! Per-student lab settings: validated on the way in, stored as JSON in the
-//! platform database, defaults when the student never changed them.
+//! platform database, defaults when the student never changed them, and
+//! kept in memory once read, so a lab request reads no database for them.
 
+use std::any::Any;
 use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -12,7 +15,7 @@ use serde::Serialize;
 
 use crate::db::unix_now;
 use crate::error::{extract, ApiError};
-use crate::identity::Student;
+use crate::identity::{Student, StudentId};
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::Labs;
 
@@ -24,6 +27,89 @@ pub trait LabSettings:
 {
     /// Checks bounds; the error names the field and the allowed range.
     fn validate(&self) -> Result<(), String>;
+}
+
+/// How many bytes of stored settings stay in memory; the least recently
+/// used students' go first.
+const CACHED_SETTINGS_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Students' settings as last read or written, parsed, by student and lab.
+///
+/// Every write to `lab_settings` goes through [`SettingsCache::wrote`] (or
+/// [`SettingsCache::forget`] for all of a student's labs), after the
+/// database, so the next request sees it. A read that missed fills the
+/// cache only when no write happened meanwhile: a change racing with the
+/// read cannot leave the old settings behind. Within one process that is
+/// exact; processes sharing a database would each need to hear of the
+/// others' writes (see the server's session cache for how).
+pub struct SettingsCache {
+    parsed: moka::sync::Cache<(StudentId, &'static str), Arc<dyn Any + Send + Sync>>,
+    writes: Mutex<u64>,
+}
+
+impl Default for SettingsCache {
+    fn default() -> Self {
+        Self {
+            parsed: moka::sync::Cache::builder()
+                .max_capacity(CACHED_SETTINGS_BYTES)
+                .weigher(|key: &(StudentId, &'static str), _| {
+                    // The key, the parsed settings and the cache's own
+                    // bookkeeping: settings are small, so a flat estimate.
+                    u32::try_from(key.0.as_str().len() + 256).unwrap_or(u32::MAX)
+                })
+                .build(),
+            writes: Mutex::new(0),
+        }
+    }
+}
+
+impl SettingsCache {
+    fn writes_so_far(&self) -> u64 {
+        *self
+            .writes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get<S: LabSettings>(&self, student: &StudentId, lab: &'static str) -> Option<(S, bool)> {
+        let cached = self.parsed.get(&(student.clone(), lab))?;
+        cached.downcast_ref::<(S, bool)>().cloned()
+    }
+
+    fn fill<S: LabSettings>(
+        &self,
+        student: &StudentId,
+        lab: &'static str,
+        loaded: &(S, bool),
+        seen: u64,
+    ) {
+        let writes = self
+            .writes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *writes == seen {
+            self.parsed
+                .insert((student.clone(), lab), Arc::new(loaded.clone()));
+        }
+    }
+
+    /// Notes that `student`'s settings for `lab` changed in the database.
+    pub fn wrote(&self, student: &StudentId, lab: &'static str) {
+        let mut writes = self
+            .writes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *writes += 1;
+        self.parsed.invalidate(&(student.clone(), lab));
+    }
+
+    /// Notes that any of `student`'s settings may have changed (a guest's
+    /// were carried over to them, say).
+    pub fn forget(&self, student: &StudentId) {
+        for lab in super::names() {
+            self.wrote(student, lab);
+        }
+    }
 }
 
 /// Recorded when a lab request reads the student's settings.
@@ -68,6 +154,17 @@ impl<L: Lab> FromRequestParts<Labs> for CurrentSettings<L> {
 
 /// The student's settings and whether they differ from the defaults' source.
 async fn load<L: Lab>(state: &Labs, student: &Student) -> Result<(L::Settings, bool), ApiError> {
+    if let Some(loaded) = state.settings.get::<L::Settings>(&student.id, L::NAME) {
+        return Ok(loaded);
+    }
+    let seen = state.settings.writes_so_far();
+    let loaded = read::<L>(state, student).await?;
+    state.settings.fill(&student.id, L::NAME, &loaded, seen);
+    Ok(loaded)
+}
+
+/// The student's settings as the database has them.
+async fn read<L: Lab>(state: &Labs, student: &Student) -> Result<(L::Settings, bool), ApiError> {
     let stored: Option<String> =
         sqlx::query_scalar("SELECT settings FROM lab_settings WHERE student_id = ? AND lab = ?")
             .bind(student.id.as_str())
@@ -140,6 +237,7 @@ pub(super) async fn replace<L: Lab>(
     .bind(unix_now())
     .execute(&state.pool)
     .await?;
+    state.settings.wrote(&student.id, L::NAME);
     Ok(Json(SettingsDocument {
         lab: L::NAME.to_string(),
         settings,
@@ -156,6 +254,7 @@ pub(super) async fn reset<L: Lab>(
         .bind(L::NAME)
         .execute(&state.pool)
         .await?;
+    state.settings.wrote(&student.id, L::NAME);
     Ok(Json(SettingsDocument {
         lab: L::NAME.to_string(),
         settings: L::Settings::default(),

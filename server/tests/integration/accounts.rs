@@ -113,6 +113,37 @@ async fn sign_up_sign_in_and_sign_out() {
 }
 
 #[tokio::test]
+async fn a_signed_out_session_cookie_is_worthless_on_the_very_next_request() {
+    let server = TestServer::start().await;
+    let ada = server.browser();
+    sign_up(&server, &ada, "Ada Lovelace", "ada@example.com").await;
+    let signed_in = sign_in(&server, &ada, "ada@example.com", PASSWORD).await;
+    let cookie = session_cookie(signed_in.headers()).expect("a session cookie");
+    let copied = format!("workbench_session={}", cookie_value(&cookie));
+    // A copy of the cookie, kept by someone else (a shared computer, a thief).
+    let me_with_copy = || async {
+        Client::new()
+            .get(server.url("/api/me"))
+            .header("cookie", &copied)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(me_with_copy().await, 200, "the copy works while signed in");
+    assert_eq!(me_with_copy().await, 200, "and again, now from memory");
+
+    let signed_out = post_json(&server, &ada, "/auth/signout", json!({})).await;
+    assert_eq!(signed_out.status(), 200);
+    assert_eq!(
+        me_with_copy().await,
+        401,
+        "signed out means signed out everywhere the cookie went"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn the_forms_work_without_javascript() {
     let server = TestServer::start().await;
     let ada = server.browser();

@@ -257,6 +257,11 @@ async fn lab_settings_are_validated_kept_per_student_and_reset() {
         .unwrap()
         .contains("latency_ms"));
 
+    let echo = server.text(&ada, "/labs/http/echo").await;
+    assert!(
+        !echo.contains("\n  \"method\""),
+        "compact by default: {echo}"
+    );
     let saved = ada
         .put(&url)
         .json(&json!({"pretty": true}))
@@ -319,5 +324,44 @@ async fn a_student_lists_their_own_recent_traces_newest_first() {
         json!([]),
         "nobody else sees them"
     );
+    server.stop().await;
+}
+
+/// Whether the answer rewrote the session (and so sent its cookie again).
+fn rewrote_session(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .any(|c| c.as_bytes().starts_with(b"workbench_session="))
+}
+
+#[tokio::test]
+async fn a_busy_guests_session_is_written_back_hourly_not_on_every_request() {
+    let server = TestServer::start().await;
+    let guest = server.browser();
+    let get = |path: &'static str| guest.get(server.url(path)).send();
+    assert!(
+        rewrote_session(&get("/labs/http/status/200").await.unwrap()),
+        "a new guest's session is stored"
+    );
+    for path in [
+        "/labs/http/status/200",
+        "/labs/http/echo",
+        "/lessons/http/anatomy",
+    ] {
+        assert!(
+            !rewrote_session(&get(path).await.unwrap()),
+            "{path} only reads the session"
+        );
+    }
+    server.clock.advance(61 * 60);
+    assert!(
+        rewrote_session(&get("/labs/http/status/200").await.unwrap()),
+        "after an hour the session is written back, so a busy guest's cookie and stored session live on"
+    );
+    assert!(!rewrote_session(
+        &get("/labs/http/status/200").await.unwrap()
+    ));
     server.stop().await;
 }

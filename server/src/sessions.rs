@@ -1,0 +1,182 @@
+//! Session records kept in memory in front of the database, so a request
+//! from a known browser reads no SQLite to learn whose it is.
+//!
+//! Every write goes to the database first and then to the cache, and every
+//! delete (sign-out, a new id at sign-in) removes the record from both, so
+//! within this process the next request always sees the new state. A load
+//! that missed the cache fills it only when no write happened while it read
+//! the database: otherwise a sign-out racing with that load could leave the
+//! signed-out record in the cache.
+//!
+//! Several processes sharing one database would each keep their own cache,
+//! and a sign-out in one would not reach the others. One process is what
+//! runs today; when several do, the cache needs a cross-process
+//! invalidation (PostgreSQL's `LISTEN`/`NOTIFY` on deleted ids) or must be
+//! turned off.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use moka::sync::Cache;
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{Result, SessionStore};
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// How many session records stay in memory; the least recently used go first.
+const MAX_CACHED_SESSIONS: u64 = 100_000;
+
+/// The session store the server uses: [`SqliteStore`] with a bounded
+/// in-memory cache in front of it.
+#[derive(Clone, Debug)]
+pub(crate) struct CachedSessions {
+    store: SqliteStore,
+    records: Cache<Id, Record>,
+    /// Counts writes; a load fills the cache only if it did not change.
+    writes: Arc<Mutex<u64>>,
+}
+
+impl CachedSessions {
+    /// A cache in front of `store`.
+    pub(crate) fn new(store: SqliteStore) -> Self {
+        Self {
+            store,
+            records: Cache::new(MAX_CACHED_SESSIONS),
+            writes: Arc::new(Mutex::new(0)),
+        }
+    }
+
+    fn writes_so_far(&self) -> u64 {
+        *self
+            .writes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records a write: the id's cached record is replaced by `record`, or
+    /// dropped when there is none.
+    fn wrote(&self, id: &Id, record: Option<&Record>) {
+        let mut writes = self
+            .writes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *writes += 1;
+        match record {
+            Some(record) => self.records.insert(*id, record.clone()),
+            None => self.records.invalidate(id),
+        }
+    }
+
+    /// Caches what a load read, unless a write happened since `seen`.
+    fn fill(&self, record: &Record, seen: u64) {
+        let writes = self
+            .writes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *writes == seen {
+            self.records.insert(record.id, record.clone());
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for CachedSessions {
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        self.store.create(record).await?;
+        self.wrote(&record.id, Some(record));
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> Result<()> {
+        self.store.save(record).await?;
+        self.wrote(&record.id, Some(record));
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        if let Some(record) = self.records.get(id) {
+            if record.expiry_date > OffsetDateTime::now_utc() {
+                return Ok(Some(record));
+            }
+            self.records.invalidate(id);
+            return Ok(None);
+        }
+        let seen = self.writes_so_far();
+        let record = self.store.load(id).await?;
+        if let Some(record) = &record {
+            self.fill(record, seen);
+        }
+        Ok(record)
+    }
+
+    async fn delete(&self, id: &Id) -> Result<()> {
+        self.store.delete(id).await?;
+        self.wrote(id, None);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sessions() -> CachedSessions {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let store = SqliteStore::new(pool);
+        store.migrate().await.unwrap();
+        CachedSessions::new(store)
+    }
+
+    fn record() -> Record {
+        Record {
+            id: Id::default(),
+            data: [("student".to_string(), serde_json::json!("s1"))]
+                .into_iter()
+                .collect(),
+            expiry_date: OffsetDateTime::now_utc() + time::Duration::hours(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_deleted_session_is_gone_from_the_cache_too() {
+        let sessions = sessions().await;
+        let mut record = record();
+        sessions.create(&mut record).await.unwrap();
+        assert!(sessions.load(&record.id).await.unwrap().is_some());
+        sessions.delete(&record.id).await.unwrap();
+        assert_eq!(sessions.load(&record.id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_saved_session_is_read_back_as_saved() {
+        let sessions = sessions().await;
+        let mut record = record();
+        sessions.create(&mut record).await.unwrap();
+        record
+            .data
+            .insert("signed_in".to_string(), serde_json::json!(true));
+        sessions.save(&record).await.unwrap();
+        assert_eq!(sessions.load(&record.id).await.unwrap(), Some(record));
+    }
+
+    #[tokio::test]
+    async fn a_load_that_raced_with_a_write_does_not_fill_the_cache() {
+        let sessions = sessions().await;
+        let mut record = record();
+        sessions.store.create(&mut record).await.unwrap();
+        let seen = sessions.writes_so_far();
+        // A sign-out lands between the load's read and its filling the cache.
+        sessions.delete(&record.id).await.unwrap();
+        sessions.fill(&record, seen);
+        assert_eq!(sessions.load(&record.id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_expired_record_in_the_cache_is_no_session() {
+        let sessions = sessions().await;
+        let mut record = record();
+        record.expiry_date = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+        sessions.records.insert(record.id, record.clone());
+        assert_eq!(sessions.load(&record.id).await.unwrap(), None);
+    }
+}
