@@ -24,6 +24,8 @@
 //! - [`students`]: who work belongs to ([`students::StudentId`]).
 //! - [`limiter`], [`fair_gate`], [`student_memory`]: what one client or
 //!   student may make the server do, and keep.
+//! - [`read_cache`]: in-memory copies of rows read on every request
+//!   (sessions, lab settings), kept exact by their writers.
 //! - [`clock`], [`error`], [`forms`], [`redis_link`]: shared plumbing.
 
 pub mod accounts;
@@ -42,6 +44,7 @@ pub mod labs;
 pub mod limiter;
 pub(crate) mod markup;
 pub mod progress;
+pub mod read_cache;
 pub mod redis_link;
 pub mod routes;
 pub mod state;

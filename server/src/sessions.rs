@@ -3,10 +3,9 @@
 //!
 //! Every write goes to the database first and then to the cache, and every
 //! delete (sign-out, a new id at sign-in) removes the record from both, so
-//! within this process the next request always sees the new state. A load
-//! that missed the cache fills it only when no write happened while it read
-//! the database: otherwise a sign-out racing with that load could leave the
-//! signed-out record in the cache.
+//! within this process the next request always sees the new state
+//! ([`ReadCache`] keeps a load that raced a sign-out from caching the
+//! signed-out record).
 //!
 //! Several processes sharing one database would each keep their own cache,
 //! and a sign-out in one would not reach the others. One process is what
@@ -14,9 +13,10 @@
 //! invalidation (PostgreSQL's `LISTEN`/`NOTIFY` on deleted ids) or must be
 //! turned off.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use engine::read_cache::ReadCache;
 use moka::sync::Cache;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
@@ -28,12 +28,16 @@ const MAX_CACHED_SESSIONS: u64 = 100_000;
 
 /// The session store the server uses: [`SqliteStore`] with a bounded
 /// in-memory cache in front of it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct CachedSessions {
     store: SqliteStore,
-    records: Cache<Id, Record>,
-    /// Counts writes; a load fills the cache only if it did not change.
-    writes: Arc<Mutex<u64>>,
+    records: Arc<ReadCache<Id, Record>>,
+}
+
+impl std::fmt::Debug for CachedSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedSessions").finish_non_exhaustive()
+    }
 }
 
 impl CachedSessions {
@@ -41,40 +45,7 @@ impl CachedSessions {
     pub(crate) fn new(store: SqliteStore) -> Self {
         Self {
             store,
-            records: Cache::new(MAX_CACHED_SESSIONS),
-            writes: Arc::new(Mutex::new(0)),
-        }
-    }
-
-    fn writes_so_far(&self) -> u64 {
-        *self
-            .writes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Records a write: the id's cached record is replaced by `record`, or
-    /// dropped when there is none.
-    fn wrote(&self, id: &Id, record: Option<&Record>) {
-        let mut writes = self
-            .writes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *writes += 1;
-        match record {
-            Some(record) => self.records.insert(*id, record.clone()),
-            None => self.records.invalidate(id),
-        }
-    }
-
-    /// Caches what a load read, unless a write happened since `seen`.
-    fn fill(&self, record: &Record, seen: u64) {
-        let writes = self
-            .writes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if *writes == seen {
-            self.records.insert(record.id, record.clone());
+            records: Arc::new(ReadCache::new(Cache::new(MAX_CACHED_SESSIONS))),
         }
     }
 }
@@ -83,13 +54,13 @@ impl CachedSessions {
 impl SessionStore for CachedSessions {
     async fn create(&self, record: &mut Record) -> Result<()> {
         self.store.create(record).await?;
-        self.wrote(&record.id, Some(record));
+        self.records.wrote(&record.id, Some(record.clone()));
         Ok(())
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
         self.store.save(record).await?;
-        self.wrote(&record.id, Some(record));
+        self.records.wrote(&record.id, Some(record.clone()));
         Ok(())
     }
 
@@ -98,20 +69,20 @@ impl SessionStore for CachedSessions {
             if record.expiry_date > OffsetDateTime::now_utc() {
                 return Ok(Some(record));
             }
-            self.records.invalidate(id);
+            self.records.forget(id);
             return Ok(None);
         }
-        let seen = self.writes_so_far();
+        let ticket = self.records.ticket();
         let record = self.store.load(id).await?;
         if let Some(record) = &record {
-            self.fill(record, seen);
+            self.records.fill(record.id, record.clone(), ticket);
         }
         Ok(record)
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
         self.store.delete(id).await?;
-        self.wrote(id, None);
+        self.records.wrote(id, None);
         Ok(())
     }
 }
@@ -164,10 +135,10 @@ mod tests {
         let sessions = sessions().await;
         let mut record = record();
         sessions.store.create(&mut record).await.unwrap();
-        let seen = sessions.writes_so_far();
+        let ticket = sessions.records.ticket();
         // A sign-out lands between the load's read and its filling the cache.
         sessions.delete(&record.id).await.unwrap();
-        sessions.fill(&record, seen);
+        sessions.records.fill(record.id, record.clone(), ticket);
         assert_eq!(sessions.load(&record.id).await.unwrap(), None);
     }
 
@@ -176,7 +147,9 @@ mod tests {
         let sessions = sessions().await;
         let mut record = record();
         record.expiry_date = OffsetDateTime::now_utc() - time::Duration::seconds(1);
-        sessions.records.insert(record.id, record.clone());
+        sessions
+            .records
+            .fill(record.id, record.clone(), sessions.records.ticket());
         assert_eq!(sessions.load(&record.id).await.unwrap(), None);
     }
 }

@@ -4,7 +4,7 @@
 
 use std::any::Any;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -18,6 +18,7 @@ use crate::error::{extract, ApiError};
 use crate::identity::{Student, StudentId};
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::Labs;
+use crate::read_cache::ReadCache;
 
 use super::Lab;
 
@@ -35,22 +36,15 @@ const CACHED_SETTINGS_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Students' settings as last read or written, parsed, by student and lab.
 ///
-/// Every write to `lab_settings` goes through [`SettingsCache::wrote`] (or
-/// [`SettingsCache::forget`] for all of a student's labs), after the
-/// database, so the next request sees it. A read that missed fills the
-/// cache only when no write happened meanwhile: a change racing with the
-/// read cannot leave the old settings behind. Within one process that is
-/// exact; processes sharing a database would each need to hear of the
-/// others' writes (see the server's session cache for how).
-pub struct SettingsCache {
-    parsed: moka::sync::Cache<(StudentId, &'static str), Arc<dyn Any + Send + Sync>>,
-    writes: Mutex<u64>,
-}
+/// Every write to `lab_settings` is followed by [`SettingsCache::wrote`]
+/// (or [`SettingsCache::forget`] for all of a student's labs), so the next
+/// request sees it; see [`ReadCache`] for why that is exact in one process.
+pub struct SettingsCache(ReadCache<(StudentId, &'static str), Arc<dyn Any + Send + Sync>>);
 
 impl Default for SettingsCache {
     fn default() -> Self {
-        Self {
-            parsed: moka::sync::Cache::builder()
+        Self(ReadCache::new(
+            moka::sync::Cache::builder()
                 .max_capacity(CACHED_SETTINGS_BYTES)
                 .weigher(|key: &(StudentId, &'static str), _| {
                     // The key, the parsed settings and the cache's own
@@ -58,49 +52,14 @@ impl Default for SettingsCache {
                     u32::try_from(key.0.as_str().len() + 256).unwrap_or(u32::MAX)
                 })
                 .build(),
-            writes: Mutex::new(0),
-        }
+        ))
     }
 }
 
 impl SettingsCache {
-    fn writes_so_far(&self) -> u64 {
-        *self
-            .writes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn get<S: LabSettings>(&self, student: &StudentId, lab: &'static str) -> Option<(S, bool)> {
-        let cached = self.parsed.get(&(student.clone(), lab))?;
-        cached.downcast_ref::<(S, bool)>().cloned()
-    }
-
-    fn fill<S: LabSettings>(
-        &self,
-        student: &StudentId,
-        lab: &'static str,
-        loaded: &(S, bool),
-        seen: u64,
-    ) {
-        let writes = self
-            .writes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if *writes == seen {
-            self.parsed
-                .insert((student.clone(), lab), Arc::new(loaded.clone()));
-        }
-    }
-
     /// Notes that `student`'s settings for `lab` changed in the database.
     pub fn wrote(&self, student: &StudentId, lab: &'static str) {
-        let mut writes = self
-            .writes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *writes += 1;
-        self.parsed.invalidate(&(student.clone(), lab));
+        self.0.wrote(&(student.clone(), lab), None);
     }
 
     /// Notes that any of `student`'s settings may have changed (a guest's
@@ -154,12 +113,14 @@ impl<L: Lab> FromRequestParts<Labs> for CurrentSettings<L> {
 
 /// The student's settings and whether they differ from the defaults' source.
 async fn load<L: Lab>(state: &Labs, student: &Student) -> Result<(L::Settings, bool), ApiError> {
-    if let Some(loaded) = state.settings.get::<L::Settings>(&student.id, L::NAME) {
+    let key = (student.id.clone(), L::NAME);
+    let cached = state.settings.0.get(&key);
+    if let Some(loaded) = cached.and_then(|c| c.downcast_ref::<(L::Settings, bool)>().cloned()) {
         return Ok(loaded);
     }
-    let seen = state.settings.writes_so_far();
+    let ticket = state.settings.0.ticket();
     let loaded = read::<L>(state, student).await?;
-    state.settings.fill(&student.id, L::NAME, &loaded, seen);
+    state.settings.0.fill(key, Arc::new(loaded.clone()), ticket);
     Ok(loaded)
 }
 
