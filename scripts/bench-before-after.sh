@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compares two release builds of the workbench in one run: the lesson page
-# (beside nginx serving the same page as a static file), /healthz, and a lab
-# request (GET /labs/http/status/200, as a guest with a cookie), whose
+# (beside nginx serving the same page as a static file; anonymous, and
+# signed in), /healthz, and a lab request (GET /labs/http/status/200, as a
+# guest with a cookie, and signed in), whose
 # overhead over /healthz is what every lab route pays for the inspector,
 # the identity, the limits and containment. Rounds alternate between the
 # two builds, so drift on the machine falls on both; the table gives the
@@ -76,6 +77,16 @@ cookie() { # port
 cookie_before=$(cookie 3200)
 cookie_after=$(cookie 3201)
 
+# A signed-in student per build: their pages carry their name, so they are
+# not the anonymous cached page.
+account_cookie() { # port
+  curl -s -o /dev/null -c - -H "Origin: http://127.0.0.1:$1" -H 'content-type: application/json' \
+    -d '{"name":"Ada","email":"ada@example.com","password":"correct horse battery"}' \
+    "http://127.0.0.1:$1/auth/signup" | awk '$6 == "workbench_session" { print $6 "=" $7 }'
+}
+account_before=$(account_cookie 3200)
+account_after=$(account_cookie 3201)
+
 measure() { # url [header] -> "requests/s p99"
   local out
   if [ -n "${2:-}" ]; then
@@ -96,11 +107,13 @@ declare -A results
 for round in $(seq "$rounds"); do
   results[nginx,$round]=$(measure "http://127.0.0.1:3202$page/")
   for build in before after; do
-    port=3200; c="Cookie: $cookie_before"
-    [ "$build" = after ] && { port=3201; c="Cookie: $cookie_after"; }
+    port=3200; c="Cookie: $cookie_before"; a="Cookie: $account_before"
+    [ "$build" = after ] && { port=3201; c="Cookie: $cookie_after"; a="Cookie: $account_after"; }
     results[$build-page,$round]=$(measure "http://127.0.0.1:$port$page")
     results[$build-healthz,$round]=$(measure "http://127.0.0.1:$port/healthz")
     results[$build-lab,$round]=$(measure "http://127.0.0.1:$port/labs/http/status/200" "$c")
+    results[$build-account-page,$round]=$(measure "http://127.0.0.1:$port$page" "$a")
+    results[$build-account-lab,$round]=$(measure "http://127.0.0.1:$port/labs/http/status/200" "$a")
   done
 done
 
@@ -112,13 +125,18 @@ echo "| request | build | requests/s (median of $rounds) | p99 | ratio |"
 echo "|---|---|---|---|---|"
 read -r nginx_rps nginx_p99 <<<"$(median nginx)"
 echo "| lesson page, static file | nginx | $nginx_rps | $nginx_p99 | 1.00 |"
+ratio() { awk -v a="$1" -v b="$2" -v of="$3" 'BEGIN { printf "%.2f of %s", a / b, of }'; }
 for build in before after; do
   read -r rps p99 <<<"$(median "$build-page")"
-  echo "| lesson page $page | $build | $rps | $p99 | $(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f of nginx", a / b }') |"
+  read -r s_rps s_p99 <<<"$(median "$build-account-page")"
+  echo "| lesson page $page | $build | $rps | $p99 | $(ratio "$rps" "$nginx_rps" nginx) |"
+  echo "| lesson page, signed in | $build | $s_rps | $s_p99 | $(ratio "$s_rps" "$rps" "the anonymous page") |"
 done
 for build in before after; do
   read -r h_rps h_p99 <<<"$(median "$build-healthz")"
   read -r l_rps l_p99 <<<"$(median "$build-lab")"
+  read -r s_rps s_p99 <<<"$(median "$build-account-lab")"
   echo "| /healthz | $build | $h_rps | $h_p99 | 1.00 |"
-  echo "| lab request /labs/http/status/200 | $build | $l_rps | $l_p99 | $(awk -v a="$l_rps" -v b="$h_rps" 'BEGIN { printf "%.2f of /healthz", a / b }') |"
+  echo "| lab request /labs/http/status/200, guest | $build | $l_rps | $l_p99 | $(ratio "$l_rps" "$h_rps" /healthz) |"
+  echo "| lab request /labs/http/status/200, signed in | $build | $s_rps | $s_p99 | $(ratio "$s_rps" "$h_rps" /healthz) |"
 done
