@@ -10,7 +10,7 @@
 #
 # Usage: scripts/bench-before-after.sh BEFORE_BIN AFTER_BIN [seconds per run, default 10] [rounds, default 3]
 # Needs: wrk and nginx (Debian `wrk`, `nginx-light`; installed when missing),
-# and target/site from `cargo leptos build --release`.
+# and target/site from `cargo leptos build --release --split`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -6,7 +6,7 @@
 # BENCHMARKS.md.
 #
 # Usage: scripts/bench.sh [seconds per run, default 15]
-# Needs: a release build (cargo leptos build --release), wrk and nginx
+# Needs: a release build (cargo leptos build --release --split), wrk and nginx
 # (Debian packages `wrk` and `nginx-light`; installed here when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ duration="${1:-15}"
 page=/lessons/http/anatomy
 bin="$CARGO_TARGET_DIR/release/workbench"
 wasm=target/site/pkg/workbench.wasm
-[ -x "$bin" ] && [ -f "$wasm" ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
+[ -x "$bin" ] && [ -f "$wasm" ] || { echo "build first: cargo leptos build --release --split" >&2; exit 1; }
 for tool in wrk nginx; do
   command -v "$tool" >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk nginx-light; }
 done

@@ -9,7 +9,7 @@
 # Environment: LINK_SHARE (share of students who come through the class's
 # join link, default 0.8), SIGNUP_SHARE (share of those who sign up,
 # default 0.33), ARRIVAL_SECS (how long arrivals take, default 10).
-# Needs: a release build (cargo leptos build --release); installs locust
+# Needs: a release build (cargo leptos build --release --split); installs locust
 # from PyPI into target/locust-venv when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ students="${1:-300}"
 seconds="${2:-60}"
 arrival="${ARRIVAL_SECS:-10}"
 bin="$CARGO_TARGET_DIR/release/workbench"
-[ -x "$bin" ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: cargo leptos build --release --split" >&2; exit 1; }
 
 venv="$CARGO_TARGET_DIR/locust-venv"
 if [ ! -x "$venv/bin/locust" ]; then

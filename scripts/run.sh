@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 WORKBENCH_SKIP_BROWSER=1 scripts/setup.sh
 export WORKBENCH_DEV="${WORKBENCH_DEV:-true}"
-exec cargo leptos serve
+exec cargo leptos serve --split

@@ -13,6 +13,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "==> unit and integration tests"
 cargo test --workspace
 echo "==> building the site for the browser tests"
-cargo leptos build
+cargo leptos build --split
 echo "==> browser tests"
 WORKBENCH_BIN="$CARGO_TARGET_DIR/debug/workbench" node --test end2end/tests/

@@ -90,7 +90,7 @@ fn LatencyChart(stats: Stats) -> impl IntoView {
 }
 
 /// Settings, actions, log and chart of the cache lab.
-#[island]
+#[island(lazy)]
 pub(crate) fn CacheConsole() -> impl IntoView {
     let draft = SettingsDraft::<CacheSettings>::new("cache");
     let stats = RwSignal::new(Stats::default());

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::model::labs::auth::{DemoUser, Registration};
 
 /// Register-and-inspect for demo users.
-#[island]
+#[island(lazy)]
 pub(crate) fn HashInspector() -> impl IntoView {
     let users = RwSignal::new(Vec::<DemoUser>::new());
     let username = RwSignal::new(String::from("ada"));

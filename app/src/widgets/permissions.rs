@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::model::labs::auth::{AuthSettings, ACTIONS, ROLES};
 
 /// The editable matrix.
-#[island]
+#[island(lazy)]
 pub(crate) fn PermissionMatrix() -> impl IntoView {
     let settings = RwSignal::new(None::<AuthSettings>);
     let status = RwSignal::new(String::from("Loading your policy…"));

@@ -128,7 +128,7 @@ fn number_field<T: FromStr + Display + Default + 'static>(
 }
 
 /// Settings and the burst tool.
-#[island]
+#[island(lazy)]
 pub(crate) fn RateLimitConsole() -> impl IntoView {
     let draft = SettingsDraft::<RateLimitSettings>::new("ratelimit");
     let count = RwSignal::new(String::from("30"));
@@ -297,7 +297,7 @@ fn Lanes(simulation: Simulation) -> impl IntoView {
 }
 
 /// One pattern through every algorithm, on the server's virtual clock.
-#[island]
+#[island(lazy)]
 pub(crate) fn RateLimitSimulator() -> impl IntoView {
     let pattern = RwSignal::new(String::from("boundary"));
     let times = RwSignal::new(String::from("0, 100, 200, 300, 1000, 1010, 1020"));

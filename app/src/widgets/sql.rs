@@ -256,7 +256,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
 }
 
 /// A runnable ```` ```sql ```` block: edit, Run (Ctrl+Enter), Explain.
-#[island]
+#[island(lazy)]
 pub(crate) fn SqlRunner(sql: String) -> impl IntoView {
     let text = RwSignal::new(sql);
     let output = RwSignal::new(Output::Nothing);

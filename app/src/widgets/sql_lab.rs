@@ -206,7 +206,7 @@ fn TableList(schema: Schema) -> impl IntoView {
 }
 
 /// The schema browser: tables and keys as text and as a diagram, plus reset.
-#[island]
+#[island(lazy)]
 pub(crate) fn SqlSchema() -> impl IntoView {
     let schema = RwSignal::new(None::<Result<Schema, SqlErrorBody>>);
     let hydrated = RwSignal::new(false);
@@ -268,7 +268,7 @@ fn TimedView(title: &'static str, timed: Timed) -> impl IntoView {
 }
 
 /// Times a query, creates an index, times it again: plans and medians side by side.
-#[island]
+#[island(lazy)]
 pub(crate) fn IndexExperiment() -> impl IntoView {
     let query = RwSignal::new("SELECT * FROM orders WHERE customer_id = 42".to_string());
     let index =
@@ -363,7 +363,7 @@ fn StepTable(steps: Vec<Step>) -> impl IntoView {
 }
 
 /// The transactions demo: settings, the concurrent withdrawal, the failing transfer.
-#[island]
+#[island(lazy)]
 pub(crate) fn Withdrawal() -> impl IntoView {
     let transaction = RwSignal::new(Transaction::default());
     let style = RwSignal::new(WithdrawalStyle::default());
