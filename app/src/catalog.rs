@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::model::{
     ClassView, ClassesView, CourseOutline, DeadlinesView, GradebookView, JoinView, LessonPage,
-    PageRefusal, ProgressView,
+    PageRefusal, ProgressView, ReaderMarks,
 };
 
 /// Read access to the loaded course.
@@ -39,6 +39,13 @@ pub type PageFuture<'a, T> = Pin<Box<dyn Future<Output = PageResult<T>> + Send +
 pub trait ReaderPages: Send + Sync + 'static {
     /// The reader's class deadlines (none for a reader it does not know).
     fn deadlines(&self) -> PageFuture<'_, DeadlinesView>;
+    /// What a page served from the cache shows of the reader's own work;
+    /// notes the lesson `(module, slug)` as read, if the page is one.
+    /// `None` for a reader the server does not know.
+    fn marks<'a>(
+        &'a self,
+        lesson: Option<(&'a str, &'a str)>,
+    ) -> PageFuture<'a, Option<ReaderMarks>>;
     /// Notes that the reader opened the lesson `module/slug`, which exists,
     /// and returns their deadlines.
     fn lesson_opened<'a>(&'a self, module: &'a str, slug: &'a str)
@@ -65,9 +72,8 @@ pub trait ReaderPages: Send + Sync + 'static {
 pub struct ReaderPagesContext(pub Arc<dyn ReaderPages>);
 
 /// What a page tells the server's page cache while it renders: whether its
-/// bytes may serve other readers (those not signed in, with no message of
-/// their own), and, for a lesson, which one, so a page served from the
-/// cache still counts as read.
+/// bytes may serve other readers (outside its reader slots), and, for a
+/// lesson, which one, so a page served from the cache still counts as read.
 #[derive(Clone, Debug, Default)]
 pub struct PageFacts(Arc<Mutex<Sharing>>);
 
@@ -77,7 +83,8 @@ pub enum Sharing {
     /// Only the reader it was rendered for (the default: pages opt in).
     #[default]
     Private,
-    /// Any reader who is not signed in and has no deadlines or messages.
+    /// Every reader: what is theirs alone is in the page's reader slots
+    /// ([`crate::reader_slots`]), which the server fills per reader.
     Shared {
         /// The page's own address: only a request for exactly this is
         /// answered from the cache, so other spellings cannot fill it.

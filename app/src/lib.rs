@@ -5,6 +5,8 @@
 //!   (serde and serde_json only), which the server shares.
 //! - [`catalog`]: the small interface the server provides to the pages.
 //! - `pages`: the course home, lesson and account pages, rendered on the server only.
+//! - [`reader_slots`]: the parts of a shared page that are its reader's
+//!   own, marked in the page and filled by the server per reader.
 //! - `widgets`: the interactive islands (request widget, exercise cards,
 //!   theme switch, the labs' consoles), the only code hydrated in the
 //!   browser; [`LAB_WIDGETS`] registers the labs' widgets by name.
@@ -21,6 +23,7 @@ pub mod catalog;
 /// The data pages and widgets show, shared with the server: the `model` crate.
 pub use model;
 mod pages;
+pub mod reader_slots;
 mod widgets;
 
 pub use widgets::{LabWidget, LAB_WIDGETS};
@@ -33,14 +36,11 @@ use leptos_router::{
 };
 
 use crate::catalog::PageOptions;
-use crate::pages::account::{AccountNav, AccountPage, SignInPage, SignUpPage};
+use crate::pages::account::{AccountLinks, AccountPage, SignInPage, SignUpPage};
 use crate::pages::classes::{ClassPage, ClassesPage, JoinByCodePage, JoinPage};
 use crate::pages::progress::{GradebookPage, ProgressPage};
 use crate::pages::{home::CourseHome, lesson::LessonRoute, not_found::NotFound};
-use crate::widgets::theme::ThemeSwitch;
-
-/// Sets the theme before first paint, so a dark-mode reader never sees a white flash.
-const THEME_BOOT_SCRIPT: &str = "try{var t=localStorage.getItem('theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
+use crate::widgets::theme::{ThemeSwitch, THEME_SCRIPT};
 
 /// Reloads the page when the server reports changed course files (dev mode only).
 const LIVE_RELOAD_SCRIPT: &str = "(function(){var v=null;var s=new EventSource('/api/dev/content-events');s.onmessage=function(e){if(v!==null&&e.data!==v){location.reload()}v=e.data}})()";
@@ -56,7 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                <script inner_html=THEME_BOOT_SCRIPT></script>
+                <script inner_html=THEME_SCRIPT></script>
                 <link rel="stylesheet" href=stylesheet/>
                 <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%232f5fd0'/%3E%3Cpath d='M4 5l3 3-3 3M8 11h4' stroke='white' stroke-width='1.6' fill='none'/%3E%3C/svg%3E"/>
                 <HydrationScripts options islands=true/>
@@ -77,6 +77,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let reader = use_context::<model::Reader>();
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
@@ -84,8 +85,11 @@ pub fn App() -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">">_"</span>
                 " Backend Workbench"
             </a>
-            <SiteNav/>
-            <AccountNav/>
+            // The reader's own links: filled per reader on pages served from the cache.
+            <reader-slot data-slot=reader_slots::ACCOUNT_SLOT>
+                <SiteLinks reader=reader.clone()/>
+                <AccountLinks reader/>
+            </reader-slot>
             <ThemeSwitch/>
         </header>
         <Router>
@@ -111,11 +115,10 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The site links; instructors also get the gradebook.
+/// The site links; instructors also get their classes and the gradebook.
 #[component]
-fn SiteNav() -> impl IntoView {
-    let instructor =
-        use_context::<model::Reader>().is_some_and(|r| r.role == "instructor" || r.role == "admin");
+fn SiteLinks(reader: Option<model::Reader>) -> impl IntoView {
+    let instructor = reader.is_some_and(|r| r.role == "instructor" || r.role == "admin");
     view! {
         <nav aria-label="Site">
             <a href="/">"Course"</a>

@@ -25,6 +25,7 @@ test('an instructor runs a class that a student joins by link', async () => {
   const teacher = await env.browser.context.newPage();
   await signUp(teacher, baseUrl, 'Tess Teacher', 'tess@example.com');
   env.server.workbench('user', 'add', 'tess@example.com', '--role', 'instructor');
+  await env.server.changesSeen();
 
   // Create the class.
   await teacher.goto(`${baseUrl}/instructor/classes`);

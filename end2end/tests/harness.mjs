@@ -24,8 +24,9 @@ export async function startServer() {
     },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
+  let log = '';
+  const changesSeen = () => log.split('platform rows changed').length - 1;
   const baseUrl = await new Promise((resolve, reject) => {
-    let log = '';
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
     child.stderr.on('data', (chunk) => {
       log += chunk;
@@ -37,16 +38,30 @@ export async function startServer() {
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
   });
+  let seenBeforeCommand = 0;
   return {
     baseUrl,
     /** Runs a `workbench` command (e.g. `user add`) on this server's database. */
     workbench(...args) {
+      seenBeforeCommand = changesSeen();
       const run = spawnSync(bin, args, {
         env: { ...process.env, WORKBENCH_DATA_DIR: dataDir, NO_COLOR: '1' },
         encoding: 'utf8',
       });
       if (run.status !== 0) throw new Error(`workbench ${args.join(' ')} failed:\n${run.stderr}`);
       return run.stdout;
+    },
+    /**
+     * Resolves once the server has noticed the last command's change to an
+     * account or class (it reads the database's change counter four times a
+     * second and logs each change it sees).
+     */
+    async changesSeen() {
+      const deadline = Date.now() + 10_000;
+      while (changesSeen() <= seenBeforeCommand) {
+        if (Date.now() > deadline) throw new Error(`the server never noticed the change:\n${log}`);
+        await new Promise((resolve) => child.stderr.once('data', resolve));
+      }
     },
     async stop() {
       child.kill('SIGTERM');

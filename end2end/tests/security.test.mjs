@@ -24,6 +24,7 @@ test('a link with a script in a lab response runs nothing for a signed-in admin'
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.locator('header.site-header').getByRole('link', { name: 'Root Admin' }).waitFor();
   env.server.workbench('user', 'add', 'root@example.com', '--role', 'admin');
+  await env.server.changesSeen();
 
   const posts = [];
   page.on('request', (request) => {

@@ -19,6 +19,7 @@ use crate::accounts::{self, Account};
 use crate::clock::Clock;
 use crate::error::{ApiError, InternalError};
 use crate::limiter::AddressBudget;
+use crate::read_cache::ReadCache;
 pub use crate::students::{StudentId, StudentKind};
 
 /// Name of the workbench's own session cookie (labs use their own names).
@@ -78,6 +79,47 @@ pub struct Identities {
     pub sessions: SessionPolicy,
     /// New guests per address (a class's join link has its own budget).
     pub new_guests: Arc<AddressBudget>,
+    /// Signed-in accounts, read on every request they make.
+    pub accounts: Arc<AccountCache>,
+}
+
+/// Accounts by student id, without their password hashes. Writers in this
+/// process call [`Identities::account_changed`]; other processes' changes
+/// arrive through [`crate::changes`].
+pub type AccountCache = ReadCache<StudentId, Account>;
+
+/// Accounts kept in memory: enough for every signed-in student of a large school.
+const CACHED_ACCOUNTS: u64 = 100_000;
+
+/// An empty account cache of the usual size.
+pub fn account_cache() -> Arc<AccountCache> {
+    Arc::new(ReadCache::new(moka::sync::Cache::new(CACHED_ACCOUNTS)))
+}
+
+impl Identities {
+    /// The account with this id, from memory when it was read before.
+    pub async fn account(&self, id: &StudentId) -> Result<Option<Account>, sqlx::Error> {
+        if let Some(account) = self.accounts.get(id) {
+            return Ok(Some(account));
+        }
+        let ticket = self.accounts.ticket();
+        let found = accounts::store::find(&self.pool, id).await?;
+        let account = found.map(|(account, _hash)| account);
+        if let Some(account) = &account {
+            self.accounts.fill(id.clone(), account.clone(), ticket);
+        }
+        Ok(account)
+    }
+
+    /// Call after changing the account's row: the next request reads it anew.
+    pub fn account_changed(&self, id: &StudentId) {
+        self.accounts.wrote(id, None);
+    }
+
+    /// Call after changing an account found by something other than its id.
+    pub fn some_account_changed(&self) {
+        self.accounts.wrote_all();
+    }
 }
 
 /// How long sessions live, in seconds.
@@ -238,8 +280,8 @@ async fn visitor_of(session: &Session, state: &Identities) -> Result<Visitor, Ap
         }
         return Ok(Visitor::Guest(id));
     };
-    match accounts::store::find(&state.pool, &id).await? {
-        Some((account, _)) if mark.is_valid(&account, now, &state.sessions) => {
+    match state.account(&id).await? {
+        Some(account) if mark.is_valid(&account, now, &state.sessions) => {
             if now - mark.last_seen >= SEEN_REFRESH_SECS {
                 let seen = SignInMark {
                     last_seen: now,

@@ -25,10 +25,13 @@
 //! - [`limiter`], [`fair_gate`], [`student_memory`]: what one client or
 //!   student may make the server do, and keep.
 //! - [`read_cache`]: in-memory copies of rows read on every request
-//!   (sessions, lab settings), kept exact by their writers.
+//!   (sessions, accounts, lab settings), kept exact by their writers;
+//!   [`marks`], a student's deadlines, lessons read and exercise results
+//!   for their pages; [`changes`], how another process's writes empty them.
 //! - [`clock`], [`error`], [`forms`], [`redis_link`]: shared plumbing.
 
 pub mod accounts;
+pub mod changes;
 pub mod classes;
 pub mod clock;
 pub mod content;
@@ -42,6 +45,7 @@ pub mod identity;
 pub mod inspector;
 pub mod labs;
 pub mod limiter;
+pub mod marks;
 pub(crate) mod markup;
 pub mod progress;
 pub mod read_cache;

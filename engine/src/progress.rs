@@ -218,6 +218,7 @@ async fn reset_module(
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        state.marks.wrote(student, None);
     }
     Ok(Redirect::to("/progress"))
 }

@@ -53,6 +53,10 @@ pub struct EngineParts {
     pub clock: Arc<dyn Clock>,
     /// The labs: their own states and what their handlers share.
     pub labs: crate::labs::Labs,
+    /// What each student's pages show of their own work.
+    pub marks: Arc<crate::marks::MarksCache>,
+    /// Where other processes' changes to cached rows are heard of.
+    pub changes: Arc<crate::changes::PlatformChanges>,
 }
 
 impl axum::extract::FromRef<Engine> for Identities {

@@ -394,6 +394,28 @@ impl DeadlinesView {
     }
 }
 
+/// What a page served from the cache shows of its reader's own work,
+/// spliced into the shared bytes: their deadlines and how each exercise
+/// they tried went (by exercise id).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReaderMarks {
+    /// The reader's deadlines.
+    pub deadlines: DeadlinesView,
+    /// Exercises tried, by id; an exercise not here was never attempted.
+    pub exercises: std::collections::HashMap<String, ExerciseMark>,
+}
+
+/// How one exercise went for a student: what its card's status line says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExerciseMark {
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Best score of any attempt.
+    pub best_score: Option<u32>,
+    /// Whether any attempt passed every check.
+    pub passed: bool,
+}
+
 /// A class in its instructor's list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassSummaryView {

@@ -41,7 +41,7 @@ pub(crate) mod web;
 
 pub use engine::{
     accounts, classes, clock, content, db, error, fair_gate, forms, gradebook, grading, identity,
-    inspector, labs, limiter, progress, redis_link, student_memory,
+    inspector, labs, limiter, marks, progress, redis_link, student_memory,
 };
 
 use std::sync::Arc;
@@ -133,7 +133,13 @@ pub async fn build_state_with_clock(
             2,
             Duration::from_secs(60),
         )),
+        accounts: crate::identity::account_cache(),
     };
+    let marks = engine::marks::marks_cache();
+    let changes = Arc::new(engine::changes::PlatformChanges::new(vec![
+        identities.accounts.clone(),
+        marks.clone(),
+    ]));
     let traces = Arc::new(TraceStore::new(
         TRACES_PER_STUDENT,
         TRACED_STUDENTS,
@@ -185,6 +191,8 @@ pub async fn build_state_with_clock(
         })),
         labs,
         clock,
+        marks,
+        changes,
     });
     Ok(AppState::new(Web {
         engine,

@@ -16,16 +16,17 @@ use axum::middleware::Next;
 use axum::response::Response;
 use model::{
     ClassView, ClassesView, DeadlineView, DeadlinesView, GradebookView, JoinView, PageRefusal,
-    ProgressView,
+    ProgressView, ReaderMarks,
 };
 
 use crate::accounts::Account;
-use crate::classes::{self, dates};
+use crate::classes::dates;
+use crate::classes::store::StudentDeadline;
 use crate::error::ApiError;
 use crate::gradebook::{self, Cohort};
 use crate::identity::Visitor;
-use crate::progress;
 use crate::state::AppState;
+use crate::{marks, progress};
 
 /// Middleware: gives each page request its reader's data source and a
 /// place for the page to say whether it may be shared.
@@ -72,13 +73,37 @@ impl ReaderPages for ReaderData {
         slug: &'a str,
     ) -> PageFuture<'a, DeadlinesView> {
         Box::pin(async move {
-            if let Some(student) = self.visitor.student_id() {
-                let lesson = format!("{module}/{slug}");
-                progress::note_lesson_read(&self.state, student, &lesson)
-                    .await
-                    .map_err(refusal)?;
-            }
-            self.deadlines_of_reader().await.map_err(refusal)
+            let Some(student) = self.visitor.student_id() else {
+                return Ok(DeadlinesView::default());
+            };
+            let lesson = format!("{module}/{slug}");
+            let marks = marks::lesson_opened(&self.state, student, &lesson)
+                .await
+                .map_err(refusal)?;
+            Ok(self.deadline_views(&marks.deadlines))
+        })
+    }
+
+    fn marks<'a>(
+        &'a self,
+        lesson: Option<(&'a str, &'a str)>,
+    ) -> PageFuture<'a, Option<ReaderMarks>> {
+        Box::pin(async move {
+            let Some(student) = self.visitor.student_id() else {
+                return Ok(None);
+            };
+            let marks = match lesson {
+                Some((module, slug)) => {
+                    let lesson = format!("{module}/{slug}");
+                    marks::lesson_opened(&self.state, student, &lesson).await
+                }
+                None => marks::marks_of(&self.state, student).await,
+            };
+            let marks = marks.map_err(refusal)?;
+            Ok(Some(ReaderMarks {
+                deadlines: self.deadline_views(&marks.deadlines),
+                exercises: marks.exercises.clone(),
+            }))
         })
     }
 
@@ -157,19 +182,24 @@ impl ReaderData {
         let Some(student) = self.visitor.student_id() else {
             return Ok(DeadlinesView::default());
         };
-        let deadlines = classes::store::deadlines_of(&self.state.pool, student).await?;
+        let marks = marks::marks_of(&self.state, student).await?;
+        Ok(self.deadline_views(&marks.deadlines))
+    }
+
+    /// Deadlines as pages show them, passed or not as of now.
+    fn deadline_views(&self, deadlines: &[StudentDeadline]) -> DeadlinesView {
         let now = self.state.clock.now();
-        Ok(DeadlinesView {
+        DeadlinesView {
             deadlines: deadlines
-                .into_iter()
+                .iter()
                 .map(|d| DeadlineView {
                     due: dates::describe(d.due_at, d.utc_offset_minutes),
                     passed: d.due_at < now,
-                    module: d.module,
-                    class_name: d.class_name,
+                    module: d.module.clone(),
+                    class_name: d.class_name.clone(),
                 })
                 .collect(),
-        })
+        }
     }
 }
 

@@ -199,6 +199,7 @@ pub async fn run(
             }
         }
     });
+    let changes = state.changes.clone().watch(state.pool.clone());
     let stopping = state.stopping.clone();
     let shutdown = async move {
         shutdown.await;
@@ -211,5 +212,6 @@ pub async fn run(
         .await;
     purge.abort();
     forget.abort();
+    changes.abort();
     result
 }

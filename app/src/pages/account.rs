@@ -20,8 +20,8 @@ const MAX_PASSWORD_CHARS: &str = "128";
 /// The header's account links: the reader's name and a sign-out button, or
 /// links to sign in and sign up.
 #[component]
-pub(crate) fn AccountNav() -> impl IntoView {
-    match use_context::<Reader>() {
+pub(crate) fn AccountLinks(reader: Option<Reader>) -> impl IntoView {
+    match reader {
         Some(reader) => view! {
             <div class="account-nav">
                 <a href="/account" class="account-name" title="Your account">{reader.name}</a>

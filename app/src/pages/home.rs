@@ -7,6 +7,7 @@ use crate::catalog::CatalogContext;
 use crate::model::{DeadlineView, DeadlinesView, LessonLink, ModuleSummary};
 use crate::pages::notices::{page_facts, reader_pages, FlashMessages};
 use crate::pages::progress::DueLines;
+use crate::reader_slots::due_slot;
 
 /// Lists every module and lesson of the course.
 #[component]
@@ -19,9 +20,8 @@ pub(crate) fn CourseHome() -> impl IntoView {
             Some(reader) => reader.deadlines().await.unwrap_or_default(),
             None => DeadlinesView::default(),
         };
-        if deadlines.deadlines.is_empty() {
-            facts.share("/".into(), None);
-        }
+        // The same bytes serve every reader, their own parts filled per reader.
+        facts.share("/".into(), None);
         view! {
             <ol class="module-list">
                 {modules.into_iter().map(|module| {
@@ -52,7 +52,7 @@ fn ModuleCard(module: ModuleSummary, due: Vec<DeadlineView>) -> impl IntoView {
             <section aria-labelledby=labelled_by>
                 <p class="eyebrow">"Module " {module.number}</p>
                 <h2 id=heading_id>{module.title}</h2>
-                <DueLines due/>
+                <reader-slot data-slot=due_slot(&module.slug)><DueLines due/></reader-slot>
                 <p>{module.summary}</p>
                 <ol class="lesson-list">
                     {module.lessons.into_iter().map(|lesson| view! { <LessonItem lesson/> }).collect_view()}

@@ -11,6 +11,7 @@ use crate::model::{LessonBlock, LessonLink, LessonPage, TocEntry};
 use crate::pages::not_found::NotFound;
 use crate::pages::notices::{page_facts, reader_pages};
 use crate::pages::progress::DueLines;
+use crate::reader_slots::due_slot;
 use crate::widgets::exercise::ExerciseCard;
 use crate::widgets::lab_widget;
 use crate::widgets::request::RequestWidget;
@@ -36,17 +37,16 @@ pub(crate) fn LessonRoute() -> impl IntoView {
                 .unwrap_or_default(),
             None => DeadlinesView::default(),
         };
-        if deadlines.deadlines.is_empty() {
-            facts.share(page.link.href.clone(), Some((module.clone(), slug.clone())));
-        }
+        // The same bytes serve every reader, their own parts filled per reader.
+        facts.share(page.link.href.clone(), Some((module.clone(), slug.clone())));
         let due: Vec<_> = deadlines.of_module(&module).cloned().collect();
-        view! { <Lesson page=(*page).clone() due/> }
+        view! { <Lesson page=(*page).clone() module due/> }
     });
     view! { <Suspense>{lesson}</Suspense> }.into_any()
 }
 
 #[component]
-fn Lesson(page: LessonPage, due: Vec<DeadlineView>) -> impl IntoView {
+fn Lesson(page: LessonPage, module: String, due: Vec<DeadlineView>) -> impl IntoView {
     let LessonPage {
         module_title,
         link,
@@ -65,7 +65,7 @@ fn Lesson(page: LessonPage, due: Vec<DeadlineView>) -> impl IntoView {
                 <header class="lesson-header">
                     <p class="eyebrow">{module_title}</p>
                     <h1>{link.title}</h1>
-                    <DueLines due/>
+                    <reader-slot data-slot=due_slot(&module)><DueLines due/></reader-slot>
                     <p class="lede">{link.summary}</p>
                     <p class="minutes">"About " {link.minutes} " minutes"</p>
                     {(!objectives.is_empty()).then(|| view! { <Objectives objectives/> })}

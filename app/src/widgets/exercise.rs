@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 
+use crate::reader_slots;
+
 use crate::model::exercises::{AttemptRequest, ExerciseAnswer, ProbeAnswer, SqlAnswer};
 use crate::model::{CheckOutcome, ExerciseInput, ExerciseStanding, ExerciseView, Outcome};
 
@@ -110,7 +112,11 @@ pub(crate) fn ExerciseCard(exercise: ExerciseView) -> impl IntoView {
             <header class="exercise-header">
                 <p class="eyebrow">"Exercise · " {points} {if points == 1 { " point" } else { " points" }}</p>
                 <h3 id=heading_id>{title}</h3>
-                <p class="exercise-status" aria-live="polite">{move || status_line(&standing.get(), points)}</p>
+                // The server puts the reader's own line here before the page
+                // leaves (a text slot), so it is right before the card wakes up.
+                <p class="exercise-status" aria-live="polite" data-reader-text=reader_slots::exercise_slot(&id, points)>
+                    {move || status_line(&standing.get(), points)}
+                </p>
             </header>
             <div class="prose" inner_html=prompt_html></div>
             <form class="exercise-form" on:submit=submit>
@@ -154,27 +160,12 @@ fn error_message(body: &str) -> String {
 }
 
 fn status_line(standing: &ExerciseStanding, points: u32) -> String {
-    match (standing.attempts, standing.best_score) {
-        (0, _) | (_, None) => "Not attempted yet.".into(),
-        (n, Some(best)) if standing.passed => {
-            format!(
-                "Done: {best} of {points} points, in {n} {}.",
-                plural(n, "attempt")
-            )
-        }
-        (n, Some(best)) => format!(
-            "Best so far: {best} of {points} points after {n} {}.",
-            plural(n, "attempt")
-        ),
-    }
-}
-
-fn plural(n: u32, word: &str) -> String {
-    if n == 1 {
-        word.to_string()
-    } else {
-        format!("{word}s")
-    }
+    let mark = crate::model::ExerciseMark {
+        attempts: standing.attempts,
+        best_score: standing.best_score,
+        passed: standing.passed,
+    };
+    crate::reader_slots::exercise_status(&mark, points)
 }
 
 /// The answer being edited, whatever its shape.

@@ -1,64 +1,29 @@
 //! The light/dark theme switch. Without a stored choice the page follows the
 //! operating system (`prefers-color-scheme`); the switch stores an explicit one.
+//!
+//! It is a few lines of script in the page's head, not an island: a page
+//! whose only interactive part is this button (the course home) then loads
+//! no wasm at all.
 
 use leptos::prelude::*;
 
-/// A button that cycles the theme between system, light and dark.
-#[island]
+/// Applies the stored theme before first paint (no white flash for a
+/// dark-mode reader), then wires the switch once the page is parsed.
+pub(crate) const THEME_SCRIPT: &str = "(function(){var r=document.documentElement,t='system';\
+try{var s=localStorage.getItem('theme');if(s==='light'||s==='dark')t=s}catch(e){}\
+if(t!=='system')r.dataset.theme=t;\
+document.addEventListener('DOMContentLoaded',function(){var b=document.querySelector('.theme-switch');if(!b)return;\
+var show=function(){b.textContent='Theme: '+t};show();\
+b.addEventListener('click',function(){t=t==='system'?'light':t==='light'?'dark':'system';\
+if(t==='system')delete r.dataset.theme;else r.dataset.theme=t;\
+try{if(t==='system')localStorage.removeItem('theme');else localStorage.setItem('theme',t)}catch(e){}\
+show()})})})()";
+
+/// A button that cycles the theme between system, light and dark
+/// ([`THEME_SCRIPT`] makes it work).
+#[component]
 pub(crate) fn ThemeSwitch() -> impl IntoView {
-    let theme = RwSignal::new(String::from("system"));
-    #[cfg(feature = "hydrate")]
-    theme.set(stored_theme());
-    let label = move || match theme.get().as_str() {
-        "light" => "Theme: light",
-        "dark" => "Theme: dark",
-        _ => "Theme: system",
-    };
-    let cycle = move |_| {
-        let next = match theme.get_untracked().as_str() {
-            "system" => "light",
-            "light" => "dark",
-            _ => "system",
-        };
-        theme.set(next.to_string());
-        #[cfg(feature = "hydrate")]
-        apply_theme(next);
-    };
     view! {
-        <button type="button" class="theme-switch" on:click=cycle aria-live="polite">
-            {label}
-        </button>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-fn stored_theme() -> String {
-    window()
-        .local_storage()
-        .ok()
-        .flatten()
-        .and_then(|storage| storage.get_item("theme").ok().flatten())
-        .filter(|t| t == "light" || t == "dark")
-        .unwrap_or_else(|| "system".to_string())
-}
-
-#[cfg(feature = "hydrate")]
-fn apply_theme(theme: &str) {
-    let root = document().document_element();
-    let storage = window().local_storage().ok().flatten();
-    if theme == "system" {
-        if let Some(root) = root {
-            let _ = root.remove_attribute("data-theme");
-        }
-        if let Some(storage) = storage {
-            let _ = storage.remove_item("theme");
-        }
-    } else {
-        if let Some(root) = root {
-            let _ = root.set_attribute("data-theme", theme);
-        }
-        if let Some(storage) = storage {
-            let _ = storage.set_item("theme", theme);
-        }
+        <button type="button" class="theme-switch" aria-live="polite">"Theme: system"</button>
     }
 }

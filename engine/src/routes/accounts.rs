@@ -159,7 +159,10 @@ async fn vouch(
         Visitor::SignedIn(_) => return Ok(None),
     };
     let name = check_display_name(name).unwrap_or_else(|_| "New member".into());
-    match classes::store::join(&state.pool, &class, &guest, &name, state.clock.now()).await? {
+    let joined =
+        classes::store::join(&state.pool, &class, &guest, &name, state.clock.now()).await?;
+    state.marks.wrote(&guest, None);
+    match joined {
         classes::store::Joined::Full => Ok(None),
         _ => Ok(Some(Vouched {
             class,
@@ -311,6 +314,8 @@ async fn sign_in(
         };
         if let Some(guest) = &guest {
             store::carry_over_guest(&state.pool, guest, &account.id).await?;
+            state.marks.wrote(&account.id, None);
+            state.marks.wrote(guest, None);
             state.traces.adopt(guest, &account.id);
             crate::labs::adopt_guest(&state.labs, guest, &account.id).await;
         }
@@ -351,6 +356,7 @@ async fn authenticate(state: &Engine, email: &str, password: &str) -> Result<Acc
             state.clock.now(),
         )
         .await?;
+        state.identities.account_changed(&account.id);
         tracing::info!(
             account = account.id.as_str(),
             "password hash upgraded to current parameters"
@@ -420,6 +426,7 @@ async fn change_password(
             .await?;
         let now = state.clock.now();
         let epoch = store::set_password_hash(&state.pool, &account.id, &hash, true, now).await?;
+        state.identities.account_changed(&account.id);
         let account = Account {
             session_epoch: epoch,
             ..account
@@ -448,6 +455,7 @@ async fn sign_out_everywhere(
             return Err(ApiError::Unauthorized("Sign in first.".into()));
         };
         store::end_all_sessions(&state.pool, &account.id, state.clock.now()).await?;
+        state.identities.account_changed(&account.id);
         identity::sign_out(&session).await?;
         Ok(Done {
             redirect: "/signin".into(),
@@ -509,7 +517,9 @@ async fn set_role(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     admin.require(Role::Admin)?;
     let email = normalize_email(&email).map_err(unprocessable)?;
-    if !store::set_role(&state.pool, &email, change.role, state.clock.now()).await? {
+    let changed = store::set_role(&state.pool, &email, change.role, state.clock.now()).await?;
+    state.identities.some_account_changed();
+    if !changed {
         return Err(ApiError::NotFound(format!(
             "No account has the email {email}."
         )));

@@ -254,6 +254,7 @@ async fn add_members(
         };
         let emails = normalized_emails(&typed)?;
         let added = store::add_by_email(&state.pool, &class, &emails, state.clock.now()).await?;
+        state.marks.wrote_all();
         Ok(Done {
             redirect: page_of(&class),
             notice: Some(describe_added(&added)),
@@ -329,13 +330,10 @@ async fn remove_member(
     let page = format!("/instructor/classes/{}", safe_segment(&id));
     let result = async {
         let class = class_run_by(&state, &account, &id).await?;
-        if !store::remove_member(
-            &state.pool,
-            &class.id,
-            &StudentId::from_raw(student.clone()),
-        )
-        .await?
-        {
+        let member = StudentId::from_raw(student.clone());
+        let removed = store::remove_member(&state.pool, &class.id, &member).await?;
+        state.marks.wrote(&member, None);
+        if !removed {
             return Err(ApiError::NotFound(format!(
                 "{student} is not a member of this class."
             )));
@@ -381,6 +379,8 @@ async fn set_deadlines(
         for (module, due) in changes {
             store::set_deadline(&state.pool, &class.id, module, due).await?;
         }
+        // Every member's pages show the deadlines.
+        state.marks.wrote_all();
         Ok(Done {
             redirect: page_of(&class),
             notice: Some(format!(
@@ -463,6 +463,7 @@ async fn join(
             }
         };
         let joined = store::join(&state.pool, &class, &student, &name, state.clock.now()).await?;
+        state.marks.wrote(&student, None);
         if joined == Joined::Full {
             return Err(full(&class));
         }

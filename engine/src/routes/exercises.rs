@@ -157,6 +157,7 @@ async fn attempt(
         state.clock.now(),
     )
     .await?;
+    state.marks.wrote(&student.id, None);
     let standing = standing_of(&state, Some(&student.id), &exercise).await?;
     Ok(Json(Graded { outcome, standing }))
 }
@@ -209,6 +210,7 @@ async fn reset(
     let exercise = find(&state, &id)?;
     if let Some(student) = visitor.student_id() {
         attempts::reset(&state.pool, student, &exercise.id).await?;
+        state.marks.wrote(student, None);
     }
     Ok(Json(ExerciseStanding::default()))
 }

@@ -167,6 +167,15 @@ pub async fn make_role(server: &TestServer, email: &str, role: server::accounts:
     server::cli::user::add_user(&args)
         .await
         .expect("role changed");
+    // The command is another process as far as the server is concerned: it
+    // hears of the change when it next reads the change counter (every
+    // 250 ms). Read it now rather than wait.
+    server
+        .state
+        .changes
+        .poll(&server.state.pool)
+        .await
+        .expect("change counter read");
 }
 
 /// Runs the real `workbench` binary with `args`, feeding it `stdin`;

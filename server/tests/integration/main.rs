@@ -19,6 +19,7 @@ mod http_lab;
 mod lesson_widgets;
 mod live_reload;
 mod malformed_requests;
+mod page_cache;
 mod pages;
 mod progress;
 mod ratelimit_lab;

@@ -1,0 +1,118 @@
+// What makes pages fast, checked in a real browser: a lesson page fetches
+// the wasm of its own widgets and of no other lab's; the course home, which
+// has no widget, fetches none; and a signed-in student's lesson page comes
+// from the server's page cache (its `x-page-cache: hit` header says no
+// render happened for the request) with their name and their exercise
+// results already in the HTML, never showing a wrong result first.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot, seriousViolations, useServerAndBrowser } from './harness.mjs';
+
+const env = useServerAndBrowser();
+
+/** Opens `url` in a new page, noting every wasm file it fetches. */
+async function openNotingWasm(url) {
+  const page = await env.browser.context.newPage();
+  const wasm = [];
+  page.on('request', (request) => {
+    const name = new URL(request.url()).pathname.split('/').pop();
+    if (name.endsWith('.wasm')) wasm.push(name);
+  });
+  const response = await page.goto(url);
+  return { page, wasm, response };
+}
+
+/** The island a split loader module wakes up, from its file name. */
+const islandOfLoader = (file) => file.match(/^split_(.+?)_loader/)?.[1]?.toLowerCase();
+
+test('a lesson page with one lab\'s widgets loads no other lab\'s code, and the widget works', async () => {
+  const pkg = path.join(repoRoot, 'target/site/pkg');
+  const loaders = readdirSync(pkg).map(islandOfLoader).filter(Boolean);
+  assert.ok(loaders.length >= 9, `every lab island has its own loader in ${pkg}: ${loaders}`);
+
+  const { page, wasm } = await openNotingWasm(`${env.server.baseUrl}/lessons/rate-limiting/algorithms`);
+  const consoleWidget = page.locator('.ratelimit-console[data-hydrated="true"]');
+  await consoleWidget.waitFor({ timeout: 30_000 });
+  await consoleWidget.locator('fieldset.rl-settings:not([disabled])').waitFor();
+  await consoleWidget.getByLabel('Requests', { exact: true }).fill('12');
+  await consoleWidget.getByRole('button', { name: 'Fire' }).click();
+  await assert.doesNotReject(
+    consoleWidget.getByTestId('rl-summary').filter({ hasText: /^12 requests/ }).waitFor({ timeout: 30_000 }),
+  );
+
+  const onPage = await page.$$eval('leptos-island', (islands) =>
+    islands.map((island) => island.dataset.component.toLowerCase()),
+  );
+  const fetched = wasm.map(islandOfLoader).filter(Boolean);
+  assert.ok(fetched.length > 0, `the console's own code came in a chunk: ${wasm}`);
+  for (const island of fetched) {
+    assert.ok(
+      onPage.some((component) => component.includes(island) || island.includes(component)),
+      `fetched the loader of ${island}, which is not on this page (${onPage}); all fetched: ${wasm}`,
+    );
+  }
+  assert.ok(
+    loaders.some((island) => !fetched.includes(island)),
+    'other labs\' loaders exist and were not fetched',
+  );
+  await page.close();
+});
+
+test('the course home loads no wasm, and its theme switch still works', async () => {
+  const { page, wasm } = await openNotingWasm(`${env.server.baseUrl}/`);
+  await page.waitForLoadState('networkidle');
+  assert.deepEqual(wasm, [], 'no widget, no wasm');
+  const toggle = page.getByRole('button', { name: /Theme:/ });
+  await toggle.click();
+  await toggle.click();
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+  assert.equal(await toggle.innerText(), 'Theme: dark');
+  await page.close();
+});
+
+test('a signed-in student\'s lesson comes from the cache with their name and results, with no wrong result first', async () => {
+  const signUp = await env.browser.context.newPage();
+  await signUp.goto(`${env.server.baseUrl}/signup`);
+  await signUp.getByLabel('Name').fill('Grace Hopper');
+  await signUp.getByLabel('Email').fill('grace@example.com');
+  await signUp.getByLabel('Password').fill('correct horse battery');
+  await signUp.getByRole('button', { name: 'Create account' }).click();
+  await signUp.locator('header.site-header').getByRole('link', { name: 'Grace Hopper' }).waitFor();
+  // The page's own API, with the page's cookie.
+  const graded = await signUp.request.post(`${env.server.baseUrl}/api/exercises/http-host-header/attempts`, {
+    data: { answer: 'Host' },
+    headers: { Origin: env.server.baseUrl },
+  });
+  assert.equal(graded.status(), 200, await graded.text());
+  await signUp.close();
+
+  const lesson = `${env.server.baseUrl}/lessons/http/anatomy`;
+  await (await openNotingWasm(lesson)).page.close(); // whoever comes first fills the cache
+
+  const page = await env.browser.context.newPage();
+  // Every text one card's status line shows, from the first parsed HTML on.
+  await page.addInitScript(() => {
+    window.__statusLines = [];
+    const note = () => {
+      const line = document.querySelector('[data-reader-text^="exercise:http-host-header:"]');
+      if (!line) return;
+      const text = line.textContent.trim();
+      const seen = window.__statusLines;
+      if (seen[seen.length - 1] !== text) seen.push(text);
+    };
+    new MutationObserver(note).observe(document, { subtree: true, childList: true, characterData: true });
+  });
+  const response = await page.goto(lesson);
+  assert.equal(response.headers()['x-page-cache'], 'hit', 'served from the cache');
+  const header = page.locator('header.site-header');
+  assert.equal(await header.getByRole('link', { name: 'Grace Hopper' }).count(), 1, 'their name');
+  const card = page.locator('.exercise-card', { has: page.getByRole('heading', { name: 'Which site is this for?' }) });
+  await card.and(page.locator('[data-hydrated="true"]')).waitFor({ timeout: 30_000 });
+  assert.equal(await card.locator('.exercise-status').innerText(), 'Done: 1 of 1 points, in 1 attempt.');
+  const seen = await page.evaluate(() => window.__statusLines);
+  assert.deepEqual(seen, ['Done: 1 of 1 points, in 1 attempt.'], 'the line never showed anything else');
+  assert.deepEqual(await seriousViolations(page), []);
+  await page.close();
+});
