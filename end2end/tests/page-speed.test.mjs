@@ -6,7 +6,7 @@
 // results already in the HTML, never showing a wrong result first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, seriousViolations, useServerAndBrowser } from './harness.mjs';
 
@@ -24,13 +24,14 @@ async function openNotingWasm(url) {
   return { page, wasm, response };
 }
 
-/** The island a split loader module wakes up, from its file name. */
-const islandOfLoader = (file) => file.match(/^split_(.+?)_loader/)?.[1]?.toLowerCase();
+/** Letters only, lower case: `RateLimitConsole` and `rate_limit_console` meet. */
+const bare = (name) => name.replace(/[^a-z]/gi, '').toLowerCase();
 
 test('a lesson page with one lab\'s widgets loads no other lab\'s code, and the widget works', async () => {
-  const pkg = path.join(repoRoot, 'target/site/pkg');
-  const loaders = readdirSync(pkg).map(islandOfLoader).filter(Boolean);
-  assert.ok(loaders.length >= 9, `every lab island has its own loader in ${pkg}: ${loaders}`);
+  // Which wasm files each lazy island needs: its loader and the chunks it shares.
+  const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'target/site/pkg/__wasm_split_manifest.json'), 'utf8'));
+  const islands = Object.keys(manifest);
+  assert.ok(islands.length >= 9, `every lab island has its own loader: ${islands}`);
 
   const { page, wasm } = await openNotingWasm(`${env.server.baseUrl}/lessons/rate-limiting/algorithms`);
   const consoleWidget = page.locator('.ratelimit-console[data-hydrated="true"]');
@@ -42,21 +43,16 @@ test('a lesson page with one lab\'s widgets loads no other lab\'s code, and the 
     consoleWidget.getByTestId('rl-summary').filter({ hasText: /^12 requests/ }).waitFor({ timeout: 30_000 }),
   );
 
-  const onPage = await page.$$eval('leptos-island', (islands) =>
-    islands.map((island) => island.dataset.component.toLowerCase()),
-  );
-  const fetched = wasm.map(islandOfLoader).filter(Boolean);
-  assert.ok(fetched.length > 0, `the console's own code came in a chunk: ${wasm}`);
-  for (const island of fetched) {
-    assert.ok(
-      onPage.some((component) => component.includes(island) || island.includes(component)),
-      `fetched the loader of ${island}, which is not on this page (${onPage}); all fetched: ${wasm}`,
-    );
+  const onPage = await page.$$eval('leptos-island', (found) => found.map((island) => island.dataset.component));
+  const ours = islands.filter((loader) => onPage.some((component) => bare(loader).startsWith(bare(component).replace(/^island/, ''))));
+  assert.ok(ours.length > 0, `the page's lazy islands (${onPage}) have loaders`);
+  const allowed = new Set(['workbench', ...ours.flatMap((loader) => manifest[loader])]);
+  const fetched = wasm.map((file) => file.replace(/\.wasm$/, ''));
+  for (const file of fetched) {
+    assert.ok(allowed.has(file), `${file} belongs to no island on this page (${onPage}); fetched: ${fetched}`);
   }
-  assert.ok(
-    loaders.some((island) => !fetched.includes(island)),
-    'other labs\' loaders exist and were not fetched',
-  );
+  const others = islands.filter((loader) => !ours.includes(loader)).flatMap((loader) => manifest[loader]);
+  assert.ok(others.some((file) => !allowed.has(file)), 'other labs have code of their own, and none of it came');
   await page.close();
 });
 
@@ -89,7 +85,8 @@ test('a signed-in student\'s lesson comes from the cache with their name and res
   await signUp.close();
 
   const lesson = `${env.server.baseUrl}/lessons/http/anatomy`;
-  await (await openNotingWasm(lesson)).page.close(); // whoever comes first fills the cache
+  // A reader without a cookie comes first and leaves the page in the cache.
+  assert.equal((await fetch(lesson)).headers.get('x-page-cache'), 'miss');
 
   const page = await env.browser.context.newPage();
   // Every text one card's status line shows, from the first parsed HTML on.
