@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compares two release builds of the workbench in one run: the lesson page
 # (beside nginx serving the same page as a static file; anonymous, and
-# signed in), /healthz, and a lab request (GET /labs/http/status/200, as a
+# signed in), /healthz, and a lab request (GET /labs/http/echo, as a
 # guest with a cookie, and signed in), whose
 # overhead over /healthz is what every lab route pays for the inspector,
 # the identity, the limits and containment. Rounds alternate between the
@@ -77,8 +77,8 @@ cookie() { # port
 cookie_before=$(cookie 3200)
 cookie_after=$(cookie 3201)
 
-# A signed-in student per build: their pages carry their name, so they are
-# not the anonymous cached page.
+# A signed-in student per build: their pages carry their name and results,
+# filled into the cached page (or rendered for them, in builds before that).
 account_cookie() { # port
   curl -s -o /dev/null -c - -H "Origin: http://127.0.0.1:$1" -H 'content-type: application/json' \
     -d '{"name":"Ada","email":"ada@example.com","password":"correct horse battery"}' \
@@ -111,9 +111,9 @@ for round in $(seq "$rounds"); do
     [ "$build" = after ] && { port=3201; c="Cookie: $cookie_after"; a="Cookie: $account_after"; }
     results[$build-page,$round]=$(measure "http://127.0.0.1:$port$page")
     results[$build-healthz,$round]=$(measure "http://127.0.0.1:$port/healthz")
-    results[$build-lab,$round]=$(measure "http://127.0.0.1:$port/labs/http/status/200" "$c")
+    results[$build-lab,$round]=$(measure "http://127.0.0.1:$port/labs/http/echo" "$c")
     results[$build-account-page,$round]=$(measure "http://127.0.0.1:$port$page" "$a")
-    results[$build-account-lab,$round]=$(measure "http://127.0.0.1:$port/labs/http/status/200" "$a")
+    results[$build-account-lab,$round]=$(measure "http://127.0.0.1:$port/labs/http/echo" "$a")
   done
 done
 
@@ -137,6 +137,6 @@ for build in before after; do
   read -r l_rps l_p99 <<<"$(median "$build-lab")"
   read -r s_rps s_p99 <<<"$(median "$build-account-lab")"
   echo "| /healthz | $build | $h_rps | $h_p99 | 1.00 |"
-  echo "| lab request /labs/http/status/200, guest | $build | $l_rps | $l_p99 | $(ratio "$l_rps" "$h_rps" /healthz) |"
-  echo "| lab request /labs/http/status/200, signed in | $build | $s_rps | $s_p99 | $(ratio "$s_rps" "$h_rps" /healthz) |"
+  echo "| lab request /labs/http/echo, guest | $build | $l_rps | $l_p99 | $(ratio "$l_rps" "$h_rps" /healthz) |"
+  echo "| lab request /labs/http/echo, signed in | $build | $s_rps | $s_p99 | $(ratio "$s_rps" "$h_rps" /healthz) |"
 done

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Measures the release build: wasm size, and lesson-page throughput and p99
 # latency under wrk, beside nginx serving the same page saved as a static
-# file, in the same run; then the same page for a signed-in reader (not
-# cached), and sign-in itself (argon2id-bound). Prints a markdown table for
-# BENCHMARKS.md.
+# file, in the same run; then the same page for a signed-in reader (from
+# the cache, their name and results filled in), and sign-in itself
+# (argon2id-bound). Prints a markdown table for BENCHMARKS.md.
 #
 # Usage: scripts/bench.sh [seconds per run, default 15]
 # Needs: a release build (cargo leptos build --release --split), wrk and nginx
@@ -82,7 +82,7 @@ wrk -t2 -c64 -d2s "http://127.0.0.1:3100$page" >/dev/null # warm up
 read -r ours_rps ours_p99 < <(measure "http://127.0.0.1:3100$page")
 read -r nginx_rps nginx_p99 < <(measure "http://127.0.0.1:3101$page/")
 
-# A signed-in reader: pages carry their name, so they are rendered per request.
+# A signed-in reader: the cached page with their name and results filled in.
 account='{"name":"Bench","email":"bench@example.com","password":"a benchmark passphrase"}'
 cookie=$(curl -sf -D - -o /dev/null -H 'content-type: application/json' -d "$account" \
   http://127.0.0.1:3100/auth/signup | awk -F'[ ;]' 'tolower($1) == "set-cookie:" { print $2 }')
@@ -113,7 +113,7 @@ cat <<TABLE
 | lesson page ($page, $page_bytes bytes of HTML), workbench | $ours_rps requests/s, p99 $ours_p99 |
 | same page as a static file, nginx | $nginx_rps requests/s, p99 $nginx_p99 |
 | workbench / nginx throughput | $(awk -v a="$ours_rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }') |
-| same page, signed-in reader (rendered per request) | $signed_rps requests/s, p99 $signed_p99 |
+| same page, signed-in reader (cached, their slots filled) | $signed_rps requests/s, p99 $signed_p99 |
 | sign-in (\`POST /auth/signin\`, JSON, -c16) | $signin_rps requests/s, p99 $signin_p99, non-2xx: ${signin_non2xx:-0} |
 | wasm (raw / gzip -9) | $raw / $gz bytes |
 | JS loader (gzip -9) | $js_gz bytes |
