@@ -24,6 +24,9 @@ pub mod catalog;
 pub use model;
 mod pages;
 pub mod reader_slots;
+/// What the server fills a page's reader slots with ([`reader_slots`]).
+#[cfg(feature = "ssr")]
+pub use pages::reader_parts;
 mod widgets;
 
 pub use widgets::{LabWidget, LAB_WIDGETS};
@@ -36,7 +39,7 @@ use leptos_router::{
 };
 
 use crate::catalog::PageOptions;
-use crate::pages::account::{AccountLinks, AccountPage, SignInPage, SignUpPage};
+use crate::pages::account::{AccountLinks, AccountPage, SignInPage, SignUpPage, SiteLinks};
 use crate::pages::classes::{ClassPage, ClassesPage, JoinByCodePage, JoinPage};
 use crate::pages::progress::{GradebookPage, ProgressPage};
 use crate::pages::{home::CourseHome, lesson::LessonRoute, not_found::NotFound};
@@ -112,22 +115,6 @@ pub fn App() -> impl IntoView {
         <footer class="site-footer">
             <p>"Backend Workbench: real servers, real requests, every step traced."</p>
         </footer>
-    }
-}
-
-/// The site links; instructors also get their classes and the gradebook.
-#[component]
-fn SiteLinks(reader: Option<model::Reader>) -> impl IntoView {
-    let instructor = reader.is_some_and(|r| r.role == "instructor" || r.role == "admin");
-    view! {
-        <nav aria-label="Site">
-            <a href="/">"Course"</a>
-            <a href="/progress">"Progress"</a>
-            {instructor.then(|| view! {
-                <a href="/instructor/classes">"Classes"</a>
-                <a href="/instructor/gradebook">"Gradebook"</a>
-            })}
-        </nav>
     }
 }
 

@@ -2,7 +2,8 @@
 //! and lesson pages are rendered once, for a reader the server does not
 //! know, and served from memory to everyone; the server then fills these
 //! slots for the reader at hand. Marking the slots and rendering what goes
-//! in them both live here, so the markup is written once.
+//! in them use the pages' own components (`pages::reader_parts`), so the
+//! markup is written once.
 //!
 //! Two kinds of slot:
 //! - an element slot, `<reader-slot data-slot="NAME">…</reader-slot>`,
@@ -149,48 +150,6 @@ fn plural(n: u32, word: &str) -> String {
         word.to_string()
     } else {
         format!("{word}s")
-    }
-}
-
-/// What the server puts in the slots for one reader.
-#[cfg(feature = "ssr")]
-pub mod fill {
-    use leptos::prelude::*;
-
-    use crate::model::{DeadlineView, Reader};
-
-    /// The header's links for `reader`.
-    pub fn account(reader: &Reader) -> String {
-        let reader = Some(reader.clone());
-        view! {
-            <crate::SiteLinks reader=reader.clone()/>
-            <crate::pages::account::AccountLinks reader/>
-        }
-        .to_html()
-    }
-
-    /// A module's deadlines, as the pages show them.
-    pub fn due(due: Vec<DeadlineView>) -> String {
-        view! { <crate::pages::progress::DueLines due/> }.to_html()
-    }
-
-    /// Text for a text slot, escaped.
-    pub fn text(text: &str) -> String {
-        html_escape(text)
-    }
-
-    fn html_escape(text: &str) -> String {
-        let mut out = String::with_capacity(text.len());
-        for c in text.chars() {
-            match c {
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '&' => out.push_str("&amp;"),
-                '"' => out.push_str("&quot;"),
-                _ => out.push(c),
-            }
-        }
-        out
     }
 }
 

@@ -18,7 +18,6 @@ use sqlx::{Row, SqlitePool};
 use crate::classes::store::{deadlines_of, StudentDeadline};
 use crate::error::ApiError;
 use crate::read_cache::ReadCache;
-use crate::state::Engine;
 use crate::students::StudentId;
 
 /// Students whose marks are kept: a large school's active students.
@@ -43,32 +42,48 @@ pub struct Marks {
     pub exercises: HashMap<String, ExerciseMark>,
 }
 
-/// The student's marks, from memory when they were read before.
-pub async fn marks_of(engine: &Engine, student: &StudentId) -> Result<Arc<Marks>, ApiError> {
-    if let Some(marks) = engine.marks.get(student) {
+/// The student's marks, from `cache` when they were read before.
+pub async fn marks_of(
+    cache: &MarksCache,
+    pool: &SqlitePool,
+    student: &StudentId,
+) -> Result<Arc<Marks>, ApiError> {
+    if let Some(marks) = cache.get(student) {
         return Ok(marks);
     }
-    let ticket = engine.marks.ticket();
-    let marks = Arc::new(read(&engine.pool, student).await?);
-    engine.marks.fill(student.clone(), marks.clone(), ticket);
+    let ticket = cache.ticket();
+    let marks = Arc::new(read(pool, student).await?);
+    cache.fill(student.clone(), marks.clone(), ticket);
     Ok(marks)
 }
 
-/// Records that the student opened `lesson` (`module/slug`), unless their
-/// marks already say so, and returns their marks. Reading a lesson again
-/// writes nothing.
+/// Records that the student opened `lesson` (`module/slug`) at `now`,
+/// unless their marks already say so, and returns their marks. Reading a
+/// lesson again writes nothing. The record is made before the page is
+/// served, so their progress shows it on the very next request. Only
+/// students who already have an id are recorded: reading anonymously
+/// creates nothing.
 pub async fn lesson_opened(
-    engine: &Engine,
+    cache: &MarksCache,
+    pool: &SqlitePool,
     student: &StudentId,
     lesson: &str,
+    now: i64,
 ) -> Result<Arc<Marks>, ApiError> {
-    let marks = marks_of(engine, student).await?;
+    let marks = marks_of(cache, pool, student).await?;
     if marks.lessons_read.contains(lesson) {
         return Ok(marks);
     }
-    crate::progress::note_lesson_read(engine, student, lesson).await?;
-    engine.marks.wrote(student, None);
-    marks_of(engine, student).await
+    sqlx::query(
+        "INSERT OR IGNORE INTO lessons_read (student_id, lesson, read_at) VALUES (?, ?, ?)",
+    )
+    .bind(student.as_str())
+    .bind(lesson)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    cache.wrote(student, None);
+    marks_of(cache, pool, student).await
 }
 
 async fn read(pool: &SqlitePool, student: &StudentId) -> Result<Marks, sqlx::Error> {

@@ -26,25 +26,6 @@ pub fn router() -> Router<Engine> {
         .route("/progress/reset", post(reset_module))
 }
 
-/// Records, before the page is served, that a student opened a lesson, so
-/// their progress shows it on the very next request. Only visitors who
-/// already have a student id: reading anonymously creates nothing.
-pub async fn note_lesson_read(
-    state: &Engine,
-    student: &StudentId,
-    lesson: &str,
-) -> Result<(), ApiError> {
-    sqlx::query(
-        "INSERT OR IGNORE INTO lessons_read (student_id, lesson, read_at) VALUES (?, ?, ?)",
-    )
-    .bind(student.as_str())
-    .bind(lesson)
-    .bind(state.clock.now())
-    .execute(&state.pool)
-    .await?;
-    Ok(())
-}
-
 /// A student's record on one exercise.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Record {

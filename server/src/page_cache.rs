@@ -20,7 +20,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use app::catalog::{PageFacts, ReaderPagesContext, Sharing};
-use app::reader_slots::{self, fill, Piece, SlotName};
+use app::reader_parts as fill;
+use app::reader_slots::{self, Piece, SlotName};
 use axum::body::{to_bytes, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};

@@ -24,7 +24,8 @@ use crate::classes::dates;
 use crate::classes::store::StudentDeadline;
 use crate::error::ApiError;
 use crate::gradebook::{self, Cohort};
-use crate::identity::Visitor;
+use crate::identity::{StudentId, Visitor};
+use crate::marks::Marks;
 use crate::state::AppState;
 use crate::{marks, progress};
 
@@ -76,8 +77,8 @@ impl ReaderPages for ReaderData {
             let Some(student) = self.visitor.student_id() else {
                 return Ok(DeadlinesView::default());
             };
-            let lesson = format!("{module}/{slug}");
-            let marks = marks::lesson_opened(&self.state, student, &lesson)
+            let marks = self
+                .marks_of(student, Some((module, slug)))
                 .await
                 .map_err(refusal)?;
             Ok(self.deadline_views(&marks.deadlines))
@@ -92,14 +93,7 @@ impl ReaderPages for ReaderData {
             let Some(student) = self.visitor.student_id() else {
                 return Ok(None);
             };
-            let marks = match lesson {
-                Some((module, slug)) => {
-                    let lesson = format!("{module}/{slug}");
-                    marks::lesson_opened(&self.state, student, &lesson).await
-                }
-                None => marks::marks_of(&self.state, student).await,
-            };
-            let marks = marks.map_err(refusal)?;
+            let marks = self.marks_of(student, lesson).await.map_err(refusal)?;
             Ok(Some(ReaderMarks {
                 deadlines: self.deadline_views(&marks.deadlines),
                 exercises: marks.exercises.clone(),
@@ -182,8 +176,25 @@ impl ReaderData {
         let Some(student) = self.visitor.student_id() else {
             return Ok(DeadlinesView::default());
         };
-        let marks = marks::marks_of(&self.state, student).await?;
+        let marks = self.marks_of(student, None).await?;
         Ok(self.deadline_views(&marks.deadlines))
+    }
+
+    /// The student's marks; opening `lesson` (`(module, slug)`) first notes it as read.
+    async fn marks_of(
+        &self,
+        student: &StudentId,
+        lesson: Option<(&str, &str)>,
+    ) -> Result<Arc<Marks>, ApiError> {
+        let state = &self.state;
+        match lesson {
+            Some((module, slug)) => {
+                let lesson = format!("{module}/{slug}");
+                let now = state.clock.now();
+                marks::lesson_opened(&state.marks, &state.pool, student, &lesson, now).await
+            }
+            None => marks::marks_of(&state.marks, &state.pool, student).await,
+        }
     }
 
     /// Deadlines as pages show them, passed or not as of now.

@@ -41,6 +41,22 @@ pub(crate) fn AccountLinks(reader: Option<Reader>) -> impl IntoView {
     }
 }
 
+/// The site links; instructors also get their classes and the gradebook.
+#[component]
+pub(crate) fn SiteLinks(reader: Option<Reader>) -> impl IntoView {
+    let instructor = reader.is_some_and(|r| r.role == "instructor" || r.role == "admin");
+    view! {
+        <nav aria-label="Site">
+            <a href="/">"Course"</a>
+            <a href="/progress">"Progress"</a>
+            {instructor.then(|| view! {
+                <a href="/instructor/classes">"Classes"</a>
+                <a href="/instructor/gradebook">"Gradebook"</a>
+            })}
+        </nav>
+    }
+}
+
 /// The message left by the last form, if any.
 fn flash() -> Flash {
     use_context::<Flash>().unwrap_or_default()

@@ -8,3 +8,5 @@ pub(crate) mod lesson;
 pub(crate) mod not_found;
 pub(crate) mod notices;
 pub(crate) mod progress;
+#[cfg(feature = "ssr")]
+pub mod reader_parts;

@@ -23,7 +23,11 @@ async fn sign_up(server: &TestServer, name: &str, email: &str) -> Client {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
     client
 }
 
