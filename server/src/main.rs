@@ -10,6 +10,11 @@ use server::content::load_course;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: per-thread heaps without glibc's arena locks, and freed
+/// memory goes back to the system (BENCHMARKS.md, fast-pages issue).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
     tokio::runtime::Builder::new_multi_thread()
@@ -19,12 +24,13 @@ fn main() -> ExitCode {
         .block_on(run())
 }
 
-/// glibc gives threads that allocate arenas of their own, up to eight per
-/// core, and each keeps what was freed in it. The blocking pool's many
-/// threads (SQL jobs, hashing) then hold hundreds of MiB nobody uses: with
-/// 1,000 students the peak was 578 MiB, 307 MiB with two arenas per core,
-/// and 208 MiB with one (BENCHMARKS.md). One per core (at least two) keeps
-/// memory near what is in use.
+/// Rust's own allocations go to mimalloc; SQLite's still use glibc's
+/// malloc. glibc gives threads that allocate arenas of their own, up to
+/// eight per core, and each keeps what was freed in it. The blocking pool's
+/// many threads (SQL jobs, hashing) then hold hundreds of MiB nobody uses:
+/// with 1,000 students the peak was 578 MiB, 307 MiB with two arenas per
+/// core, and 208 MiB with one (BENCHMARKS.md). One per core (at least two)
+/// keeps memory near what is in use.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
