@@ -23,17 +23,7 @@ pub fn due(due: Vec<DeadlineView>) -> String {
     view! { <DueLines due/> }.to_html()
 }
 
-/// Text for a text slot, escaped.
+/// Text for a text slot, escaped as Leptos escapes the text it renders.
 pub fn text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    text.to_owned().to_html()
 }

@@ -178,6 +178,22 @@ pub async fn make_role(server: &TestServer, email: &str, role: server::accounts:
         .expect("change counter read");
 }
 
+/// Answers `exercise` as the student `client`; the answer is graded (200).
+pub async fn answer(
+    server: &TestServer,
+    client: &reqwest::Client,
+    exercise: &str,
+    answer: serde_json::Value,
+) {
+    let response = client
+        .post(server.url(&format!("/api/exercises/{exercise}/attempts")))
+        .json(&serde_json::json!({ "answer": answer }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
 /// Runs the real `workbench` binary with `args`, feeding it `stdin`;
 /// returns the exit code, stdout and stderr.
 pub fn run_workbench(

@@ -10,7 +10,7 @@ use reqwest::Client;
 use serde_json::{json, Value};
 use server::accounts::Role;
 
-use crate::common::{make_role, TestServer};
+use crate::common::{answer, make_role, TestServer};
 
 const PASSWORD: &str = "correct horse battery";
 const LESSON: &str = "/lessons/http/anatomy";
@@ -48,16 +48,6 @@ fn header(page: &str) -> &str {
     let start = page.find("<header").expect("a header");
     let end = page[start..].find("</header>").expect("its end");
     &page[start..start + end]
-}
-
-async fn answer(server: &TestServer, client: &Client, exercise: &str, answer: Value) {
-    let response = client
-        .post(server.url(&format!("/api/exercises/{exercise}/attempts")))
-        .json(&json!({ "answer": answer }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Progress for students, the gradebook for instructors.
 
-use crate::common::TestServer;
+use crate::common::{answer, TestServer};
 use serde_json::{json, Value};
 
 async fn sign_up(server: &TestServer, name: &str, email: &str) -> reqwest::Client {
@@ -13,16 +13,6 @@ async fn sign_up(server: &TestServer, name: &str, email: &str) -> reqwest::Clien
         .unwrap();
     assert_eq!(created.status(), 201);
     client
-}
-
-async fn answer(server: &TestServer, client: &reqwest::Client, exercise: &str, answer: Value) {
-    let response = client
-        .post(server.url(&format!("/api/exercises/{exercise}/attempts")))
-        .json(&json!({ "answer": answer }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
 }
 
 fn exercise<'a>(progress: &'a Value, id: &str) -> &'a Value {
