@@ -222,7 +222,11 @@ pub async fn recognise_visitor(
     if let Visitor::SignedIn(account) = &visitor {
         request.extensions_mut().insert(account.reader());
     }
-    if request.method() == Method::GET && !request.uri().path().starts_with("/api/") {
+    // Only a page shows a flash message: an API call or a lab request made
+    // from a page must not take it before the next page can show it.
+    let path = request.uri().path();
+    let is_page = !path.starts_with("/api/") && !path.starts_with("/labs/");
+    if request.method() == Method::GET && is_page {
         match take_flash(&session).await {
             Ok(Some(flash)) => {
                 request.extensions_mut().insert(flash);

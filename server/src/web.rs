@@ -87,10 +87,7 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
             AppState,
             _,
         >(context, shell))
-        .with_state(state.clone());
-
-    domain
-        .merge(pages)
+        .with_state(state.clone())
         // Inside the page cache, so cached pages keep their policy.
         .layer(axum::middleware::from_fn(csp::content_security_policy))
         .layer(axum::middleware::from_fn_with_state(
@@ -100,29 +97,42 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             page_data::provide_reader_pages,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.identities.clone(),
-            identity::recognise_visitor,
-        ))
-        .layer(session_layer)
-        // Before the session layer, so a refused request never touches a session.
-        .layer(axum::middleware::from_fn(csrf::refuse_cross_origin))
-        .layer(CompressionLayer::new())
+        ));
+
+    // The page layers wrap the pages alone: a lab or API request does not
+    // pay for the page cache's lookups or the reader's page data.
+    let routes = domain
+        .layer(axum::middleware::from_fn(csp::content_security_policy))
+        .merge(pages);
+
+    // What every request passes through, outermost first. One stack around
+    // the whole router rather than `Router::layer`, which boxes every route
+    // once per layer and clones the nested boxes on every request.
+    let every_request = tower::ServiceBuilder::new()
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
         ))
-        .layer(TraceLayer::new_for_http())
-        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .layer(CompressionLayer::new())
+        // Before the session layer, so a refused request never touches a session.
+        .layer(axum::middleware::from_fn(csrf::refuse_cross_origin))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            state.identities.clone(),
+            identity::recognise_visitor,
+        ))
+        .service(routes);
+    Router::new().fallback_service(every_request)
 }
 
 /// The served course, as the pages read it.

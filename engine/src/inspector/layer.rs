@@ -4,7 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Version};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -37,15 +37,15 @@ pub const TRACE_RESPONSE_HEADER: &str = "traceresponse";
 
 /// What arrived, as the first event of every trace.
 #[derive(Serialize)]
-struct RequestReceived {
-    method: String,
-    path: String,
-    http_version: String,
+struct RequestReceived<'a> {
+    method: &'a str,
+    path: &'a str,
+    http_version: &'static str,
     /// The caller's own `traceparent`, if it sent one.
-    traceparent: Option<String>,
+    traceparent: Option<&'a str>,
 }
 
-impl LabEvent for RequestReceived {
+impl LabEvent for RequestReceived<'_> {
     const KIND: &'static str = "http.request";
     fn summary(&self) -> String {
         format!("{} {} received", self.method, self.path)
@@ -54,12 +54,12 @@ impl LabEvent for RequestReceived {
 
 /// What went back, as the last event of every trace.
 #[derive(Serialize)]
-struct ResponseSent {
+struct ResponseSent<'a> {
     status: u16,
-    content_type: Option<String>,
+    content_type: Option<&'a str>,
 }
 
-impl LabEvent for ResponseSent {
+impl LabEvent for ResponseSent<'_> {
     const KIND: &'static str = "http.response";
     fn summary(&self) -> String {
         format!("answered {}", self.status)
@@ -85,14 +85,13 @@ pub async fn record_lab_trace(
         .map(|p| p.to_string())
         .unwrap_or_else(|| "/".into());
     inspector.record(&RequestReceived {
-        method: method.clone(),
-        path: path.clone(),
-        http_version: format!("{:?}", request.version()),
+        method: &method,
+        path: &path,
+        http_version: version_name(request.version()),
         traceparent: request
             .headers()
             .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+            .and_then(|v| v.to_str().ok()),
     });
 
     let student = {
@@ -129,8 +128,7 @@ pub async fn record_lab_trace(
         content_type: response
             .headers()
             .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+            .and_then(|v| v.to_str().ok()),
     });
     if let Ok(value) = HeaderValue::from_str(&format!(
         "00-{trace_id}-{:016x}-01",
@@ -143,6 +141,18 @@ pub async fn record_lab_trace(
     trace.request_body = request_body;
     state.traces.insert(&student.id, trace);
     response
+}
+
+/// The version as HTTP writes it (`HTTP/1.1`), without formatting per request.
+fn version_name(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_11 => "HTTP/1.1",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/?",
+    }
 }
 
 /// Request headers that carry credentials: recorded as `[redacted]`.

@@ -52,13 +52,22 @@ pub fn cut(text: &str, max: usize) -> String {
     format!("{}… [cut: {} more bytes]", &text[..end], text.len() - end)
 }
 
+/// [`cut`] for text the caller owns: short text is kept as it is, not copied.
+pub fn cut_owned(text: String, max: usize) -> String {
+    if text.len() <= max {
+        text
+    } else {
+        cut(&text, max)
+    }
+}
+
 /// Request headers as a trace keeps them: values cut, and once the headers
 /// budget is spent, one line saying how many more there were.
 pub fn kept_headers(headers: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
     let mut kept = Vec::new();
     let (mut bytes, mut left_out) = (0, 0);
     for (name, value) in headers {
-        let value = cut(&value, MAX_HEADER_VALUE_BYTES);
+        let value = cut_owned(value, MAX_HEADER_VALUE_BYTES);
         let size = name.len() + value.len();
         if left_out > 0 || bytes + size > MAX_HEADERS_BYTES || name.len() > MAX_HEADER_VALUE_BYTES {
             left_out += 1;
@@ -81,7 +90,7 @@ pub fn kept_headers(headers: impl Iterator<Item = (String, String)>) -> Vec<(Str
 
 /// An event with its summary and field values cut to size.
 pub fn bounded_event(mut event: TraceEventView) -> TraceEventView {
-    event.summary = cut(&event.summary, MAX_FIELD_BYTES);
+    event.summary = cut_owned(std::mem::take(&mut event.summary), MAX_FIELD_BYTES);
     for (name, value) in &mut event.fields {
         let mut end = name.len().min(64);
         while !name.is_char_boundary(end) {

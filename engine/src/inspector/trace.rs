@@ -107,7 +107,7 @@ impl Inspector {
             inspector: self.clone(),
             kind,
             summary: summary.into(),
-            fields: Map::new(),
+            fields: Vec::new(),
             started: Instant::now(),
             at_us: self.elapsed_us(),
         }
@@ -156,8 +156,8 @@ impl Inspector {
         }
         TraceView {
             trace_id: self.0.trace_id.to_string(),
-            method: limits::cut(&method, 32),
-            path: limits::cut(&path, limits::MAX_PATH_BYTES),
+            method: limits::cut_owned(method, 32),
+            path: limits::cut_owned(path, limits::MAX_PATH_BYTES),
             status,
             started_at_ms,
             duration_us,
@@ -200,7 +200,7 @@ pub struct Step {
     inspector: Inspector,
     kind: &'static str,
     summary: String,
-    fields: Map<String, Value>,
+    fields: Vec<(String, String)>,
     started: Instant,
     at_us: u64,
 }
@@ -209,7 +209,10 @@ impl Step {
     /// Adds a detail field.
     pub fn field(&mut self, name: &str, value: impl Serialize) {
         if let Ok(value) = serde_json::to_value(value) {
-            self.fields.insert(name.to_string(), value);
+            match self.fields.iter_mut().find(|(kept, _)| kept == name) {
+                Some((_, kept)) => *kept = text_of(value),
+                None => self.fields.push((name.to_string(), text_of(value))),
+            }
         }
     }
 
@@ -226,7 +229,7 @@ impl Drop for Step {
             summary: std::mem::take(&mut self.summary),
             at_us: self.at_us,
             duration_us: Some(self.started.elapsed().as_micros() as u64),
-            fields: as_text(std::mem::take(&mut self.fields)),
+            fields: std::mem::take(&mut self.fields),
         });
     }
 }

@@ -73,13 +73,14 @@ impl SettingsCache {
 
 /// Recorded when a lab request reads the student's settings.
 #[derive(Serialize)]
-struct SettingsLoaded {
+struct SettingsLoaded<'a> {
     lab: &'static str,
     customised: bool,
-    settings: serde_json::Value,
+    /// As JSON text, which the timeline shows as it is.
+    settings: &'a str,
 }
 
-impl LabEvent for SettingsLoaded {
+impl LabEvent for SettingsLoaded<'_> {
     const KIND: &'static str = "lab.settings";
     fn summary(&self) -> String {
         if self.customised {
@@ -98,29 +99,45 @@ impl<L: Lab> FromRequestParts<Labs> for CurrentSettings<L> {
 
     async fn from_request_parts(parts: &mut Parts, state: &Labs) -> Result<Self, Self::Rejection> {
         let student = Student::from_request_parts(parts, state).await?;
-        let (settings, customised) = load::<L>(state, &student).await?;
+        let loaded = load::<L>(state, &student).await?;
         let inspector = Inspector::from_request_parts(parts, state)
             .await
             .unwrap_or_else(|never| match never {});
         inspector.record(&SettingsLoaded {
             lab: L::NAME,
-            customised,
-            settings: serde_json::to_value(&settings).unwrap_or_default(),
+            customised: loaded.customised,
+            settings: &loaded.json,
         });
-        Ok(Self(settings, PhantomData))
+        Ok(Self(loaded.settings.clone(), PhantomData))
     }
 }
 
+/// A student's settings for one lab as the cache keeps them: parsed, and as
+/// the JSON text the trace shows, so a request serialises nothing.
+struct Loaded<S> {
+    settings: S,
+    customised: bool,
+    json: String,
+}
+
 /// The student's settings and whether they differ from the defaults' source.
-async fn load<L: Lab>(state: &Labs, student: &Student) -> Result<(L::Settings, bool), ApiError> {
+async fn load<L: Lab>(
+    state: &Labs,
+    student: &Student,
+) -> Result<Arc<Loaded<L::Settings>>, ApiError> {
     let key = (student.id.clone(), L::NAME);
     let cached = state.settings.0.get(&key);
-    if let Some(loaded) = cached.and_then(|c| c.downcast_ref::<(L::Settings, bool)>().cloned()) {
+    if let Some(loaded) = cached.and_then(|c| c.downcast::<Loaded<L::Settings>>().ok()) {
         return Ok(loaded);
     }
     let ticket = state.settings.0.ticket();
-    let loaded = read::<L>(state, student).await?;
-    state.settings.0.fill(key, Arc::new(loaded.clone()), ticket);
+    let (settings, customised) = read::<L>(state, student).await?;
+    let loaded = Arc::new(Loaded {
+        json: serde_json::to_string(&settings).unwrap_or_default(),
+        settings,
+        customised,
+    });
+    state.settings.0.fill(key, loaded.clone(), ticket);
     Ok(loaded)
 }
 
@@ -166,10 +183,10 @@ pub(super) async fn show<L: Lab>(
     State(state): State<Labs>,
     student: Student,
 ) -> Result<Json<SettingsDocument<L::Settings>>, ApiError> {
-    let (settings, _) = load::<L>(&state, &student).await?;
+    let loaded = load::<L>(&state, &student).await?;
     Ok(Json(SettingsDocument {
         lab: L::NAME.to_string(),
-        settings,
+        settings: loaded.settings.clone(),
         defaults: L::Settings::default(),
     }))
 }

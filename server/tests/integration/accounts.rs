@@ -215,6 +215,39 @@ async fn the_forms_work_without_javascript() {
 }
 
 #[tokio::test]
+async fn a_lab_request_in_between_leaves_the_flash_for_the_next_page() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    // A visitor with a session: their first lab request makes them a guest.
+    assert!(!server.text(&student, "/labs/http/echo").await.is_empty());
+    let failed = student
+        .post(server.url("/auth/signin"))
+        .form(&[
+            ("email", "nobody@example.com"),
+            ("password", "not a password"),
+            ("next", "/account"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), StatusCode::SEE_OTHER);
+    // The page's widgets may call a lab or the API before the browser
+    // follows the redirect; neither may take the page's message.
+    let lab = student
+        .get(server.url("/labs/http/echo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lab.status(), StatusCode::OK);
+    let page = server.text(&student, "/signin?next=%2Faccount").await;
+    assert!(
+        page.contains("role=\"alert\""),
+        "the sign-in error still shows on the page"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn signing_in_rotates_the_session_id() {
     let server = TestServer::start().await;
     let setup = server.browser();
