@@ -2,6 +2,7 @@
 //! kind, a Check button, the checks that passed and failed, and hints one
 //! at a time. Grading happens on the server; the card never holds an answer.
 
+use leptos::either::{Either, EitherOf7};
 use leptos::prelude::*;
 
 use crate::reader_slots;
@@ -144,8 +145,8 @@ pub(crate) fn ExerciseCard(exercise: ExerciseView) -> impl IntoView {
             </ol>
             <div class="exercise-feedback" aria-live="polite">
                 {move || feedback.get().map(|f| match f {
-                    Feedback::Graded(outcome) => view! { <OutcomeView outcome/> }.into_any(),
-                    Feedback::Problem(message) => view! { <p class="error-inline" role="alert">{message}</p> }.into_any(),
+                    Feedback::Graded(outcome) => Either::Left(view! { <OutcomeView outcome/> }),
+                    Feedback::Problem(message) => Either::Right(view! { <p class="error-inline" role="alert">{message}</p> }),
                 })}
             </div>
         </section>
@@ -225,29 +226,30 @@ impl Answer {
 #[component]
 fn AnswerFields(input: ExerciseInput, answer: Answer, group: String) -> impl IntoView {
     match input {
-        ExerciseInput::SingleChoice { choices } => view! { <Choices choices answer group multiple=false/> }.into_any(),
-        ExerciseInput::MultipleChoice { choices } => view! { <Choices choices answer group multiple=true/> }.into_any(),
-        ExerciseInput::Order { .. } => view! { <OrderList answer/> }.into_any(),
-        ExerciseInput::ShortAnswer { placeholder } => view! {
+        ExerciseInput::SingleChoice { choices } => {
+            EitherOf7::A(view! { <Choices choices answer group multiple=false/> })
+        }
+        ExerciseInput::MultipleChoice { choices } => {
+            EitherOf7::B(view! { <Choices choices answer group multiple=true/> })
+        }
+        ExerciseInput::Order { .. } => EitherOf7::C(view! { <OrderList answer/> }),
+        ExerciseInput::ShortAnswer { placeholder } => EitherOf7::D(view! {
             <label class="field">
                 <span class="field-label">"Your answer"</span>
                 <input type="text" class="answer-text" autocomplete="off" placeholder=placeholder bind:value=answer.text/>
             </label>
-        }
-        .into_any(),
-        ExerciseInput::LabRequests { target } => view! {
+        }),
+        ExerciseInput::LabRequests { target } => EitherOf7::E(view! {
             <p class="exercise-task">"Send " <code>{target}</code>
                 " with a request widget on this page (or with curl, using your session cookie), then press Check: the server looks at your own recorded requests."</p>
-        }
-        .into_any(),
-        ExerciseInput::Sql { .. } => view! {
+        }),
+        ExerciseInput::Sql { .. } => EitherOf7::F(view! {
             <div class="field">
                 <span class="field-label">"Your query"</span>
                 <super::sql::SqlEditor text=answer.text label="Your query".to_string() on_run=move |()| {}/>
             </div>
-        }
-        .into_any(),
-        ExerciseInput::Probe { steps } => view! {
+        }),
+        ExerciseInput::Probe { steps } => EitherOf7::G(view! {
             <label class="field">
                 <span class="field-label">"Your server's address"</span>
                 <input type="url" class="answer-text" autocomplete="off" placeholder="http://127.0.0.1:8080" bind:value=answer.text/>
@@ -256,8 +258,7 @@ fn AnswerFields(input: ExerciseInput, answer: Answer, group: String) -> impl Int
                 <summary>"What the probe will try (" {steps.len()} " steps)"</summary>
                 <ol>{steps.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol>
             </details>
-        }
-        .into_any(),
+        }),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The request widget: an editable HTTP request that the browser really sends,
 //! the raw response it got back, and the server's trace of it.
 
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 use crate::model::{RequestTemplate, TraceView};
@@ -129,8 +130,8 @@ pub(crate) fn RequestWidget(template: RequestTemplate) -> impl IntoView {
             </form>
             <div class="response" aria-live="polite">
                 {move || exchange.get().map(|result| match result {
-                    Ok(exchange) => view! { <ExchangeView exchange/> }.into_any(),
-                    Err(message) => view! { <p class="error-inline" role="alert">{message}</p> }.into_any(),
+                    Ok(exchange) => Either::Left(view! { <ExchangeView exchange/> }),
+                    Err(message) => Either::Right(view! { <p class="error-inline" role="alert">{message}</p> }),
                 })}
             </div>
         </section>
@@ -194,7 +195,6 @@ fn HeaderFields(rows: RwSignal<Vec<HeaderRow>>, next_key: StoredValue<usize>) ->
                     </Show>
                 </fieldset>
     }
-    .into_any()
 }
 
 #[component]
@@ -281,9 +281,9 @@ fn TracePanel(trace_id: String) -> impl IntoView {
             <span class="trace-id">"trace " <code>{trace_id}</code></span>
             <Show when=move || open.get()>
                 {move || match trace.get() {
-                    None => view! { <p class="muted">"Loading trace…"</p> }.into_any(),
-                    Some(Err(message)) => view! { <p class="error-inline" role="alert">{message}</p> }.into_any(),
-                    Some(Ok(trace)) => view! { <TraceTimeline trace/> }.into_any(),
+                    None => EitherOf3::A(view! { <p class="muted">"Loading trace…"</p> }),
+                    Some(Err(message)) => EitherOf3::B(view! { <p class="error-inline" role="alert">{message}</p> }),
+                    Some(Ok(trace)) => EitherOf3::C(view! { <TraceTimeline trace/> }),
                 }}
             </Show>
         </div>
