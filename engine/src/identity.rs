@@ -204,6 +204,9 @@ pub async fn recognise_visitor(
     if path.starts_with("/pkg/") || path == "/healthz" {
         return next.run(request).await;
     }
+    // Only a page shows a flash message: an API call or a lab request made
+    // from a page must not take it before the next page can show it.
+    let is_page = !path.starts_with("/api/") && !path.starts_with("/labs/");
     // No session cookie: an anonymous reader with nothing pending, and the
     // hot path for cached pages, so skip the session machinery entirely.
     if !has_session_cookie(request.headers()) {
@@ -222,10 +225,6 @@ pub async fn recognise_visitor(
     if let Visitor::SignedIn(account) = &visitor {
         request.extensions_mut().insert(account.reader());
     }
-    // Only a page shows a flash message: an API call or a lab request made
-    // from a page must not take it before the next page can show it.
-    let path = request.uri().path();
-    let is_page = !path.starts_with("/api/") && !path.starts_with("/labs/");
     if request.method() == Method::GET && is_page {
         match take_flash(&session).await {
             Ok(Some(flash)) => {

@@ -39,17 +39,27 @@ const CACHED_SETTINGS_BYTES: u64 = 16 * 1024 * 1024;
 /// Every write to `lab_settings` is followed by [`SettingsCache::wrote`]
 /// (or [`SettingsCache::forget`] for all of a student's labs), so the next
 /// request sees it; see [`ReadCache`] for why that is exact in one process.
-pub struct SettingsCache(ReadCache<(StudentId, &'static str), Arc<dyn Any + Send + Sync>>);
+pub struct SettingsCache(ReadCache<(StudentId, &'static str), CachedSettings>);
+
+/// One cache entry: a lab's [`Loaded`] settings, type-erased, with the
+/// size of their JSON text so the cache's budget counts what a student
+/// stored (a settings document may be up to the lab body limit).
+#[derive(Clone)]
+struct CachedSettings {
+    json_bytes: usize,
+    loaded: Arc<dyn Any + Send + Sync>,
+}
 
 impl Default for SettingsCache {
     fn default() -> Self {
         Self(ReadCache::new(
             moka::sync::Cache::builder()
                 .max_capacity(CACHED_SETTINGS_BYTES)
-                .weigher(|key: &(StudentId, &'static str), _| {
-                    // The key, the parsed settings and the cache's own
-                    // bookkeeping: settings are small, so a flat estimate.
-                    u32::try_from(key.0.as_str().len() + 256).unwrap_or(u32::MAX)
+                .weigher(|key: &(StudentId, &'static str), value: &CachedSettings| {
+                    // The key, the settings parsed and as text (about twice
+                    // the text), and the cache's own bookkeeping.
+                    u32::try_from(key.0.as_str().len() + 2 * value.json_bytes + 256)
+                        .unwrap_or(u32::MAX)
                 })
                 .build(),
         ))
@@ -127,7 +137,7 @@ async fn load<L: Lab>(
 ) -> Result<Arc<Loaded<L::Settings>>, ApiError> {
     let key = (student.id.clone(), L::NAME);
     let cached = state.settings.0.get(&key);
-    if let Some(loaded) = cached.and_then(|c| c.downcast::<Loaded<L::Settings>>().ok()) {
+    if let Some(loaded) = cached.and_then(|c| c.loaded.downcast::<Loaded<L::Settings>>().ok()) {
         return Ok(loaded);
     }
     let ticket = state.settings.0.ticket();
@@ -137,7 +147,11 @@ async fn load<L: Lab>(
         settings,
         customised,
     });
-    state.settings.0.fill(key, loaded.clone(), ticket);
+    let entry = CachedSettings {
+        json_bytes: loaded.json.len(),
+        loaded: loaded.clone(),
+    };
+    state.settings.0.fill(key, entry, ticket);
     Ok(loaded)
 }
 
