@@ -1,15 +1,15 @@
 //! Criterion benchmarks of work the server does off the request path:
 //! loading and rendering the whole course (start-up and every dev-mode save)
-//! and filing a trace in the inspector's store (every lab request).
+//! and recording and filing a trace in the inspector's store (every lab
+//! request).
 
 // `criterion_group!` defines an undocumented public function.
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use model::{TraceEventView, TraceView};
 use server::content::load_course;
 use server::identity::StudentId;
-use server::inspector::TraceStore;
+use server::inspector::{Inspector, LabEvent, TraceId, TraceStore};
 
 fn course_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -26,31 +26,51 @@ fn load_and_render_the_course(c: &mut Criterion) {
     });
 }
 
-fn file_a_trace(c: &mut Criterion) {
+/// What arrived, as the inspector's first event of every lab request.
+#[derive(serde::Serialize)]
+struct Received<'a> {
+    method: &'a str,
+    path: &'a str,
+    http_version: &'static str,
+    traceparent: Option<&'a str>,
+}
+
+impl LabEvent for Received<'_> {
+    const KIND: &'static str = "http.request";
+    fn summary(&self) -> String {
+        format!("{} {} received", self.method, self.path)
+    }
+}
+
+fn record_and_file_a_trace(c: &mut Criterion) {
     let store = TraceStore::new(200, 10_000, usize::MAX);
     let students: Vec<StudentId> = (0..1_000)
         .map(|i| StudentId::from_raw(format!("g{i}")))
         .collect();
-    let trace = TraceView {
-        trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
-        events: vec![
-            TraceEventView {
-                kind: "http.echo".into(),
-                summary: "echo".into(),
-                ..TraceEventView::default()
-            };
-            6
-        ],
-        ..TraceView::default()
-    };
     let mut next = 0;
-    c.bench_function("TraceStore::insert (1,000 active students)", |b| {
-        b.iter(|| {
-            store.insert(&students[next % students.len()], trace.clone());
-            next += 1;
-        })
-    });
+    c.bench_function(
+        "record and file a lab request's trace (1,000 active students)",
+        |b| {
+            b.iter(|| {
+                let inspector = Inspector::new(TraceId::random());
+                inspector.record(&Received {
+                    method: "GET",
+                    path: "/labs/http/echo",
+                    http_version: "HTTP/1.1",
+                    traceparent: None,
+                });
+                {
+                    let mut step = inspector.step("session.load", "student found in session");
+                    step.field("student_kind", "guest");
+                }
+                drop(inspector.step("lab.handler", "the lab's handler ran"));
+                let trace = inspector.finish("GET", "/labs/http/echo".into(), 200, 0);
+                store.insert(&students[next % students.len()], trace);
+                next += 1;
+            })
+        },
+    );
 }
 
-criterion_group!(benches, load_and_render_the_course, file_a_trace);
+criterion_group!(benches, load_and_render_the_course, record_and_file_a_trace);
 criterion_main!(benches);

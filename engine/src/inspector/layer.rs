@@ -1,6 +1,8 @@
 //! The middleware around every lab route: gives the request a trace id,
 //! resolves the student, times the handler, and files the finished trace.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
@@ -78,14 +80,14 @@ pub async fn record_lab_trace(
         .unwrap_or_default();
     let trace_id = TraceId::random();
     let inspector = Inspector::new(trace_id);
-    let method = request.method().to_string();
+    let method = request.method().clone();
     let path = request
         .uri()
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_else(|| "/".into());
     inspector.record(&RequestReceived {
-        method: &method,
+        method: method.as_str(),
         path: &path,
         http_version: version_name(request.version()),
         traceparent: request
@@ -130,13 +132,21 @@ pub async fn record_lab_trace(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok()),
     });
-    if let Ok(value) = HeaderValue::from_str(&format!(
+    let mut traceresponse = String::with_capacity(55);
+    let _ = write!(
+        traceresponse,
         "00-{trace_id}-{:016x}-01",
         rand::random::<u64>() | 1
-    )) {
+    );
+    if let Ok(value) = HeaderValue::try_from(traceresponse) {
         response.headers_mut().insert(TRACE_RESPONSE_HEADER, value);
     }
-    let mut trace = inspector.finish(method, path, response.status().as_u16(), started_at_ms);
+    let mut trace = inspector.finish(
+        method.as_str(),
+        path,
+        response.status().as_u16(),
+        started_at_ms,
+    );
     trace.request_headers = request_headers;
     trace.request_body = request_body;
     state.traces.insert(&student.id, trace);
@@ -161,16 +171,14 @@ const SECRET_HEADERS: [&str; 3] = ["cookie", "authorization", "proxy-authorizati
 /// Reads the request's headers and body for the trace (exercises check
 /// them), and gives back an equal request for the handler. A body over the
 /// lab limit is refused here with 413.
-async fn keep_request(
-    request: Request,
-) -> Result<(Request, Vec<(String, String)>, String), Response> {
+async fn keep_request(request: Request) -> Result<(Request, String, String), Response> {
     let headers = limits::kept_headers(request.headers().iter().map(|(name, value)| {
         let shown = if SECRET_HEADERS.contains(&name.as_str()) {
-            "[redacted]".to_string()
+            Cow::Borrowed("[redacted]")
         } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
+            String::from_utf8_lossy(value.as_bytes())
         };
-        (name.as_str().to_string(), shown)
+        (name.as_str(), shown)
     }));
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {

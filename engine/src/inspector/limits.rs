@@ -14,7 +14,8 @@
 //!
 //! So a trace holds at most about [`MAX_TRACE_BYTES`].
 
-use model::{TraceEventView, TraceView};
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// Path and query kept.
 pub const MAX_PATH_BYTES: usize = 2 * 1024;
@@ -28,7 +29,7 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024;
 pub const MAX_FIELD_BYTES: usize = 2 * 1024;
 /// All events of one trace.
 pub const MAX_EVENTS_BYTES: usize = 64 * 1024;
-/// The most one trace can hold, as [`approximate_size`] counts it.
+/// The most one trace can hold, as [`super::RecordedTrace::size`] counts it.
 pub const MAX_TRACE_BYTES: usize = MAX_PATH_BYTES
     + MAX_HEADERS_BYTES
     + MAX_BODY_BYTES
@@ -37,7 +38,7 @@ pub const MAX_TRACE_BYTES: usize = MAX_PATH_BYTES
     + 1024;
 
 /// Bookkeeping each event and header costs besides its text (vectors, lengths).
-const PER_ITEM_OVERHEAD: usize = 48;
+pub(crate) const PER_ITEM_OVERHEAD: usize = 48;
 
 /// `text`, cut to at most `max` bytes (on a character boundary) with a note
 /// of how much was left out.
@@ -61,74 +62,62 @@ pub fn cut_owned(text: String, max: usize) -> String {
     }
 }
 
-/// Request headers as a trace keeps them: values cut, and once the headers
-/// budget is spent, one line saying how many more there were.
-pub fn kept_headers(headers: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
-    let mut kept = Vec::new();
-    let (mut bytes, mut left_out) = (0, 0);
+/// The longest start of `text` that fits in `max` bytes, on a character boundary.
+pub fn prefix(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Request headers as a trace keeps them, as `name: value` lines in one
+/// string: values cut, and once the headers budget is spent, one line saying
+/// how many more there were.
+pub fn kept_headers<'a>(headers: impl Iterator<Item = (&'a str, Cow<'a, str>)>) -> String {
+    let mut kept = String::new();
+    let mut left_out = 0;
     for (name, value) in headers {
-        let value = cut_owned(value, MAX_HEADER_VALUE_BYTES);
+        let value = prefix_noted(&value, MAX_HEADER_VALUE_BYTES);
         let size = name.len() + value.len();
-        if left_out > 0 || bytes + size > MAX_HEADERS_BYTES || name.len() > MAX_HEADER_VALUE_BYTES {
+        if left_out > 0
+            || kept.len() + size > MAX_HEADERS_BYTES
+            || name.len() > MAX_HEADER_VALUE_BYTES
+        {
             left_out += 1;
             continue;
         }
-        bytes += size;
-        kept.push((name, value));
+        let _ = writeln!(kept, "{name}: {value}");
     }
     if left_out > 0 {
-        kept.push((
-            "…".to_string(),
-            format!(
-                "{left_out} more headers not kept (a trace keeps {} KiB of headers)",
-                MAX_HEADERS_BYTES / 1024
-            ),
-        ));
+        let _ = writeln!(
+            kept,
+            "…: {left_out} more headers not kept (a trace keeps {} KiB of headers)",
+            MAX_HEADERS_BYTES / 1024
+        );
     }
     kept
 }
 
-/// An event with its summary and field values cut to size.
-pub fn bounded_event(mut event: TraceEventView) -> TraceEventView {
-    event.summary = cut_owned(std::mem::take(&mut event.summary), MAX_FIELD_BYTES);
-    for (name, value) in &mut event.fields {
-        let mut end = name.len().min(64);
-        while !name.is_char_boundary(end) {
-            end -= 1;
-        }
-        name.truncate(end);
-        if value.len() > MAX_FIELD_BYTES {
-            *value = cut(value, MAX_FIELD_BYTES);
-        }
+/// [`cut`] without copying text that already fits.
+fn prefix_noted(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(cut(text, max))
     }
-    event
 }
 
-/// What an event costs the trace's events budget.
-pub fn event_size(event: &TraceEventView) -> usize {
-    PER_ITEM_OVERHEAD
-        + event.kind.len()
-        + event.summary.len()
-        + event
-            .fields
-            .iter()
-            .map(|(n, v)| PER_ITEM_OVERHEAD + n.len() + v.len())
-            .sum::<usize>()
-}
-
-/// Roughly what a trace occupies in memory.
-pub fn approximate_size(trace: &TraceView) -> usize {
-    std::mem::size_of::<TraceView>()
-        + trace.trace_id.len()
-        + trace.method.len()
-        + trace.path.len()
-        + trace.request_body.len()
-        + trace
-            .request_headers
-            .iter()
-            .map(|(n, v)| PER_ITEM_OVERHEAD + n.len() + v.len())
-            .sum::<usize>()
-        + trace.events.iter().map(event_size).sum::<usize>()
+/// The `name: value` lines of [`kept_headers`] as pairs.
+pub fn header_pairs(lines: &str) -> Vec<(String, String)> {
+    lines
+        .lines()
+        .filter_map(|line| line.split_once(": "))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -145,8 +134,14 @@ mod tests {
 
     #[test]
     fn padded_headers_are_kept_within_the_budget() {
-        let padded = (0..100).map(|i| (format!("x-pad-{i}"), "a".repeat(50_000)));
-        let kept = kept_headers(padded);
+        let padded: Vec<_> = (0..100)
+            .map(|i| (format!("x-pad-{i}"), "a".repeat(50_000)))
+            .collect();
+        let kept = header_pairs(&kept_headers(
+            padded
+                .iter()
+                .map(|(n, v)| (n.as_str(), Cow::Borrowed(v.as_str()))),
+        ));
         let bytes: usize = kept.iter().map(|(n, v)| n.len() + v.len()).sum();
         assert!(bytes <= MAX_HEADERS_BYTES + 200, "{bytes}");
         assert!(kept.last().unwrap().1.contains("more headers not kept"));
@@ -154,15 +149,20 @@ mod tests {
     }
 
     #[test]
-    fn event_fields_and_summaries_are_cut() {
-        let event = bounded_event(TraceEventView {
-            kind: "sql.query".into(),
-            summary: "s".repeat(10_000),
-            fields: vec![("statement".into(), "q".repeat(100_000))],
-            ..TraceEventView::default()
-        });
-        assert!(event.summary.len() < MAX_FIELD_BYTES + 40);
-        assert!(event.fields[0].1.len() < MAX_FIELD_BYTES + 40);
-        assert!(event_size(&event) < 2 * MAX_FIELD_BYTES + 300);
+    fn kept_headers_read_back_as_they_came() {
+        let lines = kept_headers(
+            [
+                ("accept", Cow::Borrowed("*/*")),
+                ("x-empty", Cow::Borrowed("")),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            header_pairs(&lines),
+            vec![
+                ("accept".to_string(), "*/*".to_string()),
+                ("x-empty".to_string(), String::new())
+            ]
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! struct; nothing here changes when a lab is added.
 
 mod event;
+mod fields;
 mod layer;
 pub mod limits;
 mod store;
@@ -18,4 +19,4 @@ mod trace;
 pub use event::LabEvent;
 pub use layer::{record_lab_trace, Recorder, BODY_LIMIT, TRACE_RESPONSE_HEADER};
 pub use store::TraceStore;
-pub use trace::{Inspector, Step, TraceId};
+pub use trace::{Inspector, RecordedTrace, Step, TraceId};

@@ -10,8 +10,7 @@ use model::TraceView;
 
 use crate::students::StudentId;
 
-use super::limits::approximate_size;
-use super::trace::TraceId;
+use super::trace::{RecordedTrace, TraceId};
 
 /// In-memory trace store. A std `Mutex`: nothing async happens while it is held.
 pub struct TraceStore {
@@ -24,7 +23,7 @@ pub struct TraceStore {
 #[derive(Default)]
 struct Inner {
     clock: u64,
-    /// What all kept traces occupy ([`approximate_size`]).
+    /// What all kept traces occupy ([`RecordedTrace::size`]).
     bytes: usize,
     students: HashMap<StudentId, StudentTraces>,
 }
@@ -33,12 +32,12 @@ struct Inner {
 struct StudentTraces {
     last_active: u64,
     bytes: usize,
-    traces: VecDeque<TraceView>,
+    traces: VecDeque<RecordedTrace>,
 }
 
 impl StudentTraces {
     fn pop_oldest(&mut self) -> usize {
-        let freed = self.traces.pop_front().map_or(0, |t| approximate_size(&t));
+        let freed = self.traces.pop_front().map_or(0, |t| t.size());
         self.bytes -= freed;
         freed
     }
@@ -57,8 +56,8 @@ impl TraceStore {
     }
 
     /// Stores a finished trace as the student's newest.
-    pub fn insert(&self, student: &StudentId, trace: TraceView) {
-        let size = approximate_size(&trace);
+    pub fn insert(&self, student: &StudentId, trace: RecordedTrace) {
+        let size = trace.size();
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.clock += 1;
         let now = inner.clock;
@@ -88,7 +87,6 @@ impl TraceStore {
 
     /// One of the student's traces; other students' traces are invisible.
     pub fn get(&self, student: &StudentId, trace_id: TraceId) -> Option<TraceView> {
-        let wanted = trace_id.to_string();
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner
             .students
@@ -96,8 +94,8 @@ impl TraceStore {
             .traces
             .iter()
             .rev()
-            .find(|t| t.trace_id == wanted)
-            .cloned()
+            .find(|t| t.trace_id == trace_id)
+            .map(RecordedTrace::view)
     }
 
     /// Moves `from`'s traces to `into` (a guest who signed in to an
@@ -128,7 +126,14 @@ impl TraceStore {
         inner
             .students
             .get(student)
-            .map(|s| s.traces.iter().rev().take(limit).cloned().collect())
+            .map(|s| {
+                s.traces
+                    .iter()
+                    .rev()
+                    .take(limit)
+                    .map(RecordedTrace::view)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -157,11 +162,8 @@ impl Inner {
 mod tests {
     use super::*;
 
-    fn trace(id: TraceId) -> TraceView {
-        TraceView {
-            trace_id: id.to_string(),
-            ..TraceView::default()
-        }
+    fn trace(id: TraceId) -> RecordedTrace {
+        RecordedTrace::stub(id, 0, String::new())
     }
 
     #[test]
@@ -213,11 +215,7 @@ mod tests {
     fn a_guest_who_signs_in_brings_their_traces_in_time_order() {
         let store = TraceStore::new(3, 10, usize::MAX);
         let (guest, account) = (StudentId::from_raw("guest"), StudentId::from_raw("acct"));
-        let at = |ms| TraceView {
-            trace_id: TraceId::random().to_string(),
-            started_at_ms: ms,
-            ..TraceView::default()
-        };
+        let at = |ms| RecordedTrace::stub(TraceId::random(), ms, String::new());
         store.insert(&account, at(10));
         store.insert(&account, at(30));
         store.insert(&guest, at(20));
@@ -234,12 +232,8 @@ mod tests {
 
     #[test]
     fn the_byte_budget_forgets_the_least_active_students_first() {
-        let big = |id: TraceId| TraceView {
-            trace_id: id.to_string(),
-            request_body: "b".repeat(10_000),
-            ..TraceView::default()
-        };
-        let one = approximate_size(&big(TraceId::random()));
+        let big = |id: TraceId| RecordedTrace::stub(id, 0, "b".repeat(10_000));
+        let one = big(TraceId::random()).size();
         let store = TraceStore::new(100, 100, 3 * one);
         let (ada, bob, cy) = (
             StudentId::from_raw("ada"),

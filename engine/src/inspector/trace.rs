@@ -1,5 +1,6 @@
 //! Trace ids and the per-request recorder.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -8,9 +9,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use model::{TraceEventView, TraceView};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::event::LabEvent;
+use super::fields::Fields;
 use super::limits;
 
 /// A trace may hold this many events; later ones are counted, not kept.
@@ -64,10 +65,104 @@ struct Recorder {
 
 #[derive(Default)]
 struct Events {
-    kept: Vec<TraceEventView>,
-    /// What the kept events cost ([`limits::event_size`]).
+    kept: Vec<RecordedEvent>,
+    /// What the kept events cost ([`RecordedEvent::size`]).
     bytes: usize,
     dropped: usize,
+}
+
+/// One step or event as recorded: its fields stay raw text until the trace
+/// is read, which most traces never are.
+#[derive(Clone, Debug)]
+pub(crate) struct RecordedEvent {
+    kind: &'static str,
+    summary: Cow<'static, str>,
+    at_us: u64,
+    duration_us: Option<u64>,
+    fields: Fields,
+    /// A typed event's fields are shown sorted by name; a step's in the
+    /// order they were added.
+    sorted: bool,
+}
+
+impl RecordedEvent {
+    /// What the event costs the trace's events budget.
+    pub(crate) fn size(&self) -> usize {
+        limits::PER_ITEM_OVERHEAD
+            + self.kind.len()
+            + self.summary.len()
+            + self.fields.text_len()
+            + self.fields.len() * 8
+    }
+
+    fn view(&self) -> TraceEventView {
+        let mut fields: Vec<(String, String)> = self
+            .fields
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        if self.sorted {
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        TraceEventView {
+            kind: self.kind.to_string(),
+            summary: self.summary.to_string(),
+            at_us: self.at_us,
+            duration_us: self.duration_us,
+            fields,
+        }
+    }
+}
+
+/// A finished trace as the store keeps it, turned into a [`TraceView`] only
+/// when a student or a grader reads it.
+#[derive(Clone, Debug)]
+pub struct RecordedTrace {
+    pub(crate) trace_id: TraceId,
+    pub(crate) started_at_ms: u64,
+    method: String,
+    path: String,
+    status: u16,
+    duration_us: u64,
+    /// `name: value` lines ([`limits::kept_headers`]).
+    pub(crate) request_headers: String,
+    pub(crate) request_body: String,
+    events: Vec<RecordedEvent>,
+}
+
+impl RecordedTrace {
+    /// The trace as the API and the graders show it.
+    pub fn view(&self) -> TraceView {
+        TraceView {
+            trace_id: self.trace_id.to_string(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            status: self.status,
+            started_at_ms: self.started_at_ms,
+            duration_us: self.duration_us,
+            request_headers: limits::header_pairs(&self.request_headers),
+            request_body: self.request_body.clone(),
+            events: self.events.iter().map(RecordedEvent::view).collect(),
+        }
+    }
+
+    /// Roughly what the trace occupies in memory.
+    pub fn size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.method.len()
+            + self.path.len()
+            + self.request_headers.len()
+            + self.request_body.len()
+            + self.events.iter().map(RecordedEvent::size).sum::<usize>()
+    }
+
+    /// An empty trace, for tests of what keeps traces.
+    #[cfg(test)]
+    pub(crate) fn stub(trace_id: TraceId, started_at_ms: u64, request_body: String) -> Self {
+        let mut trace = Inspector::new(trace_id).finish("GET", "/".into(), 200, started_at_ms);
+        trace.request_body = request_body;
+        trace
+    }
 }
 
 impl Inspector {
@@ -87,27 +182,23 @@ impl Inspector {
 
     /// Records an instant lab event.
     pub fn record<E: LabEvent>(&self, event: &E) {
-        let fields = match serde_json::to_value(event) {
-            Ok(Value::Object(fields)) => as_text(fields),
-            Ok(other) => vec![("value".to_string(), text_of(other))],
-            Err(e) => vec![("error".to_string(), e.to_string())],
-        };
-        self.push(TraceEventView {
-            kind: E::KIND.to_string(),
-            summary: event.summary(),
+        self.push(RecordedEvent {
+            kind: E::KIND,
+            summary: Cow::Owned(event.summary()),
             at_us: self.elapsed_us(),
             duration_us: None,
-            fields,
+            fields: Fields::of(event),
+            sorted: true,
         });
     }
 
     /// Starts a timed step; it is recorded with its duration when dropped.
-    pub fn step(&self, kind: &'static str, summary: impl Into<String>) -> Step {
+    pub fn step(&self, kind: &'static str, summary: impl Into<Cow<'static, str>>) -> Step {
         Step {
             inspector: self.clone(),
             kind,
             summary: summary.into(),
-            fields: Vec::new(),
+            fields: Fields::default(),
             started: Instant::now(),
             at_us: self.elapsed_us(),
         }
@@ -117,9 +208,11 @@ impl Inspector {
         self.0.started.elapsed().as_micros() as u64
     }
 
-    fn push(&self, event: TraceEventView) {
-        let event = limits::bounded_event(event);
-        let size = limits::event_size(&event);
+    fn push(&self, mut event: RecordedEvent) {
+        if event.summary.len() > limits::MAX_FIELD_BYTES {
+            event.summary = Cow::Owned(limits::cut(&event.summary, limits::MAX_FIELD_BYTES));
+        }
+        let size = event.size();
         let mut events = self.0.events.lock().unwrap_or_else(|e| e.into_inner());
         if events.kept.len() < MAX_EVENTS && events.bytes + size <= limits::MAX_EVENTS_BYTES {
             events.bytes += size;
@@ -130,56 +223,43 @@ impl Inspector {
     }
 
     /// Closes the trace: events in start order, plus a note if any were dropped.
-    pub(crate) fn finish(
+    pub fn finish(
         &self,
-        method: String,
+        method: &str,
         path: String,
         status: u16,
         started_at_ms: u64,
-    ) -> TraceView {
+    ) -> RecordedTrace {
         let duration_us = self.elapsed_us();
         let mut events =
             std::mem::take(&mut *self.0.events.lock().unwrap_or_else(|e| e.into_inner()));
         events.kept.sort_by_key(|e| e.at_us);
         if events.dropped > 0 {
-            events.kept.push(TraceEventView {
-                kind: "inspector.truncated".into(),
-                summary: format!(
+            events.kept.push(RecordedEvent {
+                kind: "inspector.truncated",
+                summary: Cow::Owned(format!(
                     "{} more events were not kept (a trace keeps {MAX_EVENTS} events and {} KiB of them)",
                     events.dropped,
                     limits::MAX_EVENTS_BYTES / 1024
-                ),
+                )),
                 at_us: duration_us,
                 duration_us: None,
-                fields: Vec::new(),
+                fields: Fields::default(),
+                sorted: false,
             });
         }
-        TraceView {
-            trace_id: self.0.trace_id.to_string(),
-            method: limits::cut_owned(method, 32),
+        RecordedTrace {
+            trace_id: self.0.trace_id,
+            started_at_ms,
+            method: limits::prefix(method, 32).to_string(),
             path: limits::cut_owned(path, limits::MAX_PATH_BYTES),
             status,
-            started_at_ms,
             duration_us,
+            request_headers: String::new(),
+            request_body: String::new(),
             events: events.kept,
-            ..TraceView::default()
         }
     }
-}
-
-/// Field values as the timeline shows them: strings as they are, the rest as JSON.
-fn text_of(value: Value) -> String {
-    match value {
-        Value::String(text) => text,
-        other => other.to_string(),
-    }
-}
-
-fn as_text(fields: Map<String, Value>) -> Vec<(String, String)> {
-    fields
-        .into_iter()
-        .map(|(name, value)| (name, text_of(value)))
-        .collect()
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Inspector {
@@ -199,37 +279,33 @@ impl<S: Send + Sync> FromRequestParts<S> for Inspector {
 pub struct Step {
     inspector: Inspector,
     kind: &'static str,
-    summary: String,
-    fields: Vec<(String, String)>,
+    summary: Cow<'static, str>,
+    fields: Fields,
     started: Instant,
     at_us: u64,
 }
 
 impl Step {
-    /// Adds a detail field.
+    /// Adds a detail field, or replaces the one of the same name.
     pub fn field(&mut self, name: &str, value: impl Serialize) {
-        if let Ok(value) = serde_json::to_value(value) {
-            match self.fields.iter_mut().find(|(kept, _)| kept == name) {
-                Some((_, kept)) => *kept = text_of(value),
-                None => self.fields.push((name.to_string(), text_of(value))),
-            }
-        }
+        self.fields.set(name, &value);
     }
 
     /// Replaces the summary, e.g. once the outcome is known.
-    pub fn set_summary(&mut self, summary: impl Into<String>) {
+    pub fn set_summary(&mut self, summary: impl Into<Cow<'static, str>>) {
         self.summary = summary.into();
     }
 }
 
 impl Drop for Step {
     fn drop(&mut self) {
-        self.inspector.push(TraceEventView {
-            kind: self.kind.to_string(),
+        self.inspector.push(RecordedEvent {
+            kind: self.kind,
             summary: std::mem::take(&mut self.summary),
             at_us: self.at_us,
             duration_us: Some(self.started.elapsed().as_micros() as u64),
             fields: std::mem::take(&mut self.fields),
+            sorted: false,
         });
     }
 }
@@ -270,7 +346,7 @@ mod tests {
         inspector.record(&Decision { allowed: true });
         step.field("rows", 3);
         drop(step);
-        let trace = inspector.finish("GET".into(), "/x".into(), 200, 0);
+        let trace = inspector.finish("GET", "/x".into(), 200, 0).view();
         let kinds: Vec<_> = trace.events.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(kinds, vec!["lab.handler", "test.decision"]);
         assert_eq!(
@@ -305,12 +381,13 @@ mod tests {
                 sql: "x".repeat(64 * 1024),
             });
         }
-        let trace = inspector.finish("GET".into(), "/p".repeat(10_000), 200, 0);
+        let recorded = inspector.finish("GET", "/p".repeat(10_000), 200, 0);
         assert!(
-            limits::approximate_size(&trace) <= limits::MAX_TRACE_BYTES,
+            recorded.size() <= limits::MAX_TRACE_BYTES,
             "{}",
-            limits::approximate_size(&trace)
+            recorded.size()
         );
+        let trace = recorded.view();
         assert!(trace.events.len() < 100);
         assert_eq!(trace.events.last().unwrap().kind, "inspector.truncated");
     }
@@ -321,7 +398,7 @@ mod tests {
         for _ in 0..MAX_EVENTS + 10 {
             inspector.record(&Decision { allowed: false });
         }
-        let trace = inspector.finish("GET".into(), "/x".into(), 200, 0);
+        let trace = inspector.finish("GET", "/x".into(), 200, 0).view();
         assert_eq!(trace.events.len(), MAX_EVENTS + 1);
         assert!(trace
             .events
