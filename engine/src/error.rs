@@ -98,6 +98,7 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
             JsonRejection::JsonDataError(e) => Self::Unprocessable(e.body_text()),
+            JsonRejection::MissingJsonContentType(e) => Self::UnsupportedMediaType(e.body_text()),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Self::PayloadTooLarge(e.body_text())
             }

@@ -2,10 +2,21 @@
 //! rejections (404, 405, 413 with empty or plain bodies) are rewritten here,
 //! while a response the lab produced on purpose passes untouched.
 
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use model::labs::api::Problem;
+use model::ErrorBody;
 
 use crate::error::error_response;
+
+/// The media type of RFC 9457 problem documents.
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Largest error body rewritten as a problem; the workbench's own are a
+/// sentence or two.
+const MAX_ERROR_BODY: usize = 16 * 1024;
 
 /// Marks a response whose status the student asked for (e.g. `/labs/http/status/404`),
 /// so it is not rewritten as an error.
@@ -27,7 +38,7 @@ pub(crate) async fn json_errors(response: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with(PROBLEM_JSON));
     if !(status.is_client_error() || status.is_server_error())
         || is_json
         || response.extensions().get::<DeliberateResponse>().is_some()
@@ -65,4 +76,46 @@ pub(crate) async fn json_errors(response: Response) -> Response {
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
     (kept_headers, error_response(status, message)).into_response()
+}
+
+/// For labs that answer errors as RFC 9457 problems ([`super::Lab::PROBLEM_DETAILS`]):
+/// rewrites the workbench's `{error, message}` errors, which the shared
+/// layers and extractors make, as `application/problem+json` with
+/// `type: about:blank` (the status says what kind of problem it is).
+/// Problems the lab made itself pass untouched.
+pub(crate) async fn problem_details(request: Request, next: Next) -> Response {
+    if !super::speaks_problem_details(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let instance = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_workbench_error = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || !is_workbench_error {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let detail = match axum::body::to_bytes(body, MAX_ERROR_BODY).await {
+        Ok(bytes) => serde_json::from_slice::<ErrorBody>(&bytes)
+            .map(|error| error.message)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned()),
+        Err(_) => String::new(),
+    };
+    let problem = Problem {
+        kind: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").into(),
+        status: status.as_u16(),
+        detail,
+        instance: Some(instance),
+        errors: Vec::new(),
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    Response::from_parts(parts, axum::body::Body::from(body))
 }

@@ -25,8 +25,10 @@
 //! answers can run as a page of the workbench. Adding a lab adds its folder and
 //! one line to [`REGISTRY`], and nothing else.
 
+pub mod api;
 pub mod auth;
 pub mod cache;
+mod conditional;
 mod containment;
 pub(crate) mod errors;
 pub mod http;
@@ -133,6 +135,12 @@ pub trait Lab: Send + Sync + 'static {
     /// with each new sandbox, so students can look at them with SQL.
     const SHOP_TABLES: &'static str = "";
 
+    /// Whether the lab's errors are RFC 9457 problem documents
+    /// (`application/problem+json`) rather than the workbench's own
+    /// `{error, message}`: the shared layers' errors (404, 405, 413, 415,
+    /// rejected settings) are then rewritten as problems too.
+    const PROBLEM_DETAILS: bool = false;
+
     /// How exercises judge this lab with `kind = "lab"`, if they can.
     fn checks() -> Option<LabChecks> {
         None
@@ -180,12 +188,14 @@ static REGISTRY: &[&dyn Registered] = &[
     &Entry::<sql::SqlLab>::NEW,
     &Entry::<cache::CacheLab>::NEW,
     &Entry::<ratelimit::RateLimitLab>::NEW,
+    &Entry::<api::ApiLab>::NEW,
 ];
 
 /// A registered lab, as the registry holds it: [`Lab`] without its types.
 trait Registered: Sync {
     fn name(&self) -> &'static str;
     fn shop_tables(&self) -> &'static str;
+    fn problem_details(&self) -> bool;
     fn mount(&self, labs: &Labs) -> Router<Labs>;
     fn checks(&self) -> Option<LabChecks>;
     fn check_kinds(&self) -> Vec<Arc<dyn CheckKind>>;
@@ -218,6 +228,10 @@ impl<L: Lab> Registered for Entry<L> {
 
     fn shop_tables(&self) -> &'static str {
         L::SHOP_TABLES
+    }
+
+    fn problem_details(&self) -> bool {
+        L::PROBLEM_DETAILS
     }
 
     fn mount(&self, labs: &Labs) -> Router<Labs> {
@@ -271,6 +285,17 @@ pub fn check_kinds() -> Kinds {
 /// Every lab's [`Lab::SHOP_TABLES`], for new sandboxes.
 pub fn shop_tables() -> String {
     REGISTRY.iter().map(|lab| lab.shop_tables()).collect()
+}
+
+/// Whether the lab serving `path` answers errors as problem documents.
+pub(crate) fn speaks_problem_details(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/labs/") else {
+        return false;
+    };
+    let name = rest.split('/').next().unwrap_or_default();
+    REGISTRY
+        .iter()
+        .any(|lab| lab.name() == name && lab.problem_details())
 }
 
 /// The names of the labs this server runs, in registry order.
@@ -378,6 +403,8 @@ pub fn router(state: Labs) -> Router {
         .layer(DefaultBodyLimit::max(LAB_BODY_LIMIT))
         .layer(middleware::map_response(errors::json_errors))
         .layer(middleware::from_fn_with_state(recorder, record_lab_trace))
+        // Outside the recorder, whose own 413 it must rewrite too.
+        .layer(middleware::from_fn(errors::problem_details))
         // Outermost: whatever a lab or the layers above answered, it runs nothing.
         .layer(middleware::map_response(containment::contain))
         .with_state(state)

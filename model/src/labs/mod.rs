@@ -4,6 +4,7 @@
 //! them. What a lab does with them (validation, algorithms) stays in the
 //! engine.
 
+pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod http;

@@ -8,6 +8,7 @@
 mod common;
 
 mod accounts;
+mod api_lab;
 mod auth_lab;
 mod cache_lab;
 mod check_command;

@@ -89,7 +89,7 @@ pub struct SqlError {
 }
 
 impl SqlError {
-    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
@@ -108,6 +108,20 @@ pub struct Db {
     /// The first refusal the authorizer made during the current prepare
     /// (owned like `deadline`).
     refusal: *mut Option<String>,
+    /// What the last statement run cost, as SQLite counted it.
+    last_steps: StepCounts,
+}
+
+/// How much work SQLite did for one statement, from its own counters
+/// (`sqlite3_stmt_status`): what the API lab shows as "rows scanned".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StepCounts {
+    /// Rows stepped over in full table scans (an `OFFSET` walks past them).
+    pub full_scan_steps: u64,
+    /// Sorts the statement needed.
+    pub sorts: u64,
+    /// Virtual machine instructions run: the statement's whole effort.
+    pub vm_steps: u64,
 }
 
 // SAFETY: the connection is opened in serialized mode (SQLITE_OPEN_FULLMUTEX)
@@ -149,6 +163,7 @@ impl Db {
             raw,
             deadline: Box::into_raw(Box::new(None)),
             refusal: Box::into_raw(Box::new(None)),
+            last_steps: StepCounts::default(),
         };
         if rc != ffi::SQLITE_OK {
             return Err(db.error(ErrorKind::Runtime));
@@ -280,6 +295,7 @@ impl Db {
                 }
             }
         }
+        self.last_steps = statement.step_counts();
         drop(statement);
         // SAFETY: open connection.
         let changes = if read_only {
@@ -295,6 +311,11 @@ impl Db {
             read_only,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
+    }
+
+    /// What the last statement run by [`Db::run_with`] cost.
+    pub fn last_step_counts(&self) -> StepCounts {
+        self.last_steps
     }
 
     /// Whether the one statement in `sql` only reads, without running it.
@@ -410,6 +431,16 @@ struct Statement {
 }
 
 impl Statement {
+    fn step_counts(&self) -> StepCounts {
+        // SAFETY: a prepared statement; reading a counter without resetting it.
+        let counter = |op| unsafe { ffi::sqlite3_stmt_status(self.raw, op, 0) }.max(0) as u64;
+        StepCounts {
+            full_scan_steps: counter(ffi::SQLITE_STMTSTATUS_FULLSCAN_STEP),
+            sorts: counter(ffi::SQLITE_STMTSTATUS_SORT),
+            vm_steps: counter(ffi::SQLITE_STMTSTATUS_VM_STEP),
+        }
+    }
+
     fn bind(&self, parameters: &[Value]) -> Result<(), ()> {
         for (index, value) in parameters.iter().enumerate() {
             let at = index as c_int + 1;

@@ -1,0 +1,89 @@
+//! The API lab: the orders of the student's own shop (the SQL lab's
+//! sandbox), served as a JSON API the way a careful team would build one.
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `GET /labs/api/orders` | a page of orders, newest first: `?page=&per_page=` (offset) or `?paging=cursor` then `?after=` (keyset); RFC 8288 `Link` headers |
+//! | `POST /labs/api/orders` | creates an order from `{"customer_id", "items": [{"product_id", "quantity"}]}`: `201 Created`, `Location`, `ETag` |
+//! | `GET /labs/api/orders/{id}` | one order with its lines and total; `ETag`, and `304` for a matching `If-None-Match` |
+//! | `PATCH /labs/api/orders/{id}` | `{"status"}`; `If-Match` with the order's `ETag`: `412` when stale, `428` when missing |
+//! | `DELETE /labs/api/orders/{id}` | deletes the order and its lines, with the same precondition: `204` |
+//! | `GET /labs/api/problems/{type}` | what each problem type means, in words |
+//!
+//! Every error is an RFC 9457 problem document
+//! (`application/problem+json`): the lab's own with a `type` under
+//! `/labs/api/problems/`, the shared layers' as `about:blank`. The
+//! inspector shows each page's SQL, its plan and how many rows SQLite
+//! stepped over (`api.page`), and each precondition's outcome
+//! (`api.precondition`).
+
+mod orders;
+mod pages;
+mod problem;
+mod shop;
+
+use axum::routing::get;
+use axum::Router;
+
+use super::{Lab, LabContext, LabSettings};
+use crate::labs::Labs;
+
+pub use model::labs::api::ApiSettings;
+
+/// The API lab.
+pub struct ApiLab;
+
+impl Lab for ApiLab {
+    const NAME: &'static str = "api";
+    const TITLE: &'static str = "Building APIs: resources, errors, pagination and safe updates";
+    type Settings = ApiSettings;
+    type State = ();
+    const PROBLEM_DETAILS: bool = true;
+
+    fn state(_context: &LabContext) -> Self::State {}
+
+    fn routes(_state: &Labs) -> Router<Labs> {
+        Router::new()
+            .route("/orders", get(pages::list).post(orders::create))
+            .route(
+                "/orders/{id}",
+                get(orders::read)
+                    .patch(orders::update)
+                    .delete(orders::remove),
+            )
+            .route("/problems/{kind}", get(problem::explain))
+    }
+}
+
+/// Most orders one page may hold.
+pub(crate) const MAX_PER_PAGE: u32 = 100;
+
+impl LabSettings for ApiSettings {
+    fn validate(&self) -> Result<(), String> {
+        if !(1..=MAX_PER_PAGE).contains(&self.default_per_page) {
+            return Err(format!(
+                "default_per_page must be between 1 and {MAX_PER_PAGE}, not {}",
+                self.default_per_page
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_the_page_size_is_bounded() {
+        assert!(ApiSettings::default().validate().is_ok());
+        for bad in [0, MAX_PER_PAGE + 1] {
+            let settings = ApiSettings {
+                default_per_page: bad,
+                ..ApiSettings::default()
+            };
+            let error = settings.validate().unwrap_err();
+            assert!(error.contains("default_per_page"), "{error}");
+        }
+    }
+}

@@ -1,0 +1,462 @@
+//! One order as a resource: create (`201` with `Location`), read (`ETag`,
+//! `304`), change and delete under `If-Match` (`412` when stale, `428`
+//! when missing).
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use model::labs::api::{NewOrder, Order, OrderChange, OrderLine};
+use serde_json::Value;
+
+use super::problem::{invalid_at, ApiProblem, Kind};
+use super::shop::{in_shop, integer, query, text};
+use super::ApiLab;
+use crate::error::extract::{Json as JsonBody, Path};
+use crate::error::ApiError;
+use crate::identity::Student;
+use crate::inspector::{Inspector, LabEvent};
+use crate::labs::conditional::{etag_of, if_match, none_match_hits, Precondition};
+use crate::labs::sql::engine::{Db, SqlError};
+use crate::labs::{CurrentSettings, Labs};
+
+/// Lines one order may have.
+const MAX_LINES: usize = 20;
+/// Most of one product in one line.
+const MAX_QUANTITY: i64 = 100;
+/// The statuses an order may have (the shop's `CHECK` constraint).
+const STATUSES: [&str; 4] = ["placed", "shipped", "delivered", "cancelled"];
+
+const ORDER: &str = "SELECT id, customer_id, placed_at, status FROM orders WHERE id = ?";
+const LINES: &str = "SELECT product_id, quantity, unit_price_cents FROM order_items WHERE order_id = ? ORDER BY product_id";
+
+/// The order and its lines, or `None` when there is no such order.
+fn load(db: &mut Db, id: i64) -> Result<Option<Order>, SqlError> {
+    let order = query(db, ORDER, &[Value::from(id)])?;
+    let Some(row) = order.rows.first() else {
+        return Ok(None);
+    };
+    let lines = query(db, LINES, &[Value::from(id)])?;
+    let items = lines
+        .rows
+        .iter()
+        .map(|line| {
+            Ok(OrderLine {
+                product_id: integer(line, 0)?,
+                quantity: integer(line, 1)?,
+                unit_price_cents: integer(line, 2)?,
+            })
+        })
+        .collect::<Result<Vec<_>, SqlError>>()?;
+    Ok(Some(Order {
+        id: integer(row, 0)?,
+        customer_id: integer(row, 1)?,
+        placed_at: text(row, 2)?,
+        status: text(row, 3)?,
+        total_cents: items
+            .iter()
+            .map(|l| l.quantity.saturating_mul(l.unit_price_cents))
+            .fold(0i64, i64::saturating_add),
+        items,
+    }))
+}
+
+/// The order's version: a tag of its JSON representation, so any change
+/// to its status or lines (by this API or by the student's own SQL) is a
+/// new version.
+fn version(order: &Order) -> String {
+    etag_of(&serde_json::to_vec(order).unwrap_or_default())
+}
+
+/// An order as the answer's body, with its `ETag`.
+fn with_etag(status: StatusCode, order: &Order) -> Response {
+    let tag = version(order);
+    let mut response = (status, Json(order)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+fn not_found(id: i64) -> ApiProblem {
+    ApiProblem::new(Kind::NotFound, format!("Your shop has no order {id}."))
+}
+
+/// `GET /labs/api/orders/{id}`.
+pub(super) async fn read(
+    student: Student,
+    State(labs): State<Labs>,
+    inspector: Inspector,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let order = in_shop(&labs, &student.id, move |db| load(db, id)).await?;
+    let Some(order) = order else {
+        return Ok(not_found(id).answer(&inspector));
+    };
+    let tag = version(&order);
+    if none_match_hits(&headers, &tag) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(value) = HeaderValue::from_str(&tag) {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+        return Ok(response);
+    }
+    Ok(with_etag(StatusCode::OK, &order))
+}
+
+/// The rules a new order's shape must follow, before the shop is asked.
+fn check_shape(order: &NewOrder) -> Vec<model::labs::api::InvalidParam> {
+    let mut errors = Vec::new();
+    if order.items.is_empty() {
+        errors.push(invalid_at("/items", "an order needs at least one line"));
+    }
+    if order.items.len() > MAX_LINES {
+        errors.push(invalid_at(
+            "/items",
+            format!("an order may have at most {MAX_LINES} lines"),
+        ));
+    }
+    for (at, line) in order.items.iter().enumerate() {
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            errors.push(invalid_at(
+                format!("/items/{at}/quantity"),
+                format!("must be between 1 and {MAX_QUANTITY}"),
+            ));
+        }
+        if order.items[..at]
+            .iter()
+            .any(|earlier| earlier.product_id == line.product_id)
+        {
+            errors.push(invalid_at(
+                format!("/items/{at}/product_id"),
+                "this product already has a line; raise that line's quantity instead",
+            ));
+        }
+    }
+    errors
+}
+
+/// What happened to a create inside the shop.
+enum Created {
+    Order(Order),
+    Invalid(Vec<model::labs::api::InvalidParam>),
+}
+
+/// Checks the customer and products exist and writes the order and its
+/// lines in one transaction, at today's prices.
+fn insert(db: &mut Db, order: NewOrder, today_secs: i64) -> Result<Created, SqlError> {
+    query(db, "BEGIN IMMEDIATE", &[])?;
+    let mut errors = Vec::new();
+    let customer = query(
+        db,
+        "SELECT 1 FROM customers WHERE id = ?",
+        &[Value::from(order.customer_id)],
+    )?;
+    if customer.rows.is_empty() {
+        errors.push(invalid_at(
+            "/customer_id",
+            format!("your shop has no customer {}", order.customer_id),
+        ));
+    }
+    let mut prices = Vec::with_capacity(order.items.len());
+    for (at, line) in order.items.iter().enumerate() {
+        let price = query(
+            db,
+            "SELECT price_cents FROM products WHERE id = ?",
+            &[Value::from(line.product_id)],
+        )?;
+        match price.rows.first() {
+            Some(row) => prices.push(integer(row, 0)?),
+            None => errors.push(invalid_at(
+                format!("/items/{at}/product_id"),
+                format!("your shop has no product {}", line.product_id),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        query(db, "ROLLBACK", &[])?;
+        return Ok(Created::Invalid(errors));
+    }
+    let inserted = query(
+        db,
+        "INSERT INTO orders (customer_id, placed_at, status) VALUES (?, datetime(?, 'unixepoch'), 'placed') RETURNING id",
+        &[Value::from(order.customer_id), Value::from(today_secs)],
+    )?;
+    let id = inserted
+        .rows
+        .first()
+        .map(|row| integer(row, 0))
+        .transpose()?
+        .unwrap_or_default();
+    for (line, price) in order.items.iter().zip(prices) {
+        query(
+            db,
+            "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) VALUES (?, ?, ?, ?)",
+            &[
+                Value::from(id),
+                Value::from(line.product_id),
+                Value::from(line.quantity),
+                Value::from(price),
+            ],
+        )?;
+    }
+    let created = load(db, id)?;
+    query(db, "COMMIT", &[])?;
+    Ok(created.map_or(Created::Invalid(Vec::new()), Created::Order))
+}
+
+/// `POST /labs/api/orders`: `201 Created`, the new order's URL in `Location`.
+pub(super) async fn create(
+    student: Student,
+    State(labs): State<Labs>,
+    inspector: Inspector,
+    JsonBody(order): JsonBody<NewOrder>,
+) -> Result<Response, ApiError> {
+    let errors = check_shape(&order);
+    if !errors.is_empty() {
+        return Ok(ApiProblem::invalid(errors).answer(&inspector));
+    }
+    let today = labs.clock.now();
+    let created = {
+        let mut step = inspector.step("api.commit", "order and lines written in one transaction");
+        let created = in_shop(&labs, &student.id, move |db| insert(db, order, today)).await?;
+        if let Created::Order(order) = &created {
+            step.field("order_id", order.id);
+            step.field("lines", order.items.len());
+        }
+        created
+    };
+    let order = match created {
+        Created::Order(order) => order,
+        Created::Invalid(errors) => return Ok(ApiProblem::invalid(errors).answer(&inspector)),
+    };
+    let mut response = with_etag(StatusCode::CREATED, &order);
+    if let Ok(location) = HeaderValue::from_str(&format!("/labs/api/orders/{}", order.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// The inspector's record of an `If-Match` check.
+#[derive(serde::Serialize)]
+struct PreconditionChecked<'a> {
+    if_match: Option<&'a str>,
+    current_etag: &'a str,
+    outcome: Precondition,
+    required: bool,
+}
+
+impl LabEvent for PreconditionChecked<'_> {
+    const KIND: &'static str = "api.precondition";
+    fn summary(&self) -> String {
+        match self.outcome {
+            Precondition::Matches => "If-Match names the current version: the write goes ahead".into(),
+            Precondition::Stale => format!(
+                "If-Match names an old version, the order is now {}: refused with 412",
+                self.current_etag
+            ),
+            Precondition::Missing if self.required => "no If-Match: refused with 428".into(),
+            Precondition::Missing => "no If-Match, and the settings allow blind writes: a change made since the client read the order is overwritten".into(),
+        }
+    }
+}
+
+/// A write under `If-Match`.
+enum Write {
+    Change(String),
+    Delete,
+}
+
+/// What happened to a conditional write inside the shop.
+enum Written {
+    Done(Option<Order>),
+    Missing,
+    Refused {
+        outcome: Precondition,
+        current: String,
+    },
+}
+
+/// Reads the order, checks the precondition against it and writes, all in
+/// one transaction: nobody can change the order between the check and the
+/// write.
+fn write_if(
+    db: &mut Db,
+    id: i64,
+    headers: &HeaderMap,
+    required: bool,
+    write: Write,
+    inspector: &Inspector,
+) -> Result<Written, SqlError> {
+    query(db, "BEGIN IMMEDIATE", &[])?;
+    let Some(order) = load(db, id)? else {
+        query(db, "ROLLBACK", &[])?;
+        return Ok(Written::Missing);
+    };
+    let current = version(&order);
+    let outcome = if_match(headers, &current);
+    inspector.record(&PreconditionChecked {
+        if_match: headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()),
+        current_etag: &current,
+        outcome,
+        required,
+    });
+    if outcome == Precondition::Stale || (outcome == Precondition::Missing && required) {
+        query(db, "ROLLBACK", &[])?;
+        return Ok(Written::Refused { outcome, current });
+    }
+    let changed = match write {
+        Write::Change(status) => {
+            query(
+                db,
+                "UPDATE orders SET status = ? WHERE id = ?",
+                &[Value::from(status), Value::from(id)],
+            )?;
+            load(db, id)?
+        }
+        Write::Delete => {
+            query(
+                db,
+                "DELETE FROM order_items WHERE order_id = ?",
+                &[Value::from(id)],
+            )?;
+            query(db, "DELETE FROM orders WHERE id = ?", &[Value::from(id)])?;
+            None
+        }
+    };
+    query(db, "COMMIT", &[])?;
+    Ok(Written::Done(changed))
+}
+
+/// Runs a conditional write and turns its outcome into the answer.
+async fn conditional(
+    labs: &Labs,
+    student: &Student,
+    inspector: &Inspector,
+    id: i64,
+    headers: HeaderMap,
+    required: bool,
+    write: Write,
+) -> Result<Response, ApiError> {
+    let recorder = inspector.clone();
+    let written = in_shop(labs, &student.id, move |db| {
+        write_if(db, id, &headers, required, write, &recorder)
+    })
+    .await?;
+    Ok(match written {
+        Written::Done(Some(order)) => with_etag(StatusCode::OK, &order),
+        Written::Done(None) => StatusCode::NO_CONTENT.into_response(),
+        Written::Missing => not_found(id).answer(inspector),
+        Written::Refused {
+            outcome: Precondition::Missing,
+            ..
+        } => ApiProblem::new(
+            Kind::PreconditionRequired,
+            format!("Send If-Match with the ETag of order {id} as you last read it (GET /labs/api/orders/{id})."),
+        )
+        .answer(inspector),
+        Written::Refused { current, .. } => {
+            let problem = ApiProblem::new(
+                Kind::PreconditionFailed,
+                format!("Order {id} is now at version {current}; nothing was written."),
+            );
+            match HeaderValue::from_str(&current) {
+                Ok(tag) => problem.with_header(header::ETAG, tag),
+                Err(_) => problem,
+            }
+            .answer(inspector)
+        }
+    })
+}
+
+/// `PATCH /labs/api/orders/{id}`: changes the status.
+pub(super) async fn update(
+    student: Student,
+    State(labs): State<Labs>,
+    inspector: Inspector,
+    CurrentSettings(settings, ..): CurrentSettings<ApiLab>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    JsonBody(change): JsonBody<OrderChange>,
+) -> Result<Response, ApiError> {
+    if !STATUSES.contains(&change.status.as_str()) {
+        return Ok(ApiProblem::invalid(vec![invalid_at(
+            "/status",
+            format!("must be one of {}", STATUSES.join(", ")),
+        )])
+        .answer(&inspector));
+    }
+    let write = Write::Change(change.status);
+    conditional(
+        &labs,
+        &student,
+        &inspector,
+        id,
+        headers,
+        settings.require_if_match,
+        write,
+    )
+    .await
+}
+
+/// `DELETE /labs/api/orders/{id}`.
+pub(super) async fn remove(
+    student: Student,
+    State(labs): State<Labs>,
+    inspector: Inspector,
+    CurrentSettings(settings, ..): CurrentSettings<ApiLab>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    conditional(
+        &labs,
+        &student,
+        &inspector,
+        id,
+        headers,
+        settings.require_if_match,
+        Write::Delete,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::labs::api::NewOrderLine;
+
+    fn line(product_id: i64, quantity: i64) -> NewOrderLine {
+        NewOrderLine {
+            product_id,
+            quantity,
+        }
+    }
+
+    #[test]
+    fn a_new_orders_shape_is_checked_with_pointers_to_each_bad_value() {
+        let order = NewOrder {
+            customer_id: 1,
+            items: vec![line(1, 0), line(2, 1), line(2, 101)],
+        };
+        let pointers: Vec<_> = check_shape(&order).into_iter().map(|e| e.pointer).collect();
+        assert_eq!(
+            pointers,
+            vec![
+                "/items/0/quantity",
+                "/items/2/quantity",
+                "/items/2/product_id"
+            ]
+        );
+        let empty = NewOrder {
+            customer_id: 1,
+            items: vec![],
+        };
+        assert_eq!(check_shape(&empty)[0].pointer, "/items");
+        let fine = NewOrder {
+            customer_id: 1,
+            items: vec![line(1, 1), line(2, 100)],
+        };
+        assert!(check_shape(&fine).is_empty());
+    }
+}

@@ -1,0 +1,205 @@
+//! The lab's own problems (RFC 9457): each kind has a `type` URL under
+//! `/labs/api/problems/`, which a client can open to read what it means.
+
+use axum::extract::Path;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use model::labs::api::{InvalidParam, Problem};
+
+use crate::inspector::{Inspector, LabEvent};
+use crate::labs::errors::PROBLEM_JSON;
+
+/// A kind of problem the lab reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    Validation,
+    PreconditionFailed,
+    PreconditionRequired,
+    NotFound,
+    InvalidQuery,
+    InvalidCursor,
+}
+
+impl Kind {
+    const ALL: [Kind; 6] = [
+        Self::Validation,
+        Self::PreconditionFailed,
+        Self::PreconditionRequired,
+        Self::NotFound,
+        Self::InvalidQuery,
+        Self::InvalidCursor,
+    ];
+
+    fn slug(self) -> &'static str {
+        match self {
+            Self::Validation => "validation-failed",
+            Self::PreconditionFailed => "precondition-failed",
+            Self::PreconditionRequired => "precondition-required",
+            Self::NotFound => "order-not-found",
+            Self::InvalidQuery => "invalid-query",
+            Self::InvalidCursor => "invalid-cursor",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::InvalidQuery | Self::InvalidCursor => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Self::Validation => "The request body is well-formed but not a valid order",
+            Self::PreconditionFailed => "The order changed since you read it",
+            Self::PreconditionRequired => "This change needs the order's ETag in If-Match",
+            Self::NotFound => "There is no such order",
+            Self::InvalidQuery => "The page parameters are not valid",
+            Self::InvalidCursor => "The cursor is not one this API made",
+        }
+    }
+
+    /// What the type's URL explains.
+    fn explanation(self) -> &'static str {
+        match self {
+            Self::Validation => "422 Unprocessable Content: the body parsed as JSON of the right shape, but some values break the rules (an unknown customer or product, a quantity out of range, an empty order). Each entry of `errors` points at one value with a JSON Pointer. Fix those values; sending the same body again gets the same answer.",
+            Self::PreconditionFailed => "412 Precondition Failed: your If-Match named a version of the order that is no longer current: someone changed it after you read it. Nothing was written. Read the order again (GET gives the current ETag), decide whether your change still makes sense, and send it with the new ETag.",
+            Self::PreconditionRequired => "428 Precondition Required: this API refuses blind writes. Read the order first, then send its ETag in If-Match, so that a change made in between is detected instead of overwritten (the lost update).",
+            Self::NotFound => "404 Not Found: no order has this id in your shop. It may have been deleted, or never existed.",
+            Self::InvalidQuery => "400 Bad Request: page and per_page must be whole numbers (page from 1, per_page from 1 to 100), a page cannot be both an offset page (page) and a cursor page (after), and only these parameters are known: page, per_page, paging, after.",
+            Self::InvalidCursor => "400 Bad Request: a cursor is opaque: take it from a next link as it is. This one was changed or made by hand.",
+        }
+    }
+
+    fn of_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.slug() == slug)
+    }
+}
+
+/// A problem of one of the lab's kinds, ready to answer with.
+pub(super) struct ApiProblem {
+    kind: Kind,
+    detail: String,
+    errors: Vec<InvalidParam>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl ApiProblem {
+    pub(super) fn new(kind: Kind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+            errors: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A `422` listing each invalid value.
+    pub(super) fn invalid(errors: Vec<InvalidParam>) -> Self {
+        let count = errors.len();
+        Self {
+            errors,
+            ..Self::new(
+                Kind::Validation,
+                format!(
+                    "{count} {} of the order {} not valid: see errors.",
+                    if count == 1 { "value" } else { "values" },
+                    if count == 1 { "is" } else { "are" }
+                ),
+            )
+        }
+    }
+
+    /// Adds a response header (the current `ETag` beside a `412`).
+    pub(super) fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Records the problem in the trace, then answers with it.
+    pub(super) fn answer(self, inspector: &Inspector) -> Response {
+        inspector.record(&ProblemAnswered {
+            kind: self.kind.slug(),
+            status: self.kind.status().as_u16(),
+            detail: &self.detail,
+        });
+        self.into_response()
+    }
+}
+
+impl IntoResponse for ApiProblem {
+    fn into_response(self) -> Response {
+        let status = self.kind.status();
+        let problem = Problem {
+            kind: format!("/labs/api/problems/{}", self.kind.slug()),
+            title: self.kind.title().into(),
+            status: status.as_u16(),
+            detail: self.detail,
+            instance: None,
+            errors: self.errors,
+        };
+        let mut response = (
+            status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+            serde_json::to_vec(&problem).unwrap_or_default(),
+        )
+            .into_response();
+        response.headers_mut().extend(self.headers);
+        response
+    }
+}
+
+/// One value that breaks the rules, at a JSON Pointer into the body.
+pub(super) fn invalid_at(pointer: impl Into<String>, detail: impl Into<String>) -> InvalidParam {
+    InvalidParam {
+        pointer: pointer.into(),
+        detail: detail.into(),
+    }
+}
+
+/// The inspector's record of a problem the lab answered with.
+#[derive(serde::Serialize)]
+struct ProblemAnswered<'a> {
+    kind: &'static str,
+    status: u16,
+    detail: &'a str,
+}
+
+impl LabEvent for ProblemAnswered<'_> {
+    const KIND: &'static str = "api.problem";
+    fn summary(&self) -> String {
+        format!("answered {} {}", self.status, self.kind)
+    }
+}
+
+/// `GET /labs/api/problems/{kind}`: what a problem type means.
+pub(super) async fn explain(Path(slug): Path<String>) -> Response {
+    match Kind::of_slug(&slug) {
+        Some(kind) => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{}\n\n{}\n", kind.title(), kind.explanation()),
+        )
+            .into_response(),
+        None => crate::error::ApiError::NotFound(format!(
+            "The API has no problem type called {slug:?}."
+        ))
+        .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_type_can_be_looked_up_by_its_slug() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::of_slug(kind.slug()), Some(kind));
+            assert!(kind.status().is_client_error());
+        }
+        assert_eq!(Kind::of_slug("nope"), None);
+    }
+}

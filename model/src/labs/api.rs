@@ -1,0 +1,155 @@
+//! The API lab's wire types: orders as the API shows them, the bodies that
+//! create and change them, a page of orders, the RFC 9457 problem document
+//! every error is, and the lab's settings.
+
+use serde::{Deserialize, Serialize};
+
+/// What a student may change in the API lab.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Orders on a page when the request does not say (1 to 100).
+    pub default_per_page: u32,
+    /// Whether `PATCH` and `DELETE` must carry `If-Match` (`428` without it).
+    /// Off, a stale write silently overwrites: the lost update.
+    pub require_if_match: bool,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            default_per_page: 20,
+            require_if_match: true,
+        }
+    }
+}
+
+/// The body of `POST /labs/api/orders`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrder {
+    /// Who orders: a customer of the shop.
+    pub customer_id: i64,
+    /// What they order: one line per product, at least one.
+    pub items: Vec<NewOrderLine>,
+}
+
+/// One line of a new order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrderLine {
+    /// A product of the shop.
+    pub product_id: i64,
+    /// How many, 1 to 100.
+    pub quantity: i64,
+}
+
+/// The body of `PATCH /labs/api/orders/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderChange {
+    /// The new status: `placed`, `shipped`, `delivered` or `cancelled`.
+    pub status: String,
+}
+
+/// One order, as `GET /labs/api/orders/{id}` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// Its id, also the last segment of its URL.
+    pub id: i64,
+    /// Who ordered.
+    pub customer_id: i64,
+    /// When, as the shop writes it (`YYYY-MM-DD HH:MM:SS`, UTC).
+    pub placed_at: String,
+    /// `placed`, `shipped`, `delivered` or `cancelled`.
+    pub status: String,
+    /// Its lines, by product id.
+    pub items: Vec<OrderLine>,
+    /// The sum of quantity × unit price over the lines.
+    pub total_cents: i64,
+}
+
+/// One line of an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// The product.
+    pub product_id: i64,
+    /// How many.
+    pub quantity: i64,
+    /// The price when the order was placed.
+    pub unit_price_cents: i64,
+}
+
+/// One order in a list: without its lines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    /// Its id.
+    pub id: i64,
+    /// Who ordered.
+    pub customer_id: i64,
+    /// When.
+    pub placed_at: String,
+    /// Its status.
+    pub status: String,
+}
+
+/// A page of `GET /labs/api/orders`, newest order first. The `Link` header
+/// carries the same links as `links`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPage {
+    /// `offset` (`?page=`) or `cursor` (`?after=`).
+    pub mode: String,
+    /// The orders on this page.
+    pub orders: Vec<OrderSummary>,
+    /// Orders per page.
+    pub per_page: u32,
+    /// The page number, for offset pages.
+    pub page: Option<u32>,
+    /// How many orders there are, for offset pages (it costs a count).
+    pub total: Option<u64>,
+    /// Where the neighbouring pages are.
+    pub links: PageLinks,
+}
+
+/// The neighbouring pages, as URLs (absent where there is none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageLinks {
+    /// The first page.
+    pub first: Option<String>,
+    /// The page before (offset pages only).
+    pub prev: Option<String>,
+    /// The page after.
+    pub next: Option<String>,
+    /// The last page (offset pages only).
+    pub last: Option<String>,
+}
+
+/// An error, as RFC 9457 "Problem Details for HTTP APIs" writes it
+/// (`Content-Type: application/problem+json`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URL naming the kind of problem; `about:blank` when the status says it all.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind, the same for every occurrence.
+    pub title: String,
+    /// The HTTP status code, repeated for whoever only kept the body.
+    pub status: u16,
+    /// What went wrong this time, for a person.
+    pub detail: String,
+    /// The request's path: which occurrence this was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// For `422`: each invalid part of the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<InvalidParam>,
+}
+
+/// One invalid part of a request body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidParam {
+    /// A JSON Pointer (RFC 6901) to the part, e.g. `/items/0/quantity`.
+    pub pointer: String,
+    /// What is wrong with it.
+    pub detail: String,
+}

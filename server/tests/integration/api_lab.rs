@@ -1,0 +1,532 @@
+//! The API lab over real HTTP: orders as resources in the student's own
+//! shop, problem documents for every error, conditional writes, and offset
+//! against cursor pages.
+
+use crate::common::TestServer;
+use serde_json::{json, Value};
+
+const ORDERS: &str = "/labs/api/orders";
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// A problem document: checks its media type and members, returns its body.
+async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        header(&response, "content-type"),
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status, "{body}");
+    for member in ["type", "title", "detail"] {
+        assert!(
+            body[member].as_str().is_some_and(|s| !s.is_empty()),
+            "{member} in {body}"
+        );
+    }
+    body
+}
+
+async fn create(server: &TestServer, client: &reqwest::Client, body: Value) -> reqwest::Response {
+    client
+        .post(server.url(ORDERS))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn an_order() -> Value {
+    json!({ "customer_id": 1, "items": [{ "product_id": 1, "quantity": 2 }, { "product_id": 2, "quantity": 1 }] })
+}
+
+/// The events of `kind` in the trace of `response`.
+async fn trace_events(
+    server: &TestServer,
+    client: &reqwest::Client,
+    response: &reqwest::Response,
+    kind: &str,
+) -> Vec<Value> {
+    let trace_id = header(response, "traceresponse")
+        .split('-')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let trace = server
+        .json(client, &format!("/api/traces/{trace_id}"))
+        .await;
+    trace["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+fn field<'a>(event: &'a Value, name: &str) -> &'a str {
+    event["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pair| pair[0] == name)
+        .and_then(|pair| pair[1].as_str())
+        .unwrap_or_else(|| panic!("no field {name} in {event}"))
+}
+
+#[tokio::test]
+async fn create_answers_201_with_a_location_that_serves_the_same_order() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let created = create(&server, &client, an_order()).await;
+    assert_eq!(created.status(), 201);
+    let location = header(&created, "location");
+    let etag = header(&created, "etag");
+    let order: Value = created.json().await.unwrap();
+    assert_eq!(location, format!("{ORDERS}/{}", order["id"]));
+    assert!(
+        order["id"].as_i64().unwrap() > 12_000,
+        "after the shop's own orders"
+    );
+    assert_eq!(order["status"], "placed");
+    assert_eq!(order["items"].as_array().unwrap().len(), 2);
+    let unit = |i: usize| order["items"][i]["unit_price_cents"].as_i64().unwrap();
+    assert_eq!(
+        order["total_cents"].as_i64().unwrap(),
+        2 * unit(0) + unit(1)
+    );
+
+    let read = client.get(server.url(&location)).send().await.unwrap();
+    assert_eq!(read.status(), 200);
+    assert_eq!(header(&read, "etag"), etag);
+    assert_eq!(read.json::<Value>().await.unwrap(), order);
+
+    let revalidated = client
+        .get(server.url(&location))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+    assert_eq!(header(&revalidated, "etag"), etag);
+
+    // Another student's shop does not have it.
+    let other = server.browser();
+    let elsewhere = other.get(server.url(&location)).send().await.unwrap();
+    problem(elsewhere, 404).await;
+}
+
+#[tokio::test]
+async fn every_error_is_a_problem_document_never_a_5xx() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let post_raw = |body: &'static str, content_type: &'static str| {
+        client
+            .post(server.url(ORDERS))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    // The lab's own problems, with their type URLs.
+    let invalid = create(
+        &server,
+        &client,
+        json!({ "customer_id": 999999, "items": [{ "product_id": 1, "quantity": 0 }] }),
+    )
+    .await;
+    let body = problem(invalid, 422).await;
+    assert_eq!(body["type"], "/labs/api/problems/validation-failed");
+    let pointers: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(pointers, vec!["/items/0/quantity"], "shape first: {body}");
+    let unknown = create(
+        &server,
+        &client,
+        json!({ "customer_id": 999999, "items": [{ "product_id": 999999, "quantity": 1 }] }),
+    )
+    .await;
+    let body = problem(unknown, 422).await;
+    let pointers: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(pointers, vec!["/customer_id", "/items/0/product_id"]);
+
+    let explained = client
+        .get(server.url("/labs/api/problems/validation-failed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(explained.status(), 200);
+    assert!(explained.text().await.unwrap().contains("JSON Pointer"));
+
+    // The shared layers' errors, rewritten as about:blank problems.
+    let cases = [
+        (
+            post_raw("{not json", "application/json").await.unwrap(),
+            400,
+        ),
+        (post_raw("{}", "text/plain").await.unwrap(), 415),
+        (
+            post_raw(
+                r#"{"customer_id":1,"items":[],"extra":1}"#,
+                "application/json",
+            )
+            .await
+            .unwrap(),
+            422,
+        ),
+        (
+            client
+                .get(server.url("/labs/api/nowhere"))
+                .send()
+                .await
+                .unwrap(),
+            404,
+        ),
+        (client.put(server.url(ORDERS)).send().await.unwrap(), 405),
+        (
+            client
+                .get(server.url(&format!("{ORDERS}/not-a-number")))
+                .send()
+                .await
+                .unwrap(),
+            400,
+        ),
+        (
+            client
+                .post(server.url(ORDERS))
+                .header("content-type", "application/json")
+                .body("x".repeat(70 * 1024))
+                .send()
+                .await
+                .unwrap(),
+            413,
+        ),
+        (
+            client
+                .put(server.url("/labs/api/settings"))
+                .json(&json!({ "default_per_page": 0 }))
+                .send()
+                .await
+                .unwrap(),
+            422,
+        ),
+    ];
+    for (response, status) in cases {
+        let url = response.url().to_string();
+        let body = problem(response, status).await;
+        assert_eq!(body["type"], "about:blank", "{url}: {body}");
+    }
+    // Other labs keep the workbench's own errors.
+    let elsewhere = client
+        .get(server.url("/labs/cache/products/999999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&elsewhere, "content-type"), "application/json");
+}
+
+#[tokio::test]
+async fn a_stale_if_match_is_412_a_missing_one_428_and_a_current_one_writes() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let created = create(&server, &client, an_order()).await;
+    let location = header(&created, "location");
+    let first_tag = header(&created, "etag");
+    let patch = |tag: Option<&str>, status: &'static str| {
+        let mut request = client
+            .patch(server.url(&location))
+            .json(&json!({ "status": status }));
+        if let Some(tag) = tag {
+            request = request.header("if-match", tag);
+        }
+        request.send()
+    };
+
+    let blind = patch(None, "shipped").await.unwrap();
+    assert_eq!(
+        problem(blind, 428).await["type"],
+        "/labs/api/problems/precondition-required"
+    );
+
+    // Alice ships with the tag she read; Bob's tag from the same read is now stale.
+    let alice = patch(Some(&first_tag), "shipped").await.unwrap();
+    assert_eq!(alice.status(), 200);
+    let second_tag = header(&alice, "etag");
+    assert_ne!(second_tag, first_tag);
+    assert_eq!(alice.json::<Value>().await.unwrap()["status"], "shipped");
+
+    let bob = patch(Some(&first_tag), "cancelled").await.unwrap();
+    assert_eq!(
+        header(&bob, "etag"),
+        second_tag,
+        "the 412 says what is current"
+    );
+    let events = trace_events(&server, &client, &bob, "api.precondition").await;
+    assert_eq!(field(&events[0], "outcome"), "stale");
+    assert_eq!(
+        problem(bob, 412).await["type"],
+        "/labs/api/problems/precondition-failed"
+    );
+    let now: Value = server.json(&client, &location).await;
+    assert_eq!(
+        now["status"], "shipped",
+        "Bob's stale write changed nothing"
+    );
+
+    let bad_status = patch(Some(&second_tag), "lost").await.unwrap();
+    assert_eq!(
+        problem(bad_status, 422).await["errors"][0]["pointer"],
+        "/status"
+    );
+
+    // With If-Match not required, the same stale write goes through: the lost update.
+    let settings = client
+        .put(server.url("/labs/api/settings"))
+        .json(&json!({ "require_if_match": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(settings.status(), 200);
+    let blind = patch(None, "cancelled").await.unwrap();
+    assert_eq!(blind.status(), 200);
+
+    let delete_stale = client
+        .delete(server.url(&location))
+        .header("if-match", &second_tag)
+        .send()
+        .await
+        .unwrap();
+    problem(delete_stale, 412).await;
+    let current = header(
+        &client.get(server.url(&location)).send().await.unwrap(),
+        "etag",
+    );
+    let deleted = client
+        .delete(server.url(&location))
+        .header("if-match", &current)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let gone = client.get(server.url(&location)).send().await.unwrap();
+    problem(gone, 404).await;
+}
+
+/// Follows `next` links from `start`; the ids seen, page by page.
+async fn walk(
+    server: &TestServer,
+    client: &reqwest::Client,
+    start: &str,
+    pages: usize,
+) -> Vec<Vec<i64>> {
+    let mut url = Some(start.to_string());
+    let mut seen = Vec::new();
+    while let Some(at) = url.take().filter(|_| seen.len() < pages) {
+        let response = client.get(server.url(&at)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{at}");
+        let link = header(&response, "link");
+        let body: Value = response.json().await.unwrap();
+        seen.push(
+            body["orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_i64().unwrap())
+                .collect(),
+        );
+        assert_eq!(body["links"]["next"].as_str(), next_in(&link).as_deref());
+        url = next_in(&link);
+    }
+    seen
+}
+
+/// The `next` target of a `Link` header.
+fn next_in(link: &str) -> Option<String> {
+    link.split(", ")
+        .find(|part| part.ends_with("rel=\"next\""))
+        .map(|part| part[1..part.find('>').unwrap()].to_string())
+}
+
+#[tokio::test]
+async fn offset_and_cursor_links_walk_the_orders_newest_first() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let offset = walk(&server, &client, &format!("{ORDERS}?per_page=50"), 3).await;
+    let cursor = walk(
+        &server,
+        &client,
+        &format!("{ORDERS}?paging=cursor&per_page=50"),
+        3,
+    )
+    .await;
+    assert_eq!(
+        offset, cursor,
+        "without writes, both walks see the same pages"
+    );
+    let ids: Vec<i64> = offset.concat();
+    assert_eq!(ids.len(), 150);
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats"
+    );
+    assert_eq!(ids[0], 12_000);
+
+    let first = client
+        .get(server.url(&format!("{ORDERS}?page=2&per_page=100")))
+        .send()
+        .await
+        .unwrap();
+    let link = header(&first, "link");
+    for rel in [
+        "<{ORDERS}?page=1&per_page=100>; rel=\"first\"",
+        "<{ORDERS}?page=1&per_page=100>; rel=\"prev\"",
+        "<{ORDERS}?page=3&per_page=100>; rel=\"next\"",
+        "<{ORDERS}?page=120&per_page=100>; rel=\"last\"",
+    ] {
+        assert!(
+            link.contains(&rel.replace("{ORDERS}", ORDERS)),
+            "{rel} in {link}"
+        );
+    }
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body["total"], 12_000);
+
+    // A new order appears at the front of both walks.
+    let created: Value = create(&server, &client, an_order())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let front = walk(
+        &server,
+        &client,
+        &format!("{ORDERS}?paging=cursor&per_page=5"),
+        1,
+    )
+    .await;
+    assert_eq!(front[0][0], created["id"].as_i64().unwrap());
+
+    for bad in [
+        "page=0",
+        "per_page=500",
+        "after=abc",
+        "perpage=5",
+        "page=2&after=61",
+    ] {
+        let response = client
+            .get(server.url(&format!("{ORDERS}?{bad}")))
+            .send()
+            .await
+            .unwrap();
+        problem(response, 400).await;
+    }
+}
+
+#[tokio::test]
+async fn a_deep_offset_page_steps_over_every_row_before_it_and_a_cursor_page_does_not() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let deep = client
+        .get(server.url(&format!("{ORDERS}?page=501&per_page=20")))
+        .send()
+        .await
+        .unwrap();
+    let events = trace_events(&server, &client, &deep, "api.page").await;
+    let offset_steps: u64 = field(&events[0], "full_scan_steps").parse().unwrap();
+    assert!(
+        offset_steps >= 10_000,
+        "offset 10000 steps over {offset_steps}"
+    );
+    assert!(
+        field(&events[0], "plan").contains("SCAN orders"),
+        "{}",
+        events[0]
+    );
+
+    let cursor = walk(
+        &server,
+        &client,
+        &format!("{ORDERS}?paging=cursor&per_page=20"),
+        1,
+    )
+    .await;
+    assert_eq!(cursor[0][0], 12_000);
+    // The same page by cursor: after the order just before it.
+    let after = client
+        .get(server.url(&format!("{ORDERS}?paging=cursor&per_page=20")))
+        .send()
+        .await
+        .unwrap();
+    let next = next_in(&header(&after, "link")).unwrap();
+    let seek = client.get(server.url(&next)).send().await.unwrap();
+    let events = trace_events(&server, &client, &seek, "api.page").await;
+    let plan = field(&events[0], "plan");
+    assert!(
+        plan.contains("SEARCH orders USING INTEGER PRIMARY KEY"),
+        "{plan}"
+    );
+    let cursor_steps: u64 = field(&events[0], "full_scan_steps").parse().unwrap();
+    assert!(cursor_steps < 100, "a seek steps over {cursor_steps}");
+}
+
+/// Grades `exercise` from the student's own lab requests: (score, max).
+async fn grade(server: &TestServer, client: &reqwest::Client, exercise: &str) -> (i64, i64) {
+    let graded: Value = client
+        .post(server.url(&format!("/api/exercises/{exercise}/attempts")))
+        .json(&json!({ "answer": null }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let outcome = &graded["outcome"];
+    (
+        outcome["score"].as_i64().unwrap(),
+        outcome["max"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_http_exercises_pass_on_the_requests_they_ask_for_and_not_before() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let (score, max) = grade(&server, &client, "api-create-201").await;
+    assert!(score < max, "nothing created yet");
+    let created = create(&server, &client, an_order()).await;
+    let (score, max) = grade(&server, &client, "api-create-201").await;
+    assert_eq!(score, max);
+
+    let location = header(&created, "location");
+    let tag = header(&created, "etag");
+    let patch = || {
+        client
+            .patch(server.url(&location))
+            .header("if-match", &tag)
+            .json(&json!({ "status": "shipped" }))
+            .send()
+    };
+    assert_eq!(patch().await.unwrap().status(), 200);
+    let (score, max) = grade(&server, &client, "api-stale-write-412").await;
+    assert!(
+        score < max,
+        "a write that went through is not the refused one"
+    );
+    assert_eq!(patch().await.unwrap().status(), 412);
+    let (score, max) = grade(&server, &client, "api-stale-write-412").await;
+    assert_eq!(score, max);
+}
