@@ -13,6 +13,14 @@ pub struct ApiSettings {
     /// Whether `PATCH` and `DELETE` must carry `If-Match` (`428` without it).
     /// Off, a stale write silently overwrites: the lost update.
     pub require_if_match: bool,
+    /// How long creating an order takes, in milliseconds (0 to 3000): long
+    /// enough, and a second request with the same `Idempotency-Key` arrives
+    /// while the first still runs.
+    pub create_latency_ms: u32,
+    /// The fault switch "lose the response after commit": the first answer
+    /// to each distinct create is dropped after the order is written, and
+    /// the client gets `502` instead.
+    pub lose_responses: bool,
 }
 
 impl Default for ApiSettings {
@@ -20,6 +28,8 @@ impl Default for ApiSettings {
         Self {
             default_per_page: 20,
             require_if_match: true,
+            create_latency_ms: 0,
+            lose_responses: false,
         }
     }
 }

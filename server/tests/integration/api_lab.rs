@@ -530,3 +530,205 @@ async fn the_http_exercises_pass_on_the_requests_they_ask_for_and_not_before() {
     let (score, max) = grade(&server, &client, "api-stale-write-412").await;
     assert_eq!(score, max);
 }
+
+/// How many orders the student's shop holds.
+async fn order_count(server: &TestServer, client: &reqwest::Client) -> i64 {
+    server.json(client, &format!("{ORDERS}?per_page=1")).await["total"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn create_keyed(
+    server: &TestServer,
+    client: &reqwest::Client,
+    key: &str,
+    body: Value,
+) -> reqwest::Response {
+    client
+        .post(server.url(ORDERS))
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn configure(server: &TestServer, client: &reqwest::Client, settings: Value) {
+    let response = client
+        .put(server.url("/labs/api/settings"))
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn the_same_key_and_body_replay_the_first_answer_and_another_body_is_422() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let before = order_count(&server, &client).await;
+    let first = create_keyed(&server, &client, "order-7f3a", an_order()).await;
+    assert_eq!(first.status(), 201);
+    assert_eq!(header(&first, "idempotent-replayed"), "");
+    let (location, etag) = (header(&first, "location"), header(&first, "etag"));
+    let body: Value = first.json().await.unwrap();
+
+    // The same body, written differently, is the same request.
+    let again = create_keyed(
+        &server,
+        &client,
+        "\"order-7f3a\"",
+        json!({ "items": an_order()["items"], "customer_id": 1 }),
+    )
+    .await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(header(&again, "idempotent-replayed"), "true");
+    assert_eq!(header(&again, "location"), location);
+    assert_eq!(header(&again, "etag"), etag);
+    let events = trace_events(&server, &client, &again, "api.idempotency").await;
+    assert_eq!(field(&events[0], "decision"), "replayed");
+    assert_eq!(again.json::<Value>().await.unwrap(), body);
+    assert_eq!(order_count(&server, &client).await, before + 1);
+
+    let other = create_keyed(
+        &server,
+        &client,
+        "order-7f3a",
+        json!({ "customer_id": 2, "items": [{ "product_id": 1, "quantity": 1 }] }),
+    )
+    .await;
+    assert_eq!(
+        problem(other, 422).await["type"],
+        "/labs/api/problems/idempotency-key-reused"
+    );
+    assert_eq!(order_count(&server, &client).await, before + 1);
+
+    for bad in ["", "has space", &"k".repeat(256)] {
+        let refused = create_keyed(&server, &client, bad, an_order()).await;
+        problem(refused, 400).await;
+    }
+    // Another student's key of the same name is theirs alone.
+    let other_student = server.browser();
+    let theirs = create_keyed(&server, &other_student, "order-7f3a", an_order()).await;
+    assert_eq!(theirs.status(), 201);
+    assert_eq!(header(&theirs, "idempotent-replayed"), "");
+}
+
+#[tokio::test]
+async fn a_second_request_while_the_first_runs_is_409_and_then_replays() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    configure(&server, &client, json!({ "create_latency_ms": 1000 })).await;
+    let before = order_count(&server, &client).await;
+    let first = create_keyed(&server, &client, "twin", an_order());
+    let second = async {
+        // Ask once the first has claimed the key (and is processing).
+        for _ in 0..200 {
+            let state: Value = client
+                .post(server.url("/labs/sql/query"))
+                .json(
+                    &json!({ "sql": "SELECT state FROM api_idempotency_keys WHERE key = 'twin'" }),
+                )
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if state["rows"][0][0] == "in_flight" {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        create_keyed(&server, &client, "twin", an_order()).await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first.status(), 201);
+    assert_eq!(header(&second, "retry-after"), "1");
+    assert_eq!(
+        problem(second, 409).await["type"],
+        "/labs/api/problems/request-in-flight"
+    );
+    let retried = create_keyed(&server, &client, "twin", an_order()).await;
+    assert_eq!(retried.status(), 201);
+    assert_eq!(header(&retried, "idempotent-replayed"), "true");
+    assert_eq!(order_count(&server, &client).await, before + 1);
+}
+
+#[tokio::test]
+async fn after_a_lost_answer_a_retry_duplicates_the_order_without_a_key_and_not_with_one() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    configure(&server, &client, json!({ "lose_responses": true })).await;
+    let start = order_count(&server, &client).await;
+
+    let lost = create(&server, &client, an_order()).await;
+    let events = trace_events(&server, &client, &lost, "api.fault").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        problem(lost, 502).await["type"],
+        "/labs/api/problems/response-lost"
+    );
+    let retry = create(&server, &client, an_order()).await;
+    assert_eq!(retry.status(), 201, "only the first answer is lost");
+    assert_eq!(
+        order_count(&server, &client).await,
+        start + 2,
+        "a duplicate"
+    );
+
+    let keyed_body = json!({ "customer_id": 3, "items": [{ "product_id": 4, "quantity": 1 }] });
+    let lost = create_keyed(&server, &client, "pay-1", keyed_body.clone()).await;
+    problem(lost, 502).await;
+    let retry = create_keyed(&server, &client, "pay-1", keyed_body).await;
+    assert_eq!(retry.status(), 201);
+    assert_eq!(header(&retry, "idempotent-replayed"), "true");
+    assert_eq!(
+        order_count(&server, &client).await,
+        start + 3,
+        "one order for the key"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_write_stores_neither_the_order_nor_the_key() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let run = |sql: &'static str| {
+        client
+            .post(server.url("/labs/sql/query"))
+            .json(&json!({ "sql": sql }))
+            .send()
+    };
+    let made = run("CREATE TRIGGER no_lines BEFORE INSERT ON order_items BEGIN SELECT RAISE(ABORT, 'no new lines today'); END").await.unwrap();
+    assert_eq!(made.status(), 200, "{}", made.text().await.unwrap());
+    let before = order_count(&server, &client).await;
+    let failed = create_keyed(&server, &client, "k-1", an_order()).await;
+    let body = problem(failed, 409).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no new lines today"),
+        "{body}"
+    );
+    assert_eq!(
+        order_count(&server, &client).await,
+        before,
+        "the order rolled back"
+    );
+    let keys: Value = run("SELECT count(*) AS n FROM api_idempotency_keys")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys["rows"][0][0], 0, "the claim was released: {keys}");
+
+    run("DROP TRIGGER no_lines").await.unwrap();
+    let retried = create_keyed(&server, &client, "k-1", an_order()).await;
+    assert_eq!(retried.status(), 201);
+    assert_eq!(header(&retried, "idempotent-replayed"), "", "it ran afresh");
+    assert_eq!(order_count(&server, &client).await, before + 1);
+}

@@ -4,7 +4,7 @@
 //! | route | what it does |
 //! |---|---|
 //! | `GET /labs/api/orders` | a page of orders, newest first: `?page=&per_page=` (offset) or `?paging=cursor` then `?after=` (keyset); RFC 8288 `Link` headers |
-//! | `POST /labs/api/orders` | creates an order from `{"customer_id", "items": [{"product_id", "quantity"}]}`: `201 Created`, `Location`, `ETag` |
+//! | `POST /labs/api/orders` | creates an order from `{"customer_id", "items": [{"product_id", "quantity"}]}`: `201 Created`, `Location`, `ETag`; an `Idempotency-Key` makes retries safe (replay, `422` for another body, `409` while the first runs) |
 //! | `GET /labs/api/orders/{id}` | one order with its lines and total; `ETag`, and `304` for a matching `If-None-Match` |
 //! | `PATCH /labs/api/orders/{id}` | `{"status"}`; `If-Match` with the order's `ETag`: `412` when stale, `428` when missing |
 //! | `DELETE /labs/api/orders/{id}` | deletes the order and its lines, with the same precondition: `204` |
@@ -14,9 +14,12 @@
 //! (`application/problem+json`): the lab's own with a `type` under
 //! `/labs/api/problems/`, the shared layers' as `about:blank`. The
 //! inspector shows each page's SQL, its plan and how many rows SQLite
-//! stepped over (`api.page`), and each precondition's outcome
-//! (`api.precondition`).
+//! stepped over (`api.page`), each precondition's outcome
+//! (`api.precondition`), what each idempotency key decided
+//! (`api.idempotency`) and each answer the fault switch dropped
+//! (`api.fault`).
 
+mod idempotency;
 mod orders;
 mod pages;
 mod problem;
@@ -39,6 +42,7 @@ impl Lab for ApiLab {
     type Settings = ApiSettings;
     type State = ();
     const PROBLEM_DETAILS: bool = true;
+    const SHOP_TABLES: &'static str = shop::TABLES;
 
     fn state(_context: &LabContext) -> Self::State {}
 
@@ -57,14 +61,24 @@ impl Lab for ApiLab {
 
 /// Most orders one page may hold.
 pub(crate) const MAX_PER_PAGE: u32 = 100;
+/// Longest a create may be made to take.
+const MAX_CREATE_LATENCY_MS: u32 = 3000;
 
 impl LabSettings for ApiSettings {
     fn validate(&self) -> Result<(), String> {
-        if !(1..=MAX_PER_PAGE).contains(&self.default_per_page) {
-            return Err(format!(
-                "default_per_page must be between 1 and {MAX_PER_PAGE}, not {}",
-                self.default_per_page
-            ));
+        for (name, value, (low, high)) in [
+            ("default_per_page", self.default_per_page, (1, MAX_PER_PAGE)),
+            (
+                "create_latency_ms",
+                self.create_latency_ms,
+                (0, MAX_CREATE_LATENCY_MS),
+            ),
+        ] {
+            if !(low..=high).contains(&value) {
+                return Err(format!(
+                    "{name} must be between {low} and {high}, not {value}"
+                ));
+            }
         }
         Ok(())
     }
@@ -85,5 +99,10 @@ mod tests {
             let error = settings.validate().unwrap_err();
             assert!(error.contains("default_per_page"), "{error}");
         }
+        let slow = ApiSettings {
+            create_latency_ms: MAX_CREATE_LATENCY_MS + 1,
+            ..ApiSettings::default()
+        };
+        assert!(slow.validate().unwrap_err().contains("create_latency_ms"));
     }
 }

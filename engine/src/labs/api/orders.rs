@@ -2,6 +2,8 @@
 //! `304`), change and delete under `If-Match` (`412` when stale, `428`
 //! when missing).
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,6 +11,7 @@ use axum::Json;
 use model::labs::api::{NewOrder, Order, OrderChange, OrderLine};
 use serde_json::Value;
 
+use super::idempotency::{self, KeyChecked, Stored};
 use super::problem::{invalid_at, ApiProblem, Kind};
 use super::shop::{in_shop, integer, query, text};
 use super::ApiLab;
@@ -139,13 +142,28 @@ fn check_shape(order: &NewOrder) -> Vec<model::labs::api::InvalidParam> {
 
 /// What happened to a create inside the shop.
 enum Created {
-    Order(Order),
+    /// Written; `lost` when the fault switch drops this answer.
+    Order {
+        order: Order,
+        lost: bool,
+    },
     Invalid(Vec<model::labs::api::InvalidParam>),
 }
 
-/// Checks the customer and products exist and writes the order and its
-/// lines in one transaction, at today's prices.
-fn insert(db: &mut Db, order: NewOrder, today_secs: i64) -> Result<Created, SqlError> {
+/// What a create writes besides the order.
+struct Bookkeeping {
+    /// The request's key, whose response is stored with the order.
+    key: Option<String>,
+    fingerprint: String,
+    /// Whether the fault switch is on.
+    lose_responses: bool,
+    now: i64,
+}
+
+/// Checks the customer and products exist and writes the order, its
+/// lines, the key's stored response and the fault switch's note in one
+/// transaction, at today's prices.
+fn insert(db: &mut Db, order: NewOrder, books: &Bookkeeping) -> Result<Created, SqlError> {
     query(db, "BEGIN IMMEDIATE", &[])?;
     let mut errors = Vec::new();
     let customer = query(
@@ -181,7 +199,7 @@ fn insert(db: &mut Db, order: NewOrder, today_secs: i64) -> Result<Created, SqlE
     let inserted = query(
         db,
         "INSERT INTO orders (customer_id, placed_at, status) VALUES (?, datetime(?, 'unixepoch'), 'placed') RETURNING id",
-        &[Value::from(order.customer_id), Value::from(today_secs)],
+        &[Value::from(order.customer_id), Value::from(books.now)],
     )?;
     let id = inserted
         .rows
@@ -201,41 +219,149 @@ fn insert(db: &mut Db, order: NewOrder, today_secs: i64) -> Result<Created, SqlE
             ],
         )?;
     }
-    let created = load(db, id)?;
+    let Some(created) = load(db, id)? else {
+        query(db, "ROLLBACK", &[])?;
+        return Ok(Created::Invalid(Vec::new()));
+    };
+    if let Some(key) = &books.key {
+        let body = serde_json::to_string(&created).unwrap_or_default();
+        idempotency::store(db, key, &Stored::created(id, body))?;
+    }
+    let lost = books.lose_responses
+        && query(
+            db,
+            "INSERT INTO api_lost_responses (fingerprint, order_id, lost_at) VALUES (?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING",
+            &[
+                Value::from(books.fingerprint.clone()),
+                Value::from(id),
+                Value::from(books.now),
+            ],
+        )?
+        .changes
+            > 0;
     query(db, "COMMIT", &[])?;
-    Ok(created.map_or(Created::Invalid(Vec::new()), Created::Order))
+    Ok(Created::Order {
+        order: created,
+        lost,
+    })
 }
 
-/// `POST /labs/api/orders`: `201 Created`, the new order's URL in `Location`.
+/// The inspector's record of an answer the fault switch dropped.
+#[derive(serde::Serialize)]
+struct ResponseDropped<'a> {
+    order_id: i64,
+    fingerprint: &'a str,
+}
+
+impl LabEvent for ResponseDropped<'_> {
+    const KIND: &'static str = "api.fault";
+    fn summary(&self) -> String {
+        format!(
+            "order {} was committed, then its answer was dropped (lose_responses is on)",
+            self.order_id
+        )
+    }
+}
+
+/// `POST /labs/api/orders`: `201 Created`, the new order's URL in
+/// `Location`; with an `Idempotency-Key`, at most one order per key.
 pub(super) async fn create(
     student: Student,
     State(labs): State<Labs>,
     inspector: Inspector,
+    CurrentSettings(settings, ..): CurrentSettings<ApiLab>,
+    headers: HeaderMap,
     JsonBody(order): JsonBody<NewOrder>,
 ) -> Result<Response, ApiError> {
     let errors = check_shape(&order);
     if !errors.is_empty() {
         return Ok(ApiProblem::invalid(errors).answer(&inspector));
     }
-    let today = labs.clock.now();
-    let created = {
-        let mut step = inspector.step("api.commit", "order and lines written in one transaction");
-        let created = in_shop(&labs, &student.id, move |db| insert(db, order, today)).await?;
-        if let Created::Order(order) = &created {
-            step.field("order_id", order.id);
-            step.field("lines", order.items.len());
-        }
-        created
+    let key = match idempotency::key_of(&headers) {
+        Ok(key) => key,
+        Err(problem) => return Ok(problem.answer(&inspector)),
     };
-    let order = match created {
-        Created::Order(order) => order,
+    let books = Bookkeeping {
+        key,
+        fingerprint: idempotency::fingerprint(&order),
+        lose_responses: settings.lose_responses,
+        now: labs.clock.now(),
+    };
+    if let Some(key) = books.key.clone() {
+        let (fingerprint, now) = (books.fingerprint.clone(), books.now);
+        let claimed = in_shop(&labs, &student.id, move |db| {
+            idempotency::claim(db, &key, &fingerprint, now)
+        })
+        .await?;
+        let key = books.key.as_deref().unwrap_or_default();
+        let (decision, order_id) = claimed.decision();
+        inspector.record(&KeyChecked {
+            key,
+            fingerprint: &books.fingerprint,
+            decision,
+            order_id,
+        });
+        if let Some(answer) = idempotency::refusal(claimed, key) {
+            return Ok(answer);
+        }
+    }
+    if settings.create_latency_ms > 0 {
+        let _step = inspector.step("api.processing", "the order is being processed");
+        tokio::time::sleep(Duration::from_millis(settings.create_latency_ms.into())).await;
+    }
+    let fingerprint = books.fingerprint.clone();
+    let (order, lost) = match write_order(&labs, &student, &inspector, order, books).await? {
+        Created::Order { order, lost } => (order, lost),
         Created::Invalid(errors) => return Ok(ApiProblem::invalid(errors).answer(&inspector)),
     };
+    if lost {
+        inspector.record(&ResponseDropped {
+            order_id: order.id,
+            fingerprint: &fingerprint,
+        });
+        return Ok(ApiProblem::new(
+            Kind::ResponseLost,
+            "The answer to this request was lost on its way back to you. Did the server create the order? Retry and see.",
+        )
+        .into_response());
+    }
     let mut response = with_etag(StatusCode::CREATED, &order);
     if let Ok(location) = HeaderValue::from_str(&format!("/labs/api/orders/{}", order.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// Writes the order; a claimed key whose write failed or was refused is
+/// released, so a retry runs afresh.
+async fn write_order(
+    labs: &Labs,
+    student: &Student,
+    inspector: &Inspector,
+    order: NewOrder,
+    books: Bookkeeping,
+) -> Result<Created, ApiError> {
+    let key = books.key.clone();
+    let written = {
+        let mut step = inspector.step(
+            "api.commit",
+            if key.is_some() {
+                "order, lines and the key's stored answer written in one transaction"
+            } else {
+                "order and lines written in one transaction"
+            },
+        );
+        let written = in_shop(labs, &student.id, move |db| insert(db, order, &books)).await;
+        if let Ok(Created::Order { order, .. }) = &written {
+            step.field("order_id", order.id);
+            step.field("lines", order.items.len());
+        }
+        written
+    };
+    if let (Some(key), false) = (key, matches!(written, Ok(Created::Order { .. }))) {
+        in_shop(labs, &student.id, move |db| idempotency::release(db, &key)).await?;
+    }
+    written
 }
 
 /// The inspector's record of an `If-Match` check.

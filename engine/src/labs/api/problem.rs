@@ -18,16 +18,24 @@ pub(super) enum Kind {
     NotFound,
     InvalidQuery,
     InvalidCursor,
+    InvalidIdempotencyKey,
+    KeyReused,
+    RequestInFlight,
+    ResponseLost,
 }
 
 impl Kind {
-    const ALL: [Kind; 6] = [
+    const ALL: [Kind; 10] = [
         Self::Validation,
         Self::PreconditionFailed,
         Self::PreconditionRequired,
         Self::NotFound,
         Self::InvalidQuery,
         Self::InvalidCursor,
+        Self::InvalidIdempotencyKey,
+        Self::KeyReused,
+        Self::RequestInFlight,
+        Self::ResponseLost,
     ];
 
     fn slug(self) -> &'static str {
@@ -38,6 +46,10 @@ impl Kind {
             Self::NotFound => "order-not-found",
             Self::InvalidQuery => "invalid-query",
             Self::InvalidCursor => "invalid-cursor",
+            Self::InvalidIdempotencyKey => "invalid-idempotency-key",
+            Self::KeyReused => "idempotency-key-reused",
+            Self::RequestInFlight => "request-in-flight",
+            Self::ResponseLost => "response-lost",
         }
     }
 
@@ -47,7 +59,12 @@ impl Kind {
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::InvalidQuery | Self::InvalidCursor => StatusCode::BAD_REQUEST,
+            Self::InvalidQuery | Self::InvalidCursor | Self::InvalidIdempotencyKey => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RequestInFlight => StatusCode::CONFLICT,
+            Self::ResponseLost => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -59,6 +76,10 @@ impl Kind {
             Self::NotFound => "There is no such order",
             Self::InvalidQuery => "The page parameters are not valid",
             Self::InvalidCursor => "The cursor is not one this API made",
+            Self::InvalidIdempotencyKey => "The Idempotency-Key header is not valid",
+            Self::KeyReused => "This Idempotency-Key belongs to another request",
+            Self::RequestInFlight => "A request with this Idempotency-Key is still running",
+            Self::ResponseLost => "The answer was lost after the server acted",
         }
     }
 
@@ -71,6 +92,10 @@ impl Kind {
             Self::NotFound => "404 Not Found: no order has this id in your shop. It may have been deleted, or never existed.",
             Self::InvalidQuery => "400 Bad Request: page and per_page must be whole numbers (page from 1, per_page from 1 to 100), a page cannot be both an offset page (page) and a cursor page (after), and only these parameters are known: page, per_page, paging, after.",
             Self::InvalidCursor => "400 Bad Request: a cursor is opaque: take it from a next link as it is. This one was changed or made by hand.",
+            Self::InvalidIdempotencyKey => "400 Bad Request: an Idempotency-Key is one value of 1 to 255 printable ASCII characters without spaces, plain or in double quotes. A random UUID, made once per operation, is the usual choice.",
+            Self::KeyReused => "422 Unprocessable Content: a key names one request. The server keeps what the key's first request asked for (a fingerprint of its body), and this request asks for something else. A client that reuses keys across operations would get the answer of the wrong one, so it is refused. Make a new key for each new operation, and reuse a key only to retry the same one.",
+            Self::RequestInFlight => "409 Conflict: the first request with this key has not finished yet, so there is no answer to replay and running this one too could do the work twice. Wait (Retry-After says how long) and retry with the same key: you will get the first request's answer.",
+            Self::ResponseLost => "502 Bad Gateway: the lab's fault switch (lose_responses) is on. The server did the work and committed it, then dropped the answer, as a network, a proxy or a timeout can. The client cannot tell whether anything happened. Retrying without an Idempotency-Key may do the work twice; retrying with the same key replays the answer instead. Each distinct request loses its first answer only.",
         }
     }
 
@@ -198,7 +223,7 @@ mod tests {
     fn every_problem_type_can_be_looked_up_by_its_slug() {
         for kind in Kind::ALL {
             assert_eq!(Kind::of_slug(kind.slug()), Some(kind));
-            assert!(kind.status().is_client_error());
+            assert!(kind.status().is_client_error() || kind == Kind::ResponseLost);
         }
         assert_eq!(Kind::of_slug("nope"), None);
     }

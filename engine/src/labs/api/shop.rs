@@ -16,6 +16,28 @@ use crate::labs::sql::SqlLab;
 use crate::labs::Labs;
 use crate::students::StudentId;
 
+/// The lab's own tables. Made with every new shop (through
+/// [`crate::labs::Lab::SHOP_TABLES`]) and again before each of the lab's
+/// turns, for shops made before them or whose student dropped them.
+pub(super) const TABLES: &str = "\
+CREATE TABLE IF NOT EXISTS api_idempotency_keys (
+    key            TEXT PRIMARY KEY NOT NULL,
+    fingerprint    TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('in_flight', 'done')),
+    locked_until   INTEGER,
+    status         INTEGER,
+    location       TEXT,
+    response_body  TEXT,
+    order_id       INTEGER,
+    created_at     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_lost_responses (
+    fingerprint  TEXT PRIMARY KEY NOT NULL,
+    order_id     INTEGER,
+    lost_at      INTEGER NOT NULL
+);
+";
+
 /// Every statement of the lab: the shop's time limit, and a page and one
 /// more row (to know whether there is a next page).
 pub(super) const LIMITS: Limits = Limits {
@@ -30,7 +52,10 @@ pub(super) async fn in_shop<T: Send + 'static>(
     work: impl FnOnce(&mut Db) -> Result<T, SqlError> + Send + 'static,
 ) -> Result<T, ApiError> {
     labs.get::<SqlLab>()
-        .run(student, work)
+        .run(student, move |db| {
+            db.execute_trusted(TABLES)?;
+            work(db)
+        })
         .await
         .map_err(refusal)
 }
@@ -70,7 +95,7 @@ fn refusal(error: SandboxError) -> ApiError {
     match error {
         SandboxError::Sql(error) => ApiError::Conflict(format!(
             "The API could not use the orders in your shop ({error}). If you changed \
-             `orders` or `order_items` in the SQL lab, reset your shop \
+             `orders`, `order_items` or the `api_*` tables in the SQL lab, reset your shop \
              (DELETE /labs/sql/sandbox) to start again."
         )),
         SandboxError::TooMany(refusal) => refusal,
