@@ -654,6 +654,8 @@ async fn a_second_request_while_the_first_runs_is_409_and_then_replays() {
     assert_eq!(retried.status(), 201);
     assert_eq!(header(&retried, "idempotent-replayed"), "true");
     assert_eq!(order_count(&server, &client).await, before + 1);
+    let (score, max) = grade(&server, &client, "api-retry-409").await;
+    assert_eq!(score, max, "the exercise sees the 409");
 }
 
 #[tokio::test]
