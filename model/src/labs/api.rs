@@ -21,6 +21,11 @@ pub struct ApiSettings {
     /// to each distinct create is dropped after the order is written, and
     /// the client gets `502` instead.
     pub lose_responses: bool,
+    /// Orders an export reads per step (100 to 2000).
+    pub export_chunk_rows: u32,
+    /// The pause between an export's steps, in milliseconds (0 to 2000), so
+    /// its progress can be watched.
+    pub export_chunk_delay_ms: u32,
 }
 
 impl Default for ApiSettings {
@@ -30,6 +35,8 @@ impl Default for ApiSettings {
             require_if_match: true,
             create_latency_ms: 0,
             lose_responses: false,
+            export_chunk_rows: 500,
+            export_chunk_delay_ms: 250,
         }
     }
 }
@@ -162,4 +169,84 @@ pub struct InvalidParam {
     pub pointer: String,
     /// What is wrong with it.
     pub detail: String,
+}
+
+/// The body of `POST /labs/api/exports`: which orders to report on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExportRequest {
+    /// Only orders with this status; all orders when absent.
+    pub status: Option<String>,
+}
+
+/// Where an export job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Working through the orders.
+    Running,
+    /// Finished: the result is ready.
+    Done,
+    /// Stopped by `DELETE` before it finished.
+    Cancelled,
+    /// Stopped by an error, which `error` names.
+    Failed,
+}
+
+/// How far a job has got.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobProgress {
+    /// Orders read so far.
+    pub done: u64,
+    /// Orders to read in all.
+    pub total: u64,
+}
+
+/// An export job, as `GET /labs/api/exports/{id}` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// Its id, also the last segment of its URL.
+    pub id: u64,
+    /// Where it is.
+    pub status: JobStatus,
+    /// How far it has got.
+    pub progress: JobProgress,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// Its own URL, its progress stream, and its result once done.
+    pub links: JobLinks,
+}
+
+/// The URLs of a job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobLinks {
+    /// The job itself (poll it).
+    #[serde(rename = "self")]
+    pub itself: String,
+    /// Its progress as server-sent events.
+    pub events: String,
+    /// Its result, once `status` is `done`.
+    pub result: Option<String>,
+}
+
+/// The result of an export: the orders' count and value, per status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportReport {
+    /// Orders reported on.
+    pub orders: u64,
+    /// Their value: the sum of quantity × unit price over their lines.
+    pub total_cents: i64,
+    /// The same, per status, by status name.
+    pub by_status: Vec<StatusTotal>,
+}
+
+/// Orders of one status in a report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusTotal {
+    /// The status.
+    pub status: String,
+    /// How many orders have it.
+    pub orders: u64,
+    /// Their value.
+    pub total_cents: i64,
 }

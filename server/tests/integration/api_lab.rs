@@ -734,3 +734,165 @@ async fn a_failed_write_stores_neither_the_order_nor_the_key() {
     assert_eq!(header(&retried, "idempotent-replayed"), "", "it ran afresh");
     assert_eq!(order_count(&server, &client).await, before + 1);
 }
+
+/// The events of a job's progress stream, read to its end: (name, id, data).
+async fn job_events(
+    server: &TestServer,
+    client: &reqwest::Client,
+    job: &str,
+) -> Vec<(String, String, Value)> {
+    let response = client
+        .get(server.url(&format!("{job}/events")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "content-type").starts_with("text/event-stream"));
+    let text = response.text().await.unwrap();
+    text.split("\n\n")
+        .filter(|block| block.contains("data:"))
+        .map(|block| {
+            let line = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
+            };
+            let data = serde_json::from_str(&line("data:")).unwrap();
+            (line("event:"), line("id:"), data)
+        })
+        .collect()
+}
+
+async fn start_export(
+    server: &TestServer,
+    client: &reqwest::Client,
+    body: Value,
+) -> reqwest::Response {
+    client
+        .post(server.url("/labs/api/exports"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_export_is_202_then_streamed_progress_then_its_result() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    configure(
+        &server,
+        &client,
+        json!({ "export_chunk_rows": 1000, "export_chunk_delay_ms": 5 }),
+    )
+    .await;
+    let started = start_export(&server, &client, json!({})).await;
+    assert_eq!(started.status(), 202);
+    let job = header(&started, "location");
+    assert!(job.starts_with("/labs/api/exports/"), "{job}");
+    assert_eq!(header(&started, "retry-after"), "1");
+    let body: Value = started.json().await.unwrap();
+    assert_eq!(body["status"], "running");
+    assert_eq!(body["links"]["self"], job.as_str());
+
+    let events = job_events(&server, &client, &job).await;
+    let (last_name, _, last) = events.last().unwrap();
+    assert_eq!(last_name, "done");
+    assert_eq!(last["progress"]["done"], 12_000);
+    assert_eq!(last["progress"]["total"], 12_000);
+    let ids: Vec<u64> = events
+        .iter()
+        .map(|(_, id, _)| id.parse().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] <= w[1]),
+        "progress in order: {ids:?}"
+    );
+    assert!(events[..events.len() - 1]
+        .iter()
+        .all(|(name, ..)| name == "progress"));
+
+    let polled: Value = server.json(&client, &job).await;
+    assert_eq!(polled["status"], "done");
+    let result_url = polled["links"]["result"].as_str().unwrap().to_string();
+    let report: Value = server.json(&client, &result_url).await;
+    assert_eq!(report["orders"], 12_000);
+    let by_status: Value = client
+        .post(server.url("/labs/sql/query"))
+        .json(&json!({ "sql": "SELECT o.status, count(*), sum((SELECT coalesce(sum(quantity * unit_price_cents), 0) FROM order_items WHERE order_id = o.id)) FROM orders AS o GROUP BY o.status ORDER BY o.status" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let expected: Vec<Value> = by_status["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| json!({ "status": r[0], "orders": r[1], "total_cents": r[2] }))
+        .collect();
+    assert_eq!(report["by_status"], Value::from(expected));
+
+    // Filtered, and another student's job is out of reach.
+    let placed = start_export(&server, &client, json!({ "status": "placed" })).await;
+    let placed_job = header(&placed, "location");
+    let events = job_events(&server, &client, &placed_job).await;
+    let total = events.last().unwrap().2["progress"]["total"]
+        .as_i64()
+        .unwrap();
+    assert!(total > 0 && total < 12_000, "{total}");
+    let stranger = server.browser();
+    let theirs = stranger.get(server.url(&job)).send().await.unwrap();
+    problem(theirs, 404).await;
+    problem(
+        start_export(&server, &client, json!({ "status": "lost" })).await,
+        422,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_export_can_be_cancelled_and_one_runs_at_a_time() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    configure(
+        &server,
+        &client,
+        json!({ "export_chunk_rows": 100, "export_chunk_delay_ms": 2000 }),
+    )
+    .await;
+    let job = header(&start_export(&server, &client, json!({})).await, "location");
+    let second = start_export(&server, &client, json!({})).await;
+    assert_eq!(
+        problem(second, 409).await["type"],
+        "/labs/api/problems/export-running"
+    );
+    let early = client
+        .get(server.url(&format!("{job}/result")))
+        .send()
+        .await
+        .unwrap();
+    problem(early, 409).await;
+
+    let cancelled = client.delete(server.url(&job)).send().await.unwrap();
+    assert_eq!(cancelled.status(), 202);
+    let events = job_events(&server, &client, &job).await;
+    let (name, _, last) = events.last().unwrap();
+    assert_eq!(name, "cancelled", "{events:?}");
+    assert!(last["progress"]["done"].as_u64().unwrap() < 12_000);
+    let result = client
+        .get(server.url(&format!("{job}/result")))
+        .send()
+        .await
+        .unwrap();
+    problem(result, 410).await;
+    let again = start_export(&server, &client, json!({})).await;
+    assert_eq!(again.status(), 202, "the cancelled job no longer runs");
+    let forgotten = client.delete(server.url(&job)).send().await.unwrap();
+    assert_eq!(forgotten.status(), 204);
+    problem(client.get(server.url(&job)).send().await.unwrap(), 404).await;
+}

@@ -8,6 +8,11 @@
 //! | `GET /labs/api/orders/{id}` | one order with its lines and total; `ETag`, and `304` for a matching `If-None-Match` |
 //! | `PATCH /labs/api/orders/{id}` | `{"status"}`; `If-Match` with the order's `ETag`: `412` when stale, `428` when missing |
 //! | `DELETE /labs/api/orders/{id}` | deletes the order and its lines, with the same precondition: `204` |
+//! | `POST /labs/api/exports` | starts an export of the orders (`{"status"}` optional): `202 Accepted`, the job's URL in `Location` |
+//! | `GET /labs/api/exports/{id}` | the job: status, progress, links; `Retry-After` while it runs |
+//! | `GET /labs/api/exports/{id}/events` | the same progress as server-sent events, ending with `done`, `cancelled` or `failed` |
+//! | `GET /labs/api/exports/{id}/result` | the report, once done (`409` before, `410` after a cancel) |
+//! | `DELETE /labs/api/exports/{id}` | cancels a running job (`202`) or forgets a finished one (`204`) |
 //! | `GET /labs/api/problems/{type}` | what each problem type means, in words |
 //!
 //! Every error is an RFC 9457 problem document
@@ -20,17 +25,19 @@
 //! (`api.fault`).
 
 mod idempotency;
+mod jobs;
 mod orders;
 mod pages;
 mod problem;
 mod shop;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use super::{Lab, LabContext, LabSettings};
 use crate::labs::Labs;
 
+pub use jobs::Jobs;
 pub use model::labs::api::ApiSettings;
 
 /// The API lab.
@@ -40,11 +47,13 @@ impl Lab for ApiLab {
     const NAME: &'static str = "api";
     const TITLE: &'static str = "Building APIs: resources, errors, pagination and safe updates";
     type Settings = ApiSettings;
-    type State = ();
+    type State = Jobs;
     const PROBLEM_DETAILS: bool = true;
     const SHOP_TABLES: &'static str = shop::TABLES;
 
-    fn state(_context: &LabContext) -> Self::State {}
+    fn state(_context: &LabContext) -> Self::State {
+        Jobs::default()
+    }
 
     fn routes(_state: &Labs) -> Router<Labs> {
         Router::new()
@@ -55,7 +64,15 @@ impl Lab for ApiLab {
                     .patch(orders::update)
                     .delete(orders::remove),
             )
+            .route("/exports", post(jobs::start))
+            .route("/exports/{id}", get(jobs::poll).delete(jobs::cancel))
+            .route("/exports/{id}/result", get(jobs::result))
+            .route("/exports/{id}/events", get(jobs::events))
             .route("/problems/{kind}", get(problem::explain))
+    }
+
+    fn forget_idle(labs: &Labs) {
+        labs.get::<Self>().forget_finished();
     }
 }
 

@@ -28,7 +28,7 @@ const MAX_LINES: usize = 20;
 /// Most of one product in one line.
 const MAX_QUANTITY: i64 = 100;
 /// The statuses an order may have (the shop's `CHECK` constraint).
-const STATUSES: [&str; 4] = ["placed", "shipped", "delivered", "cancelled"];
+pub(super) const STATUSES: [&str; 4] = ["placed", "shipped", "delivered", "cancelled"];
 
 const ORDER: &str = "SELECT id, customer_id, placed_at, status FROM orders WHERE id = ?";
 const LINES: &str = "SELECT product_id, quantity, unit_price_cents FROM order_items WHERE order_id = ? ORDER BY product_id";

@@ -22,10 +22,15 @@ pub(super) enum Kind {
     KeyReused,
     RequestInFlight,
     ResponseLost,
+    ExportRunning,
+    ServerBusy,
+    ExportNotFound,
+    ExportNotFinished,
+    ExportGone,
 }
 
 impl Kind {
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 15] = [
         Self::Validation,
         Self::PreconditionFailed,
         Self::PreconditionRequired,
@@ -36,6 +41,11 @@ impl Kind {
         Self::KeyReused,
         Self::RequestInFlight,
         Self::ResponseLost,
+        Self::ExportRunning,
+        Self::ServerBusy,
+        Self::ExportNotFound,
+        Self::ExportNotFinished,
+        Self::ExportGone,
     ];
 
     fn slug(self) -> &'static str {
@@ -50,6 +60,11 @@ impl Kind {
             Self::KeyReused => "idempotency-key-reused",
             Self::RequestInFlight => "request-in-flight",
             Self::ResponseLost => "response-lost",
+            Self::ExportRunning => "export-running",
+            Self::ServerBusy => "server-busy",
+            Self::ExportNotFound => "export-not-found",
+            Self::ExportNotFinished => "export-not-finished",
+            Self::ExportGone => "export-has-no-result",
         }
     }
 
@@ -65,6 +80,10 @@ impl Kind {
             Self::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RequestInFlight => StatusCode::CONFLICT,
             Self::ResponseLost => StatusCode::BAD_GATEWAY,
+            Self::ExportRunning | Self::ExportNotFinished => StatusCode::CONFLICT,
+            Self::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ExportNotFound => StatusCode::NOT_FOUND,
+            Self::ExportGone => StatusCode::GONE,
         }
     }
 
@@ -80,6 +99,11 @@ impl Kind {
             Self::KeyReused => "This Idempotency-Key belongs to another request",
             Self::RequestInFlight => "A request with this Idempotency-Key is still running",
             Self::ResponseLost => "The answer was lost after the server acted",
+            Self::ExportRunning => "An export of yours is already running",
+            Self::ServerBusy => "The server is running as many exports as it can",
+            Self::ExportNotFound => "There is no such export",
+            Self::ExportNotFinished => "The export has not finished",
+            Self::ExportGone => "The export has no result",
         }
     }
 
@@ -96,6 +120,11 @@ impl Kind {
             Self::KeyReused => "422 Unprocessable Content: a key names one request. The server keeps what the key's first request asked for (a fingerprint of its body), and this request asks for something else. A client that reuses keys across operations would get the answer of the wrong one, so it is refused. Make a new key for each new operation, and reuse a key only to retry the same one.",
             Self::RequestInFlight => "409 Conflict: the first request with this key has not finished yet, so there is no answer to replay and running this one too could do the work twice. Wait (Retry-After says how long) and retry with the same key: you will get the first request's answer.",
             Self::ResponseLost => "502 Bad Gateway: the lab's fault switch (lose_responses) is on. The server did the work and committed it, then dropped the answer, as a network, a proxy or a timeout can. The client cannot tell whether anything happened. Retrying without an Idempotency-Key may do the work twice; retrying with the same key replays the answer instead. Each distinct request loses its first answer only.",
+            Self::ExportRunning => "409 Conflict: each student runs one export at a time. Follow the running one (its URL is in the detail) or cancel it with DELETE, then start another.",
+            Self::ServerBusy => "503 Service Unavailable: exports run on a small shared pool, so one class cannot starve the server. The work was not started. Retry after the seconds in Retry-After.",
+            Self::ExportNotFound => "404 Not Found: you have no export with this id. Exports are kept in the server's memory for an hour after they finish, and a restart forgets them.",
+            Self::ExportNotFinished => "409 Conflict: the job is still running, so there is no result yet. Poll the job (GET on its URL) or follow its events, and fetch the result when its status is done.",
+            Self::ExportGone => "410 Gone: the export was cancelled or failed, so it never made a result. Start a new one.",
         }
     }
 
@@ -223,7 +252,7 @@ mod tests {
     fn every_problem_type_can_be_looked_up_by_its_slug() {
         for kind in Kind::ALL {
             assert_eq!(Kind::of_slug(kind.slug()), Some(kind));
-            assert!(kind.status().is_client_error() || kind == Kind::ResponseLost);
+            assert!(kind.status().is_client_error() || kind.status().is_server_error());
         }
         assert_eq!(Kind::of_slug("nope"), None);
     }

@@ -65,6 +65,16 @@ pub(super) fn query(db: &mut Db, sql: &str, parameters: &[Value]) -> Result<Quer
     db.run_with(sql, LIMITS, parameters)
 }
 
+/// [`query`] for statements that read up to `max_rows` rows.
+pub(super) fn query_rows(
+    db: &mut Db,
+    sql: &str,
+    parameters: &[Value],
+    max_rows: usize,
+) -> Result<QueryOutput, SqlError> {
+    db.run_with(sql, Limits { max_rows, ..LIMITS }, parameters)
+}
+
 /// Column `column` of `row` as an integer.
 pub(super) fn integer(row: &[SqlValue], column: usize) -> Result<i64, SqlError> {
     row.get(column)
