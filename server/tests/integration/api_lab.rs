@@ -818,8 +818,12 @@ async fn an_export_is_202_then_streamed_progress_then_its_result() {
     let polled: Value = server.json(&client, &job).await;
     assert_eq!(polled["status"], "done");
     let result_url = polled["links"]["result"].as_str().unwrap().to_string();
+    let (score, max) = grade(&server, &client, "api-follow-a-job").await;
+    assert!(score < max, "not fetched yet");
     let report: Value = server.json(&client, &result_url).await;
     assert_eq!(report["orders"], 12_000);
+    let (score, max) = grade(&server, &client, "api-follow-a-job").await;
+    assert_eq!(score, max, "the result was fetched");
     let by_status: Value = client
         .post(server.url("/labs/sql/query"))
         .json(&json!({ "sql": "SELECT o.status, count(*), sum((SELECT coalesce(sum(quantity * unit_price_cents), 0) FROM order_items WHERE order_id = o.id)) FROM orders AS o GROUP BY o.status ORDER BY o.status" }))
