@@ -250,3 +250,60 @@ pub struct StatusTotal {
     /// Their value.
     pub total_cents: i64,
 }
+
+/// When the writer changes the orders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriterMode {
+    /// On its own, `ops` times a second, while the student pages.
+    #[default]
+    Background,
+    /// `ops` changes just before each page is read: the same changes on
+    /// every run with the same seed.
+    BetweenPages,
+}
+
+/// The body of `PUT /labs/api/writer`: another client writing to the
+/// orders while the student pages through them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WriterConfig {
+    /// When it writes.
+    pub mode: WriterMode,
+    /// Changes per second (background) or per page (between pages), 1 to 20.
+    pub ops: u32,
+    /// How many of the changes are new orders, in percent; the rest delete
+    /// one of the 50 newest orders.
+    pub insert_percent: u32,
+    /// How long it runs, in seconds (1 to 120).
+    pub seconds: u32,
+    /// The seed of its choices: the same seed makes the same changes.
+    pub seed: u64,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self {
+            mode: WriterMode::Background,
+            ops: 2,
+            insert_percent: 50,
+            seconds: 60,
+            seed: 1,
+        }
+    }
+}
+
+/// What the writer is doing, from `GET /labs/api/writer`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriterStatus {
+    /// Whether it is writing.
+    pub running: bool,
+    /// How it was started (absent before the first start).
+    pub config: Option<WriterConfig>,
+    /// Orders it created.
+    pub inserted: u64,
+    /// Orders it deleted.
+    pub deleted: u64,
+    /// Why it stopped, once it has.
+    pub stopped_because: Option<String>,
+}

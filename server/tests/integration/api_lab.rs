@@ -900,3 +900,152 @@ async fn an_export_can_be_cancelled_and_one_runs_at_a_time() {
     assert_eq!(forgotten.status(), 204);
     problem(client.get(server.url(&job)).send().await.unwrap(), 404).await;
 }
+
+async fn start_writer(server: &TestServer, client: &reqwest::Client, config: Value) -> Value {
+    let response = client
+        .put(server.url("/labs/api/writer"))
+        .json(&config)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+/// All order ids in the student's shop from `below` down.
+async fn ids_below(server: &TestServer, client: &reqwest::Client, below: i64) -> Vec<i64> {
+    let rows: Value = client
+        .post(server.url("/labs/sql/query"))
+        .json(&json!({ "sql": format!("SELECT id FROM orders WHERE id < {below} ORDER BY id DESC LIMIT 200") }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn under_the_writer_offset_pages_repeat_and_skip_rows_and_cursor_pages_do_not() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let writer = json!({ "mode": "between_pages", "ops": 3, "insert_percent": 100, "seed": 7 });
+
+    // Inserts in front: offset pages show rows again.
+    start_writer(&server, &client, writer.clone()).await;
+    let offset = walk(&server, &client, &format!("{ORDERS}?per_page=20"), 4).await;
+    let seen: Vec<i64> = offset.concat();
+    let mut unique = seen.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert!(
+        unique.len() < seen.len(),
+        "offset pages repeated rows: {offset:?}"
+    );
+
+    // The same writer, from the start: cursor pages repeat nothing and
+    // run on without a gap.
+    let reset = client
+        .delete(server.url("/labs/sql/sandbox"))
+        .send()
+        .await
+        .unwrap();
+    assert!(reset.status().is_success());
+    start_writer(&server, &client, writer).await;
+    let cursor = walk(
+        &server,
+        &client,
+        &format!("{ORDERS}?paging=cursor&per_page=20"),
+        4,
+    )
+    .await;
+    let seen: Vec<i64> = cursor.concat();
+    assert!(
+        seen.windows(2).all(|w| w[0] > w[1]),
+        "cursor pages in order: {cursor:?}"
+    );
+    let first = seen[0];
+    let survivors = ids_below(&server, &client, first).await;
+    assert_eq!(&survivors[..seen.len() - 1], &seen[1..], "no row skipped");
+
+    // Deletes among the newest: an offset walk misses a row that is still there.
+    let reset = client
+        .delete(server.url("/labs/sql/sandbox"))
+        .send()
+        .await
+        .unwrap();
+    assert!(reset.status().is_success());
+    start_writer(
+        &server,
+        &client,
+        json!({ "mode": "between_pages", "ops": 2, "insert_percent": 0, "seed": 7 }),
+    )
+    .await;
+    let offset = walk(&server, &client, &format!("{ORDERS}?per_page=20"), 3).await;
+    let seen: Vec<i64> = offset.concat();
+    let last = *seen.last().unwrap();
+    let survivors = ids_below(&server, &client, seen[0] + 1).await;
+    let missed: Vec<i64> = survivors
+        .iter()
+        .filter(|id| **id > last && !seen.contains(id))
+        .copied()
+        .collect();
+    assert!(!missed.is_empty(), "an offset walk skips rows: {offset:?}");
+
+    let status: Value = server.json(&client, "/labs/api/writer").await;
+    assert_eq!(status["running"], true);
+    assert!(status["deleted"].as_u64().unwrap() >= 4, "{status}");
+    let stopped = client
+        .delete(server.url("/labs/api/writer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), 204);
+    let status: Value = server.json(&client, "/labs/api/writer").await;
+    assert_eq!(status["running"], false);
+}
+
+#[tokio::test]
+async fn a_background_writer_changes_the_orders_and_stops_on_its_own() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let bad = client
+        .put(server.url("/labs/api/writer"))
+        .json(&json!({ "ops": 500 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(bad, 422).await["errors"][0]["pointer"], "/ops");
+    let before = order_count(&server, &client).await;
+    let status = start_writer(
+        &server,
+        &client,
+        json!({ "mode": "background", "ops": 20, "insert_percent": 100, "seconds": 60 }),
+    )
+    .await;
+    assert_eq!(status["running"], true);
+    // Wait for the writer's work, not for a time: a few orders appear.
+    let mut now = before;
+    for _ in 0..500 {
+        now = order_count(&server, &client).await;
+        if now >= before + 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(now >= before + 2, "the writer created orders");
+    // Its time is the server's clock: past it, the writer stops.
+    server.clock.advance(61);
+    let status: Value = server.json(&client, "/labs/api/writer").await;
+    assert_eq!(status["running"], false);
+    assert!(status["stopped_because"]
+        .as_str()
+        .unwrap()
+        .contains("60 seconds"));
+}

@@ -52,8 +52,8 @@ const KEPT_PER_STUDENT: usize = 10;
 /// How long a finished job's result stays.
 const KEPT_FOR: Duration = Duration::from_secs(60 * 60);
 
-/// The API lab's export jobs, per student: its state while the server runs.
-pub struct Jobs {
+/// Every student's export jobs.
+pub(crate) struct Jobs {
     next_id: AtomicU64,
     running: Arc<Semaphore>,
     per_student: Mutex<HashMap<StudentId, VecDeque<Arc<LiveJob>>>>,
@@ -188,7 +188,7 @@ fn touched(inspector: &Inspector, job: &Job, action: &'static str) {
 pub(super) async fn start(
     student: Student,
     State(labs): State<Labs>,
-    LabState(jobs): LabState<ApiLab>,
+    LabState(state): LabState<ApiLab>,
     inspector: Inspector,
     CurrentSettings(settings, ..): CurrentSettings<ApiLab>,
     JsonBody(request): JsonBody<ExportRequest>,
@@ -202,7 +202,7 @@ pub(super) async fn start(
             .answer(&inspector));
         }
     }
-    if let Some(running) = jobs.running_of(&student.id) {
+    if let Some(running) = state.jobs.running_of(&student.id) {
         let id = running.id;
         return Ok(ApiProblem::new(
             Kind::ExportRunning,
@@ -210,7 +210,7 @@ pub(super) async fn start(
         )
         .answer(&inspector));
     }
-    let Ok(permit) = jobs.running.clone().try_acquire_owned() else {
+    let Ok(permit) = state.jobs.running.clone().try_acquire_owned() else {
         return Ok(ApiProblem::new(
             Kind::ServerBusy,
             format!("{MAX_RUNNING} exports are running on this server already. Try again in a few seconds."),
@@ -218,8 +218,8 @@ pub(super) async fn start(
         .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
         .answer(&inspector));
     };
-    let id = jobs.next_id.fetch_add(1, Ordering::Relaxed);
-    let (state, _) = watch::channel(JobState {
+    let id = state.jobs.next_id.fetch_add(1, Ordering::Relaxed);
+    let (progress, _) = watch::channel(JobState {
         status: JobStatus::Running,
         progress: JobProgress::default(),
         error: None,
@@ -227,8 +227,12 @@ pub(super) async fn start(
         finished_at: None,
     });
     let (cancel, cancelled) = watch::channel(false);
-    let job = Arc::new(LiveJob { id, state, cancel });
-    jobs.keep(&student.id, job.clone());
+    let job = Arc::new(LiveJob {
+        id,
+        state: progress,
+        cancel,
+    });
+    state.jobs.keep(&student.id, job.clone());
     let work = Work {
         labs,
         student: student.id.clone(),
@@ -374,11 +378,11 @@ fn no_such_job(id: u64) -> ApiProblem {
 /// `GET /labs/api/exports/{id}`: where the job is.
 pub(super) async fn poll(
     student: Student,
-    LabState(jobs): LabState<ApiLab>,
+    LabState(state): LabState<ApiLab>,
     inspector: Inspector,
     Path(id): Path<u64>,
 ) -> Response {
-    let Some(job) = jobs.find(&student.id, id) else {
+    let Some(job) = state.jobs.find(&student.id, id) else {
         return no_such_job(id).answer(&inspector);
     };
     let view = job.view();
@@ -396,11 +400,11 @@ pub(super) async fn poll(
 /// `GET /labs/api/exports/{id}/result`: the report, once done.
 pub(super) async fn result(
     student: Student,
-    LabState(jobs): LabState<ApiLab>,
+    LabState(state): LabState<ApiLab>,
     inspector: Inspector,
     Path(id): Path<u64>,
 ) -> Response {
-    let Some(job) = jobs.find(&student.id, id) else {
+    let Some(job) = state.jobs.find(&student.id, id) else {
         return no_such_job(id).answer(&inspector);
     };
     let state = job.state.borrow().clone();
@@ -434,11 +438,11 @@ pub(super) async fn result(
 /// forgets a finished one (`204`).
 pub(super) async fn cancel(
     student: Student,
-    LabState(jobs): LabState<ApiLab>,
+    LabState(state): LabState<ApiLab>,
     inspector: Inspector,
     Path(id): Path<u64>,
 ) -> Response {
-    let Some(job) = jobs.find(&student.id, id) else {
+    let Some(job) = state.jobs.find(&student.id, id) else {
         return no_such_job(id).answer(&inspector);
     };
     let view = job.view();
@@ -447,7 +451,7 @@ pub(super) async fn cancel(
         touched(&inspector, &view, "cancel requested");
         (StatusCode::ACCEPTED, Json(view)).into_response()
     } else {
-        jobs.forget(&student.id, id);
+        state.jobs.forget(&student.id, id);
         touched(&inspector, &view, "forgotten");
         StatusCode::NO_CONTENT.into_response()
     }
@@ -458,11 +462,11 @@ pub(super) async fn cancel(
 /// `cancelled` or `failed` event, after which the stream ends.
 pub(super) async fn events(
     student: Student,
-    LabState(jobs): LabState<ApiLab>,
+    LabState(state): LabState<ApiLab>,
     inspector: Inspector,
     Path(id): Path<u64>,
 ) -> Response {
-    let Some(job) = jobs.find(&student.id, id) else {
+    let Some(job) = state.jobs.find(&student.id, id) else {
         return no_such_job(id).answer(&inspector);
     };
     touched(&inspector, &job.view(), "stream opened");

@@ -13,6 +13,7 @@
 //! | `GET /labs/api/exports/{id}/events` | the same progress as server-sent events, ending with `done`, `cancelled` or `failed` |
 //! | `GET /labs/api/exports/{id}/result` | the report, once done (`409` before, `410` after a cancel) |
 //! | `DELETE /labs/api/exports/{id}` | cancels a running job (`202`) or forgets a finished one (`204`) |
+//! | `PUT /labs/api/writer` | starts another client writing to the orders while the student pages (`WriterConfig`); `GET` says what it did, `DELETE` stops it |
 //! | `GET /labs/api/problems/{type}` | what each problem type means, in words |
 //!
 //! Every error is an RFC 9457 problem document
@@ -30,6 +31,7 @@ mod orders;
 mod pages;
 mod problem;
 mod shop;
+mod writer;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -37,8 +39,15 @@ use axum::Router;
 use super::{Lab, LabContext, LabSettings};
 use crate::labs::Labs;
 
-pub use jobs::Jobs;
 pub use model::labs::api::ApiSettings;
+
+/// What the API lab keeps while the server runs: each student's export
+/// jobs and writer.
+#[derive(Default)]
+pub struct ApiState {
+    jobs: jobs::Jobs,
+    writers: writer::Writers,
+}
 
 /// The API lab.
 pub struct ApiLab;
@@ -47,12 +56,12 @@ impl Lab for ApiLab {
     const NAME: &'static str = "api";
     const TITLE: &'static str = "Building APIs: resources, errors, pagination and safe updates";
     type Settings = ApiSettings;
-    type State = Jobs;
+    type State = ApiState;
     const PROBLEM_DETAILS: bool = true;
     const SHOP_TABLES: &'static str = shop::TABLES;
 
     fn state(_context: &LabContext) -> Self::State {
-        Jobs::default()
+        ApiState::default()
     }
 
     fn routes(_state: &Labs) -> Router<Labs> {
@@ -64,6 +73,10 @@ impl Lab for ApiLab {
                     .patch(orders::update)
                     .delete(orders::remove),
             )
+            .route(
+                "/writer",
+                get(writer::status).put(writer::start).delete(writer::stop),
+            )
             .route("/exports", post(jobs::start))
             .route("/exports/{id}", get(jobs::poll).delete(jobs::cancel))
             .route("/exports/{id}/result", get(jobs::result))
@@ -72,7 +85,9 @@ impl Lab for ApiLab {
     }
 
     fn forget_idle(labs: &Labs) {
-        labs.get::<Self>().forget_finished();
+        let state = labs.get::<Self>();
+        state.jobs.forget_finished();
+        state.writers.forget_stopped(labs.clock.now());
     }
 }
 

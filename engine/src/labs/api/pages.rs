@@ -21,13 +21,13 @@ use serde_json::Value;
 
 use super::problem::{ApiProblem, Kind};
 use super::shop::{in_shop, integer, query, text, LIMITS};
-use super::{ApiLab, MAX_PER_PAGE};
+use super::{writer, ApiLab, MAX_PER_PAGE};
 use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::sql::engine::{Db, SqlError, StepCounts};
 use crate::labs::sql::plan;
-use crate::labs::{CurrentSettings, Labs};
+use crate::labs::{CurrentSettings, LabState, Labs};
 
 const ORDERS: &str = "/labs/api/orders";
 const OFFSET_PAGE: &str =
@@ -328,6 +328,7 @@ pub(super) async fn list(
     student: Student,
     State(labs): State<Labs>,
     inspector: Inspector,
+    LabState(state): LabState<ApiLab>,
     CurrentSettings(settings, ..): CurrentSettings<ApiLab>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -336,10 +337,17 @@ pub(super) async fn list(
         Err(problem) => return Ok(problem.answer(&inspector)),
     };
     let recorder = inspector.clone();
-    let read = in_shop(&labs, &student.id, move |db| {
-        read_page(db, wanted, per_page, &recorder)
+    let now = labs.clock.now();
+    let writes = writer::before_page(&state, &student.id, now);
+    let (read, written) = in_shop(&labs, &student.id, move |db| {
+        let written = writer::change_before_page(db, writes, now)?;
+        Ok((read_page(db, wanted, per_page, &recorder)?, written))
     })
     .await?;
+    if let Some((changes, rng)) = written {
+        inspector.record(&changes);
+        writer::after_page(&state, &student.id, &changes, rng);
+    }
     let links = links(wanted, per_page, &read);
     let header_value = link_header(&links);
     let page = OrderPage {

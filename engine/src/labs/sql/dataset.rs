@@ -182,11 +182,13 @@ async fn generate_into(path: &Path, variant: Variant) -> Result<(), sqlx::Error>
     Ok(())
 }
 
-/// SplitMix64: tiny, fast and the same on every machine.
-struct Rng(u64);
+/// SplitMix64: tiny, fast and the same on every machine. Labs that make
+/// repeatable changes to a shop (the API lab's writer) use it too.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -195,7 +197,7 @@ impl Rng {
     }
 
     /// Uniform in `0..n`.
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
@@ -204,7 +206,7 @@ impl Rng {
         low + (self.next() % (high - low + 1) as u64) as i64
     }
 
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
 
