@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -60,6 +61,9 @@ pub struct Inspector(Arc<Recorder>);
 struct Recorder {
     trace_id: TraceId,
     started: Instant,
+    /// Numbers events in the order they start, for those that start in
+    /// the same microsecond.
+    next_seq: AtomicU32,
     events: Mutex<Events>,
 }
 
@@ -78,6 +82,8 @@ pub(crate) struct RecordedEvent {
     kind: &'static str,
     summary: Cow<'static, str>,
     at_us: u64,
+    /// Start order ([`Recorder::next_seq`]).
+    seq: u32,
     duration_us: Option<u64>,
     fields: Fields,
     /// A typed event's fields are shown sorted by name; a step's in the
@@ -171,6 +177,7 @@ impl Inspector {
         Self(Arc::new(Recorder {
             trace_id,
             started: Instant::now(),
+            next_seq: AtomicU32::new(0),
             events: Mutex::new(Events::default()),
         }))
     }
@@ -186,6 +193,7 @@ impl Inspector {
             kind: E::KIND,
             summary: Cow::Owned(event.summary()),
             at_us: self.elapsed_us(),
+            seq: self.next_seq(),
             duration_us: None,
             fields: Fields::of(event),
             sorted: true,
@@ -201,7 +209,12 @@ impl Inspector {
             fields: Fields::default(),
             started: Instant::now(),
             at_us: self.elapsed_us(),
+            seq: self.next_seq(),
         }
+    }
+
+    fn next_seq(&self) -> u32 {
+        self.0.next_seq.fetch_add(1, Ordering::Relaxed)
     }
 
     fn elapsed_us(&self) -> u64 {
@@ -233,7 +246,7 @@ impl Inspector {
         let duration_us = self.elapsed_us();
         let mut events =
             std::mem::take(&mut *self.0.events.lock().unwrap_or_else(|e| e.into_inner()));
-        events.kept.sort_by_key(|e| e.at_us);
+        events.kept.sort_by_key(|e| (e.at_us, e.seq));
         if events.dropped > 0 {
             events.kept.push(RecordedEvent {
                 kind: "inspector.truncated",
@@ -243,6 +256,7 @@ impl Inspector {
                     limits::MAX_EVENTS_BYTES / 1024
                 )),
                 at_us: duration_us,
+                seq: u32::MAX,
                 duration_us: None,
                 fields: Fields::default(),
                 sorted: false,
@@ -283,6 +297,7 @@ pub struct Step {
     fields: Fields,
     started: Instant,
     at_us: u64,
+    seq: u32,
 }
 
 impl Step {
@@ -303,6 +318,7 @@ impl Drop for Step {
             kind: self.kind,
             summary: std::mem::take(&mut self.summary),
             at_us: self.at_us,
+            seq: self.seq,
             duration_us: Some(self.started.elapsed().as_micros() as u64),
             fields: std::mem::take(&mut self.fields),
             sorted: false,
