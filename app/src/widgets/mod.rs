@@ -3,6 +3,7 @@
 //! A lab's own controls are registered in [`LAB_WIDGETS`], one line each,
 //! under the name lessons embed them by (```` ```widget <name> ````).
 
+pub(crate) mod api;
 pub(crate) mod cache;
 pub(crate) mod exercise;
 #[cfg(feature = "hydrate")]
@@ -63,6 +64,11 @@ pub const LAB_WIDGETS: &[LabWidget] = &[
         name: "ratelimit-console",
         lab: "ratelimit",
         render: || view! { <ratelimit::RateLimitConsole/> }.into_any(),
+    },
+    LabWidget {
+        name: "api-pagination-console",
+        lab: "api",
+        render: || view! { <api::PaginationConsole/> }.into_any(),
     },
     LabWidget {
         name: "ratelimit-simulator",
