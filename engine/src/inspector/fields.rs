@@ -177,6 +177,53 @@ macro_rules! refuse_scalars {
     };
 }
 
+/// The compound methods both serializers refuse: lists, tuples and enum
+/// variants with data are written as JSON by the caller instead.
+macro_rules! refuse_compounds {
+    () => {
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NotPlain> {
+            Err(NotPlain)
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotPlain> {
+            Err(NotPlain)
+        }
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, NotPlain> {
+            Err(NotPlain)
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, NotPlain> {
+            Err(NotPlain)
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, NotPlain> {
+            Err(NotPlain)
+        }
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<(), NotPlain> {
+            Err(NotPlain)
+        }
+    };
+}
+
 /// Writes the top-level struct or map, one field per member.
 struct FieldsWriter<'a>(&'a mut Fields);
 
@@ -249,52 +296,13 @@ impl<'a> Serializer for FieldsWriter<'a> {
     }
 
     refuse_scalars!();
+    refuse_compounds!();
 
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NotPlain> {
-        Err(NotPlain)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotPlain> {
-        Err(NotPlain)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, NotPlain> {
-        Err(NotPlain)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, NotPlain> {
-        Err(NotPlain)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, NotPlain> {
-        Err(NotPlain)
-    }
     fn serialize_unit_variant(
         self,
         _: &'static str,
         _: u32,
         _: &'static str,
-    ) -> Result<(), NotPlain> {
-        Err(NotPlain)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
     ) -> Result<(), NotPlain> {
         Err(NotPlain)
     }
@@ -402,37 +410,8 @@ impl<'a> Serializer for PlainText<'a> {
     ) -> Result<(), NotPlain> {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), NotPlain> {
-        Err(NotPlain)
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NotPlain> {
-        Err(NotPlain)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotPlain> {
-        Err(NotPlain)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, NotPlain> {
-        Err(NotPlain)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, NotPlain> {
-        Err(NotPlain)
-    }
+    refuse_compounds!();
+
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotPlain> {
         Err(NotPlain)
     }
@@ -441,15 +420,6 @@ impl<'a> Serializer for PlainText<'a> {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStruct, NotPlain> {
-        Err(NotPlain)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, NotPlain> {
         Err(NotPlain)
     }
 }

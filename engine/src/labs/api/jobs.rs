@@ -16,7 +16,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -54,15 +53,20 @@ const KEPT_FOR: Duration = Duration::from_secs(60 * 60);
 
 /// Every student's export jobs.
 pub(crate) struct Jobs {
-    next_id: AtomicU64,
     running: Arc<Semaphore>,
-    per_student: Mutex<HashMap<StudentId, VecDeque<Arc<LiveJob>>>>,
+    per_student: Mutex<HashMap<StudentId, StudentJobs>>,
+}
+
+/// One student's jobs, numbered from 1 so lessons can name them.
+#[derive(Default)]
+struct StudentJobs {
+    last_id: u64,
+    kept: VecDeque<Arc<LiveJob>>,
 }
 
 impl Default for Jobs {
     fn default() -> Self {
         Self {
-            next_id: AtomicU64::new(1),
             running: Arc::new(Semaphore::new(MAX_RUNNING)),
             per_student: Mutex::default(),
         }
@@ -111,30 +115,39 @@ fn view_of(id: u64, state: &JobState) -> Job {
 impl Jobs {
     fn find(&self, student: &StudentId, id: u64) -> Option<Arc<LiveJob>> {
         let jobs = self.per_student.lock().unwrap_or_else(|e| e.into_inner());
-        jobs.get(student)?.iter().find(|job| job.id == id).cloned()
+        jobs.get(student)?
+            .kept
+            .iter()
+            .find(|job| job.id == id)
+            .cloned()
     }
 
     fn running_of(&self, student: &StudentId) -> Option<Arc<LiveJob>> {
         let jobs = self.per_student.lock().unwrap_or_else(|e| e.into_inner());
         jobs.get(student)?
+            .kept
             .iter()
             .find(|job| job.state.borrow().status == JobStatus::Running)
             .cloned()
     }
 
-    fn keep(&self, student: &StudentId, job: Arc<LiveJob>) {
+    /// Keeps the job `make` builds with the student's next job id.
+    fn keep(&self, student: &StudentId, make: impl FnOnce(u64) -> LiveJob) -> Arc<LiveJob> {
         let mut jobs = self.per_student.lock().unwrap_or_else(|e| e.into_inner());
-        let kept = jobs.entry(student.clone()).or_default();
-        kept.push_back(job);
-        while kept.len() > KEPT_PER_STUDENT {
-            kept.pop_front();
+        let theirs = jobs.entry(student.clone()).or_default();
+        theirs.last_id += 1;
+        let job = Arc::new(make(theirs.last_id));
+        theirs.kept.push_back(job.clone());
+        while theirs.kept.len() > KEPT_PER_STUDENT {
+            theirs.kept.pop_front();
         }
+        job
     }
 
     fn forget(&self, student: &StudentId, id: u64) {
         let mut jobs = self.per_student.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(kept) = jobs.get_mut(student) {
-            kept.retain(|job| job.id != id);
+        if let Some(theirs) = jobs.get_mut(student) {
+            theirs.kept.retain(|job| job.id != id);
         }
     }
 
@@ -142,15 +155,15 @@ impl Jobs {
     /// were there to fetch (called every few minutes).
     pub(crate) fn forget_finished(&self) {
         let mut jobs = self.per_student.lock().unwrap_or_else(|e| e.into_inner());
-        for kept in jobs.values_mut() {
-            kept.retain(|job| {
+        for theirs in jobs.values_mut() {
+            theirs.kept.retain(|job| {
                 job.state
                     .borrow()
                     .finished_at
                     .is_none_or(|at| at.elapsed() < KEPT_FOR)
             });
         }
-        jobs.retain(|_, kept| !kept.is_empty());
+        jobs.retain(|_, theirs| !theirs.kept.is_empty());
     }
 }
 
@@ -218,7 +231,6 @@ pub(super) async fn start(
         .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
         .answer(&inspector));
     };
-    let id = state.jobs.next_id.fetch_add(1, Ordering::Relaxed);
     let (progress, _) = watch::channel(JobState {
         status: JobStatus::Running,
         progress: JobProgress::default(),
@@ -227,12 +239,11 @@ pub(super) async fn start(
         finished_at: None,
     });
     let (cancel, cancelled) = watch::channel(false);
-    let job = Arc::new(LiveJob {
+    let job = state.jobs.keep(&student.id, |id| LiveJob {
         id,
         state: progress,
         cancel,
     });
-    state.jobs.keep(&student.id, job.clone());
     let work = Work {
         labs,
         student: student.id.clone(),
