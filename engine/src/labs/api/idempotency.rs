@@ -168,7 +168,7 @@ pub(super) fn claim(
         }
         Some(row) if text(row, 0)? != fingerprint => Claim::Mismatch,
         Some(row) if text(row, 1)? == "done" => Claim::Replay(Stored {
-            status: integer(row, 3)?.clamp(100, 599) as u16,
+            status: created_status(integer(row, 3)?)?,
             location: row.get(4).and_then(|v| v.as_str()).map(str::to_string),
             body: text(row, 5)?,
             order_id: row.get(6).and_then(|v| v.as_i64()),
@@ -186,6 +186,20 @@ pub(super) fn claim(
     };
     query(db, "COMMIT", &[])?;
     Ok(claim)
+}
+
+/// A stored status read back from the student's shop: only the `201` this
+/// lab stores is replayed, so an edited row cannot make our origin answer
+/// with a redirect to wherever its `location` points.
+fn created_status(status: i64) -> Result<u16, SqlError> {
+    if status == 201 {
+        Ok(201)
+    } else {
+        Err(SqlError::new(
+            crate::labs::sql::engine::ErrorKind::Runtime,
+            format!("api_idempotency_keys holds status {status}, which the lab never stores"),
+        ))
+    }
 }
 
 /// Stores the response with the key: call inside the transaction that
