@@ -43,3 +43,12 @@ if [ "${WORKBENCH_SKIP_BROWSER:-}" != "1" ]; then
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix end2end --no-audit --no-fund
   fi
 fi
+
+# The contract test runs schemathesis (PyPI) against the live server's
+# OpenAPI document; it lives in its own virtualenv, pinned.
+SCHEMATHESIS_VERSION=4.32.5
+if ! tools/venv/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  say "installing schemathesis $SCHEMATHESIS_VERSION (into tools/venv)"
+  python3 -m venv tools/venv
+  tools/venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi

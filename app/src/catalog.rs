@@ -10,8 +10,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use crate::model::{
-    ClassView, ClassesView, CourseOutline, DeadlinesView, GradebookView, JoinView, LessonPage,
-    PageRefusal, ProgressView, ReaderMarks,
+    ApiReference, ClassView, ClassesView, CourseOutline, DeadlinesView, GradebookView, JoinView,
+    LessonPage, PageRefusal, ProgressView, ReaderMarks,
 };
 
 /// Read access to the loaded course.
@@ -20,6 +20,8 @@ pub trait Catalog: Send + Sync + 'static {
     fn outline(&self) -> Arc<CourseOutline>;
     /// One rendered lesson, or `None` when no such lesson exists.
     fn lesson(&self, module: &str, slug: &str) -> Option<Arc<LessonPage>>;
+    /// The labs' API reference.
+    fn api_reference(&self) -> Arc<ApiReference>;
 }
 
 /// The context value pages read the course from.

@@ -42,6 +42,7 @@ use crate::catalog::PageOptions;
 use crate::pages::account::{AccountLinks, AccountPage, SignInPage, SignUpPage, SiteLinks};
 use crate::pages::classes::{ClassPage, ClassesPage, JoinByCodePage, JoinPage};
 use crate::pages::progress::{GradebookPage, ProgressPage};
+use crate::pages::reference::ReferencePage;
 use crate::pages::{home::CourseHome, lesson::LessonRoute, not_found::NotFound};
 use crate::widgets::theme::{ThemeSwitch, THEME_SCRIPT};
 
@@ -104,6 +105,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=SignUpPage/>
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/progress") view=ProgressPage ssr=SsrMode::Async/>
+                    <Route path=path!("/reference") view=ReferencePage/>
                     <Route path=path!("/instructor/gradebook") view=GradebookPage ssr=SsrMode::Async/>
                     <Route path=path!("/instructor/classes") view=ClassesPage ssr=SsrMode::Async/>
                     <Route path=path!("/instructor/classes/:id") view=ClassPage ssr=SsrMode::Async/>

@@ -5,7 +5,8 @@
 //!
 //! # Layout
 //! - this file: the pages' views (course, lessons, exercises, progress,
-//!   classes, gradebook), traces, and [`ErrorBody`];
+//!   classes, gradebook, the labs' API reference), traces, and
+//!   [`ErrorBody`];
 //! - [`exercises`]: the exercise API's request and answer bodies;
 //! - [`labs`]: each lab's request and answer bodies and its settings, one
 //!   module per lab.
@@ -310,6 +311,7 @@ pub struct TraceEventView {
 
 /// A JSON error body, as every API and lab route sends on 4xx and 5xx.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Machine-readable error code, e.g. `bad_request`.
     pub error: String,
@@ -645,4 +647,104 @@ pub fn normalize_join_code(typed: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect()
+}
+
+/// The reference page of the labs' HTTP API: every lab route, as the
+/// OpenAPI document at `/api/openapi.json` describes it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiReference {
+    /// Where the machine-readable document is.
+    pub document_url: String,
+    /// The OpenAPI version the document follows.
+    pub openapi_version: String,
+    /// One section per lab, in registry order.
+    pub labs: Vec<ReferenceSection>,
+    /// The shapes bodies refer to, by name.
+    pub schemas: Vec<ReferenceSchema>,
+}
+
+/// One lab's routes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceSection {
+    /// The lab's name (its URL segment).
+    pub name: String,
+    /// What the lab teaches.
+    pub title: String,
+    /// Its routes, by path then method.
+    pub operations: Vec<ReferenceOperation>,
+}
+
+/// One method on one path.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceOperation {
+    /// The operation's id in the document, also the page anchor.
+    pub id: String,
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path template, e.g. `/labs/api/orders/{id}`.
+    pub path: String,
+    /// One line.
+    pub summary: String,
+    /// More, when there is more to say.
+    pub description: String,
+    /// Path, query and header parameters.
+    pub parameters: Vec<ReferenceField>,
+    /// The request body, if the route takes one.
+    pub request: Option<ReferenceBody>,
+    /// Each documented status.
+    pub responses: Vec<ReferenceResponse>,
+}
+
+/// A body: its media type and shape.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceBody {
+    /// e.g. `application/json`.
+    pub content_type: String,
+    /// The shape, as text (`Order`, `string`).
+    pub shape: String,
+    /// The named shape, when the body is one (a link to [`ApiReference::schemas`]).
+    pub schema: Option<String>,
+}
+
+/// One documented answer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceResponse {
+    /// `200`, `404`, or a range such as `4XX`.
+    pub status: String,
+    /// What it means.
+    pub description: String,
+    /// Its body, if it has one.
+    pub body: Option<ReferenceBody>,
+    /// Headers worth knowing, with what they say.
+    pub headers: Vec<ReferenceField>,
+}
+
+/// A field of a shape, a parameter or a header.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceField {
+    /// Its name.
+    pub name: String,
+    /// For parameters: `path`, `query` or `header`; empty otherwise.
+    pub location: String,
+    /// Its type, as text (`integer`, `string | null`, `OrderLine[]`).
+    pub shape: String,
+    /// The named shape it refers to, if any.
+    pub schema: Option<String>,
+    /// Whether it must be there.
+    pub required: bool,
+    /// What it is.
+    pub description: String,
+}
+
+/// A named shape.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceSchema {
+    /// Its name, also the page anchor.
+    pub name: String,
+    /// What it is.
+    pub description: String,
+    /// `object`, or the values of an enumeration.
+    pub shape: String,
+    /// Its fields, for objects.
+    pub fields: Vec<ReferenceField>,
 }

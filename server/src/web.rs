@@ -35,7 +35,10 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// The whole application as one router.
 pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
-    let catalog: Arc<dyn Catalog> = Arc::new(CourseCatalog(state.course.clone()));
+    let catalog: Arc<dyn Catalog> = Arc::new(CourseCatalog {
+        course: state.course.clone(),
+        api_reference: Arc::new(labs::api_reference(&state.labs)),
+    });
     let page_options = PageOptions {
         live_reload: state.dev,
     };
@@ -136,15 +139,23 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
 }
 
 /// The served course, as the pages read it.
-struct CourseCatalog(Arc<crate::content::LiveCourse>);
+struct CourseCatalog {
+    course: Arc<crate::content::LiveCourse>,
+    /// Made once: the labs' routes do not change while the server runs.
+    api_reference: Arc<model::ApiReference>,
+}
 
 impl Catalog for CourseCatalog {
     fn outline(&self) -> Arc<model::CourseOutline> {
-        self.0.current().outline()
+        self.course.current().outline()
     }
 
     fn lesson(&self, module: &str, slug: &str) -> Option<Arc<model::LessonPage>> {
-        self.0.current().lesson(module, slug)
+        self.course.current().lesson(module, slug)
+    }
+
+    fn api_reference(&self) -> Arc<model::ApiReference> {
+        self.api_reference.clone()
     }
 }
 

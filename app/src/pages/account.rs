@@ -49,6 +49,7 @@ pub(crate) fn SiteLinks(reader: Option<Reader>) -> impl IntoView {
         <nav aria-label="Site">
             <a href="/">"Course"</a>
             <a href="/progress">"Progress"</a>
+            <a href="/reference">"Lab API"</a>
             {instructor.then(|| view! {
                 <a href="/instructor/classes">"Classes"</a>
                 <a href="/instructor/gradebook">"Gradebook"</a>

@@ -10,3 +10,4 @@ pub(crate) mod notices;
 pub(crate) mod progress;
 #[cfg(feature = "ssr")]
 pub mod reader_parts;
+pub(crate) mod reference;

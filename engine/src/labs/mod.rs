@@ -30,9 +30,11 @@ pub mod auth;
 pub mod cache;
 mod conditional;
 mod containment;
+pub mod contract;
 pub(crate) mod errors;
 pub mod http;
 pub mod ratelimit;
+mod reference;
 mod settings;
 pub mod sql;
 
@@ -48,6 +50,7 @@ use axum::http::request::Parts;
 use axum::routing::{any, get};
 use axum::{middleware, Router};
 use futures_util::future::{BoxFuture, FutureExt};
+use utoipa_axum::router::OpenApiRouter;
 
 pub use containment::LAB_RESPONSE_POLICY;
 pub use errors::DeliberateResponse;
@@ -126,9 +129,11 @@ pub trait Lab: Send + Sync + 'static {
     type State: Send + Sync + 'static;
     /// Makes the lab's state, once per server.
     fn state(context: &LabContext) -> Self::State;
-    /// The lab's own routes, relative to `/labs/<NAME>`; `state` is there
-    /// for labs that put middleware of their own in front of them.
-    fn routes(state: &Labs) -> Router<Labs>;
+    /// The lab's own routes, relative to `/labs/<NAME>`, each registered
+    /// with its OpenAPI description (`#[utoipa::path]` on the handler,
+    /// `utoipa_axum::routes!` here; see [`contract`]); `state` is there for
+    /// labs that put middleware of their own in front of them.
+    fn routes(state: &Labs) -> OpenApiRouter<Labs>;
 
     /// Tables the lab keeps in every student's shop (the sandbox database
     /// the SQL lab shows), as `CREATE TABLE IF NOT EXISTS` statements: made
@@ -194,9 +199,10 @@ static REGISTRY: &[&dyn Registered] = &[
 /// A registered lab, as the registry holds it: [`Lab`] without its types.
 trait Registered: Sync {
     fn name(&self) -> &'static str;
+    fn title(&self) -> &'static str;
     fn shop_tables(&self) -> &'static str;
     fn problem_details(&self) -> bool;
-    fn mount(&self, labs: &Labs) -> Router<Labs>;
+    fn mount(&self, labs: &Labs) -> OpenApiRouter<Labs>;
     fn checks(&self) -> Option<LabChecks>;
     fn check_kinds(&self) -> Vec<Arc<dyn CheckKind>>;
     fn extend_answer<'a>(
@@ -226,6 +232,10 @@ impl<L: Lab> Registered for Entry<L> {
         L::NAME
     }
 
+    fn title(&self) -> &'static str {
+        L::TITLE
+    }
+
     fn shop_tables(&self) -> &'static str {
         L::SHOP_TABLES
     }
@@ -234,7 +244,7 @@ impl<L: Lab> Registered for Entry<L> {
         L::PROBLEM_DETAILS
     }
 
-    fn mount(&self, labs: &Labs) -> Router<Labs> {
+    fn mount(&self, labs: &Labs) -> OpenApiRouter<Labs> {
         mount::<L>(labs)
     }
 
@@ -392,13 +402,12 @@ impl<L: Lab> FromRequestParts<Labs> for LabState<L> {
     }
 }
 
-/// All labs in the [`REGISTRY`], with the shared middleware.
+/// All labs in the [`REGISTRY`], with the shared middleware, and their
+/// OpenAPI document at [`contract::OPENAPI_PATH`].
 pub fn router(state: Labs) -> Router {
     let recorder = state.recorder.clone();
-    REGISTRY
-        .iter()
-        .fold(Router::new(), |router, lab| router.merge(lab.mount(&state)))
-        .route("/labs", any(errors::no_such_route))
+    let (labs, document) = assembled(&state);
+    labs.route("/labs", any(errors::no_such_route))
         .route("/labs/{*rest}", any(errors::no_such_route))
         .layer(DefaultBodyLimit::max(LAB_BODY_LIMIT))
         .layer(middleware::map_response(errors::json_errors))
@@ -408,6 +417,33 @@ pub fn router(state: Labs) -> Router {
         // Outermost: whatever a lab or the layers above answered, it runs nothing.
         .layer(middleware::map_response(containment::contain))
         .with_state(state)
+        .merge(contract::route(&document))
+}
+
+/// The labs' API reference page: their OpenAPI document, for people.
+pub fn api_reference(state: &Labs) -> model::ApiReference {
+    let (_, document) = assembled(state);
+    let document = serde_json::to_value(&document).expect("an OpenAPI document is always JSON");
+    reference::reference(&document, &titles())
+}
+
+/// Every lab's routes, and the OpenAPI document that describes them.
+fn assembled(state: &Labs) -> (Router<Labs>, utoipa::openapi::OpenApi) {
+    let (labs, described) = REGISTRY
+        .iter()
+        .fold(OpenApiRouter::default(), |router, lab| {
+            router.merge(lab.mount(state))
+        })
+        .split_for_parts();
+    (labs, contract::document(described, &titles()))
+}
+
+/// Each lab's name and title, in registry order.
+fn titles() -> Vec<(&'static str, &'static str)> {
+    REGISTRY
+        .iter()
+        .map(|lab| (lab.name(), lab.title()))
+        .collect()
 }
 
 /// What a `lab` check grades for `student`: their stored settings of
@@ -450,15 +486,15 @@ pub async fn adopt_guest(state: &Labs, guest: &StudentId, account: &StudentId) {
     }
 }
 
-fn mount<L: Lab>(state: &Labs) -> Router<Labs> {
+fn mount<L: Lab>(state: &Labs) -> OpenApiRouter<Labs> {
     let settings = Router::new().route(
         "/settings",
         get(settings::show::<L>)
             .put(settings::replace::<L>)
             .delete(settings::reset::<L>),
     );
-    Router::new().nest(
-        &format!("/labs/{}", L::NAME),
-        L::routes(state).merge(settings),
-    )
+    let (routes, described) = L::routes(state).split_for_parts();
+    let lab = OpenApiRouter::with_openapi(contract::lab_part::<L>(described))
+        .merge(OpenApiRouter::from(routes.merge(settings)));
+    OpenApiRouter::default().nest(&format!("/labs/{}", L::NAME), lab)
 }

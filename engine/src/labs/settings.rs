@@ -24,7 +24,7 @@ use super::Lab;
 
 /// What a student may change in a lab.
 pub trait LabSettings:
-    Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static
+    Serialize + DeserializeOwned + utoipa::ToSchema + Default + Clone + Send + Sync + 'static
 {
     /// Checks bounds; the error names the field and the allowed range.
     fn validate(&self) -> Result<(), String>;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a student may change in the API lab.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
     /// Orders on a page when the request does not say (1 to 100).
@@ -43,6 +44,7 @@ impl Default for ApiSettings {
 
 /// The body of `POST /labs/api/orders`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
     /// Who orders: a customer of the shop.
@@ -53,6 +55,7 @@ pub struct NewOrder {
 
 /// One line of a new order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewOrderLine {
     /// A product of the shop.
@@ -63,6 +66,7 @@ pub struct NewOrderLine {
 
 /// The body of `PATCH /labs/api/orders/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OrderChange {
     /// The new status: `placed`, `shipped`, `delivered` or `cancelled`.
@@ -71,6 +75,7 @@ pub struct OrderChange {
 
 /// One order, as `GET /labs/api/orders/{id}` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     /// Its id, also the last segment of its URL.
     pub id: i64,
@@ -88,6 +93,7 @@ pub struct Order {
 
 /// One line of an order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderLine {
     /// The product.
     pub product_id: i64,
@@ -99,6 +105,7 @@ pub struct OrderLine {
 
 /// One order in a list: without its lines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderSummary {
     /// Its id.
     pub id: i64,
@@ -113,6 +120,7 @@ pub struct OrderSummary {
 /// A page of `GET /labs/api/orders`, newest order first. The `Link` header
 /// carries the same links as `links`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderPage {
     /// `offset` (`?page=`) or `cursor` (`?after=`).
     pub mode: String,
@@ -130,6 +138,7 @@ pub struct OrderPage {
 
 /// The neighbouring pages, as URLs (absent where there is none).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PageLinks {
     /// The first page.
     pub first: Option<String>,
@@ -144,6 +153,7 @@ pub struct PageLinks {
 /// An error, as RFC 9457 "Problem Details for HTTP APIs" writes it
 /// (`Content-Type: application/problem+json`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URL naming the kind of problem; `about:blank` when the status says it all.
     #[serde(rename = "type")]
@@ -164,6 +174,7 @@ pub struct Problem {
 
 /// One invalid part of a request body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvalidParam {
     /// A JSON Pointer (RFC 6901) to the part, e.g. `/items/0/quantity`.
     pub pointer: String,
@@ -173,6 +184,7 @@ pub struct InvalidParam {
 
 /// The body of `POST /labs/api/exports`: which orders to report on.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ExportRequest {
     /// Only orders with this status; all orders when absent.
@@ -181,6 +193,7 @@ pub struct ExportRequest {
 
 /// Where an export job is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Working through the orders.
@@ -195,6 +208,7 @@ pub enum JobStatus {
 
 /// How far a job has got.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobProgress {
     /// Orders read so far.
     pub done: u64,
@@ -204,6 +218,7 @@ pub struct JobProgress {
 
 /// An export job, as `GET /labs/api/exports/{id}` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Job {
     /// Its id, also the last segment of its URL.
     pub id: u64,
@@ -219,6 +234,7 @@ pub struct Job {
 
 /// The URLs of a job.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobLinks {
     /// The job itself (poll it).
     #[serde(rename = "self")]
@@ -231,6 +247,7 @@ pub struct JobLinks {
 
 /// The result of an export: the orders' count and value, per status.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportReport {
     /// Orders reported on.
     pub orders: u64,
@@ -242,6 +259,7 @@ pub struct ExportReport {
 
 /// Orders of one status in a report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusTotal {
     /// The status.
     pub status: String,
@@ -253,6 +271,7 @@ pub struct StatusTotal {
 
 /// When the writer changes the orders.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WriterMode {
     /// On its own, `ops` times a second, while the student pages.
@@ -266,6 +285,7 @@ pub enum WriterMode {
 /// The body of `PUT /labs/api/writer`: another client writing to the
 /// orders while the student pages through them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct WriterConfig {
     /// When it writes.
@@ -295,6 +315,7 @@ impl Default for WriterConfig {
 
 /// What the writer is doing, from `GET /labs/api/writer`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WriterStatus {
     /// Whether it is writing.
     pub running: bool,

@@ -40,6 +40,7 @@ pub fn default_policy() -> BTreeMap<String, Vec<String>> {
 
 /// How the demo shop remembers a signed-in user.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Mechanism {
     /// A random id in a cookie, mapped to a record on the server.
@@ -51,6 +52,7 @@ pub enum Mechanism {
 
 /// What a student may change in the auth lab.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     /// Sessions or JWTs.
@@ -85,14 +87,18 @@ impl Default for AuthSettings {
 
 /// `POST /labs/auth/users`: a demo user to register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     /// 1 to 32 letters, digits, `.`, `-` or `_`.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._-]{1,32}$"))]
     pub username: String,
     /// 1 to 128 characters (weak ones welcome: this is a demo).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
     pub password: String,
     /// `buyer` (when left out), `seller` or `admin`.
     #[serde(default = "default_role")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(buyer|seller|admin)$"))]
     pub role: String,
 }
 
@@ -103,6 +109,7 @@ fn default_role() -> String {
 
 /// A stored PHC string taken apart, as the hash widget shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HashParts {
     /// The whole stored string.
     pub phc: String,
@@ -124,6 +131,7 @@ pub struct HashParts {
 
 /// A demo user as `GET /labs/auth/users` lists them and `POST` answers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DemoUser {
     /// The user's name.
     pub username: String,
@@ -138,6 +146,7 @@ pub struct DemoUser {
 
 /// `POST /labs/auth/verify`'s body: a password to check against a demo user's hash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordAttempt {
     /// The demo user.
@@ -150,6 +159,7 @@ pub struct PasswordAttempt {
 /// how long the check took (an unknown user is checked against a decoy, so
 /// the time does not tell who exists).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordVerification {
     /// Whether the password matches the user's stored hash.
     pub matched: bool,
@@ -160,6 +170,7 @@ pub struct PasswordVerification {
 /// `GET /labs/auth/hash-race`'s answer: guesses per second against unsalted
 /// SHA-256 and against argon2id, measured on the server just now.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HashRace {
     /// SHA-256 guesses per second.
     pub sha256_guesses_per_second: f64,
@@ -177,6 +188,7 @@ pub struct HashRace {
 /// `POST /labs/auth/login`'s body: a password, and a code when the user
 /// has two-factor sign-in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     /// The demo user.
@@ -191,6 +203,7 @@ pub struct SignIn {
 /// travels in the `lab_session` cookie). Fields in alphabetical order, as
 /// the JSON map it used to be.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionStarted {
     /// When the session ends, in Unix seconds.
     pub expires_at: i64,
@@ -206,6 +219,7 @@ pub struct SessionStarted {
 /// /labs/auth/refresh`'s: an access token, a refresh token, and what the
 /// access token says.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenPair {
     /// Always [`Mechanism::Jwt`].
     pub mechanism: Mechanism,
@@ -223,6 +237,7 @@ pub struct TokenPair {
 
 /// An access token's header and claims, as a [`TokenPair`] shows them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecodedToken {
     /// What the token says.
     pub claims: AccessClaims,
@@ -232,6 +247,7 @@ pub struct DecodedToken {
 
 /// The header of a lab access token.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenHeader {
     /// The signing algorithm: `HS256`.
     pub alg: String,
@@ -243,6 +259,7 @@ pub struct TokenHeader {
 /// What the lab's access tokens say (a JWT's claims). Fields in alphabetical
 /// order, as the decoded view's JSON map had them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessClaims {
     /// Expires at (Unix seconds).
     pub exp: i64,
@@ -258,6 +275,7 @@ pub struct AccessClaims {
 
 /// `POST /labs/auth/refresh`'s body, and `POST /labs/auth/logout`'s in JWT mode.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token a [`TokenPair`] gave.
@@ -266,6 +284,7 @@ pub struct RefreshRequest {
 
 /// `GET /labs/auth/me`'s answer: who the request is signed in as.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedInUser {
     /// Their role.
     pub role: String,
@@ -276,6 +295,7 @@ pub struct SignedInUser {
 /// `GET /labs/auth/products`' items, and `POST /labs/auth/products`' answer:
 /// a product of the demo shop.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     /// Its id.
     pub id: i64,
@@ -287,14 +307,20 @@ pub struct Product {
 
 /// `POST /labs/auth/products`' body: a product to add.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
-    /// Its name (1 to 80 characters).
+    /// Its name (1 to 80 characters, not counting spaces around it).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 80, pattern = r"\S")
+    )]
     pub name: String,
 }
 
 /// `POST /labs/auth/products/{id}/buy`'s answer.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Purchase {
     /// The product bought.
     pub bought: i64,
@@ -304,6 +330,7 @@ pub struct Purchase {
 
 /// `POST /labs/auth/totp/enrol`'s answer: a new secret, three ways.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TotpEnrolment {
     /// The shared secret, base32 without padding.
     pub secret: String,
@@ -316,6 +343,7 @@ pub struct TotpEnrolment {
 /// `POST /labs/auth/totp/confirm`'s body: a first code, to confirm the
 /// authenticator holds the secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TotpConfirmation {
     /// The six-digit code the authenticator shows.
@@ -324,6 +352,7 @@ pub struct TotpConfirmation {
 
 /// `POST /labs/auth/totp/confirm`'s answer.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorEnabled {
     /// Whether two-factor sign-in is now on (always `true`).
     pub two_factor: bool,
@@ -331,25 +360,37 @@ pub struct TwoFactorEnabled {
 
 /// `GET /labs/auth/oauth/authorize`'s query: the client's authorization request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct OAuthAuthorizationRequest {
     /// `code`.
+    #[cfg_attr(feature = "openapi", param(pattern = "^code$"))]
     pub response_type: String,
-    /// The client asking.
+    /// The client asking: the lab knows one, `demo-shop`.
+    #[cfg_attr(feature = "openapi", param(pattern = "^demo-shop$"))]
     pub client_id: String,
-    /// Where to send the code; must be the one registered.
+    /// Where to send the code; must be the one registered,
+    /// `/labs/auth/oauth/callback`.
+    #[cfg_attr(feature = "openapi", param(pattern = "^/labs/auth/oauth/callback$"))]
     pub redirect_uri: String,
-    /// The client's random value, carried back unchanged.
+    /// The client's random value, carried back unchanged (at most 512
+    /// bytes; RFC 6749 allows printable ASCII).
+    #[cfg_attr(feature = "openapi", param(pattern = r"^[\x20-\x7E]{0,512}$"))]
     pub state: String,
-    /// The S256 PKCE challenge.
+    /// The S256 PKCE challenge: 43 to 128 characters of `A-Z a-z 0-9 - . _ ~`.
+    #[cfg_attr(feature = "openapi", param(pattern = "^[A-Za-z0-9._~-]{43,128}$"))]
     pub code_challenge: String,
     /// `S256`.
+    #[cfg_attr(feature = "openapi", param(pattern = "^S256$"))]
     pub code_challenge_method: String,
 }
 
 /// `POST /labs/auth/oauth/token`'s body: a code to exchange for a token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthTokenRequest {
     /// `authorization_code`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^authorization_code$"))]
     pub grant_type: String,
     /// The one-time code the authorization gave.
     pub code: String,
@@ -363,6 +404,7 @@ pub struct OAuthTokenRequest {
 
 /// `POST /labs/auth/oauth/token`'s answer: an access token.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthTokenResponse {
     /// The signed access token.
     pub access_token: String,
@@ -377,6 +419,8 @@ pub struct OAuthTokenResponse {
 /// `GET /labs/auth/oauth/callback`'s query: the authorization server's
 /// answer, as it reaches the client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct OAuthCallbackQuery {
     /// The one-time code.
     pub code: String,
@@ -386,6 +430,7 @@ pub struct OAuthCallbackQuery {
 
 /// `GET /labs/auth/oauth/callback`'s answer: the shop signed the user in.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthSignedIn {
     /// The demo user.
     pub signed_in_as: String,
@@ -396,6 +441,7 @@ pub struct OAuthSignedIn {
 /// The body of a refused OAuth request (`/labs/auth/oauth/authorize`,
 /// `/token` and `/callback`), as RFC 6749 writes errors.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthError {
     /// The error code, e.g. `invalid_grant`.
     pub error: String,

@@ -11,6 +11,7 @@ use super::sql::SqlValue;
 
 /// Where reads and writes go.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Every read goes to the origin.
@@ -29,6 +30,7 @@ impl Strategy {
 
 /// Which cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
     /// Inside the server process (moka): fast, per server, gone on restart.
@@ -45,6 +47,7 @@ impl Backend {
 
 /// What a student may change in the cache lab.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheSettings {
     /// Where reads and writes go.
@@ -52,14 +55,17 @@ pub struct CacheSettings {
     /// Which cache.
     pub backend: Backend,
     /// How long an entry may be served, in seconds (1 to 3600).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3600))]
     pub ttl_secs: u32,
     /// Entries the in-process cache holds at most (1 to 10000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub capacity: u32,
     /// Whether a write removes the cached copy (cache-aside).
     pub invalidate_on_write: bool,
     /// Whether concurrent misses for one key share one origin request.
     pub coalescing: bool,
     /// Extra delay of every origin request, in milliseconds (0 to 2000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 2000))]
     pub origin_latency_ms: u32,
 }
 
@@ -80,27 +86,40 @@ impl Default for CacheSettings {
 /// `GET /labs/cache/products/{id}`: one product of the student's shop. The
 /// values are whatever the shop's columns hold (the student may change them
 /// in the SQL lab).
+///
+/// In the OpenAPI document each value is free-form (a column's JSON value:
+/// null, a number or a string), and the schema is named `CacheProduct`
+/// (the auth lab has a `Product` of its own).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CacheProduct))]
 pub struct Product {
     /// Why the cache was not used, when it failed (the product came from the origin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_error: Option<String>,
     /// The category's name.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub category: SqlValue,
     /// The product's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub id: SqlValue,
     /// Its name.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub name: SqlValue,
     /// Its price, in cents.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub price_cents: SqlValue,
     /// The seller's name.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub seller: SqlValue,
     /// Units in stock.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub stock: SqlValue,
 }
 
 /// `GET /labs/cache/products`: the catalog's first page.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductPage {
     /// Why the cache was not used, when it failed (the page came from the origin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,15 +130,18 @@ pub struct ProductPage {
 
 /// `PUT /labs/cache/products/{id}`: a new price.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PriceChange {
     /// The new price, in cents (1 to 100000000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100000000))]
     pub price_cents: i64,
 }
 
 /// What `PUT /labs/cache/products/{id}` answers: the new price, and what
 /// the student's strategy did to the cache.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceChanged {
     /// Why the cache could not be updated or invalidated, when it failed.
     pub cache_error: Option<String>,
@@ -135,6 +157,7 @@ pub struct PriceChanged {
 
 /// How a read was served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Outcome {
     /// From the cache.
@@ -158,9 +181,11 @@ impl Outcome {
 
 /// `POST /labs/cache/stampede`: requests to fire at once for a cold key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StampedeRequest {
     /// How many requests (1 to 200).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 200))]
     pub n: usize,
     /// The product they all ask for.
     #[serde(default = "first_product")]
@@ -174,6 +199,7 @@ fn first_product() -> i64 {
 
 /// What `POST /labs/cache/stampede` answers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StampedeReport {
     /// Requests fired.
     pub n: usize,
@@ -189,6 +215,7 @@ pub struct StampedeReport {
 
 /// One request, for the statistics and the chart.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sample {
     /// Seconds by the server's clock.
     pub at: i64,
@@ -200,6 +227,7 @@ pub struct Sample {
 
 /// `GET /labs/cache/stats`: the student's recent requests and what they add up to.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stats {
     /// Requests counted.
     pub requests: usize,

@@ -5,9 +5,11 @@ use serde::{Deserialize, Serialize};
 
 /// What a student may change in the HTTP lab.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpSettings {
     /// Extra time the server waits before answering, to make latency visible (0 to 5000 ms).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 5000))]
     pub latency_ms: u32,
     /// Whether the echo is pretty-printed JSON.
     pub pretty: bool,
@@ -16,6 +18,7 @@ pub struct HttpSettings {
 /// `ANY /labs/http/status/{code}`'s answer when the student asks for no
 /// body: the status, explained.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusExplained {
     /// The status code.
     pub status: u16,
@@ -29,6 +32,7 @@ pub struct StatusExplained {
 
 /// `ANY /labs/http/echo`'s answer: the request it received, taken apart.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestAnatomy {
     /// The method, e.g. `POST`.
     pub method: String,
@@ -37,10 +41,12 @@ pub struct RequestAnatomy {
     /// The raw query string, without the `?`.
     pub query: Option<String>,
     /// The query string decoded into name and value pairs, in order.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<String>>))]
     pub query_params: Vec<(String, String)>,
     /// The protocol version, e.g. `HTTP/1.1`.
     pub http_version: String,
     /// Every header as sent, in order (the workbench's own session cookie hidden).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<String>>))]
     pub headers: Vec<(String, String)>,
     /// The body as text, or a note on how many bytes of binary data it had.
     pub body: Option<String>,

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 /// A lab's settings as `GET`, `PUT` and `DELETE /labs/<lab>/settings`
 /// answer them: the student's own, and the lab's defaults beside them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettingsDocument<S> {
     /// The lab's name, e.g. `cache`.
     pub lab: String,

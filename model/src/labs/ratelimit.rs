@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which algorithm.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Tokens drip into a bucket; a request takes one.
@@ -49,6 +50,7 @@ impl Kind {
 
 /// What a request is counted against.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KeyBy {
     /// The student (guest or account) making the request.
@@ -67,15 +69,19 @@ impl KeyBy {
 
 /// What a student may change in the rate-limit lab.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimitSettings {
     /// Which algorithm decides.
     pub algorithm: Kind,
     /// Bucket size, queue length, or requests per window (1 to 1000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub capacity: u32,
     /// Tokens added, or units leaked, per second (0.1 to 1000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.1, maximum = 1000))]
     pub rate_per_sec: f64,
     /// Window length for the window algorithms, in seconds (1 to 3600).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3600))]
     pub window_secs: u32,
     /// What requests are counted against.
     pub key: KeyBy,
@@ -95,29 +101,36 @@ impl Default for RateLimitSettings {
 
 /// A traffic pattern.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "pattern", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Pattern {
     /// Evenly spaced requests.
     Steady {
         /// Requests per second.
+        #[cfg_attr(feature = "openapi", schema(minimum = 0.1, maximum = 200))]
         per_sec: f64,
-        /// How long, in seconds.
+        /// How long, in seconds (a simulation spans at most 120 s).
+        #[cfg_attr(feature = "openapi", schema(maximum = 120))]
         seconds: u32,
     },
     /// Bursts of `size` requests, one burst every `every_secs` seconds.
     Bursty {
-        /// Requests per burst.
+        /// Requests per burst (a simulation holds at most 2000 requests).
+        #[cfg_attr(feature = "openapi", schema(maximum = 2000))]
         size: u32,
         /// Seconds between bursts.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         every_secs: u32,
-        /// How long, in seconds.
+        /// How long, in seconds (a simulation spans at most 120 s).
+        #[cfg_attr(feature = "openapi", schema(maximum = 120))]
         seconds: u32,
     },
     /// A full allowance just before a window boundary and another just after.
     Boundary,
     /// Arrival times typed in, in milliseconds.
     Times {
-        /// The times.
+        /// The times (at most 2000, each within 120000 ms).
+        #[cfg_attr(feature = "openapi", schema(max_items = 2000))]
         times_ms: Vec<u64>,
     },
 }
@@ -125,6 +138,7 @@ pub enum Pattern {
 /// `POST /labs/ratelimit/simulate`: a pattern, and optionally other
 /// settings than the student's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SimulationRequest {
     /// The traffic.
     #[serde(flatten)]
@@ -136,6 +150,7 @@ pub struct SimulationRequest {
 
 /// One request's fate in one lane.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Point {
     /// Arrival, in ms.
     pub t: u64,
@@ -149,6 +164,7 @@ pub struct Point {
 
 /// One algorithm's timeline.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lane {
     /// Which algorithm.
     pub algorithm: Kind,
@@ -161,6 +177,7 @@ pub struct Lane {
 /// What `POST /labs/ratelimit/simulate` answers: every algorithm's
 /// timeline for one pattern.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Simulation {
     /// Requests in the pattern.
     pub requests: usize,
@@ -174,6 +191,7 @@ pub struct Simulation {
 
 /// `GET /labs/ratelimit/api/ping`'s answer, when the limiter lets it through.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pong {
     /// Always `true`.
     pub pong: bool,
@@ -181,6 +199,7 @@ pub struct Pong {
 
 /// `GET /labs/ratelimit/api/items`'s answer, when the limiter lets it through.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemList {
     /// The items' names.
     pub items: Vec<String>,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /labs/sql/query` and `POST /labs/sql/plan`: one statement.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
     /// The statement's text.
@@ -18,6 +19,7 @@ pub struct RunRequest {
 
 /// A value SQLite returned, as JSON carries it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum SqlValue {
     /// `NULL`.
@@ -64,6 +66,7 @@ impl SqlValue {
 
 /// A result column.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Column {
     /// The column's name as the query labels it.
     pub name: String,
@@ -73,10 +76,14 @@ pub struct Column {
 
 /// What one statement returned.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryOutput {
     /// The result's columns (empty for most writes and DDL).
     pub columns: Vec<Column>,
-    /// The rows read, at most the run's row limit.
+    /// The rows read, at most the run's row limit. Each value is JSON's
+    /// null, a number or a string (in the OpenAPI document, free-form:
+    /// SQLite's integers are numbers too, which a `oneOf` cannot tell apart).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<Value>>))]
     pub rows: Vec<Vec<SqlValue>>,
     /// True when there were more rows than the limit.
     pub truncated: bool,
@@ -90,6 +97,7 @@ pub struct QueryOutput {
 
 /// What `POST /labs/sql/query` answers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryAnswer {
     /// The statement's result.
     #[serde(flatten)]
@@ -105,6 +113,7 @@ pub struct QueryAnswer {
 
 /// Why a statement did not run, or stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The SQL is not valid (or names something that does not exist).
@@ -130,6 +139,7 @@ pub enum ErrorKind {
 
 /// A place in the SQL text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Position {
     /// 1-based line.
     pub line: usize,
@@ -141,6 +151,7 @@ pub struct Position {
 /// and for a failed statement SQLite's kind of failure and where it
 /// happened. Any other 4xx or 5xx body of the lab reads as one without them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SqlErrorBody {
     /// Machine-readable error code, e.g. `sql_error` or `timeout`.
     #[serde(default)]
@@ -155,15 +166,18 @@ pub struct SqlErrorBody {
 
 /// One step of a query plan.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanNode {
     /// SQLite's description, e.g. `SEARCH orders USING INDEX ...`.
     pub detail: String,
     /// Steps under this one.
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub children: Vec<PlanNode>,
 }
 
 /// A statement's plan, as `POST /labs/sql/plan` answers it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plan {
     /// The top-level steps.
     pub steps: Vec<PlanNode>,
@@ -173,6 +187,7 @@ pub struct Plan {
 
 /// `GET /labs/sql/schema`: the tables of the student's sandbox.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Schema {
     /// Why the sandbox was reset since the student last used it, once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,6 +198,7 @@ pub struct Schema {
 
 /// A table of the sandbox.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Table {
     /// Its columns in order.
     pub columns: Vec<TableColumn>,
@@ -198,6 +214,7 @@ pub struct Table {
 
 /// A column of a table.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TableColumn {
     /// Its name.
     pub name: String,
@@ -212,6 +229,7 @@ pub struct TableColumn {
 
 /// A foreign key: `from` refers to `table`.`to`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForeignKey {
     /// The referring column.
     pub from: String,
@@ -224,6 +242,7 @@ pub struct ForeignKey {
 
 /// An index.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Index {
     /// Its key columns in order.
     pub columns: Vec<String>,
@@ -239,6 +258,7 @@ pub struct Index {
 
 /// `POST /labs/sql/index-experiment`: a read to time, and the index to add.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentRequest {
     /// The query (a read).
@@ -249,6 +269,7 @@ pub struct ExperimentRequest {
 
 /// One side of an index experiment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Timed {
     /// The query's plan.
     pub plan: Plan,
@@ -262,6 +283,7 @@ pub struct Timed {
 
 /// What `POST /labs/sql/index-experiment` answers: before and after.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Experiment {
     /// Without the index.
     pub before: Timed,
@@ -273,6 +295,7 @@ pub struct Experiment {
 
 /// One statement of the transactions demo and what SQLite said.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Step {
     /// `A` or `B` (or `setup`).
     pub session: String,
@@ -286,6 +309,7 @@ pub struct Step {
 
 /// What `POST /labs/sql/withdrawal` answers: the concurrent withdrawal's story.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WithdrawalReport {
     /// Every step in the order it ran.
     pub steps: Vec<Step>,
@@ -301,6 +325,7 @@ pub struct WithdrawalReport {
 
 /// One run of the failing transfer; `POST /labs/sql/transfer` answers two.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransferRun {
     /// Whether the two updates were wrapped in a transaction.
     pub in_transaction: bool,
@@ -314,6 +339,7 @@ pub struct TransferRun {
 
 /// How `GET /labs/sql/customers/{id}/orders` loads the data.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum LoadStrategy {
     /// One query for the customer, one for their orders, then one per order
@@ -326,6 +352,8 @@ pub enum LoadStrategy {
 
 /// `GET /labs/sql/customers/{id}/orders`' query: `?strategy=n-plus-one|join`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct CustomerOrdersOptions {
     /// How to load (N+1 when left out).
     #[serde(default)]
@@ -334,6 +362,7 @@ pub struct CustomerOrdersOptions {
 
 /// A customer of the sandbox's shop.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     /// Their id.
     pub id: i64,
@@ -343,8 +372,11 @@ pub struct Customer {
     pub email: String,
 }
 
-/// One of a customer's orders, with its items.
+/// One of a customer's orders, with its items (`SqlOrder` in the OpenAPI
+/// document: the API lab has an `Order` of its own).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = SqlOrder))]
 pub struct Order {
     /// The order's id.
     pub id: i64,
@@ -358,6 +390,7 @@ pub struct Order {
 
 /// One line of an order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderItem {
     /// The product's name.
     pub product: String,
@@ -370,6 +403,7 @@ pub struct OrderItem {
 /// `GET /labs/sql/customers/{id}/orders`' answer: a customer's orders, and
 /// how many queries it took to load them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerOrders {
     /// How they were loaded.
     pub strategy: LoadStrategy,
@@ -383,6 +417,7 @@ pub struct CustomerOrders {
 
 /// How the demo app wraps a withdrawal.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Transaction {
     /// Each statement commits on its own.
@@ -401,6 +436,7 @@ impl Transaction {
 
 /// How the demo app computes the new balance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WithdrawalStyle {
     /// Reads the balance, subtracts in the app, writes the result back.
@@ -417,6 +453,7 @@ impl WithdrawalStyle {
 
 /// What a student may change in the SQL lab.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct SqlSettings {
     /// The transaction around each withdrawal.

@@ -198,6 +198,17 @@ fn touched(inspector: &Inspector, job: &Job, action: &'static str) {
 }
 
 /// `POST /labs/api/exports`: starts an export, `202 Accepted`.
+#[utoipa::path(post, path = "/exports",
+    summary = "Start an export of your orders",
+    description = "Answers at once with 202 and the job's Location; the work runs on after the answer. One export per student at a time.",
+    request_body = model::labs::api::ExportRequest,
+    responses(
+        (status = 202, description = "The job was started", body = model::labs::api::Job,
+            headers(("Location" = String, description = "The job's URL"), ("Retry-After" = u32, description = "Seconds before polling is worth it"))),
+        (status = 409, description = "You already have an export running", body = model::labs::api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The status filter is not an order status", body = model::labs::api::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server runs as many exports as it allows; try again after Retry-After", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn start(
     student: Student,
     State(labs): State<Labs>,
@@ -387,6 +398,13 @@ fn no_such_job(id: u64) -> ApiProblem {
 }
 
 /// `GET /labs/api/exports/{id}`: where the job is.
+#[utoipa::path(get, path = "/exports/{id}",
+    summary = "An export's status and progress",
+    params(("id" = u64, Path, description = "The job's number (yours start at 1)")),
+    responses(
+        (status = 200, description = "The job", body = model::labs::api::Job),
+        (status = 404, description = "You have no export with this number", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn poll(
     student: Student,
     LabState(state): LabState<ApiLab>,
@@ -409,6 +427,15 @@ pub(super) async fn poll(
 }
 
 /// `GET /labs/api/exports/{id}/result`: the report, once done.
+#[utoipa::path(get, path = "/exports/{id}/result",
+    summary = "A finished export's report",
+    params(("id" = u64, Path, description = "The job's number")),
+    responses(
+        (status = 200, description = "The report", body = model::labs::api::ExportReport),
+        (status = 404, description = "You have no export with this number", body = model::labs::api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The export is still running; try again after Retry-After", body = model::labs::api::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The export was cancelled or failed: it has no result", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn result(
     student: Student,
     LabState(state): LabState<ApiLab>,
@@ -447,6 +474,14 @@ pub(super) async fn result(
 
 /// `DELETE /labs/api/exports/{id}`: cancels a running job (`202`), or
 /// forgets a finished one (`204`).
+#[utoipa::path(delete, path = "/exports/{id}",
+    summary = "Cancel a running export, or forget a finished one",
+    params(("id" = u64, Path, description = "The job's number")),
+    responses(
+        (status = 202, description = "Cancelling: the job stops at its next step", body = model::labs::api::Job),
+        (status = 204, description = "The finished job is forgotten"),
+        (status = 404, description = "You have no export with this number", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn cancel(
     student: Student,
     LabState(state): LabState<ApiLab>,
@@ -471,6 +506,14 @@ pub(super) async fn cancel(
 /// `GET /labs/api/exports/{id}/events`: the job's progress as server-sent
 /// events, one `progress` event per change and a last `done`,
 /// `cancelled` or `failed` event, after which the stream ends.
+#[utoipa::path(get, path = "/exports/{id}/events",
+    summary = "An export's progress as server-sent events",
+    description = "One `progress` event per step, then one `done`, `cancelled` or `failed` event, and the stream ends. Each event's data is the job as `GET /exports/{id}` shows it.",
+    params(("id" = u64, Path, description = "The job's number")),
+    responses(
+        (status = 200, description = "The event stream", body = String, content_type = "text/event-stream"),
+        (status = 404, description = "You have no export with this number", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn events(
     student: Student,
     LabState(state): LabState<ApiLab>,

@@ -33,8 +33,8 @@ mod problem;
 mod shop;
 mod writer;
 
-use axum::routing::{get, post};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{Lab, LabContext, LabSettings};
 use crate::labs::Labs;
@@ -64,24 +64,16 @@ impl Lab for ApiLab {
         ApiState::default()
     }
 
-    fn routes(_state: &Labs) -> Router<Labs> {
-        Router::new()
-            .route("/orders", get(pages::list).post(orders::create))
-            .route(
-                "/orders/{id}",
-                get(orders::read)
-                    .patch(orders::update)
-                    .delete(orders::remove),
-            )
-            .route(
-                "/writer",
-                get(writer::status).put(writer::start).delete(writer::stop),
-            )
-            .route("/exports", post(jobs::start))
-            .route("/exports/{id}", get(jobs::poll).delete(jobs::cancel))
-            .route("/exports/{id}/result", get(jobs::result))
-            .route("/exports/{id}/events", get(jobs::events))
-            .route("/problems/{kind}", get(problem::explain))
+    fn routes(_state: &Labs) -> OpenApiRouter<Labs> {
+        OpenApiRouter::default()
+            .routes(routes!(pages::list, orders::create))
+            .routes(routes!(orders::read, orders::update, orders::remove))
+            .routes(routes!(writer::status, writer::start, writer::stop))
+            .routes(routes!(jobs::start))
+            .routes(routes!(jobs::poll, jobs::cancel))
+            .routes(routes!(jobs::result))
+            .routes(routes!(jobs::events))
+            .routes(routes!(problem::explain))
     }
 
     fn forget_idle(labs: &Labs) {

@@ -86,6 +86,18 @@ fn not_found(id: i64) -> ApiProblem {
 }
 
 /// `GET /labs/api/orders/{id}`.
+#[utoipa::path(get, path = "/orders/{id}",
+    summary = "One order, with its ETag",
+    description = "Send If-None-Match with the ETag you hold: 304 and no body when the order has not changed.",
+    params(("id" = i64, Path, description = "The order's id"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags you already hold")),
+    responses(
+        (status = 200, description = "The order", body = model::labs::api::Order,
+            headers(("ETag" = String, description = "The order's version"))),
+        (status = 304, description = "The order still has the ETag you sent",
+            headers(("ETag" = String, description = "The order's version"))),
+        (status = 404, description = "No such order in your shop", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn read(
     student: Student,
     State(labs): State<Labs>,
@@ -265,6 +277,20 @@ impl LabEvent for ResponseDropped<'_> {
 
 /// `POST /labs/api/orders`: `201 Created`, the new order's URL in
 /// `Location`; with an `Idempotency-Key`, at most one order per key.
+#[utoipa::path(post, path = "/orders",
+    summary = "Place an order",
+    description = "Answers 201 with the new order's Location. With an Idempotency-Key, a retry of the same request replays the first answer instead of placing a second order.",
+    params(("Idempotency-Key" = Option<String>, Header, description = "A key of your choosing, unique per order you mean to place (1 to 255 printable characters)")),
+    request_body = model::labs::api::NewOrder,
+    responses(
+        (status = 201, description = "The order was placed (or, for a repeated key, had been)", body = model::labs::api::Order,
+            headers(("Location" = String, description = "The new order's URL"), ("ETag" = String, description = "The order's version"),
+                ("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
+        (status = 400, description = "The Idempotency-Key is malformed", body = model::labs::api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still being processed", body = model::labs::api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body is well-formed but invalid, or the Idempotency-Key was used with another body; `errors` points at each invalid part", body = model::labs::api::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "Only with the fault switch `lose_responses` on: the order was written, its answer lost", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn create(
     student: Student,
     State(labs): State<Labs>,
@@ -497,6 +523,19 @@ async fn conditional(
 }
 
 /// `PATCH /labs/api/orders/{id}`: changes the status.
+#[utoipa::path(patch, path = "/orders/{id}",
+    summary = "Change an order's status, if nobody changed it since you read it",
+    params(("id" = i64, Path, description = "The order's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you last read; required unless the lab's `require_if_match` is off")),
+    request_body = model::labs::api::OrderChange,
+    responses(
+        (status = 200, description = "The changed order", body = model::labs::api::Order,
+            headers(("ETag" = String, description = "The order's new version"))),
+        (status = 404, description = "No such order in your shop", body = model::labs::api::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The order changed since you read it; nothing was written", body = model::labs::api::Problem, content_type = "application/problem+json",
+            headers(("ETag" = String, description = "The order's current version"))),
+        (status = 428, description = "If-Match is required", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn update(
     student: Student,
     State(labs): State<Labs>,
@@ -527,6 +566,17 @@ pub(super) async fn update(
 }
 
 /// `DELETE /labs/api/orders/{id}`.
+#[utoipa::path(delete, path = "/orders/{id}",
+    summary = "Delete an order, if nobody changed it since you read it",
+    params(("id" = i64, Path, description = "The order's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you last read; required unless the lab's `require_if_match` is off")),
+    responses(
+        (status = 204, description = "The order is gone"),
+        (status = 404, description = "No such order in your shop", body = model::labs::api::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The order changed since you read it; nothing was deleted", body = model::labs::api::Problem, content_type = "application/problem+json",
+            headers(("ETag" = String, description = "The order's current version"))),
+        (status = 428, description = "If-Match is required", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn remove(
     student: Student,
     State(labs): State<Labs>,

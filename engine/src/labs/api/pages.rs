@@ -324,6 +324,20 @@ fn link_header(links: &PageLinks) -> String {
 }
 
 /// `GET /labs/api/orders`.
+#[utoipa::path(get, path = "/orders",
+    summary = "A page of orders, by offset or by cursor",
+    description = "Offset pages (`page`) count rows from the start; cursor pages (`paging=cursor`, then `after` from the `next` link) continue after the last order seen, and stay right while orders are added and removed. Unknown parameters are refused.",
+    params(
+        ("page" = Option<u32>, Query, minimum = 1, description = "Offset paging: the page number, from 1"),
+        ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Orders on a page (the lab's `default_per_page` when absent)"),
+        ("paging" = Option<String>, Query, description = "`offset` (the default) or `cursor`"),
+        ("after" = Option<String>, Query, description = "Cursor paging: the cursor from the previous page's `next` link"),
+    ),
+    responses(
+        (status = 200, description = "The page, with links to the others", body = model::labs::api::OrderPage,
+            headers(("Link" = String, description = "RFC 8288 links: first, prev, next, last"))),
+        (status = 400, description = "A parameter is unknown, repeated or out of range, or the cursor is not one this API made", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn list(
     student: Student,
     State(labs): State<Labs>,

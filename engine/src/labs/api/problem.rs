@@ -230,6 +230,13 @@ impl LabEvent for ProblemAnswered<'_> {
 }
 
 /// `GET /labs/api/problems/{kind}`: what a problem type means.
+#[utoipa::path(get, path = "/problems/{kind}",
+    summary = "What a problem type means (the `type` URL of every problem this API answers)",
+    params(("kind" = String, Path, description = "The problem type, e.g. `precondition-failed`")),
+    responses(
+        (status = 200, description = "The problem type's title and explanation", body = String, content_type = "text/plain"),
+        (status = 404, description = "No such problem type", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn explain(Path(slug): Path<String>) -> Response {
     match Kind::of_slug(&slug) {
         Some(kind) => (

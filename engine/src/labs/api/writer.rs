@@ -172,6 +172,14 @@ fn check(config: &WriterConfig) -> Result<(), ApiProblem> {
 }
 
 /// `PUT /labs/api/writer`: starts the student's writer, replacing any.
+#[utoipa::path(put, path = "/writer",
+    summary = "Start (or restart) the writer that changes your orders while you page",
+    request_body = model::labs::api::WriterConfig,
+    responses(
+        (status = 200, description = "The writer runs", body = model::labs::api::WriterStatus),
+        (status = 422, description = "A setting is out of range", body = model::labs::api::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server runs as many background writers as it allows", body = model::labs::api::Problem, content_type = "application/problem+json"),
+    ))]
 pub(super) async fn start(
     student: Student,
     State(labs): State<Labs>,
@@ -324,6 +332,9 @@ pub(super) fn after_page(
 }
 
 /// `GET /labs/api/writer`.
+#[utoipa::path(get, path = "/writer",
+    summary = "What your writer has done",
+    responses((status = 200, description = "The writer's status", body = model::labs::api::WriterStatus)))]
 pub(super) async fn status(
     student: Student,
     State(labs): State<Labs>,
@@ -343,6 +354,9 @@ pub(super) async fn status(
 }
 
 /// `DELETE /labs/api/writer`: stops it.
+#[utoipa::path(delete, path = "/writer",
+    summary = "Stop your writer",
+    responses((status = 204, description = "No writer runs for you now")))]
 pub(super) async fn stop(student: Student, LabState(state): LabState<ApiLab>) -> StatusCode {
     state
         .writers

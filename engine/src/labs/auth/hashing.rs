@@ -49,6 +49,15 @@ fn sha256_rate() -> f64 {
 }
 
 /// `GET /labs/auth/hash-race`
+#[utoipa::path(get, path = "/hash-race",
+    operation_id = "hash_race",
+    summary = "Race SHA-256 against argon2id",
+    description = "Measures, on the server now, how many password guesses per second an attacker gets against unsalted SHA-256 and against argon2id at your settings' cost.",
+    responses(
+        (status = 200, description = "The two rates and what they mean", body = model::labs::auth::HashRace),
+        (status = 429, description = "Hashing is busy or you hashed too often; try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn race(
     LabState(hashing): LabState<AuthLab>,
     inspector: Inspector,

@@ -32,8 +32,8 @@ mod tokens;
 pub mod totp;
 mod users;
 
-use axum::routing::{get, post};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{Lab, LabSettings};
 use crate::grading::lab::LabChecks;
@@ -55,28 +55,8 @@ impl Lab for AuthLab {
         pool::LabHashing::default()
     }
 
-    fn routes(_state: &Labs) -> Router<Labs> {
-        Router::new()
-            .route(
-                "/users",
-                get(users::list).post(users::register).delete(users::clear),
-            )
-            .route("/verify", post(users::verify))
-            .route("/login", post(tokens::login))
-            .route("/refresh", post(tokens::refresh))
-            .route("/logout", post(tokens::logout))
-            .route("/me", get(tokens::me))
-            .route("/products", get(rbac::list).post(rbac::add))
-            .route("/products/{id}", axum::routing::delete(rbac::delete))
-            .route("/products/{id}/buy", post(rbac::buy))
-            .route("/users/{username}/ban", post(rbac::ban))
-            .route("/totp/enrol", post(totp::enrol))
-            .route("/totp/confirm", post(totp::confirm))
-            .route("/oauth/start", get(oauth::start))
-            .route("/oauth/authorize", get(oauth::authorize))
-            .route("/oauth/token", post(oauth::token))
-            .route("/oauth/callback", get(oauth::callback))
-            .route("/hash-race", get(hashing::race))
+    fn routes(_state: &Labs) -> OpenApiRouter<Labs> {
+        described_routes()
     }
 
     fn checks() -> Option<LabChecks> {
@@ -89,6 +69,28 @@ impl Lab for AuthLab {
     fn forget_idle(labs: &Labs) {
         labs.get::<Self>().forget_idle();
     }
+}
+
+/// The lab's routes, each registered with its OpenAPI description.
+fn described_routes() -> OpenApiRouter<Labs> {
+    OpenApiRouter::default()
+        .routes(routes!(users::list, users::register, users::clear))
+        .routes(routes!(users::verify))
+        .routes(routes!(tokens::login))
+        .routes(routes!(tokens::refresh))
+        .routes(routes!(tokens::logout))
+        .routes(routes!(tokens::me))
+        .routes(routes!(rbac::list, rbac::add))
+        .routes(routes!(rbac::delete))
+        .routes(routes!(rbac::buy))
+        .routes(routes!(rbac::ban))
+        .routes(routes!(totp::enrol))
+        .routes(routes!(totp::confirm))
+        .routes(routes!(oauth::start))
+        .routes(routes!(oauth::authorize))
+        .routes(routes!(oauth::token))
+        .routes(routes!(oauth::callback))
+        .routes(routes!(hashing::race))
 }
 
 /// Bounds on what a student may set: enough to feel the cost, never enough
@@ -153,5 +155,67 @@ mod tests {
         };
         assert!(zero.validate().unwrap_err().contains("argon2_t"));
         assert_eq!(AuthSettings::default().params().m_cost(), 19 * 1024);
+    }
+
+    #[test]
+    fn every_route_is_described_once_with_an_operation_id_of_its_own() {
+        let (_, described) = described_routes().split_for_parts();
+        let document = crate::labs::contract::lab_part::<AuthLab>(described);
+        let mut routes = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for (path, item) in &document.paths.paths {
+            for (method, operation) in [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ] {
+                let Some(operation) = operation else { continue };
+                routes.push(format!("{method} {path}"));
+                let id = operation.operation_id.clone().unwrap_or_default();
+                assert!(ids.insert(id.clone()), "{id} is used twice");
+                assert!(
+                    operation.summary.is_some(),
+                    "{method} {path} has no summary"
+                );
+                assert!(
+                    operation
+                        .responses
+                        .responses
+                        .keys()
+                        .any(|status| status.starts_with('2') || status.starts_with('3')),
+                    "{method} {path} documents no success"
+                );
+            }
+        }
+        routes.sort();
+        let mut expected = [
+            "GET /users",
+            "POST /users",
+            "DELETE /users",
+            "POST /verify",
+            "POST /login",
+            "POST /refresh",
+            "POST /logout",
+            "GET /me",
+            "GET /products",
+            "POST /products",
+            "DELETE /products/{id}",
+            "POST /products/{id}/buy",
+            "POST /users/{username}/ban",
+            "POST /totp/enrol",
+            "POST /totp/confirm",
+            "GET /oauth/start",
+            "GET /oauth/authorize",
+            "POST /oauth/token",
+            "GET /oauth/callback",
+            "GET /hash-race",
+            "GET /settings",
+            "PUT /settings",
+            "DELETE /settings",
+        ];
+        expected.sort();
+        assert_eq!(routes, expected);
     }
 }

@@ -99,7 +99,34 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
+/// A refused OAuth request, as `authorize`, `token` and `callback` answer
+/// 400: RFC 6749's error object when the flow refuses the request, or the
+/// lab's own error body when the request could not even be read (a missing
+/// query parameter, a malformed JSON body).
+// Describes those answers only: the handlers send an `OAuthError` or an
+// `ApiError` themselves.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[expect(dead_code, reason = "a description of two bodies, never built")]
+enum OAuthRefusal {
+    /// The OAuth flow refused the request.
+    OAuth(OAuthError),
+    /// The request could not be read.
+    Request(model::ErrorBody),
+}
+
 /// `GET /labs/auth/oauth/start`
+#[utoipa::path(get, path = "/oauth/start",
+    operation_id = "oauth_start",
+    summary = "Start \"sign in with Workbench ID\" (the shop, as OAuth client)",
+    description = "Makes a random `state` and a PKCE verifier, keeps both behind the `lab_oauth` cookie, and redirects to the authorization endpoint with the verifier's S256 `code_challenge`.",
+    responses(
+        (status = 303, description = "To the authorization endpoint",
+            headers(
+                ("Location" = String, description = "`/labs/auth/oauth/authorize?response_type=code&client_id=demo-shop&redirect_uri=...&state=...&code_challenge=...&code_challenge_method=S256`"),
+                ("Set-Cookie" = String, description = "`lab_oauth=<id>; Path=/labs/auth/oauth; HttpOnly; SameSite=Lax; Max-Age=600`: the pending sign-in"),
+            )),
+    ))]
 pub(super) async fn start(
     State(state): State<Labs>,
     inspector: Inspector,
@@ -141,6 +168,17 @@ pub(super) async fn start(
 }
 
 /// `GET /labs/auth/oauth/authorize`
+#[utoipa::path(get, path = "/oauth/authorize",
+    operation_id = "oauth_authorize",
+    summary = "Authorize the shop (Workbench ID, as authorization server)",
+    description = "Checks the client and its registered redirect URI (a mismatch never redirects: that is how codes leak), requires `response_type=code` and an S256 PKCE challenge, finds the demo user signed in (bearer token or `lab_session` cookie) and redirects back to the client with a one-time code (valid 60 seconds) and the same `state`.",
+    params(model::labs::auth::OAuthAuthorizationRequest),
+    responses(
+        (status = 303, description = "Back to the client's redirect URI with the code",
+            headers(("Location" = String, description = "`/labs/auth/oauth/callback?code=...&state=...`"))),
+        (status = 400, description = "Unknown client or redirect URI, a missing or malformed parameter, or no S256 challenge", body = OAuthRefusal),
+        (status = 401, description = "No demo user is signed in to Workbench ID", body = model::ErrorBody),
+    ))]
 pub(super) async fn authorize(
     State(state): State<Labs>,
     inspector: Inspector,
@@ -308,6 +346,15 @@ async fn exchange(
 }
 
 /// `POST /labs/auth/oauth/token`
+#[utoipa::path(post, path = "/oauth/token",
+    operation_id = "oauth_token",
+    summary = "Exchange an authorization code for an access token",
+    description = "The code must be unused (it is spent by this request, whatever the outcome), unexpired, for the same client and redirect URI, and SHA-256 of `code_verifier` must match the challenge (PKCE).",
+    request_body = model::labs::auth::OAuthTokenRequest,
+    responses(
+        (status = 200, description = "An access token for the demo user", body = model::labs::auth::OAuthTokenResponse),
+        (status = 400, description = "`invalid_grant` or `unsupported_grant_type`, or a malformed body", body = OAuthRefusal),
+    ))]
 pub(super) async fn token(
     State(state): State<Labs>,
     inspector: Inspector,
@@ -334,6 +381,16 @@ fn pending_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `GET /labs/auth/oauth/callback`: the shop finishes its sign-in.
+#[utoipa::path(get, path = "/oauth/callback",
+    operation_id = "oauth_callback",
+    summary = "Finish \"sign in with Workbench ID\" (the shop, as OAuth client)",
+    description = "Checks `state` against the sign-in this browser started (the `lab_oauth` cookie; a mismatch is a forged callback), exchanges the code with the kept PKCE verifier, then signs the user in to the shop with its own session.",
+    params(model::labs::auth::OAuthCallbackQuery),
+    responses(
+        (status = 200, description = "The shop signed the user in", body = model::labs::auth::OAuthSignedIn,
+            headers(("Set-Cookie" = String, description = "The shop's own session: `lab_session=<id>; Path=/labs/auth; HttpOnly; SameSite=Strict; Max-Age=<session_secs>`"))),
+        (status = 400, description = "No pending sign-in, a `state` that does not match (`invalid_state`), a refused code exchange, or a missing parameter", body = OAuthRefusal),
+    ))]
 pub(super) async fn callback(
     State(state): State<Labs>,
     inspector: Inspector,

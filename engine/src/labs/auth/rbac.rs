@@ -156,6 +156,15 @@ async fn authorise(
 }
 
 /// `GET /labs/auth/products`
+#[utoipa::path(get, path = "/products",
+    operation_id = "list_products",
+    summary = "List the demo shop's products",
+    description = "Needs a signed-in demo user (bearer token or `lab_session` cookie) whose role may `browse` under your permission matrix.",
+    responses(
+        (status = 200, description = "The products, by id", body = Vec<model::labs::auth::Product>),
+        (status = 401, description = "Not signed in to the demo shop, or the token or session was refused", body = model::ErrorBody),
+        (status = 403, description = "Signed in, but your permission matrix does not allow this (or the user is banned); the message names the rule", body = model::ErrorBody),
+    ))]
 pub(super) async fn list(
     State(state): State<Labs>,
     inspector: Inspector,
@@ -194,6 +203,18 @@ pub(super) async fn list(
 }
 
 /// `POST /labs/auth/products`
+#[utoipa::path(post, path = "/products",
+    operation_id = "add_product",
+    summary = "Add a product to the demo shop",
+    description = "Needs a signed-in demo user whose role may `add_product`; they become its owner.",
+    request_body = model::labs::auth::NewProduct,
+    responses(
+        (status = 201, description = "The product was added", body = model::labs::auth::Product),
+        (status = 401, description = "Not signed in to the demo shop, or the token or session was refused", body = model::ErrorBody),
+        (status = 403, description = "Signed in, but your permission matrix does not allow this (or the user is banned); the message names the rule", body = model::ErrorBody),
+        (status = 409, description = "The shop is full, or the lab's tables were changed", body = model::ErrorBody),
+        (status = 422, description = "The name is empty or longer than 80 characters", body = model::ErrorBody),
+    ))]
 pub(super) async fn add(
     State(state): State<Labs>,
     inspector: Inspector,
@@ -268,6 +289,17 @@ async fn owner_of(state: &Labs, student: &Student, id: i64) -> Result<String, Ap
 }
 
 /// `DELETE /labs/auth/products/{id}`
+#[utoipa::path(delete, path = "/products/{id}",
+    operation_id = "delete_product",
+    summary = "Delete a product",
+    description = "Needs `delete_any_product`, or `delete_own_product` and owning it: authorisation by attribute, not only by role.",
+    params(("id" = i64, Path, description = "The product's id")),
+    responses(
+        (status = 204, description = "The product was deleted"),
+        (status = 401, description = "Not signed in to the demo shop, or the token or session was refused", body = model::ErrorBody),
+        (status = 403, description = "Signed in, but your permission matrix does not allow this (or the user is banned); the message names the rule", body = model::ErrorBody),
+        (status = 404, description = "No product with this id in your shop", body = model::ErrorBody),
+    ))]
 pub(super) async fn delete(
     State(state): State<Labs>,
     inspector: Inspector,
@@ -298,6 +330,17 @@ pub(super) async fn delete(
 }
 
 /// `POST /labs/auth/products/{id}/buy`
+#[utoipa::path(post, path = "/products/{id}/buy",
+    operation_id = "buy_product",
+    summary = "Buy a product",
+    description = "Needs a signed-in demo user whose role may `buy`. Nothing is stored: the answer says who bought what.",
+    params(("id" = i64, Path, description = "The product's id")),
+    responses(
+        (status = 200, description = "Bought", body = model::labs::auth::Purchase),
+        (status = 401, description = "Not signed in to the demo shop, or the token or session was refused", body = model::ErrorBody),
+        (status = 403, description = "Signed in, but your permission matrix does not allow this (or the user is banned); the message names the rule", body = model::ErrorBody),
+        (status = 404, description = "No product with this id in your shop", body = model::ErrorBody),
+    ))]
 pub(super) async fn buy(
     State(state): State<Labs>,
     inspector: Inspector,
@@ -324,6 +367,17 @@ pub(super) async fn buy(
 }
 
 /// `POST /labs/auth/users/{username}/ban`
+#[utoipa::path(post, path = "/users/{username}/ban",
+    operation_id = "ban_user",
+    summary = "Ban a demo user",
+    description = "Needs a signed-in demo user whose role may `ban_user` (admins, by default). A banned user is refused every shop action.",
+    params(("username" = String, Path, description = "The demo user to ban")),
+    responses(
+        (status = 204, description = "The user is banned"),
+        (status = 401, description = "Not signed in to the demo shop, or the token or session was refused", body = model::ErrorBody),
+        (status = 403, description = "Signed in, but your permission matrix does not allow this (or the user is banned); the message names the rule", body = model::ErrorBody),
+        (status = 404, description = "No demo user by that name in your shop", body = model::ErrorBody),
+    ))]
 pub(super) async fn ban(
     State(state): State<Labs>,
     inspector: Inspector,

@@ -229,7 +229,31 @@ async fn issue_pair(
     })
 }
 
+/// `POST /labs/auth/login`'s answer: which one depends on the `mechanism`
+/// lab setting.
+// Untagged: each variant serialises as exactly the object it holds.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum LoginAnswer {
+    /// Session mode: the session id travels in the `lab_session` cookie.
+    Session(SessionStarted),
+    /// JWT mode: an access token and a refresh token.
+    Jwt(TokenPair),
+}
+
 /// `POST /labs/auth/login`
+#[utoipa::path(post, path = "/login",
+    summary = "Sign a demo user in",
+    description = "Checks the password (and the two-factor code, for a user who enrolled one). In session mode (the default) the answer sets the `lab_session` cookie (HttpOnly, SameSite=Strict, Path=/labs/auth); in JWT mode it carries an HS256 access token and a one-use refresh token instead, and sets no cookie.",
+    request_body = model::labs::auth::SignIn,
+    responses(
+        (status = 200, description = "Signed in: a session (session mode) or a token pair (JWT mode)", body = LoginAnswer,
+            headers(("Set-Cookie" = String, description = "Session mode only: `lab_session=<id>; Path=/labs/auth; HttpOnly; SameSite=Strict; Max-Age=<session_secs>`"))),
+        (status = 401, description = "Wrong username or password, or a missing, wrong or replayed two-factor code", body = model::ErrorBody),
+        (status = 409, description = "The stored hash asks for more work than the lab allows, or the lab's tables were changed", body = model::ErrorBody),
+        (status = 429, description = "Hashing is busy or you hashed too often; try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn login(
     State(state): State<Labs>,
     inspector: Inspector,
@@ -258,12 +282,12 @@ pub(super) async fn login(
         Mechanism::Session => {
             let (cookie, expires_at) =
                 start_session(&state, &student, &attempt.username, settings.session_secs).await?;
-            let mut response = Json(SessionStarted {
+            let mut response = Json(LoginAnswer::Session(SessionStarted {
                 expires_at,
                 mechanism: Mechanism::Session,
                 role,
                 username: attempt.username,
-            })
+            }))
             .into_response();
             response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(response)
@@ -280,12 +304,20 @@ pub(super) async fn login(
                 settings.session_secs,
             )
             .await?;
-            Ok(Json(pair).into_response())
+            Ok(Json(LoginAnswer::Jwt(pair)).into_response())
         }
     }
 }
 
 /// `POST /labs/auth/refresh`: one use per refresh token.
+#[utoipa::path(post, path = "/refresh",
+    summary = "Trade a refresh token for a new token pair",
+    description = "Each refresh token works once: the answer carries its replacement. A refresh token presented a second time means a copy exists, so its whole family is revoked and the answer is 401.",
+    request_body = model::labs::auth::RefreshRequest,
+    responses(
+        (status = 200, description = "A new access token and a new refresh token", body = model::labs::auth::TokenPair),
+        (status = 401, description = "The refresh token is unknown, already used (its family is now revoked), revoked or expired, or its user is gone", body = model::ErrorBody),
+    ))]
 pub(super) async fn refresh(
     State(state): State<Labs>,
     inspector: Inspector,
@@ -379,6 +411,14 @@ pub(super) async fn refresh(
 
 /// `POST /labs/auth/logout`: deletes the session, or revokes a refresh
 /// token's family when one is sent.
+#[utoipa::path(post, path = "/logout",
+    summary = "Sign out",
+    description = "Deletes the session named by the `lab_session` cookie, if any, and clears the cookie. A body of `{\"refresh_token\": \"...\"}` also revokes that token's whole family; any other body (or none) is ignored.",
+    request_body(content_type = "application/json", description = "Optional, and read whatever its type: in JWT mode, `{\"refresh_token\": \"...\"}` (a `RefreshRequest`) revokes that token's family; anything else is ignored."),
+    responses(
+        (status = 204, description = "Signed out (also when nobody was signed in)",
+            headers(("Set-Cookie" = String, description = "Clears the session cookie: `lab_session=; Path=/labs/auth; HttpOnly; SameSite=Strict; Max-Age=0`"))),
+    ))]
 pub(super) async fn logout(
     State(state): State<Labs>,
     student: Student,
@@ -517,6 +557,13 @@ fn verify_jwt(
 }
 
 /// `GET /labs/auth/me`
+#[utoipa::path(get, path = "/me",
+    summary = "Who the request is signed in as",
+    description = "Reads an `Authorization: Bearer` access token when there is one, the `lab_session` cookie otherwise.",
+    responses(
+        (status = 200, description = "The signed-in demo user", body = model::labs::auth::SignedInUser),
+        (status = 401, description = "No credentials, or the token or session was refused", body = model::ErrorBody),
+    ))]
 pub(super) async fn me(
     State(state): State<Labs>,
     inspector: Inspector,

@@ -180,6 +180,14 @@ pub(super) async fn check_second_factor(
 }
 
 /// `POST /labs/auth/totp/enrol`
+#[utoipa::path(post, path = "/totp/enrol",
+    operation_id = "totp_enrol",
+    summary = "Start two-factor enrolment for the signed-in demo user",
+    description = "Makes a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 seconds) and gives it as base32, as an `otpauth://` URI and as that URI's QR code (an SVG document inside the JSON). Two-factor sign-in stays off until `POST /totp/confirm` sees a first code.",
+    responses(
+        (status = 200, description = "The new secret, three ways", body = model::labs::auth::TotpEnrolment),
+        (status = 401, description = "Not signed in to the demo shop, or the user no longer exists", body = model::ErrorBody),
+    ))]
 pub(super) async fn enrol(
     State(state): State<Labs>,
     inspector: Inspector,
@@ -217,6 +225,17 @@ pub(super) async fn enrol(
 }
 
 /// `POST /labs/auth/totp/confirm`
+#[utoipa::path(post, path = "/totp/confirm",
+    operation_id = "totp_confirm",
+    summary = "Turn two-factor sign-in on with a first code",
+    description = "The current code (one 30-second step of drift either way is accepted) proves the authenticator holds the secret; from then on `POST /login` needs a `code` too.",
+    request_body = model::labs::auth::TotpConfirmation,
+    responses(
+        (status = 200, description = "Two-factor sign-in is on", body = model::labs::auth::TwoFactorEnabled),
+        (status = 401, description = "Not signed in to the demo shop, or the user no longer exists", body = model::ErrorBody),
+        (status = 409, description = "The user has not enrolled yet", body = model::ErrorBody),
+        (status = 422, description = "The code does not match", body = model::ErrorBody),
+    ))]
 pub(super) async fn confirm(
     State(state): State<Labs>,
     inspector: Inspector,

@@ -102,6 +102,18 @@ fn check_username(name: &str) -> Result<(), ApiError> {
 }
 
 /// `POST /labs/auth/users`
+#[utoipa::path(post, path = "/users",
+    operation_id = "register_user",
+    summary = "Register a demo user",
+    description = "Hashes the password with argon2id at the cost your settings pick, stores the PHC string in your shop's `users` table, and answers with the hash taken apart and how long hashing took. Hashing runs on the lab's own bounded pool, at a per-student rate.",
+    request_body = model::labs::auth::Registration,
+    responses(
+        (status = 201, description = "The user was registered", body = model::labs::auth::DemoUser),
+        (status = 409, description = "You already have a user by that name, your sandbox is full, or the lab's tables were changed", body = model::ErrorBody),
+        (status = 422, description = "The username, password or role is not allowed", body = model::ErrorBody),
+        (status = 429, description = "Hashing is busy or you hashed too often; try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn register(
     State(state): State<Labs>,
     inspector: Inspector,
@@ -200,6 +212,14 @@ async fn hash(
 }
 
 /// `GET /labs/auth/users`
+#[utoipa::path(get, path = "/users",
+    operation_id = "list_users",
+    summary = "List your demo users",
+    description = "Every demo user in your shop, oldest first, with the stored hash taken apart (`stored` is null when the stored value is not a PHC string).",
+    responses(
+        (status = 200, description = "Your demo users", body = Vec<model::labs::auth::DemoUser>),
+        (status = 409, description = "The lab's tables in your shop were changed so the lab cannot read them", body = model::ErrorBody),
+    ))]
 pub(super) async fn list(
     State(state): State<Labs>,
     student: Student,
@@ -226,6 +246,12 @@ pub(super) async fn list(
 }
 
 /// `DELETE /labs/auth/users`
+#[utoipa::path(delete, path = "/users",
+    operation_id = "clear_users",
+    summary = "Delete all your demo users",
+    responses(
+        (status = 204, description = "Your shop has no demo users any more"),
+    ))]
 pub(super) async fn clear(
     State(state): State<Labs>,
     student: Student,
@@ -293,6 +319,17 @@ fn checkable(phc: String) -> Result<Option<String>, ApiError> {
 
 /// `POST /labs/auth/verify`: one password check, timed. An unknown user is
 /// checked against a decoy, so the time does not tell who exists.
+#[utoipa::path(post, path = "/verify",
+    operation_id = "verify_password",
+    summary = "Check a password against a demo user's hash",
+    description = "One timed check. An unknown user is checked against a decoy hash, so neither the answer nor its time tells who exists.",
+    request_body = model::labs::auth::PasswordAttempt,
+    responses(
+        (status = 200, description = "Whether the password matched, and how long the check took", body = model::labs::auth::PasswordVerification),
+        (status = 409, description = "The stored hash asks for more work than the lab allows, or the lab's tables were changed", body = model::ErrorBody),
+        (status = 429, description = "Hashing is busy or you hashed too often; try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn verify(
     State(state): State<Labs>,
     inspector: Inspector,

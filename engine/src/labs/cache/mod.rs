@@ -23,8 +23,8 @@ mod routes;
 mod service;
 pub(crate) mod store;
 
-use axum::routing::{delete, get, post};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{Lab, LabContext, LabSettings};
 use crate::grading::lab::LabChecks;
@@ -46,13 +46,13 @@ impl Lab for CacheLab {
         CacheService::new(context)
     }
 
-    fn routes(_state: &Labs) -> Router<Labs> {
-        Router::new()
-            .route("/products", get(routes::list))
-            .route("/products/{id}", get(routes::one).put(routes::update_price))
-            .route("/stampede", post(routes::stampede))
-            .route("/stats", get(routes::stats))
-            .route("/entries", delete(routes::clear))
+    fn routes(_state: &Labs) -> OpenApiRouter<Labs> {
+        OpenApiRouter::default()
+            .routes(routes!(routes::list))
+            .routes(routes!(routes::one, routes::update_price))
+            .routes(routes!(routes::stampede))
+            .routes(routes!(routes::stats))
+            .routes(routes!(routes::clear))
     }
 
     fn checks() -> Option<LabChecks> {

@@ -228,6 +228,31 @@ async fn serve(
 }
 
 /// `GET /labs/cache/products`.
+#[utoipa::path(get, path = "/products",
+    summary = "The catalog's first page, through the cache",
+    description = "The first 20 products of your shop, read through the cache your settings describe: a miss waits for the slow origin (`origin_latency_ms`), a hit does not. Send `If-None-Match` with the `ETag` you hold for a 304. When the chosen cache cannot be reached the page comes from the origin with `cache_error` and `X-Cache: BYPASS`.",
+    params(("If-None-Match" = Option<String>, Header, description = "ETags you already hold")),
+    responses(
+        (status = 200, description = "The page", body = model::labs::cache::ProductPage,
+            headers(
+                ("X-Cache" = String, description = "`HIT`, `MISS` or `BYPASS` (strategy `none`, or the cache is down)"),
+                ("Age" = u64, description = "Seconds since the copy was fetched from the origin"),
+                ("ETag" = String, description = "The representation's version, for `If-None-Match`"),
+                ("Cache-Control" = String, description = "`private, max-age=<the entry's lifetime in seconds>`"),
+                ("Server-Timing" = String, description = "`handler;dur=<ms>`: time spent in the handler"),
+            )),
+        (status = 304, description = "Your copy (the ETag you sent) is current: no body",
+            headers(
+                ("X-Cache" = String, description = "`HIT`, `MISS` or `BYPASS` (strategy `none`, or the cache is down)"),
+                ("Age" = u64, description = "Seconds since the copy was fetched from the origin"),
+                ("ETag" = String, description = "The representation's version, for `If-None-Match`"),
+                ("Cache-Control" = String, description = "`private, max-age=<the entry's lifetime in seconds>`"),
+                ("Server-Timing" = String, description = "`handler;dur=<ms>`: time spent in the handler"),
+            )),
+        (status = 409, description = "The origin (your shop, in your SQL sandbox) failed: a table changed in the SQL lab", body = model::ErrorBody),
+        (status = 429, description = "Your shop is busy (over your share of the sandboxes' time); try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn list(
     axum::extract::State(state): axum::extract::State<Labs>,
     student: Student,
@@ -244,6 +269,35 @@ pub(super) async fn list(
 }
 
 /// `GET /labs/cache/products/{id}`.
+#[utoipa::path(get, path = "/products/{id}",
+    summary = "One product, through the cache",
+    description = "One product of your shop, read through the cache your settings describe, with `ETag`, `Cache-Control`, `Age` and `X-Cache`. Send `If-None-Match` with the `ETag` you hold for a 304. When the chosen cache cannot be reached the product comes from the origin with `cache_error` and `X-Cache: BYPASS`.",
+    params(
+        ("id" = i64, Path, description = "The product's id"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags you already hold"),
+    ),
+    responses(
+        (status = 200, description = "The product", body = model::labs::cache::Product,
+            headers(
+                ("X-Cache" = String, description = "`HIT`, `MISS` or `BYPASS` (strategy `none`, or the cache is down)"),
+                ("Age" = u64, description = "Seconds since the copy was fetched from the origin"),
+                ("ETag" = String, description = "The representation's version, for `If-None-Match`"),
+                ("Cache-Control" = String, description = "`private, max-age=<the entry's lifetime in seconds>`"),
+                ("Server-Timing" = String, description = "`handler;dur=<ms>`: time spent in the handler"),
+            )),
+        (status = 304, description = "Your copy (the ETag you sent) is current: no body",
+            headers(
+                ("X-Cache" = String, description = "`HIT`, `MISS` or `BYPASS` (strategy `none`, or the cache is down)"),
+                ("Age" = u64, description = "Seconds since the copy was fetched from the origin"),
+                ("ETag" = String, description = "The representation's version, for `If-None-Match`"),
+                ("Cache-Control" = String, description = "`private, max-age=<the entry's lifetime in seconds>`"),
+                ("Server-Timing" = String, description = "`handler;dur=<ms>`: time spent in the handler"),
+            )),
+        (status = 404, description = "Your shop has no product with that id", body = model::ErrorBody),
+        (status = 409, description = "The origin (your shop, in your SQL sandbox) failed: a table changed in the SQL lab", body = model::ErrorBody),
+        (status = 429, description = "Your shop is busy (over your share of the sandboxes' time); try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn one(
     axum::extract::State(state): axum::extract::State<Labs>,
     student: Student,
@@ -262,6 +316,16 @@ pub(super) async fn one(
 }
 
 /// `PUT /labs/cache/products/{id}`: the origin changes; the strategy decides the cache.
+#[utoipa::path(put, path = "/products/{id}",
+    summary = "Change a product's price at the origin",
+    description = "Writes the new price to your shop (the origin). What happens to the cached copies depends on your settings: cache-aside leaves the product's and the catalog page's copies (stale until their TTL ends) unless `invalidate_on_write` drops them; write-through stores the new product and drops the page; `none` caches nothing.",
+    params(("id" = i64, Path, description = "The product's id")),
+    request_body = model::labs::cache::PriceChange,
+    responses(
+        (status = 200, description = "The new price, and what the strategy did", body = model::labs::cache::PriceChanged),
+        (status = 404, description = "Your shop has no product with that id", body = model::ErrorBody),
+        (status = 422, description = "`price_cents` is not between 1 and 100000000, or the origin refused the change", body = model::ErrorBody),
+    ))]
 pub(super) async fn update_price(
     axum::extract::State(state): axum::extract::State<Labs>,
     student: Student,
@@ -324,6 +388,18 @@ pub(super) async fn update_price(
 
 /// `POST /labs/cache/stampede`: n requests for a cold key, all arriving
 /// before any of them has filled the cache.
+#[utoipa::path(post, path = "/stampede",
+    summary = "Fire n requests at once for a cold key",
+    description = "Evicts the product, then sends `n` reads for it that all look in the cache before any of them has filled it: without `coalescing` each one goes to the origin; with it they share one origin request. The answer counts the origin hits.",
+    request_body = model::labs::cache::StampedeRequest,
+    responses(
+        (status = 200, description = "How the requests were served", body = model::labs::cache::StampedeReport),
+        (status = 404, description = "Your shop has no product with that id", body = model::ErrorBody),
+        (status = 422, description = "`n` is not between 1 and 200", body = model::ErrorBody),
+        (status = 409, description = "The origin (your shop, in your SQL sandbox) failed: a table changed in the SQL lab", body = model::ErrorBody),
+        (status = 429, description = "Your shop is busy (over your share of the sandboxes' time); try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn stampede(
     axum::extract::State(state): axum::extract::State<Labs>,
     student: Student,
@@ -386,6 +462,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// `GET /labs/cache/stats`.
+#[utoipa::path(get, path = "/stats",
+    summary = "Hit ratio, latency percentiles and your recent requests",
+    description = "What your recent reads through the cache add up to (hits, p50 and p95 latency, origin hits), and each of them for the chart.",
+    responses(
+        (status = 200, description = "The statistics", body = model::labs::cache::Stats),
+    ))]
 pub(super) async fn stats(LabState(service): LabState<CacheLab>, student: Student) -> Json<Stats> {
     let (origin_hits, recent) = service.statistics(student.id.as_str());
     let mut latencies: Vec<f64> = recent.iter().map(|s| s.latency_ms).collect();
@@ -408,6 +490,12 @@ pub(super) async fn stats(LabState(service): LabState<CacheLab>, student: Studen
 }
 
 /// `DELETE /labs/cache/entries`: a cold cache and fresh statistics.
+#[utoipa::path(delete, path = "/entries",
+    summary = "Empty your cache and statistics",
+    description = "Drops your cached products and catalog page (in the cache your settings choose) and starts your statistics afresh.",
+    responses(
+        (status = 204, description = "Your cache is cold and your statistics are empty"),
+    ))]
 pub(super) async fn clear(
     LabState(service): LabState<CacheLab>,
     student: Student,

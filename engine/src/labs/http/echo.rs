@@ -34,6 +34,15 @@ impl LabEvent for Echoed {
     }
 }
 
+/// `ANY /labs/http/echo`: the request that arrived, taken apart.
+#[utoipa::path(method(get, post, put, patch, delete), path = "/echo",
+    summary = "The request you sent, taken apart",
+    description = "Answers any method, `OPTIONS` and made-up ones included (the usual ones are listed here): the method, path, query, protocol version, every header and the body, as JSON. A JSON body is also shown parsed. The lab's `latency_ms` setting delays the answer; `pretty` indents it.",
+    request_body(description = "Any body of any type, or none; JSON is also shown parsed", content = Option<serde_json::Value>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The request's anatomy", body = model::labs::http::RequestAnatomy),
+        (status = 413, description = "The body is over the lab's size limit", body = model::ErrorBody),
+    ))]
 pub(super) async fn echo(
     inspector: Inspector,
     CurrentSettings(settings, ..): CurrentSettings<HttpLab>,
@@ -95,6 +104,24 @@ pub(super) async fn echo(
         serde_json::to_string(&anatomy)
     }?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// `ANY /labs/http/echo/...`: the echo, for any path under it.
+#[utoipa::path(method(get, post, put, patch, delete), path = "/echo/{*rest}",
+    summary = "The request you sent to a path under /echo, taken apart",
+    description = "The echo for any path under `/labs/http/echo/`, to see how paths arrive: the same answer as `/echo`, with the full path as sent.",
+    params(("rest" = String, Path, min_length = 1, description = "Any path; the echo shows it back")),
+    request_body(description = "Any body of any type, or none; JSON is also shown parsed", content = Option<serde_json::Value>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The request's anatomy", body = model::labs::http::RequestAnatomy),
+        (status = 413, description = "The body is over the lab's size limit", body = model::ErrorBody),
+    ))]
+pub(super) async fn echo_under(
+    inspector: Inspector,
+    settings: CurrentSettings<HttpLab>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    echo(inspector, settings, request).await
 }
 
 async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {

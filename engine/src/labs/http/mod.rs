@@ -11,9 +11,11 @@ mod echo;
 mod negotiate;
 mod status;
 
-use axum::routing::{any, get};
-use axum::Router;
+use axum::routing::any;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::contract::described_only;
 use super::{Lab, LabSettings};
 use crate::labs::Labs;
 
@@ -30,13 +32,43 @@ impl Lab for HttpLab {
 
     fn state(_context: &super::LabContext) -> Self::State {}
 
-    fn routes(_state: &Labs) -> Router<Labs> {
-        Router::new()
+    fn routes(_state: &Labs) -> OpenApiRouter<Labs> {
+        // The echo and the status routes answer any method, so axum's `any`
+        // serves them and the document lists the usual methods alone.
+        OpenApiRouter::default()
             .route("/echo", any(echo::echo))
-            .route("/echo/{*rest}", any(echo::echo))
+            .route("/echo/{*rest}", any(echo::echo_under))
             .route("/status/{code}", any(status::status))
-            .route("/negotiate", get(negotiate::negotiate))
+            .merge(ids_per_method(described_only(routes!(echo::echo))))
+            .merge(ids_per_method(described_only(routes!(echo::echo_under))))
+            .merge(ids_per_method(described_only(routes!(status::status))))
+            .routes(routes!(negotiate::negotiate))
     }
+}
+
+/// Gives each method of a route documented for several methods an
+/// operation id of its own (`echo_get`, `echo_post`, ...).
+fn ids_per_method(mut router: OpenApiRouter<Labs>) -> OpenApiRouter<Labs> {
+    for item in router.get_openapi_mut().paths.paths.values_mut() {
+        for (method, operation) in [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("options", &mut item.options),
+            ("head", &mut item.head),
+            ("patch", &mut item.patch),
+            ("trace", &mut item.trace),
+        ] {
+            if let Some(operation) = operation {
+                operation.operation_id = operation
+                    .operation_id
+                    .take()
+                    .map(|id| format!("{id}_{method}"));
+            }
+        }
+    }
+    router
 }
 
 /// The most latency a student may add.

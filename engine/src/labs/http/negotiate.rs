@@ -35,6 +35,23 @@ impl LabEvent for Negotiated {
     }
 }
 
+/// `GET /labs/http/negotiate`: one resource, in the representation `Accept` prefers.
+#[utoipa::path(get, path = "/negotiate",
+    summary = "One product, in the representation your Accept header prefers",
+    description = "Content negotiation: the same product as JSON, HTML, plain text or XML, whichever `Accept` ranks highest (q-values count; ties go to that order). No `Accept` means `*/*`, so JSON. When nothing offered is acceptable the answer is 406. Every answer carries `Vary: Accept`.",
+    params(("Accept" = Option<String>, Header, description = "The media ranges you accept, e.g. `text/html, application/json;q=0.5`")),
+    responses(
+        (status = 200, description = "The product, in the chosen representation (`; charset=utf-8`)",
+            content(
+                (serde_json::Value = "application/json", example = json!({"id": 7, "name": "Mechanical keyboard", "price_cents": 8900})),
+                (String = "text/html"),
+                (String = "text/plain"),
+                (String = "application/xml"),
+            ),
+            headers(("Vary" = String, description = "`Accept`: caches keep the representations apart"))),
+        (status = 406, description = "None of the representations on offer is acceptable", body = model::ErrorBody,
+            headers(("Vary" = String, description = "`Accept`"))),
+    ))]
 pub(super) async fn negotiate(inspector: Inspector, headers: HeaderMap) -> Response {
     let accept = headers
         .get(header::ACCEPT)

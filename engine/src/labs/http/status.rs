@@ -8,6 +8,9 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use model::labs::http::StatusExplained;
 use serde::Serialize;
+use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::{extract::Path, ApiError};
 use crate::inspector::{Inspector, LabEvent};
@@ -76,6 +79,65 @@ impl LabEvent for StatusChosen {
     }
 }
 
+/// The body of a status route's answer, for the OpenAPI document: the
+/// status explained, or whatever body the student asked for.
+pub(super) struct HttpStatusBody;
+
+impl utoipa::PartialSchema for HttpStatusBody {
+    fn schema() -> RefOr<Schema> {
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(StatusExplained::name()))
+            .item(ObjectBuilder::new().schema_type(SchemaType::AnyValue).description(Some(
+                "The body asked for with `body=`, as it was given, or the lab's `{error, message}` when it refused the request",
+            )))
+            .description(Some(
+                "The status explained, unless the query asked for a body of its own",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for HttpStatusBody {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            StatusExplained::name().into_owned(),
+            StatusExplained::schema(),
+        ));
+    }
+}
+
+/// `ANY /labs/http/status/{code}`: the status the student asked for.
+#[utoipa::path(method(get, post, put, patch, delete), path = "/status/{code}",
+    summary = "Answers with the status code you ask for",
+    description = "Answers any method with the status in the path, 200 to 599: 5xx answers too, on purpose, to see what a client does with them. \
+The body explains the status as JSON, unless `body` asks for one of your own (then `text/plain`, or the `content_type` you give); 204 and 304 have none. \
+`location` sets `Location` (3xx answers default to `/labs/http/echo`), and each `header=Name: value` adds a header. \
+A code outside 200-599, an unknown parameter, a `location` off this site, a script `content_type` or a header the server manages is refused with 400 and `{error, message}`.",
+    params(
+        ("code" = u16, Path, minimum = 200, maximum = 599, description = "The status to answer with, 200 to 599 (1xx are interim answers, never final)"),
+        ("location" = Option<String>, Query, description = "A path on this site for the `Location` header, e.g. `/labs/http/echo`"),
+        ("header" = Option<Vec<String>>, Query, description = "An extra response header, `Name: value`; repeat for more. Headers the server manages (`Content-Type`, `Set-Cookie`, ...) are refused"),
+        ("content_type" = Option<String>, Query, description = "The `Content-Type` of the body given with `body` (default `text/plain; charset=utf-8`); script types are refused"),
+        ("body" = Option<String>, Query, description = "A body of your own instead of the explanation"),
+    ),
+    responses(
+        (status = 204, description = "No Content, as asked: no body",
+            headers(("Location" = String, description = "When asked for with `location`"))),
+        (status = 304, description = "Not Modified, as asked: no body",
+            headers(("Location" = String, description = "When asked for with `location`"))),
+        (status = "2XX", description = "The success asked for",
+            content((HttpStatusBody = "application/json"), (String = "text/plain"), ("*/*")),
+            headers(("Location" = String, description = "When asked for with `location`, e.g. for a 201"))),
+        (status = "3XX", description = "The redirection asked for",
+            content((HttpStatusBody = "application/json"), (String = "text/plain"), ("*/*")),
+            headers(("Location" = String, description = "Where to go: `location`, or `/labs/http/echo` when none was given"))),
+        (status = "4XX", description = "The client error asked for, or the lab's refusal of the request (400 with `{error, message}`)",
+            content((HttpStatusBody = "application/json"), (String = "text/plain"), ("*/*")),
+            headers(("Location" = String, description = "When asked for with `location`"))),
+        (status = "5XX", description = "The server error asked for: deliberate, the server is fine",
+            content((HttpStatusBody = "application/json"), (String = "text/plain"), ("*/*")),
+            headers(("Location" = String, description = "When asked for with `location`"))),
+    ))]
 pub(super) async fn status(
     inspector: Inspector,
     Path(code): Path<String>,

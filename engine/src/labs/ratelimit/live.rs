@@ -350,11 +350,47 @@ pub(super) async fn limit(
 }
 
 /// `GET /labs/ratelimit/api/ping`.
+#[utoipa::path(get, path = "/api/ping",
+    summary = "A cheap answer behind your rate limiter",
+    description = "Answers `{\"pong\": true}` when your limiter lets the request through. Behind your live rate limiter: it decides every request with your algorithm and settings, counting per `key` (you, your address, or the `X-Api-Key` you send). Every decided answer carries the `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers-10); a refusal is 429 with `Retry-After`. With `leaky_bucket_queue` an admitted request may first wait its turn.",
+    params(("X-Api-Key" = Option<String>, Header, description = "Counted per key when your settings say `key: api_key` (then required; any value up to 128 characters)")),
+    responses(
+        (status = 200, description = "Allowed", body = model::labs::ratelimit::Pong,
+            headers(
+                ("RateLimit-Policy" = String, description = "The limiter's quota and window: `\"lab\";q=<quota>;w=<seconds>`"),
+                ("RateLimit" = String, description = "What is left: `\"lab\";r=<remaining>;t=<seconds until reset>`"),
+            )),
+        (status = 401, description = "Your limiter counts per API key and the request has no `X-Api-Key`", body = model::ErrorBody),
+        (status = 429, description = "Too Many Requests: your limiter refused it", body = model::ErrorBody,
+            headers(
+                ("Retry-After" = u64, description = "Seconds until a request would be allowed"),
+                ("RateLimit-Policy" = String, description = "The limiter's quota and window: `\"lab\";q=<quota>;w=<seconds>`"),
+                ("RateLimit" = String, description = "What is left: `\"lab\";r=<remaining>;t=<seconds until reset>`"),
+            )),
+    ))]
 pub(super) async fn ping() -> Json<Pong> {
     Json(Pong { pong: true })
 }
 
 /// `GET /labs/ratelimit/api/items`.
+#[utoipa::path(get, path = "/api/items",
+    summary = "A short list behind the same rate limiter",
+    description = "A second route behind the same limiter as `/api/ping`, counted in the same bucket. Behind your live rate limiter: it decides every request with your algorithm and settings, counting per `key` (you, your address, or the `X-Api-Key` you send). Every decided answer carries the `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers-10); a refusal is 429 with `Retry-After`. With `leaky_bucket_queue` an admitted request may first wait its turn.",
+    params(("X-Api-Key" = Option<String>, Header, description = "Counted per key when your settings say `key: api_key` (then required; any value up to 128 characters)")),
+    responses(
+        (status = 200, description = "Allowed", body = model::labs::ratelimit::ItemList,
+            headers(
+                ("RateLimit-Policy" = String, description = "The limiter's quota and window: `\"lab\";q=<quota>;w=<seconds>`"),
+                ("RateLimit" = String, description = "What is left: `\"lab\";r=<remaining>;t=<seconds until reset>`"),
+            )),
+        (status = 401, description = "Your limiter counts per API key and the request has no `X-Api-Key`", body = model::ErrorBody),
+        (status = 429, description = "Too Many Requests: your limiter refused it", body = model::ErrorBody,
+            headers(
+                ("Retry-After" = u64, description = "Seconds until a request would be allowed"),
+                ("RateLimit-Policy" = String, description = "The limiter's quota and window: `\"lab\";q=<quota>;w=<seconds>`"),
+                ("RateLimit" = String, description = "What is left: `\"lab\";r=<remaining>;t=<seconds until reset>`"),
+            )),
+    ))]
 pub(super) async fn items() -> Json<ItemList> {
     Json(ItemList {
         items: ["kettle", "lamp", "tent"].map(String::from).to_vec(),

@@ -21,8 +21,9 @@ mod checks;
 mod live;
 pub(crate) mod simulate;
 
-use axum::routing::{get, post};
-use axum::{middleware, Router};
+use axum::middleware;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{Lab, LabContext, LabSettings};
 use crate::grading::lab::LabChecks;
@@ -49,13 +50,13 @@ impl Lab for RateLimitLab {
         )
     }
 
-    fn routes(state: &Labs) -> Router<Labs> {
-        let limited = Router::new()
-            .route("/api/ping", get(live::ping))
-            .route("/api/items", get(live::items))
+    fn routes(state: &Labs) -> OpenApiRouter<Labs> {
+        let limited = OpenApiRouter::default()
+            .routes(routes!(live::ping))
+            .routes(routes!(live::items))
             .route_layer(middleware::from_fn_with_state(state.clone(), live::limit));
-        Router::new()
-            .route("/simulate", post(simulate::simulate))
+        OpenApiRouter::default()
+            .routes(routes!(simulate::simulate))
             .merge(limited)
     }
 

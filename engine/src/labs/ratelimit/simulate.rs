@@ -94,6 +94,14 @@ pub(crate) fn lane(kind: Kind, policy: Policy, times: &[Millis]) -> Lane {
 }
 
 /// `POST /labs/ratelimit/simulate`.
+#[utoipa::path(post, path = "/simulate",
+    summary = "Run one traffic pattern through every algorithm",
+    description = "Sends the pattern (`steady`, `bursty`, `boundary` or typed-in `times`) through all six algorithms side by side on a virtual clock, instantly and the same every time, with your settings or the `settings` given. At most 2000 requests within 120 s.",
+    request_body = model::labs::ratelimit::SimulationRequest,
+    responses(
+        (status = 200, description = "Every algorithm's timeline", body = model::labs::ratelimit::Simulation),
+        (status = 422, description = "The settings or the pattern are out of bounds (too many requests, too long, a rate out of range)", body = model::ErrorBody),
+    ))]
 pub(super) async fn simulate(
     CurrentSettings(stored, _): CurrentSettings<RateLimitLab>,
     JsonBody(request): JsonBody<SimulationRequest>,

@@ -28,8 +28,8 @@ pub(crate) mod withdrawal;
 
 use std::sync::Arc;
 
-use axum::routing::{delete, get, post};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{Lab, LabContext, LabSettings};
 use crate::error::ApiError;
@@ -60,16 +60,16 @@ impl Lab for SqlLab {
         )
     }
 
-    fn routes(_state: &Labs) -> Router<Labs> {
-        Router::new()
-            .route("/query", post(routes::query))
-            .route("/plan", post(routes::plan))
-            .route("/index-experiment", post(routes::index_experiment))
-            .route("/schema", get(routes::schema))
-            .route("/sandbox", delete(routes::reset))
-            .route("/withdrawal", post(routes::withdrawal))
-            .route("/transfer", post(routes::transfer))
-            .route("/customers/{id}/orders", get(orders::customer_orders))
+    fn routes(_state: &Labs) -> OpenApiRouter<Labs> {
+        OpenApiRouter::default()
+            .routes(routes!(routes::query))
+            .routes(routes!(routes::plan))
+            .routes(routes!(routes::index_experiment))
+            .routes(routes!(routes::schema))
+            .routes(routes!(routes::reset))
+            .routes(routes!(routes::withdrawal))
+            .routes(routes!(routes::transfer))
+            .routes(routes!(orders::customer_orders))
     }
 
     fn checks() -> Option<LabChecks> {

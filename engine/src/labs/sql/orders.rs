@@ -69,6 +69,18 @@ impl Traced<'_> {
 }
 
 /// `GET /labs/sql/customers/{id}/orders?strategy=join|n-plus-one`.
+#[utoipa::path(get, path = "/customers/{id}/orders",
+    summary = "A customer's orders with their items, as an app would serve them",
+    description = "An app-style endpoint written with sqlx over your sandbox. `strategy=n-plus-one` loads the customer, then their orders, then each order's items one query at a time (what an ORM's lazy loading does); `strategy=join` asks once. `queries` counts what it took, and each query shows in the inspector.",
+    params(
+        ("id" = i64, Path, description = "The customer's id"),
+        model::labs::sql::CustomerOrdersOptions,
+    ),
+    responses(
+        (status = 200, description = "The customer and their orders, oldest first", body = model::labs::sql::CustomerOrders),
+        (status = 404, description = "Your sandbox has no customer with that id", body = model::ErrorBody),
+        (status = 422, description = "Your sandbox's data could not be served (a table changed in the SQL lab), or the queries ran past their time limit", body = model::ErrorBody),
+    ))]
 pub(super) async fn customer_orders(
     LabState(sandboxes): LabState<SqlLab>,
     student: Student,

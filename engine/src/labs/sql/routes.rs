@@ -101,6 +101,19 @@ impl IntoResponse for SqlFailure {
 }
 
 /// `POST /labs/sql/query`: one statement in the student's sandbox.
+#[utoipa::path(post, path = "/query",
+    summary = "Run one SQL statement in your sandbox",
+    description = "Any one statement (a read, a write, DDL, `EXPLAIN`) runs in your own copy of the shop database, within the sandbox's time, memory and row limits. Reads come back with their query plan. A failed statement answers with SQLite's message, its kind and, when SQLite knows it, the position in your SQL.",
+    request_body = model::labs::sql::RunRequest,
+    responses(
+        (status = 200, description = "The statement's result", body = model::labs::sql::QueryAnswer),
+        (status = 400, description = "The SQL is not valid, or is not exactly one statement (or the request body is malformed)", body = model::labs::sql::SqlErrorBody),
+        (status = 403, description = "The sandbox's rules refuse the statement (e.g. `ATTACH`)", body = model::labs::sql::SqlErrorBody),
+        (status = 409, description = "The sandbox is full, or busy with another of your statements", body = model::labs::sql::SqlErrorBody),
+        (status = 422, description = "SQLite refused it while running (a constraint, ...), or it ran past its time or memory limit", body = model::labs::sql::SqlErrorBody),
+        (status = 429, description = "You are over your share of the sandboxes' time; try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn query(
     LabState(sandboxes): LabState<SqlLab>,
     student: Student,
@@ -143,6 +156,18 @@ pub(super) async fn query(
 }
 
 /// `POST /labs/sql/plan`: the plan of one statement, without running it.
+#[utoipa::path(post, path = "/plan",
+    summary = "The query plan of one statement, as a tree",
+    description = "`EXPLAIN QUERY PLAN` of the statement in your sandbox, without running it: the steps SQLite would take (which tables it scans, which indexes it searches), nested as SQLite nests them.",
+    request_body = model::labs::sql::RunRequest,
+    responses(
+        (status = 200, description = "The statement's plan", body = model::labs::sql::Plan),
+        (status = 400, description = "The SQL is not valid, or is not exactly one statement (or the request body is malformed)", body = model::labs::sql::SqlErrorBody),
+        (status = 403, description = "The sandbox's rules refuse the statement", body = model::labs::sql::SqlErrorBody),
+        (status = 422, description = "Planning ran past the sandbox's time or memory limit", body = model::labs::sql::SqlErrorBody),
+        (status = 429, description = "You are over your share of the sandboxes' time; try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn plan(
     LabState(sandboxes): LabState<SqlLab>,
     student: Student,
@@ -157,6 +182,14 @@ pub(super) async fn plan(
 }
 
 /// `GET /labs/sql/schema`.
+#[utoipa::path(get, path = "/schema",
+    summary = "The tables of your sandbox",
+    description = "Every table of your sandbox with its columns, primary key, foreign keys, indexes (yours and those behind UNIQUE and PRIMARY KEY) and row count.",
+    responses(
+        (status = 200, description = "The sandbox's tables", body = model::labs::sql::Schema),
+        (status = 429, description = "You are over your share of the sandboxes' time; try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn schema(
     LabState(sandboxes): LabState<SqlLab>,
     student: Student,
@@ -171,6 +204,12 @@ pub(super) async fn schema(
 }
 
 /// `DELETE /labs/sql/sandbox`.
+#[utoipa::path(delete, path = "/sandbox",
+    summary = "Throw your sandbox away",
+    description = "Deletes your copy of the shop database; the next request that uses it starts from a fresh copy. Your settings stay.",
+    responses(
+        (status = 204, description = "The sandbox is gone"),
+    ))]
 pub(super) async fn reset(
     LabState(sandboxes): LabState<SqlLab>,
     student: Student,
@@ -199,6 +238,19 @@ fn timed(db: &mut super::engine::Db, query: &str) -> Result<Timed, SqlError> {
 }
 
 /// `POST /labs/sql/index-experiment`: times a read, creates an index, times it again.
+#[utoipa::path(post, path = "/index-experiment",
+    summary = "Time a query before and after creating an index",
+    description = "Runs the query (a read) five times, creates the index (which stays in your sandbox), runs the query five times again, and answers both plans, every run's time and the speedup of the medians.",
+    request_body = model::labs::sql::ExperimentRequest,
+    responses(
+        (status = 200, description = "Before and after", body = model::labs::sql::Experiment),
+        (status = 400, description = "The query is not a read, the index is not a `CREATE INDEX`, or either is not valid SQL", body = model::labs::sql::SqlErrorBody),
+        (status = 403, description = "The sandbox's rules refuse a statement", body = model::labs::sql::SqlErrorBody),
+        (status = 409, description = "The sandbox is full, or busy", body = model::labs::sql::SqlErrorBody),
+        (status = 422, description = "SQLite refused the index (e.g. its name is taken), or a statement ran past its limits", body = model::labs::sql::SqlErrorBody),
+        (status = 429, description = "You are over your share of the sandboxes' time; try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn index_experiment(
     LabState(sandboxes): LabState<SqlLab>,
     student: Student,
@@ -244,6 +296,14 @@ pub(super) async fn index_experiment(
 }
 
 /// `POST /labs/sql/withdrawal`: the concurrent withdrawal under the student's settings.
+#[utoipa::path(post, path = "/withdrawal",
+    summary = "Two withdrawals from one account at the same moment, step by step",
+    description = "Sessions A and B withdraw 100 and 50 from an account holding 300, taking turns statement by statement on two real connections, under your settings (`transaction`, `withdrawal`, `retry_on_busy`). The answer tells every step and whether an update was lost. No request body: change the settings to change the run.",
+    responses(
+        (status = 200, description = "The run's story", body = model::labs::sql::WithdrawalReport),
+        (status = 429, description = "You are over your share of the sandboxes' time; try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn withdrawal(
     LabState(sandboxes): LabState<SqlLab>,
     student: Student,
@@ -258,6 +318,14 @@ pub(super) async fn withdrawal(
 }
 
 /// `POST /labs/sql/transfer`: the failing transfer, without and with a transaction.
+#[utoipa::path(post, path = "/transfer",
+    summary = "A transfer that fails halfway, without and with a transaction",
+    description = "Moves money between two accounts with two updates, the second of which fails: once without a transaction (money disappears) and once inside one (the rollback keeps it). The answer holds exactly two runs, in that order. No request body.",
+    responses(
+        (status = 200, description = "The two runs: without a transaction, then with one", body = [model::labs::sql::TransferRun]),
+        (status = 429, description = "You are over your share of the sandboxes' time; try again after Retry-After", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub(super) async fn transfer(
     LabState(sandboxes): LabState<SqlLab>,
     student: Student,
