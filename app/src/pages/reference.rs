@@ -68,8 +68,8 @@ fn Operation(operation: ReferenceOperation) -> impl IntoView {
                 <span class=method_class>{operation.method.clone()}</span> " "
                 <code class="operation-path">{operation.path.clone()}</code>
             </h3>
-            <p class="operation-summary">{operation.summary}</p>
-            {(!operation.description.is_empty()).then(|| view! { <p>{operation.description}</p> })}
+            <p class="operation-summary"><Prose text=operation.summary/></p>
+            {(!operation.description.is_empty()).then(|| view! { <p><Prose text=operation.description/></p> })}
             {(!operation.parameters.is_empty()).then(|| view! {
                 <h4>"Parameters"</h4>
                 <Fields fields=operation.parameters with_location=true/>
@@ -95,12 +95,12 @@ fn Response(response: ReferenceResponse) -> impl IntoView {
     view! {
         <dt><span class=class>{response.status}</span></dt>
         <dd>
-            {response.description}
+            <Prose text=response.description/>
             {response.body.map(|body| view! { " " <Body body/> })}
             {(!response.headers.is_empty()).then(|| view! {
                 <ul class="response-headers">
                     {response.headers.into_iter().map(|header| view! {
-                        <li><code>{header.name}</code> ": " {header.description}</li>
+                        <li><code>{header.name}</code> ": " <Prose text=header.description/></li>
                     }).collect_view()}
                 </ul>
             })}
@@ -149,7 +149,7 @@ fn Fields(fields: Vec<ReferenceField>, with_location: bool) -> impl IntoView {
                         {with_location.then(|| view! { <td>{field.location.clone()}</td> })}
                         <td><ShapeText shape=field.shape schema=field.schema/></td>
                         <td>{if field.required { "yes" } else { "no" }}</td>
-                        <td>{field.description}</td>
+                        <td><Prose text=field.description/></td>
                     </tr>
                 }).collect_view()}
             </tbody>
@@ -164,7 +164,7 @@ fn Shape(schema: ReferenceSchema) -> impl IntoView {
     view! {
         <article class="shape" id=id>
             <h3><code>{schema.name}</code></h3>
-            {(!schema.description.is_empty()).then(|| view! { <p>{schema.description}</p> })}
+            {(!schema.description.is_empty()).then(|| view! { <p><Prose text=schema.description/></p> })}
             {if schema.fields.is_empty() {
                 view! { <p>"Shape: " <code>{schema.shape}</code></p> }.into_any()
             } else {
@@ -172,4 +172,20 @@ fn Shape(schema: ReferenceSchema) -> impl IntoView {
             }}
         </article>
     }
+}
+
+/// A description as the document writes it: text with `code` in backticks.
+#[component]
+fn Prose(text: String) -> impl IntoView {
+    text.split('`')
+        .enumerate()
+        .map(|(at, part)| {
+            let part = part.to_string();
+            if at % 2 == 1 {
+                view! { <code>{part}</code> }.into_any()
+            } else {
+                part.into_any()
+            }
+        })
+        .collect_view()
 }

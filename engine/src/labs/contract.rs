@@ -62,11 +62,19 @@ pub(crate) fn lab_part<L: Lab>(mut own: OpenApi) -> OpenApi {
 
     let mut paths = Paths::new();
     for (path, mut item) in std::mem::take(&mut own.paths.paths) {
+        // One handler documented for several methods (the HTTP lab's echo)
+        // has one id; each method then gets its own.
+        let ids: Vec<Option<String>> = operations_mut(&mut item)
+            .map(|(_, operation)| operation.operation_id.clone())
+            .collect();
+        let shared = |id: &String| ids.iter().flatten().filter(|other| *other == id).count() > 1;
         for (method, operation) in operations_mut(&mut item) {
             operation.tags = Some(vec![L::NAME.to_string()]);
-            let id = operation.operation_id.clone().unwrap_or_else(|| {
-                format!("{method}_{}", path.trim_matches('/').replace('/', "_"))
-            });
+            let id = match operation.operation_id.take() {
+                Some(id) if shared(&id) => format!("{id}_{method}"),
+                Some(id) => id,
+                None => format!("{method}_{}", path.trim_matches('/').replace('/', "_")),
+            };
             operation.operation_id = Some(format!("{}_{id}", L::NAME));
             let errors = error_response::<L>();
             operation

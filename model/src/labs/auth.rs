@@ -182,6 +182,7 @@ pub struct HashRace {
     pub argon2id_slower_by: f64,
     /// Hours one core needs to try every 8-letter lowercase password:
     /// against SHA-256, then against argon2id.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>, min_items = 2, max_items = 2))]
     pub eight_lowercase_letters_hours: (f64, f64),
 }
 

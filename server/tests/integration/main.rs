@@ -20,6 +20,7 @@ mod http_lab;
 mod lesson_widgets;
 mod live_reload;
 mod malformed_requests;
+mod openapi;
 mod page_cache;
 mod pages;
 mod progress;

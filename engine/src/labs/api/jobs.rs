@@ -198,7 +198,7 @@ fn touched(inspector: &Inspector, job: &Job, action: &'static str) {
 }
 
 /// `POST /labs/api/exports`: starts an export, `202 Accepted`.
-#[utoipa::path(post, path = "/exports",
+#[utoipa::path(post, path = "/exports", operation_id = "start_export",
     summary = "Start an export of your orders",
     description = "Answers at once with 202 and the job's Location; the work runs on after the answer. One export per student at a time.",
     request_body = model::labs::api::ExportRequest,
@@ -398,7 +398,7 @@ fn no_such_job(id: u64) -> ApiProblem {
 }
 
 /// `GET /labs/api/exports/{id}`: where the job is.
-#[utoipa::path(get, path = "/exports/{id}",
+#[utoipa::path(get, path = "/exports/{id}", operation_id = "export_status",
     summary = "An export's status and progress",
     params(("id" = u64, Path, description = "The job's number (yours start at 1)")),
     responses(
@@ -427,7 +427,7 @@ pub(super) async fn poll(
 }
 
 /// `GET /labs/api/exports/{id}/result`: the report, once done.
-#[utoipa::path(get, path = "/exports/{id}/result",
+#[utoipa::path(get, path = "/exports/{id}/result", operation_id = "export_result",
     summary = "A finished export's report",
     params(("id" = u64, Path, description = "The job's number")),
     responses(
@@ -474,7 +474,7 @@ pub(super) async fn result(
 
 /// `DELETE /labs/api/exports/{id}`: cancels a running job (`202`), or
 /// forgets a finished one (`204`).
-#[utoipa::path(delete, path = "/exports/{id}",
+#[utoipa::path(delete, path = "/exports/{id}", operation_id = "cancel_export",
     summary = "Cancel a running export, or forget a finished one",
     params(("id" = u64, Path, description = "The job's number")),
     responses(
@@ -503,15 +503,28 @@ pub(super) async fn cancel(
     }
 }
 
+/// One server-sent event of an export's stream, as the OpenAPI document
+/// describes it (the handler writes the event with axum's `Event`).
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "only the document reads it")]
+struct JobEvent {
+    /// `progress`, then `done`, `cancelled` or `failed`.
+    event: String,
+    /// How many orders the export had read when the event was sent.
+    id: String,
+    /// The job, as JSON, as `GET /labs/api/exports/{id}` shows it.
+    data: String,
+}
+
 /// `GET /labs/api/exports/{id}/events`: the job's progress as server-sent
 /// events, one `progress` event per change and a last `done`,
 /// `cancelled` or `failed` event, after which the stream ends.
-#[utoipa::path(get, path = "/exports/{id}/events",
+#[utoipa::path(get, path = "/exports/{id}/events", operation_id = "export_events",
     summary = "An export's progress as server-sent events",
     description = "One `progress` event per step, then one `done`, `cancelled` or `failed` event, and the stream ends. Each event's data is the job as `GET /exports/{id}` shows it.",
     params(("id" = u64, Path, description = "The job's number")),
     responses(
-        (status = 200, description = "The event stream", body = String, content_type = "text/event-stream"),
+        (status = 200, description = "The event stream", body = JobEvent, content_type = "text/event-stream"),
         (status = 404, description = "You have no export with this number", body = model::labs::api::Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn events(

@@ -86,7 +86,7 @@ fn not_found(id: i64) -> ApiProblem {
 }
 
 /// `GET /labs/api/orders/{id}`.
-#[utoipa::path(get, path = "/orders/{id}",
+#[utoipa::path(get, path = "/orders/{id}", operation_id = "read_order",
     summary = "One order, with its ETag",
     description = "Send If-None-Match with the ETag you hold: 304 and no body when the order has not changed.",
     params(("id" = i64, Path, description = "The order's id"),
@@ -277,7 +277,7 @@ impl LabEvent for ResponseDropped<'_> {
 
 /// `POST /labs/api/orders`: `201 Created`, the new order's URL in
 /// `Location`; with an `Idempotency-Key`, at most one order per key.
-#[utoipa::path(post, path = "/orders",
+#[utoipa::path(post, path = "/orders", operation_id = "create_order",
     summary = "Place an order",
     description = "Answers 201 with the new order's Location. With an Idempotency-Key, a retry of the same request replays the first answer instead of placing a second order.",
     params(("Idempotency-Key" = Option<String>, Header, description = "A key of your choosing, unique per order you mean to place (1 to 255 printable characters)")),
@@ -523,7 +523,7 @@ async fn conditional(
 }
 
 /// `PATCH /labs/api/orders/{id}`: changes the status.
-#[utoipa::path(patch, path = "/orders/{id}",
+#[utoipa::path(patch, path = "/orders/{id}", operation_id = "update_order",
     summary = "Change an order's status, if nobody changed it since you read it",
     params(("id" = i64, Path, description = "The order's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag you last read; required unless the lab's `require_if_match` is off")),
@@ -566,7 +566,7 @@ pub(super) async fn update(
 }
 
 /// `DELETE /labs/api/orders/{id}`.
-#[utoipa::path(delete, path = "/orders/{id}",
+#[utoipa::path(delete, path = "/orders/{id}", operation_id = "delete_order",
     summary = "Delete an order, if nobody changed it since you read it",
     params(("id" = i64, Path, description = "The order's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag you last read; required unless the lab's `require_if_match` is off")),

@@ -324,7 +324,7 @@ fn link_header(links: &PageLinks) -> String {
 }
 
 /// `GET /labs/api/orders`.
-#[utoipa::path(get, path = "/orders",
+#[utoipa::path(get, path = "/orders", operation_id = "list_orders",
     summary = "A page of orders, by offset or by cursor",
     description = "Offset pages (`page`) count rows from the start; cursor pages (`paging=cursor`, then `after` from the `next` link) continue after the last order seen, and stay right while orders are added and removed. Unknown parameters are refused.",
     params(

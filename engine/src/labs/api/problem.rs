@@ -230,7 +230,7 @@ impl LabEvent for ProblemAnswered<'_> {
 }
 
 /// `GET /labs/api/problems/{kind}`: what a problem type means.
-#[utoipa::path(get, path = "/problems/{kind}",
+#[utoipa::path(get, path = "/problems/{kind}", operation_id = "explain_problem",
     summary = "What a problem type means (the `type` URL of every problem this API answers)",
     params(("kind" = String, Path, description = "The problem type, e.g. `precondition-failed`")),
     responses(

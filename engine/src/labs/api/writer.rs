@@ -172,7 +172,7 @@ fn check(config: &WriterConfig) -> Result<(), ApiProblem> {
 }
 
 /// `PUT /labs/api/writer`: starts the student's writer, replacing any.
-#[utoipa::path(put, path = "/writer",
+#[utoipa::path(put, path = "/writer", operation_id = "start_writer",
     summary = "Start (or restart) the writer that changes your orders while you page",
     request_body = model::labs::api::WriterConfig,
     responses(
@@ -332,7 +332,7 @@ pub(super) fn after_page(
 }
 
 /// `GET /labs/api/writer`.
-#[utoipa::path(get, path = "/writer",
+#[utoipa::path(get, path = "/writer", operation_id = "writer_status",
     summary = "What your writer has done",
     responses((status = 200, description = "The writer's status", body = model::labs::api::WriterStatus)))]
 pub(super) async fn status(
@@ -354,7 +354,7 @@ pub(super) async fn status(
 }
 
 /// `DELETE /labs/api/writer`: stops it.
-#[utoipa::path(delete, path = "/writer",
+#[utoipa::path(delete, path = "/writer", operation_id = "stop_writer",
     summary = "Stop your writer",
     responses((status = 204, description = "No writer runs for you now")))]
 pub(super) async fn stop(student: Student, LabState(state): LabState<ApiLab>) -> StatusCode {

@@ -447,7 +447,8 @@ pub(super) async fn stampede(
     Ok(Json(StampedeReport {
         n: request.n,
         coalescing: settings.coalescing,
-        origin_hits: hits_after - hits_before,
+        // A reset of the statistics during the stampede must not underflow.
+        origin_hits: hits_after.saturating_sub(hits_before),
         outcomes,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
     }))

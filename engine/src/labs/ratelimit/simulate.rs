@@ -31,6 +31,9 @@ impl ArrivalTimes for Pattern {
                 }
                 let gap = 1000.0 / per_sec;
                 let count = (f64::from(*seconds) * per_sec) as usize;
+                // Refused before anything is made: a huge count would
+                // allocate until the process dies.
+                too_many(count as u64)?;
                 (0..count).map(|i| (i as f64 * gap) as Millis).collect()
             }
             Pattern::Bursty {
@@ -41,6 +44,10 @@ impl ArrivalTimes for Pattern {
                 if *every_secs == 0 {
                     return Err("every_secs must be at least 1".into());
                 }
+                if *size == 0 {
+                    return Ok(Vec::new());
+                }
+                too_many(u64::from(*seconds / every_secs + 1).saturating_mul(u64::from(*size)))?;
                 (0..*seconds / every_secs + 1)
                     .flat_map(|b| {
                         (0..*size)
@@ -61,14 +68,20 @@ impl ArrivalTimes for Pattern {
             Pattern::Times { times_ms } => times_ms.clone(),
         };
         times.sort_unstable();
-        if times.len() > MAX_REQUESTS {
-            return Err(format!("at most {MAX_REQUESTS} requests per simulation"));
-        }
+        too_many(times.len() as u64)?;
         if times.last().is_some_and(|t| *t > MAX_SPAN_MS) {
             return Err(format!("times must be within {} s", MAX_SPAN_MS / 1000));
         }
         Ok(times)
     }
+}
+
+/// Refuses a simulation of more than [`MAX_REQUESTS`] requests.
+fn too_many(count: u64) -> Result<(), String> {
+    if count > MAX_REQUESTS as u64 {
+        return Err(format!("at most {MAX_REQUESTS} requests per simulation"));
+    }
+    Ok(())
 }
 
 /// Runs `times` through one algorithm.
@@ -166,5 +179,28 @@ mod tests {
         .times(&policy)
         .unwrap();
         assert_eq!(steady.len(), 40);
+    }
+
+    #[test]
+    fn huge_patterns_are_refused_before_they_are_made() {
+        let policy = RateLimitSettings::default().policy();
+        // Made first, these would take gigabytes, or minutes of a worker.
+        let steady = Pattern::Steady {
+            per_sec: 200.0,
+            seconds: u32::MAX,
+        };
+        assert!(steady.times(&policy).is_err());
+        let bursty = Pattern::Bursty {
+            size: u32::MAX,
+            every_secs: 1,
+            seconds: u32::MAX,
+        };
+        assert!(bursty.times(&policy).is_err());
+        let empty = Pattern::Bursty {
+            size: 0,
+            every_secs: 1,
+            seconds: u32::MAX,
+        };
+        assert_eq!(empty.times(&policy), Ok(Vec::new()));
     }
 }
