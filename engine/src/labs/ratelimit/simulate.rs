@@ -47,12 +47,11 @@ impl ArrivalTimes for Pattern {
                 if *size == 0 {
                     return Ok(Vec::new());
                 }
-                too_many(u64::from(*seconds / every_secs + 1).saturating_mul(u64::from(*size)))?;
-                (0..*seconds / every_secs + 1)
-                    .flat_map(|b| {
-                        (0..*size)
-                            .map(move |i| Millis::from(b * every_secs) * 1000 + Millis::from(i) * 5)
-                    })
+                let bursts = Millis::from(*seconds / every_secs) + 1;
+                too_many(bursts.saturating_mul(Millis::from(*size)))?;
+                let every_ms = Millis::from(*every_secs) * 1000;
+                (0..bursts)
+                    .flat_map(|b| (0..Millis::from(*size)).map(move |i| b * every_ms + i * 5))
                     .collect()
             }
             Pattern::Boundary => {
