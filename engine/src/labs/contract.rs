@@ -10,8 +10,6 @@
 //! labs that speak RFC 9457, `application/problem+json`), the lab's tag,
 //! and operation ids unique across labs.
 
-use std::sync::Arc;
-
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -118,21 +116,17 @@ pub(crate) fn document(labs: OpenApi, titles: &[(&str, &str)]) -> OpenApi {
 
 /// Serves `document` as JSON at [`OPENAPI_PATH`].
 pub(crate) fn route(document: &OpenApi) -> Router {
-    let json: Arc<str> = document
-        .to_json()
-        .expect("an OpenAPI document is always serialisable")
-        .into();
+    // Serialised once; each answer shares the bytes instead of copying them.
+    let json = axum::body::Bytes::from(
+        document
+            .to_json()
+            .expect("an OpenAPI document is always serialisable"),
+    );
     Router::new().route(
         OPENAPI_PATH,
         get(move || {
             let json = json.clone();
-            async move {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    json.to_string(),
-                )
-                    .into_response()
-            }
+            async move { ([(header::CONTENT_TYPE, "application/json")], json).into_response() }
         }),
     )
 }
