@@ -390,11 +390,8 @@ impl Student {
                 .ok_or(ApiError::Internal(InternalError::Wiring(
                     "the session layer is missing",
                 )))?;
-        let address = extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| {
-                crate::limiter::counted_address(c.0.ip())
-            });
+        let address =
+            crate::limiter::counted_address(crate::connection::Connection::peer_ip(extensions));
         state
             .new_guests
             .check(address, crate::limiter::Context::Anyone)

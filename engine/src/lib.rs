@@ -28,12 +28,15 @@
 //!   (sessions, accounts, lab settings), kept exact by their writers;
 //!   [`marks`], a student's deadlines, lessons read and exercise results
 //!   for their pages; [`changes`], how another process's writes empty them.
+//! - [`connection`]: which TCP connection a request came on, and its
+//!   number on it, for the traces.
 //! - [`clock`], [`error`], [`forms`], [`redis_link`]: shared plumbing.
 
 pub mod accounts;
 pub mod changes;
 pub mod classes;
 pub mod clock;
+pub mod connection;
 pub mod content;
 pub mod db;
 pub mod error;

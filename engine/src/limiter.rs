@@ -99,14 +99,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
-                    counted_address(c.0.ip())
-                }),
-        ))
+        Ok(Self(counted_address(
+            crate::connection::Connection::peer_ip(&parts.extensions),
+        )))
     }
 }
 

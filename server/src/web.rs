@@ -1,7 +1,6 @@
 //! The HTTP wiring: pages, API, labs, static assets and the layers around them.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,6 +112,9 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
     // once per layer and clones the nested boxes on every request.
     let every_request = tower::ServiceBuilder::new()
         .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .layer(axum::middleware::map_request(
+            engine::connection::number_requests,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_FRAME_OPTIONS,
@@ -227,8 +229,8 @@ pub async fn run(
         stopping.send_replace(true);
     };
     let service = app(state, CachedSessions::new(sessions))
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, service)
+        .into_make_service_with_connect_info::<engine::connection::Connection>();
+    let result = axum::serve(engine::connection::NoDelay(listener), service)
         .with_graceful_shutdown(shutdown)
         .await;
     purge.abort();

@@ -77,7 +77,7 @@ fn read_next(walk: RwSignal<Walk>, busy: RwSignal<bool>) {
 
 /// The `detail` of a problem answer, or its status.
 #[cfg(feature = "hydrate")]
-fn problem_detail(status: u16, text: &str) -> String {
+pub(super) fn problem_detail(status: u16, text: &str) -> String {
     serde_json::from_str::<crate::model::labs::api::Problem>(text)
         .map(|p| format!("{status}: {}", p.detail))
         .unwrap_or_else(|_| format!("The API answered {status}."))

@@ -16,6 +16,7 @@ pub(crate) mod settings_draft;
 pub(crate) mod sql;
 pub(crate) mod sql_lab;
 pub(crate) mod theme;
+pub(crate) mod transport;
 
 use leptos::prelude::*;
 
@@ -69,6 +70,11 @@ pub const LAB_WIDGETS: &[LabWidget] = &[
         name: "api-pagination-console",
         lab: "api",
         render: || view! { <api::PaginationConsole/> }.into_any(),
+    },
+    LabWidget {
+        name: "api-transport-race",
+        lab: "api",
+        render: || view! { <transport::TransportRaceConsole/> }.into_any(),
     },
     LabWidget {
         name: "ratelimit-simulator",

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use std::sync::Arc;
 
+use crate::connection::RequestOnConnection;
 use crate::identity::{Identities, Student};
 
 use super::store::TraceStore;
@@ -43,6 +44,11 @@ struct RequestReceived<'a> {
     method: &'a str,
     path: &'a str,
     http_version: &'static str,
+    /// The server's number for the TCP connection the request came on.
+    connection: Option<u64>,
+    /// 1 for a connection's first request; more means keep-alive reuse
+    /// (HTTP/1.1) or another stream (HTTP/2).
+    request_on_connection: Option<u64>,
     /// The caller's own `traceparent`, if it sent one.
     traceparent: Option<&'a str>,
 }
@@ -50,7 +56,16 @@ struct RequestReceived<'a> {
 impl LabEvent for RequestReceived<'_> {
     const KIND: &'static str = "http.request";
     fn summary(&self) -> String {
-        format!("{} {} received", self.method, self.path)
+        match (self.connection, self.request_on_connection) {
+            (Some(connection), Some(number)) => format!(
+                "{} {} received over {}, request {number} on connection {connection}",
+                self.method, self.path, self.http_version
+            ),
+            _ => format!(
+                "{} {} received over {}",
+                self.method, self.path, self.http_version
+            ),
+        }
     }
 }
 
@@ -86,10 +101,13 @@ pub async fn record_lab_trace(
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_else(|| "/".into());
+    let on_connection = request.extensions().get::<RequestOnConnection>().copied();
     inspector.record(&RequestReceived {
         method: method.as_str(),
         path: &path,
         http_version: version_name(request.version()),
+        connection: on_connection.map(|c| c.connection),
+        request_on_connection: on_connection.map(|c| c.number),
         traceparent: request
             .headers()
             .get("traceparent")
@@ -159,8 +177,8 @@ fn version_name(version: Version) -> &'static str {
         Version::HTTP_09 => "HTTP/0.9",
         Version::HTTP_10 => "HTTP/1.0",
         Version::HTTP_11 => "HTTP/1.1",
-        Version::HTTP_2 => "HTTP/2.0",
-        Version::HTTP_3 => "HTTP/3.0",
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_3 => "HTTP/3",
         _ => "HTTP/?",
     }
 }

@@ -328,3 +328,83 @@ pub struct WriterStatus {
     /// Why it stopped, once it has.
     pub stopped_because: Option<String>,
 }
+
+/// The body of `POST /labs/api/transport-race`: how many requests each way,
+/// and how long the server takes to answer each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct TransportRaceRequest {
+    /// Requests sent each way (1 to 30).
+    pub requests: u32,
+    /// How long the server waits before answering each, in milliseconds
+    /// (0 to 200): the stand-in for a real handler's work.
+    pub latency_ms: u32,
+}
+
+impl Default for TransportRaceRequest {
+    fn default() -> Self {
+        Self {
+            requests: 20,
+            latency_ms: 50,
+        }
+    }
+}
+
+/// One way of sending the requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TransportWay {
+    /// HTTP/1.1 on one kept-alive connection: one request at a time.
+    Http1OneConnection,
+    /// HTTP/1.1 on six connections, as a browser opens per origin.
+    Http1SixConnections,
+    /// HTTP/2 on one connection: every request at once, as streams.
+    Http2OneConnection,
+}
+
+/// What one way of sending cost, from `POST /labs/api/transport-race`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransportRun {
+    /// Which way.
+    pub way: TransportWay,
+    /// The protocol the server saw, e.g. `HTTP/1.1`.
+    pub http_version: String,
+    /// TCP connections the server accepted for this way.
+    pub connections_opened: u32,
+    /// Most requests the server was working on at one moment.
+    pub max_in_flight: u32,
+    /// From the first request sent to the last answer read, in milliseconds.
+    pub total_ms: f64,
+    /// Each request, in the order they were sent.
+    pub requests: Vec<TransportRequestTiming>,
+}
+
+/// One request of a run, as the client timed it and the server placed it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransportRequestTiming {
+    /// The connection it went on, numbered from 1 within the run.
+    pub connection: u32,
+    /// Its number on that connection, from 1.
+    pub number_on_connection: u32,
+    /// When it was sent, in milliseconds from the run's start.
+    pub sent_ms: f64,
+    /// When its answer had been read, in milliseconds from the run's start.
+    pub answered_ms: f64,
+}
+
+/// The answer of `POST /labs/api/transport-race`: the same requests sent
+/// three ways.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransportRace {
+    /// Requests sent each way.
+    pub requests: u32,
+    /// The server's wait before each answer, in milliseconds.
+    pub latency_ms: u32,
+    /// HTTP/1.1 on one connection, on six, then HTTP/2 on one.
+    pub runs: Vec<TransportRun>,
+}

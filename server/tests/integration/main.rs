@@ -29,4 +29,5 @@ mod registry;
 mod sandbox_disk;
 mod security;
 mod sql_lab;
+mod under_http;
 mod user_command;

@@ -14,6 +14,7 @@
 //! | `GET /labs/api/exports/{id}/result` | the report, once done (`409` before, `410` after a cancel) |
 //! | `DELETE /labs/api/exports/{id}` | cancels a running job (`202`) or forgets a finished one (`204`) |
 //! | `PUT /labs/api/writer` | starts another client writing to the orders while the student pages (`WriterConfig`); `GET` says what it did, `DELETE` stops it |
+//! | `POST /labs/api/transport-race` | the same requests over HTTP/1.1 on one connection, on six, and over HTTP/2 on one: connections opened, requests in flight, and each request's timing |
 //! | `GET /labs/api/problems/{type}` | what each problem type means, in words |
 //!
 //! Every error is an RFC 9457 problem document
@@ -31,6 +32,7 @@ mod orders;
 mod pages;
 mod problem;
 mod shop;
+mod transport;
 mod writer;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -42,11 +44,12 @@ use crate::labs::Labs;
 pub use model::labs::api::ApiSettings;
 
 /// What the API lab keeps while the server runs: each student's export
-/// jobs and writer.
+/// jobs and writer, and the transport races running.
 #[derive(Default)]
 pub struct ApiState {
     jobs: jobs::Jobs,
     writers: writer::Writers,
+    races: transport::Races,
 }
 
 /// The API lab.
@@ -73,6 +76,7 @@ impl Lab for ApiLab {
             .routes(routes!(jobs::poll, jobs::cancel))
             .routes(routes!(jobs::result))
             .routes(routes!(jobs::events))
+            .routes(routes!(transport::race))
             .routes(routes!(problem::explain))
     }
 

@@ -27,10 +27,12 @@ pub(super) enum Kind {
     ExportNotFound,
     ExportNotFinished,
     ExportGone,
+    RaceRunning,
+    RaceBusy,
 }
 
 impl Kind {
-    const ALL: [Kind; 15] = [
+    const ALL: [Kind; 17] = [
         Self::Validation,
         Self::PreconditionFailed,
         Self::PreconditionRequired,
@@ -46,6 +48,8 @@ impl Kind {
         Self::ExportNotFound,
         Self::ExportNotFinished,
         Self::ExportGone,
+        Self::RaceRunning,
+        Self::RaceBusy,
     ];
 
     fn slug(self) -> &'static str {
@@ -65,6 +69,8 @@ impl Kind {
             Self::ExportNotFound => "export-not-found",
             Self::ExportNotFinished => "export-not-finished",
             Self::ExportGone => "export-has-no-result",
+            Self::RaceRunning => "race-running",
+            Self::RaceBusy => "races-busy",
         }
     }
 
@@ -84,6 +90,8 @@ impl Kind {
             Self::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
             Self::ExportNotFound => StatusCode::NOT_FOUND,
             Self::ExportGone => StatusCode::GONE,
+            Self::RaceRunning => StatusCode::CONFLICT,
+            Self::RaceBusy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -104,6 +112,8 @@ impl Kind {
             Self::ExportNotFound => "There is no such export",
             Self::ExportNotFinished => "The export has not finished",
             Self::ExportGone => "The export has no result",
+            Self::RaceRunning => "A transport race of yours is already running",
+            Self::RaceBusy => "The server is running as many transport races as it can",
         }
     }
 
@@ -125,6 +135,8 @@ impl Kind {
             Self::ExportNotFound => "404 Not Found: you have no export with this id. Exports are kept in the server's memory for an hour after they finish, and a restart forgets them.",
             Self::ExportNotFinished => "409 Conflict: the job is still running, so there is no result yet. Poll the job (GET on its URL) or follow its events, and fetch the result when its status is done.",
             Self::ExportGone => "410 Gone: the export was cancelled or failed, so it never made a result. Start a new one.",
+            Self::RaceRunning => "409 Conflict: each student runs one transport race at a time, and yours has not answered yet. Wait for its answer, then start another.",
+            Self::RaceBusy => "503 Service Unavailable: a race opens several connections and holds them for seconds, so only a few run at once on the whole server. Nothing was started. Retry after the seconds in Retry-After.",
         }
     }
 

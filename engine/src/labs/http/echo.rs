@@ -1,6 +1,5 @@
 //! `ANY /labs/http/echo`: the anatomy of whatever request arrives.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
@@ -11,6 +10,7 @@ use model::labs::http::RequestAnatomy;
 use serde::Serialize;
 
 use super::HttpLab;
+use crate::connection::Connection;
 use crate::error::ApiError;
 use crate::identity::SESSION_COOKIE;
 use crate::inspector::{Inspector, LabEvent};
@@ -50,8 +50,8 @@ pub(super) async fn echo(
 ) -> Result<Response, ApiError> {
     let client_address = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string());
+        .get::<ConnectInfo<Connection>>()
+        .map(|c| c.0.peer.to_string());
     let (parts, body) = request.into_parts();
     let bytes = read_body(body).await?;
     let text = std::str::from_utf8(&bytes).ok().map(str::to_string);
