@@ -51,3 +51,41 @@ test('under the writer, offset pages repeat an order and cursor pages do not', a
   await widget.getByText('The other client stopped writing.').waitFor();
   await page.close();
 });
+
+test('the transport race shows one, six and one connections, keyboard first', async () => {
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.server.baseUrl}/lessons/apis/under-http`);
+  const widget = page.locator('.transport-race[data-hydrated="true"]');
+  await widget.waitFor({ timeout: 30_000 });
+
+  // Keyboard only: set 12 requests of 20 ms, then press Race.
+  const requests = widget.getByLabel('Requests each way (1 to 30)');
+  await requests.focus();
+  await requests.fill('12');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('20');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+
+  const rows = widget.locator('.transport-figures tbody tr');
+  await rows.nth(2).waitFor({ timeout: 30_000 });
+  const cells = async (n) => (await rows.nth(n).locator('td').allInnerTexts());
+  assert.equal((await cells(0))[0], '1');
+  assert.equal((await cells(0))[1], '1', 'one HTTP/1.1 connection: one at a time');
+  assert.equal((await cells(1))[0], '6');
+  assert.equal((await cells(2))[0], '1');
+  assert.ok(Number((await cells(2))[1]) > 1, 'HTTP/2 streams overlap');
+  await widget.getByText('12 requests each way, the server waiting 20 ms on each').waitFor();
+  assert.equal(await widget.locator('.transport-waterfall').count(), 3);
+  assert.equal(await widget.locator('.transport-waterfall').first().locator('rect').count(), 12);
+
+  assert.deepEqual(await seriousViolations(page), []);
+  await widget.screenshot({ path: path.join(shots, 'api-transport-race.png') });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await widget.screenshot({ path: path.join(shots, 'api-transport-race-dark.png') });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px on a phone`);
+  await widget.screenshot({ path: path.join(shots, 'api-transport-race-phone.png') });
+  await page.close();
+});

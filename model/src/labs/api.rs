@@ -134,6 +134,9 @@ pub struct OrderPage {
     pub total: Option<u64>,
     /// Where the neighbouring pages are.
     pub links: PageLinks,
+    /// With `?include=`: the resources the page's orders refer to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included: Option<Included>,
 }
 
 /// The neighbouring pages, as URLs (absent where there is none).
@@ -336,9 +339,11 @@ pub struct WriterStatus {
 #[serde(default, deny_unknown_fields)]
 pub struct TransportRaceRequest {
     /// Requests sent each way (1 to 30).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 30))]
     pub requests: u32,
     /// How long the server waits before answering each, in milliseconds
     /// (0 to 200): the stand-in for a real handler's work.
+    #[cfg_attr(feature = "openapi", schema(maximum = 200))]
     pub latency_ms: u32,
 }
 
@@ -407,4 +412,60 @@ pub struct TransportRace {
     pub latency_ms: u32,
     /// HTTP/1.1 on one connection, on six, then HTTP/2 on one.
     pub runs: Vec<TransportRun>,
+}
+
+/// A customer of the shop, as `GET /labs/api/customers/{id}` shows one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShopCustomer {
+    /// Its id.
+    pub id: i64,
+    /// Their name.
+    pub name: String,
+    /// Their city, if known.
+    pub city: Option<String>,
+    /// Their country.
+    pub country: String,
+}
+
+/// A product of the shop, as `GET /labs/api/products/{id}` shows one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShopProduct {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its price today, in cents.
+    pub price_cents: i64,
+}
+
+/// One line of an order, in a page's `included` part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncludedLine {
+    /// The order it belongs to.
+    pub order_id: i64,
+    /// The product.
+    pub product_id: i64,
+    /// How many.
+    pub quantity: i64,
+    /// The price when the order was placed, in cents.
+    pub unit_price_cents: i64,
+}
+
+/// What `?include=` adds to a page of orders: the resources its orders
+/// refer to, each once (a compound document, as JSON:API calls it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Included {
+    /// With `include=customer`: the page's customers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customers: Vec<ShopCustomer>,
+    /// With `include=items`: the page's order lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<IncludedLine>,
+    /// With `include=items`: the products of those lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<ShopProduct>,
 }

@@ -679,10 +679,14 @@ async fn after_a_lost_answer_a_retry_duplicates_the_order_without_a_key_and_not_
         start + 2,
         "a duplicate"
     );
+    let (score, max) = grade(&server, &client, "api-safe-retry").await;
+    assert!(score < max, "a retry without a key is not safe");
 
     let keyed_body = json!({ "customer_id": 3, "items": [{ "product_id": 4, "quantity": 1 }] });
     let lost = create_keyed(&server, &client, "pay-1", keyed_body.clone()).await;
     problem(lost, 502).await;
+    let (score, max) = grade(&server, &client, "api-safe-retry").await;
+    assert!(score < max, "lost, but not retried yet");
     let retry = create_keyed(&server, &client, "pay-1", keyed_body).await;
     assert_eq!(retry.status(), 201);
     assert_eq!(header(&retry, "idempotent-replayed"), "true");
@@ -690,6 +694,11 @@ async fn after_a_lost_answer_a_retry_duplicates_the_order_without_a_key_and_not_
         order_count(&server, &client).await,
         start + 3,
         "one order for the key"
+    );
+    let (score, max) = grade(&server, &client, "api-safe-retry").await;
+    assert_eq!(
+        score, max,
+        "a keyed retry after a lost answer, and one order"
     );
 }
 

@@ -167,12 +167,21 @@ pub(super) fn claim(
             Claim::Fresh
         }
         Some(row) if text(row, 0)? != fingerprint => Claim::Mismatch,
-        Some(row) if text(row, 1)? == "done" => Claim::Replay(Stored {
-            status: created_status(integer(row, 3)?)?,
-            location: row.get(4).and_then(|v| v.as_str()).map(str::to_string),
-            body: text(row, 5)?,
-            order_id: row.get(6).and_then(|v| v.as_i64()),
-        }),
+        Some(row) if text(row, 1)? == "done" => {
+            let stored = Stored {
+                status: created_status(integer(row, 3)?)?,
+                location: row.get(4).and_then(|v| v.as_str()).map(str::to_string),
+                body: text(row, 5)?,
+                order_id: row.get(6).and_then(|v| v.as_i64()),
+            };
+            // What the safe-retry check reads: this key's answer was replayed.
+            query(
+                db,
+                "INSERT INTO api_replays (key, order_id, replayed_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                &[Value::from(key), Value::from(stored.order_id), Value::from(now)],
+            )?;
+            Claim::Replay(stored)
+        }
         Some(row) if integer(row, 2)? > now => Claim::InFlight,
         Some(_) => {
             // The claim's request died without finishing: take it over.

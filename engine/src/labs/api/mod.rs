@@ -14,6 +14,9 @@
 //! | `GET /labs/api/exports/{id}/result` | the report, once done (`409` before, `410` after a cancel) |
 //! | `DELETE /labs/api/exports/{id}` | cancels a running job (`202`) or forgets a finished one (`204`) |
 //! | `PUT /labs/api/writer` | starts another client writing to the orders while the student pages (`WriterConfig`); `GET` says what it did, `DELETE` stops it |
+//! | `GET /labs/api/customers/{id}`, `GET /labs/api/products/{id}` | what an order refers to, one resource at a time (`?include=customer,items` on the list brings them along instead) |
+//! | `POST /labs/api/graphql` | the same orders, customers and products in GraphQL, with depth and cost limits; `GET /labs/api/graphql/schema` has the schema |
+//! | `POST /labs/api/grpc/workbench.shop.v1.Shop/ListOrders` | the same again over gRPC-Web (protobuf in frames) |
 //! | `POST /labs/api/transport-race` | the same requests over HTTP/1.1 on one connection, on six, and over HTTP/2 on one: connections opened, requests in flight, and each request's timing |
 //! | `GET /labs/api/problems/{type}` | what each problem type means, in words |
 //!
@@ -26,11 +29,16 @@
 //! (`api.idempotency`) and each answer the fault switch dropped
 //! (`api.fault`).
 
+mod checks;
+mod graphql;
+mod grpc;
 mod idempotency;
 mod jobs;
 mod orders;
 mod pages;
 mod problem;
+mod related;
+mod resources;
 mod shop;
 mod transport;
 mod writer;
@@ -39,7 +47,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Lab, LabContext, LabSettings};
+use crate::error::ApiError;
+use crate::grading::lab::LabChecks;
 use crate::labs::Labs;
+use crate::students::StudentId;
 
 pub use model::labs::api::ApiSettings;
 
@@ -76,8 +87,30 @@ impl Lab for ApiLab {
             .routes(routes!(jobs::poll, jobs::cancel))
             .routes(routes!(jobs::result))
             .routes(routes!(jobs::events))
+            .routes(routes!(resources::customer))
+            .routes(routes!(resources::product))
+            .routes(routes!(graphql::query))
+            .routes(routes!(graphql::schema_text))
+            .routes(routes!(grpc::list_orders_web))
             .routes(routes!(transport::race))
             .routes(routes!(problem::explain))
+    }
+
+    fn checks() -> Option<LabChecks> {
+        Some(LabChecks {
+            lab: Self::NAME,
+            load: checks::load,
+        })
+    }
+
+    /// The answers the fault switch lost, and what followed, as `lost_answers`.
+    async fn extend_answer(
+        labs: &Labs,
+        student: &StudentId,
+        answer: &mut serde_json::Value,
+    ) -> Result<(), ApiError> {
+        answer["lost_answers"] = checks::lost_answers(labs, student).await?;
+        Ok(())
     }
 
     fn forget_idle(labs: &Labs) {

@@ -16,12 +16,14 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use model::labs::api::{OrderPage, OrderSummary, PageLinks};
+use std::collections::BTreeSet;
+
+use model::labs::api::{Included, OrderPage, OrderSummary, PageLinks};
 use serde_json::Value;
 
 use super::problem::{ApiProblem, Kind};
 use super::shop::{in_shop, integer, query, text, LIMITS};
-use super::{writer, ApiLab, MAX_PER_PAGE};
+use super::{related, writer, ApiLab, MAX_PER_PAGE};
 use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
@@ -47,21 +49,64 @@ enum Wanted {
     Cursor { after: Option<i64> },
 }
 
+/// What `?include=` asks to add to the page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Include {
+    customer: bool,
+    items: bool,
+}
+
+impl Include {
+    fn read(text: &str) -> Result<Self, ApiProblem> {
+        let mut include = Self::default();
+        for part in text.split(',').map(str::trim) {
+            match part {
+                "customer" => include.customer = true,
+                "items" => include.items = true,
+                other => {
+                    return Err(ApiProblem::new(
+                        Kind::InvalidQuery,
+                        format!(
+                            "include takes customer and items, comma-separated, not {other:?}."
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(include)
+    }
+
+    /// The parameter again, for the page's links.
+    fn parameter(self) -> &'static str {
+        match (self.customer, self.items) {
+            (true, true) => "&include=customer,items",
+            (true, false) => "&include=customer",
+            (false, true) => "&include=items",
+            (false, false) => "",
+        }
+    }
+}
+
 /// The query string, read strictly: a typo in a parameter name is an
 /// error the client sees, not a default it does not notice.
-fn read_query(query: Option<&str>, default_per_page: u32) -> Result<(Wanted, u32), ApiProblem> {
-    let (mut page, mut per_page, mut paging, mut after) = (None, None, None, None);
+fn read_query(
+    query: Option<&str>,
+    default_per_page: u32,
+) -> Result<(Wanted, u32, Include), ApiProblem> {
+    let (mut page, mut per_page, mut paging, mut after, mut include) =
+        (None, None, None, None, None);
     for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         let slot = match name.as_ref() {
             "page" => &mut page,
             "per_page" => &mut per_page,
             "paging" => &mut paging,
             "after" => &mut after,
+            "include" => &mut include,
             other => {
                 return Err(ApiProblem::new(
                     Kind::InvalidQuery,
                     format!(
-                    "Unknown parameter {other:?}: this API knows page, per_page, paging and after."
+                    "Unknown parameter {other:?}: this API knows page, per_page, paging, after and include."
                 ),
                 ))
             }
@@ -121,7 +166,8 @@ fn read_query(query: Option<&str>, default_per_page: u32) -> Result<(Wanted, u32
             },
         },
     };
-    Ok((wanted, per_page))
+    let include = include.as_deref().map(Include::read).transpose()?;
+    Ok((wanted, per_page, include.unwrap_or_default()))
 }
 
 fn whole(text: &str) -> Option<u32> {
@@ -281,11 +327,36 @@ fn read_page(
     })
 }
 
+/// The resources `include` asks for, for the page's orders: one statement
+/// per kind, not one per order.
+fn included(
+    db: &mut Db,
+    include: Include,
+    orders: &[OrderSummary],
+) -> Result<Option<Included>, SqlError> {
+    if include == Include::default() {
+        return Ok(None);
+    }
+    let mut included = Included::default();
+    if include.customer {
+        let ids: BTreeSet<i64> = orders.iter().map(|o| o.customer_id).collect();
+        included.customers = related::customers(db, &ids)?;
+    }
+    if include.items {
+        let ids: BTreeSet<i64> = orders.iter().map(|o| o.id).collect();
+        included.lines = related::lines(db, &ids)?;
+        let products: BTreeSet<i64> = included.lines.iter().map(|l| l.product_id).collect();
+        included.products = related::products(db, &products)?;
+    }
+    Ok(Some(included))
+}
+
 /// The neighbouring pages of this one.
-fn links(wanted: Wanted, per_page: u32, read: &Read) -> PageLinks {
+fn links(wanted: Wanted, per_page: u32, include: Include, read: &Read) -> PageLinks {
+    let include = include.parameter();
     match wanted {
         Wanted::Offset { page } => {
-            let at = |page: u32| format!("{ORDERS}?page={page}&per_page={per_page}");
+            let at = |page: u32| format!("{ORDERS}?page={page}&per_page={per_page}{include}");
             let total = read.total.unwrap_or_default().max(0) as u64;
             let last = total.div_ceil(u64::from(per_page)).max(1) as u32;
             PageLinks {
@@ -296,11 +367,13 @@ fn links(wanted: Wanted, per_page: u32, read: &Read) -> PageLinks {
             }
         }
         Wanted::Cursor { .. } => PageLinks {
-            first: Some(format!("{ORDERS}?paging=cursor&per_page={per_page}")),
+            first: Some(format!(
+                "{ORDERS}?paging=cursor&per_page={per_page}{include}"
+            )),
             prev: None,
             next: read.orders.last().filter(|_| read.more).map(|last| {
                 format!(
-                    "{ORDERS}?after={}&per_page={per_page}",
+                    "{ORDERS}?after={}&per_page={per_page}{include}",
                     encode_cursor(last.id)
                 )
             }),
@@ -332,6 +405,7 @@ fn link_header(links: &PageLinks) -> String {
         ("per_page" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Orders on a page (the lab's `default_per_page` when absent)"),
         ("paging" = Option<String>, Query, description = "`offset` (the default) or `cursor`"),
         ("after" = Option<String>, Query, description = "Cursor paging: the cursor from the previous page's `next` link"),
+        ("include" = Option<String>, Query, description = "`customer`, `items` or `customer,items`: adds the resources the page's orders refer to under `included`, so one request brings what would otherwise take one per order"),
     ),
     responses(
         (status = 200, description = "The page, with links to the others", body = model::labs::api::OrderPage,
@@ -346,23 +420,25 @@ pub(super) async fn list(
     CurrentSettings(settings, ..): CurrentSettings<ApiLab>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (wanted, per_page) = match read_query(raw.as_deref(), settings.default_per_page) {
+    let (wanted, per_page, include) = match read_query(raw.as_deref(), settings.default_per_page) {
         Ok(read) => read,
         Err(problem) => return Ok(problem.answer(&inspector)),
     };
     let recorder = inspector.clone();
     let now = labs.clock.now();
     let writes = writer::before_page(&state, &student.id, now);
-    let (read, written) = in_shop(&labs, &student.id, move |db| {
+    let (read, included, written) = in_shop(&labs, &student.id, move |db| {
         let written = writer::change_before_page(db, writes, now)?;
-        Ok((read_page(db, wanted, per_page, &recorder)?, written))
+        let read = read_page(db, wanted, per_page, &recorder)?;
+        let included = included(db, include, &read.orders)?;
+        Ok((read, included, written))
     })
     .await?;
     if let Some((changes, rng)) = written {
         inspector.record(&changes);
         writer::after_page(&state, &student.id, &changes, rng);
     }
-    let links = links(wanted, per_page, &read);
+    let links = links(wanted, per_page, include, &read);
     let header_value = link_header(&links);
     let page = OrderPage {
         mode: match wanted {
@@ -378,6 +454,7 @@ pub(super) async fn list(
         },
         total: read.total.map(|t| t.max(0) as u64),
         links,
+        included,
     };
     let mut response = Json(page).into_response();
     if let Ok(value) = HeaderValue::from_str(&header_value) {
@@ -406,16 +483,23 @@ mod tests {
         );
         assert_eq!(
             read_query(Some("page=3&per_page=50"), 20).ok(),
-            Some((Wanted::Offset { page: 3 }, 50))
+            Some((Wanted::Offset { page: 3 }, 50, Include::default()))
         );
         assert_eq!(
-            read_query(Some("paging=cursor"), 20).ok(),
-            Some((Wanted::Cursor { after: None }, 20))
+            read_query(Some("paging=cursor&include=items,customer"), 20).ok(),
+            Some((
+                Wanted::Cursor { after: None },
+                20,
+                Include {
+                    customer: true,
+                    items: true
+                }
+            ))
         );
         let cursor = format!("after={}", encode_cursor(42));
         assert_eq!(
             read_query(Some(&cursor), 20).ok(),
-            Some((Wanted::Cursor { after: Some(42) }, 20))
+            Some((Wanted::Cursor { after: Some(42) }, 20, Include::default()))
         );
         for bad in [
             "page=0",
@@ -427,6 +511,8 @@ mod tests {
             "page=2&paging=cursor",
             "paging=sideways",
             "after=nonsense",
+            "include=seller",
+            "include=",
         ] {
             assert!(read_query(Some(bad), 20).is_err(), "{bad}");
         }
@@ -444,7 +530,12 @@ mod tests {
             more,
             total,
         };
-        let first = links(Wanted::Offset { page: 1 }, 20, &read(true, Some(45)));
+        let first = links(
+            Wanted::Offset { page: 1 },
+            20,
+            Include::default(),
+            &read(true, Some(45)),
+        );
         assert_eq!(first.prev, None);
         assert_eq!(
             first.next.as_deref(),
@@ -454,13 +545,23 @@ mod tests {
             first.last.as_deref(),
             Some("/labs/api/orders?page=3&per_page=20")
         );
-        let last = links(Wanted::Offset { page: 3 }, 20, &read(false, Some(45)));
+        let last = links(
+            Wanted::Offset { page: 3 },
+            20,
+            Include::default(),
+            &read(false, Some(45)),
+        );
         assert_eq!(last.next, None);
         assert_eq!(
             last.prev.as_deref(),
             Some("/labs/api/orders?page=2&per_page=20")
         );
-        let cursor = links(Wanted::Cursor { after: None }, 20, &read(true, None));
+        let cursor = links(
+            Wanted::Cursor { after: None },
+            20,
+            Include::default(),
+            &read(true, None),
+        );
         assert_eq!(
             cursor.next,
             Some(format!(

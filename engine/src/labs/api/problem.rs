@@ -29,10 +29,13 @@ pub(super) enum Kind {
     ExportGone,
     RaceRunning,
     RaceBusy,
+    ResourceNotFound,
+    GraphqlRefused,
+    NotGrpcWeb,
 }
 
 impl Kind {
-    const ALL: [Kind; 17] = [
+    const ALL: [Kind; 20] = [
         Self::Validation,
         Self::PreconditionFailed,
         Self::PreconditionRequired,
@@ -50,6 +53,9 @@ impl Kind {
         Self::ExportGone,
         Self::RaceRunning,
         Self::RaceBusy,
+        Self::ResourceNotFound,
+        Self::GraphqlRefused,
+        Self::NotGrpcWeb,
     ];
 
     fn slug(self) -> &'static str {
@@ -71,6 +77,9 @@ impl Kind {
             Self::ExportGone => "export-has-no-result",
             Self::RaceRunning => "race-running",
             Self::RaceBusy => "races-busy",
+            Self::ResourceNotFound => "resource-not-found",
+            Self::GraphqlRefused => "graphql-request-refused",
+            Self::NotGrpcWeb => "not-grpc-web",
         }
     }
 
@@ -92,6 +101,9 @@ impl Kind {
             Self::ExportGone => StatusCode::GONE,
             Self::RaceRunning => StatusCode::CONFLICT,
             Self::RaceBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ResourceNotFound => StatusCode::NOT_FOUND,
+            Self::GraphqlRefused => StatusCode::BAD_REQUEST,
+            Self::NotGrpcWeb => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
@@ -114,6 +126,9 @@ impl Kind {
             Self::ExportGone => "The export has no result",
             Self::RaceRunning => "A transport race of yours is already running",
             Self::RaceBusy => "The server is running as many transport races as it can",
+            Self::ResourceNotFound => "There is no such customer or product",
+            Self::GraphqlRefused => "The GraphQL request cannot run",
+            Self::NotGrpcWeb => "This route speaks gRPC-Web",
         }
     }
 
@@ -137,6 +152,9 @@ impl Kind {
             Self::ExportGone => "410 Gone: the export was cancelled or failed, so it never made a result. Start a new one.",
             Self::RaceRunning => "409 Conflict: each student runs one transport race at a time, and yours has not answered yet. Wait for its answer, then start another.",
             Self::RaceBusy => "503 Service Unavailable: a race opens several connections and holds them for seconds, so only a few run at once on the whole server. Nothing was started. Retry after the seconds in Retry-After.",
+            Self::ResourceNotFound => "404 Not Found: your shop has no customer or product with this id. Ids come from orders: an order's customer_id and its lines' product_id.",
+            Self::GraphqlRefused => "400 Bad Request: the query was refused before any of it ran. It does not parse, asks for a field or argument the schema does not have, or goes past a limit: at most 6 fields deep, and a cost of at most 1000, where every field costs 1 and a list costs its `first` times what each element asks for. Each entry of `errors` is one of GraphQL's messages, with where it is in the query. The schema is at /labs/api/graphql/schema.",
+            Self::NotGrpcWeb => "415 Unsupported Media Type: this route is a gRPC method, reached over gRPC-Web. Send POST with Content-Type: application/grpc-web+proto (or application/grpc-web) and a body of frames: a flag byte 0, the message's length as 4 big-endian bytes, then the protobuf message. A ListOrdersRequest for 5 orders is the 7 bytes 00 00 00 00 02 08 05.",
         }
     }
 
@@ -177,6 +195,12 @@ impl ApiProblem {
                 ),
             )
         }
+    }
+
+    /// Lists what was wrong, one entry per problem found.
+    pub(super) fn with_errors(mut self, errors: Vec<InvalidParam>) -> Self {
+        self.errors = errors;
+        self
     }
 
     /// Adds a response header (the current `ETag` beside a `412`).

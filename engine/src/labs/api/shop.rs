@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS api_idempotency_keys (
     order_id       INTEGER,
     created_at     INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS api_replays (
+    key          TEXT PRIMARY KEY NOT NULL,
+    order_id     INTEGER,
+    replayed_at  INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS api_lost_responses (
     fingerprint  TEXT PRIMARY KEY NOT NULL,
     order_id     INTEGER,
