@@ -9,6 +9,7 @@ mod common;
 
 mod accounts;
 mod api_lab;
+mod api_styles;
 mod auth_lab;
 mod cache_lab;
 mod check_command;

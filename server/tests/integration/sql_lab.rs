@@ -178,7 +178,7 @@ async fn the_sandbox_refuses_to_reach_outside_itself() {
         tables["rows"][0][0],
         "categories,sellers,customers,products,orders,order_items,reviews,accounts,\
          users,sessions,refresh_tokens,listings,oauth_codes,oauth_pending,\
-         api_idempotency_keys,api_lost_responses",
+         api_idempotency_keys,api_replays,api_lost_responses",
         "the shop, with the auth and API labs' tables"
     );
     assert!(!server.data_dir.path().join("copy.db").exists());

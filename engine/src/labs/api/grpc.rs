@@ -51,7 +51,7 @@ const MAX_FIRST: u32 = 20;
 
 /// `ListOrders`'s request.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct ListOrdersRequest {
+pub struct ListOrdersRequest {
     /// How many of the newest orders (1 to 20; 0 means 5).
     #[prost(uint32, tag = "1")]
     pub first: u32,
@@ -59,7 +59,7 @@ pub(crate) struct ListOrdersRequest {
 
 /// `ListOrders`'s answer.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct ListOrdersReply {
+pub struct ListOrdersReply {
     /// Newest first.
     #[prost(message, repeated, tag = "1")]
     pub orders: Vec<Order>,
@@ -67,52 +67,68 @@ pub(crate) struct ListOrdersReply {
 
 /// An order.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct Order {
+pub struct Order {
+    /// Its id.
     #[prost(int64, tag = "1")]
     pub id: i64,
+    /// When it was placed.
     #[prost(string, tag = "2")]
     pub placed_at: String,
+    /// Its status.
     #[prost(string, tag = "3")]
     pub status: String,
+    /// Who ordered.
     #[prost(message, optional, tag = "4")]
     pub customer: Option<Customer>,
+    /// Its lines.
     #[prost(message, repeated, tag = "5")]
     pub items: Vec<OrderItem>,
+    /// The sum of quantity × unit price over the lines.
     #[prost(int64, tag = "6")]
     pub total_cents: i64,
 }
 
 /// A customer.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct Customer {
+pub struct Customer {
+    /// Its id.
     #[prost(int64, tag = "1")]
     pub id: i64,
+    /// Their name.
     #[prost(string, tag = "2")]
     pub name: String,
+    /// Their city, empty when unknown.
     #[prost(string, tag = "3")]
     pub city: String,
+    /// Their country.
     #[prost(string, tag = "4")]
     pub country: String,
 }
 
 /// One line of an order.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct OrderItem {
+pub struct OrderItem {
+    /// The product.
     #[prost(message, optional, tag = "1")]
     pub product: Option<Product>,
+    /// How many.
     #[prost(int64, tag = "2")]
     pub quantity: i64,
+    /// The price when the order was placed, in cents.
     #[prost(int64, tag = "3")]
     pub unit_price_cents: i64,
 }
 
 /// A product.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct Product {
+pub struct Product {
+    /// Its id.
     #[prost(int64, tag = "1")]
     pub id: i64,
+    /// Its name.
     #[prost(string, tag = "2")]
     pub name: String,
+    /// Its price today, in cents.
     #[prost(int64, tag = "3")]
     pub price_cents: i64,
 }

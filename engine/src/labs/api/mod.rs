@@ -31,7 +31,7 @@
 
 mod checks;
 mod graphql;
-mod grpc;
+pub mod grpc;
 mod idempotency;
 mod jobs;
 mod orders;
