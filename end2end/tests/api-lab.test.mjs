@@ -89,3 +89,33 @@ test('the transport race shows one, six and one connections, keyboard first', as
   await widget.screenshot({ path: path.join(shots, 'api-transport-race-phone.png') });
   await page.close();
 });
+
+test('the styles console fetches the same orders four ways and counts requests and bytes', async () => {
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.server.baseUrl}/lessons/apis/the-api-as-a-contract`);
+  const widget = page.locator('.styles-console[data-hydrated="true"]');
+  await widget.waitFor({ timeout: 30_000 });
+  await widget.getByRole('button', { name: 'Fetch each way' }).click();
+  const rows = widget.locator('tbody tr');
+  await rows.nth(3).waitFor({ timeout: 30_000 });
+  const row = async (n) => rows.nth(n).locator('th, td').allInnerTexts();
+  const [byResource, included, graphql, grpc] = [await row(0), await row(1), await row(2), await row(3)];
+  assert.equal(byResource[0], 'REST, one resource at a time');
+  assert.ok(Number(byResource[1]) > 5, `several requests: ${byResource}`);
+  for (const way of [included, graphql, grpc]) {
+    assert.equal(way[1], '1', `one request: ${way}`);
+    assert.equal(way[4], '5', `five orders: ${way}`);
+  }
+  assert.equal(byResource[4], '5');
+  const bytes = (way) => Number(way[2].replace(/ B$/, ''));
+  assert.ok(bytes(grpc) < bytes(graphql), 'protobuf is smaller than JSON');
+  assert.ok(bytes(graphql) < bytes(byResource), 'GraphQL sends only what was asked');
+
+  assert.deepEqual(await seriousViolations(page), []);
+  await widget.screenshot({ path: path.join(shots, 'api-styles.png') });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px on a phone`);
+  await widget.screenshot({ path: path.join(shots, 'api-styles-phone.png') });
+  await page.close();
+});

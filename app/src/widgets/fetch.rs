@@ -97,6 +97,51 @@ pub(crate) async fn call_api(
     Ok((response.status(), body_text(&response).await?))
 }
 
+/// An answer read as bytes, for binary protocols (gRPC-Web).
+pub(crate) struct BinaryAnswer {
+    pub(crate) status: u16,
+    /// The `grpc-status` header, sent when a gRPC call failed.
+    pub(crate) grpc_status: Option<String>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Sends `body` as `content_type` and reads the answer's bytes.
+pub(crate) async fn call_binary(
+    url: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Result<BinaryAnswer, String> {
+    let headers = Headers::new().map_err(describe)?;
+    headers
+        .append("content-type", content_type)
+        .map_err(describe)?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&js_sys::Uint8Array::from(body));
+    let response: Response =
+        JsFuture::from(leptos::prelude::window().fetch_with_str_and_init(url, &init))
+            .await
+            .map_err(|e| format!("The server could not be reached: {}", describe(e)))?
+            .unchecked_into();
+    let buffer = JsFuture::from(response.array_buffer().map_err(describe)?)
+        .await
+        .map_err(describe)?;
+    Ok(BinaryAnswer {
+        status: response.status(),
+        grpc_status: response.headers().get("grpc-status").ok().flatten(),
+        body: js_sys::Uint8Array::new(&buffer).to_vec(),
+    })
+}
+
+/// Milliseconds since the page loaded, for timing what a widget does.
+pub(crate) fn now_ms() -> f64 {
+    leptos::prelude::window()
+        .performance()
+        .map(|p| p.now())
+        .unwrap_or_default()
+}
+
 /// Reads the whole response body as text.
 async fn body_text(response: &Response) -> Result<String, String> {
     let text = JsFuture::from(response.text().map_err(describe)?)

@@ -15,6 +15,7 @@ pub(crate) mod request;
 pub(crate) mod settings_draft;
 pub(crate) mod sql;
 pub(crate) mod sql_lab;
+pub(crate) mod styles;
 pub(crate) mod theme;
 pub(crate) mod transport;
 
@@ -75,6 +76,11 @@ pub const LAB_WIDGETS: &[LabWidget] = &[
         name: "api-transport-race",
         lab: "api",
         render: || view! { <transport::TransportRaceConsole/> }.into_any(),
+    },
+    LabWidget {
+        name: "api-styles",
+        lab: "api",
+        render: || view! { <styles::StylesConsole/> }.into_any(),
     },
     LabWidget {
         name: "ratelimit-simulator",

@@ -15,6 +15,8 @@
 //! status = 201
 //! expect_headers = { location = "/todos/" }     # the value starts with this
 //! expect_json = { "$.title" = "write tests" }
+//! # also: expect_json_present = ["$.id"], expect_json_absent = ["$.items[2]"];
+//! # expect_headers may name captured values: { location = "{todo}" }
 //! capture = { todo = "header:location" }        # or "json:$.id"
 //! [[check.steps]]
 //! name = "fetch it back"
@@ -104,6 +106,8 @@ struct StepSpec {
     expect_json: BTreeMap<String, toml::Value>,
     #[serde(default)]
     expect_json_present: Vec<String>,
+    #[serde(default)]
+    expect_json_absent: Vec<String>,
     max_ms: Option<u64>,
     #[serde(default)]
     capture: BTreeMap<String, String>,
@@ -126,6 +130,7 @@ struct Step {
     method: reqwest::Method,
     expect_json: Vec<(Selector, Value)>,
     expect_present: Vec<Selector>,
+    expect_absent: Vec<Selector>,
     capture: Vec<(String, Source)>,
 }
 
@@ -198,6 +203,7 @@ impl ProbePlan {
             let mut texts = vec![step.path.as_str()];
             texts.extend(step.body.as_deref());
             texts.extend(step.headers.values().map(String::as_str));
+            texts.extend(step.expect_headers.values().map(String::as_str));
             for name in texts.into_iter().flat_map(placeholders) {
                 if !known.contains(name) {
                     return Err(format!(
@@ -228,6 +234,11 @@ impl ProbePlan {
                 .iter()
                 .map(|s| Selector::parse(s).map_err(|e| format!("{at}: {e}")))
                 .collect::<Result<Vec<_>, _>>()?;
+            let expect_absent = step
+                .expect_json_absent
+                .iter()
+                .map(|s| Selector::parse(s).map_err(|e| format!("{at}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
             let capture = step
                 .capture
                 .iter()
@@ -249,6 +260,7 @@ impl ProbePlan {
                 && step.expect_headers.is_empty()
                 && expect_json.is_empty()
                 && expect_present.is_empty()
+                && expect_absent.is_empty()
                 && step.max_ms.is_none()
             {
                 return Err(format!(
@@ -260,6 +272,7 @@ impl ProbePlan {
                 method,
                 expect_json,
                 expect_present,
+                expect_absent,
                 capture,
             });
         }
@@ -460,6 +473,8 @@ impl Step {
             ));
         }
         for (name, prefix) in &self.spec.expect_headers {
+            // A captured value may be expected again: the same Location twice.
+            let prefix = &fill(prefix, captured);
             let value = answer.headers.get(name).and_then(|v| v.to_str().ok());
             let passed = value.is_some_and(|v| {
                 v.to_ascii_lowercase()
@@ -488,6 +503,15 @@ impl Step {
                 &format!("JSON {} present", selector.as_str()),
                 got.is_some(),
                 format!("{} present", selector.as_str()),
+                describe_json(&json, selector, got),
+            ));
+        }
+        for selector in &self.expect_absent {
+            let got = json.as_ref().and_then(|j| selector.select(j));
+            checks.push(self.named(
+                &format!("JSON {} absent", selector.as_str()),
+                json.is_some() && got.is_none(),
+                format!("no {}", selector.as_str()),
                 describe_json(&json, selector, got),
             ));
         }

@@ -452,3 +452,106 @@ async fn an_lms_grades_submissions_with_an_instructor_token() {
     assert_eq!(grade_with(Some(token)).await.unwrap().status(), 401);
     server.stop().await;
 }
+
+/// Notes and the keys that made them, in a reference notes server.
+#[derive(Default)]
+struct Notes {
+    texts: Vec<String>,
+    /// Key → (body, id of the note it made).
+    keys: std::collections::HashMap<String, (String, usize)>,
+}
+
+/// A reference notes API, as the probe exercise asks for; `forgetful`
+/// ignores `Idempotency-Key`, as a first attempt often does.
+async fn start_notes(forgetful: bool) -> String {
+    type Shared = Arc<Mutex<Notes>>;
+    let create = move |State(notes): State<Shared>,
+                       headers: axum::http::HeaderMap,
+                       body: String| async move {
+        let mut notes = notes.lock().unwrap();
+        let key = headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| !forgetful)
+            .map(str::to_string);
+        let created = |id: usize, text: &str| {
+            (
+                StatusCode::CREATED,
+                [(header::LOCATION, format!("/notes/{id}"))],
+                Json(json!({ "id": id, "text": text })),
+            )
+                .into_response()
+        };
+        if let Some((first_body, id)) = key.as_ref().and_then(|k| notes.keys.get(k)) {
+            if *first_body != body {
+                return StatusCode::UNPROCESSABLE_ENTITY.into_response();
+            }
+            let text = notes.texts[id - 1].clone();
+            return created(*id, &text);
+        }
+        let parsed: Value = serde_json::from_str(&body).unwrap_or_default();
+        let text = parsed["text"].as_str().unwrap_or_default().to_string();
+        notes.texts.push(text.clone());
+        let id = notes.texts.len();
+        if let Some(key) = key {
+            notes.keys.insert(key, (body, id));
+        }
+        created(id, &text)
+    };
+    let list = |State(notes): State<Shared>,
+                axum::extract::Query(query): axum::extract::Query<
+        std::collections::HashMap<String, String>,
+    >| async move {
+        let notes = notes.lock().unwrap();
+        let limit: usize = query
+            .get("limit")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(10);
+        let before = match query.get("after").map(|a| a.parse::<usize>()) {
+            None => notes.texts.len() + 1,
+            Some(Ok(id)) => id,
+            Some(Err(_)) => return StatusCode::BAD_REQUEST.into_response(),
+        };
+        let ids: Vec<usize> = (1..before).rev().take(limit).collect();
+        let items: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({ "id": id, "text": notes.texts[id - 1] }))
+            .collect();
+        let next = ids
+            .last()
+            .filter(|last| **last > 1)
+            .map(|last| format!("/notes?limit={limit}&after={last}"));
+        Json(json!({ "items": items, "next": next })).into_response()
+    };
+    let app = Router::new()
+        .route("/notes", post(create).get(list))
+        .with_state(Shared::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn the_paged_idempotent_probe_passes_a_careful_api_and_names_what_a_forgetful_one_misses() {
+    let url = start_notes(false).await;
+    let outcome = probe("probe-paged-idempotent", &url).await.unwrap();
+    assert!(outcome.passed(), "{:#?}", outcome.checks);
+
+    let url = start_notes(true).await;
+    let outcome = probe("probe-paged-idempotent", &url).await.unwrap();
+    let failed: Vec<&str> = outcome
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(
+        failed.contains(&"the same key and body again replays the first answer: header location"),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&"the next page holds the first note, once: JSON $.items[1] absent"),
+        "the replay made a duplicate: {failed:?}"
+    );
+}
