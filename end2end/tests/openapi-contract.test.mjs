@@ -15,9 +15,11 @@ const schemathesis = path.join(repoRoot, 'tools/venv/bin/schemathesis');
 // Operations that do on purpose what the checks call faults: changing
 // settings can switch on the API lab's "lose the response" fault (a 502 by
 // design) or several seconds of injected latency, and the HTTP lab's
-// status route answers any status a student asks for, 5xx included. Their
-// behaviour has tests of its own (settings validation, http_lab).
-const DELIBERATE = 'put_settings$|^http_status_';
+// status route answers any status a student asks for, 5xx included. The
+// transport race is slow on purpose (up to 30 requests of 200 ms, three
+// ways) and holds its student's place while it runs. Their behaviour has
+// tests of its own (settings validation, http_lab, under_http).
+const DELIBERATE = 'put_settings$|^http_status_|transport_race$';
 
 const env = useServerAndBrowser();
 
