@@ -74,10 +74,10 @@ test('the schema browser draws the shop; the transactions demo loses an update, 
   await page.goto(`${env.server.baseUrl}/lessons/databases/tables-and-keys`);
   const schema = page.locator('.sql-schema[data-hydrated="true"]');
   await schema.waitFor({ timeout: 30_000 });
-  // The shop's eight tables, the six the auth lab keeps in it, and the API lab's two.
-  const diagram = schema.getByRole('img', { name: /Entity-relationship diagram of 16 tables/ });
+  // The shop's eight tables, the six the auth lab keeps in it, and the API lab's three.
+  const diagram = schema.getByRole('img', { name: /Entity-relationship diagram of 17 tables/ });
   await diagram.waitFor();
-  assert.equal(await diagram.locator('.er-table').count(), 16);
+  assert.equal(await diagram.locator('.er-table').count(), 17);
   assert.ok((await diagram.locator('.er-link').count()) >= 8, 'foreign keys are drawn');
   await schema.locator('summary', { hasText: 'order_items' }).click();
   assert.match(await schema.locator('.schema-table', { hasText: 'order_items' }).innerText(), /product_id[\s\S]*→ products\.id/);

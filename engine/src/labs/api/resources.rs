@@ -14,6 +14,7 @@ use crate::error::extract::Path;
 use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::Inspector;
+use crate::labs::sql::engine::{Db, SqlError};
 use crate::labs::Labs;
 
 /// `GET /labs/api/customers/{id}`.
@@ -30,14 +31,15 @@ pub(super) async fn customer(
     inspector: Inspector,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let found = in_shop(&labs, &student.id, move |db| {
-        related::customers(db, &BTreeSet::from([id]))
-    })
-    .await?;
-    Ok(match found.into_iter().next() {
-        Some(customer) => Json(customer).into_response(),
-        None => missing("customer", id).answer(&inspector),
-    })
+    one(
+        &labs,
+        &student,
+        &inspector,
+        "customer",
+        id,
+        related::customers,
+    )
+    .await
 }
 
 /// `GET /labs/api/products/{id}`.
@@ -54,19 +56,34 @@ pub(super) async fn product(
     inspector: Inspector,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let found = in_shop(&labs, &student.id, move |db| {
-        related::products(db, &BTreeSet::from([id]))
-    })
-    .await?;
-    Ok(match found.into_iter().next() {
-        Some(product) => Json(product).into_response(),
-        None => missing("product", id).answer(&inspector),
-    })
+    one(
+        &labs,
+        &student,
+        &inspector,
+        "product",
+        id,
+        related::products,
+    )
+    .await
 }
 
-fn missing(what: &str, id: i64) -> ApiProblem {
-    ApiProblem::new(
-        Kind::ResourceNotFound,
-        format!("Your shop has no {what} {id}."),
-    )
+/// The `what` with `id`, read by `read` (one of [`related`]'s batches),
+/// or a `404` problem.
+async fn one<T: serde::Serialize + Send + 'static>(
+    labs: &Labs,
+    student: &Student,
+    inspector: &Inspector,
+    what: &str,
+    id: i64,
+    read: fn(&mut Db, &BTreeSet<i64>) -> Result<Vec<T>, SqlError>,
+) -> Result<Response, ApiError> {
+    let found = in_shop(labs, &student.id, move |db| read(db, &BTreeSet::from([id]))).await?;
+    Ok(match found.into_iter().next() {
+        Some(resource) => Json(resource).into_response(),
+        None => ApiProblem::new(
+            Kind::ResourceNotFound,
+            format!("Your shop has no {what} {id}."),
+        )
+        .answer(inspector),
+    })
 }
