@@ -119,3 +119,33 @@ test('the styles console fetches the same orders four ways and counts requests a
   await widget.screenshot({ path: path.join(shots, 'api-styles-phone.png') });
   await page.close();
 });
+
+test('the jobs console follows an export to its result, and a cancel ends one early', async () => {
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.server.baseUrl}/lessons/apis/long-running-work`);
+  const widget = page.locator('.jobs-console[data-hydrated="true"]');
+  await widget.waitFor({ timeout: 30_000 });
+  const start = widget.getByRole('button', { name: 'Start an export' });
+
+  await start.click();
+  await widget.getByText(/^Export \d+: done, 12000 of 12000 orders$/).waitFor({ timeout: 60_000 });
+  await widget.getByText('The result: 12000 orders').waitFor();
+  const log = await widget.locator('.jobs-log li').allInnerTexts();
+  assert.match(log.at(-1), /^GET \/labs\/api\/exports\/\d+\/result → 200$/);
+  assert.match(log[0], /^POST \/labs\/api\/exports → 202$/);
+  assert.ok(log.some((line) => /^GET \/labs\/api\/exports\/\d+ → 200 \(×\d+\)$/.test(line)), log.join('\n'));
+  assert.deepEqual(await seriousViolations(page), []);
+  await widget.screenshot({ path: path.join(shots, 'api-jobs-console.png') });
+
+  // From the keyboard: start another, then cancel it while it runs.
+  await start.focus();
+  await page.keyboard.press('Enter');
+  const cancel = widget.getByRole('button', { name: 'Cancel it' });
+  await widget.getByText(/: running, /).waitFor();
+  await cancel.focus();
+  await page.keyboard.press('Enter');
+  await widget.getByText(/^Export \d+: cancelled, /).waitFor({ timeout: 30_000 });
+  assert.equal(await widget.locator('caption', { hasText: 'The result' }).count(), 0);
+  assert.ok((await widget.locator('.jobs-log li').allInnerTexts()).some((line) => /^DELETE .* → 202$/.test(line)));
+  await page.close();
+});

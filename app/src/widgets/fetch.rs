@@ -134,6 +134,15 @@ pub(crate) async fn call_binary(
     })
 }
 
+/// Waits `ms` milliseconds without blocking the page.
+pub(crate) async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = leptos::prelude::window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 /// Milliseconds since the page loaded, for timing what a widget does.
 pub(crate) fn now_ms() -> f64 {
     leptos::prelude::window()

@@ -9,6 +9,7 @@ pub(crate) mod exercise;
 #[cfg(feature = "hydrate")]
 mod fetch;
 pub(crate) mod hashes;
+pub(crate) mod jobs;
 pub(crate) mod permissions;
 pub(crate) mod ratelimit;
 pub(crate) mod request;
@@ -71,6 +72,11 @@ pub const LAB_WIDGETS: &[LabWidget] = &[
         name: "api-pagination-console",
         lab: "api",
         render: || view! { <api::PaginationConsole/> }.into_any(),
+    },
+    LabWidget {
+        name: "api-jobs-console",
+        lab: "api",
+        render: || view! { <jobs::JobsConsole/> }.into_any(),
     },
     LabWidget {
         name: "api-transport-race",

@@ -50,15 +50,6 @@ fn remaining_of(field: &str) -> Option<u32> {
         .and_then(|r| r.parse().ok())
 }
 
-#[cfg(feature = "hydrate")]
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = leptos::prelude::window()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
 /// Accepted and refused requests over time, the limiter's level beneath.
 #[component]
 fn BurstChart(shots: Vec<Shot>, capacity: u32) -> impl IntoView {
@@ -162,7 +153,7 @@ pub(crate) fn RateLimitConsole() -> impl IntoView {
                     let due = start + i as f64 * 1000.0 / rate;
                     let now = performance.as_ref().map(|p| p.now()).unwrap_or_default();
                     if due > now {
-                        sleep_ms((due - now) as i32).await;
+                        super::fetch::sleep_ms((due - now) as i32).await;
                     }
                 }
                 let request = crate::model::RequestTemplate {

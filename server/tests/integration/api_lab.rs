@@ -1058,3 +1058,41 @@ async fn a_background_writer_changes_the_orders_and_stops_on_its_own() {
         .unwrap()
         .contains("60 seconds"));
 }
+
+#[tokio::test]
+async fn the_keyset_exercise_passes_a_cursor_query_and_fails_an_offset_that_matches_today() {
+    let server = TestServer::start().await;
+    let client = server.browser();
+    let attempt = |sql: &'static str| {
+        client
+            .post(server.url("/api/exercises/api-keyset-query/attempts"))
+            .json(&json!({ "answer": { "sql": sql } }))
+            .send()
+    };
+    let keyset: Value = attempt(
+        "SELECT id, customer_id, placed_at, status FROM orders WHERE id < 5000 ORDER BY id DESC LIMIT 20",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        keyset["outcome"]["score"], keyset["outcome"]["max"],
+        "{keyset}"
+    );
+    // The same 20 rows on today's shop, found by counting from the front.
+    let offset: Value = attempt(
+        "SELECT id, customer_id, placed_at, status FROM orders ORDER BY id DESC LIMIT 20 OFFSET 7001",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        offset["outcome"]["score"].as_i64() < offset["outcome"]["max"].as_i64(),
+        "{offset}"
+    );
+    server.stop().await;
+}
