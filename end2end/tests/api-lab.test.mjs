@@ -102,12 +102,14 @@ test('the styles console fetches the same orders four ways and counts requests a
   const [byResource, included, graphql, grpc] = [await row(0), await row(1), await row(2), await row(3)];
   assert.equal(byResource[0], 'REST, one resource at a time');
   assert.ok(Number(byResource[1]) > 5, `several requests: ${byResource}`);
+  assert.equal(byResource[2], '3', 'three rounds: the list, the orders, then customers and products');
   for (const way of [included, graphql, grpc]) {
     assert.equal(way[1], '1', `one request: ${way}`);
-    assert.equal(way[4], '5', `five orders: ${way}`);
+    assert.equal(way[2], '1', `one round trip: ${way}`);
+    assert.equal(way[5], '5', `five orders: ${way}`);
   }
-  assert.equal(byResource[4], '5');
-  const bytes = (way) => Number(way[2].replace(/ B$/, ''));
+  assert.equal(byResource[5], '5');
+  const bytes = (way) => Number(way[3].replace(/ B$/, ''));
   assert.ok(bytes(grpc) < bytes(graphql), 'protobuf is smaller than JSON');
   assert.ok(bytes(graphql) < bytes(byResource), 'GraphQL sends only what was asked');
 

@@ -10,6 +10,8 @@ use leptos::prelude::*;
 struct Fetched {
     way: &'static str,
     requests: u32,
+    /// Rounds of waiting: requests that need an earlier answer go after it.
+    rounds: u32,
     /// Response bodies, as received (after any decompression).
     bytes: usize,
     ms: f64,
@@ -65,6 +67,7 @@ pub(crate) fn StylesConsole() -> impl IntoView {
                     <tr>
                         <th scope="row">{f.way}</th>
                         <td>{f.requests.to_string()}</td>
+                        <td>{f.rounds.to_string()}</td>
                         <td>{format!("{} B", f.bytes)}</td>
                         <td>{format!("{:.0} ms", f.ms)}</td>
                         <td>{f.orders.to_string()}</td>
@@ -104,7 +107,8 @@ pub(crate) fn StylesConsole() -> impl IntoView {
                     <tr>
                         <th scope="col">"Way"</th>
                         <th scope="col">"Requests"</th>
-                        <th scope="col">"Bytes received"</th>
+                        <th scope="col">"Round trips"</th>
+                        <th scope="col">"Body bytes received"</th>
                         <th scope="col">"Time"</th>
                         <th scope="col">"Orders"</th>
                     </tr>
@@ -188,6 +192,8 @@ mod browser {
         Ok(Fetched {
             way: "REST, one resource at a time",
             requests: requests as u32,
+            // The list, then the orders, then their customers and products.
+            rounds: 3,
             bytes,
             ms: now_ms() - started,
             orders: listed.orders.len(),
@@ -204,6 +210,7 @@ mod browser {
         Ok(Fetched {
             way: "REST with ?include=",
             requests: 1,
+            rounds: 1,
             bytes: body.len(),
             ms: now_ms() - started,
             orders: page(&body)?.orders.len(),
@@ -236,6 +243,7 @@ mod browser {
         Ok(Fetched {
             way: "GraphQL",
             requests: 1,
+            rounds: 1,
             bytes: body.len(),
             ms: now_ms() - started,
             orders: answer.data.map_or(0, |d| d.orders.len()),
@@ -263,6 +271,7 @@ mod browser {
         Ok(Fetched {
             way: "gRPC-Web",
             requests: 1,
+            rounds: 1,
             bytes: answer.body.len(),
             ms: now_ms() - started,
             orders: orders_in_reply(&answer.body),
