@@ -149,7 +149,7 @@ pub(super) async fn race(
         inspector.record(&WayTimed::of(&run));
         runs.push(run);
     }
-    target.stop();
+    drop(target);
     Ok(Json(TransportRace {
         requests: asked.requests,
         latency_ms: asked.latency_ms,
@@ -228,6 +228,14 @@ struct DemoServer {
     serving: tokio::task::JoinHandle<()>,
 }
 
+/// However the race ends (an error or a timeout included), its server stops
+/// accepting; the connections it has close as their clients drop them.
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        self.serving.abort();
+    }
+}
+
 /// What the demo server counts while a way runs.
 #[derive(Default)]
 struct Load {
@@ -287,10 +295,6 @@ impl DemoServer {
             load,
             serving,
         })
-    }
-
-    fn stop(self) {
-        self.serving.abort();
     }
 
     /// Sends `count` requests one way and times them.
