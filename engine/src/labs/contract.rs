@@ -230,7 +230,7 @@ fn openapi_template(path: &str) -> String {
 }
 
 /// The operations of a path item, with their methods.
-fn operations_mut(
+pub(crate) fn operations_mut(
     item: &mut utoipa::openapi::PathItem,
 ) -> impl Iterator<Item = (&'static str, &mut utoipa::openapi::path::Operation)> {
     [
