@@ -255,3 +255,19 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The trace id in a lab answer's `traceresponse` header (W3C Trace
+/// Context: `00-<trace id>-<span id>-<flags>`).
+pub fn trace_id_of(response: &reqwest::Response) -> String {
+    let header = response
+        .headers()
+        .get("traceresponse")
+        .expect("traceresponse header")
+        .to_str()
+        .unwrap();
+    let parts: Vec<&str> = header.split('-').collect();
+    assert_eq!(parts.len(), 4, "{header}");
+    assert_eq!(parts[0], "00");
+    assert_eq!(parts[1].len(), 32);
+    parts[1].to_string()
+}

@@ -1,21 +1,7 @@
 //! The HTTP lab and the inspector, through real HTTP against a real server.
 
-use crate::common::TestServer;
+use crate::common::{trace_id_of, TestServer};
 use serde_json::{json, Value};
-
-fn trace_id_of(response: &reqwest::Response) -> String {
-    let header = response
-        .headers()
-        .get("traceresponse")
-        .expect("traceresponse header")
-        .to_str()
-        .unwrap();
-    let parts: Vec<&str> = header.split('-').collect();
-    assert_eq!(parts.len(), 4, "{header}");
-    assert_eq!(parts[0], "00");
-    assert_eq!(parts[1].len(), 32);
-    parts[1].to_string()
-}
 
 #[tokio::test]
 async fn the_echo_returns_the_anatomy_of_the_request() {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::TestServer;
+use crate::common::{trace_id_of, TestServer};
 
 /// Sends `GET path`, reads the whole answer (so a kept-alive connection
 /// is free again), and returns the `http.request` event of its trace.
@@ -17,16 +17,6 @@ async fn traced_get(
     let trace_id = trace_id_of(&response);
     response.bytes().await.unwrap();
     request_event(server, client, &trace_id).await
-}
-
-fn trace_id_of(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("traceresponse")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split('-').nth(1))
-        .expect("traceresponse")
-        .to_string()
 }
 
 /// The `http.request` event's fields of a trace.

@@ -55,9 +55,10 @@ fn schema() -> &'static ShopSchema {
     })
 }
 
-/// The schema in GraphQL's own language.
-pub(super) fn sdl() -> String {
-    schema().sdl()
+/// The schema in GraphQL's own language, written once.
+fn sdl() -> &'static str {
+    static SDL: OnceLock<String> = OnceLock::new();
+    SDL.get_or_init(|| schema().sdl())
 }
 
 /// The root of every query.

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use model::labs::api::{IncludedLine, ShopCustomer, ShopProduct};
+use model::labs::sql::SqlValue;
 use serde_json::Value;
 
 use super::shop::{integer, query_rows, text};
@@ -15,16 +16,27 @@ use crate::labs::sql::engine::{Db, SqlError};
 /// Most ids one batch reads: a page's worth, and then some.
 pub(super) const MAX_BATCH: usize = 500;
 
-/// `?, ?, …` for `count` parameters.
-fn placeholders(count: usize) -> String {
-    vec!["?"; count].join(", ")
-}
-
-fn ids(ids: &BTreeSet<i64>) -> Vec<Value> {
-    ids.iter()
+/// Runs `select` (which ends in `IN (`) for at most [`MAX_BATCH`] of the
+/// `wanted` ids, then `order_by`, and reads each row with `read`.
+fn batch<T>(
+    db: &mut Db,
+    wanted: &BTreeSet<i64>,
+    select: &str,
+    order_by: &str,
+    max_rows: usize,
+    read: impl Fn(&[SqlValue]) -> Result<T, SqlError>,
+) -> Result<Vec<T>, SqlError> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Value> = wanted
+        .iter()
         .take(MAX_BATCH)
         .map(|&id| Value::from(id))
-        .collect()
+        .collect();
+    let sql = format!("{select}{}) {order_by}", vec!["?"; ids.len()].join(", "));
+    let found = query_rows(db, &sql, &ids, max_rows)?;
+    found.rows.iter().map(|row| read(row)).collect()
 }
 
 /// The customers with these ids, by id.
@@ -32,75 +44,59 @@ pub(super) fn customers(
     db: &mut Db,
     wanted: &BTreeSet<i64>,
 ) -> Result<Vec<ShopCustomer>, SqlError> {
-    if wanted.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT id, name, city, country FROM customers WHERE id IN ({}) ORDER BY id",
-        placeholders(wanted.len().min(MAX_BATCH))
-    );
-    let found = query_rows(db, &sql, &ids(wanted), MAX_BATCH)?;
-    found
-        .rows
-        .iter()
-        .map(|row| {
+    batch(
+        db,
+        wanted,
+        "SELECT id, name, city, country FROM customers WHERE id IN (",
+        "ORDER BY id",
+        MAX_BATCH,
+        |row| {
             Ok(ShopCustomer {
                 id: integer(row, 0)?,
                 name: text(row, 1)?,
                 city: row.get(2).and_then(|v| v.as_str()).map(str::to_string),
                 country: text(row, 3)?,
             })
-        })
-        .collect()
+        },
+    )
 }
 
 /// The products with these ids, by id.
 pub(super) fn products(db: &mut Db, wanted: &BTreeSet<i64>) -> Result<Vec<ShopProduct>, SqlError> {
-    if wanted.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT id, name, price_cents FROM products WHERE id IN ({}) ORDER BY id",
-        placeholders(wanted.len().min(MAX_BATCH))
-    );
-    let found = query_rows(db, &sql, &ids(wanted), MAX_BATCH)?;
-    found
-        .rows
-        .iter()
-        .map(|row| {
+    batch(
+        db,
+        wanted,
+        "SELECT id, name, price_cents FROM products WHERE id IN (",
+        "ORDER BY id",
+        MAX_BATCH,
+        |row| {
             Ok(ShopProduct {
                 id: integer(row, 0)?,
                 name: text(row, 1)?,
                 price_cents: integer(row, 2)?,
             })
-        })
-        .collect()
+        },
+    )
 }
 
 /// The lines of these orders, by order then product.
 pub(super) fn lines(db: &mut Db, orders: &BTreeSet<i64>) -> Result<Vec<IncludedLine>, SqlError> {
-    if orders.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT order_id, product_id, quantity, unit_price_cents FROM order_items \
-         WHERE order_id IN ({}) ORDER BY order_id DESC, product_id",
-        placeholders(orders.len().min(MAX_BATCH))
-    );
-    // An order has at most a few dozen lines; a page's are well under this.
-    let found = query_rows(db, &sql, &ids(orders), MAX_BATCH * 20)?;
-    found
-        .rows
-        .iter()
-        .map(|row| {
+    batch(
+        db,
+        orders,
+        "SELECT order_id, product_id, quantity, unit_price_cents FROM order_items WHERE order_id IN (",
+        "ORDER BY order_id DESC, product_id",
+        // An order has at most a few dozen lines; a page's are well under this.
+        MAX_BATCH * 20,
+        |row| {
             Ok(IncludedLine {
                 order_id: integer(row, 0)?,
                 product_id: integer(row, 1)?,
                 quantity: integer(row, 2)?,
                 unit_price_cents: integer(row, 3)?,
             })
-        })
-        .collect()
+        },
+    )
 }
 
 /// An order with its customer and its lines' products, as GraphQL and
