@@ -375,7 +375,8 @@ pub enum TransportWay {
 pub struct TransportRun {
     /// Which way.
     pub way: TransportWay,
-    /// The protocol the server saw, e.g. `HTTP/1.1`.
+    /// The protocol the requests went over, e.g. `HTTP/1.1` (the client
+    /// speaks only that one, so the server cannot answer in another).
     pub http_version: String,
     /// TCP connections the server accepted for this way.
     pub connections_opened: u32,
