@@ -22,6 +22,8 @@ pub trait Catalog: Send + Sync + 'static {
     fn lesson(&self, module: &str, slug: &str) -> Option<Arc<LessonPage>>;
     /// The labs' API reference.
     fn api_reference(&self) -> Arc<ApiReference>;
+    /// The best `limit` places in the course for `query`.
+    fn search(&self, query: &str, limit: usize) -> crate::model::search::SearchResults;
 }
 
 /// The context value pages read the course from.

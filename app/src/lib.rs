@@ -43,6 +43,7 @@ use crate::pages::account::{AccountLinks, AccountPage, SignInPage, SignUpPage, S
 use crate::pages::classes::{ClassPage, ClassesPage, JoinByCodePage, JoinPage};
 use crate::pages::progress::{GradebookPage, ProgressPage};
 use crate::pages::reference::ReferencePage;
+use crate::pages::search::{SearchBox, SearchPage, SEARCH_SCRIPT};
 use crate::pages::{home::CourseHome, lesson::LessonRoute, not_found::NotFound};
 use crate::widgets::theme::{ThemeSwitch, THEME_SCRIPT};
 
@@ -61,6 +62,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <script inner_html=THEME_SCRIPT></script>
+                <script inner_html=SEARCH_SCRIPT></script>
                 <link rel="stylesheet" href=stylesheet/>
                 <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%232f5fd0'/%3E%3Cpath d='M4 5l3 3-3 3M8 11h4' stroke='white' stroke-width='1.6' fill='none'/%3E%3C/svg%3E"/>
                 <HydrationScripts options islands=true/>
@@ -94,6 +96,7 @@ pub fn App() -> impl IntoView {
                 <SiteLinks reader=reader.clone()/>
                 <AccountLinks reader/>
             </reader-slot>
+            <SearchBox/>
             <ThemeSwitch/>
         </header>
         <Router>
@@ -106,6 +109,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/progress") view=ProgressPage ssr=SsrMode::Async/>
                     <Route path=path!("/reference") view=ReferencePage/>
+                    <Route path=path!("/search") view=SearchPage/>
                     <Route path=path!("/instructor/gradebook") view=GradebookPage ssr=SsrMode::Async/>
                     <Route path=path!("/instructor/classes") view=ClassesPage ssr=SsrMode::Async/>
                     <Route path=path!("/instructor/classes/:id") view=ClassPage ssr=SsrMode::Async/>

@@ -26,7 +26,11 @@ test('register, sign in, 403, edit the policy, get through, and see the decision
   assert.equal(signedIn.status(), 200);
 
   // The lesson's request widget, sent with the session cookie instead of a token.
-  const widget = page.locator('.request-widget').first();
+  // The first widget that adds a product (an earlier one shows a 401's challenge).
+  const widget = page
+    .locator('.request-widget')
+    .filter({ has: page.locator('input[value="/labs/auth/products"]') })
+    .first();
   await page.locator('.request-widget[data-hydrated="true"]').first().waitFor();
   const authorization = widget.getByRole('button', { name: 'Remove' }).nth(1);
   await authorization.click();

@@ -19,9 +19,10 @@ pub enum ApiError {
     /// The request is well-formed but its content is invalid.
     #[error("{0}")]
     Unprocessable(String),
-    /// The caller must sign in first.
+    /// The caller must authenticate first, as the [`Challenge`] says: a
+    /// `401` with that `WWW-Authenticate` header.
     #[error("{0}")]
-    Unauthorized(String),
+    Unauthorized(String, Challenge),
     /// The caller is signed in but their role does not allow this.
     #[error("{0}")]
     Forbidden(String),
@@ -125,7 +126,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(..) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -149,15 +150,68 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let mut response = error_response(status, message);
-        if let Self::TooManyRequests {
-            retry_after_secs, ..
-        } = self
-        {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        match self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::Unauthorized(_, challenge) => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge.header_value());
+            }
+            _ => {}
         }
         response
+    }
+}
+
+/// How a `401` tells the client to authenticate. RFC 9110 (section 15.5.2)
+/// requires every 401 to carry a `WWW-Authenticate` header with at least
+/// one challenge that applies to the resource: the scheme to use and the
+/// realm (the protection space) it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Challenge {
+    /// The labs' demo shop, which takes a bearer token (or its own
+    /// session cookie): `Bearer realm="workbench-lab"`.
+    Lab,
+    /// A lab bearer token was sent and refused (bad, expired, another
+    /// student's): the same, with `error="invalid_token"` (RFC 6750 §3.1).
+    LabTokenRefused,
+    /// The rate-limit lab counting per API key, sent in `X-Api-Key`.
+    /// There is no registered scheme for a key in a header of its own, so
+    /// it is named the way API gateways do: `ApiKey realm="workbench-lab",
+    /// header="X-Api-Key"`.
+    LabApiKey,
+    /// A workbench account: credentials go to the sign-in form's action,
+    /// which sets the session cookie. There is no registered scheme for
+    /// that either; this is the `Cookie` scheme of the (expired)
+    /// draft-broyer-http-cookie-auth: `Cookie realm="workbench",
+    /// form-action="/auth/signin", cookie-name=workbench_session`.
+    Account,
+    /// The grading API's instructor tokens: `Bearer realm="workbench"`.
+    ApiToken,
+    /// An instructor token was sent and refused: the same, with
+    /// `error="invalid_token"`.
+    ApiTokenRefused,
+}
+
+impl Challenge {
+    /// The `WWW-Authenticate` value: the one place a 401's challenge is written.
+    pub fn header_value(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::Lab => "Bearer realm=\"workbench-lab\"",
+            Self::LabTokenRefused => "Bearer realm=\"workbench-lab\", error=\"invalid_token\"",
+            Self::LabApiKey => "ApiKey realm=\"workbench-lab\", header=\"X-Api-Key\"",
+            Self::Account => {
+                "Cookie realm=\"workbench\", form-action=\"/auth/signin\", cookie-name=workbench_session"
+            }
+            Self::ApiToken => "Bearer realm=\"workbench\"",
+            Self::ApiTokenRefused => "Bearer realm=\"workbench\", error=\"invalid_token\"",
+        })
     }
 }
 

@@ -17,7 +17,7 @@ use tower_sessions::Session;
 
 use crate::accounts::{self, Account};
 use crate::clock::Clock;
-use crate::error::{ApiError, InternalError};
+use crate::error::{ApiError, Challenge, InternalError};
 use crate::limiter::AddressBudget;
 use crate::read_cache::ReadCache;
 pub use crate::students::{StudentId, StudentKind};
@@ -40,6 +40,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
             Some(Visitor::SignedIn(account)) => Ok(Self(account.clone())),
             Some(_) => Err(ApiError::Unauthorized(
                 "Sign in to do this: send the session cookie of a signed-in account.".into(),
+                Challenge::Account,
             )),
             None => Err(ApiError::Internal(crate::error::InternalError::Wiring(
                 "the visitor layer is missing",

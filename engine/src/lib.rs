@@ -7,7 +7,8 @@
 //! - [`db`]: the platform database (SQLite by default), migrated at start.
 //! - [`content`]: lessons loaded from the course folder and rendered once;
 //!   `markup` is the text both lessons and exercises are written in (front
-//!   matter, markdown, authoring errors).
+//!   matter, markdown, authoring errors); [`course_lint`], the mistakes
+//!   only the whole course or grading reveals (`workbench check`).
 //! - [`accounts`]: sign-up, sign-in, roles, passwords and the sign-in limiter.
 //! - [`identity`]: who is asking: anonymous, a guest (an id made on their
 //!   first lab request or by a class's link), or a signed-in account.
@@ -38,6 +39,7 @@ pub mod classes;
 pub mod clock;
 pub mod connection;
 pub mod content;
+pub mod course_lint;
 pub mod db;
 pub mod error;
 pub mod fair_gate;

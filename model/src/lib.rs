@@ -9,10 +9,12 @@
 //!   [`ErrorBody`];
 //! - [`exercises`]: the exercise API's request and answer bodies;
 //! - [`labs`]: each lab's request and answer bodies and its settings, one
-//!   module per lab.
+//!   module per lab;
+//! - [`search`]: the course search's results.
 
 pub mod exercises;
 pub mod labs;
+pub mod search;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,8 @@
 //! Criterion benchmarks of work the server does off the request path:
 //! loading and rendering the whole course (start-up and every dev-mode save)
-//! and recording and filing a trace in the inspector's store (every lab
-//! request).
+//! recording and filing a trace in the inspector's store (every lab
+//! request), and searching the whole course (every key a reader types in
+//! the search box, after a short pause).
 
 // `criterion_group!` defines an undocumented public function.
 #![allow(missing_docs)]
@@ -72,5 +73,30 @@ fn record_and_file_a_trace(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, load_and_render_the_course, record_and_file_a_trace);
+/// One search of the whole course per kind of query, against the lookup
+/// of one lesson page as the baseline.
+fn search_the_course(c: &mut Criterion) {
+    let course = load_course(&course_root(), &server::vocabulary()).expect("our course loads");
+    let mut group = c.benchmark_group("search");
+    group.bench_function("baseline: one lesson page by its slug", |b| {
+        b.iter(|| course.lesson("caching", "stampedes"))
+    });
+    for (kind, query) in [
+        ("one word", "idempotency"),
+        ("two words", "thundering herd"),
+        ("a word being typed", "thunderi"),
+        ("a typo", "idempotnecy"),
+        ("four words, one unknown", "cache stampede lock zzqxv"),
+    ] {
+        group.bench_function(kind, |b| b.iter(|| course.search().search(query, 8)));
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    load_and_render_the_course,
+    record_and_file_a_trace,
+    search_the_course
+);
 criterion_main!(benches);

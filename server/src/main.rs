@@ -57,7 +57,7 @@ async fn run() -> ExitCode {
         .init();
     match cli.into_command() {
         Command::Serve(config) => serve(config).await,
-        Command::Check(args) => check(&args),
+        Command::Check(args) => check(&args).await,
         Command::Grade(args) => grade(&args).await,
         Command::Regrade(args) => regrade(&args).await,
         Command::Class(command) => {
@@ -122,22 +122,21 @@ async fn serve(config: ServeConfig) -> ExitCode {
     }
 }
 
-/// `workbench check`: every authoring error on stdout as `file:line: message`.
-fn check(args: &CourseArgs) -> ExitCode {
-    match load_course(&args.course, &server::vocabulary()) {
-        Ok(course) => {
-            let outline = course.outline();
-            println!(
-                "ok: {} lessons in {} modules",
-                course.lesson_count(),
-                outline.modules.len()
-            );
-            ExitCode::SUCCESS
+/// `workbench check`: every authoring error and lint finding on stdout as
+/// `file:line: message`; 0 when there are none.
+async fn check(args: &CourseArgs) -> ExitCode {
+    use server::cli::check::{print, run, CheckReport};
+    match run(args).await {
+        Ok(report) => {
+            let _ = print(&report, &mut std::io::stdout(), &mut std::io::stderr());
+            match report {
+                CheckReport::Clean { .. } => ExitCode::SUCCESS,
+                CheckReport::Mistakes(_) => ExitCode::FAILURE,
+            }
         }
-        Err(errors) => {
-            println!("{errors}");
-            eprintln!("{} authoring error(s)", errors.0.len());
-            ExitCode::FAILURE
+        Err(e) => {
+            eprintln!("workbench check: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -167,6 +167,7 @@ impl ReaderData {
             Visitor::SignedIn(account) => Ok(account),
             _ => Err(ApiError::Unauthorized(
                 "Sign in with an instructor account to see this page.".into(),
+                crate::error::Challenge::Account,
             )),
         }
     }

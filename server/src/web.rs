@@ -159,6 +159,10 @@ impl Catalog for CourseCatalog {
     fn api_reference(&self) -> Arc<model::ApiReference> {
         self.api_reference.clone()
     }
+
+    fn search(&self, query: &str, limit: usize) -> model::search::SearchResults {
+        self.course.current().search().search(query, limit)
+    }
 }
 
 /// Passes what `identity` learnt about the reader, and the reader's data

@@ -87,25 +87,39 @@ fn Objectives(objectives: Vec<String>) -> impl IntoView {
     }
 }
 
+/// The lesson's sections: a sidebar list on wide screens; on a phone a
+/// closed disclosure, so the lesson itself starts on the first screen.
+/// Two renderings rather than one `<details>` forced open by CSS, which
+/// older browsers cannot do; the hidden one is `display: none`, so
+/// assistive technology meets only one.
 #[component]
 fn TableOfContents(toc: Vec<TocEntry>) -> impl IntoView {
     (!toc.is_empty()).then(|| {
+        let list = move || {
+            view! {
+                <ol>
+                    {toc
+                        .iter()
+                        .map(|entry| {
+                            view! {
+                                <li class=format!("toc-level-{}", entry.level)>
+                                    <a href=format!("#{}", entry.id)>{entry.text.clone()}</a>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ol>
+            }
+        };
         view! {
             <nav class="toc" aria-label="On this page">
-                <details open>
+                <div class="toc-wide">
+                    <p class="toc-title">"On this page"</p>
+                    {list()}
+                </div>
+                <details class="toc-narrow">
                     <summary>"On this page"</summary>
-                    <ol>
-                        {toc
-                            .into_iter()
-                            .map(|entry| {
-                                view! {
-                                    <li class=format!("toc-level-{}", entry.level)>
-                                        <a href=format!("#{}", entry.id)>{entry.text}</a>
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ol>
+                    {list()}
                 </details>
             </nav>
         }

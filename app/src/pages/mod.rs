@@ -11,3 +11,4 @@ pub(crate) mod progress;
 #[cfg(feature = "ssr")]
 pub mod reader_parts;
 pub(crate) mod reference;
+pub(crate) mod search;

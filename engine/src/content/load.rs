@@ -4,19 +4,24 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use model::search::SearchHitKind;
 use model::{CourseOutline, LessonLink, LessonPage, ModuleSummary};
 use serde::Deserialize;
 
+use super::search::{SearchIndex, SearchPlace};
 use super::Vocabulary;
 use crate::grading::Exercises;
-use crate::markup::{self, AuthoringError, AuthoringErrors, Embeds, LessonMeta};
+use crate::markup::{self, AuthoringError, AuthoringErrors, Embeds, LessonMeta, SectionText};
 
 /// A loaded, validated course, served from memory.
 #[derive(Debug, Default)]
 pub struct Course {
     outline: Arc<CourseOutline>,
     lessons: HashMap<(String, String), Arc<LessonPage>>,
+    /// Each lesson's file, for errors found after loading (the lint).
+    sources: HashMap<(String, String), PathBuf>,
     exercises: Arc<Exercises>,
+    search: Arc<SearchIndex>,
 }
 
 impl Course {
@@ -32,9 +37,21 @@ impl Course {
             .cloned()
     }
 
+    /// The file lesson `module/slug` was loaded from.
+    pub fn lesson_source(&self, module: &str, slug: &str) -> Option<&Path> {
+        self.sources
+            .get(&(module.to_string(), slug.to_string()))
+            .map(PathBuf::as_path)
+    }
+
     /// How many lessons the course has.
     pub fn lesson_count(&self) -> usize {
         self.lessons.len()
+    }
+
+    /// The course's lessons, sections and exercises, indexed for search.
+    pub fn search(&self) -> &SearchIndex {
+        &self.search
     }
 
     /// The course's exercises.
@@ -95,7 +112,9 @@ struct ModuleMeta {
 struct DraftLesson {
     module: String,
     slug: String,
+    source: PathBuf,
     page: LessonPage,
+    sections: Vec<SectionText>,
 }
 
 /// Loads the course in `root`, which may name what `vocabulary` holds,
@@ -267,11 +286,13 @@ impl Loader<'_> {
                 );
                 continue;
             }
-            if let Some(page) = self.lesson(&path, module_slug, &slug, module_title) {
+            if let Some((page, sections)) = self.lesson(&path, module_slug, &slug, module_title) {
                 drafts.push(DraftLesson {
                     module: module_slug.to_string(),
                     slug,
+                    source: self.shown(&path),
                     page,
+                    sections,
                 });
             }
         }
@@ -284,7 +305,7 @@ impl Loader<'_> {
         module_slug: &str,
         slug: &str,
         module_title: &str,
-    ) -> Option<LessonPage> {
+    ) -> Option<(LessonPage, Vec<SectionText>)> {
         let text = self.read(path)?;
         let split = match markup::front_matter_split(&text) {
             Ok(split) => split,
@@ -320,7 +341,7 @@ impl Loader<'_> {
                 return None;
             }
         };
-        Some(LessonPage {
+        let page = LessonPage {
             module_title: module_title.to_string(),
             link: LessonLink {
                 href: format!("/lessons/{module_slug}/{slug}"),
@@ -333,7 +354,8 @@ impl Loader<'_> {
             blocks: body.blocks,
             previous: None,
             next: None,
-        })
+        };
+        Some((page, body.sections))
     }
 
     /// Entries named `NN-slug` (folders, or `.md` files), sorted by number.
@@ -405,18 +427,76 @@ fn assemble(
         draft.page.previous = i.checked_sub(1).map(|p| links[p].clone());
         draft.page.next = links.get(i + 1).cloned();
     }
+    let search = Arc::new(SearchIndex::build(search_places(&drafts, &exercises)));
     Course {
+        search,
         outline: Arc::new(CourseOutline {
             title: meta.title,
             summary: meta.summary,
             modules,
         }),
+        sources: drafts
+            .iter()
+            .map(|d| ((d.module.clone(), d.slug.clone()), d.source.clone()))
+            .collect(),
         lessons: drafts
             .into_iter()
             .map(|d| ((d.module, d.slug), Arc::new(d.page)))
             .collect(),
         exercises: Arc::new(exercises),
     }
+}
+
+/// What search finds: each lesson (title, summary, objectives and opening
+/// text), each of its sections, and each exercise, linked to its card.
+fn search_places(drafts: &[DraftLesson], exercises: &Exercises) -> Vec<SearchPlace> {
+    let mut places = Vec::new();
+    let mut lesson_titles = HashMap::new();
+    for draft in drafts {
+        let page = &draft.page;
+        let href = &page.link.href;
+        lesson_titles.insert(
+            format!("{}/{}", draft.module, draft.slug),
+            (href, &page.link.title),
+        );
+        let opening = draft.sections.iter().find(|s| s.id.is_none());
+        places.push(SearchPlace {
+            kind: SearchHitKind::Lesson,
+            title: page.link.title.clone(),
+            context: page.module_title.clone(),
+            href: href.clone(),
+            summary: std::iter::once(page.link.summary.as_str())
+                .chain(page.objectives.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" "),
+            text: opening.map(|s| s.text.clone()).unwrap_or_default(),
+        });
+        for section in &draft.sections {
+            let Some(id) = &section.id else { continue };
+            places.push(SearchPlace {
+                kind: SearchHitKind::Section,
+                title: section.heading.clone(),
+                context: page.link.title.clone(),
+                href: format!("{href}#{id}"),
+                summary: String::new(),
+                text: section.text.clone(),
+            });
+        }
+    }
+    for exercise in exercises.iter() {
+        let Some((href, lesson_title)) = lesson_titles.get(&exercise.lesson) else {
+            continue;
+        };
+        places.push(SearchPlace {
+            kind: SearchHitKind::Exercise,
+            title: exercise.title.clone(),
+            context: (*lesson_title).clone(),
+            href: format!("{href}#exercise-{}", exercise.id),
+            summary: String::new(),
+            text: exercise.prompt_text.clone(),
+        });
+    }
+    places
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 mod live;
 mod load;
+pub mod search;
 
 use crate::grading::Kinds;
 

@@ -40,8 +40,24 @@ struct ExerciseMeta {
     kind: String,
     points: u32,
     lesson: String,
+    /// What the course lint should accept here, because the author meant it.
+    #[serde(default)]
+    lint_allow: Vec<LintAllowance>,
     /// Read by the kind; only its presence matters here.
     check: toml::Value,
+}
+
+/// A finding of the course lint (`workbench check`) that an exercise's
+/// author declares intended, in `lint_allow = [...]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LintAllowance {
+    /// The check passes for a student who has done nothing yet: the lab's
+    /// default settings, no recorded requests.
+    PassesUntouched,
+    /// An `sql` reference gives the same rows on the course dataset and
+    /// the hidden one, so it cannot tell a query from a copied result.
+    SameRowsOnHidden,
 }
 
 /// A loaded exercise. The checker holds the reference answers; only
@@ -66,6 +82,10 @@ pub struct Exercise {
     pub checker: Box<dyn Checker>,
     /// Where it was loaded from, and the line of its `lesson =` field.
     pub source: (PathBuf, usize),
+    /// Lint findings its author declared intended.
+    pub lint_allow: Vec<LintAllowance>,
+    /// The prompt's words, for search.
+    pub prompt_text: String,
 }
 
 impl Exercise {
@@ -226,10 +246,11 @@ fn load_one(path: &Path, kinds: &Kinds) -> Result<Exercise, Problems> {
         all.push(e);
         all
     })?;
-    let (prompt_html, hints) = render_body(split.body, split.body_line).map_err(|mut e| {
-        e.extend(problems.clone());
-        e
-    })?;
+    let (prompt_html, hints, prompt_text) =
+        render_body(split.body, split.body_line).map_err(|mut e| {
+            e.extend(problems.clone());
+            e
+        })?;
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -249,6 +270,8 @@ fn load_one(path: &Path, kinds: &Kinds) -> Result<Exercise, Problems> {
         hints,
         checker,
         source: (path.to_path_buf(), line_of("lesson")),
+        lint_allow: meta.lint_allow,
+        prompt_text,
     })
 }
 
@@ -263,7 +286,8 @@ fn is_hint_heading(line: &str) -> bool {
 type Problems = Vec<(usize, String)>;
 
 /// The prompt and hints as HTML.
-fn render_body(body: &str, first_line: usize) -> Result<(String, Vec<String>), Problems> {
+/// The prompt's HTML, each hint's HTML, and the prompt's words (for search).
+fn render_body(body: &str, first_line: usize) -> Result<(String, Vec<String>, String), Problems> {
     let mut parts: Vec<(usize, String)> = vec![(first_line, String::new())];
     for (offset, line) in body.split_inclusive('\n').enumerate() {
         if is_hint_heading(line) {
@@ -274,9 +298,14 @@ fn render_body(body: &str, first_line: usize) -> Result<(String, Vec<String>), P
     }
     let mut rendered = Vec::new();
     let mut errors = Vec::new();
+    let mut prompt_words = None;
     for (line, text) in &parts {
         match render_markdown(text, *line, Embeds::NONE) {
             Ok(body) => {
+                prompt_words.get_or_insert_with(|| {
+                    let words: Vec<&str> = body.sections.iter().map(|s| s.text.as_str()).collect();
+                    words.join(" ")
+                });
                 let mut html = String::new();
                 for block in body.blocks {
                     match block {
@@ -296,7 +325,7 @@ fn render_body(body: &str, first_line: usize) -> Result<(String, Vec<String>), P
         return Err(errors);
     }
     let prompt = rendered.remove(0);
-    Ok((prompt, rendered))
+    Ok((prompt, rendered, prompt_words.unwrap_or_default()))
 }
 
 #[cfg(test)]
@@ -305,7 +334,7 @@ mod tests {
 
     #[test]
     fn hint_headings_split_the_body() {
-        let (prompt, hints) = render_body(
+        let (prompt, hints, _) = render_body(
             "Pick one.\n\n## Hint\nThink of reads.\n\n## Hint 2\nGET.\n",
             10,
         )

@@ -9,12 +9,20 @@
 //! headers = ["Content-Type: application/json"]
 //! json_fields = ["$.item", "$.quantity"]
 //! status = 201
+//! [[check.events]]                     # what the lab recorded about it
+//! kind = "rbac.decision"               # an inspector event of this kind
+//! fields = { role = "seller", allowed = false }   # with these field values
+//! hint = "Said when no event of the request matches."
 //! ```
 //!
-//! The answer is `{"requests": [...]}`, each request as recorded by the
+//! Events let an exercise ask for what the lab decided, not only what it
+//! answered: two requests can both get `403` for different reasons. The
+//! answer is `{"requests": [...]}`, each request as recorded by the
 //! inspector. In the browser the server fills it from the student's own
 //! traces (a student cannot send made-up requests); the CLI and the API take
 //! it from the submission, for an LMS that recorded them itself.
+
+use std::collections::BTreeMap;
 
 use futures_util::future::{BoxFuture, FutureExt};
 use serde::{Deserialize, Serialize};
@@ -38,6 +46,18 @@ struct Spec {
     #[serde(default)]
     json_fields: Vec<String>,
     status: u16,
+    #[serde(default)]
+    events: Vec<EventSpec>,
+}
+
+/// An event the lab must have recorded while handling the request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventSpec {
+    kind: String,
+    #[serde(default)]
+    fields: BTreeMap<String, toml::Value>,
+    hint: Option<String>,
 }
 
 /// The validated requirement.
@@ -48,6 +68,100 @@ struct Requirement {
     headers: Vec<(String, String)>,
     json_fields: Vec<Selector>,
     status: u16,
+    events: Vec<ExpectedEvent>,
+}
+
+/// An event expectation, with each field's value as the inspector writes
+/// it: strings as they are, other values as JSON (`false`, `3`).
+#[derive(Debug)]
+struct ExpectedEvent {
+    kind: String,
+    fields: Vec<(String, String)>,
+    hint: Option<String>,
+}
+
+impl ExpectedEvent {
+    fn from_spec(spec: EventSpec) -> Result<Self, String> {
+        if spec.kind.trim().is_empty() {
+            return Err("an event needs a `kind`, such as \"rbac.decision\"".into());
+        }
+        let fields = spec
+            .fields
+            .into_iter()
+            .map(|(name, value)| {
+                let text = match value {
+                    toml::Value::String(text) => text,
+                    toml::Value::Integer(n) => n.to_string(),
+                    toml::Value::Float(x) => serde_json::to_string(&x).unwrap_or_default(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    _ => {
+                        return Err(format!(
+                            "event {:?}: field `{name}` must be a string, a number or a boolean",
+                            spec.kind
+                        ))
+                    }
+                };
+                Ok((name, text))
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Self {
+            kind: spec.kind,
+            fields,
+            hint: spec.hint,
+        })
+    }
+
+    /// What the check asks for, as feedback names it.
+    fn describe(&self) -> String {
+        if self.fields.is_empty() {
+            return self.kind.clone();
+        }
+        let fields: Vec<String> = self
+            .fields
+            .iter()
+            .map(|(name, value)| format!("{name} = {value}"))
+            .collect();
+        format!("{} with {}", self.kind, fields.join(", "))
+    }
+
+    fn matches(&self, event: &RecordedEvent) -> bool {
+        event.kind == self.kind
+            && self
+                .fields
+                .iter()
+                .all(|(name, value)| event.fields.get(name) == Some(value))
+    }
+
+    /// The outcome against one request's events: passed when any matches;
+    /// otherwise what the closest one of the kind recorded.
+    fn check(&self, events: &[RecordedEvent]) -> CheckOutcome {
+        let of_kind: Vec<&RecordedEvent> = events.iter().filter(|e| e.kind == self.kind).collect();
+        let matched = of_kind.iter().any(|e| self.matches(e));
+        let closest = of_kind.iter().max_by_key(|e| {
+            self.fields
+                .iter()
+                .filter(|(name, value)| e.fields.get(name) == Some(value))
+                .count()
+        });
+        let observed = match closest {
+            None => format!("no {} in the request's trace", self.kind),
+            Some(event) => {
+                let seen: Vec<String> = self
+                    .fields
+                    .iter()
+                    .map(|(name, _)| {
+                        let value = event.fields.get(name).map_or("(absent)", String::as_str);
+                        format!("{name} = {value}")
+                    })
+                    .collect();
+                format!("{} with {}", self.kind, seen.join(", "))
+            }
+        };
+        CheckOutcome::new(format!("the lab recorded {}", self.describe()), matched)
+            .expected(self.describe())
+            .observed(observed)
+            .hint(self.hint.clone())
+    }
 }
 
 /// One request a lab received, as the inspector recorded it.
@@ -65,6 +179,20 @@ pub(crate) struct RecordedRequest {
     pub body: String,
     /// The status the lab answered with.
     pub status: u16,
+    /// What the lab recorded while handling it (the trace's events).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<RecordedEvent>,
+}
+
+/// One event the lab recorded while handling a request: its kind and
+/// fields, as the inspector wrote them (non-string values as JSON).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RecordedEvent {
+    /// Dotted kind, e.g. `rbac.decision`.
+    pub kind: String,
+    /// Field name to value.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
 impl RecordedRequest {
@@ -76,7 +204,24 @@ impl RecordedRequest {
             headers: trace.request_headers.clone(),
             body: trace.request_body.clone(),
             status: trace.status,
+            events: trace
+                .events
+                .iter()
+                .map(|e| RecordedEvent {
+                    kind: e.kind.clone(),
+                    fields: e.fields.iter().cloned().collect(),
+                })
+                .collect(),
         }
+    }
+
+    /// The first value of `name` its lab recorded in an event of `kind`.
+    pub(crate) fn event_field(&self, kind: &str, name: &str) -> Option<&str> {
+        self.events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .find_map(|e| e.fields.get(name))
+            .map(String::as_str)
     }
 }
 
@@ -135,12 +280,18 @@ impl Requirement {
             .iter()
             .map(|s| Selector::parse(s))
             .collect::<Result<_, _>>()?;
+        let events = spec
+            .events
+            .into_iter()
+            .map(ExpectedEvent::from_spec)
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             method,
             path: spec.path,
             headers,
             json_fields,
             status: spec.status,
+            events,
         })
     }
 
@@ -218,6 +369,7 @@ impl Requirement {
             .expected(self.status.to_string())
             .observed(request.status.to_string()),
         );
+        checks.extend(self.events.iter().map(|e| e.check(&request.events)));
         checks
     }
 }
@@ -311,6 +463,7 @@ mod tests {
             headers: vec![("content-type".into(), content_type.into())],
             body: body.into(),
             status,
+            events: Vec::new(),
         }
     }
 
@@ -410,6 +563,93 @@ mod tests {
             .unwrap_err()
             .1
             .contains("status"));
+    }
+
+    const WITH_EVENT: &str = "[check]\nmethod = \"DELETE\"\npath = \"/labs/auth/products/*\"\nstatus = 403\n[[check.events]]\nkind = \"rbac.decision\"\nfields = { role = \"seller\", grant = \"delete_own_product\", allowed = false }\nhint = \"Sellers may delete only their own.\"";
+
+    fn decision(role: &str, grant: &str, allowed: bool) -> RecordedRequest {
+        RecordedRequest {
+            method: "DELETE".into(),
+            path: "/labs/auth/products/3".into(),
+            status: if allowed { 204 } else { 403 },
+            events: vec![RecordedEvent {
+                kind: "rbac.decision".into(),
+                fields: BTreeMap::from([
+                    ("role".into(), role.into()),
+                    ("grant".into(), grant.into()),
+                    ("allowed".into(), allowed.to_string()),
+                ]),
+            }],
+            ..RecordedRequest::default()
+        }
+    }
+
+    async fn grade_with_event(requests: Vec<RecordedRequest>) -> Vec<CheckOutcome> {
+        HttpKind
+            .load(WITH_EVENT, 1)
+            .unwrap()
+            .grade(&json!({ "requests": requests }), &GradeContext::default())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_403_passes_only_when_the_lab_recorded_the_expected_decision() {
+        let buyer = grade_with_event(vec![decision("buyer", "null", false)]).await;
+        let failed: Vec<_> = buyer.iter().filter(|c| !c.passed).collect();
+        assert_eq!(failed.len(), 1, "{buyer:?}");
+        assert_eq!(
+            failed[0].observed.as_deref(),
+            Some("rbac.decision with allowed = false, grant = null, role = buyer")
+        );
+        assert_eq!(
+            failed[0].hint.as_deref(),
+            Some("Sellers may delete only their own.")
+        );
+        let untraced = RecordedRequest {
+            events: Vec::new(),
+            ..decision("seller", "delete_own_product", false)
+        };
+        let checks = grade_with_event(vec![untraced]).await;
+        assert_eq!(
+            checks.last().unwrap().observed.as_deref(),
+            Some("no rbac.decision in the request's trace")
+        );
+        let right = grade_with_event(vec![
+            decision("buyer", "null", false),
+            decision("seller", "delete_own_product", false),
+            decision("buyer", "null", false),
+        ])
+        .await;
+        assert!(right.iter().all(|c| c.passed), "{right:?}");
+    }
+
+    #[test]
+    fn event_fields_must_be_plain_values() {
+        let load = |events: &str| {
+            HttpKind.load(
+                &format!("[check]\nmethod = \"GET\"\npath = \"/x\"\nstatus = 200\n{events}"),
+                1,
+            )
+        };
+        assert!(load("[[check.events]]\nkind = \"a.b\"\nfields = { n = 3, x = 0.5 }").is_ok());
+        assert!(
+            load("[[check.events]]\nkind = \"a.b\"\nfields = { n = [1] }")
+                .unwrap_err()
+                .1
+                .contains("`n`")
+        );
+        assert!(load("[[check.events]]\nkind = \"\"").is_err());
+    }
+
+    #[test]
+    fn old_answers_without_events_still_read() {
+        let old: LabRequests = serde_json::from_value(
+            json!({ "requests": [{ "method": "GET", "path": "/x", "status": 200 }] }),
+        )
+        .unwrap();
+        assert!(old.requests[0].events.is_empty());
+        assert!(!serde_json::to_string(&old).unwrap().contains("events"));
     }
 
     #[tokio::test]

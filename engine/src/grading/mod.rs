@@ -38,14 +38,14 @@ use crate::students::StudentId;
 
 pub use model::{CheckOutcome, Outcome};
 
-pub use exercise::{Exercise, Exercises};
+pub use exercise::{Exercise, Exercises, LintAllowance};
 pub use lab::LabChecks;
 pub use probe::{ProbePolicy, ProgressSink};
 pub use service::{GradingService, API_SUBMISSION_BURST, MAX_ANSWER_BYTES};
 
 /// Bumped when grading rules change, and stored with every attempt, so a
 /// regrade can tell which attempts were graded by older rules.
-pub const ENGINE_VERSION: u32 = 1;
+pub const ENGINE_VERSION: u32 = 2;
 
 /// The check kinds a course may use, by name.
 #[derive(Clone)]
@@ -154,6 +154,22 @@ pub trait Checker: Send + Sync + Debug + 'static {
     fn graded_part(&self, answer: &serde_json::Value) -> serde_json::Value {
         answer.clone()
     }
+
+    /// Authoring mistakes only grading can reveal, for the course lint
+    /// (`workbench check`): a reference answer that cannot tell right
+    /// from wrong. Most kinds have none of their own.
+    fn lint<'a>(&'a self, _context: &'a GradeContext) -> BoxFuture<'a, Vec<LintFinding>> {
+        Box::pin(async { Vec::new() })
+    }
+}
+
+/// One mistake the course lint found in an exercise's check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LintFinding {
+    /// The `lint_allow` entry that declares it intended, if one can.
+    pub allowance: Option<LintAllowance>,
+    /// What is wrong, for the author.
+    pub message: String,
 }
 
 /// Where the server takes a browser attempt's answer from.

@@ -13,10 +13,12 @@
 //! headers = { content-type = "application/json" }
 //! body = '{"title": "write tests"}'
 //! status = 201
-//! expect_headers = { location = "/todos/" }     # the value starts with this
+//! expect_header_paths = { location = "/todos/" } # a URI reference: resolved
+//! #   against the request's URL, on the probed server, its path starts with this
 //! expect_json = { "$.title" = "write tests" }
 //! # also: expect_json_present = ["$.id"], expect_json_absent = ["$.items[2]"];
-//! # expect_headers may name captured values: { location = "{todo}" }
+//! # expect_headers = { content-type = "application/json" } (the value starts
+//! # with this), which may name captured values: { location = "{todo}" }
 //! capture = { todo = "header:location" }        # or "json:$.id"
 //! [[check.steps]]
 //! name = "fetch it back"
@@ -102,6 +104,11 @@ struct StepSpec {
     status: Option<u16>,
     #[serde(default)]
     expect_headers: BTreeMap<String, String>,
+    /// Headers that hold a URI reference (`Location`, `Content-Location`),
+    /// judged by the path it resolves to: `/todos/1` and
+    /// `http://host:port/todos/1` are the same answer (RFC 9110, 10.2.2).
+    #[serde(default)]
+    expect_header_paths: BTreeMap<String, String>,
     #[serde(default)]
     expect_json: BTreeMap<String, toml::Value>,
     #[serde(default)]
@@ -204,6 +211,16 @@ impl ProbePlan {
             texts.extend(step.body.as_deref());
             texts.extend(step.headers.values().map(String::as_str));
             texts.extend(step.expect_headers.values().map(String::as_str));
+            texts.extend(step.expect_header_paths.values().map(String::as_str));
+            if let Some(path) = step
+                .expect_header_paths
+                .values()
+                .find(|p| !p.starts_with('/') && !p.starts_with('{'))
+            {
+                return Err(format!(
+                    "{at}: `expect_header_paths` value {path:?} must be a path starting with `/`"
+                ));
+            }
             for name in texts.into_iter().flat_map(placeholders) {
                 if !known.contains(name) {
                     return Err(format!(
@@ -258,6 +275,7 @@ impl ProbePlan {
             known.extend(capture.iter().map(|(n, _)| n.clone()));
             if step.status.is_none()
                 && step.expect_headers.is_empty()
+                && step.expect_header_paths.is_empty()
                 && expect_json.is_empty()
                 && expect_present.is_empty()
                 && expect_absent.is_empty()
@@ -399,6 +417,9 @@ impl ProbePlan {
 
 /// What a server answered to one step.
 struct Answer {
+    /// The URL the step's request went to, which relative references in
+    /// the answer resolve against.
+    url: Url,
     status: u16,
     headers: reqwest::header::HeaderMap,
     body: Vec<u8>,
@@ -421,7 +442,7 @@ impl Step {
                 "{url} is on another server than {base}; probes do not follow it"
             ));
         }
-        let mut request = client.request(self.method.clone(), url);
+        let mut request = client.request(self.method.clone(), url.clone());
         for (name, value) in &self.spec.headers {
             request = request.header(name, fill(value, captured));
         }
@@ -444,6 +465,7 @@ impl Step {
             }
         }
         Ok(Answer {
+            url,
             status,
             headers,
             body,
@@ -485,6 +507,29 @@ impl Step {
                 passed,
                 format!("{name}: {prefix}…"),
                 value.map_or_else(|| format!("no {name} header"), |v| format!("{name}: {v}")),
+            ));
+        }
+        for (name, prefix) in &self.spec.expect_header_paths {
+            // A captured value (an earlier Location) may be a full URL too.
+            let prefix = &fill(prefix, captured);
+            let want = path_of_reference(&answer.url, prefix);
+            let value = answer.headers.get(name).and_then(|v| v.to_str().ok());
+            let (passed, observed) = match value {
+                None => (false, format!("no {name} header")),
+                Some(value) => match path_of_reference(&answer.url, value) {
+                    Ok(path) => (
+                        want.as_ref()
+                            .is_ok_and(|want| path.starts_with(want.as_str())),
+                        format!("{name}: {value} (path {path})"),
+                    ),
+                    Err(why) => (false, format!("{name}: {value} ({why})")),
+                },
+            };
+            checks.push(self.named(
+                &format!("header {name}"),
+                passed,
+                format!("{name}: {prefix}… (a path, or a full URL on this server)"),
+                observed,
             ));
         }
         let json: Option<Value> = serde_json::from_slice(&answer.body).ok();
@@ -546,6 +591,22 @@ impl Step {
         }
         checks
     }
+}
+
+/// The path a URI reference in an answer header names, resolved against
+/// the URL of the request it answered (RFC 3986, 5.2), or why it names
+/// nothing on that server.
+fn path_of_reference(request: &Url, reference: &str) -> Result<String, String> {
+    let resolved = request
+        .join(reference.trim())
+        .map_err(|e| format!("not a URI reference: {e}"))?;
+    if resolved.origin() != request.origin() {
+        return Err(format!(
+            "on another server than {}",
+            request.origin().ascii_serialization()
+        ));
+    }
+    Ok(resolved.path().to_string())
 }
 
 fn describe_json(json: &Option<Value>, selector: &Selector, got: Option<&Value>) -> String {
@@ -665,6 +726,46 @@ mod tests {
         assert!(allowed_target(&url("http://10.0.0.8:9090/"), &allowing)
             .await
             .is_err());
+    }
+
+    #[test]
+    fn a_location_is_judged_by_the_path_it_resolves_to() {
+        let request = Url::parse("http://127.0.0.1:8080/todos").unwrap();
+        let path = |reference: &str| path_of_reference(&request, reference);
+        assert_eq!(path("/todos/1").unwrap(), "/todos/1");
+        assert_eq!(path("http://127.0.0.1:8080/todos/1").unwrap(), "/todos/1");
+        assert_eq!(
+            path("HTTP://127.0.0.1:8080/todos/1?x=1").unwrap(),
+            "/todos/1"
+        );
+        assert_eq!(path("todos/1").unwrap(), "/todos/1", "relative to /todos");
+        assert_eq!(path("//127.0.0.1:8080/todos/2").unwrap(), "/todos/2");
+        assert!(path("http://127.0.0.1:9090/todos/1")
+            .unwrap_err()
+            .contains("another server"));
+        assert!(path("https://127.0.0.1:8080/todos/1").is_err());
+        assert!(path("http://[::1").is_err());
+    }
+
+    #[test]
+    fn header_paths_must_be_paths() {
+        let step = |paths: &str| {
+            load(&format!(
+                "[[check.steps]]\nname = \"a\"\npath = \"/t\"\nexpect_header_paths = {paths}"
+            ))
+        };
+        assert!(
+            step("{ location = \"/todos/\" }").is_ok(),
+            "a step may expect only that"
+        );
+        assert!(step("{ location = \"todos/\" }")
+            .unwrap_err()
+            .1
+            .contains("starting with `/`"));
+        assert!(step("{ location = \"{nope}\" }")
+            .unwrap_err()
+            .1
+            .contains("not captured"));
     }
 
     #[test]

@@ -186,13 +186,33 @@ fn version_name(version: Version) -> &'static str {
 /// Request headers that carry credentials: recorded as `[redacted]`.
 const SECRET_HEADERS: [&str; 3] = ["cookie", "authorization", "proxy-authorization"];
 
+/// A credential header as the trace shows it: an `Authorization` keeps its
+/// scheme (`Bearer [redacted]`), which is no secret and which exercises
+/// check; everything else about it, and any cookie, is hidden.
+fn redacted(name: &str, value: &[u8]) -> Cow<'static, str> {
+    let scheme = std::str::from_utf8(value)
+        .ok()
+        .filter(|_| name != "cookie")
+        .and_then(|v| v.trim().split_once(' '))
+        .map(|(scheme, _)| scheme)
+        .filter(|scheme| {
+            scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~+".contains(c))
+        });
+    match scheme {
+        Some(scheme) => Cow::Owned(format!("{scheme} [redacted]")),
+        None => Cow::Borrowed("[redacted]"),
+    }
+}
+
 /// Reads the request's headers and body for the trace (exercises check
 /// them), and gives back an equal request for the handler. A body over the
 /// lab limit is refused here with 413.
 async fn keep_request(request: Request) -> Result<(Request, String, String), Response> {
     let headers = limits::kept_headers(request.headers().iter().map(|(name, value)| {
         let shown = if SECRET_HEADERS.contains(&name.as_str()) {
-            Cow::Borrowed("[redacted]")
+            redacted(name.as_str(), value.as_bytes())
         } else {
             String::from_utf8_lossy(value.as_bytes())
         };
@@ -215,4 +235,24 @@ async fn keep_request(request: Request) -> Result<(Request, String, String), Res
         headers,
         kept,
     ))
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::redacted;
+
+    #[test]
+    fn credentials_are_hidden_but_an_authorization_keeps_its_scheme() {
+        assert_eq!(
+            redacted("authorization", b"Bearer eyJhbGciOi.x.y"),
+            "Bearer [redacted]"
+        );
+        assert_eq!(
+            redacted("proxy-authorization", b"Basic dXNlcjpwdw=="),
+            "Basic [redacted]"
+        );
+        assert_eq!(redacted("authorization", b"just-a-secret"), "[redacted]");
+        assert_eq!(redacted("authorization", b"we{ird secret"), "[redacted]");
+        assert_eq!(redacted("cookie", b"lab_session=abc; x=1"), "[redacted]");
+    }
 }

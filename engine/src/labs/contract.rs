@@ -17,6 +17,7 @@ use axum::Router;
 use model::labs::api::Problem;
 use model::ErrorBody;
 use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, Paths};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::ResponseBuilder;
@@ -80,11 +81,30 @@ pub(crate) fn lab_part<L: Lab>(mut own: OpenApi) -> OpenApi {
                 .responses
                 .entry("4XX".to_string())
                 .or_insert(errors.into());
+            if let Some(RefOr::T(unauthorized)) = operation.responses.responses.get_mut("401") {
+                unauthorized
+                    .headers
+                    .entry("WWW-Authenticate".to_string())
+                    .or_insert_with(challenge_header);
+            }
         }
         paths.paths.insert(openapi_template(&path), item);
     }
     own.paths = paths;
     own
+}
+
+/// The challenge every 401 carries (see [`crate::error::Challenge`]).
+fn challenge_header() -> RefOr<Header> {
+    HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .description(Some(
+            "How to authenticate, as RFC 9110 requires on a 401: `Bearer realm=\"workbench-lab\"`, \
+             with `error=\"invalid_token\"` when a bearer token was sent and refused \
+             (`ApiKey realm=\"workbench-lab\", header=\"X-Api-Key\"` for a limiter counting per key)",
+        ))
+        .build()
+        .into()
 }
 
 /// The whole document, from every lab's part (already nested under `/labs/<NAME>`).

@@ -34,6 +34,29 @@ fn options() -> Options {
 pub(crate) struct RenderedBody {
     pub(crate) blocks: Vec<LessonBlock>,
     pub(crate) toc: Vec<TocEntry>,
+    /// The body's words section by section, for search: the text before
+    /// the first heading, then one per `##` or `###` heading.
+    pub(crate) sections: Vec<SectionText>,
+}
+
+/// The plain text of one section of a body, code included.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SectionText {
+    /// The heading's anchor id; `None` for the text before the first heading.
+    pub(crate) id: Option<String>,
+    /// The heading's text (empty before the first heading).
+    pub(crate) heading: String,
+    /// Its paragraphs, lists, tables and code, as words separated by spaces.
+    pub(crate) text: String,
+}
+
+impl SectionText {
+    fn add(&mut self, words: &str) {
+        if !self.text.is_empty() && !self.text.ends_with(' ') {
+            self.text.push(' ');
+        }
+        self.text.push_str(words.trim());
+    }
 }
 
 /// What a body may embed besides markdown and request widgets.
@@ -92,7 +115,10 @@ pub(crate) fn render(
                     .collect();
                 renderer.code_block(&info, &code, range);
             }
-            other => renderer.pending.push(other),
+            other => {
+                renderer.note_text(&other);
+                renderer.pending.push(other);
+            }
         }
     }
     renderer.finish()
@@ -117,6 +143,7 @@ struct Renderer<'a> {
     pending: Vec<Event<'a>>,
     blocks: Vec<LessonBlock>,
     toc: Vec<TocEntry>,
+    sections: Vec<SectionText>,
     ids: HashSet<String>,
     errors: Vec<(usize, String)>,
 }
@@ -130,6 +157,7 @@ impl<'a> Renderer<'a> {
             pending: Vec::new(),
             blocks: Vec::new(),
             toc: Vec::new(),
+            sections: vec![SectionText::default()],
             ids: RESERVED_IDS.iter().map(|s| s.to_string()).collect(),
             errors: Vec::new(),
         }
@@ -137,6 +165,21 @@ impl<'a> Renderer<'a> {
 
     fn line_of(&self, offset: usize) -> usize {
         self.first_line + self.body[..offset].matches('\n').count()
+    }
+
+    /// Step: the words of running text go to the current section.
+    fn note_text(&mut self, event: &Event<'_>) {
+        if let Event::Text(words) | Event::Code(words) = event {
+            self.current_section().add(words);
+        }
+    }
+
+    fn current_section(&mut self) -> &mut SectionText {
+        if self.sections.is_empty() {
+            self.sections.push(SectionText::default());
+        }
+        let last = self.sections.len() - 1;
+        &mut self.sections[last]
     }
 
     /// Step: headings get a unique id and a self-link; levels 2 and 3 go in the contents.
@@ -169,6 +212,13 @@ impl<'a> Renderer<'a> {
                 id: id.clone(),
                 text: text.clone(),
             });
+            self.sections.push(SectionText {
+                id: Some(id.clone()),
+                heading: text.clone(),
+                text: String::new(),
+            });
+        } else {
+            self.current_section().add(&text);
         }
         let html = format!(
             "<h{n} id=\"{id}\">{inner_html} <a class=\"anchor\" href=\"#{id}\" aria-label=\"Link to section: {}\">#</a></h{n}>\n",
@@ -181,6 +231,9 @@ impl<'a> Renderer<'a> {
     fn code_block(&mut self, info: &str, code: &str, range: Range<usize>) {
         let fence_line = self.line_of(range.start);
         let token = info.split_whitespace().next().unwrap_or_default();
+        if !matches!(token, "exercise" | "widget") {
+            self.current_section().add(code);
+        }
         if token == "http" {
             match request_block::parse(code, fence_line + 1) {
                 Ok(template) => {
@@ -296,6 +349,7 @@ impl<'a> Renderer<'a> {
             Ok(RenderedBody {
                 blocks: self.blocks,
                 toc: self.toc,
+                sections: self.sections,
             })
         } else {
             Err(self.errors)

@@ -14,4 +14,4 @@ pub use authoring::{AuthoringError, AuthoringErrors};
 pub(crate) use front_matter::{
     parse as front_matter_parse, split as front_matter_split, LessonMeta,
 };
-pub(crate) use markdown::{render as render_markdown, Embeds};
+pub(crate) use markdown::{render as render_markdown, Embeds, SectionText};

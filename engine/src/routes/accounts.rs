@@ -20,7 +20,7 @@ use crate::accounts::store::{self, NewAccount};
 use crate::accounts::{check_display_name, normalize_email, Account, Role, Verdict};
 use crate::classes::{self, Class};
 use crate::error::extract::Path;
-use crate::error::ApiError;
+use crate::error::{ApiError, Challenge};
 use crate::forms::{answer, safe_next, Done, FormOrJson, Retry, Style};
 use crate::identity::SignedIn;
 use crate::identity::{self, Visitor};
@@ -338,13 +338,19 @@ async fn authenticate(state: &Engine, email: &str, password: &str) -> Result<Acc
     let passwords = &state.accounts.passwords;
     // No stored password is longer than this; refuse before hashing megabytes.
     if password.len() > 4 * crate::accounts::password::MAX_PASSWORD_CHARS {
-        return Err(ApiError::Unauthorized(SIGN_IN_FAILED.into()));
+        return Err(ApiError::Unauthorized(
+            SIGN_IN_FAILED.into(),
+            Challenge::Account,
+        ));
     }
     let found = store::find_by_email(&state.pool, email).await?;
     let stored = found.as_ref().map(|(_, hash)| hash.clone());
     let verdict = passwords.verify(password.to_string(), stored).await?;
     let Some((account, hash)) = found.filter(|_| verdict == Verdict::Match) else {
-        return Err(ApiError::Unauthorized(SIGN_IN_FAILED.into()));
+        return Err(ApiError::Unauthorized(
+            SIGN_IN_FAILED.into(),
+            Challenge::Account,
+        ));
     };
     if passwords.needs_rehash(&hash) {
         let upgraded = passwords.hash(password.to_string()).await?;
@@ -403,6 +409,7 @@ async fn change_password(
         let Visitor::SignedIn(account) = visitor else {
             return Err(ApiError::Unauthorized(
                 "Sign in to change your password.".into(),
+                Challenge::Account,
             ));
         };
         state.accounts.throttle.check_account(&account.email)?;
@@ -416,6 +423,7 @@ async fn change_password(
         if verdict != Verdict::Match {
             return Err(ApiError::Unauthorized(
                 "Your current password is not correct.".into(),
+                Challenge::Account,
             ));
         }
         check_new_password(&form.new_password, &account.email)?;
@@ -452,7 +460,10 @@ async fn sign_out_everywhere(
 ) -> Response {
     let result = async {
         let Visitor::SignedIn(account) = visitor else {
-            return Err(ApiError::Unauthorized("Sign in first.".into()));
+            return Err(ApiError::Unauthorized(
+                "Sign in first.".into(),
+                Challenge::Account,
+            ));
         };
         store::end_all_sessions(&state.pool, &account.id, state.clock.now()).await?;
         state.identities.account_changed(&account.id);

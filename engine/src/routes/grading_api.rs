@@ -20,7 +20,7 @@ use sqlx::Row;
 
 use crate::accounts::Role;
 use crate::error::extract::{Json as JsonBody, Path};
-use crate::error::ApiError;
+use crate::error::{ApiError, Challenge};
 use crate::grading::batch::{grade_one, GradedSubmission, Submission};
 use crate::identity::SignedIn;
 use crate::state::Engine;
@@ -190,16 +190,14 @@ async fn revoke_token(
 /// tokens; a token works only while its creator is still an instructor.
 /// Answers the token's id.
 async fn authorise(state: &Engine, headers: &HeaderMap) -> Result<String, ApiError> {
-    let refused = || {
-        ApiError::Unauthorized(
-            "Send an API token: `Authorization: Bearer wbt_...`, created by an instructor.".into(),
-        )
-    };
+    let message = "Send an API token: `Authorization: Bearer wbt_...`, created by an instructor.";
+    // A token that was sent and refused says so in the challenge (RFC 6750).
+    let refused = || ApiError::Unauthorized(message.into(), Challenge::ApiTokenRefused);
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(refused)?;
+        .ok_or_else(|| ApiError::Unauthorized(message.into(), Challenge::ApiToken))?;
     let (id, secret) = token
         .strip_prefix("wbt_")
         .and_then(|rest| rest.split_once('_'))

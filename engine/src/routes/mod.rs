@@ -10,12 +10,14 @@
 //! | [`classes`] | `/api/instructor/classes/...`, `/join/{code}` |
 //! | [`exercises`] | `/api/exercises/...` |
 //! | [`grading_api`] | `/api/instructor/tokens...`, `/api/grade` |
+//! | [`search`] | `/api/search` |
 //! | [`traces`] | `/api/traces/{id}` |
 
 pub(crate) mod accounts;
 pub mod classes;
 pub(crate) mod exercises;
 pub(crate) mod grading_api;
+pub mod search;
 pub(crate) mod traces;
 
 use axum::Router;
@@ -27,6 +29,7 @@ pub fn router(engine: Engine) -> Router {
     let labs = crate::labs::router(engine.labs.clone());
     Router::new()
         .merge(traces::router())
+        .merge(search::router())
         .merge(accounts::router())
         .merge(exercises::router())
         .merge(grading_api::router())

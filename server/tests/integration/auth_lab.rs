@@ -931,3 +931,137 @@ async fn a_lab_exercise_grades_the_students_own_policy() {
     );
     server.stop().await;
 }
+
+/// Grades `auth-seller-forbidden` from the student's own recorded requests.
+async fn grade_seller_forbidden(server: &TestServer, student: &reqwest::Client) -> Value {
+    student
+        .post(server.url("/api/exercises/auth-seller-forbidden/attempts"))
+        .json(&json!({ "answer": {} }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Saves `seller` as the seller's row of the student's permission matrix.
+async fn seller_may(server: &TestServer, student: &reqwest::Client, seller: Value) {
+    let mut settings: Value = server.json(student, "/labs/auth/settings").await;
+    settings["settings"]["policy"]["seller"] = seller;
+    let saved = student
+        .put(server.url("/labs/auth/settings"))
+        .json(&settings["settings"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+}
+
+#[tokio::test]
+async fn only_a_403_from_the_ownership_rule_passes_the_seller_forbidden_exercise() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    use_jwt(&server, &student).await;
+    register_as(&server, &student, "sam", "seller").await;
+    register_as(&server, &student, "sue", "seller").await;
+    register_as(&server, &student, "bo", "buyer").await;
+    let (sam, sue, bo) = (
+        token_for(&server, &student, "sam").await,
+        token_for(&server, &student, "sue").await,
+        token_for(&server, &student, "bo").await,
+    );
+    let product: Value = student
+        .post(server.url("/labs/auth/products"))
+        .bearer_auth(&sue)
+        .json(&json!({ "name": "sue's teapot" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/labs/auth/products/{}", product["id"]);
+    let delete = |token: String| student.delete(server.url(&path)).bearer_auth(token).send();
+    let passed = |graded: &Value| graded["outcome"]["score"] == graded["outcome"]["max"];
+
+    // The old way: under the default policy a buyer's DELETE is already 403.
+    assert_eq!(delete(bo.clone()).await.unwrap().status(), 403);
+    let buyer = grade_seller_forbidden(&server, &student).await;
+    assert!(!passed(&buyer), "{buyer}");
+    let decision = buyer["outcome"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"].as_str().unwrap().starts_with("the lab recorded"))
+        .unwrap();
+    assert_eq!(decision["passed"], false);
+    assert!(
+        decision["observed"]
+            .as_str()
+            .unwrap()
+            .contains("role = buyer"),
+        "{decision}"
+    );
+
+    // Taking deletion away from sellers altogether is a 403 too, for another reason.
+    seller_may(&server, &student, json!(["browse", "buy", "add_product"])).await;
+    assert_eq!(delete(sam.clone()).await.unwrap().status(), 403);
+    assert!(!passed(&grade_seller_forbidden(&server, &student).await));
+
+    // The right way: sellers delete only their own, and sam tries sue's.
+    seller_may(
+        &server,
+        &student,
+        json!(["browse", "buy", "add_product", "delete_own_product"]),
+    )
+    .await;
+    assert_eq!(delete(sam).await.unwrap().status(), 403);
+    let right = grade_seller_forbidden(&server, &student).await;
+    assert!(passed(&right), "{right}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_bearer_exercise_sees_the_scheme_of_a_redacted_authorization() {
+    // Traces hide credentials; they used to hide the scheme too, so no
+    // request could show the `Authorization: Bearer` an exercise asks for.
+    let server = TestServer::start().await;
+    let student = server.browser();
+    use_jwt(&server, &student).await;
+    register_as(&server, &student, "sam", "seller").await;
+    let token = token_for(&server, &student, "sam").await;
+    let answered = me(&server, &student, Some(&token)).await;
+    assert_eq!(answered.status(), 200);
+    let trace: Value = server
+        .json(
+            &student,
+            &format!("/api/traces/{}", crate::common::trace_id_of(&answered)),
+        )
+        .await;
+    let shown = trace["request_headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "authorization")
+        .unwrap();
+    assert_eq!(shown[1], "Bearer [redacted]");
+    assert!(
+        !trace.to_string().contains(&token),
+        "the token stays hidden"
+    );
+    let graded: Value = student
+        .post(server.url("/api/exercises/auth-bearer-me/attempts"))
+        .json(&json!({ "answer": {} }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        graded["outcome"]["score"], graded["outcome"]["max"],
+        "{graded}"
+    );
+    server.stop().await;
+}

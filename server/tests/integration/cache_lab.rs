@@ -355,3 +355,74 @@ async fn redis_backend_caches_expires_invalidates_and_survives_an_outage() {
     assert_eq!(product(&server, &student, 12).await.1, "MISS");
     assert_eq!(product(&server, &student, 12).await.1, "HIT");
 }
+
+/// Grades `exercise` for `client` from what the lab holds for them; (score, max).
+async fn grade(server: &TestServer, client: &reqwest::Client, exercise: &str) -> (u64, u64) {
+    let response = client
+        .post(server.url(&format!("/api/exercises/{exercise}/attempts")))
+        .json(&json!({ "answer": {} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "attempt at {exercise}");
+    let graded: Value = response.json().await.unwrap();
+    let outcome = &graded["outcome"];
+    (
+        outcome["score"].as_u64().unwrap(),
+        outcome["max"].as_u64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_ttl_target_wants_the_oldest_copy_the_lesson_teaches_not_the_ttl() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let (score, max) = grade(&server, &student, "cache-ttl-target").await;
+    assert!(score < max, "the default TTL of 30 s hits 2 reads in 3");
+    // Taking the oldest copy to be the TTL, 50 s is the longest allowed,
+    // and it hits only 4 reads in 5.
+    configure(&server, &student, json!({ "ttl_secs": 50 })).await;
+    let (score, max) = grade(&server, &student, "cache-ttl-target").await;
+    assert!(score < max, "a TTL of 50 s");
+    // The lesson's table: a TTL of 60 s hits 5 in 6, and its oldest copy
+    // is 50 s old, served by the read at 50 s.
+    configure(&server, &student, json!({ "ttl_secs": 60 })).await;
+    assert_eq!(
+        grade(&server, &student, "cache-ttl-target").await,
+        (max, max)
+    );
+    configure(&server, &student, json!({ "ttl_secs": 61 })).await;
+    let (score, _) = grade(&server, &student, "cache-ttl-target").await;
+    assert!(score < max, "a TTL of 61 s serves a copy 60 s old");
+}
+
+#[tokio::test]
+async fn seven_hits_in_ten_reads_need_three_planned_misses() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    configure(&server, &student, json!({})).await;
+    let (score, max) = grade(&server, &student, "cache-hit-ratio").await;
+    assert_eq!(score, 0, "nothing read yet");
+
+    // One product read ten times: one miss, nine hits.
+    for _ in 0..10 {
+        product(&server, &student, 42).await;
+    }
+    let (score, _) = grade(&server, &student, "cache-hit-ratio").await;
+    assert!(score < max, "9 hits in 10");
+
+    // A cold cache, three products, then seven more reads of them.
+    let cleared = student
+        .delete(server.url("/labs/cache/entries"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 204);
+    for id in [1, 2, 3, 1, 2, 3, 1, 2, 3, 1] {
+        product(&server, &student, id).await;
+    }
+    assert_eq!(
+        grade(&server, &student, "cache-hit-ratio").await,
+        (max, max)
+    );
+}

@@ -158,3 +158,110 @@ fn exercise_authoring_errors_are_reported_with_their_file_and_line() {
         );
     }
 }
+
+/// Runs `workbench check` on `course`: exit code, stdout, stderr.
+fn check_all(course: &std::path::Path) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_workbench"))
+        .args(["check", "--course"])
+        .arg(course)
+        .env_remove("WORKBENCH_COURSE")
+        .output()
+        .expect("run workbench check");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+/// Adds ```exercise <id>``` to the end of a lesson.
+fn embed(lesson: &std::path::Path, id: &str) {
+    let text = std::fs::read_to_string(lesson).unwrap();
+    std::fs::write(lesson, format!("{text}\n```exercise {id}\n```\n")).unwrap();
+}
+
+#[test]
+fn the_lint_finds_what_loading_cannot_and_the_summary_has_its_own_line() {
+    let course = crate::common::copy_of_course();
+    let root = course.path();
+    let exercises = root.join("exercises");
+    let quiet = root.join("lessons/01-http/03-quiet.md");
+    std::fs::write(
+        &quiet,
+        "+++\ntitle = \"Quiet\"\nsummary = \"s\"\nminutes = 5\n+++\n\nNothing to do here.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        exercises.join("orphan.md"),
+        "+++\nid = \"orphan\"\ntitle = \"T\"\nkind = \"quiz\"\npoints = 1\nlesson = \"http/anatomy\"\n[check]\nquestion = \"short\"\naccept = [\"x\"]\n+++\nPrompt.\n",
+    )
+    .unwrap();
+    // The rate-limit lab's defaults are a token bucket of 10 at 1 per second.
+    let lab = |id: &str, allow: &str| {
+        format!("+++\nid = \"{id}\"\ntitle = \"T\"\nkind = \"lab\"\npoints = 1\nlesson = \"rate-limiting/algorithms\"\n{allow}[check]\nlab = \"ratelimit\"\nburst = 10\nsustain_per_sec = 1.0\n+++\nPrompt.\n")
+    };
+    std::fs::write(exercises.join("lint-defaults.md"), lab("lint-defaults", "")).unwrap();
+    std::fs::write(
+        exercises.join("lint-defaults-meant.md"),
+        lab(
+            "lint-defaults-meant",
+            "lint_allow = [\"passes-untouched\"]\n",
+        ),
+    )
+    .unwrap();
+    let sql = |id: &str, reference: &str| {
+        format!("+++\nid = \"{id}\"\ntitle = \"T\"\nkind = \"sql\"\npoints = 1\nlesson = \"databases/joins\"\n[check]\nreference = \"{reference}\"\n+++\nPrompt.\n")
+    };
+    std::fs::write(
+        exercises.join("lint-no-rows.md"),
+        sql("lint-no-rows", "SELECT name FROM customers WHERE 0"),
+    )
+    .unwrap();
+    std::fs::write(
+        exercises.join("lint-same-rows.md"),
+        sql("lint-same-rows", "SELECT 1 AS one"),
+    )
+    .unwrap();
+    let algorithms = root.join("lessons/05-rate-limiting/02-algorithms.md");
+    embed(&algorithms, "lint-defaults");
+    embed(&algorithms, "lint-defaults-meant");
+    let joins = root.join("lessons/03-databases/02-joins.md");
+    embed(&joins, "lint-no-rows");
+    embed(&joins, "lint-same-rows");
+
+    let (code, stdout, stderr) = check_all(root);
+    assert_eq!(code, 1, "{stdout}");
+    let shown = |path: &std::path::Path| path.display().to_string();
+    let expected = [
+        format!("{}:1: the lesson has no exercise", shown(&quiet)),
+        format!(
+            "{}:6: no lesson shows this exercise, so students cannot reach it: add ```exercise orphan``` to lesson `http/anatomy`",
+            shown(&exercises.join("orphan.md"))
+        ),
+        format!(
+            "{}:6: the check passes for a student who has done nothing yet",
+            shown(&exercises.join("lint-defaults.md"))
+        ),
+        format!(
+            "{}:6: [check]: the reference query returns no rows on the course dataset",
+            shown(&exercises.join("lint-no-rows.md"))
+        ),
+        format!(
+            "{}:6: [check]: the reference query returns the same rows on the course dataset and the hidden one",
+            shown(&exercises.join("lint-same-rows.md"))
+        ),
+    ];
+    for line in &expected {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(line.as_str())),
+            "missing {line:?} in:\n{stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains("lint-defaults-meant"),
+        "`lint_allow` declares it intended:\n{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), expected.len(), "{stdout}");
+    assert!(stdout.ends_with('\n'), "{stdout:?}");
+    assert_eq!(stderr, format!("\n{} authoring error(s)\n", expected.len()));
+}

@@ -555,3 +555,79 @@ async fn the_paged_idempotent_probe_passes_a_careful_api_and_names_what_a_forget
         "the replay made a duplicate: {failed:?}"
     );
 }
+
+/// A `todos` server whose `Location` is a full URL, built from the `Host`
+/// the probe sent: `http://host:port{under}{id}`.
+async fn start_todos_with_absolute_location(under: &'static str) -> String {
+    let todos: Todos = Arc::default();
+    let create = move |State(todos): State<Todos>,
+                       headers: axum::http::HeaderMap,
+                       Json(body): Json<Value>| async move {
+        let title = body["title"].as_str().unwrap_or_default().to_string();
+        let mut list = todos.lock().unwrap();
+        list.push(title.clone());
+        let id = list.len();
+        let host = headers[header::HOST].to_str().unwrap().to_string();
+        (
+            StatusCode::CREATED,
+            [(header::LOCATION, format!("http://{host}{under}{id}"))],
+            Json(json!({ "id": id, "title": title })),
+        )
+    };
+    let fetch = |State(todos): State<Todos>, Path(id): Path<String>| async move {
+        let list = todos.lock().unwrap();
+        let index = id
+            .parse::<usize>()
+            .map_or(usize::MAX, |i| i.wrapping_sub(1));
+        match list.get(index) {
+            Some(title) => Json(json!({ "id": id, "title": title })).into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        }
+    };
+    let app = Router::new()
+        .route("/todos", post(create))
+        .route("/todos/{id}", get(fetch))
+        .route("/items/{id}", get(fetch))
+        .with_state(todos);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn a_full_url_in_location_is_judged_by_its_path() {
+    // RFC 9110 allows an absolute Location; the probe used to want `/todos/` as its start.
+    let url = start_todos_with_absolute_location("/todos/").await;
+    let outcome = probe("probe-rest-create", &url).await.unwrap();
+    assert!(outcome.passed(), "{:#?}", outcome.checks);
+    let location = outcome
+        .checks
+        .iter()
+        .find(|c| c.name == "POST /todos creates a todo: header location")
+        .unwrap();
+    assert!(
+        location
+            .observed
+            .as_deref()
+            .unwrap()
+            .ends_with("(path /todos/1)"),
+        "{location:?}"
+    );
+
+    // A full URL still has to name the new todo.
+    let url = start_todos_with_absolute_location("/items/").await;
+    let outcome = probe("probe-rest-create", &url).await.unwrap();
+    let failed: Vec<&str> = outcome
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        vec!["POST /todos creates a todo: header location"],
+        "{:#?}",
+        outcome.checks
+    );
+}

@@ -351,3 +351,29 @@ async fn a_busy_guests_session_is_written_back_hourly_not_on_every_request() {
     ));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_echo_stores_nothing_so_an_order_posted_to_it_is_200_without_location() {
+    // `http-send-json-order` expects 200 while the next lesson teaches 201
+    // for a created resource: that holds only as long as the echo creates nothing.
+    let server = TestServer::start().await;
+    let response = server
+        .browser()
+        .post(server.url("/labs/http/echo/orders"))
+        .json(&json!({ "item": "tea", "quantity": 2 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("location").is_none());
+    let exercise = std::fs::read_to_string(
+        crate::common::repo_root().join("exercises/http-send-json-order.md"),
+    )
+    .unwrap();
+    assert!(exercise.contains("status = 200"));
+    assert!(
+        exercise.contains("The echo stores nothing"),
+        "the exercise says why it is not 201"
+    );
+    server.stop().await;
+}

@@ -62,6 +62,9 @@ async fn saving_a_lesson_updates_the_page_and_tells_the_browser() {
     let _ = next_version(&mut stream, &mut seen).await;
     let page = server.text(&client, "/lessons/http/anatomy").await;
     assert!(page.contains("<h1>Anatomy, revised</h1>"));
+    // Search is indexed with the course, so it finds the new words too.
+    let found = server.json(&client, "/api/search?q=revised").await;
+    assert_eq!(found["hits"][0]["href"], "/lessons/http/anatomy", "{found}");
 
     server.stop().await;
 }

@@ -49,7 +49,17 @@ async fn a_lesson_page_has_contents_widgets_highlighting_and_neighbours() {
         "next link"
     );
     assert!(
-        !html.contains("rel=\"prev\""),
+        html.contains("rel=\"prev\" href=\"/lessons/http/client-and-server\""),
+        "previous link"
+    );
+    let first = server
+        .get("/lessons/http/client-and-server")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !first.contains("rel=\"prev\""),
         "the first lesson has no previous"
     );
     server.stop().await;

@@ -204,3 +204,73 @@ async fn two_servers_on_one_redis_share_one_limit() {
     }
     assert_eq!(leaked, 16, "two in-process limiters of 10 let 16 through");
 }
+
+/// Grades `ratelimit-send-api-key` from the student's recorded requests.
+async fn grade_send_api_key(server: &TestServer, student: &reqwest::Client) -> serde_json::Value {
+    student
+        .post(server.url("/api/exercises/ratelimit-send-api-key/attempts"))
+        .json(&json!({ "answer": {} }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_api_key_exercise_needs_the_limiter_to_count_each_key_apart() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let passed =
+        |graded: &serde_json::Value| graded["outcome"]["score"] == graded["outcome"]["max"];
+
+    // The old way: a key sent to a limiter that ignores it got a 200.
+    assert_eq!(
+        ping(&server, &student, Some("demo-key-1")).await.status(),
+        200
+    );
+    let ignored = grade_send_api_key(&server, &student).await;
+    assert!(!passed(&ignored), "{ignored}");
+    assert!(
+        ignored["outcome"]["checks"][0]["observed"]
+            .as_str()
+            .unwrap()
+            .contains("student"),
+        "{ignored}"
+    );
+    // Under the default key, every key draws on the student's one bucket.
+    while ping(&server, &student, Some("demo-key-1")).await.status() == 200 {}
+    assert_eq!(
+        ping(&server, &student, Some("demo-key-2")).await.status(),
+        429
+    );
+    assert!(!passed(&grade_send_api_key(&server, &student).await));
+
+    // The right way: count by key, empty one key's bucket, then use another.
+    let saved = student
+        .put(server.url("/labs/ratelimit/settings"))
+        .json(&json!({ "key": "api_key" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let mut accepted = 0;
+    while ping(&server, &student, Some("demo-key-1")).await.status() == 200 {
+        accepted += 1;
+    }
+    assert_eq!(accepted, 10, "the default bucket holds 10");
+    assert_eq!(
+        ping(&server, &student, Some("demo-key-2")).await.status(),
+        200
+    );
+    let right = grade_send_api_key(&server, &student).await;
+    assert!(passed(&right), "{right}");
+    assert!(
+        right["outcome"]["checks"][1]["observed"]
+            .as_str()
+            .unwrap()
+            .contains("\"demo-key-1\" was refused, then \"demo-key-2\" was accepted"),
+        "{right}"
+    );
+}

@@ -610,3 +610,149 @@ async fn the_app_style_endpoint_survives_whatever_the_student_did_to_their_table
         .unwrap();
     assert_eq!(odd.status(), 422);
 }
+
+/// Runs the withdrawal demo under `settings`, as the widget does.
+async fn withdraw(server: &TestServer, student: &reqwest::Client, settings: Value) -> Value {
+    let saved = student
+        .put(server.url("/labs/sql/settings"))
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    student
+        .post(server.url("/labs/sql/withdrawal"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The index of the first step of `session` whose SQL starts with `sql`.
+fn step_of(report: &Value, session: &str, sql: &str) -> usize {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| s["session"] == session && s["sql"].as_str().unwrap().starts_with(sql))
+        .unwrap_or_else(|| panic!("no {session} {sql}: {report}"))
+}
+
+#[tokio::test]
+async fn a_deferred_withdrawal_that_read_is_refused_at_once_as_sqlite_does() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let deferred = json!({ "transaction": "deferred", "withdrawal": "read_then_write", "retry_on_busy": false });
+    let report = withdraw(&server, &student, deferred).await;
+    assert_eq!(report["completed"], json!([true, false]), "{report}");
+    assert_eq!(report["final_balance"], 200);
+    // B has read, so SQLite answers busy without calling the busy handler:
+    // B's UPDATE fails while A still holds the lock, and nobody waits.
+    let steps = report["steps"].as_array().unwrap();
+    assert!(
+        !steps
+            .iter()
+            .any(|s| s["outcome"].as_str().unwrap().contains("waits")),
+        "{report}"
+    );
+    let refused = step_of(&report, "B", "UPDATE");
+    assert_eq!(steps[refused]["ok"], false);
+    assert!(
+        steps[refused]["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("database is locked, at once"),
+        "{report}"
+    );
+    assert!(refused < step_of(&report, "A", "COMMIT"));
+    let failed = attempt(&server, &student, "sql-withdrawal-fix", json!({})).await;
+    assert_ne!(
+        failed["outcome"]["score"], failed["outcome"]["max"],
+        "{failed}"
+    );
+
+    // Starting the whole withdrawal again is the cure: B then reads 200.
+    let retried = withdraw(
+        &server,
+        &student,
+        json!({ "transaction": "deferred", "withdrawal": "read_then_write", "retry_on_busy": true }),
+    )
+    .await;
+    assert_eq!(retried["completed"], json!([true, true]), "{retried}");
+    assert_eq!(retried["final_balance"], 150);
+    let passed = attempt(&server, &student, "sql-withdrawal-fix", json!({})).await;
+    assert_eq!(
+        passed["outcome"]["score"], passed["outcome"]["max"],
+        "{passed}"
+    );
+
+    // BEGIN IMMEDIATE has read nothing yet: there SQLite would wait.
+    let immediate = withdraw(
+        &server,
+        &student,
+        json!({ "transaction": "immediate", "withdrawal": "read_then_write", "retry_on_busy": false }),
+    )
+    .await;
+    let waited = step_of(&immediate, "B", "BEGIN IMMEDIATE");
+    assert!(
+        immediate["steps"][waited]["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("waits"),
+        "{immediate}"
+    );
+    assert_eq!(immediate["final_balance"], 150);
+}
+
+#[tokio::test]
+async fn the_keys_exercise_takes_a_query_not_rows_copied_from_the_course() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let (_, visible) = run(
+        &server,
+        &student,
+        "SELECT order_id, quantity FROM order_items WHERE product_id = 466",
+    )
+    .await;
+    let rows: Vec<String> = visible["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("({}, {})", r[0], r[1]))
+        .collect();
+    assert_eq!(rows.len(), 23, "{visible}");
+    let copied = attempt(
+        &server,
+        &student,
+        "sql-orders-with-product",
+        json!({ "sql": format!("SELECT * FROM (VALUES {})", rows.join(", ")) }),
+    )
+    .await;
+    let checks = copied["outcome"]["checks"].as_array().unwrap();
+    assert_eq!(checks[0]["passed"], true, "{copied}");
+    assert_eq!(checks[1]["passed"], false, "the hidden dataset differs");
+    assert_ne!(copied["outcome"]["score"], copied["outcome"]["max"]);
+
+    let by_order = attempt(
+        &server,
+        &student,
+        "sql-orders-with-product",
+        json!({ "sql": "SELECT order_id, quantity FROM order_items WHERE order_id = 466" }),
+    )
+    .await;
+    assert_eq!(by_order["outcome"]["score"], 0, "{by_order}");
+
+    let passed = attempt(
+        &server,
+        &student,
+        "sql-orders-with-product",
+        json!({ "sql": "SELECT oi.order_id, oi.quantity FROM order_items AS oi WHERE oi.product_id = 466 ORDER BY oi.quantity DESC" }),
+    )
+    .await;
+    assert_eq!(
+        passed["outcome"]["score"], passed["outcome"]["max"],
+        "{passed}"
+    );
+}

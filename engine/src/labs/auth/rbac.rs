@@ -57,6 +57,10 @@ struct Decision {
     owner: Option<String>,
     allowed: bool,
     rule: String,
+    /// The matrix action the decision rests on (`delete_own_product`, say),
+    /// or none when no rule applies: what an exercise can check without
+    /// reading `rule`'s prose.
+    grant: Option<&'static str>,
 }
 
 impl LabEvent for Decision {
@@ -79,37 +83,65 @@ pub(crate) fn decide(
     action: &str,
     owner: Option<&str>,
 ) -> (bool, String) {
+    let ruling = rule_on(policy, user, role, action, owner);
+    (ruling.allowed, ruling.rule)
+}
+
+/// A decision, the rule that made it, and the matrix action it rests on.
+struct Ruling {
+    allowed: bool,
+    rule: String,
+    grant: Option<&'static str>,
+}
+
+/// [`decide`], with the matrix action that decided.
+fn rule_on(
+    policy: &BTreeMap<String, Vec<String>>,
+    user: &str,
+    role: &str,
+    action: &str,
+    owner: Option<&str>,
+) -> Ruling {
+    // The action's own name as the matrix spells it, when it has one.
     let granted = |a: &str| {
         policy
             .get(role)
             .is_some_and(|actions| actions.iter().any(|x| x == a))
+            .then(|| ACTIONS.iter().copied().find(|known| *known == a))
+            .flatten()
+    };
+    let ruling = |allowed, rule, grant| Ruling {
+        allowed,
+        rule,
+        grant,
     };
     if action == "delete_product" {
-        if granted("delete_any_product") {
-            return (true, format!("{role} may delete_any_product"));
+        if let Some(grant) = granted("delete_any_product") {
+            return ruling(true, format!("{role} may delete_any_product"), Some(grant));
         }
-        if granted("delete_own_product") {
+        if let Some(grant) = granted("delete_own_product") {
             return if owner == Some(user) {
-                (
+                ruling(
                     true,
                     format!("{role} may delete_own_product, and {user} owns it"),
+                    Some(grant),
                 )
             } else {
-                (
+                ruling(
                     false,
                     format!(
                         "{role} may only delete_own_product, and {} owns this one",
                         owner.unwrap_or("nobody")
                     ),
+                    Some(grant),
                 )
             };
         }
-        return (false, format!("no rule lets {role} delete products"));
+        return ruling(false, format!("no rule lets {role} delete products"), None);
     }
-    if granted(action) {
-        (true, format!("{role} may {action}"))
-    } else {
-        (false, format!("no rule lets {role} {action}"))
+    match granted(action) {
+        Some(grant) => ruling(true, format!("{role} may {action}"), Some(grant)),
+        None => ruling(false, format!("no rule lets {role} {action}"), None),
     }
 }
 
@@ -135,10 +167,18 @@ async fn authorise(
         Some(row) => row.integer(0)? != 0,
         None => false,
     };
-    let (allowed, rule) = if banned {
-        (false, format!("{user} is banned"))
+    let Ruling {
+        allowed,
+        rule,
+        grant,
+    } = if banned {
+        Ruling {
+            allowed: false,
+            rule: format!("{user} is banned"),
+            grant: None,
+        }
     } else {
-        decide(policy, &user, &role, action, owner)
+        rule_on(policy, &user, &role, action, owner)
     };
     inspector.record(&Decision {
         user: user.clone(),
@@ -147,6 +187,7 @@ async fn authorise(
         owner: owner.map(str::to_string),
         allowed,
         rule: rule.clone(),
+        grant,
     });
     if allowed {
         Ok(user)
@@ -432,6 +473,24 @@ mod tests {
         assert!(rule.contains("ada owns this one"), "{rule}");
         assert!(decide(&policy, "sam", "seller", "delete_product", Some("sam")).0);
         assert!(!decide(&policy, "bo", "buyer", "add_product", None).0);
+    }
+
+    #[test]
+    fn a_ruling_names_the_matrix_action_it_rests_on() {
+        let mut policy = default_policy();
+        let grant = |policy: &BTreeMap<String, Vec<String>>, role: &str, owner: &str| {
+            rule_on(policy, "sam", role, "delete_product", Some(owner)).grant
+        };
+        assert_eq!(grant(&policy, "seller", "ada"), Some("delete_any_product"));
+        assert_eq!(grant(&policy, "buyer", "ada"), None);
+        policy.insert("seller".into(), vec!["delete_own_product".into()]);
+        let refused = rule_on(&policy, "sam", "seller", "delete_product", Some("ada"));
+        assert!(!refused.allowed);
+        assert_eq!(refused.grant, Some("delete_own_product"));
+        assert_eq!(
+            rule_on(&policy, "sam", "admin", "ban_user", None).grant,
+            Some("ban_user")
+        );
     }
 
     #[test]

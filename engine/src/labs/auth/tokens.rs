@@ -35,7 +35,7 @@ use sha2::{Digest, Sha256};
 use super::users::check_password;
 use super::{shop, AuthLab, Mechanism};
 use crate::error::extract::Json as JsonBody;
-use crate::error::ApiError;
+use crate::error::{ApiError, Challenge};
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::CurrentSettings;
@@ -66,8 +66,9 @@ pub(super) fn random_token() -> String {
     )
 }
 
+/// A 401 for the demo shop: sign in (again) to get credentials.
 fn unauthorized(message: impl Into<String>) -> ApiError {
-    ApiError::Unauthorized(message.into())
+    ApiError::Unauthorized(message.into(), Challenge::Lab)
 }
 
 /// Recorded when a session cookie is looked up.
@@ -553,7 +554,12 @@ fn verify_jwt(
     });
     result
         .map(|claims| (claims.sub, claims.role))
-        .map_err(|reason| unauthorized(format!("The access token was refused: {reason}.")))
+        .map_err(|reason| {
+            ApiError::Unauthorized(
+                format!("The access token was refused: {reason}."),
+                Challenge::LabTokenRefused,
+            )
+        })
 }
 
 /// `GET /labs/auth/me`

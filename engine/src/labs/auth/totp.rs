@@ -20,7 +20,7 @@ use sha1::Sha1;
 use super::shop;
 use super::tokens::authenticate;
 use crate::error::extract::Json as JsonBody;
-use crate::error::ApiError;
+use crate::error::{ApiError, Challenge};
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::Labs;
@@ -150,6 +150,7 @@ pub(super) async fn check_second_factor(
         record("code missing");
         return Err(ApiError::Unauthorized(
             "This user has two-factor sign-in: send the six-digit `code` from the authenticator too.".into(),
+            Challenge::Lab,
         ));
     };
     match matching_step(&secret, code, state.clock.now()) {
@@ -157,12 +158,14 @@ pub(super) async fn check_second_factor(
             record("wrong code");
             Err(ApiError::Unauthorized(
                 "Wrong or expired two-factor code.".into(),
+                Challenge::Lab,
             ))
         }
         Some(step) if last.is_some_and(|l| step <= l) => {
             record("replayed code");
             Err(ApiError::Unauthorized(
                 "That two-factor code was already used; wait for the next one.".into(),
+                Challenge::Lab,
             ))
         }
         Some(step) => {
@@ -272,7 +275,7 @@ pub(super) async fn confirm(
 }
 
 fn no_such_user() -> ApiError {
-    ApiError::Unauthorized("That demo user no longer exists.".into())
+    ApiError::Unauthorized("That demo user no longer exists.".into(), Challenge::Lab)
 }
 
 #[cfg(test)]

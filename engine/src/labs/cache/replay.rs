@@ -205,6 +205,31 @@ mod tests {
         );
     }
 
+    /// The table of `lessons/04-caching/03-ttl-and-invalidation.md`: a read
+    /// every 10 s; per TTL, the reads in one cycle (one miss, the rest hits)
+    /// and the oldest copy served, which is 10 s short of the TTL because
+    /// copies are stored at a read.
+    #[test]
+    fn the_ttl_lessons_table_is_what_the_replay_sees() {
+        for (ttl, cycle, oldest) in [
+            (10, 1, 0),
+            (30, 3, 20),
+            (60, 6, 50),
+            (300, 30, 290),
+            (3600, 360, 3590),
+        ] {
+            let ops: Vec<Op> = (0..2 * cycle)
+                .flat_map(|_| [Op::Read(1), Op::Advance(10)])
+                .collect();
+            let seen = replay(&settings(|s| s.ttl_secs = ttl), &ops);
+            assert_eq!(
+                (seen.hits, seen.origin_reads, seen.oldest_served_secs),
+                (2 * (cycle - 1), 2, oldest),
+                "a TTL of {ttl} s"
+            );
+        }
+    }
+
     #[test]
     fn a_full_cache_evicts_the_least_recently_used_key() {
         let ops = [

@@ -12,7 +12,7 @@ use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::error::{extract::Path, ApiError};
+use crate::error::{extract::Path, ApiError, Challenge};
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::DeliberateResponse;
 
@@ -111,7 +111,7 @@ impl ToSchema for HttpStatusBody {
     summary = "Answers with the status code you ask for",
     description = "Answers any method with the status in the path, 200 to 599: 5xx answers too, on purpose, to see what a client does with them. \
 The body explains the status as JSON, unless `body` asks for one of your own (then `text/plain`, or the `content_type` you give); 204 and 304 have none. \
-`location` sets `Location` (3xx answers default to `/labs/http/echo`), and each `header=Name: value` adds a header. \
+`location` sets `Location` (3xx answers default to `/labs/http/echo`), and each `header=Name: value` adds a header; a 401 carries the challenge `WWW-Authenticate: Bearer realm=\"workbench-lab\"` unless you give your own. \
 A code outside 200-599, an unknown parameter, a `location` off this site, a script `content_type` or a header the server manages is refused with 400 and `{error, message}`.",
     params(
         ("code" = u16, Path, minimum = 200, maximum = 599, description = "The status to answer with, 200 to 599 (1xx are interim answers, never final)"),
@@ -203,8 +203,16 @@ pub(super) async fn status(
             .map_err(|_| ApiError::BadRequest("location is not a valid header value".into()))?;
         headers.insert(header::LOCATION, value);
     }
+    let own_challenge = request
+        .headers
+        .iter()
+        .any(|(name, _)| name == header::WWW_AUTHENTICATE);
     for (name, value) in request.headers {
         headers.append(name, value);
+    }
+    // RFC 9110 requires a challenge on every 401; the student's own wins.
+    if status == StatusCode::UNAUTHORIZED && !own_challenge {
+        headers.insert(header::WWW_AUTHENTICATE, Challenge::Lab.header_value());
     }
     response.extensions_mut().insert(DeliberateResponse);
     Ok(response)

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use super::algorithms::{self, Algorithm, Decision, Kind, State as LimiterState, Stored};
 use super::{KeyBy, LimiterPolicy, RateLimitLab, RateLimitSettings};
 use crate::clock::Clock;
-use crate::error::{error_response, ApiError};
+use crate::error::{error_response, ApiError, Challenge};
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::{CurrentSettings, LabState};
@@ -269,6 +269,7 @@ fn key_of(
                 .ok_or_else(|| {
                     ApiError::Unauthorized(
                         "this limiter counts requests per API key: send an X-Api-Key header (any value up to 128 characters)".into(),
+                        Challenge::LabApiKey,
                     )
                 })?;
             format!("api key {key}")

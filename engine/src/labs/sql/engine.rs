@@ -4,8 +4,9 @@
 //! directly (through `libsqlite3-sys`, the crate sqlx itself is built on),
 //! because the guard rails need hooks sqlx does not expose:
 //! - an **authorizer** refuses ATTACH/DETACH (and so `VACUUM INTO`),
-//!   extension loading, virtual and temporary tables, every PRAGMA that
-//!   is not read-only introspection, and any database but `main`;
+//!   extension loading, virtual tables other than FTS5, temporary
+//!   tables, every PRAGMA that is not read-only introspection, and any
+//!   database but `main`;
 //! - a **progress handler** interrupts a statement past its deadline;
 //! - `sqlite3_prepare_v2`'s tail pointer tells whether the text holds
 //!   more than one statement, and `sqlite3_error_offset` where an error is;
@@ -108,6 +109,9 @@ pub struct Db {
     /// The first refusal the authorizer made during the current prepare
     /// (owned like `deadline`).
     refusal: *mut Option<String>,
+    /// Times SQLite called the busy handler since it was last read, once
+    /// [`Db::count_busy_waits`] installed it (owned like `deadline`).
+    busy_waits: *mut u32,
     /// What the last statement run cost, as SQLite counted it.
     last_steps: StepCounts,
 }
@@ -163,6 +167,7 @@ impl Db {
             raw,
             deadline: Box::into_raw(Box::new(None)),
             refusal: Box::into_raw(Box::new(None)),
+            busy_waits: Box::into_raw(Box::new(0)),
             last_steps: StepCounts::default(),
         };
         if rc != ffi::SQLITE_OK {
@@ -373,6 +378,26 @@ impl Db {
         Ok((statement, from + consumed))
     }
 
+    /// Installs a busy handler that never sleeps: it counts the call and
+    /// lets the statement fail with `SQLITE_BUSY` at once. SQLite calls a
+    /// busy handler only when waiting could help (not, for one, when a
+    /// transaction that has already read wants to write), so the count
+    /// tells a lock a busy timeout would wait for from one SQLite refuses
+    /// outright. Read it with [`Db::take_busy_waits`].
+    pub(crate) fn count_busy_waits(&mut self) {
+        // SAFETY: open connection; the counter is a box owned by `self`,
+        // freed only after the connection closes.
+        unsafe {
+            ffi::sqlite3_busy_handler(self.raw, Some(count_busy_wait), self.busy_waits.cast());
+        }
+    }
+
+    /// The busy handler's calls since the last time this was asked.
+    pub(crate) fn take_busy_waits(&mut self) -> u32 {
+        // SAFETY: as in `set_deadline`.
+        unsafe { std::mem::take(&mut *self.busy_waits) }
+    }
+
     fn set_deadline(&mut self, deadline: Option<Instant>) {
         // SAFETY: owned by `self`; SQLite reads it only during calls made
         // through `&mut self`, so nothing else touches it now.
@@ -421,6 +446,7 @@ impl Drop for Db {
             debug_assert_eq!(rc, ffi::SQLITE_OK, "a statement outlived its run");
             drop(Box::from_raw(self.deadline));
             drop(Box::from_raw(self.refusal));
+            drop(Box::from_raw(self.busy_waits));
         }
     }
 }
@@ -616,6 +642,15 @@ extern "C" fn past_deadline(deadline: *mut c_void) -> c_int {
     c_int::from(deadline.is_some_and(|d| Instant::now() >= d))
 }
 
+/// Busy handler of [`Db::count_busy_waits`]: counts, and gives up (0).
+extern "C" fn count_busy_wait(count: *mut c_void, _attempt: c_int) -> c_int {
+    // SAFETY: the pointer is the `Db`'s boxed counter, alive while it is
+    // open, and SQLite calls this only from within a call through `&mut Db`.
+    let count = unsafe { &mut *count.cast::<u32>() };
+    *count += 1;
+    0
+}
+
 /// The authorizer: what a student's statement may do.
 extern "C" fn authorize(
     refusal: *mut c_void,
@@ -657,7 +692,10 @@ fn refuse(
         ),
         ffi::SQLITE_PRAGMA => {
             let name = first.unwrap_or_default().to_ascii_lowercase();
-            let introspection = INTROSPECTION_PRAGMAS.contains(&name.as_str());
+            // FTS5 reads the read-only `data_version` counter on its own, to
+            // notice changes made by other connections.
+            let introspection =
+                INTROSPECTION_PRAGMAS.contains(&name.as_str()) || name == "data_version";
             // A table-valued introspection pragma takes a table name, never a setting.
             (!introspection).then(|| {
                 format!(
@@ -675,8 +713,16 @@ fn refuse(
                 _ => None,
             }
         }
+        // FTS5 is the one module allowed, for the search lesson's live demo:
+        // its index lives in ordinary shadow tables of `main`, which
+        // SQLITE_DBCONFIG_DEFENSIVE keeps students from writing to directly.
+        ffi::SQLITE_CREATE_VTABLE | ffi::SQLITE_DROP_VTABLE
+            if second.is_some_and(|module| module.eq_ignore_ascii_case("fts5")) =>
+        {
+            None
+        }
         ffi::SQLITE_CREATE_VTABLE | ffi::SQLITE_DROP_VTABLE => {
-            Some("virtual tables are refused in the sandbox".into())
+            Some("virtual tables are refused in the sandbox, except fts5 full-text indexes".into())
         }
         ffi::SQLITE_CREATE_TEMP_INDEX
         | ffi::SQLITE_CREATE_TEMP_TABLE
@@ -786,6 +832,32 @@ mod tests {
         }
         assert!(!dir.path().join("other.db").exists());
         assert!(db.run("PRAGMA table_info(t)", LIMITS).is_ok());
+    }
+
+    #[test]
+    fn fts5_is_the_one_virtual_table_allowed() {
+        let (_dir, mut db) = scratch();
+        db.run(
+            "CREATE VIRTUAL TABLE s USING fts5(b, content='t', content_rowid='a')",
+            LIMITS,
+        )
+        .unwrap();
+        db.run("INSERT INTO s(s) VALUES ('rebuild')", LIMITS)
+            .unwrap();
+        let out = db
+            .run("SELECT rowid FROM s WHERE s MATCH 'y'", LIMITS)
+            .unwrap();
+        assert_eq!(out.rows, vec![vec![SqlValue::Integer(2)]]);
+        // Its shadow tables cannot be written directly (DEFENSIVE).
+        assert!(db.run("DELETE FROM s_data", LIMITS).is_err());
+        for sql in [
+            "CREATE VIRTUAL TABLE r USING rtree(id, lo, hi)",
+            "CREATE VIRTUAL TABLE f USING fts4(b)",
+        ] {
+            let error = db.run(sql, LIMITS).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::Refused, "{sql}: {error:?}");
+        }
+        db.run("DROP TABLE s", LIMITS).unwrap();
     }
 
     #[test]

@@ -29,6 +29,7 @@ use tokio::sync::OnceCell;
 
 use crate::grading::{
     check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext,
+    LintAllowance, LintFinding,
 };
 use crate::labs::sql::dataset::{self, Variant};
 use crate::labs::sql::engine::{Access, Db, Limits, QueryOutput, SqlError, SqlValue};
@@ -42,6 +43,14 @@ const SAMPLE_ROWS: usize = 3;
 
 const GRADING_LIMITS: Limits = Limits {
     time: Duration::from_secs(2),
+    max_rows: MAX_GRADED_ROWS,
+};
+
+/// The course lint's limits for a reference query: it checks what the
+/// query returns, not how fast a busy machine runs it (a slow reference
+/// shows in its own grading), so a loaded CI machine cannot fail it.
+const LINT_LIMITS: Limits = Limits {
+    time: Duration::from_secs(60),
     max_rows: MAX_GRADED_ROWS,
 };
 
@@ -129,6 +138,7 @@ async fn run_on(
     sql: String,
     context: &GradeContext,
     who: &str,
+    limits: Limits,
 ) -> Result<Result<Rows, SqlError>, AnswerError> {
     let template = dataset::template(variant)
         .await
@@ -149,7 +159,7 @@ async fn run_on(
                 position: None,
             });
         }
-        db.run(&sql, GRADING_LIMITS).map(Rows::from)
+        db.run(&sql, limits).map(Rows::from)
     })
     .await
     .map_err(|e| AnswerError(format!("grading failed: {e}")))
@@ -158,30 +168,47 @@ async fn run_on(
 impl SqlChecker {
     async fn expected(&self, context: &GradeContext) -> Result<&[Rows; 2], AnswerError> {
         self.expected
-            .get_or_try_init(|| async {
-                let mut results = Vec::new();
-                for variant in [Variant::Course, Variant::Hidden] {
-                    let rows = run_on(variant, self.spec.reference.clone(), context, REFERENCE)
-                        .await?
-                        .map_err(|e| {
-                            AnswerError(format!("the exercise's reference query fails: {e}"))
-                        })?;
-                    results.push(rows);
-                }
-                let [course, hidden]: [Rows; 2] = results.try_into().expect("two variants");
-                if course.truncated || hidden.truncated {
-                    return Err(AnswerError(format!(
-                        "the exercise's reference query returns more than {MAX_GRADED_ROWS} rows"
-                    )));
-                }
-                if let Some(unknown) = self.spec.order_by.iter().find(|n| !course.names.contains(n)) {
-                    return Err(AnswerError(format!(
+            .get_or_try_init(|| self.reference_results(context, GRADING_LIMITS))
+            .await
+    }
+
+    /// The reference's results on the course and hidden datasets, checked
+    /// for what grading needs of them.
+    async fn reference_results(
+        &self,
+        context: &GradeContext,
+        limits: Limits,
+    ) -> Result<[Rows; 2], AnswerError> {
+        let mut results = Vec::new();
+        for variant in [Variant::Course, Variant::Hidden] {
+            let rows = run_on(
+                variant,
+                self.spec.reference.clone(),
+                context,
+                REFERENCE,
+                limits,
+            )
+            .await?
+            .map_err(|e| AnswerError(format!("the exercise's reference query fails: {e}")))?;
+            results.push(rows);
+        }
+        let [course, hidden]: [Rows; 2] = results.try_into().expect("two variants");
+        if course.truncated || hidden.truncated {
+            return Err(AnswerError(format!(
+                "the exercise's reference query returns more than {MAX_GRADED_ROWS} rows"
+            )));
+        }
+        if let Some(unknown) = self
+            .spec
+            .order_by
+            .iter()
+            .find(|n| !course.names.contains(n))
+        {
+            return Err(AnswerError(format!(
                         "the exercise's `order_by` names {unknown:?}, which is not a column of its reference query"
                     )));
-                }
-                Ok([course, hidden])
-            })
-            .await
+        }
+        Ok([course, hidden])
     }
 
     async fn judge(
@@ -203,7 +230,7 @@ impl SqlChecker {
                 Variant::Course => "the right rows on the course dataset",
                 Variant::Hidden => "the right rows on a second, hidden dataset",
             };
-            let outcome = match run_on(variant, sql.clone(), context, who).await? {
+            let outcome = match run_on(variant, sql.clone(), context, who, GRADING_LIMITS).await? {
                 // Errors on the hidden dataset can quote its data; say only that it failed.
                 Err(_) if variant == Variant::Hidden => CheckOutcome::new(name, false)
                     .observed("your query failed on this dataset (it ran on the course dataset)"),
@@ -385,6 +412,38 @@ impl Checker for SqlChecker {
     fn secrets(&self) -> Vec<String> {
         vec![self.spec.reference.clone()]
     }
+
+    fn lint<'a>(&'a self, context: &'a GradeContext) -> BoxFuture<'a, Vec<LintFinding>> {
+        async move {
+            match self.reference_results(context, LINT_LIMITS).await {
+                Err(e) => vec![LintFinding {
+                    allowance: None,
+                    message: e.0,
+                }],
+                Ok([course, hidden]) => reference_findings(&course, &hidden),
+            }
+        }
+        .boxed()
+    }
+}
+
+/// What makes a reference useless for grading: no rows (an empty query
+/// passes), or the same rows on both datasets (a copied result passes).
+fn reference_findings(course: &Rows, hidden: &Rows) -> Vec<LintFinding> {
+    let mut findings = Vec::new();
+    let (missing, extra) = difference(&course.rows, &hidden.rows);
+    if course.rows.is_empty() {
+        findings.push(LintFinding {
+            allowance: None,
+            message: "[check]: the reference query returns no rows on the course dataset, so a student sees no target, and a query that returns nothing passes there".into(),
+        });
+    } else if missing.is_empty() && extra.is_empty() {
+        findings.push(LintFinding {
+            allowance: Some(LintAllowance::SameRowsOnHidden),
+            message: "[check]: the reference query returns the same rows on the course dataset and the hidden one, so a query that spells out those rows passes; if that is intended, add `lint_allow = [\"same-rows-on-hidden\"]`".into(),
+        });
+    }
+    findings
 }
 
 #[cfg(test)]

@@ -4,9 +4,12 @@
 //!
 //! The schedule is fixed (A, B, A, B, ...), so a run is deterministic: the
 //! same settings give the same steps every time, which is what lets the
-//! grader replay a student's settings. SQLite answers every step for real;
-//! a connection that finds the database locked "waits" (tries again on its
-//! next turn), as a busy timeout would make it do.
+//! grader replay a student's settings. SQLite answers every step for real.
+//! When it finds the database locked, what happens next is SQLite's call
+//! too: if it calls its busy handler, a busy timeout would make the
+//! connection wait, so the session tries again on its next turn; if it
+//! answers `SQLITE_BUSY` without calling it (a transaction that has already
+//! read asks to write), no timeout helps and the error reaches the app.
 
 use std::path::Path;
 use std::time::Duration;
@@ -116,7 +119,7 @@ pub(crate) fn withdraw_concurrently(
         Session {
             name: "A",
             amount: AMOUNTS[0],
-            db: open(path)?,
+            db: open_session(path)?,
             at: 0,
             balance_read: None,
             retries: 0,
@@ -125,7 +128,7 @@ pub(crate) fn withdraw_concurrently(
         Session {
             name: "B",
             amount: AMOUNTS[1],
-            db: open(path)?,
+            db: open_session(path)?,
             at: 0,
             balance_read: None,
             retries: 0,
@@ -168,6 +171,14 @@ pub(crate) fn withdraw_concurrently(
     })
 }
 
+/// A session's connection, with the busy handler that tells whether SQLite
+/// would wait.
+fn open_session(path: &Path) -> Result<Db, SqlError> {
+    let mut db = open(path)?;
+    db.count_busy_waits();
+    Ok(db)
+}
+
 fn take_turn(session: &mut Session, ops: &[Op], settings: &SqlSettings, steps: &mut Vec<Step>) {
     let op = ops[session.at];
     let (sql, parameters) = session.statement(op);
@@ -177,7 +188,10 @@ fn take_turn(session: &mut Session, ops: &[Op], settings: &SqlSettings, steps: &
         outcome: String::new(),
         ok: true,
     };
-    match session.db.run_with(&sql, STEP_LIMITS, &parameters) {
+    session.db.take_busy_waits();
+    let result = session.db.run_with(&sql, STEP_LIMITS, &parameters);
+    let would_wait = session.db.take_busy_waits() > 0;
+    match result {
         Ok(output) => {
             step.outcome = match op {
                 Op::Read => {
@@ -198,23 +212,34 @@ fn take_turn(session: &mut Session, ops: &[Op], settings: &SqlSettings, steps: &
                 session.finished = Some(true);
             }
         }
-        Err(error) if error.kind == ErrorKind::Busy => {
+        Err(error) if error.kind == ErrorKind::Busy && would_wait => {
             step.ok = false;
-            step.outcome = format!("{}: waits for the other session", error.message);
+            step.outcome = format!(
+                "{}: waits for the other session, as a busy timeout makes it",
+                error.message
+            );
         }
         Err(error) => {
             step.ok = false;
             let in_transaction = session.in_transaction(ops);
-            let retry = error.kind == ErrorKind::StaleSnapshot
-                && settings.retry_on_busy
-                && session.retries < MAX_RETRIES;
+            let why = match error.kind {
+                // SQLite skipped the busy handler: no timeout would have waited.
+                ErrorKind::Busy => {
+                    ", at once: this transaction has already read, so SQLite does not wait"
+                }
+                ErrorKind::StaleSnapshot => {
+                    ", at once: the other session committed after this transaction read"
+                }
+                _ => "",
+            };
+            let retry = !why.is_empty() && settings.retry_on_busy && session.retries < MAX_RETRIES;
             step.outcome = if retry {
                 format!(
-                    "{}: rolls back and starts the withdrawal again",
+                    "{}{why}; rolls back and starts the withdrawal again",
                     error.message
                 )
             } else {
-                format!("{}: the withdrawal fails", error.message)
+                format!("{}{why}; the withdrawal fails", error.message)
             };
             steps.push(step);
             if in_transaction {
@@ -367,6 +392,15 @@ mod tests {
         assert!(report.lost_update);
     }
 
+    /// Where the first step of `session` whose SQL starts with `sql` ran.
+    fn position(report: &WithdrawalReport, session: &str, sql: &str) -> usize {
+        report
+            .steps
+            .iter()
+            .position(|s| s.session == session && s.sql.starts_with(sql))
+            .unwrap_or_else(|| panic!("no {session} {sql} in {report:#?}"))
+    }
+
     #[test]
     fn an_immediate_transaction_makes_the_second_session_wait() {
         let report = run(
@@ -376,18 +410,80 @@ mod tests {
         );
         assert_eq!(report.final_balance, 150, "{report:#?}");
         assert_eq!(report.completed, [true, true]);
-        assert!(report.steps.iter().any(|s| s.outcome.contains("waits")));
+        // B's BEGIN IMMEDIATE has read nothing: SQLite calls the busy
+        // handler, so a busy timeout would wait, and B goes on after A.
+        let waited = &report.steps[position(&report, "B", "BEGIN IMMEDIATE")];
+        assert!(!waited.ok && waited.outcome.contains("waits"), "{waited:?}");
+        assert!(!report.steps.iter().any(|s| s.outcome.contains("at once")));
     }
 
     #[test]
-    fn a_deferred_transaction_loses_the_race_unless_it_retries() {
+    fn a_deferred_transaction_that_read_is_refused_at_once_while_the_other_holds_the_lock() {
         let failed = run(Transaction::Deferred, WithdrawalStyle::ReadThenWrite, false);
         assert_eq!(failed.completed, [true, false], "{failed:#?}");
         assert_eq!(failed.final_balance, 200);
         assert!(!failed.lost_update);
+        // SQLite does not call the busy handler for a transaction that has
+        // read: nobody waits, B's UPDATE fails before A even commits.
+        assert!(
+            !failed.steps.iter().any(|s| s.outcome.contains("waits")),
+            "{failed:#?}"
+        );
+        let refused = position(&failed, "B", "UPDATE");
+        let step = &failed.steps[refused];
+        assert!(!step.ok);
+        assert!(
+            step.outcome
+                .starts_with("database is locked, at once: this transaction has already read"),
+            "{step:?}"
+        );
+        assert!(refused < position(&failed, "A", "COMMIT"));
+        assert_eq!(failed.steps[refused + 1].sql, "ROLLBACK");
+
         let retried = run(Transaction::Deferred, WithdrawalStyle::ReadThenWrite, true);
         assert_eq!(retried.completed, [true, true], "{retried:#?}");
         assert_eq!(retried.final_balance, 150);
+        assert!(retried
+            .steps
+            .iter()
+            .any(|s| s.session == "B" && s.outcome == "read balance 200"));
+    }
+
+    #[test]
+    fn a_deferred_transaction_that_only_writes_waits_its_turn() {
+        let report = run(Transaction::Deferred, WithdrawalStyle::SingleUpdate, false);
+        assert_eq!(report.completed, [true, true], "{report:#?}");
+        assert_eq!(report.final_balance, 150);
+        let waited = &report.steps[position(&report, "B", "UPDATE")];
+        assert!(!waited.ok && waited.outcome.contains("waits"), "{waited:?}");
+    }
+
+    #[test]
+    fn a_transaction_that_read_before_the_other_committed_is_refused_at_once() {
+        let (_dir, path) = scratch();
+        let mut steps = Vec::new();
+        reset(&path, &mut steps).unwrap();
+        let [mut a, mut b] = [open_session(&path).unwrap(), open_session(&path).unwrap()];
+        for sql in ["BEGIN", "SELECT balance FROM accounts WHERE id = 1"] {
+            a.run(sql, STEP_LIMITS).unwrap();
+            b.run(sql, STEP_LIMITS).unwrap();
+        }
+        a.run(
+            "UPDATE accounts SET balance = 200 WHERE id = 1",
+            STEP_LIMITS,
+        )
+        .unwrap();
+        a.run("COMMIT", STEP_LIMITS).unwrap();
+        b.take_busy_waits();
+        let error = b
+            .run(
+                "UPDATE accounts SET balance = 250 WHERE id = 1",
+                STEP_LIMITS,
+            )
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::StaleSnapshot);
+        assert_eq!(error.message, "database is locked");
+        assert_eq!(b.take_busy_waits(), 0, "SQLite did not even try to wait");
     }
 
     #[test]
