@@ -72,9 +72,10 @@ export async function startServer() {
 }
 
 /** A fresh headless chromium profile. */
-export async function openBrowser() {
+export async function openBrowser(contextOptions = {}) {
   const profile = mkdtempSync(path.join(tmpdir(), 'workbench-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
+    ...contextOptions,
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1280, height: 900 },

@@ -13,6 +13,21 @@ pub struct HttpSettings {
     pub latency_ms: u32,
     /// Whether the echo is pretty-printed JSON.
     pub pretty: bool,
+    /// Origins the CORS demo (`/labs/http/cors/notes`) lets read its answers,
+    /// e.g. `http://127.0.0.1:4000`, or `*` for any. Empty, the default,
+    /// allows no other origin.
+    pub cors_allowed_origins: Vec<String>,
+    /// Methods a preflight may be told are allowed (`Access-Control-Allow-Methods`).
+    pub cors_allowed_methods: Vec<String>,
+    /// Request headers a preflight may be told are allowed (`Access-Control-Allow-Headers`).
+    pub cors_allowed_headers: Vec<String>,
+    /// Whether an allowed origin may send cookies (`Access-Control-Allow-Credentials: true`).
+    pub cors_allow_credentials: bool,
+    /// How long a browser may reuse a preflight's answer, in seconds
+    /// (`Access-Control-Max-Age`, 0 to 86400). 0, the default, means every
+    /// request is preflighted again, so each shows up in the trace.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 86400))]
+    pub cors_max_age_secs: u32,
 }
 
 /// `ANY /labs/http/status/{code}`'s answer when the student asks for no

@@ -228,7 +228,15 @@ async fn lab_settings_are_validated_kept_per_student_and_reset() {
     let defaults: Value = ada.get(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(
         defaults["settings"],
-        json!({"latency_ms": 0, "pretty": false})
+        json!({
+            "latency_ms": 0,
+            "pretty": false,
+            "cors_allowed_origins": [],
+            "cors_allowed_methods": [],
+            "cors_allowed_headers": [],
+            "cors_allow_credentials": false,
+            "cors_max_age_secs": 0
+        })
     );
 
     let too_slow = ada
@@ -375,5 +383,240 @@ async fn the_echo_stores_nothing_so_an_order_posted_to_it_is_200_without_locatio
         exercise.contains("The echo stores nothing"),
         "the exercise says why it is not 201"
     );
+    server.stop().await;
+}
+
+/// The page origin the CORS tests pretend to be.
+const DEMO_ORIGIN: &str = "http://127.0.0.1:4000";
+
+/// Sets the student's CORS settings, asserting they are accepted.
+async fn set_cors(server: &TestServer, student: &reqwest::Client, settings: Value) {
+    let response = student
+        .put(server.url("/labs/http/settings"))
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+}
+
+/// A preflight for a GET with `X-Demo-Note`, from `origin`.
+async fn preflight(
+    server: &TestServer,
+    student: &reqwest::Client,
+    origin: &str,
+) -> reqwest::Response {
+    student
+        .request(
+            reqwest::Method::OPTIONS,
+            server.url("/labs/http/cors/notes"),
+        )
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "x-demo-note")
+        .send()
+        .await
+        .unwrap()
+}
+
+fn access_control_headers(response: &reqwest::Response) -> Vec<(String, String)> {
+    response
+        .headers()
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("access-control-"))
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_cors_preflight_from_an_allowed_origin_gets_the_settings_and_is_traced() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+
+    // The defaults allow no origin at all.
+    let refused = preflight(&server, &student, DEMO_ORIGIN).await;
+    assert_eq!(refused.status(), 204);
+    assert_eq!(access_control_headers(&refused), vec![]);
+
+    set_cors(
+        &server,
+        &student,
+        json!({
+            "cors_allowed_origins": [DEMO_ORIGIN],
+            "cors_allowed_methods": ["GET"],
+            "cors_allowed_headers": ["X-Demo-Note"],
+            "cors_max_age_secs": 600
+        }),
+    )
+    .await;
+    let allowed = preflight(&server, &student, DEMO_ORIGIN).await;
+    assert_eq!(allowed.status(), 204);
+    assert_eq!(allowed.headers()["vary"], "Origin");
+    let trace_id = trace_id_of(&allowed);
+    let mut headers = access_control_headers(&allowed);
+    headers.sort();
+    assert_eq!(
+        headers,
+        vec![
+            ("access-control-allow-headers".into(), "X-Demo-Note".into()),
+            ("access-control-allow-methods".into(), "GET".into()),
+            ("access-control-allow-origin".into(), DEMO_ORIGIN.into()),
+            ("access-control-max-age".into(), "600".into()),
+        ]
+    );
+
+    // The preflight is in the student's traces, with the lab's decision.
+    let traces: Value = server.json(&student, "/api/traces").await;
+    assert!(
+        traces
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["method"] == "OPTIONS"
+                && t["path"] == "/labs/http/cors/notes"
+                && t["status"] == 204),
+        "{traces}"
+    );
+    let trace: Value = server
+        .json(&student, &format!("/api/traces/{trace_id}"))
+        .await;
+    let decision = trace["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "http.cors")
+        .unwrap_or_else(|| panic!("no http.cors event: {trace}"));
+    assert!(
+        decision.to_string().contains("origin allowed"),
+        "{decision}"
+    );
+
+    // The real request from that origin may be read by it.
+    let get = student
+        .get(server.url("/labs/http/cors/notes"))
+        .header("Origin", DEMO_ORIGIN)
+        .header("X-Demo-Note", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 200);
+    assert_eq!(
+        access_control_headers(&get),
+        vec![("access-control-allow-origin".into(), DEMO_ORIGIN.into())]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_cors_request_from_an_origin_not_listed_gets_no_access_control_headers() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    set_cors(
+        &server,
+        &student,
+        json!({"cors_allowed_origins": [DEMO_ORIGIN], "cors_allowed_methods": ["GET"]}),
+    )
+    .await;
+    let other = "http://127.0.0.1:4001";
+    let refused = preflight(&server, &student, other).await;
+    assert_eq!(refused.status(), 204);
+    assert_eq!(access_control_headers(&refused), vec![]);
+    let get = student
+        .get(server.url("/labs/http/cors/notes"))
+        .header("Origin", other)
+        .send()
+        .await
+        .unwrap();
+    // The server still answers: it is the browser that hides the answer.
+    assert_eq!(get.status(), 200);
+    assert_eq!(access_control_headers(&get), vec![]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_credentialed_cors_request_needs_allow_credentials_and_a_named_origin() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+
+    // The wildcard alone: `*`, no credentials, which a browser refuses for
+    // a request sent with cookies.
+    set_cors(&server, &student, json!({"cors_allowed_origins": ["*"]})).await;
+    let wildcard = preflight(&server, &student, DEMO_ORIGIN).await;
+    let headers = access_control_headers(&wildcard);
+    assert!(
+        headers.contains(&("access-control-allow-origin".into(), "*".into())),
+        "{headers:?}"
+    );
+    assert!(
+        !headers
+            .iter()
+            .any(|(n, _)| n == "access-control-allow-credentials"),
+        "{headers:?}"
+    );
+
+    // Named, with credentials: the exact origin and `true`.
+    set_cors(
+        &server,
+        &student,
+        json!({
+            "cors_allowed_origins": [DEMO_ORIGIN],
+            "cors_allowed_methods": ["GET"],
+            "cors_allow_credentials": true
+        }),
+    )
+    .await;
+    let named = preflight(&server, &student, DEMO_ORIGIN).await;
+    let headers = access_control_headers(&named);
+    assert!(
+        headers.contains(&("access-control-allow-origin".into(), DEMO_ORIGIN.into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&("access-control-allow-credentials".into(), "true".into())),
+        "{headers:?}"
+    );
+    let get = student
+        .get(server.url("/labs/http/cors/notes"))
+        .header("Origin", DEMO_ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.headers()["access-control-allow-origin"], DEMO_ORIGIN);
+    assert_eq!(get.headers()["access-control-allow-credentials"], "true");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cors_settings_that_are_not_origins_or_tokens_are_refused() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    for (settings, field) in [
+        (
+            json!({"cors_allowed_origins": ["127.0.0.1:4000"]}),
+            "cors_allowed_origins",
+        ),
+        (
+            json!({"cors_allowed_origins": ["http://a.example/page"]}),
+            "cors_allowed_origins",
+        ),
+        (
+            json!({"cors_allowed_headers": ["X-Demo: 1"]}),
+            "cors_allowed_headers",
+        ),
+        (json!({"cors_max_age_secs": 86_401}), "cors_max_age_secs"),
+    ] {
+        let response = student
+            .put(server.url("/labs/http/settings"))
+            .json(&settings)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "{settings}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["message"].as_str().unwrap().contains(field),
+            "{settings}: {body}"
+        );
+    }
     server.stop().await;
 }

@@ -6,7 +6,9 @@
 //! | `ANY /labs/http/echo[/...]` | answers with the request's anatomy as JSON |
 //! | `ANY /labs/http/status/{code}` | answers with that status, plus chosen headers, body and `Location` |
 //! | `GET /labs/http/negotiate` | picks JSON, HTML, plain text or XML from the `Accept` header |
+//! | `GET, OPTIONS /labs/http/cors/notes` | answers CORS requests and preflights as the student's settings say |
 
+mod cors;
 mod echo;
 mod negotiate;
 mod status;
@@ -43,6 +45,7 @@ impl Lab for HttpLab {
             .merge(described_only(routes!(echo::echo_under)))
             .merge(described_only(routes!(status::status)))
             .routes(routes!(negotiate::negotiate))
+            .routes(routes!(cors::notes, cors::preflight))
     }
 }
 
@@ -57,7 +60,7 @@ impl LabSettings for HttpSettings {
                 self.latency_ms
             ));
         }
-        Ok(())
+        cors::validate(self)
     }
 }
 
@@ -69,13 +72,13 @@ mod tests {
     fn latency_is_bounded() {
         assert!(HttpSettings {
             latency_ms: 5_000,
-            pretty: false
+            ..HttpSettings::default()
         }
         .validate()
         .is_ok());
         let error = HttpSettings {
             latency_ms: 5_001,
-            pretty: false,
+            ..HttpSettings::default()
         }
         .validate()
         .unwrap_err();
