@@ -52,10 +52,15 @@ pub(crate) struct SectionText {
 
 impl SectionText {
     fn add(&mut self, words: &str) {
-        if !self.text.is_empty() && !self.text.ends_with(' ') {
+        let words = words.trim();
+        // Text split by markup (`**stampede**,`) joins without a space
+        // before punctuation, so snippets read as written.
+        let joins_tight = words.starts_with([',', '.', ';', ':', '!', '?', ')'])
+            || self.text.ends_with(['(', ' ']);
+        if !self.text.is_empty() && !joins_tight {
             self.text.push(' ');
         }
-        self.text.push_str(words.trim());
+        self.text.push_str(words);
     }
 }
 
@@ -479,6 +484,32 @@ mod tests {
         let html = html_of(&body);
         assert!(html.contains("class=\"callout callout-tip\""));
         assert!(html.contains("<strong>curl -i</strong>"));
+    }
+
+    #[test]
+    fn sections_keep_their_words_as_written_for_search() {
+        let body = render(
+            "Intro (`GET`).\n\n## Stampedes\n\nA **cache stampede**, also called a *herd*.\n\n```sql\nSELECT 1\n```\n",
+            1,
+            Embeds::NONE,
+        )
+        .unwrap();
+        let sections: Vec<(Option<&str>, &str, &str)> = body
+            .sections
+            .iter()
+            .map(|s| (s.id.as_deref(), s.heading.as_str(), s.text.as_str()))
+            .collect();
+        assert_eq!(
+            sections,
+            vec![
+                (None, "", "Intro (GET)."),
+                (
+                    Some("stampedes"),
+                    "Stampedes",
+                    "A cache stampede, also called a herd. SELECT 1"
+                ),
+            ]
+        );
     }
 
     #[test]
