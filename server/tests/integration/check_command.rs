@@ -3,16 +3,8 @@
 use std::process::Command;
 
 fn check(course: &std::path::Path) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_workbench"))
-        .args(["check", "--course"])
-        .arg(course)
-        .env_remove("WORKBENCH_COURSE")
-        .output()
-        .expect("run workbench check");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-    )
+    let (code, stdout, _) = check_all(course);
+    (code, stdout)
 }
 
 #[test]
