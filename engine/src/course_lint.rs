@@ -15,7 +15,7 @@ use std::path::Path;
 
 use model::LessonBlock;
 
-use crate::content::{AuthoringError, Course};
+use crate::content::{shown, AuthoringError, Course};
 use crate::grading::http::LabRequests;
 use crate::grading::{grade, AnswerSource, Exercise, LintAllowance};
 use crate::state::Engine;
@@ -110,11 +110,6 @@ async fn exercise_findings(
         })
         .map(|f| AuthoringError::new(shown(&exercise.source.0), exercise.source.1, f.message))
         .collect()
-}
-
-/// A path as the author would type it: without a leading `./`.
-fn shown(path: &Path) -> &Path {
-    path.strip_prefix(".").unwrap_or(path)
 }
 
 /// The answer the server would grade for a student who has not touched

@@ -143,7 +143,7 @@ pub fn load_course(root: &Path, vocabulary: &Vocabulary) -> Result<Course, Autho
 }
 
 /// The path as the author would type it: relative when the course is the working folder.
-fn shown(path: &Path) -> PathBuf {
+pub(crate) fn shown(path: &Path) -> PathBuf {
     path.strip_prefix(".")
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| path.to_path_buf())

@@ -14,6 +14,7 @@ use crate::grading::Kinds;
 
 pub use crate::markup::{AuthoringError, AuthoringErrors};
 pub use live::LiveCourse;
+pub(crate) use load::shown;
 pub use load::{load_course, Course};
 /// Why the course folder could not be watched for changes (dev mode).
 pub use notify::Error as WatchError;
