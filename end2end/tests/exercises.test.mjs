@@ -43,7 +43,7 @@ test('a guest answers a quiz wrongly, then rightly, and the card keeps score', a
 
   // And the progress page counts it.
   await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: 'Progress' }).click();
-  await assert.doesNotReject(page.getByText(/1 of 11 exercises passed/).waitFor());
+  await assert.doesNotReject(page.getByText(/1 of 14 exercises passed/).waitFor());
   const row = page.getByRole('row', { name: /A resource was created/ });
   assert.match(await row.innerText(), /1 \/ 1\s+2\s+Done/);
   assert.deepEqual(await seriousViolations(page), [], 'progress page');

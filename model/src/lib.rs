@@ -269,6 +269,24 @@ pub struct RequestTemplate {
     pub body: String,
 }
 
+/// One of a student's recent lab requests, without its events: an entry
+/// of `GET /api/traces`, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceSummary {
+    /// 32 hex digits, as in the `traceresponse` header.
+    pub trace_id: String,
+    /// Request method.
+    pub method: String,
+    /// Request path and query.
+    pub path: String,
+    /// Response status code.
+    pub status: u16,
+    /// Unix time of the request start, in milliseconds.
+    pub started_at_ms: u64,
+    /// Total time spent in the server, in microseconds.
+    pub duration_us: u64,
+}
+
 /// What the inspector recorded for one lab request.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TraceView {

@@ -307,6 +307,47 @@ pub struct ServeConfig {
     /// least recently active students' state goes first beyond it.
     #[arg(long, env = "WORKBENCH_STUDENT_MEMORY_MIB", default_value_t = 160)]
     pub student_memory_mib: usize,
+    /// Where the CORS and CSRF demos' second site listens: `auto` (the
+    /// address of --addr, a free port), an address (`127.0.0.1:3002`), or
+    /// `off`. Its pages are another origin than the workbench's.
+    #[arg(long, env = "WORKBENCH_OTHER_ORIGIN", default_value = "auto", value_parser = parse_other_origin)]
+    pub other_origin: OtherOrigin,
+    /// The port the second site was bound to, once it is (see [`OtherOrigin`]).
+    #[arg(skip)]
+    pub other_origin_port: Option<u16>,
+}
+
+/// Where the demos' second site listens (`--other-origin`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OtherOrigin {
+    /// On the workbench's own address, on a free port.
+    Auto,
+    /// On this address.
+    At(SocketAddr),
+    /// Nowhere: the demos that need it say so.
+    Off,
+}
+
+impl OtherOrigin {
+    /// The address to bind for a workbench listening on `main`, if any.
+    pub fn address(self, main: SocketAddr) -> Option<SocketAddr> {
+        match self {
+            Self::Auto => Some(SocketAddr::new(main.ip(), 0)),
+            Self::At(addr) => Some(addr),
+            Self::Off => None,
+        }
+    }
+}
+
+/// `auto`, `off` or an address, as `--other-origin` takes it.
+fn parse_other_origin(text: &str) -> Result<OtherOrigin, String> {
+    match text {
+        "auto" => Ok(OtherOrigin::Auto),
+        "off" => Ok(OtherOrigin::Off),
+        _ => text.parse().map(OtherOrigin::At).map_err(|_| {
+            format!("{text:?}: write auto, off, or an address such as 127.0.0.1:3002")
+        }),
+    }
 }
 
 impl ServeConfig {

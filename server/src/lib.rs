@@ -51,7 +51,7 @@ use leptos::config::LeptosOptions;
 use tower_sessions_sqlx_store::SqliteStore;
 
 pub use state::{AppState, Engine, EngineParts, Web};
-pub use web::run;
+pub use web::{bind_other_origin, run, serve_other_origin};
 
 use crate::accounts::{AccountService, Passwords, SignInThrottle};
 use crate::clock::{Clock, SystemClock};
@@ -153,6 +153,7 @@ pub async fn build_state_with_clock(
         sandbox_disk_bytes: config.sandbox_disk_mib.saturating_mul(1024 * 1024),
         sandbox_max_bytes: config.sandbox_max_mib.clamp(4, 1024) * 1024 * 1024,
         memory: config.lab_memory_budgets(),
+        other_origin_port: config.other_origin_port,
     });
     let labs = crate::labs::Labs::new(crate::labs::LabsShared {
         pool: pool.clone(),

@@ -86,7 +86,17 @@ async fn run() -> ExitCode {
     }
 }
 
-async fn serve(config: ServeConfig) -> ExitCode {
+async fn serve(mut config: ServeConfig) -> ExitCode {
+    let other_origin = match server::bind_other_origin(&mut config).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!(
+                "workbench: cannot listen for the demos' second site ({:?}): {e}; choose another with --other-origin, or turn it off with --other-origin off",
+                config.other_origin
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     let state = match server::build_state(&config).await {
         Ok(state) => state,
         Err(e) => {
@@ -110,6 +120,17 @@ async fn serve(config: ServeConfig) -> ExitCode {
         dev = config.dev,
         "listening on http://{addr}"
     );
+    if let Some(listener) = other_origin {
+        tracing::info!(
+            port = config.other_origin_port,
+            "the demos' second site listens on another port"
+        );
+        tokio::spawn(async move {
+            if let Err(e) = server::serve_other_origin(listener).await {
+                tracing::warn!("the demos' second site stopped: {e}");
+            }
+        });
+    }
     match server::run(listener, state, shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");

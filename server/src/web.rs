@@ -32,6 +32,24 @@ pub(crate) use crate::identity::SESSION_COOKIE;
 /// How often expired sessions are deleted and idle limiter keys forgotten.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(10 * 60);
 
+/// Binds the demos' second site where `config` says, and notes its port in
+/// `config` for the labs; `None` when it is off.
+pub async fn bind_other_origin(
+    config: &mut crate::config::ServeConfig,
+) -> std::io::Result<Option<TcpListener>> {
+    let Some(addr) = config.other_origin.address(config.addr) else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr).await?;
+    config.other_origin_port = Some(listener.local_addr()?.port());
+    Ok(Some(listener))
+}
+
+/// Serves the demos' second site on `listener` until the process ends.
+pub async fn serve_other_origin(listener: TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, labs::http::other_site::router()).await
+}
+
 /// The whole application as one router.
 pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
     let catalog: Arc<dyn Catalog> = Arc::new(CourseCatalog {
@@ -99,6 +117,15 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             page_data::provide_reader_pages,
+        ))
+        // A page that needs a signed-in reader answers 401 and shows the
+        // sign-in links; RFC 9110 wants the challenge the API's 401s carry.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::WWW_AUTHENTICATE,
+            |response: &Response| {
+                (response.status() == StatusCode::UNAUTHORIZED)
+                    .then(|| crate::error::Challenge::Account.header_value())
+            },
         ));
 
     // The page layers wrap the pages alone: a lab or API request does not

@@ -12,6 +12,7 @@ pub(crate) mod hashes;
 pub(crate) mod jobs;
 pub(crate) mod permissions;
 pub(crate) mod ratelimit;
+pub(crate) mod recent;
 pub(crate) mod request;
 pub(crate) mod settings_draft;
 pub(crate) mod sql;
@@ -33,6 +34,11 @@ pub struct LabWidget {
 
 /// Every lab widget. The registry: a lab's widget adds one line here.
 pub const LAB_WIDGETS: &[LabWidget] = &[
+    LabWidget {
+        name: "recent-requests",
+        lab: "http",
+        render: || view! { <recent::RecentRequests/> }.into_any(),
+    },
     LabWidget {
         name: "permission-matrix",
         lab: "auth",

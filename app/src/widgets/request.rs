@@ -253,7 +253,7 @@ fn readable_body(body: String) -> String {
 }
 
 #[component]
-fn TracePanel(trace_id: String) -> impl IntoView {
+pub(crate) fn TracePanel(trace_id: String) -> impl IntoView {
     let trace = RwSignal::new(None::<Result<TraceView, String>>);
     let open = RwSignal::new(false);
     let toggle = {
@@ -332,7 +332,7 @@ fn TraceTimeline(trace: TraceView) -> impl IntoView {
 // the browser bundle for a few labels.
 
 /// Microseconds as milliseconds with two decimals, e.g. `1.25 ms`.
-fn millis(us: u64) -> String {
+pub(crate) fn millis(us: u64) -> String {
     format!("{}.{:02} ms", us / 1000, us % 1000 / 10)
 }
 

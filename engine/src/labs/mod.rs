@@ -31,6 +31,7 @@ pub mod cache;
 mod conditional;
 mod containment;
 pub mod contract;
+pub(crate) mod demo_keys;
 pub(crate) mod errors;
 pub mod http;
 pub mod ratelimit;
@@ -146,6 +147,11 @@ pub trait Lab: Send + Sync + 'static {
     /// rejected settings) are then rewritten as problems too.
     const PROBLEM_DETAILS: bool = false;
 
+    /// Routes (relative to `/labs/<NAME>`) a page on another origin may call
+    /// with the student's demo key in `?key=` instead of their cookie, for
+    /// `GET`, `HEAD` and `OPTIONS` only ([`demo_keys`]).
+    const DEMO_KEY_ROUTES: &'static [&'static str] = &[];
+
     /// How exercises judge this lab with `kind = "lab"`, if they can.
     fn checks() -> Option<LabChecks> {
         None
@@ -202,6 +208,7 @@ trait Registered: Sync {
     fn title(&self) -> &'static str;
     fn shop_tables(&self) -> &'static str;
     fn problem_details(&self) -> bool;
+    fn demo_key_routes(&self) -> &'static [&'static str];
     fn mount(&self, labs: &Labs) -> OpenApiRouter<Labs>;
     fn checks(&self) -> Option<LabChecks>;
     fn check_kinds(&self) -> Vec<Arc<dyn CheckKind>>;
@@ -242,6 +249,10 @@ impl<L: Lab> Registered for Entry<L> {
 
     fn problem_details(&self) -> bool {
         L::PROBLEM_DETAILS
+    }
+
+    fn demo_key_routes(&self) -> &'static [&'static str] {
+        L::DEMO_KEY_ROUTES
     }
 
     fn mount(&self, labs: &Labs) -> OpenApiRouter<Labs> {
@@ -308,6 +319,17 @@ pub(crate) fn speaks_problem_details(path: &str) -> bool {
         .any(|lab| lab.name() == name && lab.problem_details())
 }
 
+/// Whether `path` is a lab route that takes a demo key ([`Lab::DEMO_KEY_ROUTES`]).
+pub(crate) fn accepts_demo_key(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/labs/") else {
+        return false;
+    };
+    let (name, route) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    REGISTRY
+        .iter()
+        .any(|lab| lab.name() == name && lab.demo_key_routes().contains(&route))
+}
+
 /// The names of the labs this server runs, in registry order.
 pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|lab| lab.name()).collect()
@@ -331,6 +353,9 @@ pub struct LabContext {
     pub sandbox_max_bytes: u64,
     /// What labs may keep in memory for all students together.
     pub memory: MemoryBudgets,
+    /// The port of the demos' second site (another origin, on the host the
+    /// student reached the workbench by), when the server runs one.
+    pub other_origin_port: Option<u16>,
 }
 
 /// Where external services are, by name (`redis`, `amqp`, `nats`, ...),
@@ -412,6 +437,11 @@ pub fn router(state: Labs) -> Router {
         .layer(DefaultBodyLimit::max(LAB_BODY_LIMIT))
         .layer(middleware::map_response(errors::json_errors))
         .layer(middleware::from_fn_with_state(recorder, record_lab_trace))
+        // Outside the recorder, which must find the key's student.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            demo_keys::attribute_keyed_requests,
+        ))
         // Outside the recorder, whose own 413 it must rewrite too.
         .layer(middleware::from_fn(errors::problem_details))
         // Outermost: whatever a lab or the layers above answered, it runs nothing.

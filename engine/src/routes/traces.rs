@@ -3,8 +3,7 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use model::TraceView;
-use serde::Serialize;
+use model::{TraceSummary, TraceView};
 
 use crate::error::{extract::Path, ApiError};
 use crate::identity::Visitor;
@@ -37,17 +36,6 @@ async fn one_trace(
         .get(student, trace_id)
         .map(Json)
         .ok_or_else(not_found)
-}
-
-/// A trace without its events, for the list.
-#[derive(Serialize)]
-struct TraceSummary {
-    trace_id: String,
-    method: String,
-    path: String,
-    status: u16,
-    started_at_ms: u64,
-    duration_us: u64,
 }
 
 async fn recent_traces(

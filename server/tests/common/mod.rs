@@ -54,10 +54,16 @@ impl TestServer {
     }
 
     async fn launch(
-        config: ServeConfig,
+        mut config: ServeConfig,
         data_dir: tempfile::TempDir,
         clock: Arc<ManualClock>,
     ) -> Self {
+        if let Some(listener) = server::bind_other_origin(&mut config)
+            .await
+            .expect("bind the second site")
+        {
+            tokio::spawn(server::serve_other_origin(listener));
+        }
         let state = server::build_state_with_clock(&config, clock.clone())
             .await
             .expect("server state");

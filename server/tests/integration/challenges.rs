@@ -156,6 +156,8 @@ fn probes(product: i64) -> Vec<Probe> {
         ),
         // The platform: its account routes, and the grading API's tokens.
         probe(Method::GET, "/api/me", ACCOUNT),
+        // A page for signed-in readers, asked for signed out.
+        probe(Method::GET, "/account", ACCOUNT),
         probe(Method::GET, "/api/instructor/classes", ACCOUNT),
         probe(Method::POST, "/auth/signin", ACCOUNT)
             .json(json!({"email": "nobody@example.com", "password": "not the password"})),

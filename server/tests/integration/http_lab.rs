@@ -1,6 +1,6 @@
 //! The HTTP lab and the inspector, through real HTTP against a real server.
 
-use crate::common::{trace_id_of, TestServer};
+use crate::common::{repo_root, trace_id_of, TestServer};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -487,7 +487,9 @@ async fn a_cors_preflight_from_an_allowed_origin_gets_the_settings_and_is_traced
         .find(|e| e["kind"] == "http.cors")
         .unwrap_or_else(|| panic!("no http.cors event: {trace}"));
     assert!(
-        decision.to_string().contains("origin allowed"),
+        decision
+            .to_string()
+            .contains("the browser may send the request"),
         "{decision}"
     );
 
@@ -618,5 +620,199 @@ async fn cors_settings_that_are_not_origins_or_tokens_are_refused() {
             "{settings}: {body}"
         );
     }
+    server.stop().await;
+}
+
+/// The lesson's link to the second site: where it leads, and the key in it.
+async fn other_site(server: &TestServer, student: &reqwest::Client) -> (reqwest::Url, String) {
+    let response = student
+        .get(server.url("/labs/http/cors/other-site"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "{:?}", response.text().await);
+    let page = reqwest::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let key = page
+        .query_pairs()
+        .find(|(name, _)| name == "key")
+        .map(|(_, key)| key.into_owned())
+        .expect("a key in the page's address");
+    (page, key)
+}
+
+#[tokio::test]
+async fn the_second_site_reads_the_notes_as_the_student_through_their_demo_key() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let (page, key) = other_site(&server, &student).await;
+
+    // Another origin: the workbench's host, another port, told where the workbench is.
+    assert_eq!(page.host_str(), Some("127.0.0.1"));
+    assert_ne!(page.port(), Some(server.addr.port()));
+    let workbench = format!("http://{}", server.addr);
+    assert!(
+        page.query_pairs()
+            .any(|(n, v)| n == "workbench" && v == workbench),
+        "{page}"
+    );
+    assert_eq!(
+        other_site(&server, &student).await.1,
+        key,
+        "the key stays the same"
+    );
+    let served = reqwest::get(page.clone()).await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert!(served.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
+    assert!(served.text().await.unwrap().contains("Another site"));
+    let script = reqwest::get(page.join("/site.js").unwrap()).await.unwrap();
+    assert!(script
+        .text()
+        .await
+        .unwrap()
+        .contains("/labs/http/cors/notes"));
+
+    // A preflight carries no cookie: the key alone says whose it is, and
+    // the student's settings answer it.
+    let origin = page.origin().ascii_serialization();
+    set_cors(
+        &server,
+        &student,
+        json!({"cors_allowed_origins": [origin], "cors_allowed_headers": ["X-Demo-Note"]}),
+    )
+    .await;
+    let no_cookies = reqwest::Client::new();
+    let keyed = |method| {
+        no_cookies
+            .request(
+                method,
+                server.url(&format!("/labs/http/cors/notes?key={key}")),
+            )
+            .header("Origin", &origin)
+    };
+    let preflight = keyed(reqwest::Method::OPTIONS)
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "x-demo-note")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        origin.as_str()
+    );
+    assert!(
+        preflight.headers().get("set-cookie").is_none(),
+        "no guest was made"
+    );
+    let trace: Value = server
+        .json(
+            &student,
+            &format!("/api/traces/{}", trace_id_of(&preflight)),
+        )
+        .await;
+    let decision = trace["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "http.cors")
+        .unwrap_or_else(|| panic!("the student sees the preflight's trace: {trace}"))
+        .to_string();
+    assert!(
+        decision.contains("the browser may send the request"),
+        "{decision}"
+    );
+    let stranger = server.browser();
+    let _ = stranger
+        .get(server.url("/labs/http/echo"))
+        .send()
+        .await
+        .unwrap();
+    let theirs: Value = server.json(&stranger, "/api/traces").await;
+    assert!(!theirs.to_string().contains("cors/notes"), "{theirs}");
+
+    // The preflight counts for the exercise, as the student's own request.
+    let graded: Value = student
+        .post(server.url("/api/exercises/http-cors-preflight/attempts"))
+        .json(&json!({ "answer": {} }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        graded["outcome"]["score"], graded["outcome"]["max"],
+        "{graded}"
+    );
+
+    // A made-up key is refused rather than made a new guest.
+    let unknown = no_cookies
+        .get(server.url("/labs/http/cors/notes?key=k0000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 403);
+    assert!(unknown.text().await.unwrap().contains("Unknown demo key"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_demo_key_never_stands_in_for_the_cookie_on_other_routes_or_methods() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let (_, key) = other_site(&server, &student).await;
+    let no_cookies = reqwest::Client::new();
+
+    // Settings changed with the key in the query belong to a new guest,
+    // not to the student the key names.
+    let put = no_cookies
+        .put(server.url(&format!("/labs/http/settings?key={key}")))
+        .json(&json!({"cors_allowed_origins": ["*"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let settings = server.json(&student, "/labs/http/settings").await;
+    assert_eq!(
+        settings["settings"]["cors_allowed_origins"],
+        json!([]),
+        "{settings}"
+    );
+
+    // The echo takes no key either: its request is a new guest's.
+    let echo = no_cookies
+        .get(server.url(&format!("/labs/http/echo?key={key}")))
+        .send()
+        .await
+        .unwrap();
+    let echo_trace = trace_id_of(&echo);
+    let missing = student
+        .get(server.url(&format!("/api/traces/{echo_trace}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_second_site_the_link_says_why() {
+    let server = TestServer::start_configured(repo_root(), |config| {
+        config.other_origin = server::config::OtherOrigin::Off;
+    })
+    .await;
+    let response = server.get("/labs/http/cors/other-site").await;
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("--other-origin off"),
+        "{body}"
+    );
     server.stop().await;
 }

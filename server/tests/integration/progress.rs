@@ -72,8 +72,8 @@ async fn a_students_progress_shows_lessons_read_and_best_scores_and_can_start_ag
     );
 
     let page = server.text(&guest, "/progress").await;
-    assert!(page.contains("1 of 3 lessons read"), "{page}");
-    assert!(page.contains("1 of 11 exercises passed"), "{page}");
+    assert!(page.contains("1 of 4 lessons read"), "{page}");
+    assert!(page.contains("1 of 14 exercises passed"), "{page}");
 
     let reset = guest
         .post(server.url("/progress/reset"))

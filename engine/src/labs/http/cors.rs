@@ -5,14 +5,22 @@
 //! Only `GET` (and the `OPTIONS` preflight) is served: a custom request
 //! header such as `X-Demo-Note` is enough to force a preflight, and a safe
 //! method means the workbench's CSRF layer never has to make an exception.
+//!
+//! The demos' second site ([`super::other_site`]) calls the notes with the
+//! student's demo key in `?key=` ([`crate::labs::demo_keys`]), since a
+//! preflight carries no cookie; `GET /labs/http/cors/other-site` sends the
+//! student there with it.
 
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;
 
 use super::HttpLab;
+use crate::error::ApiError;
+use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
-use crate::labs::CurrentSettings;
+use crate::labs::{demo_keys, CurrentSettings, LabState, Labs};
 use model::labs::http::HttpSettings;
 
 /// The demo's inspector event: what CORS decided for one request.
@@ -23,6 +31,10 @@ struct CorsDecision<'a> {
     allowed: bool,
     requested_method: Option<&'a str>,
     requested_headers: Option<&'a str>,
+    /// Whether the browser may go on: read the answer (a request), or send
+    /// the request it asked about (a preflight: origin, method and every
+    /// requested header allowed).
+    passes: bool,
 }
 
 impl LabEvent for CorsDecision<'_> {
@@ -33,10 +45,18 @@ impl LabEvent for CorsDecision<'_> {
         } else {
             "request"
         };
-        match (self.origin, self.allowed) {
-            (None, _) => format!("{what} with no Origin: same-origin or not from a browser"),
-            (Some(origin), true) => format!("{what} from {origin}: origin allowed"),
-            (Some(origin), false) => {
+        match (self.origin, self.allowed, self.passes) {
+            (None, ..) => format!("{what} with no Origin: same-origin or not from a browser"),
+            (Some(origin), true, true) if self.preflight => {
+                format!("preflight from {origin}: allowed, the browser may send the request")
+            }
+            (Some(origin), true, true) => {
+                format!("request from {origin}: origin allowed, the page may read the answer")
+            }
+            (Some(origin), true, false) => format!(
+                "preflight from {origin}: origin allowed, but not every requested method or header is, so the browser will not send the request"
+            ),
+            (Some(origin), false, _) => {
                 format!(
                     "{what} from {origin}: origin not allowed, no Access-Control-* headers sent"
                 )
@@ -68,6 +88,7 @@ pub(super) async fn notes(
         allowed,
         requested_method: None,
         requested_headers: None,
+        passes: allowed,
     });
     let body = serde_json::json!({
         "notes": ["CORS is enforced by the browser", "A preflight is an OPTIONS request"]
@@ -101,12 +122,15 @@ pub(super) async fn preflight(
 ) -> Response {
     let origin = text(&headers, header::ORIGIN);
     let allowed = origin.is_some_and(|o| origin_allowed(&settings, o));
+    let requested_method = text(&headers, header::ACCESS_CONTROL_REQUEST_METHOD);
+    let requested_headers = text(&headers, header::ACCESS_CONTROL_REQUEST_HEADERS);
     inspector.record(&CorsDecision {
         preflight: true,
         origin,
         allowed,
-        requested_method: text(&headers, header::ACCESS_CONTROL_REQUEST_METHOD),
-        requested_headers: text(&headers, header::ACCESS_CONTROL_REQUEST_HEADERS),
+        requested_method,
+        requested_headers,
+        passes: allowed && preflight_passes(&settings, requested_method, requested_headers),
     });
     let mut response = StatusCode::NO_CONTENT.into_response();
     let out = response.headers_mut();
@@ -130,6 +154,80 @@ pub(super) async fn preflight(
         HeaderValue::from(settings.cors_max_age_secs),
     );
     response
+}
+
+/// `GET /labs/http/cors/other-site`: to the demos' second site, with the
+/// workbench's address and the student's demo key in its query string.
+#[utoipa::path(get, path = "/cors/other-site",
+    summary = "Go to the CORS and CSRF demos' second site",
+    description = "Redirects to a page on another origin (this host, the second site's port) that calls `/labs/http/cors/notes` with `fetch` and posts a forged form to the auth lab. The query string carries the workbench's origin and your demo key: the notes route takes the key in place of your cookie, since a preflight carries none, so those requests show in your own traces.",
+    responses(
+        (status = 303, description = "To the second site's page", headers(("Location" = String, description = "The page, with `workbench` and `key` in its query"))),
+        (status = 400, description = "The request's `Host` header is not a plain host name or address", body = model::ErrorBody),
+        (status = 404, description = "This workbench runs without the second site (`--other-origin off`)", body = model::ErrorBody),
+    ))]
+pub(super) async fn other_site(
+    State(labs): State<Labs>,
+    LabState(lab): LabState<HttpLab>,
+    student: Student,
+    headers: HeaderMap,
+) -> Result<Redirect, ApiError> {
+    let port = lab.other_origin_port.ok_or_else(|| {
+        ApiError::NotFound(
+            "This workbench runs without the demos' second site: it was started with --other-origin off.".into(),
+        )
+    })?;
+    let authority = text(&headers, header::HOST).unwrap_or_default();
+    let host = host_name(authority).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "The Host header `{authority}` is not a host name or address that the second site can share."
+        ))
+    })?;
+    let key = demo_keys::key_of(&labs.pool, &student.id, labs.clock.now()).await?;
+    let scheme = if labs.secure_cookies { "https" } else { "http" };
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("workbench", &format!("{scheme}://{authority}"))
+        .append_pair("key", &key)
+        .finish();
+    Ok(Redirect::to(&format!("http://{host}:{port}/?{query}")))
+}
+
+/// The host part of a `Host` header (`127.0.0.1:3000`, `[::1]:3000`,
+/// `localhost`), when it is only a name or an address.
+fn host_name(authority: &str) -> Option<&str> {
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !host.ends_with(':') => {
+            host
+        }
+        _ => authority,
+    };
+    let plain = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
+    (!host.is_empty() && host.len() <= 253 && plain).then_some(host)
+}
+
+/// Whether a preflight's answer lets the browser send the request it asked
+/// about: the method is GET, HEAD, POST or listed, and every requested
+/// header is listed (names compare case-insensitively). A browser names
+/// only the headers a page may not send without asking, so even
+/// `content-type` there (say, for `application/json`) must be listed.
+fn preflight_passes(
+    settings: &HttpSettings,
+    method: Option<&str>,
+    requested_headers: Option<&str>,
+) -> bool {
+    let listed = |list: &[String], entry: &str| list.iter().any(|l| l.eq_ignore_ascii_case(entry));
+    let method_ok = method.is_none_or(|m| {
+        matches!(m, "GET" | "HEAD" | "POST") || listed(&settings.cors_allowed_methods, m)
+    });
+    let headers_ok = requested_headers
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .all(|h| listed(&settings.cors_allowed_headers, h));
+    method_ok && headers_ok
 }
 
 /// A header's value as text, when present and printable.
@@ -267,6 +365,59 @@ mod tests {
         assert!(origin_allowed(&listed, "http://127.0.0.1:4000"));
         assert!(!origin_allowed(&listed, "http://127.0.0.1:4001"));
         assert!(origin_allowed(&settings(&["*"]), "http://evil.example"));
+    }
+
+    #[test]
+    fn a_preflight_passes_only_when_its_method_and_headers_are_allowed() {
+        let allowing = HttpSettings {
+            cors_allowed_headers: vec!["X-Demo-Note".into()],
+            cors_allowed_methods: vec!["PUT".into()],
+            ..HttpSettings::default()
+        };
+        assert!(preflight_passes(
+            &allowing,
+            Some("GET"),
+            Some("x-demo-note")
+        ));
+        assert!(preflight_passes(
+            &allowing,
+            Some("PUT"),
+            Some("x-demo-note")
+        ));
+        assert!(!preflight_passes(&allowing, Some("DELETE"), None));
+        assert!(!preflight_passes(
+            &allowing,
+            Some("GET"),
+            Some("x-demo-note,authorization")
+        ));
+        assert!(!preflight_passes(
+            &HttpSettings::default(),
+            Some("GET"),
+            Some("x-demo-note")
+        ));
+        assert!(!preflight_passes(
+            &HttpSettings::default(),
+            Some("POST"),
+            Some("content-type")
+        ));
+        assert!(preflight_passes(
+            &HttpSettings::default(),
+            Some("POST"),
+            None
+        ));
+    }
+
+    #[test]
+    fn the_second_site_shares_the_workbench_host() {
+        assert_eq!(host_name("127.0.0.1:3000"), Some("127.0.0.1"));
+        assert_eq!(host_name("[::1]:3000"), Some("[::1]"));
+        assert_eq!(host_name("localhost"), Some("localhost"));
+        assert_eq!(
+            host_name("workbench.example.edu:443"),
+            Some("workbench.example.edu")
+        );
+        assert_eq!(host_name(""), None);
+        assert_eq!(host_name("evil.example/x@y"), None);
     }
 
     #[test]

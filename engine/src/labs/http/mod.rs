@@ -7,10 +7,12 @@
 //! | `ANY /labs/http/status/{code}` | answers with that status, plus chosen headers, body and `Location` |
 //! | `GET /labs/http/negotiate` | picks JSON, HTML, plain text or XML from the `Accept` header |
 //! | `GET, OPTIONS /labs/http/cors/notes` | answers CORS requests and preflights as the student's settings say |
+//! | `GET /labs/http/cors/other-site` | sends the student to the demos' second site ([`other_site`]) |
 
 mod cors;
 mod echo;
 mod negotiate;
+pub mod other_site;
 mod status;
 
 use axum::routing::any;
@@ -30,9 +32,14 @@ impl Lab for HttpLab {
     const NAME: &'static str = "http";
     const TITLE: &'static str = "HTTP: requests, responses and status codes";
     type Settings = HttpSettings;
-    type State = ();
+    type State = HttpLabState;
+    const DEMO_KEY_ROUTES: &'static [&'static str] = &["/cors/notes"];
 
-    fn state(_context: &super::LabContext) -> Self::State {}
+    fn state(context: &super::LabContext) -> Self::State {
+        HttpLabState {
+            other_origin_port: context.other_origin_port,
+        }
+    }
 
     fn routes(_state: &Labs) -> OpenApiRouter<Labs> {
         // The echo and the status routes answer any method, so axum's `any`
@@ -46,7 +53,14 @@ impl Lab for HttpLab {
             .merge(described_only(routes!(status::status)))
             .routes(routes!(negotiate::negotiate))
             .routes(routes!(cors::notes, cors::preflight))
+            .routes(routes!(cors::other_site))
     }
+}
+
+/// What the HTTP lab keeps while the server runs.
+pub struct HttpLabState {
+    /// The port of the demos' second site, when the server runs one.
+    other_origin_port: Option<u16>,
 }
 
 /// The most latency a student may add.
