@@ -73,7 +73,8 @@ impl LabEvent for CorsDecision<'_> {
     params(("Origin" = Option<String>, Header, description = "The origin of the page that sent the request, added by the browser")),
     responses(
         (status = 200, description = "The notes: `{\"notes\": [...]}`", body = serde_json::Value,
-            headers(("Vary" = String, description = "`Origin`"))),
+            headers(("Vary" = String, description = "`Origin`"),
+                ("Cache-Control" = String, description = "`no-store`: every read reaches the server"))),
     ))]
 pub(super) async fn notes(
     inspector: Inspector,
@@ -96,6 +97,8 @@ pub(super) async fn notes(
     let mut response = (StatusCode::OK, axum::Json(body)).into_response();
     let out = response.headers_mut();
     out.insert(header::VARY, HeaderValue::from_static("Origin"));
+    // Every read reaches the server, so every one shows in the trace.
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let (Some(origin), true) = (origin, allowed) {
         allow_origin(out, &settings, origin);
     }

@@ -27,7 +27,10 @@ async function readNotes(way) {
   const out = document.getElementById("cors-result");
   out.textContent = "Sending…";
   try {
-    const response = await fetch(url, { cache: "no-store", ...ways[way] });
+    // The default cache mode: "no-store" would also skip the browser's
+    // preflight cache, and the lesson shows that cache at work. The notes
+    // answer with Cache-Control: no-store, so each press reaches the server.
+    const response = await fetch(url, ways[way]);
     const body = await response.text();
     out.textContent = `Read it: ${response.status} ${response.statusText}\n${body}`;
   } catch (error) {
