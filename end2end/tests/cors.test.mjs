@@ -1,7 +1,8 @@
 // The CORS and CSRF demos in a real browser: a page on the workbench's
 // second origin is blocked until the student's settings allow it, the
 // preflight shows in the lesson's list of recent requests, and a forged
-// form post from that origin is refused although its cookies went along.
+// form post from that origin carries its cookies: refused by default, and
+// accepted once the student switches the auth lab's csrf_check off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -84,24 +85,44 @@ test('another origin is blocked until the settings allow it, and its preflight i
   await page.close();
 });
 
-test('a forged form post from the other origin carries the cookies and is refused', async () => {
+test('a forged form post from the other origin carries the cookies: refused, then accepted with csrf_check off', async () => {
   const page = await env.browser.context.newPage();
-  // A lab request makes the student's session, so there is a cookie to attach.
-  assert.equal((await page.request.get(`${env.server.baseUrl}/labs/http/echo`)).status(), 200);
-  await page.goto(`${env.server.baseUrl}/lessons/http/urls-headers-and-cors`);
+  const base = env.server.baseUrl;
+  // A seller signed in to the demo shop: the browser now holds the lab's cookie.
+  const registered = await page.request.post(`${base}/labs/auth/users`, {
+    data: { username: 'sam', password: 'hunter2', role: 'seller' },
+  });
+  assert.equal(registered.status(), 201, await registered.text());
+  assert.equal((await page.request.post(`${base}/labs/auth/login`, {
+    data: { username: 'sam', password: 'hunter2' },
+  })).status(), 200);
+  await page.goto(`${base}/lessons/auth/sessions-and-cookies`);
   await Promise.all([
-    page.waitForURL((url) => url.port !== new URL(env.server.baseUrl).port),
-    page.getByRole('link', { name: 'Open the other site' }).click(),
+    page.waitForURL((url) => url.port !== new URL(base).port),
+    page.getByRole('link', { name: 'open the other site' }).click(),
   ]);
-  const posted = page.context().waitForEvent('response', (r) => r.url().endsWith('/labs/auth/products'));
-  const opened = page.context().waitForEvent('page');
-  await page.getByRole('button', { name: 'Send the forged POST' }).click();
-  const response = await posted;
-  assert.equal(response.status(), 403);
-  const sent = await response.request().allHeaders();
-  assert.match(sent.cookie ?? '', /workbench_session=/,
-    'the browser attached the workbench cookie: same site, another origin');
-  assert.match(await response.text(), /Sec-Fetch-Site is `same-site`/);
-  await (await opened).close();
+  const forge = async () => {
+    const posted = page.context().waitForEvent('response', (r) => r.url().endsWith('/labs/auth/products'));
+    const opened = page.context().waitForEvent('page');
+    await page.getByRole('button', { name: 'Send the forged POST' }).click();
+    const response = await posted;
+    const sent = await response.request().allHeaders();
+    const body = await response.text();
+    await (await opened).close();
+    return { status: response.status(), cookie: sent.cookie ?? '', body };
+  };
+
+  const refused = await forge();
+  assert.equal(refused.status, 403);
+  assert.match(refused.cookie, /lab_session=/, 'the Strict lab cookie went along: same site, another origin');
+  assert.match(refused.body, /Sec-Fetch-Site is `same-site`/);
+
+  const off = await page.request.put(`${base}/labs/auth/settings`, { data: { csrf_check: false } });
+  assert.equal(off.status(), 200, await off.text());
+  const accepted = await forge();
+  assert.equal(accepted.status, 201, accepted.body);
+  const products = await (await page.request.get(`${base}/labs/auth/products`)).json();
+  assert.deepEqual(products.map((p) => [p.name, p.owner]), [['A teapot, added by another site', 'sam']]);
+  await page.request.delete(`${base}/labs/auth/settings`);
   await page.close();
 });

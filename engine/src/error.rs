@@ -236,6 +236,43 @@ pub mod extract {
     #[from_request(via(axum::Json), rejection(ApiError))]
     pub struct Json<T>(pub T);
 
+    /// A body as JSON or, from a plain HTML form, as
+    /// `application/x-www-form-urlencoded`, with JSON error bodies: for the
+    /// routes a forgery demo lets another page's form post to.
+    pub struct JsonOrForm<T>(pub T);
+
+    impl<T, S> FromRequest<S> for JsonOrForm<T>
+    where
+        T: serde::de::DeserializeOwned,
+        S: Send + Sync,
+    {
+        type Rejection = ApiError;
+
+        async fn from_request(
+            request: axum::extract::Request,
+            state: &S,
+        ) -> Result<Self, ApiError> {
+            let from_form = request
+                .headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| {
+                    v.trim_start()
+                        .to_ascii_lowercase()
+                        .starts_with("application/x-www-form-urlencoded")
+                });
+            if from_form {
+                let axum::Form(value) = axum::Form::<T>::from_request(request, state)
+                    .await
+                    .map_err(|rejection| ApiError::Unprocessable(rejection.body_text()))?;
+                Ok(Self(value))
+            } else {
+                let Json(value) = Json::<T>::from_request(request, state).await?;
+                Ok(Self(value))
+            }
+        }
+    }
+
     /// `axum::extract::Path` with JSON error bodies.
     #[derive(FromRequestParts)]
     #[from_request(via(axum::extract::Path), rejection(ApiError))]

@@ -40,6 +40,7 @@ pub mod clock;
 pub mod connection;
 pub mod content;
 pub mod course_lint;
+pub mod cross_origin;
 pub mod db;
 pub mod error;
 pub mod fair_gate;

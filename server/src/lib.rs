@@ -13,7 +13,6 @@
 //! - `page_cache`: rendered course pages, kept per course version.
 //! - `sessions`: session records cached in memory in front of SQLite.
 //! - [`csp`]: the Content-Security-Policy of every page.
-//! - `csrf`: refuses state-changing requests from other origins.
 //! - `live_reload`: dev mode's stream of course versions.
 //! - [`vocabulary`]: what courses may name: the engine's check kinds and
 //!   labs, and the app's lab widgets.
@@ -31,7 +30,6 @@
 pub mod cli;
 pub mod config;
 pub mod csp;
-pub(crate) mod csrf;
 pub(crate) mod live_reload;
 pub(crate) mod page_cache;
 pub(crate) mod page_data;
@@ -40,8 +38,8 @@ pub mod state;
 pub(crate) mod web;
 
 pub use engine::{
-    accounts, classes, clock, content, db, error, fair_gate, forms, gradebook, grading, identity,
-    inspector, labs, limiter, marks, progress, redis_link, student_memory,
+    accounts, classes, clock, content, cross_origin, db, error, fair_gate, forms, gradebook,
+    grading, identity, inspector, labs, limiter, marks, progress, redis_link, student_memory,
 };
 
 use std::sync::Arc;

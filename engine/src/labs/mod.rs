@@ -152,6 +152,13 @@ pub trait Lab: Send + Sync + 'static {
     /// `GET`, `HEAD` and `OPTIONS` only ([`demo_keys`]).
     const DEMO_KEY_ROUTES: &'static [&'static str] = &[];
 
+    /// State-changing routes (relative to `/labs/<NAME>`) that make the
+    /// cross-origin check themselves, with [`crate::cross_origin::evidence`],
+    /// so a forgery demo can switch it off for the student who asks; the
+    /// workbench's own check leaves them alone. A route listed here must
+    /// check by default.
+    const OWN_FORGERY_CHECK_ROUTES: &'static [&'static str] = &[];
+
     /// How exercises judge this lab with `kind = "lab"`, if they can.
     fn checks() -> Option<LabChecks> {
         None
@@ -209,6 +216,7 @@ trait Registered: Sync {
     fn shop_tables(&self) -> &'static str;
     fn problem_details(&self) -> bool;
     fn demo_key_routes(&self) -> &'static [&'static str];
+    fn own_forgery_check_routes(&self) -> &'static [&'static str];
     fn mount(&self, labs: &Labs) -> OpenApiRouter<Labs>;
     fn checks(&self) -> Option<LabChecks>;
     fn check_kinds(&self) -> Vec<Arc<dyn CheckKind>>;
@@ -253,6 +261,10 @@ impl<L: Lab> Registered for Entry<L> {
 
     fn demo_key_routes(&self) -> &'static [&'static str] {
         L::DEMO_KEY_ROUTES
+    }
+
+    fn own_forgery_check_routes(&self) -> &'static [&'static str] {
+        L::OWN_FORGERY_CHECK_ROUTES
     }
 
     fn mount(&self, labs: &Labs) -> OpenApiRouter<Labs> {
@@ -321,13 +333,28 @@ pub(crate) fn speaks_problem_details(path: &str) -> bool {
 
 /// Whether `path` is a lab route that takes a demo key ([`Lab::DEMO_KEY_ROUTES`]).
 pub(crate) fn accepts_demo_key(path: &str) -> bool {
+    lab_route_listed(path, |lab| lab.demo_key_routes())
+}
+
+/// Whether `path` is a lab route that makes its own cross-origin check
+/// ([`Lab::OWN_FORGERY_CHECK_ROUTES`]).
+pub(crate) fn checks_own_forgery(path: &str) -> bool {
+    lab_route_listed(path, |lab| lab.own_forgery_check_routes())
+}
+
+/// Whether `path` is `/labs/<name><route>` with `route` in the list `listed`
+/// gives for the lab called `name`.
+fn lab_route_listed(
+    path: &str,
+    listed: impl Fn(&dyn Registered) -> &'static [&'static str],
+) -> bool {
     let Some(rest) = path.strip_prefix("/labs/") else {
         return false;
     };
     let (name, route) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     REGISTRY
         .iter()
-        .any(|lab| lab.name() == name && lab.demo_key_routes().contains(&route))
+        .any(|lab| lab.name() == name && listed(*lab).contains(&route))
 }
 
 /// The names of the labs this server runs, in registry order.

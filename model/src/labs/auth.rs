@@ -69,6 +69,11 @@ pub struct AuthSettings {
     pub argon2_t: u32,
     /// argon2id lanes (1 or 2).
     pub argon2_p: u32,
+    /// Whether `POST /labs/auth/products` refuses requests a browser marks as
+    /// coming from another origin (on by default). Off, a forged form post
+    /// from another page adds a product as the signed-in demo user: the CSRF
+    /// demo.
+    pub csrf_check: bool,
 }
 
 impl Default for AuthSettings {
@@ -81,6 +86,7 @@ impl Default for AuthSettings {
             argon2_m_kib: 19 * 1024,
             argon2_t: 2,
             argon2_p: 1,
+            csrf_check: true,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! every sign-in, the cross-origin refusal the CSRF section shows, the
 //! lessons' addresses, and the quizzes they embed.
 
-use crate::common::TestServer;
+use crate::common::{trace_id_of, TestServer};
 use serde_json::{json, Value};
 
 async fn register_ada(server: &TestServer, client: &reqwest::Client) {
@@ -109,17 +109,15 @@ async fn a_sign_in_makes_a_new_session_id_and_never_takes_the_clients() {
 async fn a_cross_origin_post_to_the_lab_is_refused_before_the_lab_sees_it() {
     let server = TestServer::start().await;
     let student = server.browser();
-    register_ada(&server, &student).await;
-    sign_in(&server, &student).await;
-    let add = |header: (&'static str, String)| {
+    let register = |header: (&'static str, String), username: &str| {
         student
-            .post(server.url("/labs/auth/products"))
+            .post(server.url("/labs/auth/users"))
             .header(header.0, header.1)
-            .json(&json!({ "name": "teapot" }))
+            .json(&json!({ "username": username, "password": "hunter2", "role": "admin" }))
             .send()
     };
 
-    let forged = add(("origin", "https://evil.example".into()))
+    let forged = register(("origin", "https://evil.example".into()), "mallory")
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
@@ -135,14 +133,84 @@ async fn a_cross_origin_post_to_the_lab_is_refused_before_the_lab_sees_it() {
         ),
         "{message}"
     );
-    let sibling = add(("sec-fetch-site", "same-site".into())).await.unwrap();
+    let sibling = register(("sec-fetch-site", "same-site".into()), "mallory")
+        .await
+        .unwrap();
     assert_eq!(sibling.status(), 403, "same site is not same origin");
 
     let own = format!("http://{}", server.addr);
-    let ours = add(("origin", own)).await.unwrap();
+    let ours = register(("origin", own), "grace").await.unwrap();
     assert_eq!(ours.status(), 201, "the same request from our own origin");
+    let users: Value = server.json(&student, "/labs/auth/users").await;
+    assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn adding_a_product_checks_for_forgery_itself_and_a_student_may_switch_that_off() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    register_ada(&server, &student).await;
+    sign_in(&server, &student).await;
+    // What another page's form sends, with the lab cookie the browser attached.
+    let forge = || {
+        student
+            .post(server.url("/labs/auth/products"))
+            .header("sec-fetch-site", "same-site")
+            .form(&[("name", "A teapot, added by another site")])
+            .send()
+    };
+
+    // On by default: refused inside the lab, so the refusal is in the trace.
+    let refused = forge().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let trace: Value = server
+        .json(&student, &format!("/api/traces/{}", trace_id_of(&refused)))
+        .await;
+    let check = trace["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "auth.csrf")
+        .unwrap_or_else(|| panic!("an auth.csrf event: {trace}"))
+        .to_string();
+    assert!(
+        check.contains("refused as a forgery: Sec-Fetch-Site is `same-site`"),
+        "{check}"
+    );
+    let body: Value = refused.json().await.unwrap();
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Cross-origin request refused"));
+
+    // Off: the forged form post adds a product as the signed-in seller.
+    let off = student
+        .put(server.url("/labs/auth/settings"))
+        .json(&json!({ "csrf_check": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), 200, "{:?}", off.text().await);
+    let accepted = forge().await.unwrap();
+    assert_eq!(accepted.status(), 201);
     let products: Value = server.json(&student, "/labs/auth/products").await;
-    assert_eq!(products.as_array().map(Vec::len), Some(1), "{products}");
+    assert_eq!(
+        products[0]["name"], "A teapot, added by another site",
+        "{products}"
+    );
+    assert_eq!(products[0]["owner"], "ada", "{products}");
+
+    // Only that route: the workbench still guards the rest of the lab.
+    let elsewhere = student
+        .post(server.url("/labs/auth/users"))
+        .header("sec-fetch-site", "same-site")
+        .json(&json!({ "username": "mallory", "password": "hunter2", "role": "admin" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 403);
+    assert!(!elsewhere.headers().contains_key("traceresponse"));
     server.stop().await;
 }
 

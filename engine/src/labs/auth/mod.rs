@@ -55,6 +55,8 @@ impl Lab for AuthLab {
         pool::LabHashing::default()
     }
 
+    const OWN_FORGERY_CHECK_ROUTES: &'static [&'static str] = &["/products"];
+
     fn routes(_state: &Labs) -> OpenApiRouter<Labs> {
         described_routes()
     }

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::tokens::authenticate;
 use super::{shop, AuthLab};
-use crate::error::extract::{Json as JsonBody, Path};
+use crate::error::extract::{JsonOrForm, Path};
 use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
@@ -26,6 +26,52 @@ use crate::labs::CurrentSettings;
 use crate::labs::Labs;
 
 pub(crate) use model::labs::auth::{default_policy, ACTIONS, ROLES};
+
+/// The CSRF demo's inspector event: where the request came from, and
+/// whether the lab's own check stood in the way.
+#[derive(Serialize)]
+struct ForgeryCheck<'a> {
+    csrf_check: bool,
+    evidence: Option<&'a str>,
+    refused: bool,
+}
+
+impl LabEvent for ForgeryCheck<'_> {
+    const KIND: &'static str = "auth.csrf";
+    fn summary(&self) -> String {
+        match (self.csrf_check, self.evidence) {
+            (true, Some(evidence)) => format!("refused as a forgery: {evidence}"),
+            (true, None) => "same-origin, or not from a browser page: allowed".into(),
+            (false, Some(evidence)) => format!(
+                "csrf_check is off, so accepted although {evidence}: a forged request would succeed"
+            ),
+            (false, None) => "csrf_check is off; this request was not cross-origin anyway".into(),
+        }
+    }
+}
+
+/// The lab's own cross-origin check on adding a product (the platform's
+/// check leaves this route to it), so a student can switch it off and watch
+/// a forged form post succeed.
+fn check_forgery(
+    inspector: &Inspector,
+    csrf_check: bool,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let evidence = crate::cross_origin::evidence(headers);
+    let refused = csrf_check && evidence.is_some();
+    inspector.record(&ForgeryCheck {
+        csrf_check,
+        evidence: evidence.as_deref(),
+        refused,
+    });
+    match evidence {
+        Some(evidence) if refused => {
+            Err(ApiError::Forbidden(crate::cross_origin::refusal(&evidence)))
+        }
+        _ => Ok(()),
+    }
+}
 
 /// Most products one shop lists.
 const MAX_LISTINGS: i64 = 100;
@@ -247,12 +293,15 @@ pub(super) async fn list(
 #[utoipa::path(post, path = "/products",
     operation_id = "add_product",
     summary = "Add a product to the demo shop",
-    description = "Needs a signed-in demo user whose role may `add_product`; they become its owner.",
-    request_body = model::labs::auth::NewProduct,
+    description = "Needs a signed-in demo user whose role may `add_product`; they become its owner. Takes JSON, or a plain HTML form's `name` field. A request a browser marks as coming from another origin (`Sec-Fetch-Site`, `Origin`, `Referer`) is refused with 403 unless your `csrf_check` setting is off: the CSRF demo.",
+    request_body(content(
+        (model::labs::auth::NewProduct = "application/json"),
+        (model::labs::auth::NewProduct = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 201, description = "The product was added", body = model::labs::auth::Product),
         (status = 401, description = "Not signed in to the demo shop, or the token or session was refused", body = model::ErrorBody),
-        (status = 403, description = "Signed in, but your permission matrix does not allow this (or the user is banned); the message names the rule", body = model::ErrorBody),
+        (status = 403, description = "Sent from another origin's page while `csrf_check` is on; or signed in, but your permission matrix does not allow this (or the user is banned). The message says which", body = model::ErrorBody),
         (status = 409, description = "The shop is full, or the lab's tables were changed", body = model::ErrorBody),
         (status = 422, description = "The name is empty or longer than 80 characters", body = model::ErrorBody),
     ))]
@@ -262,8 +311,9 @@ pub(super) async fn add(
     student: Student,
     CurrentSettings(settings, ..): CurrentSettings<AuthLab>,
     headers: HeaderMap,
-    JsonBody(new): JsonBody<NewProduct>,
+    JsonOrForm(new): JsonOrForm<NewProduct>,
 ) -> Result<(StatusCode, Json<Product>), ApiError> {
+    check_forgery(&inspector, settings.csrf_check, &headers)?;
     let user = authorise(
         &state,
         &inspector,

@@ -13,6 +13,10 @@
 //! and the forms must work without JavaScript. A request with none of the
 //! three headers is not from a browser page (curl, a grading script, an LMS)
 //! and carries no ambient browser credentials to abuse, so it passes.
+//!
+//! Labs use the same test ([`evidence`]) for the routes they guard
+//! themselves ([`crate::labs::Lab::OWN_FORGERY_CHECK_ROUTES`]), so a demo
+//! can switch its own guard off without touching the rest of the workbench.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -21,12 +25,13 @@ use axum::response::Response;
 
 use crate::error::error_response;
 
-/// Middleware: answers 403 to a state-changing request from another origin.
-pub(crate) async fn refuse_cross_origin(request: Request, next: Next) -> Response {
-    if is_safe(request.method()) {
+/// Middleware: answers 403 to a state-changing request from another origin
+/// (unless a lab guards that route itself).
+pub async fn refuse_cross_origin(request: Request, next: Next) -> Response {
+    if is_safe(request.method()) || crate::labs::checks_own_forgery(request.uri().path()) {
         return next.run(request).await;
     }
-    match cross_origin_evidence(request.headers()) {
+    match evidence(request.headers()) {
         None => next.run(request).await,
         Some(evidence) => {
             tracing::warn!(
@@ -35,12 +40,7 @@ pub(crate) async fn refuse_cross_origin(request: Request, next: Next) -> Respons
                 evidence,
                 "cross-origin request refused"
             );
-            error_response(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "Cross-origin request refused: {evidence}. State-changing requests must come from this site's own pages."
-                ),
-            )
+            error_response(StatusCode::FORBIDDEN, refusal(&evidence))
         }
     }
 }
@@ -53,8 +53,15 @@ fn is_safe(method: &Method) -> bool {
     )
 }
 
+/// What a refused request is told, given the [`evidence`] against it.
+pub fn refusal(evidence: &str) -> String {
+    format!(
+        "Cross-origin request refused: {evidence}. State-changing requests must come from this site's own pages."
+    )
+}
+
 /// Why the request looks cross-origin, or `None` when it does not.
-fn cross_origin_evidence(headers: &HeaderMap) -> Option<String> {
+pub fn evidence(headers: &HeaderMap) -> Option<String> {
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = text("sec-fetch-site") {
         return match site {
@@ -109,20 +116,17 @@ mod tests {
     #[test]
     fn fetch_metadata_decides_when_present() {
         assert_eq!(
-            cross_origin_evidence(&headers(&[("sec-fetch-site", "same-origin")])),
+            evidence(&headers(&[("sec-fetch-site", "same-origin")])),
             None
         );
-        assert_eq!(
-            cross_origin_evidence(&headers(&[("sec-fetch-site", "none")])),
-            None
-        );
-        assert!(cross_origin_evidence(&headers(&[("sec-fetch-site", "cross-site")])).is_some());
-        assert!(cross_origin_evidence(&headers(&[("sec-fetch-site", "same-site")])).is_some());
+        assert_eq!(evidence(&headers(&[("sec-fetch-site", "none")])), None);
+        assert!(evidence(&headers(&[("sec-fetch-site", "cross-site")])).is_some());
+        assert!(evidence(&headers(&[("sec-fetch-site", "same-site")])).is_some());
     }
 
     #[test]
     fn origin_must_match_the_host() {
-        let origin = |o| cross_origin_evidence(&headers(&[("origin", o)]));
+        let origin = |o| evidence(&headers(&[("origin", o)]));
         assert_eq!(origin("http://workbench.test:3000"), None);
         assert!(origin("http://evil.example").is_some());
         assert!(origin("http://workbench.test:4000").is_some());
@@ -131,10 +135,10 @@ mod tests {
 
     #[test]
     fn referer_is_the_fallback_and_no_headers_means_no_browser() {
-        let referer = |r| cross_origin_evidence(&headers(&[("referer", r)]));
+        let referer = |r| evidence(&headers(&[("referer", r)]));
         assert_eq!(referer("http://workbench.test:3000/signin?x=1"), None);
         assert!(referer("http://evil.example/page").is_some());
-        assert_eq!(cross_origin_evidence(&headers(&[])), None);
+        assert_eq!(evidence(&headers(&[])), None);
     }
 
     #[test]
