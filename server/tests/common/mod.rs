@@ -126,6 +126,20 @@ impl TestServer {
             .unwrap()
     }
 
+    /// The events of `kind` in the trace of `response`, as `client` sees it.
+    pub async fn trace_events(
+        &self,
+        client: &reqwest::Client,
+        response: &reqwest::Response,
+        kind: &str,
+    ) -> Vec<serde_json::Value> {
+        let trace = self
+            .json(client, &format!("/api/traces/{}", trace_id_of(response)))
+            .await;
+        let events = trace["events"].as_array().cloned().unwrap_or_default();
+        events.into_iter().filter(|e| e["kind"] == kind).collect()
+    }
+
     /// A client that keeps cookies, like a browser.
     pub fn browser(&self) -> reqwest::Client {
         reqwest::Client::builder()

@@ -46,30 +46,6 @@ fn an_order() -> Value {
     json!({ "customer_id": 1, "items": [{ "product_id": 1, "quantity": 2 }, { "product_id": 2, "quantity": 1 }] })
 }
 
-/// The events of `kind` in the trace of `response`.
-async fn trace_events(
-    server: &TestServer,
-    client: &reqwest::Client,
-    response: &reqwest::Response,
-    kind: &str,
-) -> Vec<Value> {
-    let trace_id = header(response, "traceresponse")
-        .split('-')
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let trace = server
-        .json(client, &format!("/api/traces/{trace_id}"))
-        .await;
-    trace["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == kind)
-        .cloned()
-        .collect()
-}
-
 fn field<'a>(event: &'a Value, name: &str) -> &'a str {
     event["fields"]
         .as_array()
@@ -275,7 +251,7 @@ async fn a_stale_if_match_is_412_a_missing_one_428_and_a_current_one_writes() {
         second_tag,
         "the 412 says what is current"
     );
-    let events = trace_events(&server, &client, &bob, "api.precondition").await;
+    let events = server.trace_events(&client, &bob, "api.precondition").await;
     assert_eq!(field(&events[0], "outcome"), "stale");
     assert_eq!(
         problem(bob, 412).await["type"],
@@ -445,7 +421,7 @@ async fn a_deep_offset_page_steps_over_every_row_before_it_and_a_cursor_page_doe
         .send()
         .await
         .unwrap();
-    let events = trace_events(&server, &client, &deep, "api.page").await;
+    let events = server.trace_events(&client, &deep, "api.page").await;
     let offset_steps: u64 = field(&events[0], "full_scan_steps").parse().unwrap();
     assert!(
         offset_steps >= 10_000,
@@ -473,7 +449,7 @@ async fn a_deep_offset_page_steps_over_every_row_before_it_and_a_cursor_page_doe
         .unwrap();
     let next = next_in(&header(&after, "link")).unwrap();
     let seek = client.get(server.url(&next)).send().await.unwrap();
-    let events = trace_events(&server, &client, &seek, "api.page").await;
+    let events = server.trace_events(&client, &seek, "api.page").await;
     let plan = field(&events[0], "plan");
     assert!(
         plan.contains("SEARCH orders USING INTEGER PRIMARY KEY"),
@@ -586,7 +562,9 @@ async fn the_same_key_and_body_replay_the_first_answer_and_another_body_is_422()
     assert_eq!(header(&again, "idempotent-replayed"), "true");
     assert_eq!(header(&again, "location"), location);
     assert_eq!(header(&again, "etag"), etag);
-    let events = trace_events(&server, &client, &again, "api.idempotency").await;
+    let events = server
+        .trace_events(&client, &again, "api.idempotency")
+        .await;
     assert_eq!(field(&events[0], "decision"), "replayed");
     assert_eq!(again.json::<Value>().await.unwrap(), body);
     assert_eq!(order_count(&server, &client).await, before + 1);
@@ -666,7 +644,7 @@ async fn after_a_lost_answer_a_retry_duplicates_the_order_without_a_key_and_not_
     let start = order_count(&server, &client).await;
 
     let lost = create(&server, &client, an_order()).await;
-    let events = trace_events(&server, &client, &lost, "api.fault").await;
+    let events = server.trace_events(&client, &lost, "api.fault").await;
     assert_eq!(events.len(), 1);
     assert_eq!(
         problem(lost, 502).await["type"],

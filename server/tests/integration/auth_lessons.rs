@@ -3,7 +3,7 @@
 //! every sign-in, the cross-origin refusal the CSRF section shows, the
 //! lessons' addresses, and the quizzes they embed.
 
-use crate::common::{trace_id_of, TestServer};
+use crate::common::TestServer;
 use serde_json::{json, Value};
 
 async fn register_ada(server: &TestServer, client: &reqwest::Client) {
@@ -164,15 +164,11 @@ async fn adding_a_product_checks_for_forgery_itself_and_a_student_may_switch_tha
     // On by default: refused inside the lab, so the refusal is in the trace.
     let refused = forge().await.unwrap();
     assert_eq!(refused.status(), 403);
-    let trace: Value = server
-        .json(&student, &format!("/api/traces/{}", trace_id_of(&refused)))
-        .await;
-    let check = trace["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["kind"] == "auth.csrf")
-        .unwrap_or_else(|| panic!("an auth.csrf event: {trace}"))
+    let check = server
+        .trace_events(&student, &refused, "auth.csrf")
+        .await
+        .first()
+        .unwrap_or_else(|| panic!("an auth.csrf event"))
         .to_string();
     assert!(
         check.contains("refused as a forgery: Sec-Fetch-Site is `same-site`"),

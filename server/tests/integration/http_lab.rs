@@ -707,18 +707,11 @@ async fn the_second_site_reads_the_notes_as_the_student_through_their_demo_key()
         preflight.headers().get("set-cookie").is_none(),
         "no guest was made"
     );
-    let trace: Value = server
-        .json(
-            &student,
-            &format!("/api/traces/{}", trace_id_of(&preflight)),
-        )
-        .await;
-    let decision = trace["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["kind"] == "http.cors")
-        .unwrap_or_else(|| panic!("the student sees the preflight's trace: {trace}"))
+    let decision = server
+        .trace_events(&student, &preflight, "http.cors")
+        .await
+        .first()
+        .unwrap_or_else(|| panic!("the student sees the preflight's trace"))
         .to_string();
     assert!(
         decision.contains("the browser may send the request"),
