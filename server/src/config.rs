@@ -308,8 +308,9 @@ pub struct ServeConfig {
     #[arg(long, env = "WORKBENCH_STUDENT_MEMORY_MIB", default_value_t = 160)]
     pub student_memory_mib: usize,
     /// Where the CORS and CSRF demos' second site listens: `auto` (the
-    /// address of --addr, a free port), an address (`127.0.0.1:3002`), or
-    /// `off`. Its pages are another origin than the workbench's.
+    /// address of --addr, two ports above it when free, else any free
+    /// port), an address (`127.0.0.1:3002`), or `off`. Its pages are
+    /// another origin than the workbench's.
     #[arg(long, env = "WORKBENCH_OTHER_ORIGIN", default_value = "auto", value_parser = parse_other_origin)]
     pub other_origin: OtherOrigin,
     /// The port the second site was bound to, once it is (see [`OtherOrigin`]).
@@ -329,6 +330,16 @@ pub enum OtherOrigin {
 }
 
 impl OtherOrigin {
+    /// The port `auto` tries first: two above the workbench's (3002 for
+    /// 3000; 3001 is the dev build's reload port), when the workbench has a
+    /// fixed one.
+    pub fn preferred_port(self, main: SocketAddr) -> Option<u16> {
+        match self {
+            Self::Auto if main.port() != 0 => main.port().checked_add(2),
+            _ => None,
+        }
+    }
+
     /// The address to bind for a workbench listening on `main`, if any.
     pub fn address(self, main: SocketAddr) -> Option<SocketAddr> {
         match self {
@@ -452,6 +463,28 @@ fn parse_service(text: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_second_site_is_auto_an_address_or_off() {
+        let main: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        assert_eq!(parse_other_origin("auto"), Ok(OtherOrigin::Auto));
+        assert_eq!(parse_other_origin("off"), Ok(OtherOrigin::Off));
+        assert_eq!(
+            parse_other_origin("0.0.0.0:4000"),
+            Ok(OtherOrigin::At("0.0.0.0:4000".parse().unwrap()))
+        );
+        assert!(parse_other_origin("elsewhere")
+            .unwrap_err()
+            .contains("auto, off, or an address"));
+        assert_eq!(OtherOrigin::Auto.preferred_port(main), Some(3002));
+        assert_eq!(
+            OtherOrigin::Auto.address(main),
+            Some("127.0.0.1:0".parse().unwrap())
+        );
+        let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        assert_eq!(OtherOrigin::Auto.preferred_port(any_port), None);
+        assert_eq!(OtherOrigin::Off.address(main), None);
+    }
 
     #[test]
     fn no_subcommand_means_serve_with_the_flags_given() {

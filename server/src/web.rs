@@ -40,7 +40,14 @@ pub async fn bind_other_origin(
     let Some(addr) = config.other_origin.address(config.addr) else {
         return Ok(None);
     };
-    let listener = TcpListener::bind(addr).await?;
+    let listener = match config.other_origin.preferred_port(config.addr) {
+        // A stable port keeps a student's allowed origins valid across restarts.
+        Some(port) => match TcpListener::bind((addr.ip(), port)).await {
+            Ok(listener) => listener,
+            Err(_) => TcpListener::bind(addr).await?,
+        },
+        None => TcpListener::bind(addr).await?,
+    };
     config.other_origin_port = Some(listener.local_addr()?.port());
     Ok(Some(listener))
 }
