@@ -10,13 +10,6 @@ WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version =
 
 say() { printf '==> %s\n' "$*"; }
 
-# The tools are installed once and run for seconds; their release profiles
-# (fat LTO, one codegen unit) cost minutes of a cold CI run for nothing here.
-install_tool() {
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install "$@"
-}
-
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
@@ -24,14 +17,14 @@ fi
 
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
   say "installing cargo-leptos $CARGO_LEPTOS_VERSION (15-20 minutes on 2 cores, once)"
-  install_tool --locked cargo-leptos --version "$CARGO_LEPTOS_VERSION"
+  cargo install --locked cargo-leptos --version "$CARGO_LEPTOS_VERSION"
 fi
 
 # Must match the wasm-bindgen crate in Cargo.lock exactly. Not --locked: the
 # tool's own lock file names a webpki-roots version the registry lacks.
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  install_tool wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
 if ! tools/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "${BINARYEN_NPM_VERSION%%.*}"; then
