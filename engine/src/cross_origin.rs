@@ -3,7 +3,7 @@
 //! Two defences, neither of them a token:
 //! 1. The session cookie is `SameSite=Lax`, so browsers do not attach it to
 //!    cross-site POST, PUT or DELETE requests at all.
-//! 2. This middleware refuses unsafe requests that a browser marks as coming
+//! 2. The server's middleware refuses unsafe requests that a browser marks as coming
 //!    from another origin: by `Sec-Fetch-Site` (sent by every current
 //!    browser), else by `Origin`, else by `Referer`. That also covers what
 //!    SameSite cannot: a sibling subdomain is *same-site* but not same-origin.
@@ -14,39 +14,16 @@
 //! three headers is not from a browser page (curl, a grading script, an LMS)
 //! and carries no ambient browser credentials to abuse, so it passes.
 //!
-//! Labs use the same test ([`evidence`]) for the routes they guard
-//! themselves ([`crate::labs::Lab::OWN_FORGERY_CHECK_ROUTES`]), so a demo
-//! can switch its own guard off without touching the rest of the workbench.
+//! This module is the test ([`evidence`]) and the refusal's wording; the
+//! server's middleware applies it to every request, and a lab applies it to
+//! the routes it guards itself (`OWN_FORGERY_CHECK_ROUTES` in the lab
+//! contract), so a demo can switch its own guard off without touching the
+//! rest of the workbench.
 
-use axum::extract::Request;
-use axum::http::{header, HeaderMap, Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
-
-use crate::error::error_response;
-
-/// Middleware: answers 403 to a state-changing request from another origin
-/// (unless a lab guards that route itself).
-pub async fn refuse_cross_origin(request: Request, next: Next) -> Response {
-    if is_safe(request.method()) || crate::labs::checks_own_forgery(request.uri().path()) {
-        return next.run(request).await;
-    }
-    match evidence(request.headers()) {
-        None => next.run(request).await,
-        Some(evidence) => {
-            tracing::warn!(
-                method = %request.method(),
-                path = request.uri().path(),
-                evidence,
-                "cross-origin request refused"
-            );
-            error_response(StatusCode::FORBIDDEN, refusal(&evidence))
-        }
-    }
-}
+use axum::http::{header, HeaderMap, Method};
 
 /// Methods that must not change state, so any origin may send them.
-fn is_safe(method: &Method) -> bool {
+pub fn is_safe(method: &Method) -> bool {
     matches!(
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE

@@ -13,6 +13,7 @@
 //! - `page_cache`: rendered course pages, kept per course version.
 //! - `sessions`: session records cached in memory in front of SQLite.
 //! - [`csp`]: the Content-Security-Policy of every page.
+//! - `csrf`: refuses state-changing requests from other origins.
 //! - `live_reload`: dev mode's stream of course versions.
 //! - [`vocabulary`]: what courses may name: the engine's check kinds and
 //!   labs, and the app's lab widgets.
@@ -30,6 +31,7 @@
 pub mod cli;
 pub mod config;
 pub mod csp;
+pub(crate) mod csrf;
 pub(crate) mod live_reload;
 pub(crate) mod page_cache;
 pub(crate) mod page_data;

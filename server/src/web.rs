@@ -25,7 +25,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 use crate::error::error_response;
 use crate::sessions::CachedSessions;
 use crate::state::AppState;
-use crate::{cross_origin, csp, identity, labs, live_reload, page_cache, page_data};
+use crate::{csp, csrf, identity, labs, live_reload, page_cache, page_data};
 
 pub(crate) use crate::identity::SESSION_COOKIE;
 
@@ -164,7 +164,7 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
         ))
         .layer(CompressionLayer::new())
         // Before the session layer, so a refused request never touches a session.
-        .layer(axum::middleware::from_fn(cross_origin::refuse_cross_origin))
+        .layer(axum::middleware::from_fn(csrf::refuse_cross_origin))
         .layer(session_layer)
         .layer(axum::middleware::from_fn_with_state(
             state.identities.clone(),

@@ -338,7 +338,7 @@ pub(crate) fn accepts_demo_key(path: &str) -> bool {
 
 /// Whether `path` is a lab route that makes its own cross-origin check
 /// ([`Lab::OWN_FORGERY_CHECK_ROUTES`]).
-pub(crate) fn checks_own_forgery(path: &str) -> bool {
+pub fn checks_own_forgery(path: &str) -> bool {
     lab_route_listed(path, |lab| lab.own_forgery_check_routes())
 }
 
