@@ -145,6 +145,7 @@ pub async fn build_state_with_clock(
         TRACED_STUDENTS,
         config.trace_memory_bytes(),
     ));
+    let stopping = tokio::sync::watch::channel(false).0;
     let lab_states = crate::labs::LabStates::new(crate::labs::LabContext {
         data_dir: config.database.data_dir.clone(),
         clock: clock.clone(),
@@ -154,6 +155,7 @@ pub async fn build_state_with_clock(
         sandbox_max_bytes: config.sandbox_max_mib.clamp(4, 1024) * 1024 * 1024,
         memory: config.lab_memory_budgets(),
         other_origin_port: config.other_origin_port,
+        stopping: stopping.subscribe(),
     });
     let labs = crate::labs::Labs::new(crate::labs::LabsShared {
         pool: pool.clone(),
@@ -199,7 +201,7 @@ pub async fn build_state_with_clock(
         engine,
         leptos,
         dev: config.dev,
-        stopping: tokio::sync::watch::channel(false).0,
+        stopping,
         pages: Arc::new(page_cache::PageCache::new(course_for_pages)),
     }))
 }

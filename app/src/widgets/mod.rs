@@ -12,6 +12,7 @@ pub(crate) mod hashes;
 pub(crate) mod jobs;
 pub(crate) mod permissions;
 pub(crate) mod ratelimit;
+pub(crate) mod realtime;
 pub(crate) mod recent;
 pub(crate) mod request;
 pub(crate) mod settings_draft;
@@ -93,6 +94,11 @@ pub const LAB_WIDGETS: &[LabWidget] = &[
         name: "api-styles",
         lab: "api",
         render: || view! { <styles::StylesConsole/> }.into_any(),
+    },
+    LabWidget {
+        name: "realtime-transports",
+        lab: "realtime",
+        render: || view! { <realtime::RealtimeTransports/> }.into_any(),
     },
     LabWidget {
         name: "ratelimit-simulator",

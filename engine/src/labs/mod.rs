@@ -35,6 +35,7 @@ pub(crate) mod demo_keys;
 pub(crate) mod errors;
 pub mod http;
 pub mod ratelimit;
+pub mod realtime;
 mod reference;
 mod settings;
 pub mod sql;
@@ -207,6 +208,7 @@ static REGISTRY: &[&dyn Registered] = &[
     &Entry::<cache::CacheLab>::NEW,
     &Entry::<ratelimit::RateLimitLab>::NEW,
     &Entry::<api::ApiLab>::NEW,
+    &Entry::<realtime::RealtimeLab>::NEW,
 ];
 
 /// A registered lab, as the registry holds it: [`Lab`] without its types.
@@ -383,6 +385,10 @@ pub struct LabContext {
     /// The port of the demos' second site (another origin, on the host the
     /// student reached the workbench by), when the server runs one.
     pub other_origin_port: Option<u16>,
+    /// Turns `true` when the server starts shutting down: a lab that holds
+    /// connections open (streams, waiting polls) ends them, so the server
+    /// can drain.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Where external services are, by name (`redis`, `amqp`, `nats`, ...),

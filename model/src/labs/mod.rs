@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cache;
 pub mod http;
 pub mod ratelimit;
+pub mod realtime;
 pub mod sql;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,369 @@
+//! Each student's feed: a short log of messages, a signal that wakes
+//! whoever waits for the next one, and what each transport has cost.
+//!
+//! Bounds: a feed keeps its latest [`KEPT_EVENTS`] messages; a student may
+//! hold [`MAX_OPEN_PER_STUDENT`] streams, sockets and waiting polls at once,
+//! and the whole server [`MAX_OPEN_TOTAL`]; idle students' feeds are
+//! forgotten ([`Feeds::forget_idle`]).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use model::labs::realtime::{FeedEvent, FeedPage, FeedStats, Transport, TransportStats};
+use tokio::sync::watch;
+
+use crate::error::ApiError;
+use crate::students::StudentId;
+
+/// Messages a feed keeps; older ones are gone, and a poll says how many it missed.
+pub(crate) const KEPT_EVENTS: usize = 100;
+/// Streams, sockets and waiting polls one student may hold open at once.
+pub(crate) const MAX_OPEN_PER_STUDENT: u32 = 8;
+/// Streams, sockets and waiting polls the whole server holds open at once.
+pub(crate) const MAX_OPEN_TOTAL: usize = 1024;
+/// Longest message, in characters.
+pub(crate) const MAX_TEXT_CHARS: usize = 280;
+/// A feed nobody touched for this long is forgotten.
+const IDLE_MS: i64 = 60 * 60 * 1000;
+
+/// A message as the feed takes it, or what is wrong with it.
+pub(crate) fn checked_text(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let chars = text.chars().count();
+    if chars == 0 {
+        return Err("A message needs some text.".into());
+    }
+    if chars > MAX_TEXT_CHARS {
+        return Err(format!(
+            "A message may have at most {MAX_TEXT_CHARS} characters; this one has {chars}."
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// Every student's feed.
+pub struct Feeds {
+    per_student: Mutex<HashMap<StudentId, Arc<Feed>>>,
+    /// Open streams, sockets and waiting polls on the whole server.
+    open_total: Arc<AtomicUsize>,
+    /// The server is shutting down: open connections end.
+    stopping: watch::Receiver<bool>,
+}
+
+impl Feeds {
+    /// No feeds yet; connections end when `stopping` turns `true`.
+    pub(crate) fn new(stopping: watch::Receiver<bool>) -> Self {
+        Self {
+            per_student: Mutex::default(),
+            open_total: Arc::default(),
+            stopping,
+        }
+    }
+
+    /// Completes when the server starts shutting down.
+    pub(crate) async fn stopping(&self) {
+        let mut stopping = self.stopping.clone();
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+    }
+
+    /// The student's feed, made empty on first use.
+    pub(crate) fn of(&self, student: &StudentId, now_ms: i64) -> Arc<Feed> {
+        let mut feeds = self.per_student.lock().unwrap_or_else(|e| e.into_inner());
+        let feed = feeds.entry(student.clone()).or_default().clone();
+        feed.touch(now_ms);
+        feed
+    }
+
+    /// Forgets feeds untouched for an hour that nobody is connected to.
+    pub(crate) fn forget_idle(&self, now_ms: i64) {
+        let mut feeds = self.per_student.lock().unwrap_or_else(|e| e.into_inner());
+        feeds.retain(|_, feed| {
+            let inner = feed.lock();
+            now_ms - inner.last_touched_ms < IDLE_MS || inner.open_total() > 0
+        });
+    }
+
+    /// Counts one more open stream, socket or waiting poll of `transport`
+    /// for the student, or says why not; the count drops with the guard.
+    pub(crate) fn open(&self, feed: &Arc<Feed>, transport: Transport) -> Result<Open, ApiError> {
+        let mut inner = feed.lock();
+        if inner.open_total() >= MAX_OPEN_PER_STUDENT {
+            return Err(ApiError::TooManyRequests {
+                message: format!(
+                    "You have {MAX_OPEN_PER_STUDENT} streams, sockets and waiting polls open, the most one student may hold. Close one (stop a transport, or close a tab) and try again."
+                ),
+                retry_after_secs: 5,
+            });
+        }
+        let total = self.open_total.fetch_add(1, Ordering::SeqCst);
+        if total >= MAX_OPEN_TOTAL {
+            self.open_total.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::Unavailable(format!(
+                "The server holds {MAX_OPEN_TOTAL} streams open, the most it allows; try again in a moment."
+            )));
+        }
+        let counters = inner.counters(transport);
+        counters.open += 1;
+        counters.requests += 1;
+        Ok(Open {
+            feed: feed.clone(),
+            transport,
+            open_total: self.open_total.clone(),
+        })
+    }
+}
+
+/// One open stream, socket or waiting poll, counted until dropped.
+pub(crate) struct Open {
+    feed: Arc<Feed>,
+    transport: Transport,
+    open_total: Arc<AtomicUsize>,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.open_total.fetch_sub(1, Ordering::SeqCst);
+        let mut inner = self.feed.lock();
+        let counters = inner.counters(self.transport);
+        counters.open = counters.open.saturating_sub(1);
+    }
+}
+
+/// One student's feed.
+pub(crate) struct Feed {
+    inner: Mutex<FeedInner>,
+    /// The newest message's number, for waiters.
+    newest: watch::Sender<u64>,
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            newest: watch::Sender::new(0),
+        }
+    }
+}
+
+#[derive(Default)]
+struct FeedInner {
+    events: VecDeque<FeedEvent>,
+    last_id: u64,
+    published: u64,
+    last_touched_ms: i64,
+    costs: [Costs; 4],
+}
+
+/// What one transport has cost: [`TransportStats`] without its name.
+#[derive(Clone, Copy, Default)]
+struct Costs {
+    requests: u64,
+    empty_answers: u64,
+    messages: u64,
+    body_bytes: u64,
+    open: u32,
+}
+
+impl FeedInner {
+    fn counters(&mut self, transport: Transport) -> &mut Costs {
+        let index = Transport::ALL
+            .iter()
+            .position(|t| *t == transport)
+            .unwrap_or_default();
+        &mut self.costs[index]
+    }
+
+    fn open_total(&self) -> u32 {
+        self.costs.iter().map(|c| c.open).sum()
+    }
+}
+
+impl Feed {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FeedInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn touch(&self, now_ms: i64) {
+        self.lock().last_touched_ms = now_ms;
+    }
+
+    /// Adds a message and wakes everyone waiting for one.
+    pub(crate) fn publish(&self, text: String, now_ms: i64) -> FeedEvent {
+        let event = {
+            let mut inner = self.lock();
+            inner.last_id += 1;
+            inner.published += 1;
+            let event = FeedEvent {
+                id: inner.last_id,
+                text,
+                published_at_ms: now_ms,
+            };
+            if inner.events.len() == KEPT_EVENTS {
+                inner.events.pop_front();
+            }
+            inner.events.push_back(event.clone());
+            event
+        };
+        self.newest.send_replace(event.id);
+        event
+    }
+
+    /// The messages after `after`, and how many of those the feed no longer keeps.
+    pub(crate) fn since(&self, after: u64) -> FeedPage {
+        let inner = self.lock();
+        let oldest_kept = inner.events.front().map_or(inner.last_id + 1, |e| e.id);
+        FeedPage {
+            events: inner
+                .events
+                .iter()
+                .filter(|e| e.id > after)
+                .cloned()
+                .collect(),
+            last_id: inner.last_id,
+            missed: oldest_kept.saturating_sub(after + 1),
+        }
+    }
+
+    /// A receiver that changes whenever a message is published.
+    pub(crate) fn watch(&self) -> watch::Receiver<u64> {
+        self.newest.subscribe()
+    }
+
+    /// Counts one poll (a request of its own) and what it answered.
+    pub(crate) fn count_poll(&self, transport: Transport, page: &FeedPage, body_bytes: usize) {
+        let mut inner = self.lock();
+        let counters = inner.counters(transport);
+        if transport == Transport::ShortPoll {
+            // A long poll was counted when it opened.
+            counters.requests += 1;
+        }
+        if page.events.is_empty() {
+            counters.empty_answers += 1;
+        }
+        counters.messages += page.events.len() as u64;
+        counters.body_bytes += body_bytes as u64;
+    }
+
+    /// Counts messages and bytes sent on an open stream or socket.
+    pub(crate) fn count_sent(&self, transport: Transport, messages: u64, body_bytes: usize) {
+        let mut inner = self.lock();
+        let counters = inner.counters(transport);
+        counters.messages += messages;
+        counters.body_bytes += body_bytes as u64;
+    }
+
+    /// The feed's costs so far.
+    pub(crate) fn stats(&self) -> FeedStats {
+        let inner = self.lock();
+        FeedStats {
+            published: inner.published,
+            transports: Transport::ALL
+                .iter()
+                .zip(inner.costs.iter())
+                .map(|(transport, c)| TransportStats {
+                    transport: *transport,
+                    requests: c.requests,
+                    empty_answers: c.empty_answers,
+                    messages: c.messages,
+                    body_bytes: c.body_bytes,
+                    open: c.open,
+                })
+                .collect(),
+        }
+    }
+
+    /// Empties the feed and zeroes the costs; open streams stay open and
+    /// stay counted. Numbers go on from where they were, so a client that
+    /// asks for what came after its last number is never sent old news.
+    pub(crate) fn reset(&self) {
+        let mut inner = self.lock();
+        inner.events.clear();
+        inner.published = 0;
+        for costs in &mut inner.costs {
+            *costs = Costs {
+                open: costs.open,
+                ..Costs::default()
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn student() -> StudentId {
+        StudentId::from_raw("s-1")
+    }
+
+    #[test]
+    fn a_poll_gets_what_came_after_its_last_number() {
+        let feed = Feed::default();
+        for text in ["a", "b", "c"] {
+            feed.publish(text.into(), 0);
+        }
+        let page = feed.since(1);
+        let texts: Vec<_> = page.events.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, ["b", "c"]);
+        assert_eq!((page.last_id, page.missed), (3, 0));
+        assert!(feed.since(3).events.is_empty());
+    }
+
+    #[test]
+    fn a_client_away_too_long_is_told_what_it_missed() {
+        let feed = Feed::default();
+        for i in 0..KEPT_EVENTS + 5 {
+            feed.publish(format!("m{i}"), 0);
+        }
+        let page = feed.since(0);
+        assert_eq!(page.events.len(), KEPT_EVENTS);
+        assert_eq!(page.missed, 5);
+        assert_eq!(page.events[0].id, 6);
+        assert_eq!(feed.since(10).missed, 0);
+    }
+
+    #[test]
+    fn a_reset_keeps_numbering_so_nobody_gets_old_news() {
+        let feed = Feed::default();
+        feed.publish("old".into(), 0);
+        feed.reset();
+        let page = feed.since(1);
+        assert!(page.events.is_empty());
+        assert_eq!(page.missed, 0);
+        assert_eq!(feed.publish("new".into(), 0).id, 2);
+    }
+
+    #[test]
+    fn open_streams_are_capped_per_student_and_released_on_drop() {
+        let feeds = Feeds::new(watch::channel(false).1);
+        let feed = feeds.of(&student(), 0);
+        let held: Vec<_> = (0..MAX_OPEN_PER_STUDENT)
+            .map(|_| feeds.open(&feed, Transport::Sse).unwrap())
+            .collect();
+        assert!(matches!(
+            feeds.open(&feed, Transport::WebSocket),
+            Err(ApiError::TooManyRequests { .. })
+        ));
+        drop(held);
+        assert!(feeds.open(&feed, Transport::WebSocket).is_ok());
+        let stats = feed.stats();
+        assert_eq!(
+            stats.transports[2].requests,
+            u64::from(MAX_OPEN_PER_STUDENT)
+        );
+        assert_eq!(stats.transports[2].open, 0);
+    }
+
+    #[test]
+    fn idle_feeds_are_forgotten_unless_someone_listens() {
+        let feeds = Feeds::new(watch::channel(false).1);
+        let feed = feeds.of(&student(), 0);
+        let open = feeds.open(&feed, Transport::Sse).unwrap();
+        feeds.forget_idle(IDLE_MS * 2);
+        assert!(Arc::ptr_eq(&feeds.of(&student(), IDLE_MS * 2), &feed));
+        drop(open);
+        feeds.forget_idle(IDLE_MS * 4);
+        assert!(!Arc::ptr_eq(&feeds.of(&student(), IDLE_MS * 4), &feed));
+    }
+}

@@ -1,0 +1,111 @@
+//! The real-time lab: one feed of messages per student, delivered four
+//! ways, so their costs can be compared side by side.
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `POST /labs/realtime/feed` | publishes a message to your feed |
+//! | `GET /labs/realtime/feed?after=N` | short poll: the messages after `N`, at once |
+//! | `GET /labs/realtime/feed/wait?after=N` | long poll: the same, but waits for news (up to the settings' timeout) |
+//! | `GET /labs/realtime/feed/stream` | server-sent events; resumes after `Last-Event-ID` |
+//! | `GET /labs/realtime/feed/socket` | a WebSocket: messages as text frames; a text frame sent to it is published |
+//! | `GET /labs/realtime/feed/stats` | what each transport has cost so far |
+//! | `DELETE /labs/realtime/feed` | empties the feed and zeroes the costs |
+//!
+//! The feed lives in this process ([`feed`]); sharing it between server
+//! processes is the pub-sub part of the messaging module.
+
+mod feed;
+mod polls;
+mod socket;
+mod stream;
+
+use std::time::Duration;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Lab, LabSettings};
+use crate::labs::Labs;
+
+pub use model::labs::realtime::RealtimeSettings;
+
+/// The real-time lab.
+pub struct RealtimeLab;
+
+impl Lab for RealtimeLab {
+    const NAME: &'static str = "realtime";
+    const TITLE: &'static str =
+        "Real time: polling, long polling, server-sent events and WebSockets";
+    type Settings = RealtimeSettings;
+    type State = feed::Feeds;
+
+    fn state(context: &super::LabContext) -> Self::State {
+        feed::Feeds::new(context.stopping.clone())
+    }
+
+    fn routes(_state: &Labs) -> OpenApiRouter<Labs> {
+        OpenApiRouter::default()
+            .routes(routes!(polls::publish, polls::poll, polls::reset))
+            .routes(routes!(polls::wait))
+            .routes(routes!(polls::stats))
+            .routes(routes!(stream::stream))
+            .routes(routes!(socket::socket))
+    }
+
+    fn forget_idle(labs: &Labs) {
+        labs.get::<Self>().forget_idle(labs.clock.now_ms());
+    }
+}
+
+/// A stream or socket is closed after this long; clients reconnect (an
+/// `EventSource` does by itself, resuming after the last message it had),
+/// so nobody holds a connection for ever.
+pub(crate) const MAX_CONNECTION_TIME: Duration = Duration::from_secs(10 * 60);
+
+const LONG_POLL_SECS: std::ops::RangeInclusive<u32> = 1..=30;
+const HEARTBEAT_SECS: std::ops::RangeInclusive<u32> = 5..=60;
+
+impl LabSettings for RealtimeSettings {
+    fn validate(&self) -> Result<(), String> {
+        if !LONG_POLL_SECS.contains(&self.long_poll_timeout_secs) {
+            return Err(format!(
+                "long_poll_timeout_secs must be between {} and {}, not {}",
+                LONG_POLL_SECS.start(),
+                LONG_POLL_SECS.end(),
+                self.long_poll_timeout_secs
+            ));
+        }
+        if !HEARTBEAT_SECS.contains(&self.heartbeat_secs) {
+            return Err(format!(
+                "heartbeat_secs must be between {} and {}, not {}",
+                HEARTBEAT_SECS.start(),
+                HEARTBEAT_SECS.end(),
+                self.heartbeat_secs
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_bounded_and_the_errors_name_the_field() {
+        assert!(RealtimeSettings::default().validate().is_ok());
+        let slow = RealtimeSettings {
+            long_poll_timeout_secs: 31,
+            ..RealtimeSettings::default()
+        };
+        assert!(slow
+            .validate()
+            .unwrap_err()
+            .contains("long_poll_timeout_secs"));
+        let chatty = RealtimeSettings {
+            heartbeat_secs: 1,
+            ..RealtimeSettings::default()
+        };
+        assert!(chatty.validate().unwrap_err().contains("heartbeat_secs"));
+    }
+}

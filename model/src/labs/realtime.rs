@@ -1,0 +1,150 @@
+//! The real-time lab's wire types: its settings, the feed's events, and
+//! what each way of delivering them has cost so far.
+
+use serde::{Deserialize, Serialize};
+
+/// What a student may change in the real-time lab.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct RealtimeSettings {
+    /// How long a long poll waits for news before it answers with none
+    /// (1 to 30 seconds).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 30))]
+    pub long_poll_timeout_secs: u32,
+    /// How often an idle stream shows it is alive: an SSE comment line, or
+    /// a WebSocket ping (5 to 60 seconds).
+    #[cfg_attr(feature = "openapi", schema(minimum = 5, maximum = 60))]
+    pub heartbeat_secs: u32,
+}
+
+impl Default for RealtimeSettings {
+    fn default() -> Self {
+        Self {
+            long_poll_timeout_secs: 20,
+            heartbeat_secs: 15,
+        }
+    }
+}
+
+/// `POST /labs/realtime/feed`'s body: a message for the student's feed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Publish {
+    /// The message, 1 to 280 characters.
+    pub text: String,
+}
+
+/// One message in a student's feed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedEvent {
+    /// The message's number in the feed, from 1; a client asks for what
+    /// came after the last number it has.
+    pub id: u64,
+    /// The message.
+    pub text: String,
+    /// When the server took it, in milliseconds since 1970.
+    pub published_at_ms: i64,
+}
+
+/// The answer to a poll: the messages after the one asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedPage {
+    /// The messages after `after`, oldest first.
+    pub events: Vec<FeedEvent>,
+    /// The newest message's number (0 for an empty feed): the next poll's `after`.
+    pub last_id: u64,
+    /// Messages after `after` that the feed no longer keeps (it keeps the
+    /// latest 100): a client away that long has lost them.
+    pub missed: u64,
+}
+
+/// A way of getting news from the server to the browser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Ask again and again, on a timer.
+    ShortPoll,
+    /// Ask, and the server holds the answer until there is news.
+    LongPoll,
+    /// Server-sent events: one response that never ends.
+    Sse,
+    /// A WebSocket: one upgraded connection, messages both ways.
+    #[serde(rename = "websocket")]
+    WebSocket,
+}
+
+impl Transport {
+    /// Every transport, in the order the lesson compares them.
+    pub const ALL: [Transport; 4] = [
+        Transport::ShortPoll,
+        Transport::LongPoll,
+        Transport::Sse,
+        Transport::WebSocket,
+    ];
+
+    /// The name the API and the widget use, e.g. `long-poll`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::ShortPoll => "short-poll",
+            Transport::LongPoll => "long-poll",
+            Transport::Sse => "sse",
+            Transport::WebSocket => "websocket",
+        }
+    }
+}
+
+/// What one transport has cost the server for this student since the feed
+/// was last reset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransportStats {
+    /// Which transport.
+    pub transport: Transport,
+    /// HTTP requests it made: every poll is one; a stream or a socket is
+    /// one for as long as it stays open.
+    pub requests: u64,
+    /// Polls and waits that came back with no message.
+    pub empty_answers: u64,
+    /// Messages it delivered.
+    pub messages: u64,
+    /// Bytes of body it sent: JSON for the polls, event lines for SSE, frames
+    /// (with their 2- to 4-byte headers) for the socket. Response headers
+    /// are not counted here.
+    pub body_bytes: u64,
+    /// Streams, sockets or waiting polls open right now.
+    pub open: u32,
+}
+
+/// `GET /labs/realtime/feed/stats`: the feed and each transport's costs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedStats {
+    /// Messages published since the feed was last reset.
+    pub published: u64,
+    /// One entry per transport, in [`Transport::ALL`]'s order.
+    pub transports: Vec<TransportStats>,
+}
+
+/// The feed routes' query: `?after=<the last message number the client has>`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct FeedQuery {
+    /// Send only messages numbered above this (0, the default, for all the feed keeps).
+    #[serde(default)]
+    pub after: u64,
+}
+
+/// A text frame the feed's socket sends when a message sent to it was
+/// refused (a message it delivers is a [`FeedEvent`] instead).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SocketRefusal {
+    /// Why the message was not published.
+    pub error: String,
+}
