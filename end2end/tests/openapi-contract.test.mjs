@@ -18,8 +18,11 @@ const schemathesis = path.join(repoRoot, 'tools/venv/bin/schemathesis');
 // status route answers any status a student asks for, 5xx included. The
 // transport race is slow on purpose (up to 30 requests of 200 ms, three
 // ways) and holds its student's place while it runs. Their behaviour has
-// tests of its own (settings validation, http_lab, under_http).
-const DELIBERATE = 'put_settings$|^http_status_|transport_race$';
+// tests of its own (settings validation, http_lab, under_http). The
+// real-time lab's event stream and long poll stay open on purpose (for ten
+// minutes, and until news or 20 seconds), which a client that reads each
+// answer to its end can only report as a timeout; realtime_lab tests them.
+const DELIBERATE = 'put_settings$|^http_status_|transport_race$|^realtime_(stream|wait)$';
 
 const env = useServerAndBrowser();
 

@@ -59,6 +59,20 @@ impl LabEvent for StreamOpened {
     }
 }
 
+/// One event of the stream, as the OpenAPI document describes it (the
+/// handler writes it with axum's `Event`).
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "only the document reads it")]
+struct FeedStreamEvent {
+    /// `missed` for the count of messages the feed no longer keeps; absent
+    /// for a message.
+    event: Option<String>,
+    /// The message's number (absent on a `missed` event).
+    id: Option<String>,
+    /// The message as FeedEvent JSON, or the number of missed messages.
+    data: String,
+}
+
 /// `GET /labs/realtime/feed/stream`.
 #[utoipa::path(get, path = "/feed/stream",
     summary = "Server-sent events: your feed as it happens",
@@ -68,7 +82,7 @@ impl LabEvent for StreamOpened {
         ("Last-Event-ID" = Option<u64>, Header, description = "The last message number the client had; a browser sends it when it reconnects"),
     ),
     responses(
-        (status = 200, description = "The stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "The stream", content_type = "text/event-stream", body = FeedStreamEvent),
         (status = 400, description = "`Last-Event-ID` is not a message number", body = model::ErrorBody),
         (status = 429, description = "You already hold 8 streams, sockets and waiting polls", body = model::ErrorBody),
     ))]
