@@ -440,3 +440,58 @@ async fn bad_input_is_a_clear_4xx() {
     assert_eq!(trace_id.len(), 32);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_away_too_long_is_told_how_many_messages_it_lost() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    for i in 1..=105 {
+        publish(&server, &student, &format!("m{i}")).await;
+    }
+    let response = student
+        .get(server.url("/labs/realtime/feed/stream"))
+        .header("Last-Event-ID", "1")
+        .send()
+        .await
+        .unwrap();
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    tokio::time::timeout(PATIENCE, async {
+        while !text.contains("id: 6\n") {
+            let chunk = body.next().await.expect("the stream ended").unwrap();
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    })
+    .await
+    .expect("the kept messages never came");
+    // Messages 2 to 5 are gone: the feed keeps the latest 100 (6 to 105).
+    assert!(text.contains("event: missed\ndata: 4\n"), "{text}");
+    assert!(!text.contains("id: 5\n"), "{text}");
+    drop(body);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutting_down_ends_open_streams_instead_of_waiting_for_them() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let stream = student
+        .get(server.url("/labs/realtime/feed/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut body = stream.bytes_stream();
+    // The server drains: the stream ends rather than holding the shutdown
+    // for its ten minutes.
+    let stopping = tokio::spawn(server.stop());
+    tokio::time::timeout(PATIENCE, async {
+        while let Some(Ok(_)) = body.next().await {}
+    })
+    .await
+    .expect("the stream outlived the shutdown");
+    tokio::time::timeout(PATIENCE, stopping)
+        .await
+        .expect("the server never stopped")
+        .unwrap();
+}
