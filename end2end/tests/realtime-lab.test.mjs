@@ -49,10 +49,13 @@ test('a published message reaches all four transports', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await widget.screenshot({ path: path.join(shots, 'realtime-console-phone.png') });
 
-  // Stopping closes the socket and the stream on the server too.
+  // Stopping closes the socket, the stream and the waiting poll on the server too.
   await widget.getByRole('button', { name: 'Stop WebSocket' }).click();
   await widget.getByRole('button', { name: 'Stop Server-sent events' }).click();
   await openRow.locator('td').nth(3).filter({ hasText: /^0$/ }).waitFor({ timeout: 15_000 });
   await openRow.locator("td").nth(2).filter({ hasText: /^0$/ }).waitFor({ timeout: 30_000 });
+  // A stopped long poll is given up at once, not held to its 20 s timeout.
+  await widget.getByRole('button', { name: 'Stop Long poll' }).click();
+  await openRow.locator('td').nth(1).filter({ hasText: /^0$/ }).waitFor({ timeout: 15_000 });
   await page.close();
 });

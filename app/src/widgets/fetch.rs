@@ -79,8 +79,20 @@ pub(crate) async fn call_api(
     url: &str,
     body: Option<String>,
 ) -> Result<(u16, String), String> {
+    call_api_until(method, url, body, None).await
+}
+
+/// [`call_api`], given up (with an error) when `abort` is signalled: for
+/// requests the server holds open, such as a long poll.
+pub(crate) async fn call_api_until(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+    abort: Option<&web_sys::AbortSignal>,
+) -> Result<(u16, String), String> {
     let init = RequestInit::new();
     init.set_method(method);
+    init.set_signal(abort);
     if let Some(body) = body {
         let headers = Headers::new().map_err(describe)?;
         headers

@@ -203,19 +203,21 @@ mod browser {
     use leptos::prelude::*;
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
-    use web_sys::{CloseEvent, EventSource, MessageEvent, WebSocket};
+    use web_sys::{AbortController, CloseEvent, EventSource, MessageEvent, WebSocket};
 
     use super::Lane;
     use crate::model::labs::realtime::{
         FeedEvent, FeedPage, FeedStats, Publish, SocketRefusal, Transport,
     };
-    use crate::widgets::fetch::{call_api, sleep_ms};
+    use crate::widgets::fetch::{call_api, call_api_until, sleep_ms};
 
     /// How often the server's counts are read while the console is open.
     const STATS_EVERY_MS: i32 = 2000;
 
-    /// An open stream or socket, with the callbacks it calls (dropped with it).
+    /// An open stream, socket or waiting long poll, with the callbacks it
+    /// calls (dropped with it).
     enum Open {
+        Poll(AbortController),
         Events {
             source: EventSource,
             _callbacks: [Closure<dyn FnMut(web_sys::Event)>; 2],
@@ -276,6 +278,7 @@ mod browser {
     pub(super) fn stop(lane: Lane) {
         if let Some(open) = OPEN.with(|o| o.borrow_mut().remove(lane.transport.as_str())) {
             match open {
+                Open::Poll(abort) => abort.abort(),
                 Open::Events { source, .. } => source.close(),
                 Open::Socket { socket, .. } => {
                     let _ = socket.close();
@@ -294,7 +297,25 @@ mod browser {
                 Some(_) => format!("/labs/realtime/feed?after={after}"),
                 None => format!("/labs/realtime/feed/wait?after={after}"),
             };
-            let answer = call_api("GET", &url, None).await;
+            // A long poll the student stops is given up at once, so the
+            // server stops holding it.
+            let abort = interval_ms
+                .is_none()
+                .then(AbortController::new)
+                .and_then(Result::ok);
+            if let Some(abort) = &abort {
+                OPEN.with(|o| {
+                    o.borrow_mut()
+                        .insert(lane.transport.as_str(), Open::Poll(abort.clone()))
+                });
+            }
+            let answer = call_api_until(
+                "GET",
+                &url,
+                None,
+                abort.as_ref().map(|a| a.signal()).as_ref(),
+            )
+            .await;
             if lane.generation.get_value() != generation {
                 return;
             }

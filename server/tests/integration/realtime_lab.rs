@@ -198,19 +198,30 @@ async fn read_events(response: reqwest::Response, count: usize) -> Vec<(u64, Val
     messages
 }
 
+/// Publishes `published` messages (`m1`, `m2`, ...), then opens the stream
+/// as a browser reconnecting after message `last_event_id` does.
+async fn reconnect_after(
+    server: &TestServer,
+    student: &reqwest::Client,
+    published: u32,
+    last_event_id: u32,
+) -> reqwest::Response {
+    for i in 1..=published {
+        publish(server, student, &format!("m{i}")).await;
+    }
+    student
+        .get(server.url("/labs/realtime/feed/stream"))
+        .header("Last-Event-ID", last_event_id.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn an_event_stream_resumes_after_last_event_id_with_exactly_what_was_missed() {
     let server = TestServer::start().await;
     let student = server.browser();
-    for i in 1..=5 {
-        publish(&server, &student, &format!("m{i}")).await;
-    }
-    let response = student
-        .get(server.url("/labs/realtime/feed/stream"))
-        .header("Last-Event-ID", "2")
-        .send()
-        .await
-        .unwrap();
+    let response = reconnect_after(&server, &student, 5, 2).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let opened = server
@@ -445,15 +456,7 @@ async fn bad_input_is_a_clear_4xx() {
 async fn a_client_away_too_long_is_told_how_many_messages_it_lost() {
     let server = TestServer::start().await;
     let student = server.browser();
-    for i in 1..=105 {
-        publish(&server, &student, &format!("m{i}")).await;
-    }
-    let response = student
-        .get(server.url("/labs/realtime/feed/stream"))
-        .header("Last-Event-ID", "1")
-        .send()
-        .await
-        .unwrap();
+    let response = reconnect_after(&server, &student, 105, 1).await;
     let mut body = response.bytes_stream();
     let mut text = String::new();
     tokio::time::timeout(PATIENCE, async {
