@@ -340,12 +340,64 @@ async fn a_websocket_delivers_the_feed_and_publishes_what_it_is_sent() {
         .await
         .unwrap();
     assert_eq!(trace["status"], 101);
-    assert!(trace["events"]
+    let upgrade = trace["events"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|e| e["kind"] == "realtime.upgrade"));
+        .find(|e| e["kind"] == "realtime.upgrade")
+        .expect("the upgrade is in the trace")
+        .clone();
+    let frames_trace = upgrade["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pair| pair[0] == "frames_trace")
+        .map(|pair| pair[1].as_str().unwrap().trim_matches('"').to_string())
+        .expect("the upgrade names the frames' trace");
     socket.close(None).await.unwrap();
+
+    // Once the socket is closed, its frames are a trace of the student's own.
+    let frames: Value = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let response =
+                cookie_header(student.get(server.url(&format!("/api/traces/{frames_trace}"))))
+                    .send()
+                    .await
+                    .unwrap();
+            if response.status() == 200 {
+                return response.json().await.unwrap();
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the frames' trace was never filed");
+    let frame = |direction: &str, opcode: &str| {
+        frames["events"].as_array().unwrap().iter().any(|e| {
+            e["kind"] == "websocket.frame"
+                && e["fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p[0] == "direction" && p[1].as_str().unwrap().contains(direction))
+                && e["fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p[0] == "opcode" && p[1].as_str().unwrap().contains(opcode))
+        })
+    };
+    assert!(frame("received", "text"), "{frames}");
+    assert!(frame("sent", "text"), "{frames}");
+    assert!(frame("received", "close"), "{frames}");
+    // Nobody else can read it.
+    let stranger = server.browser();
+    let hidden = stranger
+        .get(server.url(&format!("/api/traces/{frames_trace}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hidden.status(), 404);
     server.stop().await;
 }
 

@@ -5,6 +5,10 @@
 //! `heartbeat_secs` and hangs up on a client that did not answer the
 //! previous ping, which is how a server notices a peer that vanished
 //! without closing.
+//!
+//! The upgrade request's trace ends at the 101. The frames after it go into
+//! a trace of their own, filed for the student when the socket closes; the
+//! upgrade's `realtime.upgrade` event names it (`frames_trace`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +27,9 @@ use crate::clock::Clock;
 use crate::error::extract::Query;
 use crate::error::ApiError;
 use crate::identity::Student;
-use crate::inspector::{Inspector, LabEvent};
+use crate::inspector::{Inspector, LabEvent, TraceId, TraceStore};
 use crate::labs::{CurrentSettings, LabState, Labs};
+use crate::students::StudentId;
 
 /// Largest frame or message a client may send, in bytes.
 const MAX_INCOMING_BYTES: usize = 4 * 1024;
@@ -42,6 +47,45 @@ struct Upgraded {
     after: u64,
     backlog: usize,
     heartbeat_secs: u32,
+    /// The trace the socket's frames go into, filed when it closes.
+    frames_trace: String,
+}
+
+/// One frame on the socket, as its own trace shows it.
+#[derive(Serialize)]
+struct Frame<'a> {
+    /// `sent` (server to browser) or `received`.
+    direction: &'static str,
+    /// `text`, `binary`, `ping`, `pong` or `close`.
+    opcode: &'static str,
+    /// Payload bytes.
+    bytes: usize,
+    /// A text frame's text, or a close frame's code and reason.
+    text: Option<&'a str>,
+}
+
+impl LabEvent for Frame<'_> {
+    const KIND: &'static str = "websocket.frame";
+    fn summary(&self) -> String {
+        format!(
+            "{} a {} frame ({} bytes of payload)",
+            self.direction, self.opcode, self.bytes
+        )
+    }
+}
+
+/// A frame's opcode name and payload as the trace shows them.
+fn described(message: &Message) -> (&'static str, Option<String>) {
+    match message {
+        Message::Text(text) => ("text", Some(text.to_string())),
+        Message::Binary(_) => ("binary", None),
+        Message::Ping(_) => ("ping", None),
+        Message::Pong(_) => ("pong", None),
+        Message::Close(frame) => (
+            "close",
+            frame.as_ref().map(|f| format!("{} {}", f.code, f.reason)),
+        ),
+    }
 }
 
 impl LabEvent for Upgraded {
@@ -81,12 +125,18 @@ pub(super) async fn socket(
     let feed = feeds.of(&student.id, labs.clock.now_ms());
     let open = feeds.open(&feed, Transport::WebSocket)?;
     let newest = feed.watch();
+    let frames = Inspector::new(TraceId::random());
     inspector.record(&Upgraded {
         after: query.after,
         backlog: feed.since(query.after).events.len(),
         heartbeat_secs: settings.heartbeat_secs,
+        frames_trace: frames.trace_id().to_string(),
     });
     let connection = Connection {
+        frames,
+        student: student.id,
+        traces: labs.recorder.traces.clone(),
+        opened_at_ms: labs.clock.now_ms(),
         feeds: feeds.clone(),
         feed,
         newest,
@@ -103,6 +153,11 @@ pub(super) async fn socket(
 
 /// One upgraded connection.
 struct Connection {
+    /// Records the frames; filed for `student` in `traces` on close.
+    frames: Inspector,
+    student: StudentId,
+    traces: Arc<TraceStore>,
+    opened_at_ms: i64,
     feeds: Arc<Feeds>,
     feed: Arc<Feed>,
     newest: watch::Receiver<u64>,
@@ -125,8 +180,26 @@ impl Connection {
                 code,
                 reason: reason.into(),
             };
-            let _ = socket.send(Message::Close(Some(close))).await;
+            let _ = self.send(&mut socket, Message::Close(Some(close)), 0).await;
         }
+        let trace = self.frames.finish(
+            "GET",
+            "/labs/realtime/feed/socket (frames)".into(),
+            101,
+            u64::try_from(self.opened_at_ms).unwrap_or_default(),
+        );
+        self.traces.insert(&self.student, trace);
+    }
+
+    /// Puts a frame in the socket's trace.
+    fn trace_frame(&self, direction: &'static str, message: &Message) {
+        let (opcode, text) = described(message);
+        self.frames.record(&Frame {
+            direction,
+            opcode,
+            bytes: message.clone().into_data().len(),
+            text: text.as_deref(),
+        });
     }
 
     /// Serves the socket until the client leaves (`Ok`) or the server
@@ -147,7 +220,11 @@ impl Connection {
                     self.newest.borrow_and_update();
                     self.send_news(socket).await?;
                 }
-                incoming = socket.recv() => match incoming {
+                incoming = socket.recv() => {
+                    if let Some(Ok(message)) = &incoming {
+                        self.trace_frame("received", message);
+                    }
+                    match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
                     Some(Ok(Message::Pong(_))) => ping_unanswered = false,
                     // The library answers pings by itself.
@@ -161,7 +238,7 @@ impl Connection {
                         }
                         self.publish(socket, text.as_str()).await?;
                     }
-                },
+                }},
                 _ = ping.tick() => {
                     if ping_unanswered {
                         return Err(Hangup(GOING_AWAY, "no answer to the last ping"));
@@ -211,6 +288,7 @@ impl Connection {
         messages: u64,
     ) -> Result<(), Hangup> {
         let bytes = frame_size(message.clone().into_data().len());
+        self.trace_frame("sent", &message);
         socket
             .send(message)
             .await
