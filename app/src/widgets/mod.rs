@@ -13,6 +13,7 @@ pub(crate) mod jobs;
 pub(crate) mod permissions;
 pub(crate) mod ratelimit;
 pub(crate) mod realtime;
+pub(crate) mod realtime_chat;
 pub(crate) mod recent;
 pub(crate) mod request;
 pub(crate) mod settings_draft;
@@ -99,6 +100,11 @@ pub const LAB_WIDGETS: &[LabWidget] = &[
         name: "realtime-transports",
         lab: "realtime",
         render: || view! { <realtime::RealtimeTransports/> }.into_any(),
+    },
+    LabWidget {
+        name: "realtime-chat",
+        lab: "realtime",
+        render: || view! { <realtime_chat::RealtimeChat/> }.into_any(),
     },
     LabWidget {
         name: "ratelimit-simulator",

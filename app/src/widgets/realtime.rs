@@ -279,8 +279,15 @@ mod browser {
         if let Some(open) = OPEN.with(|o| o.borrow_mut().remove(lane.transport.as_str())) {
             match open {
                 Open::Poll(abort) => abort.abort(),
-                Open::Events { source, .. } => source.close(),
+                // The callbacks go with `open`: unhook them first.
+                Open::Events { source, .. } => {
+                    source.set_onmessage(None);
+                    source.set_onerror(None);
+                    source.close();
+                }
                 Open::Socket { socket, .. } => {
+                    socket.set_onmessage(None);
+                    socket.set_onclose(None);
                     let _ = socket.close();
                 }
             }

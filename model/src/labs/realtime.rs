@@ -16,6 +16,12 @@ pub struct RealtimeSettings {
     /// a WebSocket ping (5 to 60 seconds).
     #[cfg_attr(feature = "openapi", schema(minimum = 5, maximum = 60))]
     pub heartbeat_secs: u32,
+    /// Chat messages the server keeps for one connection that is not
+    /// reading (1 to 64).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 64))]
+    pub chat_send_buffer: u32,
+    /// What happens to a chat connection whose send buffer is full.
+    pub slow_client: SlowClientPolicy,
 }
 
 impl Default for RealtimeSettings {
@@ -23,6 +29,8 @@ impl Default for RealtimeSettings {
         Self {
             long_poll_timeout_secs: 20,
             heartbeat_secs: 15,
+            chat_send_buffer: 16,
+            slow_client: SlowClientPolicy::DropOldest,
         }
     }
 }
@@ -147,4 +155,119 @@ pub struct FeedQuery {
 pub struct SocketRefusal {
     /// Why the message was not published.
     pub error: String,
+}
+
+/// What the server does with a chat connection whose send buffer is full
+/// because its client reads more slowly than the room talks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum SlowClientPolicy {
+    /// Throw away the oldest waiting message to make room, and tell the
+    /// client how many it lost when it reads again.
+    #[default]
+    DropOldest,
+    /// Close the slow client's socket (1008), so it reconnects and catches up.
+    Disconnect,
+}
+
+impl SlowClientPolicy {
+    /// Both policies, in the order the console offers them.
+    pub const ALL: [SlowClientPolicy; 2] =
+        [SlowClientPolicy::DropOldest, SlowClientPolicy::Disconnect];
+
+    /// The name the API and the widget use, e.g. `drop-oldest`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlowClientPolicy::DropOldest => "drop-oldest",
+            SlowClientPolicy::Disconnect => "disconnect",
+        }
+    }
+}
+
+/// The chat socket's query: the room to join.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct ChatQuery {
+    /// The room's code: 1 to 32 lowercase letters, digits and dashes. A
+    /// teacher gives a class one code so that everyone lands in one room.
+    pub room: String,
+}
+
+/// A text frame a client sends on the chat socket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ChatCommand {
+    /// Say something to the room (1 to 280 characters).
+    Say {
+        /// The message.
+        text: String,
+    },
+    /// Act as a slow client: the server keeps this connection's messages in
+    /// its send buffer instead of writing them, as it must when a real
+    /// client's network stalls.
+    StopReading,
+    /// Read again: the server writes what the buffer kept.
+    StartReading,
+}
+
+/// A text frame the server sends on the chat socket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ChatFrame {
+    /// The first frame: who you are in the room, and how your connection
+    /// is set up.
+    Welcome {
+        /// The room's code.
+        room: String,
+        /// Your name in the room.
+        you: String,
+        /// Everyone in the room now, you included.
+        members: Vec<String>,
+        /// Messages the server keeps for you while you do not read.
+        send_buffer: u32,
+        /// What happens when that buffer is full.
+        policy: SlowClientPolicy,
+    },
+    /// Someone said something (you included: your own messages come back).
+    Message {
+        /// The room's message number, from 1.
+        id: u64,
+        /// Who said it.
+        from: String,
+        /// What they said.
+        text: String,
+        /// When the server took it, in milliseconds since 1970.
+        sent_at_ms: i64,
+    },
+    /// Someone joined or left; `members` is the room afterwards.
+    Presence {
+        /// Who came or went.
+        name: String,
+        /// `true` when they joined.
+        joined: bool,
+        /// Everyone in the room now.
+        members: Vec<String>,
+    },
+    /// Messages thrown away while your buffer was full (drop-oldest).
+    Dropped {
+        /// How many.
+        count: u64,
+    },
+    /// The answer to `stop-reading` and `start-reading`.
+    Reading {
+        /// Whether the server now writes your messages as they come.
+        reading: bool,
+        /// Messages waiting in your send buffer now.
+        waiting: u32,
+    },
+    /// Something you sent was refused; the socket stays open.
+    Refused {
+        /// Why.
+        error: String,
+    },
 }

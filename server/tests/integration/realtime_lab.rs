@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::common::{trace_id_of, TestServer};
 
 /// Nothing here should take this long; a hang fails the test instead.
-const PATIENCE: Duration = Duration::from_secs(15);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(15);
 
 async fn publish(server: &TestServer, student: &reqwest::Client, text: &str) -> Value {
     let response = student
@@ -36,7 +36,7 @@ async fn stats(server: &TestServer, student: &reqwest::Client, transport: &str) 
 }
 
 /// A guest's session cookie, for clients that keep no jar (the WebSocket).
-async fn guest_cookie(server: &TestServer) -> (reqwest::Client, String) {
+pub(crate) async fn guest_cookie(server: &TestServer) -> (reqwest::Client, String) {
     let client = reqwest::Client::new();
     let response = client
         .get(server.url("/labs/realtime/feed/stats"))
@@ -255,7 +255,7 @@ async fn an_event_stream_resumes_after_last_event_id_with_exactly_what_was_misse
 }
 
 /// The next text frame's JSON (pings and pongs are skipped).
-async fn next_json<S>(socket: &mut S) -> Value
+pub(crate) async fn next_json<S>(socket: &mut S) -> Value
 where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {

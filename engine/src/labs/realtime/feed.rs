@@ -1,10 +1,12 @@
 //! Each student's feed: a short log of messages, a signal that wakes
 //! whoever waits for the next one, and what each transport has cost.
 //!
-//! Bounds: a feed keeps its latest [`KEPT_EVENTS`] messages; a student may
-//! hold [`MAX_OPEN_PER_STUDENT`] streams, sockets and waiting polls at once,
-//! and the whole server [`MAX_OPEN_TOTAL`]; idle students' feeds are
-//! forgotten ([`Feeds::forget_idle`]).
+//! Bounds: a feed keeps its latest [`KEPT_EVENTS`] messages (at most about
+//! 115 KiB); the server keeps [`MAX_FEEDS`] feeds, forgetting the least
+//! recently used one nobody is connected to when a new student needs one;
+//! a student may hold [`MAX_OPEN_PER_STUDENT`] streams, sockets and waiting
+//! polls at once, and the whole server [`MAX_OPEN_TOTAL`]; idle students'
+//! feeds are forgotten ([`Feeds::forget_idle`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,6 +26,9 @@ pub(crate) const MAX_OPEN_PER_STUDENT: u32 = 8;
 pub(crate) const MAX_OPEN_TOTAL: usize = 1024;
 /// Longest message, in characters.
 pub(crate) const MAX_TEXT_CHARS: usize = 280;
+/// Feeds the server keeps; beyond them the least recently used idle one
+/// goes (feeds with open connections stay: [`MAX_OPEN_TOTAL`] bounds those).
+pub(crate) const MAX_FEEDS: usize = 1000;
 /// A feed nobody touched for this long is forgotten.
 const IDLE_MS: i64 = 60 * 60 * 1000;
 
@@ -43,21 +48,28 @@ pub(crate) fn checked_text(text: &str) -> Result<String, String> {
 }
 
 /// Every student's feed.
-pub struct Feeds {
+pub(crate) struct Feeds {
     per_student: Mutex<HashMap<StudentId, Arc<Feed>>>,
     /// Open streams, sockets and waiting polls on the whole server.
     open_total: Arc<AtomicUsize>,
     /// The server is shutting down: open connections end.
     stopping: watch::Receiver<bool>,
+    max_feeds: usize,
 }
 
 impl Feeds {
     /// No feeds yet; connections end when `stopping` turns `true`.
     pub(crate) fn new(stopping: watch::Receiver<bool>) -> Self {
+        Self::keeping(MAX_FEEDS, stopping)
+    }
+
+    /// No feeds yet, and at most `max_feeds` idle ones kept.
+    fn keeping(max_feeds: usize, stopping: watch::Receiver<bool>) -> Self {
         Self {
             per_student: Mutex::default(),
             open_total: Arc::default(),
             stopping,
+            max_feeds,
         }
     }
 
@@ -70,6 +82,9 @@ impl Feeds {
     /// The student's feed, made empty on first use.
     pub(crate) fn of(&self, student: &StudentId, now_ms: i64) -> Arc<Feed> {
         let mut feeds = self.per_student.lock().unwrap_or_else(|e| e.into_inner());
+        if !feeds.contains_key(student) && feeds.len() >= self.max_feeds {
+            forget_least_recently_used(&mut feeds);
+        }
         let feed = feeds.entry(student.clone()).or_default().clone();
         feed.touch(now_ms);
         feed
@@ -111,6 +126,20 @@ impl Feeds {
             transport,
             open_total: self.open_total.clone(),
         })
+    }
+}
+
+/// Forgets the least recently touched feed that nobody is connected to.
+fn forget_least_recently_used(feeds: &mut HashMap<StudentId, Arc<Feed>>) {
+    let idle = feeds
+        .iter()
+        .filter_map(|(student, feed)| {
+            let inner = feed.lock();
+            (inner.open_total() == 0).then(|| (inner.last_touched_ms, student.clone()))
+        })
+        .min_by_key(|(touched, _)| *touched);
+    if let Some((_, student)) = idle {
+        feeds.remove(&student);
     }
 }
 
@@ -353,6 +382,23 @@ mod tests {
             u64::from(MAX_OPEN_PER_STUDENT)
         );
         assert_eq!(stats.transports[2].open, 0);
+    }
+
+    #[test]
+    fn the_server_keeps_a_bounded_number_of_feeds_least_recently_used_first() {
+        let feeds = Feeds::keeping(2, watch::channel(false).1);
+        let (ada, bob, cy) = (
+            StudentId::from_raw("ada"),
+            StudentId::from_raw("bob"),
+            StudentId::from_raw("cy"),
+        );
+        let listened = feeds.of(&ada, 0);
+        let _open = feeds.open(&listened, Transport::Sse).unwrap();
+        let idle = feeds.of(&bob, 1);
+        feeds.of(&cy, 2);
+        // Ada is the least recent but has a stream open; Bob's idle feed goes.
+        assert!(Arc::ptr_eq(&feeds.of(&ada, 3), &listened));
+        assert!(!Arc::ptr_eq(&feeds.of(&bob, 4), &idle));
     }
 
     #[test]

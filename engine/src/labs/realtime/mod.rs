@@ -10,15 +10,20 @@
 //! | `GET /labs/realtime/feed/socket` | a WebSocket: messages as text frames; a text frame sent to it is published |
 //! | `GET /labs/realtime/feed/stats` | what each transport has cost so far |
 //! | `DELETE /labs/realtime/feed` | empties the feed and zeroes the costs |
+//! | `GET /labs/realtime/chat?room=CODE` | the class chat: a WebSocket in a room shared with whoever uses the same code |
 //!
 //! The feed lives in this process ([`feed`]); sharing it between server
 //! processes is the pub-sub part of the messaging module.
 
+mod chat;
 mod feed;
 mod polls;
+mod rooms;
 mod socket;
 mod stream;
+mod websocket;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -37,10 +42,13 @@ impl Lab for RealtimeLab {
     const TITLE: &'static str =
         "Real time: polling, long polling, server-sent events and WebSockets";
     type Settings = RealtimeSettings;
-    type State = feed::Feeds;
+    type State = Realtime;
 
     fn state(context: &super::LabContext) -> Self::State {
-        feed::Feeds::new(context.stopping.clone())
+        Realtime {
+            feeds: Arc::new(feed::Feeds::new(context.stopping.clone())),
+            rooms: Arc::new(rooms::Rooms::new(context.stopping.clone())),
+        }
     }
 
     fn routes(_state: &Labs) -> OpenApiRouter<Labs> {
@@ -50,11 +58,18 @@ impl Lab for RealtimeLab {
             .routes(routes!(polls::stats))
             .routes(routes!(stream::stream))
             .routes(routes!(socket::socket))
+            .routes(routes!(chat::chat))
     }
 
     fn forget_idle(labs: &Labs) {
-        labs.get::<Self>().forget_idle(labs.clock.now_ms());
+        labs.get::<Self>().feeds.forget_idle(labs.clock.now_ms());
     }
+}
+
+/// The lab's state: every student's feed, and the chat's rooms.
+pub struct Realtime {
+    feeds: Arc<feed::Feeds>,
+    rooms: Arc<rooms::Rooms>,
 }
 
 /// A stream or socket is closed after this long; clients reconnect (an
@@ -64,6 +79,7 @@ pub(crate) const MAX_CONNECTION_TIME: Duration = Duration::from_secs(10 * 60);
 
 const LONG_POLL_SECS: std::ops::RangeInclusive<u32> = 1..=30;
 const HEARTBEAT_SECS: std::ops::RangeInclusive<u32> = 5..=60;
+const CHAT_SEND_BUFFER: std::ops::RangeInclusive<u32> = 1..=64;
 
 impl LabSettings for RealtimeSettings {
     fn validate(&self) -> Result<(), String> {
@@ -81,6 +97,14 @@ impl LabSettings for RealtimeSettings {
                 HEARTBEAT_SECS.start(),
                 HEARTBEAT_SECS.end(),
                 self.heartbeat_secs
+            ));
+        }
+        if !CHAT_SEND_BUFFER.contains(&self.chat_send_buffer) {
+            return Err(format!(
+                "chat_send_buffer must be between {} and {}, not {}",
+                CHAT_SEND_BUFFER.start(),
+                CHAT_SEND_BUFFER.end(),
+                self.chat_send_buffer
             ));
         }
         Ok(())
@@ -107,5 +131,13 @@ mod tests {
             ..RealtimeSettings::default()
         };
         assert!(chatty.validate().unwrap_err().contains("heartbeat_secs"));
+        let unbuffered = RealtimeSettings {
+            chat_send_buffer: 0,
+            ..RealtimeSettings::default()
+        };
+        assert!(unbuffered
+            .validate()
+            .unwrap_err()
+            .contains("chat_send_buffer"));
     }
 }

@@ -68,11 +68,12 @@ impl LabEvent for Polled {
     ))]
 pub(super) async fn publish(
     State(labs): State<Labs>,
-    LabState(feeds): LabState<RealtimeLab>,
+    LabState(realtime): LabState<RealtimeLab>,
     student: Student,
     inspector: Inspector,
     JsonBody(body): JsonBody<Publish>,
 ) -> Result<(StatusCode, Json<FeedEvent>), ApiError> {
+    let feeds = &realtime.feeds;
     let text = checked_text(&body.text).map_err(ApiError::Unprocessable)?;
     let now_ms = labs.clock.now_ms();
     let event = feeds.of(&student.id, now_ms).publish(text, now_ms);
@@ -94,11 +95,12 @@ pub(super) async fn publish(
     ))]
 pub(super) async fn poll(
     State(labs): State<Labs>,
-    LabState(feeds): LabState<RealtimeLab>,
+    LabState(realtime): LabState<RealtimeLab>,
     student: Student,
     inspector: Inspector,
     Query(query): Query<FeedQuery>,
 ) -> Response {
+    let feeds = &realtime.feeds;
     let feed = feeds.of(&student.id, labs.clock.now_ms());
     answer(
         &feed,
@@ -121,12 +123,13 @@ pub(super) async fn poll(
     ))]
 pub(super) async fn wait(
     State(labs): State<Labs>,
-    LabState(feeds): LabState<RealtimeLab>,
+    LabState(realtime): LabState<RealtimeLab>,
     CurrentSettings(settings, ..): CurrentSettings<RealtimeLab>,
     student: Student,
     inspector: Inspector,
     Query(query): Query<FeedQuery>,
 ) -> Result<Response, ApiError> {
+    let feeds = &realtime.feeds;
     let feed = feeds.of(&student.id, labs.clock.now_ms());
     let _open = feeds.open(&feed, Transport::LongPoll)?;
     let started = Instant::now();
@@ -192,9 +195,10 @@ fn answer(
     ))]
 pub(super) async fn stats(
     State(labs): State<Labs>,
-    LabState(feeds): LabState<RealtimeLab>,
+    LabState(realtime): LabState<RealtimeLab>,
     student: Student,
 ) -> Json<FeedStats> {
+    let feeds = &realtime.feeds;
     Json(feeds.of(&student.id, labs.clock.now_ms()).stats())
 }
 
@@ -207,9 +211,10 @@ pub(super) async fn stats(
     ))]
 pub(super) async fn reset(
     State(labs): State<Labs>,
-    LabState(feeds): LabState<RealtimeLab>,
+    LabState(realtime): LabState<RealtimeLab>,
     student: Student,
 ) -> StatusCode {
+    let feeds = &realtime.feeds;
     feeds.of(&student.id, labs.clock.now_ms()).reset();
     StatusCode::NO_CONTENT
 }

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use model::labs::realtime::{FeedQuery, SocketRefusal, Transport};
@@ -22,24 +22,16 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::feed::{checked_text, Feed, Feeds, Open};
+use super::websocket::{
+    FramesTrace, Hangup, Heartbeat, MessageBudget, GOING_AWAY, MAX_INCOMING_BYTES, UNSUPPORTED_DATA,
+};
 use super::{RealtimeLab, MAX_CONNECTION_TIME};
 use crate::clock::Clock;
 use crate::error::extract::Query;
 use crate::error::ApiError;
 use crate::identity::Student;
-use crate::inspector::{Inspector, LabEvent, TraceId, TraceStore};
+use crate::inspector::{Inspector, LabEvent};
 use crate::labs::{CurrentSettings, LabState, Labs};
-use crate::students::StudentId;
-
-/// Largest frame or message a client may send, in bytes.
-const MAX_INCOMING_BYTES: usize = 4 * 1024;
-/// Messages one socket may publish per second; more closes it (1008).
-const MAX_PUBLISHES_PER_SECOND: u32 = 10;
-
-/// WebSocket close codes (RFC 6455, section 7.4.1).
-const GOING_AWAY: u16 = 1001;
-const UNSUPPORTED_DATA: u16 = 1003;
-const POLICY_VIOLATION: u16 = 1008;
 
 /// The upgrade, as the trace shows it (the frames come after the trace ends).
 #[derive(Serialize)]
@@ -49,43 +41,6 @@ struct Upgraded {
     heartbeat_secs: u32,
     /// The trace the socket's frames go into, filed when it closes.
     frames_trace: String,
-}
-
-/// One frame on the socket, as its own trace shows it.
-#[derive(Serialize)]
-struct Frame<'a> {
-    /// `sent` (server to browser) or `received`.
-    direction: &'static str,
-    /// `text`, `binary`, `ping`, `pong` or `close`.
-    opcode: &'static str,
-    /// Payload bytes.
-    bytes: usize,
-    /// A text frame's text, or a close frame's code and reason.
-    text: Option<&'a str>,
-}
-
-impl LabEvent for Frame<'_> {
-    const KIND: &'static str = "websocket.frame";
-    fn summary(&self) -> String {
-        format!(
-            "{} a {} frame ({} bytes of payload)",
-            self.direction, self.opcode, self.bytes
-        )
-    }
-}
-
-/// A frame's opcode name and payload as the trace shows them.
-fn described(message: &Message) -> (&'static str, Option<String>) {
-    match message {
-        Message::Text(text) => ("text", Some(text.to_string())),
-        Message::Binary(_) => ("binary", None),
-        Message::Ping(_) => ("ping", None),
-        Message::Pong(_) => ("pong", None),
-        Message::Close(frame) => (
-            "close",
-            frame.as_ref().map(|f| format!("{} {}", f.code, f.reason)),
-        ),
-    }
 }
 
 impl LabEvent for Upgraded {
@@ -110,13 +65,14 @@ impl LabEvent for Upgraded {
     ))]
 pub(super) async fn socket(
     State(labs): State<Labs>,
-    LabState(feeds): LabState<RealtimeLab>,
+    LabState(realtime): LabState<RealtimeLab>,
     CurrentSettings(settings, ..): CurrentSettings<RealtimeLab>,
     student: Student,
     inspector: Inspector,
     Query(query): Query<FeedQuery>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let feeds = &realtime.feeds;
     let upgrade = upgrade.map_err(|rejection| {
         ApiError::BadRequest(format!(
             "This route speaks WebSocket, and this request is not an upgrade ({rejection}). From a page: new WebSocket(\"ws://<this host>/labs/realtime/feed/socket\")."
@@ -125,18 +81,15 @@ pub(super) async fn socket(
     let feed = feeds.of(&student.id, labs.clock.now_ms());
     let open = feeds.open(&feed, Transport::WebSocket)?;
     let newest = feed.watch();
-    let frames = Inspector::new(TraceId::random());
+    let frames = FramesTrace::new(&labs, student.id, "/labs/realtime/feed/socket (frames)");
     inspector.record(&Upgraded {
         after: query.after,
         backlog: feed.since(query.after).events.len(),
         heartbeat_secs: settings.heartbeat_secs,
-        frames_trace: frames.trace_id().to_string(),
+        frames_trace: frames.id(),
     });
     let connection = Connection {
         frames,
-        student: student.id,
-        traces: labs.recorder.traces.clone(),
-        opened_at_ms: labs.clock.now_ms(),
         feeds: feeds.clone(),
         feed,
         newest,
@@ -153,11 +106,8 @@ pub(super) async fn socket(
 
 /// One upgraded connection.
 struct Connection {
-    /// Records the frames; filed for `student` in `traces` on close.
-    frames: Inspector,
-    student: StudentId,
-    traces: Arc<TraceStore>,
-    opened_at_ms: i64,
+    /// The socket's frames, filed for the student when it closes.
+    frames: FramesTrace,
     feeds: Arc<Feeds>,
     feed: Arc<Feed>,
     newest: watch::Receiver<u64>,
@@ -169,37 +119,10 @@ struct Connection {
     _open: Open,
 }
 
-/// Why the server ended a socket.
-struct Hangup(u16, &'static str);
-
 impl Connection {
     async fn run(mut self, mut socket: WebSocket) {
-        let hangup = self.serve(&mut socket).await;
-        if let Err(Hangup(code, reason)) = hangup {
-            let close = CloseFrame {
-                code,
-                reason: reason.into(),
-            };
-            let _ = self.send(&mut socket, Message::Close(Some(close)), 0).await;
-        }
-        let trace = self.frames.finish(
-            "GET",
-            "/labs/realtime/feed/socket (frames)".into(),
-            101,
-            u64::try_from(self.opened_at_ms).unwrap_or_default(),
-        );
-        self.traces.insert(&self.student, trace);
-    }
-
-    /// Puts a frame in the socket's trace.
-    fn trace_frame(&self, direction: &'static str, message: &Message) {
-        let (opcode, text) = described(message);
-        self.frames.record(&Frame {
-            direction,
-            opcode,
-            bytes: message.clone().into_data().len(),
-            text: text.as_deref(),
-        });
+        let outcome = self.serve(&mut socket).await;
+        self.frames.close(&mut socket, outcome).await;
     }
 
     /// Serves the socket until the client leaves (`Ok`) or the server
@@ -208,9 +131,8 @@ impl Connection {
         self.newest.borrow_and_update();
         self.send_news(socket).await?;
         let closes_at = Instant::now() + MAX_CONNECTION_TIME;
-        let mut ping = tokio::time::interval_at(Instant::now() + self.heartbeat, self.heartbeat);
-        let mut ping_unanswered = false;
-        let mut publishes = PublishBudget::new();
+        let mut heartbeat = Heartbeat::every(self.heartbeat);
+        let mut budget = MessageBudget::new();
         loop {
             tokio::select! {
                 changed = self.newest.changed() => {
@@ -222,29 +144,23 @@ impl Connection {
                 }
                 incoming = socket.recv() => {
                     if let Some(Ok(message)) = &incoming {
-                        self.trace_frame("received", message);
+                        self.frames.frame("received", message);
                     }
                     match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
-                    Some(Ok(Message::Pong(_))) => ping_unanswered = false,
+                    Some(Ok(Message::Pong(_))) => heartbeat.pong(),
                     // The library answers pings by itself.
                     Some(Ok(Message::Ping(_))) => {}
                     Some(Ok(Message::Binary(_))) => {
                         return Err(Hangup(UNSUPPORTED_DATA, "text frames only: send a message as text"));
                     }
                     Some(Ok(Message::Text(text))) => {
-                        if !publishes.take(Instant::now()) {
-                            return Err(Hangup(POLICY_VIOLATION, "more than 10 messages a second"));
-                        }
+                        budget.take(Instant::now())?;
                         self.publish(socket, text.as_str()).await?;
                     }
                 }},
-                _ = ping.tick() => {
-                    if ping_unanswered {
-                        return Err(Hangup(GOING_AWAY, "no answer to the last ping"));
-                    }
-                    ping_unanswered = true;
-                    self.send(socket, Message::Ping(Default::default()), 0).await?;
+                ping = heartbeat.due() => {
+                    self.send(socket, ping?, 0).await?;
                 }
                 () = self.feeds.stopping() => {
                     return Err(Hangup(GOING_AWAY, "the server is restarting: reconnect"));
@@ -280,80 +196,15 @@ impl Connection {
         }
     }
 
-    /// Sends one frame and counts it; a failed send means the client is gone.
+    /// Sends one frame and counts it against the WebSocket's costs.
     async fn send(
         &self,
         socket: &mut WebSocket,
         message: Message,
         messages: u64,
     ) -> Result<(), Hangup> {
-        let bytes = frame_size(message.clone().into_data().len());
-        self.trace_frame("sent", &message);
-        socket
-            .send(message)
-            .await
-            .map_err(|_| Hangup(GOING_AWAY, "the client stopped reading"))?;
+        let bytes = self.frames.send(socket, message).await?;
         self.feed.count_sent(Transport::WebSocket, messages, bytes);
         Ok(())
-    }
-}
-
-/// A server's (unmasked) frame's size on the wire: a 2-byte header, plus 2
-/// or 8 bytes of length for payloads of 126 bytes and more.
-fn frame_size(payload: usize) -> usize {
-    let header = match payload {
-        0..=125 => 2,
-        126..=65_535 => 4,
-        _ => 10,
-    };
-    header + payload
-}
-
-/// At most [`MAX_PUBLISHES_PER_SECOND`] publishes in any one-second window.
-struct PublishBudget {
-    window_started: Instant,
-    used: u32,
-}
-
-impl PublishBudget {
-    fn new() -> Self {
-        Self {
-            window_started: Instant::now(),
-            used: 0,
-        }
-    }
-
-    fn take(&mut self, now: Instant) -> bool {
-        if now.duration_since(self.window_started) >= Duration::from_secs(1) {
-            self.window_started = now;
-            self.used = 0;
-        }
-        self.used += 1;
-        self.used <= MAX_PUBLISHES_PER_SECOND
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frame_sizes_follow_rfc_6455() {
-        assert_eq!(frame_size(0), 2);
-        assert_eq!(frame_size(125), 127);
-        assert_eq!(frame_size(126), 130);
-        assert_eq!(frame_size(70_000), 70_010);
-    }
-
-    #[test]
-    fn a_socket_may_publish_ten_messages_in_a_second() {
-        let start = Instant::now();
-        let mut budget = PublishBudget {
-            window_started: start,
-            used: 0,
-        };
-        assert!((0..10).all(|_| budget.take(start)));
-        assert!(!budget.take(start + Duration::from_millis(999)));
-        assert!(budget.take(start + Duration::from_secs(1)));
     }
 }

@@ -88,13 +88,14 @@ struct FeedStreamEvent {
     ))]
 pub(super) async fn stream(
     State(labs): State<Labs>,
-    LabState(feeds): LabState<RealtimeLab>,
+    LabState(realtime): LabState<RealtimeLab>,
     CurrentSettings(settings, ..): CurrentSettings<RealtimeLab>,
     student: Student,
     inspector: Inspector,
     headers: HeaderMap,
     Query(query): Query<FeedQuery>,
 ) -> Result<Response, ApiError> {
+    let feeds = &realtime.feeds;
     let (resumed_from, after) = match headers.get("last-event-id") {
         Some(value) => (
             "last-event-id",
