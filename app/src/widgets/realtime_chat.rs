@@ -79,6 +79,14 @@ pub(crate) fn RealtimeChat() -> impl IntoView {
         hydrated.set(true);
         draft.load();
     });
+    // A chat shows its newest line: scroll the log down whenever it grows.
+    let log_list = NodeRef::<leptos::html::Ol>::new();
+    Effect::new(move |_| {
+        chat.log.track();
+        if let Some(list) = log_list.get() {
+            list.set_scroll_top(list.scroll_height());
+        }
+    });
 
     let join = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -129,11 +137,14 @@ pub(crate) fn RealtimeChat() -> impl IntoView {
                 <div class="chat-members">
                     <h3 class="chat-heading">{move || format!("Here now ({})", chat.members.with(Vec::len))}</h3>
                     <ul class="chat-member-list">
-                        {move || chat.members.get().into_iter().map(|name| view! { <li>{name}</li> }).collect_view()}
+                        {move || chat.members.get().into_iter().map(|name| {
+                            let you = chat.you.with(|you| *you == name);
+                            view! { <li>{name}{you.then_some(" (you)")}</li> }
+                        }).collect_view()}
                     </ul>
                 </div>
                 <div class="chat-talk">
-                    <ol class="chat-log" aria-label="Messages" aria-live="polite">
+                    <ol class="chat-log" node_ref=log_list aria-label="Messages" aria-live="polite" tabindex="0">
                         <For each=move || chat.log.get() key=|line| line.key children=|line: Line| {
                             let class = if line.from.is_none() { "chat-line chat-line-system" } else { "chat-line" };
                             view! {
