@@ -22,6 +22,9 @@ pub struct RealtimeSettings {
     pub chat_send_buffer: u32,
     /// What happens to a chat connection whose send buffer is full.
     pub slow_client: SlowClientPolicy,
+    /// How a chat message you send reaches the room's members on other
+    /// server processes.
+    pub backbone: Backbone,
 }
 
 impl Default for RealtimeSettings {
@@ -31,6 +34,7 @@ impl Default for RealtimeSettings {
             heartbeat_secs: 15,
             chat_send_buffer: 16,
             slow_client: SlowClientPolicy::DropOldest,
+            backbone: Backbone::InProcess,
         }
     }
 }
@@ -185,6 +189,25 @@ impl SlowClientPolicy {
     }
 }
 
+/// What carries chat messages between server processes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum Backbone {
+    /// Nothing: a message reaches only the members connected to the server
+    /// process that took it.
+    #[default]
+    InProcess,
+    /// Redis pub/sub: every server process subscribed hears the message;
+    /// one that was not listening at that moment never will.
+    Redis,
+}
+
+impl Backbone {
+    /// Every backbone, in the order the console offers them.
+    pub const ALL: [Backbone; 2] = [Backbone::InProcess, Backbone::Redis];
+}
+
 /// The chat socket's query: the room to join.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
@@ -226,6 +249,8 @@ pub enum ChatFrame {
         room: String,
         /// Your name in the room.
         you: String,
+        /// The server process you are connected to.
+        server: String,
         /// Everyone in the room now, you included.
         members: Vec<String>,
         /// Messages the server keeps for you while you do not read.
@@ -243,6 +268,10 @@ pub enum ChatFrame {
         text: String,
         /// When the server took it, in milliseconds since 1970.
         sent_at_ms: i64,
+        /// The server process that took it.
+        server: String,
+        /// How it reached the other server processes.
+        backbone: Backbone,
     },
     /// Someone joined or left; `members` is the room afterwards.
     Presence {

@@ -30,6 +30,7 @@ mod page_cache;
 mod pages;
 mod progress;
 mod ratelimit_lab;
+mod realtime_backbone;
 mod realtime_chat;
 mod realtime_lab;
 mod registry;

@@ -9,24 +9,49 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::realtime_lab::{guest_cookie, next_json, PATIENCE};
+use super::realtime_lab::{next_json, PATIENCE};
 use crate::common::TestServer;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// A guest with a session: a client and its cookie (sockets keep no jar).
-struct Guest {
+/// A server's address, as the chat's clients need it: a test server in
+/// this process, or a `workbench` process of its own.
+pub(crate) trait Site {
+    fn url(&self, path: &str) -> String;
+}
+
+impl Site for TestServer {
+    fn url(&self, path: &str) -> String {
+        TestServer::url(self, path)
+    }
+}
+
+/// A guest with a session on one server: a client and its cookie
+/// (sockets keep no jar).
+pub(crate) struct Guest {
     client: reqwest::Client,
     cookie: String,
 }
 
 impl Guest {
-    async fn new(server: &TestServer) -> Self {
-        let (client, cookie) = guest_cookie(server).await;
+    pub(crate) async fn new(server: &impl Site) -> Self {
+        let client = reqwest::Client::new();
+        let response = client
+            .get(server.url("/labs/realtime/feed/stats"))
+            .send()
+            .await
+            .unwrap();
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+            .find(|c| c.starts_with("workbench_session="))
+            .expect("a session cookie");
         Self { client, cookie }
     }
 
-    async fn configure(&self, server: &TestServer, settings: Value) {
+    pub(crate) async fn configure(&self, server: &impl Site, settings: Value) {
         let response = self
             .client
             .put(server.url("/labs/realtime/settings"))
@@ -40,7 +65,7 @@ impl Guest {
 
     /// Joins `room`; returns the socket and the upgrade's trace id, after
     /// reading the welcome frame (returned too).
-    async fn join(&self, server: &TestServer, room: &str) -> (Socket, Value, String) {
+    pub(crate) async fn join(&self, server: &impl Site, room: &str) -> (Socket, Value, String) {
         let url = server
             .url(&format!("/labs/realtime/chat?room={room}"))
             .replace("http://", "ws://");
@@ -63,7 +88,7 @@ impl Guest {
     }
 
     /// The status and body of a plain GET (not an upgrade) of `path`.
-    async fn get(&self, server: &TestServer, path: &str) -> (u16, String) {
+    async fn get(&self, server: &impl Site, path: &str) -> (u16, String) {
         let response = self
             .client
             .get(server.url(path))
@@ -75,7 +100,7 @@ impl Guest {
     }
 }
 
-async fn say(socket: &mut Socket, text: &str) {
+pub(crate) async fn say(socket: &mut Socket, text: &str) {
     let command = json!({ "type": "say", "text": text }).to_string();
     socket.send(Message::text(command)).await.unwrap();
 }
@@ -87,7 +112,7 @@ async fn command(socket: &mut Socket, kind: &str) -> Value {
 }
 
 /// The next frame of type `kind`, skipping others (presence, say).
-async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+pub(crate) async fn next_of(socket: &mut Socket, kind: &str) -> Value {
     loop {
         let frame = next_json(socket).await;
         if frame["type"] == kind {

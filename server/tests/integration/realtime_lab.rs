@@ -36,7 +36,7 @@ async fn stats(server: &TestServer, student: &reqwest::Client, transport: &str) 
 }
 
 /// A guest's session cookie, for clients that keep no jar (the WebSocket).
-pub(crate) async fn guest_cookie(server: &TestServer) -> (reqwest::Client, String) {
+async fn guest_cookie(server: &TestServer) -> (reqwest::Client, String) {
     let client = reqwest::Client::new();
     let response = client
         .get(server.url("/labs/realtime/feed/stats"))

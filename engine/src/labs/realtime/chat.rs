@@ -17,11 +17,12 @@ use std::time::Duration;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use model::labs::realtime::{ChatCommand, ChatFrame, ChatQuery, SlowClientPolicy};
+use model::labs::realtime::{Backbone, ChatCommand, ChatFrame, ChatQuery, SlowClientPolicy};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
+use super::backbone::Relay;
 use super::feed::checked_text;
 use super::rooms::{checked_code, Outbox, Outgoing, Rooms, Seat};
 use super::websocket::{
@@ -111,6 +112,7 @@ pub(super) async fn chat(
     let seat = realtime
         .rooms
         .join(code, &student.id, name, outbox.clone())?;
+    realtime.relay.ready().await;
     let frames = FramesTrace::new(&labs, student.id, "/labs/realtime/chat (frames)");
     let members = seat.room().members();
     inspector.record(&Joined {
@@ -125,6 +127,7 @@ pub(super) async fn chat(
     let welcome = ChatFrame::Welcome {
         room: query.room,
         you: seat.name().to_string(),
+        server: realtime.relay.server().to_string(),
         members,
         send_buffer: settings.chat_send_buffer,
         policy: settings.slow_client,
@@ -132,6 +135,8 @@ pub(super) async fn chat(
     let connection = ChatConnection {
         frames,
         rooms: realtime.rooms.clone(),
+        relay: realtime.relay.clone(),
+        backbone: settings.backbone,
         seat,
         outbox,
         heartbeat: Duration::from_secs(u64::from(settings.heartbeat_secs)),
@@ -148,6 +153,9 @@ struct ChatConnection {
     /// The socket's frames, filed for the student when it closes.
     frames: FramesTrace,
     rooms: Arc<Rooms>,
+    relay: Arc<Relay>,
+    /// How this connection's messages reach other server processes.
+    backbone: Backbone,
     /// In the room until dropped.
     seat: Seat,
     outbox: Arc<Outbox>,
@@ -241,8 +249,18 @@ impl ChatConnection {
         match command {
             ChatCommand::Say { text } => match checked_text(&text) {
                 Ok(text) => {
-                    let name = self.seat.name().to_string();
-                    self.seat.room().say(&name, text, self.clock.now_ms());
+                    let message = self.seat.room().say(ChatFrame::Message {
+                        id: 0,
+                        from: self.seat.name().to_string(),
+                        text,
+                        sent_at_ms: self.clock.now_ms(),
+                        server: self.relay.server().to_string(),
+                        backbone: self.backbone,
+                    });
+                    let room = self.seat.room().code().to_string();
+                    if let Err(error) = self.relay.publish(self.backbone, &room, &message).await {
+                        self.send(socket, &ChatFrame::Refused { error }).await?;
+                    }
                 }
                 Err(error) => self.send(socket, &ChatFrame::Refused { error }).await?,
             },

@@ -15,6 +15,7 @@
 //! The feed lives in this process ([`feed`]); sharing it between server
 //! processes is the pub-sub part of the messaging module.
 
+mod backbone;
 mod chat;
 mod feed;
 mod polls;
@@ -45,9 +46,13 @@ impl Lab for RealtimeLab {
     type State = Realtime;
 
     fn state(context: &super::LabContext) -> Self::State {
+        let rooms = Arc::new(rooms::Rooms::new(context.stopping.clone()));
+        let relay = Arc::new(backbone::Relay::new(context));
+        relay.listen(rooms.clone());
         Realtime {
             feeds: Arc::new(feed::Feeds::new(context.stopping.clone())),
-            rooms: Arc::new(rooms::Rooms::new(context.stopping.clone())),
+            rooms,
+            relay,
         }
     }
 
@@ -66,10 +71,12 @@ impl Lab for RealtimeLab {
     }
 }
 
-/// The lab's state: every student's feed, and the chat's rooms.
+/// The lab's state: every student's feed, the chat's rooms, and the
+/// backbone to the other server processes.
 pub struct Realtime {
     feeds: Arc<feed::Feeds>,
     rooms: Arc<rooms::Rooms>,
+    relay: Arc<backbone::Relay>,
 }
 
 /// A stream or socket is closed after this long; clients reconnect (an

@@ -163,6 +163,15 @@ impl Rooms {
         })
     }
 
+    /// Hands a message another server process took to this process's
+    /// members of `code` (none, if nobody here is in that room).
+    pub(crate) fn deliver(&self, code: &str, frame: &ChatFrame) {
+        let room = self.lock().rooms.get(code).cloned();
+        if let Some(room) = room {
+            room.lock().send_all(frame, None);
+        }
+    }
+
     /// How many rooms exist now.
     #[cfg(test)]
     fn count(&self) -> usize {
@@ -201,17 +210,21 @@ impl Room {
         self.lock().names()
     }
 
-    /// Says `text` as `from` to everyone in the room, `from` included.
-    pub(crate) fn say(&self, from: &str, text: String, now_ms: i64) {
+    /// The room's code.
+    pub(crate) fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// Delivers `message` (its `id` filled in here) to everyone in the
+    /// room, its sender included; returns it as sent.
+    pub(crate) fn say(&self, mut message: ChatFrame) -> ChatFrame {
         let mut inner = self.lock();
         inner.last_id += 1;
-        let frame = ChatFrame::Message {
-            id: inner.last_id,
-            from: from.to_string(),
-            text,
-            sent_at_ms: now_ms,
-        };
-        inner.send_all(&frame, None);
+        if let ChatFrame::Message { id, .. } = &mut message {
+            *id = inner.last_id;
+        }
+        inner.send_all(&message, None);
+        message
     }
 }
 
@@ -447,7 +460,14 @@ mod tests {
         assert!(text(ada_box.next()).contains(r#""name":"Bob","joined":true"#));
         assert_eq!(bob_box.next(), None, "a newcomer is not told it came");
         assert_eq!(ada.room().members(), ["Ada", "Bob"]);
-        bob.room().say("Bob", "hi".into(), 7);
+        bob.room().say(ChatFrame::Message {
+            id: 0,
+            from: "Bob".into(),
+            text: "hi".into(),
+            sent_at_ms: 7,
+            server: "server-0001".into(),
+            backbone: model::labs::realtime::Backbone::InProcess,
+        });
         assert!(text(ada_box.next()).contains(r#""from":"Bob","text":"hi""#));
         assert!(
             text(bob_box.next()).contains(r#""id":1"#),

@@ -1,0 +1,146 @@
+//! The class chat across two real `workbench` processes: a message crosses
+//! from one to the other through Redis pub/sub, and does not cross when
+//! the sender's backbone is in-process. Skipped, saying so, when no Redis
+//! answers on 127.0.0.1:6379.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::json;
+use tokio::net::TcpStream;
+
+use super::realtime_chat::{next_of, say, Guest, Site};
+use super::realtime_lab::PATIENCE;
+use crate::common::repo_root;
+
+const REDIS: &str = "127.0.0.1:6379";
+
+/// A `workbench` process of its own, killed when dropped.
+struct Process {
+    child: Child,
+    base: String,
+    _data: tempfile::TempDir,
+}
+
+impl Site for Process {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Process {
+    /// Starts `workbench serve` on a free port with `redis_url`, and waits
+    /// until it says where it listens.
+    fn start(redis_url: &str) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
+            .arg("serve")
+            .env("WORKBENCH_ADDR", "127.0.0.1:0")
+            .env("WORKBENCH_DATA_DIR", data.path())
+            .env("WORKBENCH_COURSE", repo_root())
+            .env("REDIS_URL", redis_url)
+            .env("RUST_LOG", "info")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run workbench");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("workbench exited before it listened")
+                .unwrap();
+            if let Some(at) = line.find("listening on http://") {
+                let address: String = line[at + "listening on http://".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                    .collect();
+                break format!("http://{address}");
+            }
+        };
+        // Keep reading its log, so a full pipe never blocks it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            base,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_message_crosses_two_server_processes_through_redis_and_not_in_process() {
+    if TcpStream::connect(REDIS).await.is_err() {
+        eprintln!("SKIPPED: no Redis answers on {REDIS}; this test needs a real Redis");
+        return;
+    }
+    let redis_url = format!("redis://{REDIS}");
+    let (one, two) = (Process::start(&redis_url), Process::start(&redis_url));
+    // Redis is shared with other tests and runs: a room of this run's own.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let room = format!("backbone-{}-{nanos}", std::process::id());
+
+    let (ada, carol, bob) = (
+        Guest::new(&one).await,
+        Guest::new(&one).await,
+        Guest::new(&two).await,
+    );
+    carol.configure(&one, json!({ "backbone": "redis" })).await;
+    let (mut ada_socket, ada_welcome, _) = ada.join(&one, &room).await;
+    let (mut carol_socket, ..) = carol.join(&one, &room).await;
+    let (mut bob_socket, bob_welcome, _) = bob.join(&two, &room).await;
+    assert_ne!(
+        ada_welcome["server"], bob_welcome["server"],
+        "two processes"
+    );
+    // Presence is each process's own: Bob is alone in the room on his.
+    assert_eq!(bob_welcome["members"].as_array().unwrap().len(), 1);
+
+    // In-process: Ada's own server delivers it; the other never hears it.
+    say(&mut ada_socket, "stays here").await;
+    assert_eq!(
+        next_of(&mut ada_socket, "message").await["text"],
+        "stays here"
+    );
+    // Redis: Carol's message, sent after Ada's, reaches Bob, and it is the
+    // first message he gets, so Ada's never crossed.
+    say(&mut carol_socket, "crosses over").await;
+    let heard = tokio::time::timeout(PATIENCE, next_of(&mut bob_socket, "message"))
+        .await
+        .expect("the message never crossed");
+    assert_eq!(heard["text"], "crosses over");
+    assert_eq!(heard["backbone"], "redis");
+    assert_eq!(
+        heard["server"], ada_welcome["server"],
+        "it names where it was taken"
+    );
+    assert_eq!(
+        next_of(&mut ada_socket, "message").await["text"],
+        "crosses over"
+    );
+
+    // And back: Bob's in-process message stays on his server.
+    say(&mut bob_socket, "only on two").await;
+    assert_eq!(
+        next_of(&mut bob_socket, "message").await["text"],
+        "only on two"
+    );
+    bob.configure(&two, json!({ "backbone": "redis" })).await;
+    let (mut bob_again, ..) = bob.join(&two, &room).await;
+    say(&mut bob_again, "from two").await;
+    assert_eq!(
+        next_of(&mut ada_socket, "message").await["text"],
+        "from two"
+    );
+}
