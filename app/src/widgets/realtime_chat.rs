@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::settings_draft::{choice_name, choice_named, SettingsDraft};
-use crate::model::labs::realtime::{RealtimeSettings, SlowClientPolicy};
+use crate::model::labs::realtime::{Backbone, RealtimeSettings, SlowClientPolicy};
 
 /// Lines the log keeps, newest last.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -24,8 +24,12 @@ struct Line {
 /// What the console knows of its connection.
 #[derive(Clone, Copy)]
 struct ChatState {
+    /// Between Join and the server's welcome (or refusal).
+    connecting: RwSignal<bool>,
     connected: RwSignal<bool>,
     you: RwSignal<String>,
+    /// The server process this connection is on.
+    server: RwSignal<String>,
     room: RwSignal<String>,
     members: RwSignal<Vec<String>>,
     reading: RwSignal<bool>,
@@ -37,8 +41,10 @@ struct ChatState {
 impl ChatState {
     fn new() -> Self {
         Self {
+            connecting: RwSignal::new(false),
             connected: RwSignal::new(false),
             you: RwSignal::new(String::new()),
+            server: RwSignal::new(String::new()),
             room: RwSignal::new(String::new()),
             members: RwSignal::new(Vec::new()),
             reading: RwSignal::new(true),
@@ -57,6 +63,13 @@ impl ChatState {
             let extra = log.len().saturating_sub(LOG_LINES);
             log.drain(..extra);
         });
+    }
+}
+
+fn backbone_label(backbone: Backbone) -> &'static str {
+    match backbone {
+        Backbone::InProcess => "None: this server process only",
+        Backbone::Redis => "Redis pub/sub",
     }
 }
 
@@ -121,7 +134,7 @@ pub(crate) fn RealtimeChat() -> impl IntoView {
                     <input type="text" maxlength="32" autocomplete="off" pattern="[a-z0-9-]+" spellcheck="false"
                         disabled=move || chat.connected.get() bind:value=room_code/>
                 </label>
-                <button type="submit" class="button-primary" disabled=move || !hydrated.get() || room_code.with(|c| c.trim().is_empty())>
+                <button type="submit" class="button-primary" disabled=move || !hydrated.get() || chat.connecting.get() || room_code.with(|c| c.trim().is_empty())>
                     {move || if chat.connected.get() { "Leave" } else { "Join" }}
                 </button>
                 <p class="chat-status" role="status">
@@ -169,7 +182,7 @@ pub(crate) fn RealtimeChat() -> impl IntoView {
                 </div>
             </div>
             <fieldset class="chat-settings" disabled=move || draft.loading()>
-                <legend>"When this connection reads too slowly"</legend>
+                <legend>"Your chat connection"</legend>
                 <label class="field">
                     <span class="field-label">"Send buffer (messages)"</span>
                     <input type="number" min="1" max="64" inputmode="numeric"
@@ -186,6 +199,15 @@ pub(crate) fn RealtimeChat() -> impl IntoView {
                             draft.edit(|s| s.slow_client = policy)
                         }>
                         {SlowClientPolicy::ALL.into_iter().map(|policy| view! { <option value=choice_name(&policy)>{policy_label(policy)}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="field-label">"To other server processes"</span>
+                    <select prop:value=move || choice_name(&draft.read(|s| s.backbone).unwrap_or_default())
+                        on:change=move |ev| if let Some(backbone) = choice_named(&Backbone::ALL, &event_target_value(&ev)) {
+                            draft.edit(|s| s.backbone = backbone)
+                        }>
+                        {Backbone::ALL.into_iter().map(|backbone| view! { <option value=choice_name(&backbone)>{backbone_label(backbone)}</option> }).collect_view()}
                     </select>
                 </label>
                 <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=save>"Save settings"</button>
@@ -222,8 +244,20 @@ mod browser {
         static OPEN: RefCell<Option<Open>> = const { RefCell::new(None) };
     }
 
+    /// Closes the open socket, if any, unhooking its callbacks first (they
+    /// go with it).
+    fn close_open() {
+        if let Some(open) = OPEN.with(|o| o.borrow_mut().take()) {
+            open.socket.set_onmessage(None);
+            open.socket.set_onclose(None);
+            let _ = open.socket.close_with_code(1000);
+        }
+    }
+
     pub(super) fn join(chat: ChatState, room: String) {
+        close_open();
         chat.problem.set(None);
+        chat.connecting.set(true);
         let location = window().location();
         let scheme = match location.protocol().as_deref() {
             Ok("https:") => "wss:",
@@ -248,6 +282,7 @@ mod browser {
         let on_close = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             let close = event.unchecked_into::<CloseEvent>();
             OPEN.with(|o| o.borrow_mut().take());
+            chat.connecting.set(false);
             let was_in = chat.connected.get_untracked();
             chat.connected.set(false);
             chat.members.set(Vec::new());
@@ -274,12 +309,7 @@ mod browser {
     }
 
     pub(super) fn leave(chat: ChatState) {
-        if let Some(open) = OPEN.with(|o| o.borrow_mut().take()) {
-            // Its callbacks go with `open`: unhook them before the close event.
-            open.socket.set_onmessage(None);
-            open.socket.set_onclose(None);
-            let _ = open.socket.close_with_code(1000);
-        }
+        close_open();
         chat.connected.set(false);
         chat.members.set(Vec::new());
         chat.reading.set(true);
@@ -314,6 +344,7 @@ mod browser {
             ChatFrame::Welcome {
                 room,
                 you,
+                server,
                 members,
                 send_buffer,
                 policy,
@@ -324,14 +355,26 @@ mod browser {
                 };
                 chat.note(
                     None,
-                    format!("You joined {room} as {you}. Your send buffer holds {send_buffer} messages; when it is full the server {policy}."),
+                    format!("You joined {room} as {you}, on {server}. Your send buffer holds {send_buffer} messages; when it is full the server {policy}."),
                 );
+                chat.connecting.set(false);
                 chat.connected.set(true);
+                chat.server.set(server);
                 chat.you.set(you);
                 chat.room.set(room);
                 chat.members.set(members);
             }
-            ChatFrame::Message { from, text, .. } => chat.note(Some(from), text),
+            ChatFrame::Message {
+                from, text, server, ..
+            } => {
+                // A message another server process took says how it came.
+                let text = if chat.server.with_untracked(|here| *here == server) {
+                    text
+                } else {
+                    format!("{text} (via Redis, from {server})")
+                };
+                chat.note(Some(from), text)
+            }
             ChatFrame::Presence {
                 name,
                 joined,

@@ -37,6 +37,8 @@ use crate::identity::{Student, Visitor};
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::{CurrentSettings, LabState, Labs};
 
+/// Frames written before the connection looks at what else is going on.
+const WRITE_BATCH: usize = 32;
 /// Longest name shown in a room.
 const MAX_NAME_CHARS: usize = 40;
 
@@ -64,7 +66,7 @@ impl LabEvent for Joined<'_> {
 }
 
 /// The name a room knows a visitor by: an account's name, or for a guest
-/// `guest-` and four hex digits that stay the same for that guest.
+/// `guest-` and eight hex digits that stay the same for that guest.
 fn chat_name(visitor: &Visitor, student: &Student) -> String {
     match visitor {
         Visitor::SignedIn(account) if !account.name.trim().is_empty() => {
@@ -72,7 +74,12 @@ fn chat_name(visitor: &Visitor, student: &Student) -> String {
         }
         _ => {
             let digest = Sha256::digest(student.id.as_str().as_bytes());
-            format!("guest-{:02x}{:02x}", digest[0], digest[1])
+            // 32 bits: two guests in a class of 300 share a name about
+            // once in 100,000 classes.
+            format!(
+                "guest-{:02x}{:02x}{:02x}{:02x}",
+                digest[0], digest[1], digest[2], digest[3]
+            )
         }
     }
 }
@@ -214,7 +221,12 @@ impl ChatConnection {
     /// Writes what the room sent while the client reads; hangs up on a
     /// client whose buffer overflowed under the disconnect policy.
     async fn write_outbox(&mut self, socket: &mut WebSocket) -> Result<(), Hangup> {
-        while let Some(outgoing) = self.outbox.next() {
+        // A bounded batch: then the loop hears the client (its pongs, its
+        // commands) before writing more.
+        for _ in 0..WRITE_BATCH {
+            let Some(outgoing) = self.outbox.next() else {
+                return Ok(());
+            };
             match outgoing {
                 Outgoing::Frame(json) => {
                     self.frames
@@ -232,6 +244,8 @@ impl ChatConnection {
                 }
             }
         }
+        // More may be waiting: come back to it after a look around.
+        self.outbox.wake();
         Ok(())
     }
 

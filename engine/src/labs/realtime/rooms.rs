@@ -144,12 +144,16 @@ impl Rooms {
             }
             members.next_key += 1;
             let key = members.next_key;
+            let first_of_name = !members.has(&name);
             members.members.push(Member {
                 key,
                 name: name.clone(),
                 outbox,
             });
-            members.presence(&name, true, Some(key));
+            // A second tab of someone already here changes nobody's list.
+            if first_of_name {
+                members.presence(&name, true, Some(key));
+            }
             key
         };
         *inner.per_student.entry(student.clone()).or_default() += 1;
@@ -184,7 +188,9 @@ impl Rooms {
         let empty = {
             let mut members = seat.room.lock();
             members.members.retain(|member| member.key != seat.key);
-            members.presence(&seat.name, false, None);
+            if !members.has(&seat.name) {
+                members.presence(&seat.name, false, None);
+            }
             members.members.is_empty()
         };
         if empty {
@@ -229,6 +235,10 @@ impl Room {
 }
 
 impl RoomInner {
+    fn has(&self, name: &str) -> bool {
+        self.members.iter().any(|m| m.name == name)
+    }
+
     fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.members.iter().map(|m| m.name.clone()).collect();
         names.sort();
@@ -386,6 +396,11 @@ impl Outbox {
         self.lock().frames.len()
     }
 
+    /// Makes the next [`Outbox::changed`] resolve at once.
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     /// Resolves once something was queued or changed.
     pub(crate) async fn changed(&self) {
         self.wake.notified().await;
@@ -478,6 +493,38 @@ mod tests {
         assert_eq!(rooms.count(), 1);
         drop(ada);
         assert_eq!(rooms.count(), 0);
+    }
+
+    #[test]
+    fn a_second_tab_of_someone_present_is_not_news() {
+        let rooms = rooms();
+        let watcher = Outbox::new(8, SlowClientPolicy::DropOldest);
+        let _bob = rooms
+            .join(
+                "r".into(),
+                &StudentId::from_raw("b"),
+                "Bob".into(),
+                watcher.clone(),
+            )
+            .unwrap();
+        let ada = StudentId::from_raw("a");
+        let tab = |rooms: &Arc<Rooms>| {
+            rooms
+                .join(
+                    "r".into(),
+                    &ada,
+                    "Ada".into(),
+                    Outbox::new(8, SlowClientPolicy::DropOldest),
+                )
+                .unwrap()
+        };
+        let (first, second) = (tab(&rooms), tab(&rooms));
+        assert!(text(watcher.next()).contains(r#""joined":true"#));
+        assert_eq!(watcher.next(), None, "the second tab is not announced");
+        drop(first);
+        assert_eq!(watcher.next(), None, "Ada is still here");
+        drop(second);
+        assert!(text(watcher.next()).contains(r#""joined":false"#));
     }
 
     #[test]

@@ -18,6 +18,10 @@ use crate::students::StudentId;
 pub(super) const MAX_INCOMING_BYTES: usize = 4 * 1024;
 /// Messages one socket may send per second; more closes it (1008).
 pub(super) const MAX_MESSAGES_PER_SECOND: u32 = 10;
+/// A frame the client's connection has not taken in this long means the
+/// client stopped reading (its network stalled, or it vanished): the
+/// server hangs up rather than wait for TCP to give up, minutes later.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// WebSocket close codes (RFC 6455, section 7.4.1).
 pub(super) const GOING_AWAY: u16 = 1001;
@@ -111,11 +115,14 @@ impl FramesTrace {
     ) -> Result<usize, Hangup> {
         let bytes = frame_size(message.clone().into_data().len());
         self.frame("sent", &message);
-        socket
-            .send(message)
-            .await
-            .map_err(|_| Hangup(GOING_AWAY, "the client stopped reading"))?;
-        Ok(bytes)
+        match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+            Ok(Ok(())) => Ok(bytes),
+            Ok(Err(_)) => Err(Hangup(GOING_AWAY, "the client went away")),
+            Err(_) => Err(Hangup(
+                POLICY_VIOLATION,
+                "the client took nothing for 10 seconds: it stopped reading",
+            )),
+        }
     }
 
     /// Ends the socket: a close frame if the server is the one hanging up,
@@ -158,8 +165,12 @@ pub(super) struct Heartbeat {
 
 impl Heartbeat {
     pub(super) fn every(heartbeat: Duration) -> Self {
+        let mut interval = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+        // A tick missed while the socket was busy writing must not come back
+        // as a burst that finds the last ping "unanswered" at once.
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Self {
-            interval: tokio::time::interval_at(Instant::now() + heartbeat, heartbeat),
+            interval,
             unanswered: false,
         }
     }
@@ -180,7 +191,8 @@ impl Heartbeat {
     }
 }
 
-/// At most [`MAX_MESSAGES_PER_SECOND`] messages in any one-second window.
+/// At most [`MAX_MESSAGES_PER_SECOND`] messages per one-second window, each
+/// window starting with the first message after the last one ended.
 pub(super) struct MessageBudget {
     window_started: Instant,
     used: u32,
