@@ -139,7 +139,7 @@ pub(crate) fn RealtimeChat() -> impl IntoView {
                 </button>
                 <p class="chat-status" role="status">
                     {move || if chat.connected.get() {
-                        format!("You are {} in room {}.", chat.you.get(), chat.room.get())
+                        format!("You are {} in room {}, on {}.", chat.you.get(), chat.room.get(), chat.server.get())
                     } else {
                         "Not in a room. Everyone who joins with the same code is in the same room.".to_string()
                     }}

@@ -291,3 +291,47 @@ pub fn trace_id_of(response: &reqwest::Response) -> String {
     assert_eq!(parts[1].len(), 32);
     parts[1].to_string()
 }
+
+/// A TCP proxy in front of Redis that the test can cut and restore.
+pub struct RedisProxy {
+    /// The port it listens on.
+    pub port: u16,
+    task: tokio::task::JoinHandle<()>,
+    connections: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl RedisProxy {
+    /// Listens on `port` (0 for any) and relays each connection to Redis.
+    pub async fn start(port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let tracked = connections.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let connection = tokio::spawn(async move {
+                    if let Ok(mut redis) = tokio::net::TcpStream::connect("127.0.0.1:6379").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut redis).await;
+                    }
+                });
+                tracked.lock().unwrap().push(connection);
+            }
+        });
+        Self {
+            port,
+            task,
+            connections,
+        }
+    }
+
+    /// Stops accepting and drops every open connection: Redis is "down".
+    pub fn cut(self) -> u16 {
+        self.task.abort();
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+        self.port
+    }
+}

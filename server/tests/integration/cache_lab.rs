@@ -1,12 +1,9 @@
 //! The cache lab over real HTTP, on the in-process backend and on a real
 //! Redis (skipped, saying so, when no Redis answers on 127.0.0.1:6379).
 
-use std::sync::Arc;
-
-use crate::common::TestServer;
+use crate::common::{RedisProxy as Proxy, TestServer};
 use serde_json::{json, Value};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
 const REDIS: &str = "127.0.0.1:6379";
 
@@ -271,46 +268,6 @@ async fn bad_requests_get_4xx_with_a_reason() {
         body["cache_error"].as_str().unwrap().contains("REDIS_URL"),
         "{body}"
     );
-}
-
-/// A TCP proxy in front of Redis that the test can cut and restore.
-struct Proxy {
-    port: u16,
-    task: JoinHandle<()>,
-    connections: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    async fn start(port: u16) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let connections: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let tracked = connections.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let connection = tokio::spawn(async move {
-                    if let Ok(mut redis) = TcpStream::connect(REDIS).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut redis).await;
-                    }
-                });
-                tracked.lock().unwrap().push(connection);
-            }
-        });
-        Self {
-            port,
-            task,
-            connections,
-        }
-    }
-
-    /// Stops accepting and drops every open connection: Redis is "down".
-    fn cut(self) -> u16 {
-        self.task.abort();
-        for connection in self.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
-        self.port
-    }
 }
 
 async fn redis_answers() -> bool {

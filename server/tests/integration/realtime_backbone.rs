@@ -6,12 +6,14 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use serde_json::json;
+use std::time::Duration;
+
+use serde_json::{json, Value};
 use tokio::net::TcpStream;
 
-use super::realtime_chat::{next_of, say, Guest, Site};
-use super::realtime_lab::PATIENCE;
-use crate::common::repo_root;
+use super::realtime_chat::{next_of, say, Guest, Site, Socket};
+use super::realtime_lab::{next_json, PATIENCE};
+use crate::common::{repo_root, RedisProxy};
 
 const REDIS: &str = "127.0.0.1:6379";
 
@@ -143,4 +145,83 @@ async fn a_message_crosses_two_server_processes_through_redis_and_not_in_process
         next_of(&mut ada_socket, "message").await["text"],
         "from two"
     );
+}
+
+/// Says `probe` on `from` until `to` hears something, within [`PATIENCE`]:
+/// how a test waits for a backbone to come back without guessing how long.
+async fn until_heard(from: &mut Socket, to: &mut Socket, probe: &str) -> Value {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            say(from, probe).await;
+            // A short look: the probe either crossed by then or is lost, and
+            // at this pace the sender stays under its 10 messages a second.
+            let crossed = async {
+                loop {
+                    let heard = next_of(to, "message").await;
+                    if heard["text"] == probe {
+                        return heard;
+                    }
+                }
+            };
+            if let Ok(heard) = tokio::time::timeout(Duration::from_millis(300), crossed).await {
+                return heard;
+            }
+        }
+    })
+    .await
+    .expect("the backbone never came back")
+}
+
+#[tokio::test]
+async fn when_redis_goes_away_the_sender_is_told_and_the_chat_recovers_by_itself() {
+    if TcpStream::connect(REDIS).await.is_err() {
+        eprintln!("SKIPPED: no Redis answers on {REDIS}; this test needs a real Redis");
+        return;
+    }
+    // Process one reaches Redis through a proxy this test can cut.
+    let proxy = RedisProxy::start(0).await;
+    let one = Process::start(&format!("redis://127.0.0.1:{}", proxy.port));
+    let two = Process::start(&format!("redis://{REDIS}"));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let room = format!("outage-{}-{nanos}", std::process::id());
+    let (ada, bob) = (Guest::new(&one).await, Guest::new(&two).await);
+    ada.configure(&one, json!({ "backbone": "redis" })).await;
+    bob.configure(&two, json!({ "backbone": "redis" })).await;
+    let (mut ada_socket, ..) = ada.join(&one, &room).await;
+    let (mut bob_socket, ..) = bob.join(&two, &room).await;
+    say(&mut ada_socket, "before").await;
+    assert_eq!(next_of(&mut ada_socket, "message").await["text"], "before");
+    assert_eq!(next_of(&mut bob_socket, "message").await["text"], "before");
+
+    let port = proxy.cut();
+    say(&mut ada_socket, "during").await;
+    // Ada's own server still delivers it, and tells her it went no further
+    // (the refusal is the server's own answer, so it may come first).
+    let (first, second) = (
+        next_json(&mut ada_socket).await,
+        next_json(&mut ada_socket).await,
+    );
+    let (message, refused) = if first["type"] == "refused" {
+        (second, first)
+    } else {
+        (first, second)
+    };
+    assert_eq!(message["text"], "during");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("reached only the members connected to this server"),
+        "{refused}"
+    );
+
+    // Redis is back: both ways work again, with nobody reconnecting.
+    let _proxy = RedisProxy::start(port).await;
+    let heard = until_heard(&mut ada_socket, &mut bob_socket, "one to two").await;
+    assert_eq!(heard["text"], "one to two");
+    let heard = until_heard(&mut bob_socket, &mut ada_socket, "two to one").await;
+    assert_eq!(heard["text"], "two to one");
 }
