@@ -291,7 +291,7 @@ mod browser {
             chat.problem.set(match (was_in, close.code(), reason.is_empty()) {
                 (_, 1000, _) => None,
                 (false, _, _) => Some(
-                    "The server refused to seat you: check the room code, and that you hold fewer than 4 chat connections."
+                    "The server refused to seat you. Check the room code (lowercase letters, digits and dashes); you may hold 4 chat connections at once, and after 10 joins in a row, one more every 3 seconds."
                         .into(),
                 ),
                 (true, code, true) => Some(format!("The socket closed (code {code}).")),

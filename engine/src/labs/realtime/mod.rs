@@ -67,7 +67,9 @@ impl Lab for RealtimeLab {
     }
 
     fn forget_idle(labs: &Labs) {
-        labs.get::<Self>().feeds.forget_idle(labs.clock.now_ms());
+        let realtime = labs.get::<Self>();
+        realtime.feeds.forget_idle(labs.clock.now_ms());
+        realtime.rooms.forget_idle();
     }
 }
 

@@ -11,12 +11,15 @@
 //! keeps no history and is gone when its last member leaves.
 
 use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use model::labs::realtime::{ChatFrame, SlowClientPolicy};
 use tokio::sync::{watch, Notify};
 
 use crate::error::ApiError;
+use crate::limiter::KeyedLimiter;
 use crate::students::StudentId;
 
 /// Connections one room holds: a class of 300 with room to spare.
@@ -25,12 +28,18 @@ pub(crate) const MAX_ROOM_MEMBERS: usize = 500;
 pub(crate) const MAX_CHATS_PER_STUDENT: u32 = 4;
 /// Chat connections the whole server holds.
 pub(crate) const MAX_CHAT_CONNECTIONS: usize = 1024;
+/// Joins one student may make in a row; then one more every
+/// [`JOIN_REFILL`]. Each join tells the whole room, so joining and leaving
+/// in a loop would flood everyone's send buffer with presence frames.
+const JOIN_BURST: u32 = 10;
+const JOIN_REFILL: Duration = Duration::from_secs(3);
 /// Longest room code.
 const MAX_CODE_CHARS: usize = 32;
 
 /// Every room, and how many chat connections each student holds.
 pub(crate) struct Rooms {
     inner: Mutex<RoomsInner>,
+    joins: KeyedLimiter<StudentId>,
     /// The server is shutting down: chat connections end.
     stopping: watch::Receiver<bool>,
 }
@@ -85,6 +94,11 @@ impl Rooms {
     pub(crate) fn new(stopping: watch::Receiver<bool>) -> Self {
         Self {
             inner: Mutex::default(),
+            joins: KeyedLimiter::new(
+                NonZeroU32::new(JOIN_BURST).expect("not zero"),
+                JOIN_REFILL,
+                "chat joins",
+            ),
             stopping,
         }
     }
@@ -119,6 +133,7 @@ impl Rooms {
                 retry_after_secs: 5,
             });
         }
+        self.joins.check(student)?;
         if inner.connections >= MAX_CHAT_CONNECTIONS {
             return Err(ApiError::Unavailable(format!(
                 "The server holds {MAX_CHAT_CONNECTIONS} chat connections, the most it allows; try again in a moment."
@@ -174,6 +189,11 @@ impl Rooms {
         if let Some(room) = room {
             room.lock().send_all(frame, None);
         }
+    }
+
+    /// Lets go of the join allowances of students who stopped joining.
+    pub(crate) fn forget_idle(&self) {
+        self.joins.forget_idle();
     }
 
     /// How many rooms exist now.
@@ -543,6 +563,24 @@ mod tests {
         assert!(matches!(join("r9"), Err(ApiError::TooManyRequests { .. })));
         drop(seats);
         assert!(join("r9").is_ok(), "leaving gives the seats back");
+    }
+
+    #[test]
+    fn joining_and_leaving_in_a_loop_is_cut_short() {
+        let rooms = rooms();
+        let student = StudentId::from_raw("a");
+        let join = || {
+            rooms.join(
+                "r".into(),
+                &student,
+                "Ada".into(),
+                Outbox::new(1, SlowClientPolicy::DropOldest),
+            )
+        };
+        for _ in 0..JOIN_BURST {
+            drop(join().unwrap());
+        }
+        assert!(matches!(join(), Err(ApiError::TooManyRequests { .. })));
     }
 
     #[test]
