@@ -26,8 +26,8 @@ use super::backbone::Relay;
 use super::feed::checked_text;
 use super::rooms::{checked_code, Outbox, Outgoing, Rooms, Seat};
 use super::websocket::{
-    FramesTrace, Hangup, Heartbeat, MessageBudget, GOING_AWAY, MAX_INCOMING_BYTES,
-    POLICY_VIOLATION, UNSUPPORTED_DATA,
+    FramesTrace, Hangup, Heartbeat, MessageBudget, Received, GOING_AWAY, MAX_INCOMING_BYTES,
+    POLICY_VIOLATION,
 };
 use super::{RealtimeLab, MAX_CONNECTION_TIME};
 use crate::clock::Clock;
@@ -188,21 +188,10 @@ impl ChatConnection {
             tokio::select! {
                 () = self.outbox.changed() => {}
                 incoming = socket.recv() => {
-                    if let Some(Ok(message)) = &incoming {
-                        self.frames.frame("received", message);
-                    }
-                    match incoming {
-                        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
-                        Some(Ok(Message::Pong(_))) => heartbeat.pong(),
-                        // The library answers pings by itself.
-                        Some(Ok(Message::Ping(_))) => {}
-                        Some(Ok(Message::Binary(_))) => {
-                            return Err(Hangup(UNSUPPORTED_DATA, "text frames only: send a command as JSON text"));
-                        }
-                        Some(Ok(Message::Text(text))) => {
-                            budget.take(Instant::now())?;
-                            self.obey(socket, text.as_str()).await?;
-                        }
+                    match self.frames.received(incoming, &mut heartbeat, &mut budget, "text frames only: send a command as JSON text")? {
+                        Received::Left => return Ok(()),
+                        Received::Text(text) => self.obey(socket, &text).await?,
+                        Received::Nothing => {}
                     }
                 }
                 ping = heartbeat.due() => {

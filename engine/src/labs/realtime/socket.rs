@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use super::feed::{checked_text, Feed, Feeds, Open};
 use super::websocket::{
-    FramesTrace, Hangup, Heartbeat, MessageBudget, GOING_AWAY, MAX_INCOMING_BYTES, UNSUPPORTED_DATA,
+    FramesTrace, Hangup, Heartbeat, MessageBudget, Received, GOING_AWAY, MAX_INCOMING_BYTES,
 };
 use super::{RealtimeLab, MAX_CONNECTION_TIME};
 use crate::clock::Clock;
@@ -143,22 +143,12 @@ impl Connection {
                     self.send_news(socket).await?;
                 }
                 incoming = socket.recv() => {
-                    if let Some(Ok(message)) = &incoming {
-                        self.frames.frame("received", message);
+                    match self.frames.received(incoming, &mut heartbeat, &mut budget, "text frames only: send a message as text")? {
+                        Received::Left => return Ok(()),
+                        Received::Text(text) => self.publish(socket, &text).await?,
+                        Received::Nothing => {}
                     }
-                    match incoming {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
-                    Some(Ok(Message::Pong(_))) => heartbeat.pong(),
-                    // The library answers pings by itself.
-                    Some(Ok(Message::Ping(_))) => {}
-                    Some(Ok(Message::Binary(_))) => {
-                        return Err(Hangup(UNSUPPORTED_DATA, "text frames only: send a message as text"));
-                    }
-                    Some(Ok(Message::Text(text))) => {
-                        budget.take(Instant::now())?;
-                        self.publish(socket, text.as_str()).await?;
-                    }
-                }},
+                }
                 ping = heartbeat.due() => {
                     self.send(socket, ping?, 0).await?;
                 }

@@ -25,7 +25,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// WebSocket close codes (RFC 6455, section 7.4.1).
 pub(super) const GOING_AWAY: u16 = 1001;
-pub(super) const UNSUPPORTED_DATA: u16 = 1003;
+const UNSUPPORTED_DATA: u16 = 1003;
 pub(super) const POLICY_VIOLATION: u16 = 1008;
 
 /// Why the server ended a socket: the close frame's code and reason.
@@ -142,6 +142,47 @@ impl FramesTrace {
             u64::try_from(self.opened_at_ms).unwrap_or_default(),
         );
         self.traces.insert(&self.student, trace);
+    }
+}
+
+/// What a frame the client sent leaves the server to do.
+pub(super) enum Received {
+    /// The client closed the socket, or its connection broke.
+    Left,
+    /// A text frame, within the socket's budget.
+    Text(String),
+    /// Nothing more (a pong, a ping the library answered).
+    Nothing,
+}
+
+impl FramesTrace {
+    /// Records what `socket.recv()` gave and sorts it out: pongs answer the
+    /// heartbeat, text counts against the budget, binary hangs up with
+    /// `binary_refusal`.
+    pub(super) fn received(
+        &self,
+        incoming: Option<Result<Message, axum::Error>>,
+        heartbeat: &mut Heartbeat,
+        budget: &mut MessageBudget,
+        binary_refusal: &'static str,
+    ) -> Result<Received, Hangup> {
+        if let Some(Ok(message)) = &incoming {
+            self.frame("received", message);
+        }
+        match incoming {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Ok(Received::Left),
+            Some(Ok(Message::Pong(_))) => {
+                heartbeat.pong();
+                Ok(Received::Nothing)
+            }
+            // The library answers pings by itself.
+            Some(Ok(Message::Ping(_))) => Ok(Received::Nothing),
+            Some(Ok(Message::Binary(_))) => Err(Hangup(UNSUPPORTED_DATA, binary_refusal)),
+            Some(Ok(Message::Text(text))) => {
+                budget.take(Instant::now())?;
+                Ok(Received::Text(text.to_string()))
+            }
+        }
     }
 }
 
