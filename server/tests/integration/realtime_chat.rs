@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::realtime_lab::{next_json, PATIENCE};
+use super::realtime_lab::{event_field, next_json, PATIENCE};
 use crate::common::TestServer;
 
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -384,20 +384,7 @@ async fn the_upgrade_and_the_frames_are_in_the_students_own_traces() {
         serde_json::from_str(&ada.get(&server, &format!("/api/traces/{trace_id}")).await.1)
             .unwrap();
     assert_eq!(upgrade["status"], 101);
-    let join = upgrade["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["kind"] == "realtime.chat-join")
-        .expect("the join is in the upgrade's trace")
-        .clone();
-    let frames_trace = join["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|pair| pair[0] == "frames_trace")
-        .map(|pair| pair[1].as_str().unwrap().trim_matches('"').to_string())
-        .unwrap();
+    let frames_trace = event_field(&upgrade, "realtime.chat-join", "frames_trace");
     say(&mut socket, "for the record").await;
     next_json(&mut socket).await;
     socket.close(None).await.unwrap();

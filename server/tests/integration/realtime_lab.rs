@@ -254,6 +254,24 @@ async fn an_event_stream_resumes_after_last_event_id_with_exactly_what_was_misse
     server.stop().await;
 }
 
+/// The value of `field` in the first `kind` event of `trace` (a trace's
+/// JSON), unquoted: how the upgrade names its socket's frames trace.
+pub(crate) fn event_field(trace: &Value, kind: &str, field: &str) -> String {
+    let event = trace["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} event in {trace}"));
+    event["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pair| pair[0] == field)
+        .map(|pair| pair[1].as_str().unwrap().trim_matches('"').to_string())
+        .unwrap_or_else(|| panic!("no {field} in {event}"))
+}
+
 /// The next text frame's JSON (pings and pongs are skipped).
 pub(crate) async fn next_json<S>(socket: &mut S) -> Value
 where
@@ -340,20 +358,7 @@ async fn a_websocket_delivers_the_feed_and_publishes_what_it_is_sent() {
         .await
         .unwrap();
     assert_eq!(trace["status"], 101);
-    let upgrade = trace["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["kind"] == "realtime.upgrade")
-        .expect("the upgrade is in the trace")
-        .clone();
-    let frames_trace = upgrade["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|pair| pair[0] == "frames_trace")
-        .map(|pair| pair[1].as_str().unwrap().trim_matches('"').to_string())
-        .expect("the upgrade names the frames' trace");
+    let frames_trace = event_field(&trace, "realtime.upgrade", "frames_trace");
     socket.close(None).await.unwrap();
 
     // Once the socket is closed, its frames are a trace of the student's own.
