@@ -11,6 +11,7 @@ mod fetch;
 pub(crate) mod hashes;
 pub(crate) mod jobs;
 pub(crate) mod permissions;
+pub(crate) mod queue;
 pub(crate) mod ratelimit;
 pub(crate) mod realtime;
 pub(crate) mod realtime_chat;
@@ -105,6 +106,11 @@ pub const LAB_WIDGETS: &[LabWidget] = &[
         name: "realtime-chat",
         lab: "realtime",
         render: || view! { <realtime_chat::RealtimeChat/> }.into_any(),
+    },
+    LabWidget {
+        name: "queue-console",
+        lab: "queue",
+        render: || view! { <queue::QueueConsole/> }.into_any(),
     },
     LabWidget {
         name: "ratelimit-simulator",

@@ -34,6 +34,7 @@ pub mod contract;
 pub(crate) mod demo_keys;
 pub(crate) mod errors;
 pub mod http;
+pub mod queue;
 pub mod ratelimit;
 pub mod realtime;
 mod reference;
@@ -209,6 +210,7 @@ static REGISTRY: &[&dyn Registered] = &[
     &Entry::<ratelimit::RateLimitLab>::NEW,
     &Entry::<api::ApiLab>::NEW,
     &Entry::<realtime::RealtimeLab>::NEW,
+    &Entry::<queue::QueueLab>::NEW,
 ];
 
 /// A registered lab, as the registry holds it: [`Lab`] without its types.

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod http;
+pub mod queue;
 pub mod ratelimit;
 pub mod realtime;
 pub mod sql;

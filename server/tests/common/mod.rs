@@ -292,17 +292,19 @@ pub fn trace_id_of(response: &reqwest::Response) -> String {
     parts[1].to_string()
 }
 
-/// A TCP proxy in front of Redis that the test can cut and restore.
-pub struct RedisProxy {
+/// A TCP proxy in front of a service (Redis, RabbitMQ) that the test can
+/// cut and restore.
+pub struct ServiceProxy {
     /// The port it listens on.
     pub port: u16,
     task: tokio::task::JoinHandle<()>,
     connections: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
-impl RedisProxy {
-    /// Listens on `port` (0 for any) and relays each connection to Redis.
-    pub async fn start(port: u16) -> Self {
+impl ServiceProxy {
+    /// Listens on `port` (0 for any) and relays each connection to
+    /// `upstream` (`host:port`).
+    pub async fn start(port: u16, upstream: &'static str) -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
@@ -312,8 +314,8 @@ impl RedisProxy {
         let task = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 let connection = tokio::spawn(async move {
-                    if let Ok(mut redis) = tokio::net::TcpStream::connect("127.0.0.1:6379").await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut redis).await;
+                    if let Ok(mut service) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut service).await;
                     }
                 });
                 tracked.lock().unwrap().push(connection);
@@ -326,7 +328,7 @@ impl RedisProxy {
         }
     }
 
-    /// Stops accepting and drops every open connection: Redis is "down".
+    /// Stops accepting and drops every open connection: the service is "down".
     pub fn cut(self) -> u16 {
         self.task.abort();
         for connection in self.connections.lock().unwrap().drain(..) {

@@ -1,7 +1,7 @@
 //! The cache lab over real HTTP, on the in-process backend and on a real
 //! Redis (skipped, saying so, when no Redis answers on 127.0.0.1:6379).
 
-use crate::common::{RedisProxy as Proxy, TestServer};
+use crate::common::{ServiceProxy, TestServer};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 
@@ -280,7 +280,7 @@ async fn redis_backend_caches_expires_invalidates_and_survives_an_outage() {
         eprintln!("SKIPPED: no Redis answers on {REDIS}; this test needs a real Redis");
         return;
     }
-    let proxy = Proxy::start(0).await;
+    let proxy = ServiceProxy::start(0, REDIS).await;
     let url = format!("redis://127.0.0.1:{}", proxy.port);
     let server = TestServer::start_configured(crate::common::repo_root(), |config| {
         config.redis_url = Some(url)
@@ -307,7 +307,7 @@ async fn redis_backend_caches_expires_invalidates_and_survives_an_outage() {
 
     // It comes back on the same address; after the lab's one-second pause
     // (on the server's clock) it uses Redis again.
-    let _proxy = Proxy::start(port).await;
+    let _proxy = ServiceProxy::start(port, REDIS).await;
     server.clock.advance(2);
     assert_eq!(product(&server, &student, 12).await.1, "MISS");
     assert_eq!(product(&server, &student, 12).await.1, "HIT");

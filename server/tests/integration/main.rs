@@ -29,6 +29,7 @@ mod openapi;
 mod page_cache;
 mod pages;
 mod progress;
+mod queue_lab;
 mod ratelimit_lab;
 mod realtime_backbone;
 mod realtime_chat;

@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 
 use super::realtime_chat::{next_of, say, Guest, Site, Socket};
 use super::realtime_lab::{next_json, PATIENCE};
-use crate::common::{repo_root, RedisProxy};
+use crate::common::{repo_root, ServiceProxy};
 
 const REDIS: &str = "127.0.0.1:6379";
 
@@ -179,7 +179,7 @@ async fn when_redis_goes_away_the_sender_is_told_and_the_chat_recovers_by_itself
         return;
     }
     // Process one reaches Redis through a proxy this test can cut.
-    let proxy = RedisProxy::start(0).await;
+    let proxy = ServiceProxy::start(0, REDIS).await;
     let one = Process::start(&format!("redis://127.0.0.1:{}", proxy.port));
     let two = Process::start(&format!("redis://{REDIS}"));
     let nanos = std::time::SystemTime::now()
@@ -219,7 +219,7 @@ async fn when_redis_goes_away_the_sender_is_told_and_the_chat_recovers_by_itself
     );
 
     // Redis is back: both ways work again, with nobody reconnecting.
-    let _proxy = RedisProxy::start(port).await;
+    let _proxy = ServiceProxy::start(port, REDIS).await;
     let heard = until_heard(&mut ada_socket, &mut bob_socket, "one to two").await;
     assert_eq!(heard["text"], "one to two");
     let heard = until_heard(&mut bob_socket, &mut ada_socket, "two to one").await;
