@@ -93,6 +93,11 @@ impl Ledger {
             .collect()
     }
 
+    /// E-mails sent for message `id`.
+    pub(crate) fn emails_for(&self, id: &str) -> u32 {
+        self.sent.get(id).copied().unwrap_or(0)
+    }
+
     pub(crate) fn outbox(&self) -> Vec<SentEmail> {
         self.outbox.iter().rev().cloned().collect()
     }

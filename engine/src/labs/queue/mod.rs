@@ -15,17 +15,23 @@
 //! | `GET /labs/queue/dead` | the dead-letter queue |
 //! | `POST /labs/queue/dead/replay` | moves the dead letters back to the work queue |
 //!
+//! Exercises grade the settings by replaying a seeded schedule of
+//! duplicates, crashes and refusals on a virtual clock ([`replay`],
+//! [`checks`]).
+//!
 //! Brokers: in-process ([`memory`]) and RabbitMQ ([`rabbit`]), behind
 //! the operations in [`broker`]; the workers are in [`pool`], what the
 //! console shows in [`ledger`].
 
 mod broker;
+mod checks;
 mod job;
 mod ledger;
 mod memory;
 mod pool;
 mod queues;
 mod rabbit;
+mod replay;
 mod routes;
 
 use std::ops::RangeInclusive;
@@ -34,6 +40,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Lab, LabContext, LabSettings};
+use crate::grading::lab::LabChecks;
 use crate::labs::Labs;
 
 pub use model::labs::queue::QueueSettings;
@@ -60,6 +67,13 @@ impl Lab for QueueLab {
             .routes(routes!(routes::kill))
             .routes(routes!(routes::dead))
             .routes(routes!(routes::replay))
+    }
+
+    fn checks() -> Option<LabChecks> {
+        Some(LabChecks {
+            lab: Self::NAME,
+            load: checks::load,
+        })
     }
 
     fn forget_idle(labs: &Labs) {
