@@ -37,7 +37,7 @@ test('a killed worker\'s job comes back and is done once', async () => {
   await busy.waitFor({ timeout: 15_000 });
   const name = await busy.locator('.queue-worker-name').innerText();
   const id = name.replace('Worker ', '');
-  const kill = queue.getByRole('button', { name: `Kill worker ${id} now` });
+  const kill = queue.getByRole('button', { name: `Kill now (worker ${id})` });
   await kill.focus();
   await page.keyboard.press('Enter');
   await queue.getByText(`Worker ${id} killed holding`, { exact: false }).waitFor({ timeout: 15_000 });

@@ -206,9 +206,9 @@ pub(crate) fn QueueConsole() -> impl IntoView {
                             {armed.then_some(" · dies after its next e-mail")}
                         </span>
                         <button type="button" class="button-secondary" on:click=move |_| kill(id, false)
-                            aria-label=format!("Kill worker {id} now")>"Kill now"</button>
+                            aria-label=format!("Kill now (worker {id})")>"Kill now"</button>
                         <button type="button" class="button-quiet" disabled=armed on:click=move |_| kill(id, true)
-                            aria-label=format!("Kill worker {id} after its next e-mail")>"Kill after send"</button>
+                            aria-label=format!("Kill after send (worker {id})")>"Kill after send"</button>
                     </li>
                 }
             })

@@ -483,3 +483,59 @@ async fn a_rabbitmq_outage_loses_no_confirmed_job_and_the_lab_recovers_by_itself
     );
     clear(&server, &student).await;
 }
+
+/// Grades `exercise` from the student's stored lab settings: (score, max, body).
+async fn grade(
+    server: &TestServer,
+    student: &reqwest::Client,
+    exercise: &str,
+) -> (u64, u64, Value) {
+    let response = student
+        .post(server.url(&format!("/api/exercises/{exercise}/attempts")))
+        .json(&json!({ "answer": {} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "attempt at {exercise}");
+    let graded: Value = response.json().await.unwrap();
+    let outcome = graded["outcome"].clone();
+    (
+        outcome["score"].as_u64().unwrap(),
+        outcome["max"].as_u64().unwrap(),
+        outcome,
+    )
+}
+
+#[tokio::test]
+async fn the_exactly_once_exercise_replays_the_students_own_settings() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let (score, max, outcome) = grade(&server, &student, "queue-exactly-once").await;
+    assert!(score < max, "the defaults send duplicates: {outcome}");
+    assert!(
+        outcome.to_string().contains("sent more than once"),
+        "{outcome}"
+    );
+
+    configure(
+        &server,
+        &student,
+        json!({ "ack": "before-work", "idempotent": true }),
+    )
+    .await;
+    let (score, max, outcome) = grade(&server, &student, "queue-exactly-once").await;
+    assert!(score < max);
+    assert!(
+        outcome.to_string().contains("lost by crashed workers"),
+        "{outcome}"
+    );
+
+    configure(
+        &server,
+        &student,
+        json!({ "ack": "after-work", "idempotent": true }),
+    )
+    .await;
+    let (score, max, outcome) = grade(&server, &student, "queue-exactly-once").await;
+    assert_eq!(score, max, "{outcome}");
+}
