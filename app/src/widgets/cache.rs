@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::settings_draft::{choice_name, choice_named, SettingsDraft};
+use super::settings_draft::{choice_name, choice_named, number_field, Bounds, SettingsDraft};
 use crate::model::labs::cache::{Backend, CacheSettings, Sample, Stats, Strategy};
 
 /// What the strategy picker calls each strategy.
@@ -276,19 +276,6 @@ pub(crate) fn CacheConsole() -> impl IntoView {
     };
 
     type Field<T> = (fn(&CacheSettings) -> T, fn(&mut CacheSettings, T));
-    let number = move |(get, set): Field<u32>, label: &'static str, min: u32, max: u32| {
-        view! {
-            <label class="field">
-                <span class="field-label">{label}</span>
-                <input type="number" min=min max=max inputmode="numeric"
-                    prop:value=move || draft.read(|s| get(s).to_string()).unwrap_or_default()
-                    on:change=move |ev| {
-                        let value = event_target_value(&ev).parse::<u32>().unwrap_or(0);
-                        draft.edit(|s| set(s, value))
-                    }/>
-            </label>
-        }
-    };
     let toggle = move |(get, set): Field<bool>, label: &'static str| {
         view! {
             <label class="choice">
@@ -327,9 +314,9 @@ pub(crate) fn CacheConsole() -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </label>
-                {number((|s| s.ttl_secs, |s, n| s.ttl_secs = n), "TTL (seconds)", 1, 3600)}
-                {number((|s| s.capacity, |s, n| s.capacity = n), "Capacity (entries)", 1, 10_000)}
-                {number((|s| s.origin_latency_ms, |s, n| s.origin_latency_ms = n), "Origin latency (ms)", 0, 2000)}
+                {number_field(draft, "TTL (seconds)", Bounds::whole("1", "3600"), |s| s.ttl_secs, |s, n| s.ttl_secs = n)}
+                {number_field(draft, "Capacity (entries)", Bounds::whole("1", "10000"), |s| s.capacity, |s, n| s.capacity = n)}
+                {number_field(draft, "Origin latency (ms)", Bounds::whole("0", "2000"), |s| s.origin_latency_ms, |s, n| s.origin_latency_ms = n)}
                 {toggle((|s| s.invalidate_on_write, |s, on| s.invalidate_on_write = on), "Invalidate on write")}
                 {toggle((|s| s.coalescing, |s, on| s.coalescing = on), "Coalesce concurrent misses")}
                 <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=save>"Save settings"</button>

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::settings_draft::{choice_name, choice_named, SettingsDraft};
+use super::settings_draft::{choice_name, choice_named, number_field, Bounds, SettingsDraft};
 use crate::model::labs::queue::{
     AckMode, Broker, DeadLetter, JobState, QueuePoint, QueueSettings, QueueStatus, WorkerState,
 };
@@ -163,20 +163,6 @@ pub(crate) fn QueueConsole() -> impl IntoView {
         leptos::task::spawn_local(browser::kill(id, after_send, status, message));
     };
 
-    type Field<T> = (fn(&QueueSettings) -> T, fn(&mut QueueSettings, T));
-    let number = move |(get, set): Field<u32>, label: &'static str, min: u32, max: u32| {
-        view! {
-            <label class="field">
-                <span class="field-label">{label}</span>
-                <input type="number" min=min max=max inputmode="numeric"
-                    prop:value=move || draft.read(|s| get(s).to_string()).unwrap_or_default()
-                    on:change=move |ev| {
-                        let value = event_target_value(&ev).parse::<u32>().unwrap_or(0);
-                        draft.edit(|s| set(s, value))
-                    }/>
-            </label>
-        }
-    };
     let counts = move || status.with(|s| s.counts.clone());
     let figure = move |label: &'static str,
                        value: fn(&crate::model::labs::queue::QueueCounts) -> u64,
@@ -274,10 +260,10 @@ pub(crate) fn QueueConsole() -> impl IntoView {
                         {[AckMode::AfterWork, AckMode::BeforeWork].into_iter().map(|ack| view! { <option value=choice_name(&ack)>{ack_label(ack)}</option> }).collect_view()}
                     </select>
                 </label>
-                {number((|s| s.workers, |s, n| s.workers = n), "Workers", 0, 4)}
-                {number((|s| s.work_ms, |s, n| s.work_ms = n), "Work per job (ms)", 0, 10_000)}
-                {number((|s| s.max_attempts, |s, n| s.max_attempts = n), "Attempts before dead-lettering", 1, 10)}
-                {number((|s| s.retry_backoff_ms, |s, n| s.retry_backoff_ms = n), "First retry after (ms)", 0, 30_000)}
+                {number_field(draft, "Workers", Bounds::whole("0", "4"), |s| s.workers, |s, n| s.workers = n)}
+                {number_field(draft, "Work per job (ms)", Bounds::whole("0", "10000"), |s| s.work_ms, |s, n| s.work_ms = n)}
+                {number_field(draft, "Attempts before dead-lettering", Bounds::whole("1", "10"), |s| s.max_attempts, |s, n| s.max_attempts = n)}
+                {number_field(draft, "First retry after (ms)", Bounds::whole("0", "30000"), |s| s.retry_backoff_ms, |s, n| s.retry_backoff_ms = n)}
                 <label class="choice">
                     <input type="checkbox" prop:checked=move || draft.read(|s| s.idempotent).unwrap_or(false)
                         on:change=move |ev| {

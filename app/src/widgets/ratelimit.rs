@@ -2,12 +2,9 @@
 //! with a chart of accepted and refused requests over the limiter's level)
 //! and the side-by-side simulator.
 
-use std::fmt::Display;
-use std::str::FromStr;
-
 use leptos::prelude::*;
 
-use super::settings_draft::{choice_name, choice_named, SettingsDraft};
+use super::settings_draft::{choice_name, choice_named, number_field, Bounds, SettingsDraft};
 use crate::model::labs::ratelimit::{KeyBy, Kind, Pattern, RateLimitSettings, Simulation};
 
 /// What the console and the simulator call each algorithm.
@@ -97,27 +94,6 @@ fn BurstChart(shots: Vec<Shot>, capacity: u32) -> impl IntoView {
     }
 }
 
-/// A number field of the limiter's settings; `step` is the input's step.
-fn number_field<T: FromStr + Display + Default + 'static>(
-    draft: SettingsDraft<RateLimitSettings>,
-    label: &'static str,
-    step: &'static str,
-    get: fn(&RateLimitSettings) -> T,
-    set: fn(&mut RateLimitSettings, T),
-) -> impl IntoView {
-    view! {
-        <label class="field">
-            <span class="field-label">{label}</span>
-            <input type="number" min="0" step=step inputmode="decimal"
-                prop:value=move || draft.read(|s| get(s).to_string()).unwrap_or_default()
-                on:change=move |ev| {
-                    let value = event_target_value(&ev).parse::<T>().unwrap_or_default();
-                    draft.edit(|s| set(s, value))
-                }/>
-        </label>
-    }
-}
-
 /// Settings and the burst tool.
 #[island(lazy)]
 pub(crate) fn RateLimitConsole() -> impl IntoView {
@@ -196,9 +172,9 @@ pub(crate) fn RateLimitConsole() -> impl IntoView {
                         {Kind::ALL.into_iter().map(|kind| view! { <option value=choice_name(&kind)>{algorithm_label(kind)}</option> }).collect_view()}
                     </select>
                 </label>
-                {number_field(draft, "Capacity / limit", "1", |s| s.capacity, |s, n| s.capacity = n)}
-                {number_field(draft, "Rate per second", "0.1", |s| s.rate_per_sec, |s, n| s.rate_per_sec = n)}
-                {number_field(draft, "Window (seconds)", "1", |s| s.window_secs, |s, n| s.window_secs = n)}
+                {number_field(draft, "Capacity / limit", Bounds { min: "0", max: None, step: "1" }, |s| s.capacity, |s, n| s.capacity = n)}
+                {number_field(draft, "Rate per second", Bounds { min: "0", max: None, step: "0.1" }, |s| s.rate_per_sec, |s, n| s.rate_per_sec = n)}
+                {number_field(draft, "Window (seconds)", Bounds { min: "0", max: None, step: "1" }, |s| s.window_secs, |s, n| s.window_secs = n)}
                 <label class="field">
                     <span class="field-label">"Count requests by"</span>
                     <select prop:value=move || choice_name(&draft.read(|s| s.key).unwrap_or_default())

@@ -3,6 +3,9 @@
 //! /labs/<lab>/settings`. The one way the lab consoles hold settings; the
 //! settings are the lab's own type from `model`, as the server sends it.
 
+use std::fmt::Display;
+use std::str::FromStr;
+
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -125,5 +128,57 @@ mod tests {
             Some(Strategy::WriteThrough)
         );
         assert_eq!(choice_named(&Strategy::ALL, "nope"), None);
+    }
+}
+
+/// What a number field accepts, as its HTML attributes say it (the
+/// browser's spinner and keyboard follow them; the server still checks).
+#[derive(Clone, Copy)]
+pub(crate) struct Bounds {
+    pub(crate) min: &'static str,
+    pub(crate) max: Option<&'static str>,
+    pub(crate) step: &'static str,
+}
+
+impl Bounds {
+    /// Whole numbers from `min` to `max`.
+    pub(crate) const fn whole(min: &'static str, max: &'static str) -> Self {
+        Self {
+            min,
+            max: Some(max),
+            step: "1",
+        }
+    }
+}
+
+/// A labelled number input for one field of `draft`: it shows the draft's
+/// value and writes a change back (an entry that is no number becomes the
+/// type's default, which the server's validation then names).
+pub(crate) fn number_field<S, T>(
+    draft: SettingsDraft<S>,
+    label: &'static str,
+    bounds: Bounds,
+    get: fn(&S) -> T,
+    set: fn(&mut S, T),
+) -> impl IntoView
+where
+    S: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    T: FromStr + Display + Default + 'static,
+{
+    let inputmode = if bounds.step.contains('.') {
+        "decimal"
+    } else {
+        "numeric"
+    };
+    view! {
+        <label class="field">
+            <span class="field-label">{label}</span>
+            <input type="number" min=bounds.min max=bounds.max step=bounds.step inputmode=inputmode
+                prop:value=move || draft.read(|s| get(s).to_string()).unwrap_or_default()
+                on:change=move |ev| {
+                    let value = event_target_value(&ev).parse::<T>().unwrap_or_default();
+                    draft.edit(|s| set(s, value))
+                }/>
+        </label>
     }
 }

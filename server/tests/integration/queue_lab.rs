@@ -343,6 +343,20 @@ async fn students_have_their_own_queues_and_bad_requests_are_refused_with_reason
         .unwrap();
     assert_eq!(response.status(), 404);
     assert!(response.text().await.unwrap().contains("none is running"));
+    for _ in 0..9 {
+        let response = ana
+            .post(server.url("/labs/queue/workers/77/kill"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+    }
+    let response = ana
+        .post(server.url("/labs/queue/workers/77/kill"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429, "kills in a loop are refused");
 
     // A full queue refuses more, saying how many wait.
     for _ in 0..9 {

@@ -28,6 +28,10 @@ const IDLE_MS: i64 = 10 * 60 * 1000;
 /// [`PUBLISH_REFILL`] (100 a second).
 const PUBLISH_BURST: u32 = 500;
 const PUBLISH_REFILL: Duration = Duration::from_millis(10);
+/// Kills one student may make in a row, then one a second: each starts a
+/// worker (on RabbitMQ, a channel), so a loop of kills is refused.
+const KILL_BURST: u32 = 10;
+const KILL_REFILL: Duration = Duration::from_secs(1);
 
 /// Every student's queue and workers, and the brokers behind them.
 pub struct Queues {
@@ -35,6 +39,7 @@ pub struct Queues {
     rabbit: Option<Arc<RabbitBroker>>,
     pools: Mutex<HashMap<StudentId, Arc<Pool>>>,
     pub(crate) publishes: KeyedLimiter<StudentId>,
+    pub(crate) kills: KeyedLimiter<StudentId>,
     clock: Arc<dyn Clock>,
     stopping: watch::Receiver<bool>,
 }
@@ -52,6 +57,11 @@ impl Queues {
                 NonZeroU32::new(PUBLISH_BURST).expect("nonzero"),
                 PUBLISH_REFILL,
                 "messages published to the queue",
+            ),
+            kills: KeyedLimiter::new(
+                NonZeroU32::new(KILL_BURST).expect("nonzero"),
+                KILL_REFILL,
+                "worker kills",
             ),
             clock: context.clock.clone(),
             stopping: context.stopping.clone(),
@@ -113,5 +123,6 @@ impl Queues {
             keep
         });
         self.publishes.forget_idle();
+        self.kills.forget_idle();
     }
 }

@@ -240,6 +240,7 @@ impl LabEvent for Killed {
     responses(
         (status = 202, description = "The worker as it was told", body = model::labs::queue::WorkerView),
         (status = 404, description = "You have no worker with this number", body = model::ErrorBody),
+        (status = 429, description = "More than 10 kills in a row (then one a second)", body = model::ErrorBody),
     ))]
 pub(super) async fn kill(
     LabState(queues): LabState<QueueLab>,
@@ -249,6 +250,7 @@ pub(super) async fn kill(
     Path(id): Path<u32>,
     Query(query): Query<KillWorker>,
 ) -> Result<(StatusCode, Json<model::labs::queue::WorkerView>), ApiError> {
+    queues.kills.check(&student.id)?;
     let pool = queues.pool(&student.id, &settings)?;
     let Some(view) = pool.kill(id, query.at) else {
         let ids: Vec<String> = pool.workers().iter().map(|w| w.id.to_string()).collect();
