@@ -214,6 +214,24 @@ pub async fn answer(
     assert_eq!(response.status(), 200);
 }
 
+/// Grades `exercise` for `client` from what the server holds for them
+/// (an empty answer): the graded outcome (`score`, `max`, `checks`).
+pub async fn graded_outcome(
+    server: &TestServer,
+    client: &reqwest::Client,
+    exercise: &str,
+) -> serde_json::Value {
+    let response = client
+        .post(server.url(&format!("/api/exercises/{exercise}/attempts")))
+        .json(&serde_json::json!({ "answer": {} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "attempt at {exercise}");
+    let graded: serde_json::Value = response.json().await.unwrap();
+    graded["outcome"].clone()
+}
+
 /// Runs the real `workbench` binary with `args`, feeding it `stdin`;
 /// returns the exit code, stdout and stderr.
 pub fn run_workbench(

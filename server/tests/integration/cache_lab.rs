@@ -315,15 +315,7 @@ async fn redis_backend_caches_expires_invalidates_and_survives_an_outage() {
 
 /// Grades `exercise` for `client` from what the lab holds for them; (score, max).
 async fn grade(server: &TestServer, client: &reqwest::Client, exercise: &str) -> (u64, u64) {
-    let response = client
-        .post(server.url(&format!("/api/exercises/{exercise}/attempts")))
-        .json(&json!({ "answer": {} }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "attempt at {exercise}");
-    let graded: Value = response.json().await.unwrap();
-    let outcome = &graded["outcome"];
+    let outcome = crate::common::graded_outcome(server, client, exercise).await;
     (
         outcome["score"].as_u64().unwrap(),
         outcome["max"].as_u64().unwrap(),

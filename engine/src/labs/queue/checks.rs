@@ -123,10 +123,6 @@ impl Checker for Spec {
         }
     }
 
-    fn graded_part(&self, answer: &Value) -> Value {
-        answer.clone()
-    }
-
     fn grade<'a>(
         &'a self,
         answer: &'a Value,

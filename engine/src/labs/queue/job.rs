@@ -44,6 +44,12 @@ impl JobMessage {
         }
     }
 
+    /// The same job replayed from the dead-letter queue: its attempts
+    /// start afresh.
+    pub(crate) fn first_attempt(self) -> Self {
+        Self { attempt: 1, ..self }
+    }
+
     /// The subject line of its e-mail.
     pub(crate) fn subject(&self) -> String {
         format!("Your order #{} is confirmed", self.order)

@@ -121,7 +121,11 @@ impl MemoryBroker {
         let Some(queue) = queues.get_mut(&names.work) else {
             return Vec::new();
         };
-        let replayed: Vec<JobMessage> = queue.dead.drain(..).map(first_attempt).collect();
+        let replayed: Vec<JobMessage> = queue
+            .dead
+            .drain(..)
+            .map(JobMessage::first_attempt)
+            .collect();
         queue
             .ready
             .extend(replayed.iter().cloned().map(|message| (message, false)));
@@ -152,14 +156,6 @@ impl MemoryBroker {
         if empty {
             queues.remove(&names.work);
         }
-    }
-}
-
-/// A replayed dead letter starts its attempts afresh.
-pub(crate) fn first_attempt(message: JobMessage) -> JobMessage {
-    JobMessage {
-        attempt: 1,
-        ..message
     }
 }
 

@@ -25,7 +25,6 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 
 use super::broker::{BrokerDown, Delivery, QueueNames, Receipt};
 use super::job::JobMessage;
-use super::memory::first_attempt;
 
 /// How long connecting, or one operation, may take before RabbitMQ counts as down.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -284,7 +283,7 @@ impl RabbitBroker {
                 break;
             };
             if let Some(message) = JobMessage::from_bytes(&got.delivery.data) {
-                let message = first_attempt(message);
+                let message = message.first_attempt();
                 Self::send(&link, &names.work, &message, None).await?;
                 moved.push(message);
             }
