@@ -13,6 +13,7 @@ fn broker_label(broker: Broker) -> &'static str {
     match broker {
         Broker::InProcess => "in-process (no service)",
         Broker::RabbitMq => "RabbitMQ",
+        Broker::Nats => "NATS JetStream",
     }
 }
 

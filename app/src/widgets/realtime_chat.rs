@@ -70,6 +70,8 @@ fn backbone_label(backbone: Backbone) -> &'static str {
     match backbone {
         Backbone::InProcess => "None: this server process only",
         Backbone::Redis => "Redis pub/sub",
+        Backbone::Nats => "NATS pub/sub",
+        Backbone::JetStream => "NATS JetStream (durable log)",
     }
 }
 

@@ -57,17 +57,22 @@ pub enum Broker {
     /// queue whose messages expire back into the work queue.
     #[serde(rename = "rabbitmq")]
     RabbitMq,
+    /// NATS JetStream: a stream that keeps each job until a worker
+    /// acknowledges it, pulled one message at a time; a worker that stops
+    /// saying it is still working loses its job after the ack wait.
+    Nats,
 }
 
 impl Broker {
     /// Every broker, in the order the console offers them.
-    pub const ALL: [Broker; 2] = [Broker::InProcess, Broker::RabbitMq];
+    pub const ALL: [Broker; 3] = [Broker::InProcess, Broker::RabbitMq, Broker::Nats];
 
     /// The name the API and the console use.
     pub fn as_str(self) -> &'static str {
         match self {
             Broker::InProcess => "in-process",
             Broker::RabbitMq => "rabbitmq",
+            Broker::Nats => "nats",
         }
     }
 }

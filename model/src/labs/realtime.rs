@@ -201,11 +201,23 @@ pub enum Backbone {
     /// Redis pub/sub: every server process subscribed hears the message;
     /// one that was not listening at that moment never will.
     Redis,
+    /// NATS core pub/sub: as Redis pub/sub, on NATS.
+    Nats,
+    /// A durable log (a NATS JetStream stream): every server process reads
+    /// it from where it stopped, so one that was away catches up on what
+    /// it missed, in order.
+    #[serde(rename = "jetstream")]
+    JetStream,
 }
 
 impl Backbone {
     /// Every backbone, in the order the console offers them.
-    pub const ALL: [Backbone; 2] = [Backbone::InProcess, Backbone::Redis];
+    pub const ALL: [Backbone; 4] = [
+        Backbone::InProcess,
+        Backbone::Redis,
+        Backbone::Nats,
+        Backbone::JetStream,
+    ];
 }
 
 /// The chat socket's query: the room to join.

@@ -1,6 +1,7 @@
 //! The queue lab over real HTTP against a server on port 0: jobs through
-//! the in-process broker and through a real RabbitMQ (skipped, saying so,
-//! when none answers on 127.0.0.1:5672), workers killed mid-job, retries,
+//! the in-process broker and through a real RabbitMQ and NATS JetStream
+//! (each skipped, saying so, when none answers on its standard port),
+//! workers killed mid-job, retries,
 //! the dead-letter queue, duplicates, and a broker outage through a proxy
 //! the test owns.
 
@@ -13,6 +14,7 @@ use crate::common::{repo_root, ServiceProxy, TestServer};
 use crate::realtime_lab::PATIENCE;
 
 const RABBITMQ: &str = "127.0.0.1:5672";
+const NATS: &str = "127.0.0.1:4222";
 
 async fn configure(server: &TestServer, student: &reqwest::Client, settings: Value) {
     let response = student
@@ -395,17 +397,18 @@ async fn students_have_their_own_queues_and_bad_requests_are_refused_with_reason
     assert!(response.text().await.unwrap().contains("amqp"));
 }
 
-async fn rabbitmq_answers() -> bool {
-    if TcpStream::connect(RABBITMQ).await.is_ok() {
+/// Whether a real broker answers at `address`; says so when none does.
+async fn answers(name: &str, address: &str) -> bool {
+    if TcpStream::connect(address).await.is_ok() {
         return true;
     }
-    eprintln!("SKIPPED: no RabbitMQ answers on {RABBITMQ}; this test needs a real RabbitMQ");
+    eprintln!("SKIPPED: no {name} answers on {address}; this test needs a real {name}");
     false
 }
 
 #[tokio::test]
 async fn rabbitmq_redelivers_retries_dead_letters_and_deduplicates() {
-    if !rabbitmq_answers().await {
+    if !answers("RabbitMQ", RABBITMQ).await {
         return;
     }
     let server = TestServer::start_configured(repo_root(), |config| {
@@ -417,21 +420,73 @@ async fn rabbitmq_redelivers_retries_dead_letters_and_deduplicates() {
 }
 
 #[tokio::test]
-async fn a_rabbitmq_outage_loses_no_confirmed_job_and_the_lab_recovers_by_itself() {
-    if !rabbitmq_answers().await {
+async fn nats_jetstream_redelivers_retries_dead_letters_and_deduplicates() {
+    if !answers("NATS", NATS).await {
         return;
     }
-    let proxy = ServiceProxy::start(0, RABBITMQ).await;
-    let url = format!("amqp://127.0.0.1:{}/%2f", proxy.port);
     let server = TestServer::start_configured(repo_root(), |config| {
-        config.services = vec![("amqp".into(), url)];
+        config.services = vec![("nats".into(), format!("nats://{NATS}"))];
+    })
+    .await;
+    let student = server.browser();
+    broker_keeps_its_promises(&server, &student, json!({ "broker": "nats" })).await;
+}
+
+#[tokio::test]
+async fn a_rabbitmq_outage_loses_no_confirmed_job_and_the_lab_recovers_by_itself() {
+    if !answers("RabbitMQ", RABBITMQ).await {
+        return;
+    }
+    an_outage_loses_no_confirmed_job(Outage {
+        broker: "rabbitmq",
+        named: "RabbitMQ",
+        service: "amqp",
+        upstream: RABBITMQ,
+        url: |port| format!("amqp://127.0.0.1:{port}/%2f"),
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_nats_outage_loses_no_confirmed_job_and_the_lab_recovers_by_itself() {
+    if !answers("NATS", NATS).await {
+        return;
+    }
+    an_outage_loses_no_confirmed_job(Outage {
+        broker: "nats",
+        named: "NATS",
+        service: "nats",
+        upstream: NATS,
+        url: |port| format!("nats://127.0.0.1:{port}"),
+    })
+    .await;
+}
+
+/// A broker to cut off: how the lab names it, the service it is, where
+/// it really listens and its URL through a proxy on `port`.
+struct Outage {
+    broker: &'static str,
+    named: &'static str,
+    service: &'static str,
+    upstream: &'static str,
+    url: fn(u16) -> String,
+}
+
+/// The broker goes away mid-job and comes back on the same address: the
+/// lab says so, refuses new jobs with a 503, and finishes every job it
+/// had confirmed once the broker is back, without a restart.
+async fn an_outage_loses_no_confirmed_job(outage: Outage) {
+    let proxy = ServiceProxy::start(0, outage.upstream).await;
+    let url = (outage.url)(proxy.port);
+    let server = TestServer::start_configured(repo_root(), |config| {
+        config.services = vec![(outage.service.into(), url)];
     })
     .await;
     let student = server.browser();
     configure(
         &server,
         &student,
-        json!({ "broker": "rabbitmq", "workers": 1, "work_ms": 3000 }),
+        json!({ "broker": outage.broker, "workers": 1, "work_ms": 3000 }),
     )
     .await;
     clear(&server, &student).await;
@@ -447,7 +502,7 @@ async fn a_rabbitmq_outage_loses_no_confirmed_job_and_the_lab_recovers_by_itself
     })
     .await;
     assert!(
-        now["broker_error"].as_str().unwrap().contains("RabbitMQ"),
+        now["broker_error"].as_str().unwrap().contains(outage.named),
         "{now}"
     );
     let response = student
@@ -470,11 +525,11 @@ async fn a_rabbitmq_outage_loses_no_confirmed_job_and_the_lab_recovers_by_itself
     assert_eq!(response.status(), 503);
 
     // Back on the same address: the workers reconnect and finish all three.
-    let _proxy = ServiceProxy::start(port, RABBITMQ).await;
+    let _proxy = ServiceProxy::start(port, outage.upstream).await;
     configure(
         &server,
         &student,
-        json!({ "broker": "rabbitmq", "workers": 1, "work_ms": 0 }),
+        json!({ "broker": outage.broker, "workers": 1, "work_ms": 0 }),
     )
     .await;
     // An acknowledgement sent into the cut connection is lost, so a job

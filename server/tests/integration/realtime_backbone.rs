@@ -1,7 +1,9 @@
 //! The class chat across two real `workbench` processes: a message crosses
-//! from one to the other through Redis pub/sub, and does not cross when
-//! the sender's backbone is in-process. Skipped, saying so, when no Redis
-//! answers on 127.0.0.1:6379.
+//! from one to the other through Redis or NATS pub/sub and through the
+//! JetStream log, and does not cross when the sender's backbone is
+//! in-process; a process cut off from NATS catches up from the log only.
+//! Each test is skipped, saying so, when its service does not answer on
+//! its standard port.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -16,6 +18,7 @@ use super::realtime_lab::{next_json, PATIENCE};
 use crate::common::{repo_root, ServiceProxy};
 
 const REDIS: &str = "127.0.0.1:6379";
+const NATS: &str = "127.0.0.1:4222";
 
 /// A `workbench` process of its own, killed when dropped.
 struct Process {
@@ -31,16 +34,17 @@ impl Site for Process {
 }
 
 impl Process {
-    /// Starts `workbench serve` on a free port with `redis_url`, and waits
-    /// until it says where it listens.
-    fn start(redis_url: &str) -> Self {
+    /// Starts `workbench serve` on a free port with one external service
+    /// (`name`, `url`), and waits until it says where it listens.
+    fn start(name: &str, url: &str) -> Self {
         let data = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
             .arg("serve")
             .env("WORKBENCH_ADDR", "127.0.0.1:0")
             .env("WORKBENCH_DATA_DIR", data.path())
             .env("WORKBENCH_COURSE", repo_root())
-            .env("REDIS_URL", redis_url)
+            .env("WORKBENCH_SERVICES", format!("{name}={url}"))
+            .env_remove("REDIS_URL")
             .env("RUST_LOG", "info")
             .env_remove("DATABASE_URL")
             .stdout(Stdio::null())
@@ -85,13 +89,12 @@ async fn a_message_crosses_two_server_processes_through_redis_and_not_in_process
         return;
     }
     let redis_url = format!("redis://{REDIS}");
-    let (one, two) = (Process::start(&redis_url), Process::start(&redis_url));
+    let (one, two) = (
+        Process::start("redis", &redis_url),
+        Process::start("redis", &redis_url),
+    );
     // Redis is shared with other tests and runs: a room of this run's own.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let room = format!("backbone-{}-{nanos}", std::process::id());
+    let room = own_room("backbone");
 
     let (ada, carol, bob) = (
         Guest::new(&one).await,
@@ -147,6 +150,15 @@ async fn a_message_crosses_two_server_processes_through_redis_and_not_in_process
     );
 }
 
+/// A room of this run's own: the services are shared with other tests and runs.
+fn own_room(kind: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{kind}-{}-{nanos}", std::process::id())
+}
+
 /// Says `probe` on `from` until `to` hears something, within [`PATIENCE`]:
 /// how a test waits for a backbone to come back without guessing how long.
 async fn until_heard(from: &mut Socket, to: &mut Socket, probe: &str) -> Value {
@@ -180,13 +192,9 @@ async fn when_redis_goes_away_the_sender_is_told_and_the_chat_recovers_by_itself
     }
     // Process one reaches Redis through a proxy this test can cut.
     let proxy = ServiceProxy::start(0, REDIS).await;
-    let one = Process::start(&format!("redis://127.0.0.1:{}", proxy.port));
-    let two = Process::start(&format!("redis://{REDIS}"));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let room = format!("outage-{}-{nanos}", std::process::id());
+    let one = Process::start("redis", &format!("redis://127.0.0.1:{}", proxy.port));
+    let two = Process::start("redis", &format!("redis://{REDIS}"));
+    let room = own_room("outage");
     let (ada, bob) = (Guest::new(&one).await, Guest::new(&two).await);
     ada.configure(&one, json!({ "backbone": "redis" })).await;
     bob.configure(&two, json!({ "backbone": "redis" })).await;
@@ -224,4 +232,85 @@ async fn when_redis_goes_away_the_sender_is_told_and_the_chat_recovers_by_itself
     assert_eq!(heard["text"], "one to two");
     let heard = until_heard(&mut bob_socket, &mut ada_socket, "two to one").await;
     assert_eq!(heard["text"], "two to one");
+}
+
+#[tokio::test]
+async fn a_process_cut_off_from_nats_catches_up_from_the_log_and_never_from_pub_sub() {
+    if TcpStream::connect(NATS).await.is_err() {
+        eprintln!("SKIPPED: no NATS answers on {NATS}; this test needs a real NATS with JetStream");
+        return;
+    }
+    // Process two reaches NATS through a proxy this test can cut.
+    let proxy = ServiceProxy::start(0, NATS).await;
+    let one = Process::start("nats", &format!("nats://{NATS}"));
+    let two = Process::start("nats", &format!("nats://127.0.0.1:{}", proxy.port));
+    let room = own_room("catch-up");
+    let (ada, carol, bob) = (
+        Guest::new(&one).await,
+        Guest::new(&one).await,
+        Guest::new(&two).await,
+    );
+    ada.configure(&one, json!({ "backbone": "nats" })).await;
+    carol
+        .configure(&one, json!({ "backbone": "jetstream" }))
+        .await;
+    bob.configure(&two, json!({ "backbone": "jetstream" }))
+        .await;
+    let (mut ada_socket, ..) = ada.join(&one, &room).await;
+    let (mut carol_socket, ..) = carol.join(&one, &room).await;
+    let (mut bob_socket, ..) = bob.join(&two, &room).await;
+
+    // While two hears NATS, both backbones carry a message across.
+    say(&mut ada_socket, "pub/sub before").await;
+    let heard = next_of(&mut bob_socket, "message").await;
+    assert_eq!(
+        (&heard["text"], &heard["backbone"]),
+        (&json!("pub/sub before"), &json!("nats"))
+    );
+    say(&mut carol_socket, "log before").await;
+    let heard = next_of(&mut bob_socket, "message").await;
+    assert_eq!(
+        (&heard["text"], &heard["backbone"]),
+        (&json!("log before"), &json!("jetstream"))
+    );
+
+    // Two is cut off. One's members go on talking on both backbones.
+    let port = proxy.cut();
+    say(&mut ada_socket, "pub/sub while away").await;
+    say(&mut carol_socket, "log while away").await;
+    for expected in [
+        "pub/sub before",
+        "log before",
+        "pub/sub while away",
+        "log while away",
+    ] {
+        assert_eq!(next_of(&mut ada_socket, "message").await["text"], expected);
+    }
+    // Bob's own message is told it went no further than his server.
+    say(&mut bob_socket, "from the island").await;
+    let mut frames = [
+        next_json(&mut bob_socket).await,
+        next_json(&mut bob_socket).await,
+    ];
+    frames.sort_by_key(|frame| frame["type"] != "refused");
+    let [refused, message] = frames;
+    assert_eq!(message["text"], "from the island");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("reached only the members connected to this server"),
+        "{refused}"
+    );
+
+    // NATS is back: two reconnects by itself and reads the log from where
+    // it stopped. The first message Bob gets is the one logged while he
+    // was away; the pub/sub one was never kept for him.
+    let _proxy = ServiceProxy::start(port, NATS).await;
+    let heard = tokio::time::timeout(PATIENCE, next_of(&mut bob_socket, "message"))
+        .await
+        .expect("two never caught up from the log");
+    assert_eq!(heard["text"], "log while away", "{heard}");
+    let heard = until_heard(&mut ada_socket, &mut bob_socket, "pub/sub again").await;
+    assert_eq!(heard["backbone"], "nats");
 }

@@ -2,14 +2,15 @@
 //! workers and routes use: publish (now or after a backoff), consume with
 //! explicit acknowledgements, dead-letter, replay, purge.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use model::labs::queue::Broker;
 use sha2::{Digest, Sha256};
 
 use super::job::JobMessage;
 use super::memory::{MemoryBroker, MemorySubscription};
+use super::nats::{NatsBroker, NatsReceipt, NatsSubscription};
 use super::rabbit::{RabbitBroker, RabbitSubscription};
 use crate::students::StudentId;
 
@@ -18,12 +19,40 @@ use crate::students::StudentId;
 #[error("{0}")]
 pub(crate) struct BrokerDown(pub(crate) String);
 
+/// After a failed connection to a broker, the pause before trying again,
+/// so an outage costs one timeout per pause and not one per request.
+#[derive(Default)]
+pub(crate) struct RetryPause {
+    failed_at: Mutex<Option<Instant>>,
+}
+
+impl RetryPause {
+    const PAUSE: Duration = Duration::from_millis(500);
+
+    /// `Err` while `broker`'s last connection failed less than a pause ago.
+    pub(crate) fn check(&self, broker: &str) -> Result<(), BrokerDown> {
+        let failed_at = *self.failed_at.lock().expect("never poisoned");
+        if failed_at.is_some_and(|at| at.elapsed() < Self::PAUSE) {
+            return Err(BrokerDown(format!(
+                "{broker} was unreachable a moment ago; trying again shortly"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Starts a pause: connecting failed just now.
+    pub(crate) fn failed(&self) {
+        *self.failed_at.lock().expect("never poisoned") = Some(Instant::now());
+    }
+}
+
 /// One student's queues on a broker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct QueueNames {
     /// Where jobs wait for a worker.
     pub(crate) work: String,
-    /// Where a failed job waits out its backoff (RabbitMQ).
+    /// Where a failed job waits out its backoff (RabbitMQ; on NATS a
+    /// retry waits in the work subject, marked with when it is due).
     pub(crate) retry: String,
     /// Where a job goes after its last attempt failed.
     pub(crate) dead: String,
@@ -66,6 +95,7 @@ pub(crate) struct Delivery {
 pub(crate) enum Receipt {
     Memory(u64),
     Rabbit(lapin::Acker),
+    Nats(Box<NatsReceipt>),
 }
 
 /// A broker the server can reach.
@@ -73,6 +103,7 @@ pub(crate) enum Receipt {
 pub(crate) enum BrokerRef {
     Memory(Arc<MemoryBroker>),
     Rabbit(Arc<RabbitBroker>),
+    Nats(Arc<NatsBroker>),
 }
 
 impl BrokerRef {
@@ -81,6 +112,7 @@ impl BrokerRef {
         match self {
             BrokerRef::Memory(_) => Broker::InProcess,
             BrokerRef::Rabbit(_) => Broker::RabbitMq,
+            BrokerRef::Nats(_) => Broker::Nats,
         }
     }
 
@@ -89,6 +121,7 @@ impl BrokerRef {
         match self {
             BrokerRef::Memory(_) => Ok(()),
             BrokerRef::Rabbit(rabbit) => rabbit.reachable().await,
+            BrokerRef::Nats(nats) => nats.reachable().await,
         }
     }
 
@@ -106,6 +139,7 @@ impl BrokerRef {
                 Ok(())
             }
             BrokerRef::Rabbit(rabbit) => rabbit.publish(names, message, delay).await,
+            BrokerRef::Nats(nats) => nats.publish(names, message, delay).await,
         }
     }
 
@@ -121,6 +155,7 @@ impl BrokerRef {
                 Ok(())
             }
             BrokerRef::Rabbit(rabbit) => rabbit.dead_letter(names, message).await,
+            BrokerRef::Nats(nats) => nats.dead_letter(names, message).await,
         }
     }
 
@@ -131,6 +166,7 @@ impl BrokerRef {
             BrokerRef::Rabbit(rabbit) => Ok(Subscription::Rabbit(Box::new(
                 rabbit.subscribe(names).await?,
             ))),
+            BrokerRef::Nats(nats) => Ok(Subscription::Nats(Box::new(nats.subscribe(names).await?))),
         }
     }
 
@@ -143,6 +179,7 @@ impl BrokerRef {
         match self {
             BrokerRef::Memory(memory) => Ok(memory.dead_letters(names, limit)),
             BrokerRef::Rabbit(rabbit) => rabbit.dead_letters(names, limit).await,
+            BrokerRef::Nats(nats) => nats.dead_letters(names, limit).await,
         }
     }
 
@@ -152,6 +189,7 @@ impl BrokerRef {
         match self {
             BrokerRef::Memory(memory) => Ok(memory.replay(names)),
             BrokerRef::Rabbit(rabbit) => rabbit.replay(names).await,
+            BrokerRef::Nats(nats) => nats.replay(names).await,
         }
     }
 
@@ -163,6 +201,7 @@ impl BrokerRef {
                 Ok(())
             }
             BrokerRef::Rabbit(rabbit) => rabbit.purge(names).await,
+            BrokerRef::Nats(nats) => nats.purge(names).await,
         }
     }
 }
@@ -172,6 +211,7 @@ pub(crate) enum Subscription {
     Memory(MemorySubscription),
     /// Boxed: a lapin consumer is several times the size of the other.
     Rabbit(Box<RabbitSubscription>),
+    Nats(Box<NatsSubscription>),
 }
 
 impl Subscription {
@@ -180,6 +220,7 @@ impl Subscription {
         match self {
             Subscription::Memory(memory) => Ok(memory.next().await),
             Subscription::Rabbit(rabbit) => rabbit.next().await,
+            Subscription::Nats(nats) => nats.next().await,
         }
     }
 
@@ -193,6 +234,7 @@ impl Subscription {
             (Subscription::Rabbit(_), Receipt::Rabbit(acker)) => {
                 RabbitSubscription::ack(acker).await
             }
+            (Subscription::Nats(_), Receipt::Nats(receipt)) => NatsSubscription::ack(receipt).await,
             _ => unreachable!("a receipt is acknowledged on the subscription that gave it"),
         }
     }

@@ -28,6 +28,7 @@ mod checks;
 mod job;
 mod ledger;
 mod memory;
+mod nats;
 mod pool;
 mod queues;
 mod rabbit;

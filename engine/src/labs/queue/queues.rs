@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::broker::{BrokerDown, BrokerRef, QueueNames};
 use super::memory::MemoryBroker;
+use super::nats::NatsBroker;
 use super::pool::Pool;
 use super::rabbit::RabbitBroker;
 use crate::clock::Clock;
@@ -37,6 +38,7 @@ const KILL_REFILL: Duration = Duration::from_secs(1);
 pub struct Queues {
     memory: Arc<MemoryBroker>,
     rabbit: Option<Arc<RabbitBroker>>,
+    nats: Option<Arc<NatsBroker>>,
     pools: Mutex<HashMap<StudentId, Arc<Pool>>>,
     pub(crate) publishes: KeyedLimiter<StudentId>,
     pub(crate) kills: KeyedLimiter<StudentId>,
@@ -52,6 +54,10 @@ impl Queues {
                 .services
                 .url("amqp")
                 .map(|url| Arc::new(RabbitBroker::new(url))),
+            nats: context
+                .services
+                .url("nats")
+                .map(|url| Arc::new(NatsBroker::new(url))),
             pools: Mutex::default(),
             publishes: KeyedLimiter::new(
                 NonZeroU32::new(PUBLISH_BURST).expect("nonzero"),
@@ -75,6 +81,11 @@ impl Queues {
             Broker::RabbitMq => self.rabbit.clone().map(BrokerRef::Rabbit).ok_or_else(|| {
                 BrokerDown(
                     "This server has no RabbitMQ: start it with --service amqp=amqp://127.0.0.1:5672 (or WORKBENCH_SERVICES=amqp=...), or choose the in-process broker.".into(),
+                )
+            }),
+            Broker::Nats => self.nats.clone().map(BrokerRef::Nats).ok_or_else(|| {
+                BrokerDown(
+                    "This server has no NATS: start it with --service nats=nats://127.0.0.1:4222 (or WORKBENCH_SERVICES=nats=...), or choose the in-process broker.".into(),
                 )
             }),
         }

@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use lapin::options::{
@@ -23,14 +23,11 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 
-use super::broker::{BrokerDown, Delivery, QueueNames, Receipt};
+use super::broker::{BrokerDown, Delivery, QueueNames, Receipt, RetryPause};
 use super::job::JobMessage;
 
 /// How long connecting, or one operation, may take before RabbitMQ counts as down.
 const TIMEOUT: Duration = Duration::from_secs(2);
-/// After a failed connection, the pause before trying again, so an outage
-/// costs one timeout per pause and not one per request.
-const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// Queues nobody has used for this long are deleted by RabbitMQ.
 const QUEUE_EXPIRES_MS: i64 = 6 * 60 * 60 * 1000;
 /// Dead letters one replay moves at most.
@@ -40,7 +37,7 @@ const MAX_REPLAY: usize = 1000;
 pub(crate) struct RabbitBroker {
     url: String,
     link: tokio::sync::Mutex<Option<Link>>,
-    failed_at: Mutex<Option<Instant>>,
+    retry_pause: RetryPause,
     /// Work queues declared on the current connection.
     declared: Mutex<HashSet<String>>,
 }
@@ -77,7 +74,7 @@ impl RabbitBroker {
         Self {
             url: url.to_string(),
             link: tokio::sync::Mutex::new(None),
-            failed_at: Mutex::new(None),
+            retry_pause: RetryPause::default(),
             declared: Mutex::default(),
         }
     }
@@ -91,16 +88,7 @@ impl RabbitBroker {
             }
             *slot = None;
         }
-        if self
-            .failed_at
-            .lock()
-            .expect("never poisoned")
-            .is_some_and(|at| at.elapsed() < RETRY_PAUSE)
-        {
-            return Err(BrokerDown(
-                "RabbitMQ was unreachable a moment ago; trying again shortly".into(),
-            ));
-        }
+        self.retry_pause.check("RabbitMQ")?;
         match self.connect().await {
             Ok(link) => {
                 self.declared.lock().expect("never poisoned").clear();
@@ -108,7 +96,7 @@ impl RabbitBroker {
                 Ok(link)
             }
             Err(error) => {
-                *self.failed_at.lock().expect("never poisoned") = Some(Instant::now());
+                self.retry_pause.failed();
                 Err(error)
             }
         }
