@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Measures the queue lab's throughput on the release build: 500 jobs (a
 # student's whole burst) queued in ten requests of 50 and worked off with
-# no work per job, through each broker (in-process, and RabbitMQ when one
-# answers on 127.0.0.1:5672) with 1, 2 and 4 workers, each job taking
+# no work per job, through each broker (in-process, RabbitMQ when one
+# answers on 127.0.0.1:5672, NATS JetStream when one answers on
+# 127.0.0.1:4222) with 1, 2 and 4 workers, each job taking
 # WORK_MS of the worker's time (default 0). A job counts from
 # the first request that queues it until the status reports it done, so
 # the figure includes the confirmed publishes. Each run is a fresh guest
@@ -24,6 +25,7 @@ cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"
 trap cleanup EXIT
 services=""
 if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then services="amqp=amqp://127.0.0.1:5672/%2f"; fi
+if (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; then services="${services:+$services,}nats=nats://127.0.0.1:4222"; fi
 WORKBENCH_SERVICES="$services" "$bin" serve --addr 127.0.0.1:3106 --data-dir "$work/data" 2>"$work/server.log" &
 pid=$!
 for _ in $(seq 150); do curl -sf http://127.0.0.1:3106/healthz >/dev/null && break; sleep 0.2; done
@@ -31,7 +33,8 @@ for _ in $(seq 150); do curl -sf http://127.0.0.1:3106/healthz >/dev/null && bre
 python3 - "$services" "$work_ms" <<'PY'
 import http.client, json, statistics, sys, time
 
-have_rabbitmq = bool(sys.argv[1])
+have = {"in-process": True, "rabbitmq": "amqp=" in sys.argv[1], "nats": "nats=" in sys.argv[1]}
+WHERE = {"rabbitmq": "RabbitMQ on 127.0.0.1:5672", "nats": "NATS on 127.0.0.1:4222"}
 WORK_MS = int(sys.argv[2])
 JOBS, PER_REQUEST, RUNS = 500, 50, 3
 
@@ -67,9 +70,9 @@ def run(broker, workers):
     return JOBS / (time.perf_counter() - started)
 
 rows = []
-for broker in ["in-process", "rabbitmq"]:
-    if broker == "rabbitmq" and not have_rabbitmq:
-        print("| rabbitmq | skipped: no RabbitMQ on 127.0.0.1:5672 | | |")
+for broker in ["in-process", "rabbitmq", "nats"]:
+    if not have[broker]:
+        print(f"| {broker} | skipped: no {WHERE[broker]} | | |")
         continue
     for workers in [1, 2, 4]:
         rows.append((broker, workers, statistics.median(run(broker, workers) for _ in range(RUNS))))

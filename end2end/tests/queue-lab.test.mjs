@@ -61,3 +61,34 @@ test('a killed worker\'s job comes back and is done once', async () => {
   await queue.screenshot({ path: path.join(shots, 'queue-console-phone.png') });
   await page.close();
 });
+
+test('a map-reduce run over the student\'s orders ends with SQL\'s answer', async () => {
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.server.baseUrl}/lessons/realtime/map-reduce`);
+  const queue = page.locator('.queue-console[data-hydrated="true"]');
+  await queue.waitFor({ timeout: 30_000 });
+
+  await setNumber(queue, 'Workers', 2);
+  await setNumber(queue, 'Work per job (ms)', 200);
+  await queue.getByRole('button', { name: 'Save settings' }).click();
+  await queue.getByText('Saved', { exact: false }).waitFor({ timeout: 15_000 });
+
+  await setNumber(queue, 'Map tasks', 3);
+  await queue.getByRole('button', { name: 'Run map-reduce' }).click();
+  const verdict = queue.getByTestId('mapreduce-verdict');
+  await verdict.getByText('the same as SQL', { exact: false }).waitFor({ timeout: 30_000 });
+  const tasks = queue.locator('table', { hasText: 'Map tasks' }).locator('tbody tr');
+  assert.equal(await tasks.count(), 3);
+  assert.equal(await queue.locator('.queue-split-mapped').count(), 3);
+  // Every country's two answers agree, cell for cell.
+  const rows = queue.locator('table', { hasText: 'Revenue per country' }).locator('tbody tr');
+  assert.ok(await rows.count() > 1, 'several countries');
+  for (const cells of await rows.evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.innerText)))) {
+    assert.equal(cells[1], cells[2], `map-reduce and SQL agree: ${cells}`);
+  }
+
+  assert.deepEqual(await seriousViolations(page), []);
+  await queue.locator('.queue-verdict').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(shots, 'queue-mapreduce.png'), fullPage: false });
+  await page.close();
+});

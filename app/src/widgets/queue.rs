@@ -6,7 +6,8 @@ use leptos::prelude::*;
 
 use super::settings_draft::{choice_name, choice_named, number_field, Bounds, SettingsDraft};
 use crate::model::labs::queue::{
-    AckMode, Broker, DeadLetter, JobState, QueuePoint, QueueSettings, QueueStatus, WorkerState,
+    AckMode, Broker, CountryRevenue, DeadLetter, JobState, MapReduceRun, QueuePoint, QueueSettings,
+    QueueStatus, SplitState, WorkerState,
 };
 
 fn broker_label(broker: Broker) -> &'static str {
@@ -42,6 +43,91 @@ fn job_label(state: JobState) -> &'static str {
         JobState::Done => "done",
         JobState::Dead => "dead letter",
         JobState::Lost => "lost",
+    }
+}
+
+fn split_label(state: SplitState) -> &'static str {
+    match state {
+        SplitState::Waiting => "waiting",
+        SplitState::Mapping => "mapping",
+        SplitState::Mapped => "mapped",
+        SplitState::Lost => "lost",
+        SplitState::Failed => "failed (dead letter)",
+    }
+}
+
+/// Cents as a sum of money with two decimals, without floating point.
+fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", cents / 100, cents % 100)
+}
+
+/// A run's tasks, and its answer beside SQL's once it has one.
+#[component]
+fn MapReduceView(run: MapReduceRun) -> impl IntoView {
+    let splits = run
+        .splits
+        .iter()
+        .map(|split| {
+            let class = format!("queue-job-state queue-split-{}", choice_name(&split.state));
+            view! {
+                <tr>
+                    <td>{split.split}</td>
+                    <td>{format!("{} to {}", split.first_order, split.last_order)}</td>
+                    <td><span class=class>{split_label(split.state)}</span></td>
+                    <td>{split.deliveries}</td>
+                    <td>{split.last.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let verdict = match (run.matches, run.elapsed_ms) {
+        (Some(true), Some(ms)) => format!("Reduced in {ms} ms: the same as SQL's answer."),
+        (Some(false), _) => "Reduced, but different from SQL's answer.".to_string(),
+        _ => "Not reduced yet: every map task must report first.".to_string(),
+    };
+    let sql_of = |country: &str| {
+        run.sql_answer
+            .iter()
+            .find(|row| row.country == country)
+            .map_or_else(|| "none".to_string(), |row| money(row.revenue_cents))
+    };
+    let answer = run.reduced.clone().map(|reduced: Vec<CountryRevenue>| {
+        let rows = reduced
+            .into_iter()
+            .map(|row| {
+                let sql = sql_of(&row.country);
+                view! { <tr><td>{row.country}</td><td>{money(row.revenue_cents)}</td><td>{sql}</td></tr> }
+            })
+            .collect_view();
+        view! {
+            <div class="queue-table-wrap">
+                <table class="queue-jobs">
+                    <caption>"Revenue per country"</caption>
+                    <thead><tr><th scope="col">"Country"</th><th scope="col">"Map-reduce"</th><th scope="col">"SQL"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        }
+    });
+    view! {
+        <p class="queue-verdict" data-testid="mapreduce-verdict">{format!("Run {}: ", run.run)}{verdict}</p>
+        <div class="queue-table-wrap">
+            <table class="queue-jobs">
+                <caption>"Map tasks"</caption>
+                <thead><tr>
+                    <th scope="col">"Task"</th><th scope="col">"Order ids"</th><th scope="col">"State"</th>
+                    <th scope="col">"Deliveries"</th><th scope="col">"Last"</th>
+                </tr></thead>
+                <tbody>{splits}</tbody>
+            </table>
+        </div>
+        {answer}
+        <details class="queue-sql">
+            <summary>"The same question in SQL"</summary>
+            <pre><code>{run.sql}</code></pre>
+        </details>
     }
 }
 
@@ -126,6 +212,7 @@ pub(crate) fn QueueConsole() -> impl IntoView {
     let count = RwSignal::new(String::from("5"));
     let copies = RwSignal::new(String::from("1"));
     let failures = RwSignal::new(String::from("0"));
+    let splits = RwSignal::new(String::from("4"));
     let hydrated = RwSignal::new(false);
 
     Effect::new(move |_| {
@@ -142,6 +229,14 @@ pub(crate) fn QueueConsole() -> impl IntoView {
             count.get_untracked(),
             copies.get_untracked(),
             failures.get_untracked(),
+            status,
+            message,
+        ));
+    };
+    let start_mapreduce = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(browser::start_mapreduce(
+            splits.get_untracked(),
             status,
             message,
         ));
@@ -339,6 +434,16 @@ pub(crate) fn QueueConsole() -> impl IntoView {
                     </ol>
                 }.into_any()
             })}
+            <h3 class="queue-title">"Map-reduce over your orders"</h3>
+            <p class="queue-note">"Revenue per country from your SQL sandbox's orders: one map task per range of order ids, on your queue, for your workers."</p>
+            <div class="queue-actions">
+                <label class="field">
+                    <span class="field-label">"Map tasks"</span>
+                    <input type="number" min="1" max="12" inputmode="numeric" bind:value=splits/>
+                </label>
+                <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=start_mapreduce>"Run map-reduce"</button>
+            </div>
+            {move || status.with(|s| s.mapreduce.clone()).map(|run| view! { <MapReduceView run=run/> })}
         </section>
     }
 }
@@ -350,7 +455,7 @@ mod browser {
 
     use super::super::fetch::{call_api, sleep_ms};
     use crate::model::labs::queue::{
-        DeadLetter, EnqueueJobs, Enqueued, QueueStatus, Replayed, WorkerView,
+        DeadLetter, EnqueueJobs, Enqueued, QueueStatus, Replayed, StartMapReduce, WorkerView,
     };
     use crate::model::ErrorBody;
 
@@ -444,6 +549,28 @@ mod browser {
                 ),
                 Err(_) => "Killed.".into(),
             },
+            Ok((status, text)) => error_of(status, &text),
+            Err(error) => error,
+        });
+        refresh(status).await;
+    }
+
+    pub(super) async fn start_mapreduce(
+        splits: String,
+        status: RwSignal<QueueStatus>,
+        message: RwSignal<String>,
+    ) {
+        let body = StartMapReduce {
+            splits: splits.trim().parse().unwrap_or(0),
+        };
+        let answer = call_api(
+            "POST",
+            "/labs/queue/mapreduce",
+            serde_json::to_string(&body).ok(),
+        )
+        .await;
+        message.set(match answer {
+            Ok((202, _)) => "202 Accepted: the map tasks are on your queue.".into(),
             Ok((status, text)) => error_of(status, &text),
             Err(error) => error,
         });

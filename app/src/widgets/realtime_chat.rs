@@ -367,13 +367,20 @@ mod browser {
                 chat.members.set(members);
             }
             ChatFrame::Message {
-                from, text, server, ..
+                from,
+                text,
+                server,
+                backbone,
+                ..
             } => {
                 // A message another server process took says how it came.
                 let text = if chat.server.with_untracked(|here| *here == server) {
                     text
                 } else {
-                    format!("{text} (via Redis, from {server})")
+                    format!(
+                        "{text} (via {}, from {server})",
+                        super::backbone_label(backbone)
+                    )
                 };
                 chat.note(Some(from), text)
             }

@@ -178,6 +178,9 @@ pub struct QueueStatus {
     pub jobs: Vec<JobView>,
     /// The e-mails the workers sent (up to 50), newest first.
     pub outbox: Vec<SentEmail>,
+    /// The latest map-reduce run over the student's orders, if any.
+    #[serde(default)]
+    pub mapreduce: Option<MapReduceRun>,
 }
 
 /// What has happened to a student's jobs since the queue was last reset.
@@ -342,4 +345,94 @@ pub struct Replayed {
     /// Messages moved from the dead-letter queue back to the work queue,
     /// each with its attempts counted afresh.
     pub replayed: u32,
+}
+
+/// `POST /labs/queue/mapreduce`'s body: count revenue per country over
+/// your own orders, as map tasks on your queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct StartMapReduce {
+    /// How many map tasks (1 to 12): the orders are split by id into this
+    /// many ranges of equal width.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 12))]
+    pub splits: u32,
+}
+
+impl Default for StartMapReduce {
+    fn default() -> Self {
+        Self { splits: 4 }
+    }
+}
+
+/// A map-reduce run: its map tasks, the reduced answer and the same
+/// answer from one SQL statement.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MapReduceRun {
+    /// The run's number (a new run replaces the last one).
+    pub run: u64,
+    /// The map tasks, one per range of order ids.
+    pub splits: Vec<MapSplit>,
+    /// Revenue per country, once every map task has reported and the
+    /// reduce step has merged them; `null` until then.
+    pub reduced: Option<Vec<CountryRevenue>>,
+    /// The same question answered by SQLite in one statement ([`Self::sql`]).
+    pub sql_answer: Vec<CountryRevenue>,
+    /// The statement that gave [`Self::sql_answer`].
+    pub sql: String,
+    /// Whether the reduced answer equals SQL's; `null` until reduced.
+    pub matches: Option<bool>,
+    /// Milliseconds from the start until the reduce step; `null` until then.
+    pub elapsed_ms: Option<i64>,
+}
+
+/// One map task of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MapSplit {
+    /// The task's number, from 1.
+    pub split: u32,
+    /// The first order id in its range.
+    pub first_order: i64,
+    /// The last order id in its range.
+    pub last_order: i64,
+    /// Where the task is.
+    pub state: SplitState,
+    /// How many times a worker took it (more than one: redelivered).
+    pub deliveries: u32,
+    /// Order lines it read, once mapped.
+    pub lines: u64,
+    /// What happened last, e.g. `worker 2 mapped 3,012 lines`.
+    pub last: String,
+}
+
+/// Where a map task is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum SplitState {
+    /// On the queue.
+    #[default]
+    Waiting,
+    /// A worker is reading its orders.
+    Mapping,
+    /// Its partial result is stored.
+    Mapped,
+    /// Acknowledged by a worker that died before storing its result: the
+    /// run can never finish.
+    Lost,
+    /// Every attempt failed (e.g. the orders could not be read); it is a
+    /// dead letter.
+    Failed,
+}
+
+/// Revenue from one country's customers, in cents (cancelled orders left out).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CountryRevenue {
+    /// The customers' country.
+    pub country: String,
+    /// The sum of quantity times unit price over their orders' lines.
+    pub revenue_cents: i64,
 }

@@ -600,3 +600,145 @@ async fn the_exactly_once_exercise_replays_the_students_own_settings() {
     let (score, max, outcome) = grade(&server, &student, "queue-exactly-once").await;
     assert_eq!(score, max, "{outcome}");
 }
+
+/// Starts a map-reduce run of `splits` tasks: the answer's status and body.
+async fn start_mapreduce(
+    server: &TestServer,
+    student: &reqwest::Client,
+    splits: u32,
+) -> (u16, Value) {
+    let response = student
+        .post(server.url("/labs/queue/mapreduce"))
+        .json(&json!({ "splits": splits }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn sql(server: &TestServer, student: &reqwest::Client, statement: &str) {
+    let response = student
+        .post(server.url("/labs/sql/query"))
+        .json(&json!({ "sql": statement }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+fn reduced_total(run: &Value) -> i64 {
+    run["reduced"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["revenue_cents"].as_i64().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn map_reduce_over_the_students_orders_matches_sql_even_when_a_worker_dies() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let response = student
+        .get(server.url("/labs/queue/mapreduce"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404, "no run yet");
+    for splits in [0, 13] {
+        let (status, body) = start_mapreduce(&server, &student, splits).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("splits"),
+            "{body}"
+        );
+    }
+
+    // The student's own data: a country of their making shows in both answers.
+    sql(
+        &server,
+        &student,
+        "UPDATE customers SET country = 'Atlantis' WHERE id = (SELECT customer_id FROM orders WHERE status <> 'cancelled' LIMIT 1)",
+    )
+    .await;
+    configure(&server, &student, json!({ "workers": 2, "work_ms": 600 })).await;
+    let (status, started) = start_mapreduce(&server, &student, 4).await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["splits"].as_array().unwrap().len(), 4);
+    assert!(started["reduced"].is_null());
+    assert!(started["sql"]
+        .as_str()
+        .unwrap()
+        .contains("GROUP BY c.country"));
+
+    // A worker dies holding a map task; the task is delivered again.
+    let holding = until(&server, &student, "a worker maps", |s| {
+        count(s, "in_flight") >= 1
+    })
+    .await;
+    kill(&server, &student, holder(&holding), "now").await;
+    let now = until(&server, &student, "the run reduced", |s| {
+        !s["mapreduce"]["reduced"].is_null()
+    })
+    .await;
+    let run = &now["mapreduce"];
+    assert_eq!(run["matches"], true, "{run}");
+    assert_eq!(run["reduced"], run["sql_answer"]);
+    assert!(run["reduced"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|row| row["country"] == "Atlantis"));
+    assert!(reduced_total(run) > 0);
+    let splits = run["splits"].as_array().unwrap();
+    assert!(
+        splits.iter().all(|split| split["state"] == "mapped"),
+        "{run}"
+    );
+    assert!(
+        splits
+            .iter()
+            .any(|split| split["deliveries"].as_u64().unwrap() >= 2),
+        "the killed worker's task was mapped again: {run}"
+    );
+    // The ranges cover the order ids without a gap.
+    for pair in splits.windows(2) {
+        assert_eq!(
+            pair[0]["last_order"].as_i64().unwrap() + 1,
+            pair[1]["first_order"].as_i64().unwrap()
+        );
+    }
+
+    // At most once: a task acknowledged before the work dies with its
+    // worker, and the run can never reduce.
+    configure(
+        &server,
+        &student,
+        json!({ "workers": 1, "work_ms": 10000, "ack": "before-work" }),
+    )
+    .await;
+    let (status, _) = start_mapreduce(&server, &student, 2).await;
+    assert_eq!(status, 202);
+    let holding = until(&server, &student, "a worker maps", |s| {
+        s["mapreduce"]["splits"][0]["state"] == "mapping"
+    })
+    .await;
+    kill(&server, &student, holder(&holding), "now").await;
+    let now = until(&server, &student, "the task lost", |s| {
+        s["mapreduce"]["splits"][0]["state"] == "lost"
+    })
+    .await;
+    assert!(now["mapreduce"]["reduced"].is_null());
+    assert_eq!(now["mapreduce"]["run"], 2);
+
+    // A sandbox whose orders cannot be read is refused with what to do.
+    clear(&server, &student).await;
+    sql(&server, &student, "DROP TABLE order_items").await;
+    let (status, body) = start_mapreduce(&server, &student, 2).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("reset"),
+        "{body}"
+    );
+}

@@ -21,6 +21,19 @@ pub(crate) struct JobMessage {
     /// Why the previous attempt failed, once one has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+    /// Set on a map task of a map-reduce run instead of an e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) map: Option<MapTask>,
+}
+
+/// A map task: which run, and which range of order ids to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MapTask {
+    pub(crate) run: u64,
+    /// From 1.
+    pub(crate) split: u32,
+    pub(crate) first_order: i64,
+    pub(crate) last_order: i64,
 }
 
 impl JobMessage {
@@ -120,6 +133,7 @@ mod tests {
             failures: 1,
             attempt: 1,
             error: None,
+            map: None,
         };
         assert_eq!(
             JobMessage::from_bytes(&message.to_bytes()),

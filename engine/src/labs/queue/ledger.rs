@@ -346,6 +346,7 @@ mod tests {
             failures,
             attempt: 1,
             error: None,
+            map: None,
         }
     }
 

@@ -246,6 +246,7 @@ mod tests {
             failures: 0,
             attempt: 1,
             error: None,
+            map: None,
         }
     }
 

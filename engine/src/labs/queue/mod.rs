@@ -14,19 +14,23 @@
 //! | `POST /labs/queue/workers/{id}/kill` | kills a worker at once or just after its next e-mail |
 //! | `GET /labs/queue/dead` | the dead-letter queue |
 //! | `POST /labs/queue/dead/replay` | moves the dead letters back to the work queue |
+//! | `POST /labs/queue/mapreduce` | revenue per country over the student's orders, as map tasks |
+//! | `GET /labs/queue/mapreduce` | the latest map-reduce run beside SQL's answer |
 //!
 //! Exercises grade the settings by replaying a seeded schedule of
 //! duplicates, crashes and refusals on a virtual clock ([`replay`],
 //! [`checks`]).
 //!
-//! Brokers: in-process ([`memory`]) and RabbitMQ ([`rabbit`]), behind
-//! the operations in [`broker`]; the workers are in [`pool`], what the
-//! console shows in [`ledger`].
+//! Brokers: in-process ([`memory`]), RabbitMQ ([`rabbit`]) and NATS
+//! JetStream ([`nats`]), behind the operations in [`broker`]; the workers
+//! are in [`pool`], what the console shows in [`ledger`], map-reduce runs
+//! in [`mapreduce`].
 
 mod broker;
 mod checks;
 mod job;
 mod ledger;
+mod mapreduce;
 mod memory;
 mod nats;
 mod pool;
@@ -68,6 +72,7 @@ impl Lab for QueueLab {
             .routes(routes!(routes::kill))
             .routes(routes!(routes::dead))
             .routes(routes!(routes::replay))
+            .routes(routes!(routes::start_mapreduce, routes::mapreduce_run))
     }
 
     fn checks() -> Option<LabChecks> {

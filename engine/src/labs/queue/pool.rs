@@ -12,12 +12,13 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use model::labs::queue::{AckMode, KillAt, QueueSettings, WorkerState, WorkerView};
+use model::labs::queue::{AckMode, KillAt, MapReduceRun, QueueSettings, WorkerState, WorkerView};
 use tokio::sync::watch;
 
 use super::broker::{BrokerDown, BrokerRef, Delivery, QueueNames, Subscription};
-use super::job::{after_failure, AfterFailure, JobMessage};
+use super::job::{after_failure, AfterFailure, JobMessage, MapTask};
 use super::ledger::{Ledger, Mailed};
+use super::mapreduce::MapRun;
 use crate::clock::Clock;
 
 /// The pause before a worker tries its broker again after it went away.
@@ -77,6 +78,7 @@ pub(crate) struct Pool {
     settings: watch::Sender<QueueSettings>,
     ledger: Mutex<Ledger>,
     crew: Mutex<Crew>,
+    map_run: Mutex<Option<MapRun>>,
     broker_error: Mutex<Option<String>>,
     clock: Arc<dyn Clock>,
     stopping: watch::Receiver<bool>,
@@ -106,6 +108,7 @@ impl Pool {
                 workers: Vec::new(),
                 next_id: 1,
             }),
+            map_run: Mutex::new(None),
             broker_error: Mutex::new(None),
             clock,
             stopping,
@@ -125,9 +128,60 @@ impl Pool {
         self.clock.now_ms()
     }
 
-    /// Starts the ledger afresh (the queues were purged).
+    /// Starts the ledger afresh and forgets the map-reduce run (the
+    /// queues were purged, its tasks with them).
     pub(crate) fn reset_ledger(&self) {
         *self.ledger() = Ledger::new(self.now_ms());
+        *self.map_run.lock().expect("never poisoned") = None;
+    }
+
+    /// Makes `run` the student's map-reduce run, replacing the last one
+    /// (whose tasks still on the queue are then done with doing nothing).
+    pub(crate) fn start_run(&self, run: MapRun) {
+        *self.map_run.lock().expect("never poisoned") = Some(run);
+    }
+
+    /// The number for the next run.
+    pub(crate) fn next_run_id(&self) -> u64 {
+        self.map_run
+            .lock()
+            .expect("never poisoned")
+            .as_ref()
+            .map_or(1, |run| run.id + 1)
+    }
+
+    /// The map-reduce run as the console shows it.
+    pub(crate) fn map_run(&self) -> Option<MapReduceRun> {
+        self.map_run
+            .lock()
+            .expect("never poisoned")
+            .as_ref()
+            .map(MapRun::view)
+    }
+
+    /// Applies `change` to the run if `message` is one of its tasks.
+    fn on_run(&self, message: &JobMessage, change: impl FnOnce(&mut MapRun, &MapTask)) {
+        if let Some(task) = &message.map {
+            if let Some(run) = self.map_run.lock().expect("never poisoned").as_mut() {
+                change(run, task);
+            }
+        }
+    }
+
+    /// A map task's work: reads its range of order lines and stores their
+    /// sums; `Err` when they could not be read. A task of a run that was
+    /// replaced has nothing to do.
+    async fn map(&self, task: &MapTask, worker: u32) -> Result<(), String> {
+        let reader = match self.map_run.lock().expect("never poisoned").as_ref() {
+            Some(run) if run.id == task.run => run.reader.clone(),
+            _ => return Ok(()),
+        };
+        let lines = reader(task.first_order, task.last_order).await?;
+        let now_ms = self.now_ms();
+        if let Some(run) = self.map_run.lock().expect("never poisoned").as_mut() {
+            run.mapped(task, &lines, worker, now_ms);
+        }
+        Ok(())
     }
 
     /// When a request of the student's last touched the pool.
@@ -305,6 +359,7 @@ impl Pool {
                 let message = delivery.message.clone();
                 self.ledger()
                     .taken(&message, delivery.redelivered, worker.id, self.now_ms());
+                self.on_run(&message, |run, task| run.taken(task, worker.id));
                 worker.show(WorkerState::Preparing, Some(&message.id));
                 let mut acked = false;
                 let ended = tokio::select! {
@@ -335,6 +390,7 @@ impl Pool {
     }
 
     fn died_holding(&self, message: &JobMessage, acked: bool, why: &str) {
+        self.on_run(message, |run, task| run.dropped(task, acked, why));
         let now_ms = self.now_ms();
         if acked {
             self.ledger().lost(message, why, now_ms);
@@ -362,29 +418,36 @@ impl Pool {
         }
         let half = Duration::from_millis(u64::from(settings.work_ms) / 2);
         work_for(half).await;
-        let mailed = self.ledger().mail(&message, settings.idempotent, worker.id);
-        match mailed {
-            Mailed::Refused(error) => {
-                return self
-                    .failed(
-                        broker,
-                        subscription,
-                        &message,
-                        &error,
-                        &settings,
-                        receipt,
-                        acked,
-                    )
-                    .await
-            }
-            Mailed::Skipped => {
-                if let Err(down) = self.ack(subscription, &mut receipt, acked).await {
-                    return Ended::BrokerDown(down);
+        // A map task that could not read its orders fails like a refused
+        // e-mail: retried after the backoff, then dead-lettered.
+        let failure = if let Some(task) = &message.map {
+            self.map(task, worker.id).await.err()
+        } else {
+            let mailed = self.ledger().mail(&message, settings.idempotent, worker.id);
+            match mailed {
+                Mailed::Refused(error) => Some(error),
+                Mailed::Skipped => {
+                    if let Err(down) = self.ack(subscription, &mut receipt, acked).await {
+                        return Ended::BrokerDown(down);
+                    }
+                    self.ledger().skipped(&message, worker.id, self.now_ms());
+                    return Ended::Finished;
                 }
-                self.ledger().skipped(&message, worker.id, self.now_ms());
-                return Ended::Finished;
+                Mailed::Sent { .. } => None,
             }
-            Mailed::Sent { .. } => {}
+        };
+        if let Some(error) = failure {
+            return self
+                .failed(
+                    broker,
+                    subscription,
+                    &message,
+                    &error,
+                    &settings,
+                    receipt,
+                    acked,
+                )
+                .await;
         }
         worker.show(WorkerState::Finishing, Some(&message.id));
         if worker.order() == Order::KillAfterSend {
@@ -450,6 +513,8 @@ impl Pool {
         if let Err(down) = self.ack(subscription, &mut receipt, acked).await {
             return Ended::BrokerDown(down);
         }
+        let dead = next == AfterFailure::DeadLetter;
+        self.on_run(message, |run, task| run.failed(task, error, dead));
         let now_ms = self.now_ms();
         match next {
             AfterFailure::RetryIn(delay) => {

@@ -122,6 +122,7 @@ pub(crate) fn replay(settings: &QueueSettings, jobs: &[PlannedJob]) -> Outcome {
             failures: job.failures,
             attempt: 1,
             error: None,
+            map: None,
         };
         for _ in 0..job.copies {
             publishes.push_back((job.at_ms, message.clone()));

@@ -1,5 +1,6 @@
 //! The queue lab's routes: queue jobs, watch them, kill workers, inspect
-//! and replay the dead-letter queue, start afresh.
+//! and replay the dead-letter queue, start afresh, and run map-reduce over
+//! the student's orders.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -7,18 +8,27 @@ use std::time::Duration;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use model::labs::queue::{DeadLetter, EnqueueJobs, Enqueued, KillWorker, QueueStatus, Replayed};
+use model::labs::queue::{
+    CountryRevenue, DeadLetter, EnqueueJobs, Enqueued, KillWorker, MapReduceRun, QueueStatus,
+    Replayed, StartMapReduce,
+};
+use model::labs::sql::SqlValue;
 use serde::Serialize;
 
 use super::broker::BrokerDown;
 use super::job::JobMessage;
+use super::mapreduce::{self, LineReader, MapRun};
 use super::pool::Pool;
 use super::QueueLab;
 use crate::error::extract::{Json as JsonBody, Path, Query};
 use crate::error::ApiError;
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
+use crate::labs::sql::engine::Limits;
+use crate::labs::sql::sandbox::SandboxError;
+use crate::labs::sql::{Sandboxes, SqlLab};
 use crate::labs::{CurrentSettings, LabState};
+use crate::students::StudentId;
 
 /// Messages one student may have waiting at once.
 pub(crate) const MAX_WAITING: u64 = 500;
@@ -33,6 +43,30 @@ const DEAD_SHOWN: usize = 50;
 
 fn unavailable(down: BrokerDown) -> ApiError {
     ApiError::Unavailable(down.0)
+}
+
+/// `429` when `more` messages would take the student past [`MAX_WAITING`].
+fn room_for(pool: &Pool, more: u32) -> Result<(), ApiError> {
+    let waiting = pool.ledger().counts().waiting;
+    if waiting + u64::from(more) > MAX_WAITING {
+        return Err(ApiError::TooManyRequests {
+            message: format!(
+                "You have {waiting} messages waiting and may have {MAX_WAITING}: add workers, wait for them to catch up, or empty the queue."
+            ),
+            retry_after_secs: 5,
+        });
+    }
+    Ok(())
+}
+
+/// `202 Accepted` with `body`, pointing at the status to follow.
+fn accepted(body: impl Serialize) -> Response {
+    let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_static("/labs/queue/status"),
+    );
+    response
 }
 
 /// Jobs were queued.
@@ -112,15 +146,7 @@ pub(super) async fn enqueue(
     checked(&body)?;
     let pool = queues.pool(&student.id, &settings)?;
     let messages = body.count * body.copies;
-    let waiting = pool.ledger().counts().waiting;
-    if waiting + u64::from(messages) > MAX_WAITING {
-        return Err(ApiError::TooManyRequests {
-            message: format!(
-                "You have {waiting} messages waiting and may have {MAX_WAITING}: add workers, or wait for them to catch up."
-            ),
-            retry_after_secs: 5,
-        });
-    }
+    room_for(&pool, messages)?;
     queues.publishes.check_n(
         &student.id,
         NonZeroU32::new(messages).expect("count and copies are at least 1"),
@@ -137,6 +163,7 @@ pub(super) async fn enqueue(
             failures: body.failures,
             attempt: 1,
             error: None,
+            map: None,
         };
         for _ in 0..body.copies {
             if let Err(down) = broker.publish(&pool.names, &message, Duration::ZERO).await {
@@ -162,12 +189,7 @@ pub(super) async fn enqueue(
         published: messages,
         broker: settings.broker,
     };
-    let mut response = (StatusCode::ACCEPTED, Json(answer)).into_response();
-    response.headers_mut().insert(
-        header::LOCATION,
-        HeaderValue::from_static("/labs/queue/status"),
-    );
-    Ok(response)
+    Ok(accepted(answer))
 }
 
 /// `GET /labs/queue/status`.
@@ -204,6 +226,7 @@ fn status_of(pool: &Pool, settings: &model::labs::queue::QueueSettings) -> Queue
         timeline: ledger.timeline(),
         jobs: ledger.jobs(),
         outbox: ledger.outbox(),
+        mapreduce: pool.map_run(),
     }
 }
 
@@ -381,4 +404,196 @@ pub(super) async fn purge(
         broker: settings.broker.as_str(),
     });
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Map tasks one run may have.
+const MAX_SPLITS: u32 = 12;
+/// How long one statement on the student's orders may take, and how many
+/// rows it may return (a map task reads every line of its range).
+const SANDBOX_LIMITS: Limits = Limits {
+    time: Duration::from_secs(2),
+    max_rows: 200_000,
+};
+
+/// Runs `sql` on the student's sandbox with `parameters`; the rows, or an
+/// error the student can act on.
+async fn sandbox_rows(
+    sandboxes: &Sandboxes,
+    student: &StudentId,
+    sql: &'static str,
+    parameters: Vec<serde_json::Value>,
+) -> Result<Vec<Vec<SqlValue>>, String> {
+    let output = sandboxes
+        .run(student, move |db| db.run_with(sql, SANDBOX_LIMITS, &parameters))
+        .await
+        .map_err(|error| match error {
+            SandboxError::Sql(error) => format!(
+                "your SQL sandbox's orders cannot be read ({error}); reset the sandbox in the SQL lab to get the shop's tables back"
+            ),
+            other => other.to_string(),
+        })?;
+    if output.truncated {
+        return Err("a range holds too many order lines to read at once: use more splits".into());
+    }
+    Ok(output.rows)
+}
+
+/// One row's (text, integer) pair, or why it is not one.
+fn text_and_integer(row: &[SqlValue]) -> Result<(String, i64), String> {
+    match row {
+        [SqlValue::Text(text), SqlValue::Integer(number)] => Ok((text.clone(), *number)),
+        other => Err(format!(
+            "an order line is not (country, cents) but {other:?}: has the sandbox's schema changed?"
+        )),
+    }
+}
+
+/// A reader of the student's order lines, for their workers.
+fn line_reader(sandboxes: std::sync::Arc<Sandboxes>, student: StudentId) -> LineReader {
+    std::sync::Arc::new(move |first, last| {
+        let sandboxes = sandboxes.clone();
+        let student = student.clone();
+        Box::pin(async move {
+            let rows = sandbox_rows(
+                &sandboxes,
+                &student,
+                mapreduce::MAP_LINES,
+                vec![first.into(), last.into()],
+            )
+            .await?;
+            rows.iter().map(|row| text_and_integer(row)).collect()
+        })
+    })
+}
+
+/// A map-reduce run started.
+#[derive(Serialize)]
+struct MapReduceStarted {
+    run: u64,
+    splits: usize,
+    broker: &'static str,
+}
+
+impl LabEvent for MapReduceStarted {
+    const KIND: &'static str = "queue.mapreduce";
+    fn summary(&self) -> String {
+        format!(
+            "map-reduce run {} started: {} map task(s) published to {}",
+            self.run, self.splits, self.broker
+        )
+    }
+}
+
+/// `POST /labs/queue/mapreduce`.
+#[utoipa::path(post, path = "/mapreduce",
+    summary = "Count revenue per country over your orders with map-reduce",
+    description = "Splits the order ids of your SQL sandbox into ranges and publishes one map task per range to your queue. Your workers read each range's order lines and sum them per country; the last one to report merges the sums (the reduce). The run carries the same answer from one SQL statement, to compare. Kill workers while it runs: with `ack: after-work` a killed task is redelivered and mapped again without counting an order twice; with `before-work` it is lost and the run never finishes. A new run replaces the last one.",
+    request_body = StartMapReduce,
+    responses(
+        (status = 202, description = "The tasks are on the queue; follow the run in `GET /labs/queue/status`", body = MapReduceRun,
+            headers(("Location" = String, description = "`/labs/queue/status`"))),
+        (status = 422, description = "`splits` is out of range, or your sandbox's orders cannot be read", body = model::ErrorBody),
+        (status = 429, description = "Too many messages waiting, or published too fast", body = model::ErrorBody),
+        (status = 503, description = "The broker is unreachable or not configured", body = model::ErrorBody),
+    ))]
+pub(super) async fn start_mapreduce(
+    LabState(queues): LabState<QueueLab>,
+    LabState(sandboxes): LabState<SqlLab>,
+    CurrentSettings(settings, ..): CurrentSettings<QueueLab>,
+    student: Student,
+    inspector: Inspector,
+    JsonBody(body): JsonBody<StartMapReduce>,
+) -> Result<Response, ApiError> {
+    if !(1..=MAX_SPLITS).contains(&body.splits) {
+        return Err(ApiError::Unprocessable(format!(
+            "splits must be between 1 and {MAX_SPLITS}, not {}",
+            body.splits
+        )));
+    }
+    let pool = queues.pool(&student.id, &settings)?;
+    room_for(&pool, body.splits)?;
+    let broker = queues.broker(settings.broker).map_err(unavailable)?;
+    let ids = sandbox_rows(&sandboxes, &student.id, mapreduce::ORDER_IDS, Vec::new())
+        .await
+        .map_err(ApiError::Unprocessable)?;
+    let (first, last) = match ids.first().map(Vec::as_slice) {
+        Some([SqlValue::Integer(first), SqlValue::Integer(last)]) => (*first, *last),
+        _ => {
+            return Err(ApiError::Unprocessable(
+                "your SQL sandbox has no orders to count: reset it in the SQL lab".into(),
+            ))
+        }
+    };
+    let sql_answer = sandbox_rows(&sandboxes, &student.id, mapreduce::SQL_ANSWER, Vec::new())
+        .await
+        .map_err(ApiError::Unprocessable)?
+        .iter()
+        .map(|row| {
+            text_and_integer(row).map(|(country, revenue_cents)| CountryRevenue {
+                country,
+                revenue_cents,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::Unprocessable)?;
+    let ranges = mapreduce::ranges(first, last, body.splits);
+    queues.publishes.check_n(
+        &student.id,
+        NonZeroU32::new(ranges.len() as u32).expect("at least one range"),
+    )?;
+    let run = MapRun::new(
+        pool.next_run_id(),
+        &ranges,
+        line_reader(sandboxes.clone(), student.id.clone()),
+        sql_answer,
+        pool.now_ms(),
+    );
+    let (id, tasks) = (run.id, run.tasks());
+    pool.start_run(run);
+    for task in &tasks {
+        let (job, _) = pool.ledger().next_id(&pool.names.tag);
+        let message = JobMessage {
+            id: job,
+            order: u64::from(task.split),
+            to: format!("map task {} of run {id}", task.split),
+            failures: 0,
+            attempt: 1,
+            error: None,
+            map: Some(*task),
+        };
+        if let Err(down) = broker.publish(&pool.names, &message, Duration::ZERO).await {
+            pool.broker_failed(&down);
+            return Err(ApiError::Unavailable(format!(
+                "{down}. The run cannot finish without its map tasks: start it again when the broker is back."
+            )));
+        }
+        pool.ledger().published(&message, pool.now_ms());
+    }
+    inspector.record(&MapReduceStarted {
+        run: id,
+        splits: tasks.len(),
+        broker: settings.broker.as_str(),
+    });
+    Ok(accepted(pool.map_run().unwrap_or_default()))
+}
+
+/// `GET /labs/queue/mapreduce`.
+#[utoipa::path(get, path = "/mapreduce",
+    summary = "Your latest map-reduce run",
+    description = "The map tasks with their ranges, states and deliveries, the reduced revenue per country once every task has reported, and SQL's answer to the same question.",
+    responses(
+        (status = 200, description = "The run", body = MapReduceRun),
+        (status = 404, description = "You have not started a run (or emptied the queue since)", body = model::ErrorBody),
+    ))]
+pub(super) async fn mapreduce_run(
+    LabState(queues): LabState<QueueLab>,
+    CurrentSettings(settings, ..): CurrentSettings<QueueLab>,
+    student: Student,
+) -> Result<Json<MapReduceRun>, ApiError> {
+    let pool = queues.pool(&student.id, &settings)?;
+    pool.map_run().map(Json).ok_or_else(|| {
+        ApiError::NotFound(
+            "You have no map-reduce run: POST /labs/queue/mapreduce starts one.".into(),
+        )
+    })
 }

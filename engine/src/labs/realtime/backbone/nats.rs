@@ -8,8 +8,7 @@
 //! sequence, so its members get what was said meanwhile, in order. Core
 //! pub/sub messages sent meanwhile are gone.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use async_nats::connection::State;
@@ -27,6 +26,8 @@ use super::Envelope;
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a join waits for this process to hear the backbones.
 const READY_WAIT: Duration = Duration::from_secs(2);
+/// The pause before reading again after the backbone stopped.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// How often a reader looks whether its connection is still up.
 const CHECK_EVERY: Duration = Duration::from_millis(200);
 /// How long the log keeps a message: a process away for longer misses it.
@@ -42,8 +43,9 @@ pub(super) struct NatsBackbone {
     url: String,
     /// `true` while this process hears both pub/sub and the log.
     live: watch::Sender<bool>,
-    /// The last log sequence handed to this process's rooms.
-    read_up_to: AtomicU64,
+    /// The last log sequence handed to this process's rooms; `None` until
+    /// the first reader starts (at the end of the log as it was then).
+    read_up_to: Mutex<Option<u64>>,
 }
 
 impl NatsBackbone {
@@ -54,7 +56,7 @@ impl NatsBackbone {
             client: OnceLock::new(),
             url: url.to_string(),
             live: watch::Sender::new(false),
-            read_up_to: AtomicU64::new(0),
+            read_up_to: Mutex::new(None),
         }
     }
 
@@ -127,8 +129,13 @@ impl NatsBackbone {
                 }
                 () = rooms.stopping() => return,
             }
+            // A pause first, so a server that refuses (say, without
+            // JetStream) is asked again each second, not in a busy loop.
             tokio::select! {
-                () = until_connected(&client) => {}
+                () = async {
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                    until_connected(&client).await;
+                } => {}
                 () = rooms.stopping() => return,
             }
         }
@@ -176,17 +183,22 @@ impl NatsBackbone {
             })
             .await
             .map_err(|e| e.to_string())?;
-        if self.read_up_to.load(Ordering::Relaxed) == 0 {
+        let known = *self.read_up_to.lock().expect("never poisoned");
+        let read_up_to = match known {
+            Some(sequence) => sequence,
             // First start: the log from now on, not its whole past.
-            let last = log
-                .info()
-                .await
-                .map_err(|e| e.to_string())?
-                .state
-                .last_sequence;
-            self.read_up_to.store(last, Ordering::Relaxed);
-        }
-        let from = self.read_up_to.load(Ordering::Relaxed) + 1;
+            None => {
+                let last = log
+                    .info()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .state
+                    .last_sequence;
+                *self.read_up_to.lock().expect("never poisoned") = Some(last);
+                last
+            }
+        };
+        let from = read_up_to + 1;
         let reader = log
             .create_consumer(pull::Config {
                 deliver_policy: DeliverPolicy::ByStartSequence {
@@ -210,7 +222,8 @@ impl NatsBackbone {
                 entry = entries.next() => match entry {
                     Some(Ok(message)) => {
                         if let Ok(info) = message.info() {
-                            self.read_up_to.store(info.stream_sequence, Ordering::Relaxed);
+                            *self.read_up_to.lock().expect("never poisoned") =
+                                Some(info.stream_sequence);
                         }
                         Envelope::deliver(&message.payload, server, rooms);
                     }
