@@ -732,6 +732,20 @@ async fn map_reduce_over_the_students_orders_matches_sql_even_when_a_worker_dies
     assert!(now["mapreduce"]["reduced"].is_null());
     assert_eq!(now["mapreduce"]["run"], 2);
 
+    // Order ids at both ends of what SQLite holds still split into ranges.
+    clear(&server, &student).await;
+    sql(
+        &server,
+        &student,
+        "INSERT INTO orders (id, customer_id, placed_at, status) VALUES (-9223372036854775808, 1, '2026-01-01', 'placed'), (9223372036854775807, 1, '2026-01-02', 'placed')",
+    )
+    .await;
+    let (status, body) = start_mapreduce(&server, &student, 12).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["splits"].as_array().unwrap().len(), 12, "{body}");
+    assert_eq!(body["splits"][0]["first_order"], i64::MIN);
+    assert_eq!(body["splits"][11]["last_order"], i64::MAX);
+
     // A sandbox whose orders cannot be read is refused with what to do.
     clear(&server, &student).await;
     sql(&server, &student, "DROP TABLE order_items").await;

@@ -51,13 +51,19 @@ pub(crate) struct MapRun {
 }
 
 /// The ranges `splits` tasks cover of the ids `first..=last`: equal widths
-/// (the last may be narrower), none empty.
+/// (the last may be narrower), none empty. Worked out in `i128`, since a
+/// student may give their orders any ids an `i64` holds.
 pub(crate) fn ranges(first: i64, last: i64, splits: u32) -> Vec<(i64, i64)> {
-    let span = last - first + 1;
-    let width = (span + i64::from(splits) - 1) / i64::from(splits);
-    (0..i64::from(splits))
+    let (first, last, splits) = (
+        i128::from(first),
+        i128::from(last),
+        i128::from(splits.max(1)),
+    );
+    let width = ((last - first + 1 + splits - 1) / splits).max(1);
+    (0..splits)
         .map(|i| (first + i * width, (first + (i + 1) * width - 1).min(last)))
         .filter(|(from, to)| from <= to)
+        .filter_map(|(from, to)| Some((i64::try_from(from).ok()?, i64::try_from(to).ok()?)))
         .collect()
 }
 
@@ -144,7 +150,8 @@ impl MapRun {
         split.last = format!("worker {worker} mapped {} order lines", lines.len());
         let mut partial = BTreeMap::new();
         for (country, cents) in lines {
-            *partial.entry(country.clone()).or_insert(0) += cents;
+            let sum = partial.entry(country.clone()).or_insert(0_i64);
+            *sum = sum.saturating_add(*cents);
         }
         self.partials[task.split as usize - 1] = Some(partial);
         if self.reduced.is_none() && self.partials.iter().all(Option::is_some) {
@@ -157,7 +164,8 @@ impl MapRun {
         let mut total = BTreeMap::<String, i64>::new();
         for partial in self.partials.iter().flatten() {
             for (country, cents) in partial {
-                *total.entry(country.clone()).or_insert(0) += cents;
+                let sum = total.entry(country.clone()).or_insert(0_i64);
+                *sum = sum.saturating_add(*cents);
             }
         }
         self.reduced = Some(
@@ -243,6 +251,11 @@ mod tests {
         assert_eq!(ranges(1, 12000, 4)[3], (9001, 12000));
         // More splits than ids: no empty range.
         assert_eq!(ranges(5, 6, 4), vec![(5, 5), (6, 6)]);
+        // Ids at both ends of i64 (a student's own inserts) still split.
+        let wide = ranges(i64::MIN, i64::MAX, 3);
+        assert_eq!(wide.len(), 3);
+        assert_eq!((wide[0].0, wide[2].1), (i64::MIN, i64::MAX));
+        assert_eq!(wide[0].1 + 1, wide[1].0);
     }
 
     #[test]
