@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub(crate) mod process;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 

@@ -631,3 +631,137 @@ async fn a_full_url_in_location_is_judged_by_its_path() {
         outcome.checks
     );
 }
+
+/// How a reference push server behaves: `resumes` honours `Last-Event-ID`,
+/// `greets` speaks first on a new WebSocket. Both false is the common
+/// first attempt.
+#[derive(Clone, Copy)]
+struct Pusher {
+    resumes: bool,
+    greets: bool,
+}
+
+/// A server pushing `GET /ticks` as server-sent events and answering
+/// `GET /chat` with a WebSocket, as the push probes ask for. The ticks
+/// come as fast as they are read, then the stream stays open.
+async fn start_pusher(pusher: Pusher) -> String {
+    use axum::extract::ws::{Message, WebSocketUpgrade};
+    use axum::response::sse::{Event, Sse};
+    use futures_util::stream::{self, StreamExt};
+
+    let ticks = move |headers: axum::http::HeaderMap| async move {
+        let after: u64 = headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .filter(|_| pusher.resumes)
+            .unwrap_or(0);
+        let events = stream::iter(after + 1..after + 20)
+            .map(|n| {
+                Ok::<_, std::convert::Infallible>(
+                    Event::default()
+                        .id(n.to_string())
+                        .data(json!({ "n": n }).to_string()),
+                )
+            })
+            .chain(stream::pending());
+        Sse::new(events)
+    };
+    let chat = move |upgrade: WebSocketUpgrade| async move {
+        upgrade.on_upgrade(move |mut socket| async move {
+            if pusher.greets && socket.send(Message::text("welcome")).await.is_err() {
+                return;
+            }
+            while let Some(Ok(Message::Text(text))) = socket.recv().await {
+                if socket.send(Message::Text(text)).await.is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let app = Router::new()
+        .route("/ticks", get(ticks))
+        .route("/chat", get(chat));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+fn failed_checks(outcome: &model::Outcome) -> Vec<(&str, &str)> {
+    outcome
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| (c.name.as_str(), c.observed.as_deref().unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test]
+async fn push_probes_read_server_sent_events_and_websocket_messages() {
+    let url = start_pusher(Pusher {
+        resumes: true,
+        greets: true,
+    })
+    .await;
+    for exercise in ["probe-push-events", "probe-websocket-greeting"] {
+        let outcome = probe(exercise, &url).await.unwrap();
+        assert!(outcome.passed(), "{exercise}: {:#?}", outcome.checks);
+    }
+
+    let url = start_pusher(Pusher {
+        resumes: false,
+        greets: false,
+    })
+    .await;
+    let outcome = probe("probe-push-events", &url).await.unwrap();
+    assert_eq!(
+        failed_checks(&outcome),
+        vec![(
+            "a reconnect with Last-Event-ID misses nothing and repeats nothing: event ids",
+            "ids 1, 2"
+        )],
+        "the stream itself was right; only the resume was not"
+    );
+    let outcome = probe("probe-websocket-greeting", &url).await.unwrap();
+    assert_eq!(
+        failed_checks(&outcome),
+        vec![
+            (
+                "GET /chat upgrades, greets and echoes: events",
+                "only 2 of 3 event(s) came within 3000 ms"
+            ),
+            (
+                "GET /chat upgrades, greets and echoes: event data",
+                "the first data are \"hello\", \"second message\""
+            )
+        ],
+        "two echoes came, and no greeting"
+    );
+}
+
+#[tokio::test]
+async fn a_push_probe_of_a_server_that_does_not_push_says_what_came_instead() {
+    let url = start_todos(false).await;
+    let outcome = probe("probe-websocket-greeting", &url).await.unwrap();
+    let failed = failed_checks(&outcome);
+    assert_eq!(
+        failed[0],
+        ("GET /chat upgrades, greets and echoes: status", "404"),
+        "a refused upgrade is judged, not a crash: {failed:?}"
+    );
+    assert!(
+        failed[1].1.contains("404 Not Found instead of 101"),
+        "{failed:?}"
+    );
+
+    let outcome = probe("probe-push-events", &url).await.unwrap();
+    let failed = failed_checks(&outcome);
+    assert_eq!(failed[0], ("GET /ticks streams events: status", "404"));
+    assert!(
+        failed
+            .iter()
+            .any(|(name, observed)| name.ends_with("streams events: events")
+                && observed.contains("the answer was 404")),
+        "{failed:?}"
+    );
+}

@@ -5,9 +5,6 @@
 //! Each test is skipped, saying so, when its service does not answer on
 //! its standard port.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -15,70 +12,15 @@ use tokio::net::TcpStream;
 
 use super::realtime_chat::{next_of, say, Guest, Site, Socket};
 use super::realtime_lab::{next_json, PATIENCE};
-use crate::common::{repo_root, ServiceProxy};
+use crate::common::process::Process;
+use crate::common::ServiceProxy;
 
 const REDIS: &str = "127.0.0.1:6379";
 const NATS: &str = "127.0.0.1:4222";
 
-/// A `workbench` process of its own, killed when dropped.
-struct Process {
-    child: Child,
-    base: String,
-    _data: tempfile::TempDir,
-}
-
 impl Site for Process {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
-    }
-}
-
-impl Process {
-    /// Starts `workbench serve` on a free port with one external service
-    /// (`name`, `url`), and waits until it says where it listens.
-    fn start(name: &str, url: &str) -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
-            .arg("serve")
-            .env("WORKBENCH_ADDR", "127.0.0.1:0")
-            .env("WORKBENCH_DATA_DIR", data.path())
-            .env("WORKBENCH_COURSE", repo_root())
-            .env("WORKBENCH_SERVICES", format!("{name}={url}"))
-            .env_remove("REDIS_URL")
-            .env("RUST_LOG", "info")
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run workbench");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("workbench exited before it listened")
-                .unwrap();
-            if let Some(at) = line.find("listening on http://") {
-                let address: String = line[at + "listening on http://".len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                    .collect();
-                break format!("http://{address}");
-            }
-        };
-        // Keep reading its log, so a full pipe never blocks it.
-        std::thread::spawn(move || lines.for_each(drop));
-        Self {
-            child,
-            base,
-            _data: data,
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -90,8 +32,8 @@ async fn a_message_crosses_two_server_processes_through_redis_and_not_in_process
     }
     let redis_url = format!("redis://{REDIS}");
     let (one, two) = (
-        Process::start("redis", &redis_url),
-        Process::start("redis", &redis_url),
+        Process::start(&[("redis", &redis_url)]),
+        Process::start(&[("redis", &redis_url)]),
     );
     // Redis is shared with other tests and runs: a room of this run's own.
     let room = own_room("backbone");
@@ -192,8 +134,8 @@ async fn when_redis_goes_away_the_sender_is_told_and_the_chat_recovers_by_itself
     }
     // Process one reaches Redis through a proxy this test can cut.
     let proxy = ServiceProxy::start(0, REDIS).await;
-    let one = Process::start("redis", &format!("redis://127.0.0.1:{}", proxy.port));
-    let two = Process::start("redis", &format!("redis://{REDIS}"));
+    let one = Process::start(&[("redis", &format!("redis://127.0.0.1:{}", proxy.port))]);
+    let two = Process::start(&[("redis", &format!("redis://{REDIS}"))]);
     let room = own_room("outage");
     let (ada, bob) = (Guest::new(&one).await, Guest::new(&two).await);
     ada.configure(&one, json!({ "backbone": "redis" })).await;
@@ -242,8 +184,8 @@ async fn a_process_cut_off_from_nats_catches_up_from_the_log_and_never_from_pub_
     }
     // Process two reaches NATS through a proxy this test can cut.
     let proxy = ServiceProxy::start(0, NATS).await;
-    let one = Process::start("nats", &format!("nats://{NATS}"));
-    let two = Process::start("nats", &format!("nats://127.0.0.1:{}", proxy.port));
+    let one = Process::start(&[("nats", &format!("nats://{NATS}"))]);
+    let two = Process::start(&[("nats", &format!("nats://127.0.0.1:{}", proxy.port))]);
     let room = own_room("catch-up");
     let (ada, carol, bob) = (
         Guest::new(&one).await,

@@ -27,6 +27,10 @@
 //! max_ms = 500
 //! ```
 //!
+//! A step may read a stream instead of one answer (`events = {…}`):
+//! server-sent events, or messages over a WebSocket it opens
+//! (`websocket = true`); [`events`] says how.
+//!
 //! Where probes may go is the server's decision, not the exercise's: only
 //! loopback addresses and the hosts an instructor allowed ([`ProbePolicy`]),
 //! checked after DNS resolution and before any connection, with the
@@ -43,10 +47,13 @@ use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
 
+use self::events::{EventField, EventsPlan, EventsSpec, Received};
 use super::select::Selector;
 use super::{check_line, parse_check, AnswerError, CheckKind, CheckOutcome, Checker, GradeContext};
 use model::exercises::ProbeAnswer;
 use model::ExerciseInput;
+
+mod events;
 
 /// The longest any probe may run, whatever the exercise asks for.
 const MAX_PROBE: Duration = Duration::from_secs(30);
@@ -122,6 +129,11 @@ struct StepSpec {
     /// A hidden step reports pass or fail, but not what it expected.
     #[serde(default)]
     hidden: bool,
+    /// Open a WebSocket (an HTTP/1.1 upgrade) instead of sending a request.
+    #[serde(default)]
+    websocket: bool,
+    /// Read a stream of events instead of one body.
+    events: Option<EventsSpec>,
 }
 
 /// Where a captured value comes from.
@@ -129,6 +141,7 @@ struct StepSpec {
 enum Source {
     Header(String),
     Json(Selector),
+    Event(EventField),
 }
 
 #[derive(Debug)]
@@ -138,6 +151,7 @@ struct Step {
     expect_json: Vec<(Selector, Value)>,
     expect_present: Vec<Selector>,
     expect_absent: Vec<Selector>,
+    events: Option<EventsPlan>,
     capture: Vec<(String, Source)>,
 }
 
@@ -196,12 +210,32 @@ impl ProbePlan {
         if spec.steps.is_empty() {
             return Err("a probe needs at least one `[[check.steps]]`".into());
         }
+        let timeout_ms = spec.timeout_ms.min(MAX_PROBE.as_millis() as u64);
         let mut known: HashSet<String> = HashSet::new();
         let mut steps = Vec::new();
-        for (index, step) in spec.steps.into_iter().enumerate() {
+        for (index, mut step) in spec.steps.into_iter().enumerate() {
             let at = format!("step {} ({:?})", index + 1, step.name);
             let method = reqwest::Method::from_bytes(step.method.to_ascii_uppercase().as_bytes())
                 .map_err(|_| format!("{at}: {:?} is not an HTTP method", step.method))?;
+            if step.websocket {
+                step.status =
+                    Some(upgrade_status(&step, &method).map_err(|e| format!("{at}: {e}"))?);
+            }
+            let events = step
+                .events
+                .take()
+                .map(|events| EventsPlan::new(events, step.websocket, timeout_ms))
+                .transpose()
+                .map_err(|e| format!("{at}: {e}"))?;
+            if events.is_some()
+                && !(step.expect_json.is_empty()
+                    && step.expect_json_present.is_empty()
+                    && step.expect_json_absent.is_empty())
+            {
+                return Err(format!(
+                    "{at}: a step that reads events has no single body to judge; use `events.expect_json_present`"
+                ));
+            }
             if !step.path.starts_with('/') && !step.path.starts_with('{') {
                 return Err(format!(
                     "{at}: `path` must start with `/` or a captured `{{value}}`"
@@ -212,6 +246,7 @@ impl ProbePlan {
             texts.extend(step.headers.values().map(String::as_str));
             texts.extend(step.expect_headers.values().map(String::as_str));
             texts.extend(step.expect_header_paths.values().map(String::as_str));
+            texts.extend(events.iter().flat_map(EventsPlan::texts));
             if let Some(path) = step
                 .expect_header_paths
                 .values()
@@ -264,9 +299,14 @@ impl ProbePlan {
                         Source::Header(header.trim().to_ascii_lowercase())
                     } else if let Some(selector) = source.strip_prefix("json:") {
                         Source::Json(Selector::parse(selector.trim()).map_err(|e| format!("{at}: {e}"))?)
+                    } else if let Some(field) = source.strip_prefix("event:") {
+                        let events = events.as_ref().ok_or_else(|| {
+                            format!("{at}: capture {name:?} names an event, but the step reads none")
+                        })?;
+                        Source::Event(events.capture_source(field).map_err(|e| format!("{at}: {e}"))?)
                     } else {
                         return Err(format!(
-                            "{at}: capture {name:?} must come from \"header:NAME\" or \"json:$.path\""
+                            "{at}: capture {name:?} must come from \"header:NAME\", \"json:$.path\" or \"event:N:id\""
                         ));
                     };
                     Ok((name.clone(), parsed))
@@ -280,6 +320,7 @@ impl ProbePlan {
                 && expect_present.is_empty()
                 && expect_absent.is_empty()
                 && step.max_ms.is_none()
+                && events.is_none()
             {
                 return Err(format!(
                     "{at}: the step expects nothing; give it a `status` at least"
@@ -291,13 +332,31 @@ impl ProbePlan {
                 expect_json,
                 expect_present,
                 expect_absent,
+                events,
                 capture,
             });
         }
         Ok(Self {
-            timeout: Duration::from_millis(spec.timeout_ms).min(MAX_PROBE),
+            timeout: Duration::from_millis(timeout_ms),
             steps,
         })
+    }
+}
+
+/// The status a WebSocket step expects: `101 Switching Protocols`, the
+/// only answer that opens one, and only to a `GET` without a body.
+fn upgrade_status(step: &StepSpec, method: &reqwest::Method) -> Result<u16, String> {
+    if method != reqwest::Method::GET {
+        return Err("a WebSocket opens with GET".into());
+    }
+    if step.body.is_some() {
+        return Err("a WebSocket step sends `events.send`, not a body".into());
+    }
+    match step.status {
+        None | Some(101) => Ok(101),
+        Some(other) => Err(format!(
+            "a WebSocket step expects 101 Switching Protocols, not {other}"
+        )),
     }
 }
 
@@ -382,7 +441,8 @@ impl ProbePlan {
                 continue;
             }
             let remaining = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(remaining, step.send(&client, &base, &captured)).await {
+            let sent = step.send(&client, &base, target, &captured);
+            match tokio::time::timeout(remaining, sent).await {
                 Err(_) => {
                     let reason = format!(
                         "the probe ran out of time ({} ms in all)",
@@ -423,7 +483,10 @@ struct Answer {
     status: u16,
     headers: reqwest::header::HeaderMap,
     body: Vec<u8>,
+    /// Until the headers for a step that reads events, else the whole answer.
     elapsed: Duration,
+    /// What a step that reads events received.
+    received: Option<Received>,
 }
 
 impl Step {
@@ -431,6 +494,7 @@ impl Step {
         &self,
         client: &reqwest::Client,
         base: &Url,
+        target: SocketAddr,
         captured: &HashMap<String, String>,
     ) -> Result<Answer, String> {
         let path = fill(&self.spec.path, captured);
@@ -442,9 +506,40 @@ impl Step {
                 "{url} is on another server than {base}; probes do not follow it"
             ));
         }
+        let headers: Vec<(String, String)> = self
+            .spec
+            .headers
+            .iter()
+            .map(|(name, value)| (name.clone(), fill(value, captured)))
+            .collect();
+        if self.spec.websocket {
+            let send: Vec<String> = self
+                .events
+                .iter()
+                .flat_map(|plan| &plan.spec.send)
+                .map(|text| fill(text, captured))
+                .collect();
+            let opened = events::open_websocket(
+                &url,
+                target,
+                &headers,
+                &send,
+                self.events.as_ref(),
+                MAX_BODY,
+            )
+            .await?;
+            return Ok(Answer {
+                url,
+                status: opened.status,
+                headers: opened.headers,
+                body: Vec::new(),
+                elapsed: opened.upgraded_after,
+                received: Some(opened.received),
+            });
+        }
         let mut request = client.request(self.method.clone(), url.clone());
-        for (name, value) in &self.spec.headers {
-            request = request.header(name, fill(value, captured));
+        for (name, value) in headers {
+            request = request.header(name, value);
         }
         if let Some(body) = &self.spec.body {
             request = request.body(fill(body, captured));
@@ -453,6 +548,22 @@ impl Step {
         let mut response = request.send().await.map_err(|e| describe_send_error(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        if let Some(plan) = &self.events {
+            let elapsed = started.elapsed();
+            let received = if response.status().is_success() {
+                events::read_event_stream(&mut response, plan, MAX_BODY).await?
+            } else {
+                Received::nothing(format!("no events: the answer was {}", response.status()))
+            };
+            return Ok(Answer {
+                url,
+                status,
+                headers,
+                body: Vec::new(),
+                elapsed,
+                received: Some(received),
+            });
+        }
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -470,6 +581,7 @@ impl Step {
             headers,
             body,
             elapsed: started.elapsed(),
+            received: None,
         })
     }
 
@@ -569,6 +681,13 @@ impl Step {
                 format!("{took} ms"),
             ));
         }
+        if let (Some(plan), Some(received)) = (&self.events, &answer.received) {
+            for (what, passed, expected, observed) in
+                events::judge(plan, received, |text| fill(text, captured))
+            {
+                checks.push(self.named(&what, passed, expected, observed));
+            }
+        }
         for (name, source) in &self.capture {
             let value = match source {
                 Source::Header(header) => answer
@@ -584,6 +703,7 @@ impl Step {
                             other => other.to_string(),
                         })
                 }
+                Source::Event(field) => answer.received.as_ref().and_then(|r| field.take(r)),
             };
             if let Some(value) = value {
                 captured.insert(name.clone(), value);
@@ -658,7 +778,14 @@ impl Checker for ProbePlan {
         self.steps
             .iter()
             .filter(|s| s.spec.hidden)
-            .flat_map(|s| s.expect_json.iter().map(|(_, v)| v.to_string()))
+            .flat_map(|s| {
+                let events = s.events.iter().flat_map(EventsPlan::texts);
+                s.expect_json
+                    .iter()
+                    .map(|(_, v)| v.to_string())
+                    .chain(events.map(str::to_string))
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 }

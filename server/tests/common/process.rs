@@ -1,0 +1,86 @@
+//! A `workbench serve` process of its own, for tests and benchmarks that
+//! need several real server processes (the chat's backbones) or a real
+//! process's memory. Benchmarks include this file by path.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A `workbench` process on a free port with a data folder of its own,
+/// killed when dropped.
+pub(crate) struct Process {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+    _data: tempfile::TempDir,
+}
+
+impl Process {
+    /// Starts `workbench serve` with external services given as
+    /// `name=url` (`redis=redis://…`, `nats=nats://…`), and waits until it
+    /// says where it listens.
+    pub(crate) fn start(services: &[(&str, &str)]) -> Self {
+        let data = tempfile::tempdir().expect("a data folder");
+        let services: Vec<String> = services
+            .iter()
+            .map(|(name, url)| format!("{name}={url}"))
+            .collect();
+        let course = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("the workspace holds the server");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
+            .arg("serve")
+            .env("WORKBENCH_ADDR", "127.0.0.1:0")
+            .env("WORKBENCH_DATA_DIR", data.path())
+            .env("WORKBENCH_COURSE", course)
+            .env("WORKBENCH_SERVICES", services.join(","))
+            .env_remove("REDIS_URL")
+            .env("RUST_LOG", "info")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run workbench");
+        let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("workbench exited before it listened")
+                .expect("a log line");
+            if let Some(at) = line.find("listening on http://") {
+                let address: String = line[at + "listening on http://".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                    .collect();
+                break format!("http://{address}");
+            }
+        };
+        // Keep reading its log, so a full pipe never blocks it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            base,
+            _data: data,
+        }
+    }
+
+    /// The process's resident memory now, in KiB (Linux `VmRSS`).
+    pub(crate) fn resident_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
