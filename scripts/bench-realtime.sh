@@ -4,8 +4,9 @@
 # (Redis and NATS on their standard loopback ports; skipped when absent),
 # and memory per 1,000 idle WebSockets. Prints Markdown for BENCHMARKS.md.
 #
-# Usage: scripts/bench-realtime.sh
+# Usage: scripts/bench-realtime.sh [transports] [backbones] [memory]   (all when none)
+# WORKBENCH_BIN=path measures another build of the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-cargo bench -p server --bench realtime
+cargo bench -p server --bench realtime -- "$@"

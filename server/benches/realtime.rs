@@ -11,9 +11,11 @@
 //!    per second and delay at the listeners;
 //! 3. the server's memory per 1,000 idle chat WebSockets.
 //!
-//! Run `scripts/bench-realtime.sh` (it calls `cargo bench -p server --bench
-//! realtime`). Backbones whose service does not answer on its standard
-//! loopback port are skipped, saying so.
+//! Run `scripts/bench-realtime.sh [transports|backbones|memory]` (it calls
+//! `cargo bench -p server --bench realtime`); with no part named, all three
+//! run. `WORKBENCH_BIN` measures another build of the server. Backbones
+//! whose service does not answer on its standard loopback port are
+//! skipped, saying so.
 
 #[path = "../tests/common/process.rs"]
 mod process;
@@ -41,23 +43,39 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// The short-polling client's interval (the lab's own widget lets the
 /// student choose; a quarter of a second is a brisk one).
 const SHORT_POLL_EVERY: Duration = Duration::from_millis(250);
-/// Chat senders, each on its own socket (four per guest, the lab's limit).
-const SENDERS: usize = 20;
+/// Chat senders in a light and a heavy run, each on its own socket (four
+/// per guest, the lab's limit).
+const SENDERS: [usize; 2] = [20, 100];
 /// Messages per second each chat sender says: under the lab's limit of 10.
 const SENDER_RATE: u32 = 8;
 /// Chat listeners, on the process under test.
 const LISTENERS: usize = 20;
+/// The listeners' send buffer: the lab's largest, so that the figures
+/// measure delivery rather than the slow-client policy (drops are counted).
+const LISTENER_BUFFER: u32 = 64;
 /// Idle chat sockets for the memory figure.
 const IDLE_SOCKETS: usize = 1000;
 
 #[tokio::main]
 async fn main() {
-    println!("## The feed's transports (one process)\n");
-    transports().await;
-    println!("\n## The chat's backbones\n");
-    backbones().await;
-    println!("\n## Memory per idle WebSocket\n");
-    idle_sockets().await;
+    // `cargo bench` adds `--bench`; anything else names the parts to run.
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    let wanted = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+    if wanted("transports") {
+        println!("## The feed's transports (one process)\n");
+        transports().await;
+    }
+    if wanted("backbones") {
+        println!("\n## The chat's backbones\n");
+        backbones().await;
+    }
+    if wanted("memory") {
+        println!("\n## Memory per idle WebSocket\n");
+        idle_sockets().await;
+    }
 }
 
 /// A guest's session on one process.
@@ -290,11 +308,9 @@ async fn answers(name: &str, address: &str) -> bool {
 }
 
 async fn backbones() {
-    println!("{SENDERS} senders on process one each say {SENDER_RATE} messages a second for {} s into one room ({} messages a second in all); {LISTENERS} listeners read the room, on process one or on a second process. Delay runs from a sender writing the frame to a listener reading it. The senders read the room too, so process one writes to {} sockets per message.\n", RUN.as_secs(), SENDERS as u32 * SENDER_RATE, SENDERS + LISTENERS);
-    println!(
-        "| backbone | processes | deliveries to listeners | per second | p50 delay | p99 delay |"
-    );
-    println!("|---|---|---|---|---|---|");
+    println!("Senders on process one each say {SENDER_RATE} messages a second for {} s into one room; {LISTENERS} listeners read the room, on process one or on a second process. Delay runs from a sender writing the frame to a listener reading it; per second counts deliveries to the listeners from the first message said to the last one read. The senders read the room too, so process one writes each message to every sender as well. Listeners keep a send buffer of {LISTENER_BUFFER} (drop-oldest); dropped counts what their buffers threw away.\n", RUN.as_secs());
+    println!("| backbone | processes | senders (messages/s said) | deliveries to listeners | dropped | per second | p50 delay | p99 delay |");
+    println!("|---|---|---|---|---|---|---|---|");
     let redis = answers("Redis", REDIS).await;
     let nats = answers("NATS", NATS).await;
     let mut services = Vec::new();
@@ -312,29 +328,43 @@ async fn backbones() {
     if nats {
         runs.extend([("nats", 1), ("nats", 2), ("jetstream", 1), ("jetstream", 2)]);
     }
-    for (backbone, processes) in runs {
-        let one = Process::start(&services);
-        let two = (processes == 2).then(|| Process::start(&services));
-        let listening_on = two.as_ref().unwrap_or(&one);
-        room_under_load(backbone, processes, &one, listening_on).await;
+    for senders in SENDERS {
+        for &(backbone, processes) in &runs {
+            let one = Process::start(&services);
+            let two = (processes == 2).then(|| Process::start(&services));
+            let listening_on = two.as_ref().unwrap_or(&one);
+            room_under_load(backbone, processes, senders, &one, listening_on).await;
+        }
     }
 }
 
-async fn room_under_load(backbone: &str, processes: u32, one: &Process, listening_on: &Process) {
-    let room = format!("bench-{backbone}-{processes}-{}", std::process::id());
+async fn room_under_load(
+    backbone: &str,
+    processes: u32,
+    sender_count: usize,
+    one: &Process,
+    listening_on: &Process,
+) {
+    let room = format!(
+        "b-{backbone}-{processes}-{sender_count}-{}",
+        std::process::id()
+    );
     let path = format!("/labs/realtime/chat?room={room}");
     let origin = Instant::now();
-    let receipts: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let receipts = Delays::default();
     let mut readers = Vec::new();
     for _ in 0..LISTENERS / 4 {
         let guest = Guest::new(&listening_on.base).await;
+        guest
+            .configure(json!({ "chat_send_buffer": LISTENER_BUFFER, "slow_client": "drop-oldest" }))
+            .await;
         for _ in 0..4 {
             let socket = guest.socket(&path).await;
             readers.push(tokio::spawn(listen(socket, origin, Some(receipts.clone()))));
         }
     }
     let mut senders = Vec::new();
-    for _ in 0..SENDERS / 4 {
+    for _ in 0..sender_count / 4 {
         let guest = Guest::new(&one.base).await;
         guest.configure(json!({ "backbone": backbone })).await;
         for _ in 0..4 {
@@ -352,17 +382,22 @@ async fn room_under_load(backbone: &str, processes: u32, one: &Process, listenin
     }
     let expected = said * LISTENERS;
     let done = Instant::now() + DRAIN;
-    while receipts.lock().unwrap().len() < expected && Instant::now() < done {
+    while receipts.lock().unwrap().delays.len() < expected && Instant::now() < done {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let span = started.elapsed();
     readers.iter().for_each(|r| r.abort());
-    let mut delays = receipts.lock().unwrap().clone();
+    let heard = receipts.lock().unwrap();
+    let span = heard.last_at.map_or(Duration::ZERO, |last| {
+        last.saturating_duration_since(started)
+    });
+    let mut delays = heard.delays.clone();
     delays.sort();
     println!(
-        "| {backbone} | {processes} | {} of {expected} | {:.0} | {} | {} |",
+        "| {backbone} | {processes} | {sender_count} ({}) | {} of {expected} | {} | {:.0} | {} | {} |",
+        sender_count as u32 * SENDER_RATE,
         delays.len(),
-        delays.len() as f64 / span.as_secs_f64(),
+        heard.dropped,
+        delays.len() as f64 / span.as_secs_f64().max(f64::EPSILON),
         ms(percentile(&delays, 0.5)),
         ms(percentile(&delays, 0.99)),
     );
@@ -394,7 +429,18 @@ async fn talk(socket: Socket, origin: Instant) -> usize {
     count
 }
 
-async fn listen(socket: Socket, origin: Instant, receipts: Option<Arc<Mutex<Vec<Duration>>>>) {
+/// What the listeners heard: each message's delay, when the last came,
+/// and how many their buffers dropped.
+#[derive(Default)]
+struct Heard {
+    delays: Vec<Duration>,
+    last_at: Option<Instant>,
+    dropped: u64,
+}
+
+type Delays = Arc<Mutex<Heard>>;
+
+async fn listen(socket: Socket, origin: Instant, receipts: Option<Delays>) {
     listen_half(socket.split().1, origin, receipts).await;
 }
 
@@ -402,19 +448,25 @@ async fn listen(socket: Socket, origin: Instant, receipts: Option<Arc<Mutex<Vec<
 async fn listen_half(
     mut read: futures_util::stream::SplitStream<Socket>,
     origin: Instant,
-    receipts: Option<Arc<Mutex<Vec<Duration>>>>,
+    receipts: Option<Delays>,
 ) {
     while let Some(Ok(message)) = read.next().await {
         let (Some(receipts), Message::Text(text)) = (&receipts, message) else {
             continue;
         };
-        if let Ok(ChatFrame::Message { text, .. }) = serde_json::from_str(&text) {
-            if let Ok(micros) = text.parse::<u64>() {
-                let delay = origin
-                    .elapsed()
-                    .saturating_sub(Duration::from_micros(micros));
-                receipts.lock().unwrap().push(delay);
+        match serde_json::from_str(&text) {
+            Ok(ChatFrame::Message { text, .. }) => {
+                if let Ok(micros) = text.parse::<u64>() {
+                    let delay = origin
+                        .elapsed()
+                        .saturating_sub(Duration::from_micros(micros));
+                    let mut heard = receipts.lock().unwrap();
+                    heard.delays.push(delay);
+                    heard.last_at = Some(Instant::now());
+                }
             }
+            Ok(ChatFrame::Dropped { count }) => receipts.lock().unwrap().dropped += count,
+            _ => {}
         }
     }
 }

@@ -28,12 +28,19 @@ impl Process {
         let course = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .expect("the workspace holds the server");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_workbench"))
+        // A benchmark may compare another build (`WORKBENCH_BIN`).
+        let binary = std::env::var("WORKBENCH_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_workbench").into());
+        let mut command = Command::new(binary);
+        command.env_remove("WORKBENCH_SERVICES");
+        if !services.is_empty() {
+            command.env("WORKBENCH_SERVICES", services.join(","));
+        }
+        let mut child = command
             .arg("serve")
             .env("WORKBENCH_ADDR", "127.0.0.1:0")
             .env("WORKBENCH_DATA_DIR", data.path())
             .env("WORKBENCH_COURSE", course)
-            .env("WORKBENCH_SERVICES", services.join(","))
             .env_remove("REDIS_URL")
             .env("RUST_LOG", "info")
             .env_remove("DATABASE_URL")
@@ -42,11 +49,12 @@ impl Process {
             .spawn()
             .expect("run workbench");
         let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
+        let mut said = Vec::new();
         let base = loop {
-            let line = lines
-                .next()
-                .expect("workbench exited before it listened")
-                .expect("a log line");
+            let Some(Ok(line)) = lines.next() else {
+                panic!("workbench exited before it listened:\n{}", said.join("\n"));
+            };
+            said.push(line.clone());
             if let Some(at) = line.find("listening on http://") {
                 let address: String = line[at + "listening on http://".len()..]
                     .chars()
