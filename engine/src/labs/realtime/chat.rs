@@ -26,8 +26,7 @@ use super::backbone::Relay;
 use super::feed::checked_text;
 use super::rooms::{checked_code, Outbox, Outgoing, Rooms, Seat};
 use super::websocket::{
-    FramesTrace, Hangup, Heartbeat, MessageBudget, Received, GOING_AWAY, MAX_INCOMING_BYTES,
-    POLICY_VIOLATION,
+    bounded, FramesTrace, Hangup, Heartbeat, MessageBudget, Received, GOING_AWAY, POLICY_VIOLATION,
 };
 use super::{RealtimeLab, MAX_CONNECTION_TIME};
 use crate::clock::Clock;
@@ -149,10 +148,7 @@ pub(super) async fn chat(
         heartbeat: Duration::from_secs(u64::from(settings.heartbeat_secs)),
         clock: labs.clock.clone(),
     };
-    Ok(upgrade
-        .max_message_size(MAX_INCOMING_BYTES)
-        .max_frame_size(MAX_INCOMING_BYTES)
-        .on_upgrade(move |socket| connection.run(socket, welcome)))
+    Ok(bounded(upgrade).on_upgrade(move |socket| connection.run(socket, welcome)))
 }
 
 /// One chat connection.

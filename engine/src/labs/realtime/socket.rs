@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use super::feed::{checked_text, Feed, Feeds, Open};
 use super::websocket::{
-    FramesTrace, Hangup, Heartbeat, MessageBudget, Received, GOING_AWAY, MAX_INCOMING_BYTES,
+    bounded, FramesTrace, Hangup, Heartbeat, MessageBudget, Received, GOING_AWAY,
 };
 use super::{RealtimeLab, MAX_CONNECTION_TIME};
 use crate::clock::Clock;
@@ -98,10 +98,7 @@ pub(super) async fn socket(
         clock: labs.clock.clone(),
         _open: open,
     };
-    Ok(upgrade
-        .max_message_size(MAX_INCOMING_BYTES)
-        .max_frame_size(MAX_INCOMING_BYTES)
-        .on_upgrade(move |socket| connection.run(socket)))
+    Ok(bounded(upgrade).on_upgrade(move |socket| connection.run(socket)))
 }
 
 /// One upgraded connection.
