@@ -276,10 +276,7 @@ pub(super) async fn read_event_stream(
             Ok(Ok(Some(chunk))) => {
                 read += chunk.len();
                 if read > max_bytes {
-                    return Err(format!(
-                        "the stream sent over {max_bytes} bytes without {} events",
-                        plan.spec.count
-                    ));
+                    return Err(too_much(max_bytes, plan));
                 }
                 events.extend(parser.feed(&chunk));
             }
@@ -291,6 +288,14 @@ pub(super) async fn read_event_stream(
         took: started.elapsed(),
         short,
     })
+}
+
+/// Why a step stopped reading a server that sent more than a probe reads.
+fn too_much(max_bytes: usize, plan: &EventsPlan) -> String {
+    format!(
+        "the server sent over {max_bytes} bytes without {} events",
+        plan.spec.count
+    )
 }
 
 fn too_few(got: usize, plan: &EventsPlan) -> String {
@@ -311,7 +316,7 @@ pub(super) struct SocketAnswer {
 
 /// Opens a WebSocket to `url` on the already checked address `target`,
 /// sends the step's messages (`send`, with captured values filled in) and
-/// reads its events. An answer other than `101` is reported with its
+/// reads its events, at most `max_bytes` of them in all, as a stream's. An answer other than `101` is reported with its
 /// status, not as a failure to connect.
 pub(super) async fn open_websocket(
     url: &Url,
@@ -380,9 +385,13 @@ pub(super) async fn open_websocket(
     }
     let until = tokio::time::Instant::now() + plan.within();
     let mut events = Vec::new();
+    let mut read = 0;
     let short = loop {
         if events.len() >= plan.spec.count {
             break None;
+        }
+        if read > max_bytes {
+            return Err(too_much(max_bytes, plan));
         }
         match tokio::time::timeout_at(until, socket.next()).await {
             Err(_) => break Some(too_few(events.len(), plan)),
@@ -393,14 +402,20 @@ pub(super) async fn open_websocket(
                 ))
             }
             Ok(Some(Err(e))) => return Err(format!("reading the socket failed: {e}")),
-            Ok(Some(Ok(Message::Text(text)))) => events.push(Event {
-                id: None,
-                data: text.to_string(),
-            }),
-            Ok(Some(Ok(Message::Binary(bytes)))) => events.push(Event {
-                id: None,
-                data: String::from_utf8_lossy(&bytes).into_owned(),
-            }),
+            Ok(Some(Ok(Message::Text(text)))) => {
+                read += text.len();
+                events.push(Event {
+                    id: None,
+                    data: text.to_string(),
+                });
+            }
+            Ok(Some(Ok(Message::Binary(bytes)))) => {
+                read += bytes.len();
+                events.push(Event {
+                    id: None,
+                    data: String::from_utf8_lossy(&bytes).into_owned(),
+                });
+            }
             // Pings are answered by the library; pongs and raw frames carry no message.
             Ok(Some(Ok(_))) => {}
         }
