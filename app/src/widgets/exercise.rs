@@ -249,15 +249,19 @@ fn AnswerFields(input: ExerciseInput, answer: Answer, group: String) -> impl Int
                 <super::sql::SqlEditor text=answer.text label="Your query".to_string() on_run=move |()| {}/>
             </div>
         }),
-        ExerciseInput::Probe { steps } => EitherOf7::G(view! {
+        ExerciseInput::Probe { steps } => EitherOf7::G({
+            let count = steps.len();
+            let noun = if count == 1 { " step)" } else { " steps)" };
+            view! {
             <label class="field">
                 <span class="field-label">"Your server's address"</span>
                 <input type="url" class="answer-text" autocomplete="off" placeholder="http://127.0.0.1:8080" bind:value=answer.text/>
             </label>
             <details class="probe-steps">
-                <summary>"What the probe will try (" {steps.len()} " steps)"</summary>
+                <summary>"What the probe will try (" {count} {noun}</summary>
                 <ol>{steps.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol>
             </details>
+            }
         }),
     }
 }
