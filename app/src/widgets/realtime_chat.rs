@@ -388,10 +388,15 @@ mod browser {
                 name,
                 joined,
                 members,
+                server,
             } => {
+                let verb = if joined { "joined" } else { "left" };
                 chat.note(
                     None,
-                    format!("{name} {}.", if joined { "joined" } else { "left" }),
+                    match server {
+                        Some(server) => format!("{name} {verb}, on {server}."),
+                        None => format!("{name} {verb}."),
+                    },
                 );
                 chat.members.set(members);
             }

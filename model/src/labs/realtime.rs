@@ -291,8 +291,13 @@ pub enum ChatFrame {
         name: String,
         /// `true` when they joined.
         joined: bool,
-        /// Everyone in the room now.
+        /// Everyone in the room now, on every server process this one
+        /// hears.
         members: Vec<String>,
+        /// The other server process they are connected to, when it is not
+        /// this one: they came or went there (or it went quiet).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
     },
     /// Messages thrown away while your buffer was full (drop-oldest).
     Dropped {

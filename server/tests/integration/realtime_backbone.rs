@@ -1,7 +1,8 @@
 //! The class chat across two real `workbench` processes: a message crosses
 //! from one to the other through Redis or NATS pub/sub and through the
 //! JetStream log, and does not cross when the sender's backbone is
-//! in-process; a process cut off from NATS catches up from the log only.
+//! in-process; a process cut off from NATS catches up from the log only;
+//! who is in the room crosses as messages do.
 //! Each test is skipped, saying so, when its service does not answer on
 //! its standard port.
 
@@ -45,14 +46,12 @@ async fn a_message_crosses_two_server_processes_through_redis_and_not_in_process
     );
     carol.configure(&one, json!({ "backbone": "redis" })).await;
     let (mut ada_socket, ada_welcome, _) = ada.join(&one, &room).await;
-    let (mut carol_socket, ..) = carol.join(&one, &room).await;
+    let (mut carol_socket, carol_welcome, _) = carol.join(&one, &room).await;
     let (mut bob_socket, bob_welcome, _) = bob.join(&two, &room).await;
     assert_ne!(
         ada_welcome["server"], bob_welcome["server"],
         "two processes"
     );
-    // Presence is each process's own: Bob is alone in the room on his.
-    assert_eq!(bob_welcome["members"].as_array().unwrap().len(), 1);
 
     // In-process: Ada's own server delivers it; the other never hears it.
     say(&mut ada_socket, "stays here").await;
@@ -76,6 +75,13 @@ async fn a_message_crosses_two_server_processes_through_redis_and_not_in_process
         next_of(&mut ada_socket, "message").await["text"],
         "crosses over"
     );
+    // Who is there crosses the same way: Bob comes to see Carol, and
+    // never Ada, whose backbone is in-process.
+    let bob_sees = members_until(&mut bob_socket, &bob_welcome, |members| {
+        members.contains(&name(&carol_welcome))
+    })
+    .await;
+    assert!(!bob_sees.contains(&name(&ada_welcome)), "{bob_sees:?}");
 
     // And back: Bob's in-process message stays on his server.
     say(&mut bob_socket, "only on two").await;
@@ -90,6 +96,115 @@ async fn a_message_crosses_two_server_processes_through_redis_and_not_in_process
         next_of(&mut ada_socket, "message").await["text"],
         "from two"
     );
+}
+
+#[tokio::test]
+async fn presence_crosses_two_processes_through_redis_but_not_in_process() {
+    if TcpStream::connect(REDIS).await.is_err() {
+        eprintln!("SKIPPED: no Redis answers on {REDIS}; this test needs a real Redis");
+        return;
+    }
+    presence_crosses(("redis", &format!("redis://{REDIS}")), "redis", "redis").await;
+}
+
+#[tokio::test]
+async fn presence_crosses_two_processes_through_nats_from_either_nats_backbone() {
+    if TcpStream::connect(NATS).await.is_err() {
+        eprintln!("SKIPPED: no NATS answers on {NATS}; this test needs a real NATS with JetStream");
+        return;
+    }
+    presence_crosses(("nats", &format!("nats://{NATS}")), "jetstream", "nats").await;
+}
+
+/// Ada (on `ada_backbone`) and Dan (in-process) on one process, Bob (on
+/// `bob_backbone`) on another, both processes given `service`: each side
+/// sees who is on the other over the shared service, Dan stays unseen
+/// from two, and Bob leaving is heard on one at once.
+async fn presence_crosses(service: (&str, &str), ada_backbone: &str, bob_backbone: &str) {
+    let (one, two) = (Process::start(&[service]), Process::start(&[service]));
+    let room = own_room("presence");
+    let (ada, dan, bob) = (
+        Guest::new(&one).await,
+        Guest::new(&one).await,
+        Guest::new(&two).await,
+    );
+    ada.configure(&one, json!({ "backbone": ada_backbone }))
+        .await;
+    bob.configure(&two, json!({ "backbone": bob_backbone }))
+        .await;
+    let (mut ada_socket, ada_welcome, _) = ada.join(&one, &room).await;
+    let (mut dan_socket, dan_welcome, _) = dan.join(&one, &room).await;
+    let (mut bob_socket, bob_welcome, _) = bob.join(&two, &room).await;
+    let (ada_name, dan_name, bob_name) =
+        (name(&ada_welcome), name(&dan_welcome), name(&bob_welcome));
+
+    // Bob comes to see Ada, from her server, and never Dan.
+    let bob_sees = members_until(&mut bob_socket, &bob_welcome, |members| {
+        members.contains(&ada_name)
+    })
+    .await;
+    assert!(!bob_sees.contains(&dan_name), "{bob_sees:?}");
+
+    // Both on one hear that Bob joined, on two, and see the whole room.
+    for socket in [&mut ada_socket, &mut dan_socket] {
+        let joined = presence_of(socket, &bob_name, true).await;
+        assert_eq!(joined["server"], bob_welcome["server"], "{joined}");
+        let mut everyone = vec![ada_name.clone(), bob_name.clone(), dan_name.clone()];
+        everyone.sort();
+        assert_eq!(names(&joined["members"]), everyone);
+    }
+
+    // Bob leaves: one hears it without waiting for his roster to fade.
+    bob_socket.close(None).await.unwrap();
+    let left = presence_of(&mut ada_socket, &bob_name, false).await;
+    assert_eq!(left["server"], bob_welcome["server"]);
+    assert!(!names(&left["members"]).contains(&bob_name), "{left}");
+}
+
+/// The name a welcome frame gives its socket.
+fn name(welcome: &Value) -> String {
+    welcome["you"].as_str().unwrap().to_string()
+}
+
+fn names(members: &Value) -> Vec<String> {
+    members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|member| member.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The room as `socket` comes to see it, from its `welcome` and then each
+/// presence frame, once `done` holds (within [`PATIENCE`]).
+async fn members_until(
+    socket: &mut Socket,
+    welcome: &Value,
+    done: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    let mut members = names(&welcome["members"]);
+    tokio::time::timeout(PATIENCE, async {
+        while !done(&members) {
+            members = names(&next_of(socket, "presence").await["members"]);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the room never came to hold them; it holds {members:?}"));
+    members
+}
+
+/// The presence frame saying `who` joined (or left), within [`PATIENCE`].
+async fn presence_of(socket: &mut Socket, who: &str, joined: bool) -> Value {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let frame = next_of(socket, "presence").await;
+            if frame["name"] == who && frame["joined"] == joined {
+                return frame;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never heard that {who} joined: {joined}"))
 }
 
 /// A room of this run's own: the services are shared with other tests and runs.

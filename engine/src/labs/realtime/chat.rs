@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use super::backbone::Relay;
 use super::feed::checked_text;
-use super::rooms::{checked_code, Outbox, Outgoing, Rooms, Seat};
+use super::rooms::{checked_code, Outbox, Outgoing, Rooms, Seat, MAX_NAME_CHARS};
 use super::websocket::{
     bounded, FramesTrace, Hangup, Heartbeat, MessageBudget, Received, GOING_AWAY, POLICY_VIOLATION,
 };
@@ -38,8 +38,6 @@ use crate::labs::{CurrentSettings, LabState, Labs};
 
 /// Frames written before the connection looks at what else is going on.
 const WRITE_BATCH: usize = 32;
-/// Longest name shown in a room.
-const MAX_NAME_CHARS: usize = 40;
 
 /// Joining, as the upgrade's trace shows it.
 #[derive(Serialize)]
@@ -117,10 +115,10 @@ pub(super) async fn chat(
     let outbox = Outbox::new(settings.chat_send_buffer, settings.slow_client);
     let seat = realtime
         .rooms
-        .join(code, &student.id, name, outbox.clone())?;
+        .join(code, &student.id, name, settings.backbone, outbox.clone())?;
     realtime.relay.ready().await;
     let frames = FramesTrace::new(&labs, student.id, "/labs/realtime/chat (frames)");
-    let members = seat.room().members();
+    let members = seat.members();
     inspector.record(&Joined {
         room: &query.room,
         name: seat.name(),

@@ -19,6 +19,7 @@ mod backbone;
 mod chat;
 mod feed;
 mod polls;
+mod presence;
 mod rooms;
 mod socket;
 mod stream;
@@ -46,7 +47,10 @@ impl Lab for RealtimeLab {
     type State = Realtime;
 
     fn state(context: &super::LabContext) -> Self::State {
-        let rooms = Arc::new(rooms::Rooms::new(context.stopping.clone()));
+        let rooms = Arc::new(rooms::Rooms::new(
+            context.stopping.clone(),
+            context.clock.clone(),
+        ));
         let relay = Arc::new(backbone::Relay::new(context));
         relay.listen(rooms.clone());
         Realtime {

@@ -6,18 +6,24 @@
 //! its socket, so a slow reader never holds up the room: only its own
 //! buffer fills, and its owner's [`SlowClientPolicy`] decides what then.
 //!
+//! Presence spans server processes: [`Rooms::heard_roster`] takes who is in
+//! a room on the others (see [`super::presence`]), and the member lists
+//! and presence frames count them.
+//!
 //! Bounds: a room holds [`MAX_ROOM_MEMBERS`] connections, a student
 //! [`MAX_CHATS_PER_STUDENT`], the server [`MAX_CHAT_CONNECTIONS`]; a room
 //! keeps no history and is gone when its last member leaves.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use model::labs::realtime::{ChatFrame, SlowClientPolicy};
+use model::labs::realtime::{Backbone, ChatFrame, SlowClientPolicy};
 use tokio::sync::{watch, Notify};
 
+use super::presence::{Carrier, RemoteRosters};
+use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::limiter::KeyedLimiter;
 use crate::students::StudentId;
@@ -33,6 +39,8 @@ pub(crate) const MAX_CHAT_CONNECTIONS: usize = 1024;
 /// in a loop would flood everyone's send buffer with presence frames.
 const JOIN_BURST: u32 = 10;
 const JOIN_REFILL: Duration = Duration::from_secs(3);
+/// Longest name shown in a room.
+pub(crate) const MAX_NAME_CHARS: usize = 40;
 /// Longest room code.
 const MAX_CODE_CHARS: usize = 32;
 
@@ -42,6 +50,12 @@ pub(crate) struct Rooms {
     joins: KeyedLimiter<StudentId>,
     /// The server is shutting down: chat connections end.
     stopping: watch::Receiver<bool>,
+    clock: Arc<dyn Clock>,
+    /// Who is in each room on the other server processes.
+    remote: Mutex<RemoteRosters>,
+    /// This process's rosters that changed and are not yet sent.
+    due_rosters: Mutex<HashSet<(String, Carrier)>>,
+    rosters_due: Notify,
 }
 
 #[derive(Default)]
@@ -69,6 +83,8 @@ struct RoomInner {
 struct Member {
     key: u64,
     name: String,
+    /// How other processes hear of this member, if they do.
+    carrier: Option<Carrier>,
     outbox: Arc<Outbox>,
 }
 
@@ -90,8 +106,9 @@ pub(crate) fn checked_code(code: &str) -> Result<String, ApiError> {
 }
 
 impl Rooms {
-    /// No rooms yet; chat connections end when `stopping` turns `true`.
-    pub(crate) fn new(stopping: watch::Receiver<bool>) -> Self {
+    /// No rooms yet; chat connections end when `stopping` turns `true`;
+    /// other processes' rosters age by `clock`.
+    pub(crate) fn new(stopping: watch::Receiver<bool>, clock: Arc<dyn Clock>) -> Self {
         Self {
             inner: Mutex::default(),
             joins: KeyedLimiter::new(
@@ -100,6 +117,10 @@ impl Rooms {
                 "chat joins",
             ),
             stopping,
+            clock,
+            remote: Mutex::default(),
+            due_rosters: Mutex::default(),
+            rosters_due: Notify::new(),
         }
     }
 
@@ -114,15 +135,18 @@ impl Rooms {
     }
 
     /// Seats a connection named `name` in room `code`, creating the room if
-    /// need be, and tells the others it came. Refused when the student, the
+    /// need be, and tells the others it came (those on other processes
+    /// too, if its `backbone` reaches them). Refused when the student, the
     /// room or the server holds all the connections it may.
     pub(crate) fn join(
         self: &Arc<Self>,
         code: String,
         student: &StudentId,
         name: String,
+        backbone: Backbone,
         outbox: Arc<Outbox>,
     ) -> Result<Seat, ApiError> {
+        let carrier = Carrier::of(backbone);
         let mut inner = self.lock();
         let held = inner.per_student.get(student).copied().unwrap_or(0);
         if held >= MAX_CHATS_PER_STUDENT {
@@ -159,18 +183,26 @@ impl Rooms {
             }
             members.next_key += 1;
             let key = members.next_key;
-            let first_of_name = !members.has(&name);
+            // Read under the room's lock, so that frames leave in the order
+            // of the changes they report.
+            let remote = self.remote_names(&room.code);
+            let first_of_name = !members.has(&name) && !remote.contains(&name);
             members.members.push(Member {
                 key,
                 name: name.clone(),
+                carrier,
                 outbox,
             });
             // A second tab of someone already here changes nobody's list.
             if first_of_name {
-                members.presence(&name, true, Some(key));
+                let frame = members.presence(&name, true, &remote, None);
+                members.send_all(&frame, Some(key));
             }
             key
         };
+        if let Some(carrier) = carrier {
+            self.roster_due(&room.code, carrier);
+        }
         *inner.per_student.entry(student.clone()).or_default() += 1;
         inner.connections += 1;
         Ok(Seat {
@@ -179,6 +211,7 @@ impl Rooms {
             key,
             student: student.clone(),
             name,
+            carrier,
         })
     }
 
@@ -189,6 +222,134 @@ impl Rooms {
         if let Some(room) = room {
             room.lock().send_all(frame, None);
         }
+    }
+
+    /// Takes the roster another process sent over `carrier`: who is in
+    /// room `code` there. Tells this process's members of that room who
+    /// came and went, and answers a process new to the room with this
+    /// one's roster.
+    pub(crate) fn heard_roster(
+        &self,
+        code: &str,
+        server: &str,
+        carrier: Carrier,
+        names: Vec<String>,
+    ) {
+        // A room's worth of names, each as long as a name may be: what is
+        // kept stays bounded whoever sent it.
+        let names = names
+            .into_iter()
+            .take(MAX_ROOM_MEMBERS)
+            .map(|name| name.chars().take(MAX_NAME_CHARS).collect())
+            .collect();
+        let now_ms = self.clock.now_ms();
+        let heard = self
+            .remote()
+            .heard(code, server, carrier, names, now_ms, MAX_ROOM_MEMBERS);
+        self.announce(code, server, &heard.before, &heard.after);
+        if heard.newcomer && !self.roster(code, carrier).is_empty() {
+            self.roster_due(code, carrier);
+        }
+    }
+
+    /// Forgets the rosters of processes that stopped repeating them (they
+    /// died, or lost the backbone), and tells the rooms here who left.
+    pub(crate) fn expire_rosters(&self) {
+        let expired = self.remote().expire(self.clock.now_ms(), MAX_ROOM_MEMBERS);
+        for gone in expired {
+            self.announce(&gone.room, &gone.server, &gone.before, &gone.after);
+        }
+    }
+
+    /// Who this process has in room `code` over `carrier`: the roster it
+    /// sends the others.
+    pub(crate) fn roster(&self, code: &str, carrier: Carrier) -> Vec<String> {
+        let room = self.lock().rooms.get(code).cloned();
+        room.map_or_else(Vec::new, |room| room.lock().names_over(carrier))
+    }
+
+    /// Every roster this process has that names someone.
+    pub(crate) fn rosters(&self) -> Vec<(String, Carrier, Vec<String>)> {
+        let rooms: Vec<Arc<Room>> = self.lock().rooms.values().cloned().collect();
+        rooms
+            .iter()
+            .flat_map(|room| {
+                let inner = room.lock();
+                Carrier::ALL
+                    .into_iter()
+                    .map(|carrier| (room.code.clone(), carrier, inner.names_over(carrier)))
+                    .filter(|(.., names)| !names.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The rosters that changed since the last call.
+    pub(crate) fn take_due_rosters(&self) -> Vec<(String, Carrier)> {
+        let mut due = self.due_rosters.lock().unwrap_or_else(|e| e.into_inner());
+        due.drain().collect()
+    }
+
+    /// Resolves once a roster has changed (at once if one did since the
+    /// last time).
+    pub(crate) async fn rosters_changed(&self) {
+        self.rosters_due.notified().await;
+    }
+
+    fn roster_due(&self, code: &str, carrier: Carrier) {
+        self.due_rosters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((code.to_string(), carrier));
+        self.rosters_due.notify_one();
+    }
+
+    fn remote(&self) -> MutexGuard<'_, RemoteRosters> {
+        self.remote.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The names other processes have in room `code`. Locks order: the
+    /// rooms, a room, then this, which is never held while taking another.
+    fn remote_names(&self, code: &str) -> Vec<String> {
+        self.remote().names(code, MAX_ROOM_MEMBERS)
+    }
+
+    /// Tells room `code`'s members here that the names other processes
+    /// have there went from `before` to `after`, as `server` said; a name
+    /// also connected here neither came nor went. The frames list the room
+    /// as it is when they are sent.
+    fn announce(&self, code: &str, server: &str, before: &[String], after: &[String]) {
+        if before == after {
+            return;
+        }
+        let Some(room) = self.lock().rooms.get(code).cloned() else {
+            return;
+        };
+        let inner = room.lock();
+        let remote = self.remote_names(code);
+        let news = after
+            .iter()
+            .filter(|name| !before.contains(name))
+            .map(|name| (name, true))
+            .chain(
+                before
+                    .iter()
+                    .filter(|name| !after.contains(name))
+                    .map(|name| (name, false)),
+            );
+        for (name, joined) in news {
+            if !inner.has(name) {
+                let frame = inner.presence(name, joined, &remote, Some(server));
+                inner.send_all(&frame, None);
+            }
+        }
+    }
+
+    /// Everyone in `room`, here and on other processes, by name, sorted,
+    /// each once.
+    fn members_of(&self, room: &Room) -> Vec<String> {
+        let inner = room.lock();
+        union(inner.names(), &self.remote_names(&room.code))
     }
 
     /// Lets go of the join allowances of students who stopped joining.
@@ -207,12 +368,17 @@ impl Rooms {
         let mut inner = self.lock();
         let empty = {
             let mut members = seat.room.lock();
+            let remote = self.remote_names(&seat.room.code);
             members.members.retain(|member| member.key != seat.key);
-            if !members.has(&seat.name) {
-                members.presence(&seat.name, false, None);
+            if !members.has(&seat.name) && !remote.contains(&seat.name) {
+                let frame = members.presence(&seat.name, false, &remote, None);
+                members.send_all(&frame, None);
             }
             members.members.is_empty()
         };
+        if let Some(carrier) = seat.carrier {
+            self.roster_due(&seat.room.code, carrier);
+        }
         if empty {
             inner.rooms.remove(&seat.room.code);
         }
@@ -229,11 +395,6 @@ impl Rooms {
 impl Room {
     fn lock(&self) -> MutexGuard<'_, RoomInner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Everyone in the room, by name, sorted, each once.
-    pub(crate) fn members(&self) -> Vec<String> {
-        self.lock().names()
     }
 
     /// The room's code.
@@ -259,21 +420,39 @@ impl RoomInner {
         self.members.iter().any(|m| m.name == name)
     }
 
+    /// The members here, by name, sorted, each once.
     fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.members.iter().map(|m| m.name.clone()).collect();
-        names.sort();
-        names.dedup();
-        names
+        let names: BTreeSet<&String> = self.members.iter().map(|m| &m.name).collect();
+        names.into_iter().cloned().collect()
     }
 
-    /// Tells the members (but `except` one) that `name` joined or left.
-    fn presence(&self, name: &str, joined: bool, except: Option<u64>) {
-        let frame = ChatFrame::Presence {
+    /// The members who joined over `carrier`, by name, sorted, each once.
+    fn names_over(&self, carrier: Carrier) -> Vec<String> {
+        let names: BTreeSet<&String> = self
+            .members
+            .iter()
+            .filter(|m| m.carrier == Some(carrier))
+            .map(|m| &m.name)
+            .collect();
+        names.into_iter().cloned().collect()
+    }
+
+    /// The frame saying that `name` joined or left (on `server`, when it
+    /// is another process), with everyone now in the room: the members
+    /// here and the `remote` names.
+    fn presence(
+        &self,
+        name: &str,
+        joined: bool,
+        remote: &[String],
+        server: Option<&str>,
+    ) -> ChatFrame {
+        ChatFrame::Presence {
             name: name.to_string(),
             joined,
-            members: self.names(),
-        };
-        self.send_all(&frame, except);
+            members: union(self.names(), remote),
+            server: server.map(str::to_string),
+        }
     }
 
     /// Puts one frame, written once, in every member's outbox.
@@ -285,6 +464,14 @@ impl RoomInner {
     }
 }
 
+/// Sorted names `here` and `there`, each once.
+fn union(mut here: Vec<String>, there: &[String]) -> Vec<String> {
+    here.extend_from_slice(there);
+    here.sort();
+    here.dedup();
+    here
+}
+
 /// A connection's place in a room; it leaves (and the room hears so) when
 /// dropped.
 pub(crate) struct Seat {
@@ -293,12 +480,18 @@ pub(crate) struct Seat {
     key: u64,
     student: StudentId,
     name: String,
+    carrier: Option<Carrier>,
 }
 
 impl Seat {
     /// The room this seat is in.
     pub(crate) fn room(&self) -> &Room {
         &self.room
+    }
+
+    /// Everyone in the room, on this process and the others, by name.
+    pub(crate) fn members(&self) -> Vec<String> {
+        self.rooms.members_of(&self.room)
     }
 
     /// The name the room knows this connection by.
@@ -429,7 +622,9 @@ impl Outbox {
 
 #[cfg(test)]
 mod tests {
+    use super::super::presence::ROSTER_LASTS_MS;
     use super::*;
+    use crate::clock::ManualClock;
 
     fn text(outgoing: Option<Outgoing>) -> String {
         match outgoing {
@@ -466,7 +661,10 @@ mod tests {
     }
 
     fn rooms() -> Arc<Rooms> {
-        Arc::new(Rooms::new(watch::channel(false).1))
+        Arc::new(Rooms::new(
+            watch::channel(false).1,
+            Arc::new(ManualClock::new(0)),
+        ))
     }
 
     #[test]
@@ -481,6 +679,7 @@ mod tests {
                 "cs101".into(),
                 &StudentId::from_raw("a"),
                 "Ada".into(),
+                Backbone::InProcess,
                 ada_box.clone(),
             )
             .unwrap();
@@ -489,19 +688,20 @@ mod tests {
                 "cs101".into(),
                 &StudentId::from_raw("b"),
                 "Bob".into(),
+                Backbone::InProcess,
                 bob_box.clone(),
             )
             .unwrap();
         assert!(text(ada_box.next()).contains(r#""name":"Bob","joined":true"#));
         assert_eq!(bob_box.next(), None, "a newcomer is not told it came");
-        assert_eq!(ada.room().members(), ["Ada", "Bob"]);
+        assert_eq!(ada.members(), ["Ada", "Bob"]);
         bob.room().say(ChatFrame::Message {
             id: 0,
             from: "Bob".into(),
             text: "hi".into(),
             sent_at_ms: 7,
             server: "server-0001".into(),
-            backbone: model::labs::realtime::Backbone::InProcess,
+            backbone: Backbone::InProcess,
         });
         assert!(text(ada_box.next()).contains(r#""from":"Bob","text":"hi""#));
         assert!(
@@ -524,6 +724,7 @@ mod tests {
                 "r".into(),
                 &StudentId::from_raw("b"),
                 "Bob".into(),
+                Backbone::InProcess,
                 watcher.clone(),
             )
             .unwrap();
@@ -534,6 +735,7 @@ mod tests {
                     "r".into(),
                     &ada,
                     "Ada".into(),
+                    Backbone::InProcess,
                     Outbox::new(8, SlowClientPolicy::DropOldest),
                 )
                 .unwrap()
@@ -548,6 +750,83 @@ mod tests {
     }
 
     #[test]
+    fn other_processes_rosters_count_in_the_room_and_fade_when_not_repeated() {
+        let clock = Arc::new(ManualClock::new(0));
+        let rooms = Arc::new(Rooms::new(watch::channel(false).1, clock.clone()));
+        let watcher = Outbox::new(8, SlowClientPolicy::DropOldest);
+        let ada = rooms
+            .join(
+                "r".into(),
+                &StudentId::from_raw("a"),
+                "Ada".into(),
+                Backbone::JetStream,
+                watcher.clone(),
+            )
+            .unwrap();
+        assert_eq!(rooms.take_due_rosters(), [("r".into(), Carrier::Nats)]);
+        assert_eq!(rooms.roster("r", Carrier::Nats), ["Ada"]);
+        assert!(rooms.roster("r", Carrier::Redis).is_empty());
+
+        // Bob is on another process; this one answers with its own roster,
+        // since that process has not heard it yet.
+        rooms.heard_roster("r", "two", Carrier::Nats, vec!["Bob".into()]);
+        let frame = text(watcher.next());
+        assert!(
+            frame.contains(r#""name":"Bob","joined":true,"members":["Ada","Bob"],"server":"two""#),
+            "{frame}"
+        );
+        assert_eq!(ada.members(), ["Ada", "Bob"]);
+        assert_eq!(rooms.take_due_rosters(), [("r".into(), Carrier::Nats)]);
+        // Hearing it again is no news, and asks for no answer.
+        rooms.heard_roster("r", "two", Carrier::Nats, vec!["Bob".into()]);
+        assert_eq!(watcher.next(), None);
+        assert!(rooms.take_due_rosters().is_empty());
+
+        // Ada on two as well (another tab) is not news here.
+        rooms.heard_roster("r", "two", Carrier::Nats, vec!["Ada".into(), "Bob".into()]);
+        assert_eq!(watcher.next(), None);
+
+        // Two goes quiet: after the roster's lifetime, Bob has left.
+        clock.advance_ms(ROSTER_LASTS_MS / 2);
+        rooms.expire_rosters();
+        assert_eq!(watcher.next(), None, "not yet");
+        clock.advance_ms(ROSTER_LASTS_MS);
+        rooms.expire_rosters();
+        assert!(text(watcher.next()).contains(r#""name":"Bob","joined":false,"members":["Ada"]"#));
+        assert_eq!(ada.members(), ["Ada"]);
+    }
+
+    #[test]
+    fn a_roster_is_kept_to_a_rooms_worth_of_names_of_a_names_length() {
+        let rooms = rooms();
+        let crowd: Vec<String> = (0..MAX_ROOM_MEMBERS + 10)
+            .map(|n| format!("{n}{}", "x".repeat(60)))
+            .collect();
+        rooms.heard_roster("r", "two", Carrier::Redis, crowd);
+        let kept = rooms.remote_names("r");
+        assert_eq!(kept.len(), MAX_ROOM_MEMBERS);
+        assert!(kept
+            .iter()
+            .all(|name| name.chars().count() == MAX_NAME_CHARS));
+    }
+
+    #[test]
+    fn an_in_process_member_is_in_no_roster() {
+        let rooms = rooms();
+        let _ada = rooms
+            .join(
+                "r".into(),
+                &StudentId::from_raw("a"),
+                "Ada".into(),
+                Backbone::InProcess,
+                Outbox::new(1, SlowClientPolicy::DropOldest),
+            )
+            .unwrap();
+        assert!(rooms.take_due_rosters().is_empty());
+        assert!(rooms.rosters().is_empty());
+    }
+
+    #[test]
     fn a_student_may_hold_four_chat_connections() {
         let rooms = rooms();
         let student = StudentId::from_raw("a");
@@ -556,6 +835,7 @@ mod tests {
                 code.into(),
                 &student,
                 "Ada".into(),
+                Backbone::InProcess,
                 Outbox::new(1, SlowClientPolicy::DropOldest),
             )
         };
@@ -574,6 +854,7 @@ mod tests {
                 "r".into(),
                 &student,
                 "Ada".into(),
+                Backbone::InProcess,
                 Outbox::new(1, SlowClientPolicy::DropOldest),
             )
         };

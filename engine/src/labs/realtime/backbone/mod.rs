@@ -11,39 +11,73 @@
 //! A message is delivered to this process's members at once and carried
 //! with the process's name; each other process hands it to its own
 //! members of that room.
+//!
+//! The same pub/sub channels carry each process's rosters, who is in each
+//! room there (see [`super::presence`]).
 
 mod nats;
 mod redis;
 
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use model::labs::realtime::{Backbone, ChatFrame};
 use serde::{Deserialize, Serialize};
+use tokio::time::MissedTickBehavior;
 
-use super::rooms::Rooms;
+use super::presence::{Carrier, ROSTER_EVERY};
+use super::rooms::{checked_code, Rooms};
 use crate::labs::LabContext;
 
-/// A message as it travels between processes.
+/// How long a stopping process spends telling the others its members left.
+const GOODBYE_WAIT: Duration = Duration::from_secs(2);
+
+/// What travels between processes.
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     /// The process that published it, which ignores its own.
     origin: String,
     room: String,
-    frame: ChatFrame,
+    #[serde(flatten)]
+    carried: Carried,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Carried {
+    /// A message said in the room.
+    Frame(ChatFrame),
+    /// Everyone in the room on the origin process, over this carrier.
+    Roster(Vec<String>),
 }
 
 impl Envelope {
-    /// Hands a message another process published to this process's
-    /// members of its room; ignores this process's own and bytes that are
-    /// not an envelope.
-    fn deliver(payload: &[u8], server: &str, rooms: &Rooms) {
-        match serde_json::from_slice::<Envelope>(payload) {
-            Ok(envelope) if envelope.origin != server => {
-                rooms.deliver(&envelope.room, &envelope.frame);
+    /// Hands what another process published over `carrier` to this
+    /// process's room; ignores this process's own and bytes that are not
+    /// an envelope.
+    fn deliver(payload: &[u8], server: &str, carrier: Carrier, rooms: &Rooms) {
+        let Ok(envelope) = serde_json::from_slice::<Envelope>(payload) else {
+            return;
+        };
+        let strange = !is_server_name(&envelope.origin) || checked_code(&envelope.room).is_err();
+        if envelope.origin == server || strange {
+            return;
+        }
+        match envelope.carried {
+            Carried::Frame(frame) => rooms.deliver(&envelope.room, &frame),
+            Carried::Roster(names) => {
+                rooms.heard_roster(&envelope.room, &envelope.origin, carrier, names);
             }
-            _ => {}
         }
     }
+}
+
+/// A name [`Relay::new`] gives: `server-` and four hex digits. Anything
+/// else on the channels did not come from a workbench process.
+fn is_server_name(name: &str) -> bool {
+    name.strip_prefix("server-")
+        .is_some_and(|hex| hex.len() == 4 && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// This process's end of the backbones.
@@ -90,12 +124,87 @@ impl Relay {
         }
         if self.nats.is_some() {
             let relay = self.clone();
+            let rooms = rooms.clone();
             runtime.spawn(async move {
                 if let Some(nats) = &relay.nats {
                     nats.listen(&relay.server, &rooms).await;
                 }
             });
         }
+        if self.redis.is_some() || self.nats.is_some() {
+            let relay = self.clone();
+            runtime.spawn(async move { relay.share_rosters(&rooms).await });
+        }
+    }
+
+    /// Sends this process's rosters when they change and again every
+    /// [`ROSTER_EVERY`], forgets the others' that were not repeated, and
+    /// says goodbye (empty rosters) when the server stops, so the others
+    /// need not wait for this process's rosters to fade.
+    async fn share_rosters(&self, rooms: &Rooms) {
+        let mut every = tokio::time::interval(ROSTER_EVERY);
+        every.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        // The rosters sent that named someone: what the goodbye empties.
+        let mut named = HashSet::new();
+        loop {
+            let rosters = tokio::select! {
+                () = rooms.rosters_changed() => rooms
+                    .take_due_rosters()
+                    .into_iter()
+                    .map(|(room, carrier)| {
+                        let names = rooms.roster(&room, carrier);
+                        (room, carrier, names)
+                    })
+                    .collect(),
+                _ = every.tick() => {
+                    rooms.expire_rosters();
+                    rooms.rosters()
+                }
+                () = rooms.stopping() => break,
+            };
+            for (room, carrier, names) in rosters {
+                if names.is_empty() {
+                    named.remove(&(room.clone(), carrier));
+                } else {
+                    named.insert((room.clone(), carrier));
+                }
+                self.send_roster(&room, carrier, names).await;
+            }
+        }
+        let goodbye = async {
+            for (room, carrier) in named {
+                self.send_roster(&room, carrier, Vec::new()).await;
+            }
+        };
+        let _ = tokio::time::timeout(GOODBYE_WAIT, goodbye).await;
+    }
+
+    /// Tells the other processes who is in `room` here over `carrier`. A
+    /// roster that does not get through is sent again with the next round.
+    async fn send_roster(&self, room: &str, carrier: Carrier, names: Vec<String>) {
+        let payload = self.envelope(room, Carried::Roster(names));
+        let sent = match carrier {
+            Carrier::Redis => match &self.redis {
+                Some(redis) => redis.publish(room, payload).await,
+                None => return,
+            },
+            Carrier::Nats => match &self.nats {
+                Some(nats) => nats.publish(false, room, payload).await,
+                None => return,
+            },
+        };
+        if let Err(why) = sent {
+            tracing::debug!("the roster of chat room {room} did not get through: {why}");
+        }
+    }
+
+    fn envelope(&self, room: &str, carried: Carried) -> Vec<u8> {
+        let envelope = Envelope {
+            origin: self.server.clone(),
+            room: room.to_string(),
+            carried,
+        };
+        serde_json::to_vec(&envelope).unwrap_or_default()
     }
 
     /// Waits (briefly) until this process hears the backbones, so that a
@@ -120,12 +229,7 @@ impl Relay {
         if backbone == Backbone::InProcess {
             return Ok(());
         }
-        let envelope = Envelope {
-            origin: self.server.clone(),
-            room: room.to_string(),
-            frame: frame.clone(),
-        };
-        let payload = serde_json::to_vec(&envelope).unwrap_or_default();
+        let payload = self.envelope(room, Carried::Frame(frame.clone()));
         let carried = match backbone {
             Backbone::InProcess => Ok(()),
             Backbone::Redis => match &self.redis {
@@ -146,5 +250,24 @@ impl Relay {
         carried.map_err(|why| {
             format!("{why}: your message reached only the members connected to this server.")
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_processs_own_kind_of_name_is_taken_as_an_origin() {
+        assert!(is_server_name("server-3f2a"));
+        for strange in [
+            "server-3f2",
+            "server-xyzw",
+            "",
+            "server-3f2a0",
+            "Server-3f2a",
+        ] {
+            assert!(!is_server_name(strange), "{strange}");
+        }
     }
 }

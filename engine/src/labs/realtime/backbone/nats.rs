@@ -19,6 +19,7 @@ use async_nats::{Client, ConnectOptions};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
+use super::super::presence::Carrier;
 use super::super::rooms::Rooms;
 use super::Envelope;
 
@@ -216,7 +217,7 @@ impl NatsBackbone {
         loop {
             tokio::select! {
                 heard = pubsub.next() => match heard {
-                    Some(message) => Envelope::deliver(&message.payload, server, rooms),
+                    Some(message) => Envelope::deliver(&message.payload, server, Carrier::Nats, rooms),
                     None => return Err("the subscription ended".into()),
                 },
                 entry = entries.next() => match entry {
@@ -225,7 +226,7 @@ impl NatsBackbone {
                             *self.read_up_to.lock().expect("never poisoned") =
                                 Some(info.stream_sequence);
                         }
-                        Envelope::deliver(&message.payload, server, rooms);
+                        Envelope::deliver(&message.payload, server, Carrier::Nats, rooms);
                     }
                     Some(Err(e)) => return Err(e.to_string()),
                     None => return Err("the log reader ended".into()),

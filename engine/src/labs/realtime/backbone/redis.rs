@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
+use super::super::presence::Carrier;
 use super::super::rooms::Rooms;
 use super::Envelope;
 use crate::clock::Clock;
@@ -96,7 +97,7 @@ impl RedisBackbone {
         self.subscribed.send_replace(true);
         let mut messages = pubsub.on_message();
         while let Some(message) = messages.next().await {
-            Envelope::deliver(message.get_payload_bytes(), server, rooms);
+            Envelope::deliver(message.get_payload_bytes(), server, Carrier::Redis, rooms);
         }
         Ok(())
     }
