@@ -72,6 +72,12 @@ pub struct FeedPage {
     /// Messages after `after` that the feed no longer keeps (it keeps the
     /// latest 100): a client away that long has lost them.
     pub missed: u64,
+    /// `after` was past this feed's newest message: the feed started
+    /// again (the server restarted, or forgot the feed after an hour
+    /// unused), its numbers start again from 1, and `events` holds all it
+    /// keeps. What the client had before is gone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restarted: bool,
 }
 
 /// A way of getting news from the server to the browser.

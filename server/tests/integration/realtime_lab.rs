@@ -254,6 +254,55 @@ async fn an_event_stream_resumes_after_last_event_id_with_exactly_what_was_misse
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_number_from_before_a_restart_is_told_the_feed_started_again_and_gets_it_all() {
+    // A fresh server stands in for one that restarted: the browser comes
+    // back with a number from the feed it had before.
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let response = reconnect_after(&server, &student, 2, 57).await;
+    let opened = server
+        .trace_events(&student, &response, "realtime.stream")
+        .await;
+    assert!(
+        opened[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("which this feed never reached"),
+        "{opened:?}"
+    );
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    tokio::time::timeout(PATIENCE, async {
+        while !text.contains("id: 2\n") {
+            let chunk = body.next().await.expect("the stream ended").unwrap();
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    })
+    .await
+    .expect("the kept messages never came");
+    let restarted = text.find("event: restarted\ndata: 57\n").expect(&text);
+    let first = text.find("id: 1\n").expect(&text);
+    assert!(
+        restarted < first,
+        "told first, then everything kept: {text}"
+    );
+
+    // A poll is told the same way.
+    let page: Value = student
+        .get(server.url("/labs/realtime/feed?after=57"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["restarted"], true, "{page}");
+    assert_eq!(page["events"].as_array().unwrap().len(), 2);
+    assert_eq!(page["last_id"], 2);
+    server.stop().await;
+}
+
 /// The value of `field` in the first `kind` event of `trace` (a trace's
 /// JSON), unquoted: how the upgrade names its socket's frames trace.
 pub(crate) fn event_field(trace: &Value, kind: &str, field: &str) -> String {

@@ -238,9 +238,16 @@ impl Feed {
         event
     }
 
-    /// The messages after `after`, and how many of those the feed no longer keeps.
+    /// The messages after `after`, and how many of those the feed no longer
+    /// keeps. An `after` this feed never reached was given by an earlier
+    /// feed (before a restart, or before this one was forgotten): the
+    /// client gets everything kept, and is told the numbers started again,
+    /// instead of waiting in silence for a number this feed has not
+    /// reached.
     pub(crate) fn since(&self, after: u64) -> FeedPage {
         let inner = self.lock();
+        let restarted = after > inner.last_id;
+        let after = if restarted { 0 } else { after };
         let oldest_kept = inner.events.front().map_or(inner.last_id + 1, |e| e.id);
         FeedPage {
             events: inner
@@ -251,6 +258,7 @@ impl Feed {
                 .collect(),
             last_id: inner.last_id,
             missed: oldest_kept.saturating_sub(after + 1),
+            restarted,
         }
     }
 
@@ -350,6 +358,17 @@ mod tests {
         assert_eq!(page.missed, 5);
         assert_eq!(page.events[0].id, 6);
         assert_eq!(feed.since(10).missed, 0);
+    }
+
+    #[test]
+    fn a_number_from_a_feed_that_started_again_gets_everything_kept() {
+        let feed = Feed::default();
+        feed.publish("first after the restart".into(), 1);
+        let page = feed.since(57);
+        assert!(page.restarted);
+        assert_eq!(page.events.len(), 1, "not a silent wait for message 58");
+        assert_eq!((page.last_id, page.missed), (1, 0));
+        assert!(!feed.since(1).restarted, "its own numbers are not news");
     }
 
     #[test]

@@ -40,6 +40,8 @@ struct StreamOpened {
     backlog: usize,
     /// Messages the client asked for that the feed no longer keeps.
     missed: u64,
+    /// `after` came from a feed that is gone: numbers start again.
+    restarted: bool,
     heartbeat_secs: u32,
 }
 
@@ -47,6 +49,10 @@ impl LabEvent for StreamOpened {
     const KIND: &'static str = "realtime.stream";
     fn summary(&self) -> String {
         match self.resumed_from {
+            _ if self.restarted => format!(
+                "resumed after message {}, which this feed never reached: it started again (a server restart, or forgotten unused), so all {} kept messages are sent, after a restarted event",
+                self.after, self.backlog
+            ),
             "last-event-id" => format!(
                 "reconnected with Last-Event-ID {}: {} missed messages sent first",
                 self.after, self.backlog
@@ -64,19 +70,22 @@ impl LabEvent for StreamOpened {
 #[derive(utoipa::ToSchema)]
 #[expect(dead_code, reason = "only the document reads it")]
 struct FeedStreamEvent {
-    /// `missed` for the count of messages the feed no longer keeps; absent
-    /// for a message.
+    /// `missed` for the count of messages the feed no longer keeps;
+    /// `restarted` when the client's `Last-Event-ID` came from a feed that
+    /// is gone (numbers start again from 1, and everything kept follows);
+    /// absent for a message.
     event: Option<String>,
-    /// The message's number (absent on a `missed` event).
+    /// The message's number (absent on `missed` and `restarted`).
     id: Option<String>,
-    /// The message as FeedEvent JSON, or the number of missed messages.
+    /// The message as FeedEvent JSON, the number of missed messages, or the
+    /// number the client gave.
     data: String,
 }
 
 /// `GET /labs/realtime/feed/stream`.
 #[utoipa::path(get, path = "/feed/stream",
     summary = "Server-sent events: your feed as it happens",
-    description = "A `text/event-stream` that stays open: first the kept messages after `Last-Event-ID` (a reconnect) or `after`, then each new message as it is published. A comment line is sent every `heartbeat_secs` while nothing happens. The server ends a stream after 10 minutes; browsers reconnect by themselves and resume. Counts as one of your 8 open connections.",
+    description = "A `text/event-stream` that stays open: first the kept messages after `Last-Event-ID` (a reconnect) or `after` (a `missed` event first when some are no longer kept; a `restarted` event first, then everything kept, when the number is past this feed's newest because the feed started again), then each new message as it is published. A comment line is sent every `heartbeat_secs` while nothing happens. The server ends a stream after 10 minutes; browsers reconnect by themselves and resume. Counts as one of your 8 open connections.",
     params(
         model::labs::realtime::FeedQuery,
         ("Last-Event-ID" = Option<u64>, Header, description = "The last message number the client had; a browser sends it when it reconnects"),
@@ -122,6 +131,7 @@ pub(super) async fn stream(
         after,
         backlog: page.events.len(),
         missed: page.missed,
+        restarted: page.restarted,
         heartbeat_secs: settings.heartbeat_secs,
     });
     let streaming = Streaming {
@@ -131,6 +141,7 @@ pub(super) async fn stream(
         after,
         pending: page.events.into(),
         missed: page.missed,
+        restarted: page.restarted.then_some(after),
         heartbeat: Duration::from_secs(u64::from(settings.heartbeat_secs)),
         closes_at: Instant::now() + MAX_CONNECTION_TIME,
         greeted: false,
@@ -156,6 +167,8 @@ struct Streaming {
     after: u64,
     pending: VecDeque<FeedEvent>,
     missed: u64,
+    /// The number the client gave, when the feed started again since.
+    restarted: Option<u64>,
     heartbeat: Duration,
     closes_at: Instant,
     greeted: bool,
@@ -179,6 +192,11 @@ impl Streaming {
             self.greeted = true;
             let retry = Event::default().retry(RECONNECT_AFTER);
             let size = format!("retry: {}\n\n", RECONNECT_AFTER.as_millis()).len();
+            if let Some(given) = self.restarted {
+                let data = given.to_string();
+                let size = size + "event: restarted\ndata: \n".len() + data.len();
+                return Some((retry.event("restarted").data(data), size, 0));
+            }
             if self.missed > 0 {
                 let data = self.missed.to_string();
                 let size = size + "event: missed\ndata: \n".len() + data.len();
