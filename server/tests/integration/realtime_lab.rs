@@ -198,6 +198,22 @@ async fn read_events(response: reqwest::Response, count: usize) -> Vec<(u64, Val
     messages
 }
 
+/// The stream's text as it came, read until it holds `marker` (within
+/// [`PATIENCE`]); the stream is let go after.
+async fn stream_text_until(response: reqwest::Response, marker: &str) -> String {
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    tokio::time::timeout(PATIENCE, async {
+        while !text.contains(marker) {
+            let chunk = body.next().await.expect("the stream ended").unwrap();
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{marker:?} never came; the stream said {text:?}"));
+    text
+}
+
 /// Publishes `published` messages (`m1`, `m2`, ...), then opens the stream
 /// as a browser reconnecting after message `last_event_id` does.
 async fn reconnect_after(
@@ -271,16 +287,7 @@ async fn a_number_from_before_a_restart_is_told_the_feed_started_again_and_gets_
             .contains("which this feed never reached"),
         "{opened:?}"
     );
-    let mut body = response.bytes_stream();
-    let mut text = String::new();
-    tokio::time::timeout(PATIENCE, async {
-        while !text.contains("id: 2\n") {
-            let chunk = body.next().await.expect("the stream ended").unwrap();
-            text.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    })
-    .await
-    .expect("the kept messages never came");
+    let text = stream_text_until(response, "id: 2\n").await;
     let restarted = text.find("event: restarted\ndata: 57\n").expect(&text);
     let first = text.find("id: 1\n").expect(&text);
     assert!(
@@ -563,20 +570,10 @@ async fn a_client_away_too_long_is_told_how_many_messages_it_lost() {
     let server = TestServer::start().await;
     let student = server.browser();
     let response = reconnect_after(&server, &student, 105, 1).await;
-    let mut body = response.bytes_stream();
-    let mut text = String::new();
-    tokio::time::timeout(PATIENCE, async {
-        while !text.contains("id: 6\n") {
-            let chunk = body.next().await.expect("the stream ended").unwrap();
-            text.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    })
-    .await
-    .expect("the kept messages never came");
+    let text = stream_text_until(response, "id: 6\n").await;
     // Messages 2 to 5 are gone: the feed keeps the latest 100 (6 to 105).
     assert!(text.contains("event: missed\ndata: 4\n"), "{text}");
     assert!(!text.contains("id: 5\n"), "{text}");
-    drop(body);
     server.stop().await;
 }
 
