@@ -52,6 +52,14 @@ async fn a_message_crosses_two_server_processes_through_redis_and_not_in_process
         ada_welcome["server"], bob_welcome["server"],
         "two processes"
     );
+    // Who is there crosses as messages do: Bob comes to see Carol, in the
+    // same roster as whom Ada would be if her backbone were not
+    // in-process. (Read before any message: `next_of` skips presence.)
+    let bob_sees = members_until(&mut bob_socket, &bob_welcome, |members| {
+        members.contains(&name(&carol_welcome))
+    })
+    .await;
+    assert!(!bob_sees.contains(&name(&ada_welcome)), "{bob_sees:?}");
 
     // In-process: Ada's own server delivers it; the other never hears it.
     say(&mut ada_socket, "stays here").await;
@@ -75,13 +83,6 @@ async fn a_message_crosses_two_server_processes_through_redis_and_not_in_process
         next_of(&mut ada_socket, "message").await["text"],
         "crosses over"
     );
-    // Who is there crosses the same way: Bob comes to see Carol, and
-    // never Ada, whose backbone is in-process.
-    let bob_sees = members_until(&mut bob_socket, &bob_welcome, |members| {
-        members.contains(&name(&carol_welcome))
-    })
-    .await;
-    assert!(!bob_sees.contains(&name(&ada_welcome)), "{bob_sees:?}");
 
     // And back: Bob's in-process message stays on his server.
     say(&mut bob_socket, "only on two").await;
@@ -207,6 +208,24 @@ async fn presence_of(socket: &mut Socket, who: &str, joined: bool) -> Value {
     .unwrap_or_else(|_| panic!("never heard that {who} joined: {joined}"))
 }
 
+/// The next `message` frame and the next `refused` one, in whichever order
+/// they come (the refusal is the server's own answer, so it may come
+/// first), skipping presence frames, which other processes' rosters may
+/// bring at any moment.
+async fn message_and_refusal(socket: &mut Socket) -> (Value, Value) {
+    let (mut message, mut refused) = (None, None);
+    while message.is_none() || refused.is_none() {
+        let frame = next_json(socket).await;
+        match frame["type"].as_str() {
+            Some("message") if message.is_none() => message = Some(frame),
+            Some("refused") if refused.is_none() => refused = Some(frame),
+            Some("presence") => {}
+            _ => panic!("expected a message and a refusal, got {frame}"),
+        }
+    }
+    (message.unwrap(), refused.unwrap())
+}
+
 /// A room of this run's own: the services are shared with other tests and runs.
 fn own_room(kind: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -263,17 +282,8 @@ async fn when_redis_goes_away_the_sender_is_told_and_the_chat_recovers_by_itself
 
     let port = proxy.cut();
     say(&mut ada_socket, "during").await;
-    // Ada's own server still delivers it, and tells her it went no further
-    // (the refusal is the server's own answer, so it may come first).
-    let (first, second) = (
-        next_json(&mut ada_socket).await,
-        next_json(&mut ada_socket).await,
-    );
-    let (message, refused) = if first["type"] == "refused" {
-        (second, first)
-    } else {
-        (first, second)
-    };
+    // Ada's own server still delivers it, and tells her it went no further.
+    let (message, refused) = message_and_refusal(&mut ada_socket).await;
     assert_eq!(message["text"], "during");
     assert!(
         refused["error"]
@@ -350,12 +360,7 @@ async fn a_process_cut_off_from_nats_catches_up_from_the_log_and_never_from_pub_
     );
     // Bob's own message is told it went no further than his server.
     say(&mut bob_socket, "from the island").await;
-    let mut frames = [
-        next_json(&mut bob_socket).await,
-        next_json(&mut bob_socket).await,
-    ];
-    frames.sort_by_key(|frame| frame["type"] != "refused");
-    let [refused, message] = frames;
+    let (message, refused) = message_and_refusal(&mut bob_socket).await;
     assert_eq!(message["text"], "from the island");
     assert!(
         refused["error"]
