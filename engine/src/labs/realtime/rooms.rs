@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -56,6 +57,9 @@ pub(crate) struct Rooms {
     /// This process's rosters that changed and are not yet sent.
     due_rosters: Mutex<HashSet<(String, Carrier)>>,
     rosters_due: Notify,
+    /// Someone sends the due rosters (the server has Redis or NATS); with
+    /// nobody to take them, none are kept.
+    sharing: AtomicBool,
 }
 
 #[derive(Default)]
@@ -121,6 +125,7 @@ impl Rooms {
             remote: Mutex::default(),
             due_rosters: Mutex::default(),
             rosters_due: Notify::new(),
+            sharing: AtomicBool::new(false),
         }
     }
 
@@ -284,6 +289,12 @@ impl Rooms {
             .collect()
     }
 
+    /// From now on, rosters that change are kept until taken: a task
+    /// sends them to the other processes.
+    pub(crate) fn share_rosters(&self) {
+        self.sharing.store(true, Ordering::Relaxed);
+    }
+
     /// The rosters that changed since the last call.
     pub(crate) fn take_due_rosters(&self) -> Vec<(String, Carrier)> {
         let mut due = self.due_rosters.lock().unwrap_or_else(|e| e.into_inner());
@@ -297,6 +308,9 @@ impl Rooms {
     }
 
     fn roster_due(&self, code: &str, carrier: Carrier) {
+        if !self.sharing.load(Ordering::Relaxed) {
+            return;
+        }
         self.due_rosters
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -422,16 +436,19 @@ impl RoomInner {
 
     /// The members here, by name, sorted, each once.
     fn names(&self) -> Vec<String> {
-        let names: BTreeSet<&String> = self.members.iter().map(|m| &m.name).collect();
-        names.into_iter().cloned().collect()
+        self.names_where(|_| true)
     }
 
     /// The members who joined over `carrier`, by name, sorted, each once.
     fn names_over(&self, carrier: Carrier) -> Vec<String> {
+        self.names_where(|member| member.carrier == Some(carrier))
+    }
+
+    fn names_where(&self, keep: impl Fn(&Member) -> bool) -> Vec<String> {
         let names: BTreeSet<&String> = self
             .members
             .iter()
-            .filter(|m| m.carrier == Some(carrier))
+            .filter(|m| keep(m))
             .map(|m| &m.name)
             .collect();
         names.into_iter().cloned().collect()
@@ -660,11 +677,32 @@ mod tests {
         assert_eq!(outbox.waiting(), 0, "the buffer is let go");
     }
 
+    /// Rooms on a server with a backbone: someone sends the rosters.
     fn rooms() -> Arc<Rooms> {
-        Arc::new(Rooms::new(
+        let rooms = Arc::new(Rooms::new(
             watch::channel(false).1,
             Arc::new(ManualClock::new(0)),
-        ))
+        ));
+        rooms.share_rosters();
+        rooms
+    }
+
+    #[test]
+    fn without_a_backbone_no_roster_waits_to_be_sent() {
+        let rooms = Arc::new(Rooms::new(
+            watch::channel(false).1,
+            Arc::new(ManualClock::new(0)),
+        ));
+        let _ada = rooms
+            .join(
+                "r".into(),
+                &StudentId::from_raw("a"),
+                "Ada".into(),
+                Backbone::Redis,
+                Outbox::new(1, SlowClientPolicy::DropOldest),
+            )
+            .unwrap();
+        assert!(rooms.take_due_rosters().is_empty(), "nobody would take it");
     }
 
     #[test]
@@ -753,6 +791,7 @@ mod tests {
     fn other_processes_rosters_count_in_the_room_and_fade_when_not_repeated() {
         let clock = Arc::new(ManualClock::new(0));
         let rooms = Arc::new(Rooms::new(watch::channel(false).1, clock.clone()));
+        rooms.share_rosters();
         let watcher = Outbox::new(8, SlowClientPolicy::DropOldest);
         let ada = rooms
             .join(

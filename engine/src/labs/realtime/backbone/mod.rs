@@ -132,6 +132,7 @@ impl Relay {
             });
         }
         if self.redis.is_some() || self.nats.is_some() {
+            rooms.share_rosters();
             let relay = self.clone();
             runtime.spawn(async move { relay.share_rosters(&rooms).await });
         }
