@@ -11,8 +11,6 @@ use redis::aio::ConnectionManager;
 
 use crate::clock::Clock;
 
-/// How long a Redis command may take before Redis counts as down.
-const TIMEOUT: Duration = Duration::from_millis(250);
 /// After a failure, seconds (by the server's clock) before trying again.
 const RETRY_SECS: i64 = 1;
 
@@ -27,17 +25,21 @@ pub struct RedisLink {
     connection: tokio::sync::Mutex<Option<ConnectionManager>>,
     failed_at: Mutex<Option<i64>>,
     clock: Arc<dyn Clock>,
+    /// How long one command (or connecting, twice this) may take.
+    timeout: Duration,
 }
 
 impl RedisLink {
-    /// A link to `url`; nothing connects until first use.
-    pub fn new(url: &str, clock: Arc<dyn Clock>) -> Result<Self, RedisDown> {
+    /// A link to `url` whose commands count Redis as down after `timeout`;
+    /// nothing connects until first use.
+    pub fn new(url: &str, clock: Arc<dyn Clock>, timeout: Duration) -> Result<Self, RedisDown> {
         Ok(Self {
             client: redis::Client::open(url)
                 .map_err(|e| RedisDown(format!("bad REDIS_URL: {e}")))?,
             connection: tokio::sync::Mutex::new(None),
             failed_at: Mutex::new(None),
             clock,
+            timeout,
         })
     }
 
@@ -56,11 +58,11 @@ impl RedisLink {
             return Err(RedisDown("Redis was unreachable a moment ago".into()));
         }
         let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(TIMEOUT))
-            .set_response_timeout(Some(TIMEOUT))
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
             .set_number_of_retries(1);
         match tokio::time::timeout(
-            TIMEOUT * 2,
+            self.timeout * 2,
             ConnectionManager::new_with_config(self.client.clone(), config),
         )
         .await
@@ -85,7 +87,7 @@ impl RedisLink {
         run: impl FnOnce(ConnectionManager) -> BoxFuture<'static, redis::RedisResult<T>>,
     ) -> Result<T, RedisDown> {
         let connection = self.connection().await?;
-        match tokio::time::timeout(TIMEOUT, run(connection)).await {
+        match tokio::time::timeout(self.timeout, run(connection)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
                 if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {

@@ -283,6 +283,11 @@ pub struct ServeConfig {
     /// work in process only. The same as `--service redis=<url>`.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Milliseconds a Redis command may take before the labs count Redis as
+    /// down and fall back (connecting may take twice this); raise it for a
+    /// Redis across a slow network.
+    #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = 250)]
+    pub redis_timeout_ms: u64,
     /// External services for labs that use one, as `name=url`
     /// (e.g. `amqp=amqp://127.0.0.1:5672`); repeat it, or separate with commas.
     #[arg(long = "service", env = "WORKBENCH_SERVICES", value_delimiter = ',', value_parser = parse_service)]

@@ -150,6 +150,7 @@ pub async fn build_state_with_clock(
         data_dir: config.database.data_dir.clone(),
         clock: clock.clone(),
         services: config.service_urls(),
+        redis_timeout: std::time::Duration::from_millis(config.redis_timeout_ms.max(1)),
         sql_gate: config.sql_gate_limits(),
         sandbox_disk_bytes: config.sandbox_disk_mib.saturating_mul(1024 * 1024),
         sandbox_max_bytes: config.sandbox_max_mib.clamp(4, 1024) * 1024 * 1024,

@@ -376,6 +376,8 @@ pub struct LabContext {
     /// The external services the server was told about (Redis, a message
     /// broker, ...), for labs with a backend of that kind.
     pub services: ServiceUrls,
+    /// How long a Redis command may take before Redis counts as down.
+    pub redis_timeout: std::time::Duration,
     /// Each student's fair share of the SQL sandboxes' threads.
     pub sql_gate: crate::fair_gate::GateLimits,
     /// All SQL sandboxes together stay under this many bytes.
@@ -391,6 +393,18 @@ pub struct LabContext {
     /// connections open (streams, waiting polls) ends them, so the server
     /// can drain.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+}
+
+impl LabContext {
+    /// A link to the server's Redis, if it was given one; `Err` for a URL
+    /// that is not Redis's.
+    pub(crate) fn redis_link(
+        &self,
+    ) -> Option<Result<crate::redis_link::RedisLink, crate::redis_link::RedisDown>> {
+        self.services.url("redis").map(|url| {
+            crate::redis_link::RedisLink::new(url, self.clock.clone(), self.redis_timeout)
+        })
+    }
 }
 
 /// Where external services are, by name (`redis`, `amqp`, `nats`, ...),

@@ -185,13 +185,11 @@ pub struct ReadContext<'a> {
 impl CacheService {
     /// Backends for the server's configuration.
     pub fn new(context: &LabContext) -> Self {
-        let redis = context.services.url("redis").and_then(|url| {
-            match RedisStore::new(url, context.clock.clone()) {
-                Ok(store) => Some(store),
-                Err(e) => {
-                    tracing::error!(error = %e, "the cache lab's Redis backend is off");
-                    None
-                }
+        let redis = context.redis_link().and_then(|link| match link {
+            Ok(link) => Some(RedisStore::new(link, context.clock.clone())),
+            Err(e) => {
+                tracing::error!(error = %e, "the cache lab's Redis backend is off");
+                None
             }
         });
         Self {

@@ -155,12 +155,9 @@ pub(crate) struct RedisStore {
 }
 
 impl RedisStore {
-    /// A store for `url`; nothing connects until first use.
-    pub(crate) fn new(url: &str, clock: Arc<dyn Clock>) -> Result<Self, CacheDown> {
-        Ok(Self {
-            link: RedisLink::new(url, clock.clone())?,
-            clock,
-        })
+    /// A store on `link`; nothing connects until first use.
+    pub(crate) fn new(link: RedisLink, clock: Arc<dyn Clock>) -> Self {
+        Self { link, clock }
     }
 
     async fn command<T>(

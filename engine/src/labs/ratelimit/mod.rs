@@ -43,11 +43,13 @@ impl Lab for RateLimitLab {
     type State = Limiters;
 
     fn state(context: &LabContext) -> Self::State {
-        Limiters::new(
-            context.clock.clone(),
-            context.services.url("redis"),
-            context.memory.limiters,
-        )
+        let redis = context.redis_link().and_then(|link| {
+            link.inspect_err(|e| {
+                tracing::error!(error = %e, "the rate-limit lab's shared limiter is off");
+            })
+            .ok()
+        });
+        Limiters::new(context.clock.clone(), redis, context.memory.limiters)
     }
 
     fn routes(state: &Labs) -> OpenApiRouter<Labs> {

@@ -97,7 +97,8 @@ impl Relay {
             redis: context
                 .services
                 .url("redis")
-                .and_then(|url| redis::RedisBackbone::new(url, context.clock.clone())),
+                .zip(context.redis_link().and_then(Result::ok))
+                .and_then(|(url, link)| redis::RedisBackbone::new(url, link)),
             nats: context.services.url("nats").map(nats::NatsBackbone::new),
         }
     }

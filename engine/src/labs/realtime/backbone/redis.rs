@@ -2,7 +2,6 @@
 //! to `workbench:chat:*` once, and a message is published on
 //! `workbench:chat:<room>`. Pub/sub keeps nothing.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -11,7 +10,6 @@ use tokio::sync::watch;
 use super::super::presence::Carrier;
 use super::super::rooms::Rooms;
 use super::Envelope;
-use crate::clock::Clock;
 use crate::redis_link::RedisLink;
 
 /// The channels' prefix; the room code follows it.
@@ -30,11 +28,12 @@ pub(super) struct RedisBackbone {
 }
 
 impl RedisBackbone {
-    /// A link to `url`, or `None` if it is not a Redis URL.
-    pub(super) fn new(url: &str, clock: Arc<dyn Clock>) -> Option<Self> {
+    /// Subscriptions at `url` and commands through `link` (to the same
+    /// Redis), or `None` if it is not a Redis URL.
+    pub(super) fn new(url: &str, link: RedisLink) -> Option<Self> {
         Some(Self {
             client: redis::Client::open(url).ok()?,
-            link: RedisLink::new(url, clock).ok()?,
+            link,
             subscribed: watch::Sender::new(false),
         })
     }
