@@ -73,9 +73,9 @@ pub struct FeedPage {
     /// latest 100): a client away that long has lost them.
     pub missed: u64,
     /// `after` was past this feed's newest message: the feed started
-    /// again (the server restarted, or forgot the feed after an hour
-    /// unused), its numbers start again from 1, and `events` holds all it
-    /// keeps. What the client had before is gone.
+    /// again (its log forgot it after a week unused, or the server runs
+    /// on a new data folder), its numbers start again from 1, and `events`
+    /// holds all it keeps. What the client had before is gone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub restarted: bool,
 }

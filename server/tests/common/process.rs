@@ -12,7 +12,8 @@ pub(crate) struct Process {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub(crate) base: String,
-    _data: tempfile::TempDir,
+    /// `None` only once [`Process::kill`] took it.
+    data: Option<tempfile::TempDir>,
 }
 
 impl Process {
@@ -20,7 +21,12 @@ impl Process {
     /// `name=url` (`redis=redis://…`, `nats=nats://…`), and waits until it
     /// says where it listens.
     pub(crate) fn start(services: &[(&str, &str)]) -> Self {
-        let data = tempfile::tempdir().expect("a data folder");
+        Self::start_in(tempfile::tempdir().expect("a data folder"), services)
+    }
+
+    /// As [`Process::start`], on the data folder `data` (one a killed
+    /// process left, for a restart).
+    pub(crate) fn start_in(data: tempfile::TempDir, services: &[(&str, &str)]) -> Self {
         let services: Vec<String> = services
             .iter()
             .map(|(name, url)| format!("{name}={url}"))
@@ -42,6 +48,8 @@ impl Process {
             .env("WORKBENCH_DATA_DIR", data.path())
             .env("WORKBENCH_COURSE", course)
             .env_remove("REDIS_URL")
+            // As for the in-process test servers: a late answer is load.
+            .env("REDIS_TIMEOUT_MS", "2000")
             .env("RUST_LOG", "info")
             .env_remove("DATABASE_URL")
             .stdout(Stdio::null())
@@ -68,8 +76,20 @@ impl Process {
         Self {
             child,
             base,
-            _data: data,
+            data: Some(data),
         }
+    }
+
+    /// Kills the process at once (`SIGKILL`: no shutdown of any kind) and
+    /// hands back its data folder, for a process that starts after it.
+    #[allow(
+        dead_code,
+        reason = "the benchmarks include this file and never restart"
+    )]
+    pub(crate) fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.data.take().expect("a process is killed once")
     }
 
     /// The process's resident memory now, in KiB (Linux `VmRSS`).

@@ -51,11 +51,16 @@ impl Guest {
         Self { client, cookie }
     }
 
+    /// A request as this guest (their session cookie set).
+    pub(crate) fn request(&self, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, url)
+            .header("cookie", &self.cookie)
+    }
+
     pub(crate) async fn configure(&self, server: &impl Site, settings: Value) {
         let response = self
-            .client
-            .put(server.url("/labs/realtime/settings"))
-            .header("cookie", &self.cookie)
+            .request(reqwest::Method::PUT, server.url("/labs/realtime/settings"))
             .json(&settings)
             .send()
             .await
@@ -90,9 +95,7 @@ impl Guest {
     /// The status and body of a plain GET (not an upgrade) of `path`.
     async fn get(&self, server: &impl Site, path: &str) -> (u16, String) {
         let response = self
-            .client
-            .get(server.url(path))
-            .header("cookie", &self.cookie)
+            .request(reqwest::Method::GET, server.url(path))
             .send()
             .await
             .unwrap();

@@ -4,10 +4,13 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::realtime_chat::{Guest, Site};
+use crate::common::process::Process;
 use crate::common::{trace_id_of, TestServer};
 
 /// Nothing here should take this long; a hang fails the test instead.
@@ -271,8 +274,65 @@ async fn an_event_stream_resumes_after_last_event_id_with_exactly_what_was_misse
 }
 
 #[tokio::test]
-async fn a_number_from_before_a_restart_is_told_the_feed_started_again_and_gets_it_all() {
-    // A fresh server stands in for one that restarted: the browser comes
+async fn after_a_crash_and_a_restart_a_reconnect_gets_exactly_what_it_missed_from_the_log() {
+    let before = Process::start(&[]);
+    let ada = Guest::new(&before).await;
+    for text in ["one", "two", "three"] {
+        let response = ada
+            .request(Method::POST, before.url("/labs/realtime/feed"))
+            .json(&json!({ "text": text }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    // SIGKILL: nothing is flushed or said goodbye; then a new process on
+    // the same data folder. Ada's browser had message 1.
+    let after = Process::start_in(before.kill(), &[]);
+    let fourth: Value = ada
+        .request(Method::POST, after.url("/labs/realtime/feed"))
+        .json(&json!({ "text": "four" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fourth["id"], 4, "numbers go on from the log: {fourth}");
+    let response = ada
+        .request(Method::GET, after.url("/labs/realtime/feed/stream"))
+        .header("Last-Event-ID", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = stream_text_until(
+        response, "id: 4
+",
+    )
+    .await;
+    assert!(!text.contains("restarted"), "the log kept the feed: {text}");
+    assert!(
+        !text.contains(
+            "id: 1
+"
+        ),
+        "message 1 was had already: {text}"
+    );
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {text}"))
+    };
+    assert!(
+        at("\"two\"") < at("\"three\"") && at("\"three\"") < at("\"four\""),
+        "exactly the missed ones, in order: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_number_from_a_feed_that_is_gone_is_told_the_feed_started_again_and_gets_it_all() {
+    // A server on a new data folder stands in for a feed that is gone (a
+    // week unused, or a server moved without its data): the browser comes
     // back with a number from the feed it had before.
     let server = TestServer::start().await;
     let student = server.browser();

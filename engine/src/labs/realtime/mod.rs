@@ -12,12 +12,14 @@
 //! | `DELETE /labs/realtime/feed` | empties the feed and zeroes the costs |
 //! | `GET /labs/realtime/chat?room=CODE` | the class chat: a WebSocket in a room shared with whoever uses the same code |
 //!
-//! The feed lives in this process ([`feed`]); sharing it between server
-//! processes is the pub-sub part of the messaging module.
+//! The feed lives in this process ([`feed`]), written through to a durable
+//! log in the lab's data folder ([`log`]) so it survives a restart; the
+//! chat's messages cross server processes over a backbone ([`backbone`]).
 
 mod backbone;
 mod chat;
 mod feed;
+mod log;
 mod polls;
 mod presence;
 mod rooms;
@@ -54,7 +56,10 @@ impl Lab for RealtimeLab {
         let relay = Arc::new(backbone::Relay::new(context));
         relay.listen(rooms.clone());
         Realtime {
-            feeds: Arc::new(feed::Feeds::new(context.stopping.clone())),
+            feeds: Arc::new(feed::Feeds::new(
+                log::FeedLog::open(&context.data_dir.join(Self::NAME)),
+                context.stopping.clone(),
+            )),
             rooms,
             relay,
         }

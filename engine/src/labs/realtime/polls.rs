@@ -65,6 +65,7 @@ impl LabEvent for Polled {
     responses(
         (status = 201, description = "The message, numbered", body = model::labs::realtime::FeedEvent),
         (status = 422, description = "The text is empty or over 280 characters", body = model::ErrorBody),
+        (status = 503, description = "The feed's log on the server's disk cannot be used just now", body = model::ErrorBody),
     ))]
 pub(super) async fn publish(
     State(labs): State<Labs>,
@@ -76,7 +77,11 @@ pub(super) async fn publish(
     let feeds = &realtime.feeds;
     let text = checked_text(&body.text).map_err(ApiError::Unprocessable)?;
     let now_ms = labs.clock.now_ms();
-    let event = feeds.of(&student.id, now_ms).publish(text, now_ms);
+    let event = feeds
+        .of(&student.id, now_ms)
+        .await?
+        .publish(text, now_ms)
+        .await?;
     inspector.record(&Published {
         id: event.id,
         chars: event.text.chars().count(),
@@ -92,6 +97,7 @@ pub(super) async fn publish(
     params(model::labs::realtime::FeedQuery),
     responses(
         (status = 200, description = "The messages after `after`", body = model::labs::realtime::FeedPage),
+        (status = 503, description = "The feed's log on the server's disk cannot be used just now", body = model::ErrorBody),
     ))]
 pub(super) async fn poll(
     State(labs): State<Labs>,
@@ -99,16 +105,16 @@ pub(super) async fn poll(
     student: Student,
     inspector: Inspector,
     Query(query): Query<FeedQuery>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let feeds = &realtime.feeds;
-    let feed = feeds.of(&student.id, labs.clock.now_ms());
-    answer(
+    let feed = feeds.of(&student.id, labs.clock.now_ms()).await?;
+    Ok(answer(
         &feed,
         Transport::ShortPoll,
         query.after,
         Duration::ZERO,
         &inspector,
-    )
+    ))
 }
 
 /// `GET /labs/realtime/feed/wait`.
@@ -119,7 +125,7 @@ pub(super) async fn poll(
     responses(
         (status = 200, description = "The messages after `after` (none when the wait ran out)", body = model::labs::realtime::FeedPage),
         (status = 429, description = "You already hold 8 streams, sockets and waiting polls", body = model::ErrorBody),
-        (status = 503, description = "The server holds as many open connections as it allows", body = model::ErrorBody),
+        (status = 503, description = "The server holds as many open connections as it allows, or the feed's log on its disk cannot be used just now", body = model::ErrorBody),
     ))]
 pub(super) async fn wait(
     State(labs): State<Labs>,
@@ -130,7 +136,7 @@ pub(super) async fn wait(
     Query(query): Query<FeedQuery>,
 ) -> Result<Response, ApiError> {
     let feeds = &realtime.feeds;
-    let feed = feeds.of(&student.id, labs.clock.now_ms());
+    let feed = feeds.of(&student.id, labs.clock.now_ms()).await?;
     let _open = feeds.open(&feed, Transport::LongPoll)?;
     let started = Instant::now();
     // Subscribed before looking, so a message published in between still wakes it.
@@ -192,14 +198,17 @@ fn answer(
     description = "Per transport: requests made, empty answers, messages delivered, body bytes sent, and connections open now. Reading the stats is not counted.",
     responses(
         (status = 200, description = "The feed's costs", body = model::labs::realtime::FeedStats),
+        (status = 503, description = "The feed's log on the server's disk cannot be used just now", body = model::ErrorBody),
     ))]
 pub(super) async fn stats(
     State(labs): State<Labs>,
     LabState(realtime): LabState<RealtimeLab>,
     student: Student,
-) -> Json<FeedStats> {
+) -> Result<Json<FeedStats>, ApiError> {
     let feeds = &realtime.feeds;
-    Json(feeds.of(&student.id, labs.clock.now_ms()).stats())
+    Ok(Json(
+        feeds.of(&student.id, labs.clock.now_ms()).await?.stats(),
+    ))
 }
 
 /// `DELETE /labs/realtime/feed`.
@@ -208,13 +217,18 @@ pub(super) async fn stats(
     description = "Open streams and sockets stay open. Message numbers go on from where they were, so no client is sent old news as new.",
     responses(
         (status = 204, description = "The feed is empty"),
+        (status = 503, description = "The feed's log on the server's disk cannot be used just now", body = model::ErrorBody),
     ))]
 pub(super) async fn reset(
     State(labs): State<Labs>,
     LabState(realtime): LabState<RealtimeLab>,
     student: Student,
-) -> StatusCode {
+) -> Result<StatusCode, ApiError> {
     let feeds = &realtime.feeds;
-    feeds.of(&student.id, labs.clock.now_ms()).reset();
-    StatusCode::NO_CONTENT
+    feeds
+        .of(&student.id, labs.clock.now_ms())
+        .await?
+        .reset()
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -62,6 +62,7 @@ impl LabEvent for Upgraded {
         (status = 101, description = "Switched to the WebSocket protocol"),
         (status = 400, description = "The request is not a WebSocket upgrade", body = model::ErrorBody),
         (status = 429, description = "You already hold 8 streams, sockets and waiting polls", body = model::ErrorBody),
+        (status = 503, description = "The feed's log on the server's disk cannot be used just now", body = model::ErrorBody),
     ))]
 pub(super) async fn socket(
     State(labs): State<Labs>,
@@ -78,7 +79,7 @@ pub(super) async fn socket(
             "This route speaks WebSocket, and this request is not an upgrade ({rejection}). From a page: new WebSocket(\"ws://<this host>/labs/realtime/feed/socket\")."
         ))
     })?;
-    let feed = feeds.of(&student.id, labs.clock.now_ms());
+    let feed = feeds.of(&student.id, labs.clock.now_ms()).await?;
     let open = feeds.open(&feed, Transport::WebSocket)?;
     let newest = feed.watch();
     let frames = FramesTrace::new(&labs, student.id, "/labs/realtime/feed/socket (frames)");
@@ -171,16 +172,15 @@ impl Connection {
 
     /// Publishes a message the client sent, or tells it why not.
     async fn publish(&mut self, socket: &mut WebSocket, text: &str) -> Result<(), Hangup> {
-        match checked_text(text) {
-            Ok(text) => {
-                self.feed.publish(text, self.clock.now_ms());
-                Ok(())
-            }
-            Err(error) => {
-                let refusal = serde_json::to_string(&SocketRefusal { error }).unwrap_or_default();
-                self.send(socket, Message::Text(refusal.into()), 0).await
-            }
-        }
+        let error = match checked_text(text) {
+            Ok(text) => match self.feed.publish(text, self.clock.now_ms()).await {
+                Ok(_) => return Ok(()),
+                Err(refused) => refused.to_string(),
+            },
+            Err(error) => error,
+        };
+        let refusal = serde_json::to_string(&SocketRefusal { error }).unwrap_or_default();
+        self.send(socket, Message::Text(refusal.into()), 0).await
     }
 
     /// Sends one frame and counts it against the WebSocket's costs.

@@ -50,7 +50,7 @@ impl LabEvent for StreamOpened {
     fn summary(&self) -> String {
         match self.resumed_from {
             _ if self.restarted => format!(
-                "resumed after message {}, which this feed never reached: it started again (a server restart, or forgotten unused), so all {} kept messages are sent, after a restarted event",
+                "resumed after message {}, which this feed never reached: it started again (its log forgot it after a week unused, or the server runs on a new data folder), so all {} kept messages are sent, after a restarted event",
                 self.after, self.backlog
             ),
             "last-event-id" => format!(
@@ -94,6 +94,7 @@ struct FeedStreamEvent {
         (status = 200, description = "The stream", content_type = "text/event-stream", body = FeedStreamEvent),
         (status = 400, description = "`Last-Event-ID` is not a message number", body = model::ErrorBody),
         (status = 429, description = "You already hold 8 streams, sockets and waiting polls", body = model::ErrorBody),
+        (status = 503, description = "The feed's log on the server's disk cannot be used just now", body = model::ErrorBody),
     ))]
 pub(super) async fn stream(
     State(labs): State<Labs>,
@@ -122,7 +123,7 @@ pub(super) async fn stream(
         None if query.after > 0 => ("query", query.after),
         None => ("start", 0),
     };
-    let feed = feeds.of(&student.id, labs.clock.now_ms());
+    let feed = feeds.of(&student.id, labs.clock.now_ms()).await?;
     let open = feeds.open(&feed, Transport::Sse)?;
     let newest = feed.watch();
     let page = feed.since(after);
