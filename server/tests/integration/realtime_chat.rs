@@ -58,6 +58,18 @@ impl Guest {
             .header("cookie", &self.cookie)
     }
 
+    /// Publishes `text` to this guest's feed; the numbered message.
+    pub(crate) async fn publish(&self, server: &impl Site, text: &str) -> Value {
+        let response = self
+            .request(reqwest::Method::POST, server.url("/labs/realtime/feed"))
+            .json(&json!({ "text": text }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    }
+
     pub(crate) async fn configure(&self, server: &impl Site, settings: Value) {
         let response = self
             .request(reqwest::Method::PUT, server.url("/labs/realtime/settings"))

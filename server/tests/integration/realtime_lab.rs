@@ -278,26 +278,12 @@ async fn after_a_crash_and_a_restart_a_reconnect_gets_exactly_what_it_missed_fro
     let before = Process::start(&[]);
     let ada = Guest::new(&before).await;
     for text in ["one", "two", "three"] {
-        let response = ada
-            .request(Method::POST, before.url("/labs/realtime/feed"))
-            .json(&json!({ "text": text }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
+        ada.publish(&before, text).await;
     }
     // SIGKILL: nothing is flushed or said goodbye; then a new process on
     // the same data folder. Ada's browser had message 1.
     let after = Process::start_in(before.kill(), &[]);
-    let fourth: Value = ada
-        .request(Method::POST, after.url("/labs/realtime/feed"))
-        .json(&json!({ "text": "four" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fourth = ada.publish(&after, "four").await;
     assert_eq!(fourth["id"], 4, "numbers go on from the log: {fourth}");
     let response = ada
         .request(Method::GET, after.url("/labs/realtime/feed/stream"))
