@@ -57,6 +57,7 @@ pub mod progress;
 pub mod read_cache;
 pub mod redis_link;
 pub mod routes;
+pub(crate) mod seeded;
 pub mod state;
 pub mod student_memory;
 pub mod students;

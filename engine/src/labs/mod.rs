@@ -33,6 +33,7 @@ mod containment;
 pub mod contract;
 pub(crate) mod demo_keys;
 pub(crate) mod errors;
+pub mod gateway;
 pub mod http;
 pub mod queue;
 pub mod ratelimit;
@@ -211,6 +212,7 @@ static REGISTRY: &[&dyn Registered] = &[
     &Entry::<api::ApiLab>::NEW,
     &Entry::<realtime::RealtimeLab>::NEW,
     &Entry::<queue::QueueLab>::NEW,
+    &Entry::<gateway::GatewayLab>::NEW,
 ];
 
 /// A registered lab, as the registry holds it: [`Lab`] without its types.

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod gateway;
 pub mod http;
 pub mod queue;
 pub mod ratelimit;

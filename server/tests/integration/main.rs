@@ -17,6 +17,7 @@ mod challenges;
 mod check_command;
 mod classes;
 mod database;
+mod gateway_lab;
 mod grade_command;
 mod grading;
 mod http_lab;

@@ -44,14 +44,8 @@ pub(crate) struct PlannedJob {
 /// have one kind of trouble each. The same seed always gives the same
 /// schedule (splitmix64, so no library update changes it).
 pub(crate) fn schedule(seed: u64, jobs: u32) -> Vec<PlannedJob> {
-    let mut state = seed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut dice = crate::seeded::SplitMix64::new(seed);
+    let mut next = move || dice.next_u64();
     let mut planned: Vec<PlannedJob> = (1..=u64::from(jobs))
         .map(|n| {
             let roll = next();

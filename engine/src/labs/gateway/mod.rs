@@ -1,0 +1,248 @@
+//! The gateway lab: a gateway in front of real replicas of a small catalog
+//! service, each on its own loopback port, balanced by the algorithm the
+//! student picks, with the student's own faults on each replica.
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `GET /labs/gateway/catalog/items/{id}` | one request through the gateway: it picks a replica and forwards over TCP |
+//! | `GET /labs/gateway/replicas` | the student's replicas: ports, requests in flight and waiting, answers, the gateway's estimates |
+//!
+//! The trace of a request shows the gateway's choice (`gateway.pick`, with
+//! what it knew of each replica) and the try (`gateway.try`: which port,
+//! how it ended, how long it took).
+
+mod balance;
+mod proxy;
+mod replicas;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use model::labs::gateway::{GatewaySettings, MAX_REPLICAS};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Lab, LabContext, LabSettings};
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::labs::Labs;
+use crate::students::StudentId;
+use balance::Balancer;
+use replicas::Replica;
+
+/// Students whose replicas run at once; each has at most five listening
+/// ports and their connections.
+const MAX_STUDENTS: usize = 400;
+/// A student's replicas stop after this long without a request.
+const IDLE_MS: i64 = 10 * 60 * 1000;
+
+/// The gateway lab.
+pub struct GatewayLab;
+
+impl Lab for GatewayLab {
+    const NAME: &'static str = "gateway";
+    const TITLE: &'static str = "Gateways and load balancing: replicas, algorithms and faults";
+    type Settings = GatewaySettings;
+    type State = Gateway;
+
+    fn state(context: &LabContext) -> Self::State {
+        Gateway::new(context.clock.clone())
+    }
+
+    fn routes(_state: &Labs) -> OpenApiRouter<Labs> {
+        OpenApiRouter::default()
+            .routes(routes!(proxy::item))
+            .routes(routes!(proxy::replicas))
+    }
+
+    fn forget_idle(labs: &Labs) {
+        labs.get::<Self>().forget_idle();
+    }
+}
+
+impl LabSettings for GatewaySettings {
+    fn validate(&self) -> Result<(), String> {
+        let replicas = usize::from(self.replicas);
+        if !(1..=MAX_REPLICAS).contains(&replicas) {
+            return Err(format!(
+                "replicas must be between 1 and {MAX_REPLICAS}, not {replicas}"
+            ));
+        }
+        if !(10..=10_000).contains(&self.per_try_timeout_ms) {
+            return Err(format!(
+                "per_try_timeout_ms must be between 10 and 10000, not {}",
+                self.per_try_timeout_ms
+            ));
+        }
+        if self.replica.len() > MAX_REPLICAS {
+            return Err(format!(
+                "replica may list at most {MAX_REPLICAS} replicas, not {}",
+                self.replica.len()
+            ));
+        }
+        for (index, replica) in self.replica.iter().enumerate() {
+            let bounded = [
+                ("capacity", replica.capacity, 1, 64),
+                ("service_ms", replica.service_ms, 0, 2000),
+                ("slow_percent", u32::from(replica.slow_percent), 0, 100),
+                ("slow_ms", replica.slow_ms, 0, 10_000),
+                ("error_percent", u32::from(replica.error_percent), 0, 100),
+            ];
+            for (field, value, low, high) in bounded {
+                if !(low..=high).contains(&value) {
+                    return Err(format!(
+                        "replica[{index}].{field} must be between {low} and {high}, not {value}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every student's gateway and replicas.
+pub struct Gateway {
+    students: Mutex<HashMap<StudentId, Arc<StudentGateway>>>,
+    /// One client for every gateway: its pool keeps connections per port.
+    client: reqwest::Client,
+    /// What replicas ask of their gateway (random per process).
+    token: String,
+    clock: Arc<dyn Clock>,
+}
+
+/// One student's replicas and balancer.
+pub(crate) struct StudentGateway {
+    /// Started as the settings ask; never more than [`MAX_REPLICAS`].
+    replicas: tokio::sync::Mutex<Vec<Arc<Replica>>>,
+    balancer: Mutex<Chosen>,
+    /// The balancer's clock starts here.
+    born: Instant,
+    last_used_ms: Mutex<i64>,
+}
+
+/// The balancer, and the settings it was made for.
+struct Chosen {
+    made_for: (model::labs::gateway::Algorithm, u8, u32),
+    balancer: Balancer,
+}
+
+impl Gateway {
+    fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            students: Mutex::default(),
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .http1_only()
+                .tcp_nodelay(true)
+                .pool_idle_timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("a plain HTTP client builds"),
+            token: format!("{:032x}", rand::random::<u128>()),
+            clock,
+        }
+    }
+
+    /// The student's gateway, its replicas started and set as `settings`
+    /// say.
+    async fn of(
+        &self,
+        student: &StudentId,
+        settings: &GatewaySettings,
+    ) -> Result<Arc<StudentGateway>, ApiError> {
+        let now_ms = self.clock.now_ms();
+        let gateway = {
+            let mut students = self.students.lock().unwrap_or_else(|e| e.into_inner());
+            if !students.contains_key(student) && students.len() >= MAX_STUDENTS {
+                return Err(ApiError::Unavailable(format!(
+                    "The server runs replicas for {MAX_STUDENTS} students, the most it allows; try again in a few minutes."
+                )));
+            }
+            students
+                .entry(student.clone())
+                .or_insert_with(|| {
+                    Arc::new(StudentGateway {
+                        replicas: tokio::sync::Mutex::default(),
+                        balancer: Mutex::new(Chosen {
+                            made_for: (settings.algorithm, settings.replicas, settings.seed),
+                            balancer: Balancer::new(
+                                settings.algorithm,
+                                usize::from(settings.replicas),
+                                u64::from(settings.seed),
+                                0,
+                            ),
+                        }),
+                        born: Instant::now(),
+                        last_used_ms: Mutex::new(now_ms),
+                    })
+                })
+                .clone()
+        };
+        *gateway
+            .last_used_ms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = now_ms;
+        gateway.apply(settings, &self.token).await?;
+        Ok(gateway)
+    }
+
+    /// Stops the replicas of students idle for ten minutes.
+    fn forget_idle(&self) {
+        let now_ms = self.clock.now_ms();
+        self.students
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, gateway| {
+                now_ms
+                    - *gateway
+                        .last_used_ms
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                    < IDLE_MS
+            });
+    }
+}
+
+impl StudentGateway {
+    /// Starts the replicas the settings ask for and gives each its
+    /// settings; a new algorithm, replica count or seed starts the
+    /// balancer afresh.
+    async fn apply(&self, settings: &GatewaySettings, token: &str) -> Result<(), ApiError> {
+        let wanted = usize::from(settings.replicas).min(MAX_REPLICAS);
+        let mut replicas = self.replicas.lock().await;
+        for index in 0..wanted {
+            let replica_settings = settings.replica(index);
+            match replicas.get(index) {
+                Some(replica) => replica.apply(&replica_settings).await,
+                None => Replica::start(
+                    index as u8 + 1,
+                    replica_settings,
+                    u64::from(settings.seed),
+                    token.to_string(),
+                )
+                .await
+                .map(|replica| replicas.push(Arc::new(replica))),
+            }
+            .map_err(|e| ApiError::Unavailable(format!("A replica could not listen: {e}")))?;
+        }
+        let made_for = (settings.algorithm, settings.replicas, settings.seed);
+        let mut chosen = self.balancer.lock().unwrap_or_else(|e| e.into_inner());
+        if chosen.made_for != made_for {
+            *chosen = Chosen {
+                made_for,
+                balancer: Balancer::new(
+                    settings.algorithm,
+                    wanted,
+                    u64::from(settings.seed),
+                    self.now_ns(),
+                ),
+            };
+        }
+        Ok(())
+    }
+
+    /// Nanoseconds on the balancer's clock.
+    fn now_ns(&self) -> u64 {
+        self.born.elapsed().as_nanos() as u64
+    }
+}

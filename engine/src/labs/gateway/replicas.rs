@@ -1,0 +1,277 @@
+//! The catalog replicas: small axum services, each listening on a loopback
+//! port of its own and reached over real TCP. Each student has their own
+//! replicas (started on their first request through the gateway, stopped
+//! when idle), so every capacity and fault is theirs alone, and a killed
+//! replica really refuses connections: its listener is closed and its open
+//! connections cut, as when a process dies.
+
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use model::labs::gateway::{CatalogItem, ReplicaSettings};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::seeded::SplitMix64;
+
+/// The header the gateway proves itself with: replicas answer nobody else
+/// (a student's probe cannot reach into another student's replicas).
+pub(crate) const TOKEN_HEADER: &str = "x-workbench-gateway";
+/// A hanging replica lets go of a request after this long at most, so a
+/// hang cannot pile up tasks for ever.
+const HANG_AT_MOST: Duration = Duration::from_secs(60);
+
+/// Items in the catalog: `/items/1` to `/items/1000`.
+pub(crate) const CATALOG_ITEMS: u32 = 1000;
+
+/// One replica: its port, this student's settings for it, and what it did.
+pub(crate) struct Replica {
+    /// 1-based.
+    pub(crate) number: u8,
+    port: AtomicU16,
+    work: Arc<Work>,
+    /// The accept loop while it runs; `None` while killed.
+    running: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What a replica's handler reads and counts.
+struct Work {
+    number: u8,
+    token: String,
+    settings: Mutex<ReplicaSettings>,
+    /// Its slots; replaced (not resized) when the capacity changes, so
+    /// requests holding a slot of the old one finish on it.
+    slots: Mutex<Arc<Semaphore>>,
+    dice: Mutex<SplitMix64>,
+    in_flight: AtomicU32,
+    queued: AtomicU32,
+    answered: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// What a replica reports of itself.
+pub(crate) struct ReplicaCounts {
+    pub(crate) port: u16,
+    pub(crate) in_flight: u32,
+    pub(crate) queued: u32,
+    pub(crate) answered: u64,
+    pub(crate) errors: u64,
+    pub(crate) settings: ReplicaSettings,
+}
+
+impl Replica {
+    /// Starts replica `number` on a free loopback port, its fault dice
+    /// seeded from `seed`.
+    pub(crate) async fn start(
+        number: u8,
+        settings: ReplicaSettings,
+        seed: u64,
+        token: String,
+    ) -> std::io::Result<Self> {
+        let capacity = settings.capacity as usize;
+        let work = Arc::new(Work {
+            number,
+            token,
+            settings: Mutex::new(settings.clone()),
+            slots: Mutex::new(Arc::new(Semaphore::new(capacity))),
+            dice: Mutex::new(SplitMix64::new(seed ^ u64::from(number))),
+            in_flight: AtomicU32::new(0),
+            queued: AtomicU32::new(0),
+            answered: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+        });
+        let replica = Self {
+            number,
+            port: AtomicU16::new(0),
+            work,
+            running: Mutex::new(None),
+        };
+        if !settings.killed {
+            replica.listen(0).await?;
+        }
+        Ok(replica)
+    }
+
+    /// Its port (the last one it listened on, while killed).
+    pub(crate) fn port(&self) -> u16 {
+        self.port.load(Ordering::SeqCst)
+    }
+
+    /// Takes this student's settings for it: a kill stops it, a revival
+    /// starts it again on the same port (or a new one if that was taken).
+    pub(crate) async fn apply(&self, settings: &ReplicaSettings) -> std::io::Result<()> {
+        let changed_capacity = {
+            let mut current = lock(&self.work.settings);
+            let changed = current.capacity != settings.capacity;
+            *current = settings.clone();
+            changed
+        };
+        if changed_capacity {
+            *lock(&self.work.slots) = Arc::new(Semaphore::new(settings.capacity as usize));
+        }
+        let running = lock(&self.running).is_some();
+        match (settings.killed, running) {
+            (true, true) => self.kill(),
+            (false, false) => self.listen(self.port()).await?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Listens on `port` (0: any free one) and serves until killed.
+    async fn listen(&self, port: u16) -> std::io::Result<()> {
+        let listener = match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => listener,
+            Err(_) if port != 0 => TcpListener::bind(("127.0.0.1", 0)).await?,
+            Err(e) => return Err(e),
+        };
+        self.port
+            .store(listener.local_addr()?.port(), Ordering::SeqCst);
+        let app = Router::new()
+            .route("/items/{id}", get(item))
+            .with_state(self.work.clone());
+        let mut running = lock(&self.running);
+        if let Some(old) = running.replace(tokio::spawn(serve(listener, app))) {
+            old.abort();
+        }
+        Ok(())
+    }
+
+    /// Stops at once, as a crashed process: the port refuses connections
+    /// and the open ones are cut, answered or not.
+    pub(crate) fn kill(&self) {
+        if let Some(running) = lock(&self.running).take() {
+            running.abort();
+        }
+    }
+
+    /// What it holds and has done now.
+    pub(crate) fn counts(&self) -> ReplicaCounts {
+        let work = &self.work;
+        ReplicaCounts {
+            port: self.port(),
+            in_flight: work.in_flight.load(Ordering::SeqCst),
+            queued: work.queued.load(Ordering::SeqCst),
+            answered: work.answered.load(Ordering::SeqCst),
+            errors: work.errors.load(Ordering::SeqCst),
+            settings: lock(&work.settings).clone(),
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Accepts connections until aborted; aborting drops every connection's
+/// task with it (the set is the loop's own).
+async fn serve(listener: TcpListener, app: Router) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let service = TowerToHyperService::new(app.clone());
+                    connections.spawn(async move {
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+                // Out of file descriptors, for one: let the others finish.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// `GET /items/{id}` on a replica: wait for a slot, then work, fail or
+/// hang as this student's settings say.
+async fn item(State(work): State<Arc<Work>>, headers: HeaderMap, Path(id): Path<u32>) -> Response {
+    let proven = headers
+        .get(TOKEN_HEADER)
+        .is_some_and(|value| value.as_bytes() == work.token.as_bytes());
+    if !proven {
+        return (StatusCode::FORBIDDEN, "replicas answer their gateway only").into_response();
+    }
+    if id == 0 || id > CATALOG_ITEMS {
+        return (StatusCode::NOT_FOUND, "no such item").into_response();
+    }
+    let settings = lock(&work.settings).clone();
+    let slots = lock(&work.slots).clone();
+    let slot = {
+        let _waiting = Counted::new(&work.queued);
+        slots.acquire_owned().await
+    };
+    let Ok(_slot) = slot else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let _working = Counted::new(&work.in_flight);
+    if settings.hang {
+        tokio::time::sleep(HANG_AT_MOST).await;
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let (fails, slow) = {
+        let mut dice = lock(&work.dice);
+        (
+            dice.percent(settings.error_percent),
+            dice.percent(settings.slow_percent),
+        )
+    };
+    work.answered.fetch_add(1, Ordering::SeqCst);
+    if fails {
+        // A broken replica fails fast.
+        work.errors.fetch_add(1, Ordering::SeqCst);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("replica {} is failing", work.number),
+        )
+            .into_response();
+    }
+    let extra = if slow { settings.slow_ms } else { 0 };
+    tokio::time::sleep(Duration::from_millis(u64::from(
+        settings.service_ms + extra,
+    )))
+    .await;
+    Json(CatalogItem {
+        id,
+        name: format!("Item {id}"),
+        price_cents: 100 + (id * 37) % 9900,
+        replica: work.number,
+    })
+    .into_response()
+}
+
+/// Counts a request (waiting, or working) until dropped: answered, or cut
+/// off when the gateway gave up on it.
+struct Counted<'a>(&'a AtomicU32);
+
+impl<'a> Counted<'a> {
+    fn new(count: &'a AtomicU32) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,174 @@
+//! The gateway lab's wire types: the student's gateway settings (the
+//! balancing algorithm, the per-try timeout) and their own faults and
+//! capacity for each replica, and what the replicas' view answers.
+
+use serde::{Deserialize, Serialize};
+
+/// Most replicas a student's gateway may use.
+pub const MAX_REPLICAS: usize = 5;
+
+/// How the gateway picks a replica for each request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Each replica in turn.
+    #[default]
+    RoundRobin,
+    /// Any replica, at random (from the settings' seed).
+    Random,
+    /// The replica with the fewest requests in flight from this gateway.
+    LeastOutstanding,
+    /// Two replicas at random, and the cheaper of the two by peak-EWMA
+    /// latency times requests in flight (the power of two choices).
+    PeakEwma,
+}
+
+impl Algorithm {
+    /// Every algorithm, in teaching order.
+    pub const ALL: [Algorithm; 4] = [
+        Self::RoundRobin,
+        Self::Random,
+        Self::LeastOutstanding,
+        Self::PeakEwma,
+    ];
+
+    /// Its name in settings and traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RoundRobin => "round_robin",
+            Self::Random => "random",
+            Self::LeastOutstanding => "least_outstanding",
+            Self::PeakEwma => "peak_ewma",
+        }
+    }
+}
+
+/// One replica as this student sees it: its capacity and their faults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicaSettings {
+    /// Requests it works on at once (1 to 64); more wait their turn.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 64))]
+    pub capacity: u32,
+    /// Milliseconds each request takes once it has a slot (0 to 2000).
+    #[cfg_attr(feature = "openapi", schema(maximum = 2000))]
+    pub service_ms: u32,
+    /// Percent of requests that take `slow_ms` more (0 to 100): a tail.
+    #[cfg_attr(feature = "openapi", schema(maximum = 100))]
+    pub slow_percent: u8,
+    /// The extra milliseconds of a slow request (0 to 10,000).
+    #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
+    pub slow_ms: u32,
+    /// Percent of requests answered `503 Service Unavailable` (0 to 100).
+    #[cfg_attr(feature = "openapi", schema(maximum = 100))]
+    pub error_percent: u8,
+    /// Takes requests and never answers them.
+    pub hang: bool,
+    /// Down: its connections are cut without an answer.
+    pub killed: bool,
+}
+
+impl Default for ReplicaSettings {
+    fn default() -> Self {
+        Self {
+            capacity: 4,
+            service_ms: 20,
+            slow_percent: 0,
+            slow_ms: 0,
+            error_percent: 0,
+            hang: false,
+            killed: false,
+        }
+    }
+}
+
+/// What a student may change in the gateway lab.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// How many replicas the gateway balances over (1 to 5).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
+    pub replicas: u8,
+    /// How it picks one.
+    pub algorithm: Algorithm,
+    /// Milliseconds one try may take before the gateway gives up on it
+    /// (10 to 10,000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 10, maximum = 10000))]
+    pub per_try_timeout_ms: u32,
+    /// Seeds the random choices and the faults' dice, so a run repeats.
+    pub seed: u32,
+    /// Each replica's capacity and faults, in order (at most 5; missing
+    /// ones take the defaults).
+    pub replica: Vec<ReplicaSettings>,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            replicas: 3,
+            algorithm: Algorithm::RoundRobin,
+            per_try_timeout_ms: 1000,
+            seed: 1,
+            replica: Vec::new(),
+        }
+    }
+}
+
+impl GatewaySettings {
+    /// Replica `index`'s settings (the defaults when not given).
+    pub fn replica(&self, index: usize) -> ReplicaSettings {
+        self.replica.get(index).cloned().unwrap_or_default()
+    }
+}
+
+/// One replica in `GET /labs/gateway/replicas`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplicaView {
+    /// 1-based, as traces and headers name it.
+    pub number: u8,
+    /// Its loopback port: a real TCP server.
+    pub port: u16,
+    /// This student's requests it is working on or holding now.
+    pub in_flight: u32,
+    /// This student's requests waiting for one of its slots now.
+    pub queued: u32,
+    /// This student's requests it answered (any status).
+    pub answered: u64,
+    /// Of those, the `503`s its error rate gave.
+    pub errors: u64,
+    /// The gateway's peak-EWMA latency estimate for it, in ms.
+    pub ewma_ms: f64,
+    /// Requests the gateway has in flight to it for this student.
+    pub outstanding: u32,
+    /// This student's settings for it.
+    pub settings: ReplicaSettings,
+}
+
+/// `GET /labs/gateway/replicas`: the student's replicas.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Replicas {
+    /// The algorithm the gateway uses now.
+    pub algorithm: Algorithm,
+    /// The replicas the gateway balances over, in order.
+    pub replicas: Vec<ReplicaView>,
+}
+
+/// What `GET /labs/gateway/catalog/items/{id}` answers when a replica
+/// answered: the item, and which replica served it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CatalogItem {
+    /// The item's number.
+    pub id: u32,
+    /// Its name.
+    pub name: String,
+    /// Its price in cents.
+    pub price_cents: u32,
+    /// The replica that served it (1-based).
+    pub replica: u8,
+}
