@@ -98,6 +98,32 @@ pub struct GatewaySettings {
     /// (10 to 10,000).
     #[cfg_attr(feature = "openapi", schema(minimum = 10, maximum = 10000))]
     pub per_try_timeout_ms: u32,
+    /// Tries after the first, each on another replica where there is one
+    /// (0 to 3); only failures are tried again: no answer in time, a cut
+    /// connection, a 5xx.
+    #[cfg_attr(feature = "openapi", schema(maximum = 3))]
+    pub retries: u8,
+    /// Whether retries are held to `retry_budget_percent`; without the
+    /// budget every failure is retried.
+    pub retry_budget: bool,
+    /// Retries may add this many percent to the requests of the last 10 s
+    /// (and 5 in any 10 s whatever the traffic) (0 to 100).
+    #[cfg_attr(feature = "openapi", schema(maximum = 100))]
+    pub retry_budget_percent: u8,
+    /// Failures in a row that open a replica's circuit breaker (1 to 20;
+    /// 0: no breaker).
+    #[cfg_attr(feature = "openapi", schema(maximum = 20))]
+    pub breaker_failures: u8,
+    /// Milliseconds an open breaker keeps requests away before letting one
+    /// trial through (100 to 60,000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 100, maximum = 60000))]
+    pub breaker_open_ms: u32,
+    /// Requests the gateway lets wait on one replica: when every replica
+    /// it could use has this many in flight, a new request is refused at
+    /// once (503 with `Retry-After`) instead of queueing (1 to 256; 0:
+    /// never shed).
+    #[cfg_attr(feature = "openapi", schema(maximum = 256))]
+    pub shed_above: u32,
     /// Seeds the random choices and the faults' dice, so a run repeats.
     pub seed: u32,
     /// Each replica's capacity and faults, in order (at most 5; missing
@@ -111,6 +137,12 @@ impl Default for GatewaySettings {
             replicas: 3,
             algorithm: Algorithm::RoundRobin,
             per_try_timeout_ms: 1000,
+            retries: 0,
+            retry_budget: true,
+            retry_budget_percent: 20,
+            breaker_failures: 0,
+            breaker_open_ms: 5000,
+            shed_above: 0,
             seed: 1,
             replica: Vec::new(),
         }
@@ -142,6 +174,8 @@ pub struct ReplicaView {
     pub errors: u64,
     /// The gateway's peak-EWMA latency estimate for it, in ms.
     pub ewma_ms: f64,
+    /// Its circuit breaker: `closed`, `open` or `half_open`.
+    pub breaker: String,
     /// Requests the gateway has in flight to it for this student.
     pub outstanding: u32,
     /// This student's settings for it.

@@ -238,6 +238,9 @@ async fn bad_settings_and_unknown_items_are_refused_with_a_reason() {
             "replica[1].error_percent",
         ),
         (json!({ "algorithm": "fastest" }), "algorithm"),
+        (json!({ "retries": 4 }), "retries"),
+        (json!({ "breaker_open_ms": 50 }), "breaker_open_ms"),
+        (json!({ "shed_above": 300 }), "shed_above"),
     ] {
         let response = student
             .put(server.url("/labs/gateway/settings"))
@@ -261,5 +264,175 @@ async fn bad_settings_and_unknown_items_are_refused_with_a_reason() {
             response.status()
         );
     }
+    server.stop().await;
+}
+
+/// Sends `requests` requests; the tries the gateway made for each.
+async fn attempts(server: &TestServer, student: &reqwest::Client, requests: u32) -> Vec<u32> {
+    let mut tries = Vec::new();
+    for id in 1..=requests {
+        let response = student
+            .get(server.url(&format!("/labs/gateway/catalog/items/{id}")))
+            .send()
+            .await
+            .unwrap();
+        tries.push(
+            response.headers()["x-attempts"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+        );
+    }
+    tries
+}
+
+#[tokio::test]
+async fn a_failed_try_goes_to_another_replica_and_the_budget_caps_retries() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    configure(
+        &server,
+        &student,
+        json!({ "retries": 1, "replica": [{ "error_percent": 100 }] }),
+    )
+    .await;
+    let response = student
+        .get(server.url("/labs/gateway/catalog/items/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "replica 1 failed, replica 2 answered"
+    );
+    assert_eq!(response.headers()["x-attempts"], "2");
+    assert_eq!(response.headers()["x-replica"], "2");
+    let decided = server
+        .trace_events(&student, &response, "gateway.retry")
+        .await;
+    assert!(
+        decided[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("tried again"),
+        "{decided:?}"
+    );
+
+    // Every replica failing, three retries each: without a budget every
+    // request makes four tries; a budget of 0 % leaves the floor of five
+    // retries for the window (the lab's clock stands still here).
+    let all_failing = json!([
+        { "error_percent": 100 },
+        { "error_percent": 100 },
+        { "error_percent": 100 },
+    ]);
+    configure(
+        &server,
+        &student,
+        json!({ "retries": 3, "retry_budget": false, "replica": all_failing }),
+    )
+    .await;
+    assert_eq!(attempts(&server, &student, 10).await, vec![4; 10]);
+    configure(
+        &server,
+        &student,
+        json!({ "retries": 3, "retry_budget_percent": 0, "replica": all_failing }),
+    )
+    .await;
+    let tries = attempts(&server, &student, 10).await;
+    assert_eq!(tries.iter().sum::<u32>(), 10 + 5, "{tries:?}");
+    assert_eq!(tries[9], 1, "the budget is spent");
+    // The window moves on with the clock, and retries are allowed again.
+    server.clock.advance(10);
+    assert_eq!(attempts(&server, &student, 1).await, vec![4]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_breaker_opens_after_failures_in_a_row_lets_one_trial_through_and_closes() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let settings = |error_percent: u8| {
+        json!({
+            "replicas": 1,
+            "breaker_failures": 3,
+            "breaker_open_ms": 1000,
+            "replica": [{ "error_percent": error_percent }],
+        })
+    };
+    configure(&server, &student, settings(100)).await;
+    let get = || async {
+        let response = student
+            .get(server.url("/labs/gateway/catalog/items/7"))
+            .send()
+            .await
+            .unwrap();
+        let from_replica = response.headers().contains_key("x-replica");
+        (response.status().as_u16(), from_replica)
+    };
+    for _ in 0..3 {
+        assert_eq!(get().await, (503, true), "the replica's own 503");
+    }
+    assert_eq!(
+        get().await,
+        (503, false),
+        "the breaker is open: nothing sent"
+    );
+    let view = server.json(&student, "/labs/gateway/replicas").await;
+    assert_eq!(view["replicas"][0]["breaker"], "open", "{view}");
+    assert_eq!(view["replicas"][0]["answered"], 3, "{view}");
+
+    server.clock.advance_ms(1000);
+    assert_eq!(get().await, (503, true), "one trial, and it failed");
+    assert_eq!(get().await, (503, false), "open again");
+
+    configure(&server, &student, settings(0)).await;
+    server.clock.advance_ms(1000);
+    assert_eq!(get().await, (200, true), "the trial succeeded");
+    assert_eq!(get().await, (200, true), "closed");
+    let view = server.json(&student, "/labs/gateway/replicas").await;
+    assert_eq!(view["replicas"][0]["breaker"], "closed", "{view}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn when_every_replica_is_full_the_gateway_sheds_at_once_with_retry_after() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    configure(
+        &server,
+        &student,
+        json!({
+            "replicas": 2,
+            "shed_above": 2,
+            "replica": [
+                { "service_ms": 400, "capacity": 64 },
+                { "service_ms": 400, "capacity": 64 },
+            ],
+        }),
+    )
+    .await;
+    let answers = futures_util::future::join_all((1..=6).map(|id| {
+        let request = student.get(server.url(&format!("/labs/gateway/catalog/items/{id}")));
+        async move {
+            let response = request.send().await.unwrap();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            (response.status().as_u16(), retry_after)
+        }
+    }))
+    .await;
+    let served = answers.iter().filter(|(status, _)| *status == 200).count();
+    let shed: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == 503)
+        .collect();
+    assert_eq!((served, shed.len()), (4, 2), "{answers:?}");
+    assert!(shed.iter().all(|(_, retry)| retry.as_deref() == Some("1")));
+    assert_eq!(through(&server, &student, 7).await.0, 200, "room again");
     server.stop().await;
 }

@@ -1,23 +1,28 @@
 //! The gateway lab: a gateway in front of real replicas of a small catalog
 //! service, each on its own loopback port, balanced by the algorithm the
-//! student picks, with the student's own faults on each replica.
+//! student picks, with the student's own faults on each replica, and what
+//! keeps failures from spreading: a per-try timeout, retries within a
+//! budget, a circuit breaker per replica, and shedding when every replica
+//! is full ([`resilience`]).
 //!
 //! | route | what it does |
 //! |---|---|
 //! | `GET /labs/gateway/catalog/items/{id}` | one request through the gateway: it picks a replica and forwards over TCP |
 //! | `GET /labs/gateway/replicas` | the student's replicas: ports, requests in flight and waiting, answers, the gateway's estimates |
 //!
-//! The trace of a request shows the gateway's choice (`gateway.pick`, with
-//! what it knew of each replica) and the try (`gateway.try`: which port,
-//! how it ended, how long it took).
+//! The trace of a request shows each try: the gateway's choice
+//! (`gateway.pick`, with what it knew of each replica), the try
+//! (`gateway.try`: which port, how it ended, how long it took, the
+//! replica's breaker after it), and after a failure whether it was tried
+//! again (`gateway.retry`, with the budget's count).
 
 mod balance;
 mod proxy;
 mod replicas;
+mod resilience;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use model::labs::gateway::{GatewaySettings, MAX_REPLICAS};
 use utoipa_axum::router::OpenApiRouter;
@@ -30,6 +35,7 @@ use crate::labs::Labs;
 use crate::students::StudentId;
 use balance::Balancer;
 use replicas::Replica;
+use resilience::{Breaker, RetryBudget};
 
 /// Students whose replicas run at once; each has at most five listening
 /// ports and their connections.
@@ -75,6 +81,25 @@ impl LabSettings for GatewaySettings {
                 self.per_try_timeout_ms
             ));
         }
+        let bounded = [
+            ("retries", u32::from(self.retries), 0, 3),
+            (
+                "retry_budget_percent",
+                u32::from(self.retry_budget_percent),
+                0,
+                100,
+            ),
+            ("breaker_failures", u32::from(self.breaker_failures), 0, 20),
+            ("breaker_open_ms", self.breaker_open_ms, 100, 60_000),
+            ("shed_above", self.shed_above, 0, 256),
+        ];
+        for (field, value, low, high) in bounded {
+            if !(low..=high).contains(&value) {
+                return Err(format!(
+                    "{field} must be between {low} and {high}, not {value}"
+                ));
+            }
+        }
         if self.replica.len() > MAX_REPLICAS {
             return Err(format!(
                 "replica may list at most {MAX_REPLICAS} replicas, not {}",
@@ -115,16 +140,50 @@ pub struct Gateway {
 pub(crate) struct StudentGateway {
     /// Started as the settings ask; never more than [`MAX_REPLICAS`].
     replicas: tokio::sync::Mutex<Vec<Arc<Replica>>>,
-    balancer: Mutex<Chosen>,
-    /// The balancer's clock starts here.
-    born: Instant,
+    steering: Mutex<Steering>,
+    /// The lab's clock: the estimates' decay, the budget's window and the
+    /// breakers' timers run on it (round trips are measured as they happen).
+    clock: Arc<dyn Clock>,
     last_used_ms: Mutex<i64>,
 }
 
-/// The balancer, and the settings it was made for.
-struct Chosen {
-    made_for: (model::labs::gateway::Algorithm, u8, u32),
+/// What decides where a request goes and whether it is tried again, and
+/// the settings it was made for.
+struct Steering {
+    made_for: SteeringFor,
     balancer: Balancer,
+    budget: RetryBudget,
+    /// One per replica the balancer knows.
+    breakers: Vec<Breaker>,
+}
+
+/// The settings that start the steering afresh when they change.
+type SteeringFor = (model::labs::gateway::Algorithm, u8, u32, u8);
+
+impl Steering {
+    fn new(settings: &GatewaySettings, now_ns: u64) -> Self {
+        let replicas = usize::from(settings.replicas).min(MAX_REPLICAS);
+        Self {
+            made_for: steering_for(settings),
+            balancer: Balancer::new(
+                settings.algorithm,
+                replicas,
+                u64::from(settings.seed),
+                now_ns,
+            ),
+            budget: RetryBudget::new(settings.retry_budget_percent),
+            breakers: vec![Breaker::default(); replicas],
+        }
+    }
+}
+
+fn steering_for(settings: &GatewaySettings) -> SteeringFor {
+    (
+        settings.algorithm,
+        settings.replicas,
+        settings.seed,
+        settings.retry_budget_percent,
+    )
 }
 
 impl Gateway {
@@ -163,16 +222,11 @@ impl Gateway {
                 .or_insert_with(|| {
                     Arc::new(StudentGateway {
                         replicas: tokio::sync::Mutex::default(),
-                        balancer: Mutex::new(Chosen {
-                            made_for: (settings.algorithm, settings.replicas, settings.seed),
-                            balancer: Balancer::new(
-                                settings.algorithm,
-                                usize::from(settings.replicas),
-                                u64::from(settings.seed),
-                                0,
-                            ),
-                        }),
-                        born: Instant::now(),
+                        steering: Mutex::new(Steering::new(
+                            settings,
+                            now_ms.max(0) as u64 * 1_000_000,
+                        )),
+                        clock: self.clock.clone(),
                         last_used_ms: Mutex::new(now_ms),
                     })
                 })
@@ -225,24 +279,25 @@ impl StudentGateway {
             }
             .map_err(|e| ApiError::Unavailable(format!("A replica could not listen: {e}")))?;
         }
-        let made_for = (settings.algorithm, settings.replicas, settings.seed);
-        let mut chosen = self.balancer.lock().unwrap_or_else(|e| e.into_inner());
-        if chosen.made_for != made_for {
-            *chosen = Chosen {
-                made_for,
-                balancer: Balancer::new(
-                    settings.algorithm,
-                    wanted,
-                    u64::from(settings.seed),
-                    self.now_ns(),
-                ),
-            };
+        let mut steering = self.steering.lock().unwrap_or_else(|e| e.into_inner());
+        if steering.made_for != steering_for(settings) {
+            *steering = Steering::new(settings, self.now_ns());
         }
         Ok(())
     }
 
-    /// Nanoseconds on the balancer's clock.
+    /// Nanoseconds on the lab's clock (in milliseconds' steps).
     fn now_ns(&self) -> u64 {
-        self.born.elapsed().as_nanos() as u64
+        self.now_ms() * 1_000_000
+    }
+
+    /// The balancer, budget and breakers (held briefly, never across an await).
+    fn steer(&self) -> std::sync::MutexGuard<'_, Steering> {
+        self.steering.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Milliseconds on the lab's clock.
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms().max(0) as u64
     }
 }

@@ -24,35 +24,42 @@ pub(crate) const REPLICA_HEADER: &str = "x-replica";
 /// The gateway chose a replica.
 #[derive(Serialize)]
 struct Picked {
+    attempt: usize,
     algorithm: &'static str,
     replica: u8,
     /// What it knew when choosing, per replica: `n: requests in flight,
-    /// estimate ms`.
+    /// estimate ms, breaker`.
     loads: String,
 }
 
 impl LabEvent for Picked {
     const KIND: &'static str = "gateway.pick";
     fn summary(&self) -> String {
-        format!("{} chose replica {}", self.algorithm, self.replica)
+        format!(
+            "try {}: {} chose replica {}",
+            self.attempt, self.algorithm, self.replica
+        )
     }
 }
 
 /// How one try went.
 #[derive(Serialize)]
 struct Tried {
+    attempt: usize,
     replica: u8,
     port: u16,
     /// `answered`, `timed_out` or `connection_failed`.
     outcome: &'static str,
     status: Option<u16>,
     ms: u64,
+    /// The replica's breaker after this try.
+    breaker: &'static str,
 }
 
 impl LabEvent for Tried {
     const KIND: &'static str = "gateway.try";
     fn summary(&self) -> String {
-        match (self.outcome, self.status) {
+        let what = match (self.outcome, self.status) {
             ("answered", Some(status)) => format!(
                 "replica {} (port {}) answered {status} in {} ms",
                 self.replica, self.port, self.ms
@@ -65,6 +72,114 @@ impl LabEvent for Tried {
                 "replica {} (port {}) could not be reached: connection refused or cut, after {} ms",
                 self.replica, self.port, self.ms
             ),
+        };
+        match self.breaker {
+            "closed" => what,
+            breaker => format!("{what}; its breaker is {breaker}"),
+        }
+    }
+}
+
+/// The gateway's decision after a failed try.
+#[derive(Serialize)]
+struct Retry {
+    /// The try that failed.
+    attempt: usize,
+    retried: bool,
+    /// Why (not) again.
+    why: &'static str,
+    /// Requests and retries in the budget's window.
+    window_requests: u32,
+    window_retries: u32,
+}
+
+impl LabEvent for Retry {
+    const KIND: &'static str = "gateway.retry";
+    fn summary(&self) -> String {
+        let budget = format!(
+            "{} retries for {} requests in the last 10 s",
+            self.window_retries, self.window_requests
+        );
+        match self.why {
+            "budget" if self.retried => {
+                format!("try {} failed: tried again ({budget})", self.attempt)
+            }
+            "budget" => format!(
+                "try {} failed: not tried again, the retry budget is spent ({budget})",
+                self.attempt
+            ),
+            "no_budget" => format!("try {} failed: tried again (no retry budget)", self.attempt),
+            _ => format!(
+                "try {} failed: not tried again, it was the last of 1 + retries",
+                self.attempt
+            ),
+        }
+    }
+}
+
+/// What one try came to.
+enum Outcome {
+    Answered {
+        status: StatusCode,
+        content_type: Option<HeaderValue>,
+        body: axum::body::Bytes,
+    },
+    TimedOut,
+    ConnectionFailed,
+}
+
+impl Outcome {
+    /// A 2xx to 4xx answer: the replica did its job (a 404 is an answer).
+    fn succeeded(&self) -> bool {
+        matches!(self, Self::Answered { status, .. } if !status.is_server_error())
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Answered { .. } => "answered",
+            Self::TimedOut => "timed_out",
+            Self::ConnectionFailed => "connection_failed",
+        }
+    }
+
+    fn status(&self) -> Option<u16> {
+        match self {
+            Self::Answered { status, .. } => Some(status.as_u16()),
+            _ => None,
+        }
+    }
+
+    /// The answer the client gets when this try is the last.
+    fn into_response(self, replica: &Replica, settings: &GatewaySettings) -> Response {
+        match self {
+            Self::Answered {
+                status,
+                content_type,
+                body,
+            } => {
+                let mut response = (status, body).into_response();
+                if let Some(content_type) = content_type {
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_TYPE, content_type);
+                }
+                response
+            }
+            Self::TimedOut => error_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "Replica {} did not answer within your per-try timeout of {} ms.",
+                    replica.number, settings.per_try_timeout_ms
+                ),
+            ),
+            Self::ConnectionFailed => error_response(
+                StatusCode::BAD_GATEWAY,
+                format!(
+                    "Replica {} (port {}) refused or cut the connection.",
+                    replica.number,
+                    replica.port()
+                ),
+            ),
         }
     }
 }
@@ -72,15 +187,18 @@ impl LabEvent for Tried {
 /// `GET /labs/gateway/catalog/items/{id}`.
 #[utoipa::path(get, path = "/catalog/items/{id}",
     summary = "One request through your gateway to a catalog replica",
-    description = "The gateway picks one of your replicas with your settings' algorithm and forwards the request to it over TCP on the loopback interface, giving up after `per_try_timeout_ms`. The answer is the replica's (its status and body), with `X-Replica` naming it; `502` when the replica could not be reached and `504` when it did not answer in time are the gateway's own.",
+    description = "The gateway picks one of your replicas with your settings' algorithm (skipping those whose circuit breaker is open) and forwards the request to it over TCP on the loopback interface, giving up on a try after `per_try_timeout_ms`. A failed try (no answer in time, a cut connection, a 5xx) is tried again on another replica up to `retries` times, within the retry budget. The answer is the last try's (the replica's status and body), with `X-Replica` naming the replica and `X-Attempts` counting the tries; `502` when the replica could not be reached and `504` when it did not answer in time are the gateway's own.",
     params(("id" = u32, Path, description = "The item, 1 to 1000")),
     responses(
         (status = 200, description = "The item, and the replica that served it", body = model::labs::gateway::CatalogItem,
-            headers(("X-Replica" = String, description = "The replica that answered, 1 to 5"))),
+            headers(
+                ("X-Replica" = String, description = "The replica that gave this answer, 1 to 5"),
+                ("X-Attempts" = String, description = "How many tries the gateway made"),
+            )),
         (status = 404, description = "No such item", body = model::ErrorBody),
-        (status = 502, description = "The chosen replica refused or cut the connection", body = model::ErrorBody),
-        (status = 503, description = "The replica answered 503 (its error rate), or the server runs as many replicas as it allows", body = model::ErrorBody),
-        (status = 504, description = "The chosen replica did not answer within the per-try timeout", body = model::ErrorBody),
+        (status = 502, description = "The last replica tried refused or cut the connection", body = model::ErrorBody),
+        (status = 503, description = "The last replica tried answered 503 (its error rate), every replica's breaker is open, or the server runs as many replicas as it allows", body = model::ErrorBody),
+        (status = 504, description = "The last replica tried did not answer within the per-try timeout", body = model::ErrorBody),
     ))]
 pub(super) async fn item(
     LabState(gateway): LabState<GatewayLab>,
@@ -96,8 +214,93 @@ pub(super) async fn item(
         )));
     }
     let mine = gateway.of(&student.id, &settings).await?;
-    let (index, replica) = pick(&mine, &settings, &inspector).await?;
-    let started = Instant::now();
+    let replicas = mine.replicas.lock().await.clone();
+    mine.steer().budget.request(mine.now_ms());
+    let mut tried: Vec<usize> = Vec::new();
+    loop {
+        let attempt = tried.len() + 1;
+        let (index, replica) = match pick(&mine, &replicas, &settings, &tried, &inspector) {
+            Ok(picked) => picked,
+            Err(refused) => return Ok(refused.into_response()),
+        };
+        tried.push(index);
+        let started = Instant::now();
+        let outcome = try_once(&gateway, &replica, id, &settings).await;
+        let elapsed = started.elapsed();
+        let breaker = {
+            let mut steering = mine.steer();
+            let now_ms = mine.now_ms();
+            steering
+                .balancer
+                .finish(index, elapsed.as_nanos() as u64, mine.now_ns());
+            let breaker = &mut steering.breakers[index];
+            breaker.record(
+                outcome.succeeded(),
+                now_ms,
+                u32::from(settings.breaker_failures),
+                u64::from(settings.breaker_open_ms),
+            );
+            breaker.name()
+        };
+        inspector.record(&Tried {
+            attempt,
+            replica: replica.number,
+            port: replica.port(),
+            outcome: outcome.name(),
+            status: outcome.status(),
+            ms: elapsed.as_millis() as u64,
+            breaker,
+        });
+        let last = outcome.succeeded() || !again(&mine, &settings, attempt, &inspector);
+        if last {
+            let mut response = outcome.into_response(&replica, &settings);
+            let headers = response.headers_mut();
+            headers.insert(REPLICA_HEADER, HeaderValue::from(u16::from(replica.number)));
+            headers.insert(ATTEMPTS_HEADER, HeaderValue::from(attempt));
+            return Ok(response);
+        }
+    }
+}
+
+/// The answer header counting the gateway's tries.
+pub(crate) const ATTEMPTS_HEADER: &str = "x-attempts";
+
+/// Whether a failed try `attempt` is tried again, as the settings and the
+/// budget say; traced either way.
+fn again(
+    mine: &StudentGateway,
+    settings: &GatewaySettings,
+    attempt: usize,
+    inspector: &Inspector,
+) -> bool {
+    let now_ms = mine.now_ms();
+    let mut steering = mine.steer();
+    let (retried, why) = if attempt > usize::from(settings.retries) {
+        (false, "last_try")
+    } else if !settings.retry_budget {
+        (true, "no_budget")
+    } else {
+        (steering.budget.try_retry(now_ms), "budget")
+    };
+    let (window_requests, window_retries) = steering.budget.in_window(now_ms);
+    drop(steering);
+    inspector.record(&Retry {
+        attempt,
+        retried,
+        why,
+        window_requests,
+        window_retries,
+    });
+    retried
+}
+
+/// Sends the request to `replica` once, within the per-try timeout.
+async fn try_once(
+    gateway: &super::Gateway,
+    replica: &Replica,
+    id: u32,
+    settings: &GatewaySettings,
+) -> Outcome {
     let answer = async {
         let response = gateway
             .client
@@ -111,100 +314,114 @@ pub(super) async fn item(
         let status =
             StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
-        Ok::<_, reqwest::Error>((status, content_type, response.bytes().await?))
+        Ok::<_, reqwest::Error>(Outcome::Answered {
+            status,
+            content_type,
+            body: response.bytes().await?,
+        })
     }
     .await;
-    let elapsed = started.elapsed();
-    {
-        let mut chosen = mine.balancer.lock().unwrap_or_else(|e| e.into_inner());
-        chosen
-            .balancer
-            .finish(index, elapsed.as_nanos() as u64, mine.now_ns());
+    match answer {
+        Ok(outcome) => outcome,
+        Err(e) if e.is_timeout() => Outcome::TimedOut,
+        Err(_) => Outcome::ConnectionFailed,
     }
-    let ms = elapsed.as_millis() as u64;
-    let (outcome, status) = match &answer {
-        Ok((status, _, _)) => ("answered", Some(status.as_u16())),
-        Err(e) if e.is_timeout() => ("timed_out", None),
-        Err(_) => ("connection_failed", None),
-    };
-    inspector.record(&Tried {
-        replica: replica.number,
-        port: replica.port(),
-        outcome,
-        status,
-        ms,
-    });
-    let mut response = match answer {
-        Ok((status, content_type, body)) => {
-            let mut response = (status, body).into_response();
-            if let Some(content_type) = content_type {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_TYPE, content_type);
-            }
-            response
-        }
-        Err(e) if e.is_timeout() => error_response(
-            StatusCode::GATEWAY_TIMEOUT,
-            format!(
-                "Replica {} did not answer within your per-try timeout of {} ms.",
-                replica.number, settings.per_try_timeout_ms
-            ),
-        ),
-        Err(_) => error_response(
-            StatusCode::BAD_GATEWAY,
-            format!(
-                "Replica {} (port {}) refused or cut the connection.",
-                replica.number,
-                replica.port()
-            ),
-        ),
-    };
-    response
-        .headers_mut()
-        .insert(REPLICA_HEADER, HeaderValue::from(u16::from(replica.number)));
-    Ok(response)
 }
 
-/// Picks a replica for one request and traces the choice.
-async fn pick(
+/// Picks a replica for a try, skipping open breakers, saturated replicas
+/// when shedding, and, where another is left, the replicas already tried;
+/// traces the choice. Refuses when nothing is left.
+fn pick(
     mine: &StudentGateway,
+    replicas: &[Arc<Replica>],
     settings: &GatewaySettings,
+    tried: &[usize],
     inspector: &Inspector,
-) -> Result<(usize, Arc<Replica>), ApiError> {
-    let replicas = mine.replicas.lock().await.clone();
-    let now_ns = mine.now_ns();
-    let mut chosen = mine.balancer.lock().unwrap_or_else(|e| e.into_inner());
-    let index = chosen
-        .balancer
-        .pick(now_ns, |_| true)
-        .ok_or_else(|| ApiError::Unavailable("The gateway has no replica to send to.".into()))?;
-    let loads = chosen
+) -> Result<(usize, Arc<Replica>), Refused> {
+    let (now_ns, now_ms) = (mine.now_ns(), mine.now_ms());
+    let mut steering = mine.steer();
+    let steering = &mut *steering;
+    let breakers = &steering.breakers;
+    let closed = |i: usize| breakers.get(i).is_some_and(|b| b.would_admit(now_ms));
+    if !(0..breakers.len()).any(closed) {
+        return Err(Refused::BreakersOpen);
+    }
+    let outstanding: Vec<u32> = steering
         .balancer
         .loads()
         .iter()
+        .map(|l| l.outstanding)
+        .collect();
+    let room = |i: usize| settings.shed_above == 0 || outstanding[i] < settings.shed_above;
+    let usable = |i: usize| closed(i) && room(i);
+    let index = steering
+        .balancer
+        .pick(now_ns, |i| usable(i) && !tried.contains(&i))
+        .or_else(|| steering.balancer.pick(now_ns, usable))
+        .ok_or(Refused::Shed(settings.shed_above))?;
+    steering.breakers[index].admit(now_ms);
+    let loads = steering
+        .balancer
+        .loads()
+        .iter()
+        .zip(&steering.breakers)
         .enumerate()
-        .map(|(i, load)| {
+        .map(|(i, (load, breaker))| {
             format!(
-                "{}: {} in flight, {:.0} ms",
+                "{}: {} in flight, {:.0} ms, {}",
                 i + 1,
                 load.outstanding,
-                load.estimate_ns(now_ns) / 1e6
+                load.estimate_ns(now_ns) / 1e6,
+                breaker.name()
             )
         })
         .collect::<Vec<_>>()
         .join("; ");
-    drop(chosen);
-    let replica = replicas
-        .get(index)
-        .cloned()
-        .ok_or_else(|| ApiError::Unavailable("The gateway has no replica to send to.".into()))?;
+    let replica = replicas.get(index).ok_or(Refused::NoReplica)?.clone();
     inspector.record(&Picked {
+        attempt: tried.len() + 1,
         algorithm: settings.algorithm.name(),
         replica: replica.number,
         loads,
     });
     Ok((index, replica))
+}
+
+/// Why the gateway sent a request nowhere.
+enum Refused {
+    /// Every replica's breaker is open.
+    BreakersOpen,
+    /// Every replica it could use has `shed_above` requests in flight.
+    Shed(u32),
+    /// The settings name a replica that is not running (not expected).
+    NoReplica,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Self::BreakersOpen => ApiError::Unavailable(
+                "Every replica's circuit breaker is open: the gateway sends nothing until one lets a trial through.".into(),
+            )
+            .into_response(),
+            Self::Shed(shed_above) => {
+                let mut response = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "Shed: every replica the gateway could use has {shed_above} requests in flight (your shed_above), so this one is refused at once instead of queueing."
+                    ),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
+            Self::NoReplica => {
+                ApiError::Unavailable("The gateway has no replica to send to.".into())
+                    .into_response()
+            }
+        }
+    }
 }
 
 /// `GET /labs/gateway/replicas`.
@@ -223,13 +440,13 @@ pub(super) async fn replicas(
     let mine = gateway.of(&student.id, &settings).await?;
     let replicas = mine.replicas.lock().await.clone();
     let now_ns = mine.now_ns();
-    let chosen = mine.balancer.lock().unwrap_or_else(|e| e.into_inner());
-    let loads = chosen.balancer.loads();
+    let steering = mine.steer();
+    let loads = steering.balancer.loads().iter().zip(&steering.breakers);
     let views = replicas
         .iter()
         .take(usize::from(settings.replicas))
         .zip(loads)
-        .map(|(replica, load)| {
+        .map(|(replica, (load, breaker))| {
             let counts = replica.counts();
             ReplicaView {
                 number: replica.number,
@@ -239,6 +456,7 @@ pub(super) async fn replicas(
                 answered: counts.answered,
                 errors: counts.errors,
                 ewma_ms: (load.estimate_ns(now_ns) / 1e5).round() / 10.0,
+                breaker: breaker.name().into(),
                 outstanding: load.outstanding,
                 settings: counts.settings,
             }
