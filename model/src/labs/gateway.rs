@@ -124,6 +124,20 @@ pub struct GatewaySettings {
     /// never shed).
     #[cfg_attr(feature = "openapi", schema(maximum = 256))]
     pub shed_above: u32,
+    /// Whether the gateway checks each replica's `/health` on its own,
+    /// every `health_every_ms` while the gateway is used, and takes out of
+    /// the rotation a replica that fails `eject_after` checks in a row
+    /// until it passes `return_after` in a row.
+    pub health_checks: bool,
+    /// Milliseconds between two rounds of health checks (100 to 10,000).
+    #[cfg_attr(feature = "openapi", schema(minimum = 100, maximum = 10000))]
+    pub health_every_ms: u32,
+    /// Failed checks in a row that eject a replica (1 to 10).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10))]
+    pub eject_after: u8,
+    /// Passed checks in a row that bring an ejected replica back (1 to 10).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10))]
+    pub return_after: u8,
     /// Seeds the random choices and the faults' dice, so a run repeats.
     pub seed: u32,
     /// Each replica's capacity and faults, in order (at most 5; missing
@@ -143,6 +157,10 @@ impl Default for GatewaySettings {
             breaker_failures: 0,
             breaker_open_ms: 5000,
             shed_above: 0,
+            health_checks: false,
+            health_every_ms: 1000,
+            eject_after: 2,
+            return_after: 2,
             seed: 1,
             replica: Vec::new(),
         }
@@ -176,6 +194,8 @@ pub struct ReplicaView {
     pub ewma_ms: f64,
     /// Its circuit breaker: `closed`, `open` or `half_open`.
     pub breaker: String,
+    /// What health checks found: `unchecked`, `healthy` or `ejected`.
+    pub health: String,
     /// Requests the gateway has in flight to it for this student.
     pub outstanding: u32,
     /// This student's settings for it.
@@ -190,6 +210,9 @@ pub struct Replicas {
     pub algorithm: Algorithm,
     /// The replicas the gateway balances over, in order.
     pub replicas: Vec<ReplicaView>,
+    /// Rounds of health checks finished (since the algorithm, replicas,
+    /// seed or budget last changed).
+    pub health_rounds: u64,
 }
 
 /// What `GET /labs/gateway/catalog/items/{id}` answers when a replica

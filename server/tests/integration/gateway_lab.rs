@@ -436,3 +436,71 @@ async fn when_every_replica_is_full_the_gateway_sheds_at_once_with_retry_after()
     assert_eq!(through(&server, &student, 7).await.0, 200, "room again");
     server.stop().await;
 }
+
+/// Reads the replicas' view until `done` holds for it (the health checks
+/// run in the background; a bounded wait, not a timed one).
+async fn view_until(
+    server: &TestServer,
+    student: &reqwest::Client,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let patience = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let view = server.json(student, "/labs/gateway/replicas").await;
+        if done(&view) {
+            return view;
+        }
+        assert!(std::time::Instant::now() < patience, "never came: {view}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn health_checks_eject_a_dead_replica_and_return_it_once_it_passes_again() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let settings = |killed: bool| {
+        json!({
+            "health_checks": true,
+            "health_every_ms": 1000,
+            "eject_after": 2,
+            "return_after": 2,
+            "replica": [{}, { "killed": killed }, { "error_percent": 100 }],
+        })
+    };
+    configure(&server, &student, settings(true)).await;
+    let health =
+        |view: &Value, n: usize| view["replicas"][n]["health"].as_str().unwrap().to_string();
+    // A round starts when a request finds it due (every second on the
+    // lab's clock) and finishes in the background: wait for each.
+    let round = |n: u64| view_until(&server, &student, move |v| v["health_rounds"] == n);
+    round(1).await;
+    server.clock.advance_ms(1000);
+    let view = round(2).await;
+    assert_eq!(health(&view, 1), "ejected", "two failed checks: {view}");
+    assert_eq!(health(&view, 0), "healthy");
+    assert_eq!(
+        health(&view, 2),
+        "healthy",
+        "a shallow check passes a replica that fails real requests"
+    );
+    let mut served = Vec::new();
+    for id in 1..=6 {
+        served.push(through(&server, &student, id).await.1);
+    }
+    assert!(!served.contains(&2), "out of the rotation: {served:?}");
+
+    configure(&server, &student, settings(false)).await;
+    server.clock.advance_ms(1000);
+    let view = round(3).await;
+    assert_eq!(health(&view, 1), "ejected", "one pass is not enough");
+    server.clock.advance_ms(1000);
+    let view = round(4).await;
+    assert_eq!(health(&view, 1), "healthy", "two passes bring it back");
+    let mut served = Vec::new();
+    for id in 1..=3 {
+        served.push(through(&server, &student, id).await.1);
+    }
+    assert!(served.contains(&2), "back in the rotation: {served:?}");
+    server.stop().await;
+}

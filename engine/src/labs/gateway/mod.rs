@@ -17,6 +17,7 @@
 //! again (`gateway.retry`, with the budget's count).
 
 mod balance;
+mod health;
 mod proxy;
 mod replicas;
 mod resilience;
@@ -35,7 +36,7 @@ use crate::labs::Labs;
 use crate::students::StudentId;
 use balance::Balancer;
 use replicas::Replica;
-use resilience::{Breaker, RetryBudget};
+use resilience::{Breaker, Health, RetryBudget};
 
 /// Students whose replicas run at once; each has at most five listening
 /// ports and their connections.
@@ -92,6 +93,9 @@ impl LabSettings for GatewaySettings {
             ("breaker_failures", u32::from(self.breaker_failures), 0, 20),
             ("breaker_open_ms", self.breaker_open_ms, 100, 60_000),
             ("shed_above", self.shed_above, 0, 256),
+            ("health_every_ms", self.health_every_ms, 100, 10_000),
+            ("eject_after", u32::from(self.eject_after), 1, 10),
+            ("return_after", u32::from(self.return_after), 1, 10),
         ];
         for (field, value, low, high) in bounded {
             if !(low..=high).contains(&value) {
@@ -155,6 +159,13 @@ struct Steering {
     budget: RetryBudget,
     /// One per replica the balancer knows.
     breakers: Vec<Breaker>,
+    /// One per replica the balancer knows.
+    health: Vec<Health>,
+    /// When the next round of health checks is due, on the lab's clock;
+    /// `None` while one runs.
+    next_check_ms: Option<u64>,
+    /// Rounds of health checks finished.
+    health_rounds: u64,
 }
 
 /// The settings that start the steering afresh when they change.
@@ -173,6 +184,9 @@ impl Steering {
             ),
             budget: RetryBudget::new(settings.retry_budget_percent),
             breakers: vec![Breaker::default(); replicas],
+            health: vec![Health::default(); replicas],
+            next_check_ms: Some(0),
+            health_rounds: 0,
         }
     }
 }

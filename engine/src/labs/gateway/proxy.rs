@@ -215,6 +215,7 @@ pub(super) async fn item(
     }
     let mine = gateway.of(&student.id, &settings).await?;
     let replicas = mine.replicas.lock().await.clone();
+    mine.check_health_if_due(&gateway, &replicas, &settings);
     mine.steer().budget.request(mine.now_ms());
     let mut tried: Vec<usize> = Vec::new();
     loop {
@@ -341,8 +342,13 @@ fn pick(
     let (now_ns, now_ms) = (mine.now_ns(), mine.now_ms());
     let mut steering = mine.steer();
     let steering = &mut *steering;
-    let breakers = &steering.breakers;
-    let closed = |i: usize| breakers.get(i).is_some_and(|b| b.would_admit(now_ms));
+    let (breakers, health) = (&steering.breakers, &steering.health);
+    let in_rotation = |i: usize| !health.get(i).is_some_and(|h| h.ejected);
+    if !(0..health.len()).any(in_rotation) {
+        return Err(Refused::AllEjected);
+    }
+    let closed =
+        |i: usize| in_rotation(i) && breakers.get(i).is_some_and(|b| b.would_admit(now_ms));
     if !(0..breakers.len()).any(closed) {
         return Err(Refused::BreakersOpen);
     }
@@ -364,15 +370,16 @@ fn pick(
         .balancer
         .loads()
         .iter()
-        .zip(&steering.breakers)
+        .zip(steering.breakers.iter().zip(&steering.health))
         .enumerate()
-        .map(|(i, (load, breaker))| {
+        .map(|(i, (load, (breaker, health)))| {
             format!(
-                "{}: {} in flight, {:.0} ms, {}",
+                "{}: {} in flight, {:.0} ms, breaker {}, {}",
                 i + 1,
                 load.outstanding,
                 load.estimate_ns(now_ns) / 1e6,
-                breaker.name()
+                breaker.name(),
+                health.name()
             )
         })
         .collect::<Vec<_>>()
@@ -389,6 +396,8 @@ fn pick(
 
 /// Why the gateway sent a request nowhere.
 enum Refused {
+    /// Every replica failed its health checks.
+    AllEjected,
     /// Every replica's breaker is open.
     BreakersOpen,
     /// Every replica it could use has `shed_above` requests in flight.
@@ -400,6 +409,10 @@ enum Refused {
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         match self {
+            Self::AllEjected => ApiError::Unavailable(
+                "Every replica failed its health checks: the gateway has none in its rotation until one passes again.".into(),
+            )
+            .into_response(),
             Self::BreakersOpen => ApiError::Unavailable(
                 "Every replica's circuit breaker is open: the gateway sends nothing until one lets a trial through.".into(),
             )
@@ -439,14 +452,19 @@ pub(super) async fn replicas(
 ) -> Result<Json<Replicas>, ApiError> {
     let mine = gateway.of(&student.id, &settings).await?;
     let replicas = mine.replicas.lock().await.clone();
+    mine.check_health_if_due(&gateway, &replicas, &settings);
     let now_ns = mine.now_ns();
     let steering = mine.steer();
-    let loads = steering.balancer.loads().iter().zip(&steering.breakers);
+    let loads = steering
+        .balancer
+        .loads()
+        .iter()
+        .zip(steering.breakers.iter().zip(&steering.health));
     let views = replicas
         .iter()
         .take(usize::from(settings.replicas))
         .zip(loads)
-        .map(|(replica, (load, breaker))| {
+        .map(|(replica, (load, (breaker, health)))| {
             let counts = replica.counts();
             ReplicaView {
                 number: replica.number,
@@ -457,6 +475,7 @@ pub(super) async fn replicas(
                 errors: counts.errors,
                 ewma_ms: (load.estimate_ns(now_ns) / 1e5).round() / 10.0,
                 breaker: breaker.name().into(),
+                health: health.name().into(),
                 outstanding: load.outstanding,
                 settings: counts.settings,
             }
@@ -465,5 +484,6 @@ pub(super) async fn replicas(
     Ok(Json(Replicas {
         algorithm: settings.algorithm,
         replicas: views,
+        health_rounds: steering.health_rounds,
     }))
 }

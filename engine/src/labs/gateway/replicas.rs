@@ -138,6 +138,7 @@ impl Replica {
             .store(listener.local_addr()?.port(), Ordering::SeqCst);
         let app = Router::new()
             .route("/items/{id}", get(item))
+            .route("/health", get(health))
             .with_state(self.work.clone());
         let mut running = lock(&self.running);
         if let Some(old) = running.replace(tokio::spawn(serve(listener, app))) {
@@ -202,14 +203,33 @@ async fn serve(listener: TcpListener, app: Router) {
     }
 }
 
+/// Whether a request comes from this replica's gateway.
+fn from_gateway(work: &Work, headers: &HeaderMap) -> bool {
+    headers
+        .get(TOKEN_HEADER)
+        .is_some_and(|value| value.as_bytes() == work.token.as_bytes())
+}
+
+const NOT_THE_GATEWAY: (StatusCode, &str) =
+    (StatusCode::FORBIDDEN, "replicas answer their gateway only");
+
+/// `GET /health` on a replica: a shallow check, passed by any replica that
+/// answers at all (a hanging one does not).
+async fn health(State(work): State<Arc<Work>>, headers: HeaderMap) -> Response {
+    if !from_gateway(&work, &headers) {
+        return NOT_THE_GATEWAY.into_response();
+    }
+    if lock(&work.settings).hang {
+        tokio::time::sleep(HANG_AT_MOST).await;
+    }
+    "ok".into_response()
+}
+
 /// `GET /items/{id}` on a replica: wait for a slot, then work, fail or
 /// hang as this student's settings say.
 async fn item(State(work): State<Arc<Work>>, headers: HeaderMap, Path(id): Path<u32>) -> Response {
-    let proven = headers
-        .get(TOKEN_HEADER)
-        .is_some_and(|value| value.as_bytes() == work.token.as_bytes());
-    if !proven {
-        return (StatusCode::FORBIDDEN, "replicas answer their gateway only").into_response();
+    if !from_gateway(&work, &headers) {
+        return NOT_THE_GATEWAY.into_response();
     }
     if id == 0 || id > CATALOG_ITEMS {
         return (StatusCode::NOT_FOUND, "no such item").into_response();

@@ -141,6 +141,48 @@ impl Breaker {
     }
 }
 
+/// What active health checks have found of one replica.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Health {
+    /// Taken out of the rotation until it passes again.
+    pub(crate) ejected: bool,
+    /// Checks in a row that went the other way from `ejected`.
+    streak: u32,
+    /// Whether any check has run.
+    pub(crate) checked: bool,
+}
+
+impl Health {
+    /// Its name, as traces and the replicas' view show it.
+    pub(crate) fn name(self) -> &'static str {
+        match (self.checked, self.ejected) {
+            (false, _) => "unchecked",
+            (true, false) => "healthy",
+            (true, true) => "ejected",
+        }
+    }
+
+    /// Takes in one check: `eject_after` failures in a row take it out,
+    /// `return_after` passes in a row bring it back.
+    pub(crate) fn record(&mut self, passed: bool, eject_after: u32, return_after: u32) {
+        self.checked = true;
+        if passed == self.ejected {
+            self.streak += 1;
+        } else {
+            self.streak = 0;
+        }
+        let needed = if self.ejected {
+            return_after
+        } else {
+            eject_after
+        };
+        if self.streak >= needed.max(1) {
+            self.ejected = !self.ejected;
+            self.streak = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +247,30 @@ mod tests {
         assert!(breaker.admit(2_020));
         breaker.record(true, 2_030, 3, 1_000);
         assert_eq!(breaker, Breaker::Closed { failures: 0 });
+    }
+
+    #[test]
+    fn health_checks_eject_after_failures_in_a_row_and_return_after_passes() {
+        let mut health = Health::default();
+        assert_eq!(health.name(), "unchecked");
+        health.record(false, 2, 3);
+        health.record(true, 2, 3);
+        health.record(false, 2, 3);
+        assert_eq!(
+            health.name(),
+            "healthy",
+            "a pass between failures resets the count"
+        );
+        health.record(false, 2, 3);
+        assert_eq!(health.name(), "ejected");
+        health.record(true, 2, 3);
+        health.record(true, 2, 3);
+        health.record(false, 2, 3);
+        health.record(true, 2, 3);
+        health.record(true, 2, 3);
+        assert!(health.ejected, "two passes, a failure: not yet");
+        health.record(true, 2, 3);
+        assert_eq!(health.name(), "healthy");
     }
 
     #[test]
