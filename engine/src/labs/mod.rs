@@ -58,6 +58,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use containment::LAB_RESPONSE_POLICY;
 pub use errors::DeliberateResponse;
+pub(crate) use settings::current_settings;
 pub use settings::{stored_settings, CurrentSettings, LabSettings, SettingsCache};
 
 use crate::clock::Clock;

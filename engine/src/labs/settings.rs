@@ -155,6 +155,16 @@ async fn load<L: Lab>(
     Ok(loaded)
 }
 
+/// The student's settings for lab `L` now (the same cached copy the
+/// [`CurrentSettings`] extractor reads), for work that outlives a request:
+/// a lab's background run that must follow the student's changes.
+pub(crate) async fn current_settings<L: Lab>(
+    state: &Labs,
+    student: &Student,
+) -> Result<L::Settings, ApiError> {
+    Ok(load::<L>(state, student).await?.settings.clone())
+}
+
 /// The student's settings as the database has them.
 async fn read<L: Lab>(state: &Labs, student: &Student) -> Result<(L::Settings, bool), ApiError> {
     let stored: Option<String> =

@@ -229,3 +229,74 @@ pub struct CatalogItem {
     /// The replica that served it (1-based).
     pub replica: u8,
 }
+
+/// `POST /labs/gateway/load`: an open-loop run through the gateway.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LoadRequest {
+    /// Requests sent each second, whether or not earlier ones were
+    /// answered (1 to 200).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 200))]
+    pub rate_per_sec: u32,
+    /// How long the run lasts, in seconds (1 to 60).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 60))]
+    pub seconds: u32,
+}
+
+/// One second of a run, by when its requests were sent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoadSecond {
+    /// Seconds since the run started.
+    pub second: u32,
+    /// Requests sent in this second.
+    pub sent: u32,
+    /// Of those, answered 2xx to 4xx (a 404 is an answer).
+    pub succeeded: u32,
+    /// Of those, answered 5xx (the replica's, or the gateway's own).
+    pub failed: u32,
+    /// Tries the gateway made for them, retries included.
+    pub attempts: u32,
+    /// Median time to the answer, in ms.
+    pub p50_ms: u32,
+    /// 99th percentile, in ms.
+    pub p99_ms: u32,
+    /// Answers given by each replica (1 first).
+    pub per_replica: Vec<u32>,
+}
+
+/// `GET /labs/gateway/load`: the student's latest run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoadRun {
+    /// Whether requests are still being sent or awaited.
+    pub running: bool,
+    /// What was asked.
+    pub rate_per_sec: u32,
+    /// What was asked.
+    pub seconds: u32,
+    /// Since the run started, in ms.
+    pub elapsed_ms: u64,
+    /// Requests sent.
+    pub sent: u32,
+    /// Requests the generator skipped because 256 of its requests were
+    /// still waiting (the client itself overloaded).
+    pub not_sent: u32,
+    /// Answered 2xx to 4xx.
+    pub succeeded: u32,
+    /// Answered 5xx.
+    pub failed: u32,
+    /// Tries per answered request (1.0 means no retry).
+    pub attempts_per_request: f64,
+    /// Median, 95th and 99th percentile time to the answer, in ms.
+    pub p50_ms: u32,
+    /// 95th percentile, in ms.
+    pub p95_ms: u32,
+    /// 99th percentile, in ms.
+    pub p99_ms: u32,
+    /// Answers given by each replica (1 first).
+    pub per_replica: Vec<u32>,
+    /// Second by second.
+    pub per_second: Vec<LoadSecond>,
+}

@@ -504,3 +504,132 @@ async fn health_checks_eject_a_dead_replica_and_return_it_once_it_passes_again()
     assert!(served.contains(&2), "back in the rotation: {served:?}");
     server.stop().await;
 }
+
+async fn start_load(
+    server: &TestServer,
+    student: &reqwest::Client,
+    body: Value,
+) -> reqwest::Response {
+    student
+        .post(server.url("/labs/gateway/load"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_load_generator_runs_open_loop_and_a_killed_replica_s_share_falls_to_zero() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let settings = |killed: bool| {
+        json!({
+            "retries": 1,
+            "retry_budget": false,
+            "replica": [{ "service_ms": 5 }, { "service_ms": 5 }, { "service_ms": 5, "killed": killed }],
+        })
+    };
+    configure(&server, &student, settings(false)).await;
+    let started = start_load(
+        &server,
+        &student,
+        json!({ "rate_per_sec": 40, "seconds": 4 }),
+    )
+    .await;
+    assert_eq!(started.status(), 202);
+    assert_eq!(started.headers()["location"], "/labs/gateway/load");
+    let again = start_load(
+        &server,
+        &student,
+        json!({ "rate_per_sec": 1, "seconds": 1 }),
+    )
+    .await;
+    assert_eq!(again.status(), 409, "one run at a time");
+
+    // About a second into the run, replica 3 is killed.
+    let before = view_load_until(&server, &student, |run| {
+        run["elapsed_ms"].as_u64().unwrap() >= 1000
+    })
+    .await;
+    configure(&server, &student, settings(true)).await;
+    let killed_in = (before["elapsed_ms"].as_u64().unwrap() + 200) / 1000;
+    let run = view_load_until(&server, &student, |run| run["running"] == false).await;
+    assert_eq!(run["sent"], 160, "{run}");
+    assert_eq!(run["succeeded"], 160, "retries on another replica: {run}");
+    let seconds = run["per_second"].as_array().unwrap();
+    assert!(seconds[0]["per_replica"][2].as_u64().unwrap() > 0, "{run}");
+    let after: Vec<_> = seconds.iter().skip(killed_in as usize + 1).collect();
+    assert!(!after.is_empty(), "a whole second after the kill: {run}");
+    assert!(
+        after.iter().all(|second| second["per_replica"][2] == 0),
+        "no answer from the killed one after second {killed_in}: {run}"
+    );
+    assert!(run["attempts_per_request"].as_f64().unwrap() > 1.0, "{run}");
+    assert!(run["p99_ms"].as_u64().unwrap() >= run["p50_ms"].as_u64().unwrap());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_load_run_is_bounded_and_each_students_own() {
+    let server = TestServer::start().await;
+    let (ada, bob) = (server.browser(), server.browser());
+    for (body, named) in [
+        (json!({ "rate_per_sec": 201, "seconds": 1 }), "rate_per_sec"),
+        (json!({ "rate_per_sec": 10, "seconds": 61 }), "seconds"),
+        (json!({ "rate_per_sec": 0, "seconds": 1 }), "rate_per_sec"),
+    ] {
+        let refused = start_load(&server, &ada, body).await;
+        assert_eq!(refused.status(), 422);
+        assert!(refused.text().await.unwrap().contains(named));
+    }
+    let none = bob
+        .get(server.url("/labs/gateway/load"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
+    assert_eq!(
+        start_load(&server, &ada, json!({ "rate_per_sec": 20, "seconds": 60 }))
+            .await
+            .status(),
+        202
+    );
+    // Ada's minute-long run does not hold Bob back, and he sees only his.
+    assert_eq!(
+        start_load(&server, &bob, json!({ "rate_per_sec": 10, "seconds": 1 }))
+            .await
+            .status(),
+        202
+    );
+    let bobs = view_load_until(&server, &bob, |run| run["running"] == false).await;
+    assert_eq!(bobs["sent"], 10, "{bobs}");
+    let stopped = ada
+        .delete(server.url("/labs/gateway/load"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), 204);
+    let adas = view_load_until(&server, &ada, |run| run["running"] == false).await;
+    assert!(
+        adas["sent"].as_u64().unwrap() < 1200,
+        "stopped early: {adas}"
+    );
+    server.stop().await;
+}
+
+/// Reads the student's load run until `done` holds for it.
+async fn view_load_until(
+    server: &TestServer,
+    student: &reqwest::Client,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let patience = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let run = server.json(student, "/labs/gateway/load").await;
+        if done(&run) {
+            return run;
+        }
+        assert!(std::time::Instant::now() < patience, "never came: {run}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -8,7 +8,10 @@
 //! | route | what it does |
 //! |---|---|
 //! | `GET /labs/gateway/catalog/items/{id}` | one request through the gateway: it picks a replica and forwards over TCP |
-//! | `GET /labs/gateway/replicas` | the student's replicas: ports, requests in flight and waiting, answers, the gateway's estimates |
+//! | `GET /labs/gateway/replicas` | the student's replicas: ports, requests in flight and waiting, answers, the gateway's estimates, breakers and health |
+//! | `POST /labs/gateway/load` | an open-loop run through the gateway (up to 200 requests a second for 60 s) |
+//! | `GET /labs/gateway/load` | the latest run, live: success, p50/p95/p99, tries per request, each replica's share, second by second |
+//! | `DELETE /labs/gateway/load` | stops the run |
 //!
 //! The trace of a request shows each try: the gateway's choice
 //! (`gateway.pick`, with what it knew of each replica), the try
@@ -18,6 +21,7 @@
 
 mod balance;
 mod health;
+mod load;
 mod proxy;
 mod replicas;
 mod resilience;
@@ -61,6 +65,7 @@ impl Lab for GatewayLab {
         OpenApiRouter::default()
             .routes(routes!(proxy::item))
             .routes(routes!(proxy::replicas))
+            .routes(routes!(load::start, load::show, load::stop))
     }
 
     fn forget_idle(labs: &Labs) {
@@ -138,6 +143,8 @@ pub struct Gateway {
     /// What replicas ask of their gateway (random per process).
     token: String,
     clock: Arc<dyn Clock>,
+    /// Every student's latest load run.
+    runs: load::LoadRuns,
 }
 
 /// One student's replicas and balancer.
@@ -213,6 +220,7 @@ impl Gateway {
                 .expect("a plain HTTP client builds"),
             token: format!("{:032x}", rand::random::<u128>()),
             clock,
+            runs: load::LoadRuns::default(),
         }
     }
 
@@ -254,8 +262,10 @@ impl Gateway {
         Ok(gateway)
     }
 
-    /// Stops the replicas of students idle for ten minutes.
+    /// Stops the replicas of students idle for ten minutes, and forgets
+    /// finished load runs.
     fn forget_idle(&self) {
+        self.runs.forget_finished();
         let now_ms = self.clock.now_ms();
         self.students
             .lock()

@@ -214,19 +214,32 @@ pub(super) async fn item(
         )));
     }
     let mine = gateway.of(&student.id, &settings).await?;
+    Ok(forward(&gateway, &mine, &settings, id, &inspector).await)
+}
+
+/// One client request through the student's gateway, every try included:
+/// the answer the client gets, with `X-Replica` and `X-Attempts` when a
+/// replica was tried. The route and the load generator both come here.
+pub(super) async fn forward(
+    gateway: &super::Gateway,
+    mine: &Arc<StudentGateway>,
+    settings: &GatewaySettings,
+    id: u32,
+    inspector: &Inspector,
+) -> Response {
     let replicas = mine.replicas.lock().await.clone();
-    mine.check_health_if_due(&gateway, &replicas, &settings);
+    mine.check_health_if_due(gateway, &replicas, settings);
     mine.steer().budget.request(mine.now_ms());
     let mut tried: Vec<usize> = Vec::new();
     loop {
         let attempt = tried.len() + 1;
-        let (index, replica) = match pick(&mine, &replicas, &settings, &tried, &inspector) {
+        let (index, replica) = match pick(mine, &replicas, settings, &tried, inspector) {
             Ok(picked) => picked,
-            Err(refused) => return Ok(refused.into_response()),
+            Err(refused) => return refused.into_response(),
         };
         tried.push(index);
         let started = Instant::now();
-        let outcome = try_once(&gateway, &replica, id, &settings).await;
+        let outcome = try_once(gateway, &replica, id, settings).await;
         let elapsed = started.elapsed();
         let breaker = {
             let mut steering = mine.steer();
@@ -252,13 +265,13 @@ pub(super) async fn item(
             ms: elapsed.as_millis() as u64,
             breaker,
         });
-        let last = outcome.succeeded() || !again(&mine, &settings, attempt, &inspector);
+        let last = outcome.succeeded() || !again(mine, settings, attempt, inspector);
         if last {
-            let mut response = outcome.into_response(&replica, &settings);
+            let mut response = outcome.into_response(&replica, settings);
             let headers = response.headers_mut();
             headers.insert(REPLICA_HEADER, HeaderValue::from(u16::from(replica.number)));
             headers.insert(ATTEMPTS_HEADER, HeaderValue::from(attempt));
-            return Ok(response);
+            return response;
         }
     }
 }

@@ -1,0 +1,363 @@
+//! The load generator: an open-loop run through the student's gateway.
+//! Requests go out at a fixed rate whether or not earlier ones were
+//! answered, as real users arrive (a closed loop, which waits for each
+//! answer, slows down with the server and hides its latency). Each request
+//! follows the student's settings as they are at that moment, so a replica
+//! killed during a run shows in the next second.
+//!
+//! Bounds: 200 requests a second for 60 s at most; 256 of a run's requests
+//! waiting at once (beyond, the generator counts them as not sent); one run
+//! per student; [`MAX_RUNS`] runs on the server at once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use model::labs::gateway::{LoadRequest, LoadRun, LoadSecond, MAX_REPLICAS};
+use tokio::task::JoinSet;
+
+use super::proxy::{forward, ATTEMPTS_HEADER, REPLICA_HEADER};
+use super::replicas::CATALOG_ITEMS;
+use super::GatewayLab;
+use crate::error::extract::Json as JsonBody;
+use crate::error::ApiError;
+use crate::identity::Student;
+use crate::inspector::{Inspector, TraceId};
+use crate::labs::{current_settings, LabState, Labs};
+use crate::students::StudentId;
+
+/// Runs on the server at once.
+pub(crate) const MAX_RUNS: usize = 16;
+/// A run's requests waiting for an answer at once.
+const MAX_WAITING: usize = 256;
+
+/// Every student's latest run.
+#[derive(Default)]
+pub(crate) struct LoadRuns {
+    runs: Mutex<HashMap<StudentId, Arc<Run>>>,
+    running: Arc<AtomicUsize>,
+}
+
+/// One run: what was asked, and what happened so far.
+struct Run {
+    asked: LoadRequest,
+    started: Instant,
+    stats: Mutex<Stats>,
+}
+
+#[derive(Default)]
+struct Stats {
+    running: bool,
+    sent: u32,
+    not_sent: u32,
+    seconds: Vec<Second>,
+}
+
+#[derive(Default)]
+struct Second {
+    sent: u32,
+    succeeded: u32,
+    failed: u32,
+    attempts: u32,
+    latencies_ms: Vec<u32>,
+    per_replica: [u32; MAX_REPLICAS],
+}
+
+/// Counts a running run until dropped.
+struct Running(Arc<AtomicUsize>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl LoadRuns {
+    /// Forgets finished runs (called with the lab's idle sweep).
+    pub(crate) fn forget_finished(&self) {
+        self.lock().retain(|_, run| run.lock().running);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<StudentId, Arc<Run>>> {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Run {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Stats> {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The run as the API shows it.
+    fn view(&self) -> LoadRun {
+        let stats = self.lock();
+        let mut all: Vec<u32> = Vec::new();
+        let mut per_replica = [0u32; MAX_REPLICAS];
+        let (mut succeeded, mut failed, mut attempts) = (0, 0, 0u64);
+        let per_second = stats
+            .seconds
+            .iter()
+            .enumerate()
+            .map(|(second, s)| {
+                all.extend(&s.latencies_ms);
+                succeeded += s.succeeded;
+                failed += s.failed;
+                attempts += u64::from(s.attempts);
+                for (total, n) in per_replica.iter_mut().zip(s.per_replica) {
+                    *total += n;
+                }
+                let mut sorted = s.latencies_ms.clone();
+                sorted.sort_unstable();
+                LoadSecond {
+                    second: second as u32,
+                    sent: s.sent,
+                    succeeded: s.succeeded,
+                    failed: s.failed,
+                    attempts: s.attempts,
+                    p50_ms: percentile(&sorted, 50),
+                    p99_ms: percentile(&sorted, 99),
+                    per_replica: s.per_replica.to_vec(),
+                }
+            })
+            .collect();
+        all.sort_unstable();
+        let answered = succeeded + failed;
+        LoadRun {
+            running: stats.running,
+            rate_per_sec: self.asked.rate_per_sec,
+            seconds: self.asked.seconds,
+            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            sent: stats.sent,
+            not_sent: stats.not_sent,
+            succeeded,
+            failed,
+            attempts_per_request: if answered == 0 {
+                0.0
+            } else {
+                (attempts as f64 / f64::from(answered) * 100.0).round() / 100.0
+            },
+            p50_ms: percentile(&all, 50),
+            p95_ms: percentile(&all, 95),
+            p99_ms: percentile(&all, 99),
+            per_replica: per_replica.to_vec(),
+            per_second,
+        }
+    }
+}
+
+/// The `p`th percentile of `sorted` (nearest rank), 0 when empty.
+fn percentile(sorted: &[u32], p: usize) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+/// `POST /labs/gateway/load`.
+#[utoipa::path(post, path = "/load",
+    summary = "Start an open-loop run through your gateway",
+    description = "Sends `rate_per_sec` requests a second for `seconds` seconds to random catalog items through your gateway, whether or not earlier ones were answered, each following your settings as they are at that moment. Read it live with `GET /labs/gateway/load`. One run per student at a time; 256 of its requests may wait at once (beyond, they are counted as not sent).",
+    request_body = model::labs::gateway::LoadRequest,
+    responses(
+        (status = 202, description = "The run started", body = model::labs::gateway::LoadRun,
+            headers(("Location" = String, description = "Where to read it: /labs/gateway/load"))),
+        (status = 409, description = "A run of yours is still going", body = model::ErrorBody),
+        (status = 422, description = "The rate or the length is out of range", body = model::ErrorBody),
+        (status = 503, description = "The server runs as many load runs as it allows", body = model::ErrorBody),
+    ))]
+pub(super) async fn start(
+    State(labs): State<Labs>,
+    LabState(gateway): LabState<GatewayLab>,
+    student: Student,
+    JsonBody(asked): JsonBody<LoadRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !(1..=200).contains(&asked.rate_per_sec) {
+        return Err(ApiError::Unprocessable(format!(
+            "rate_per_sec must be between 1 and 200, not {}",
+            asked.rate_per_sec
+        )));
+    }
+    if !(1..=60).contains(&asked.seconds) {
+        return Err(ApiError::Unprocessable(format!(
+            "seconds must be between 1 and 60, not {}",
+            asked.seconds
+        )));
+    }
+    let settings = current_settings::<GatewayLab>(&labs, &student).await?;
+    // Starts the replicas now, and refuses here if the server is full.
+    gateway.of(&student.id, &settings).await?;
+    let runs = &gateway.runs;
+    let run = {
+        let mut all = runs.lock();
+        if all.get(&student.id).is_some_and(|run| run.lock().running) {
+            return Err(ApiError::Conflict(
+                "A load run of yours is still going: wait for it, or stop it with DELETE /labs/gateway/load.".into(),
+            ));
+        }
+        if runs.running.fetch_add(1, Ordering::SeqCst) >= MAX_RUNS {
+            runs.running.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::Unavailable(format!(
+                "The server runs {MAX_RUNS} load runs at once, the most it allows; try again in a minute."
+            )));
+        }
+        let run = Arc::new(Run {
+            asked,
+            started: Instant::now(),
+            stats: Mutex::new(Stats {
+                running: true,
+                ..Stats::default()
+            }),
+        });
+        all.insert(student.id.clone(), run.clone());
+        run
+    };
+    let counted = Running(runs.running.clone());
+    tokio::spawn(drive(labs, gateway.clone(), student, run.clone(), counted));
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, "/labs/gateway/load")],
+        Json(run.view()),
+    ))
+}
+
+/// Sends the run's requests on schedule, then waits for the last answers.
+async fn drive(
+    labs: Labs,
+    gateway: Arc<super::Gateway>,
+    student: Student,
+    run: Arc<Run>,
+    _counted: Running,
+) {
+    let every = Duration::from_secs(1) / run.asked.rate_per_sec;
+    let total = run.asked.rate_per_sec * run.asked.seconds;
+    let mut ticks = tokio::time::interval(every);
+    // Open loop: a late tick is made up at once, not skipped.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut waiting = JoinSet::new();
+    let mut dice = crate::seeded::SplitMix64::new(rand::random());
+    for _ in 0..total {
+        ticks.tick().await;
+        if !run.lock().running {
+            break;
+        }
+        while waiting.try_join_next().is_some() {}
+        let second = run.started.elapsed().as_secs() as usize;
+        {
+            let mut stats = run.lock();
+            if waiting.len() >= MAX_WAITING {
+                stats.not_sent += 1;
+                continue;
+            }
+            stats.sent += 1;
+            bucket(&mut stats, second).sent += 1;
+        }
+        let id = dice.below(u64::from(CATALOG_ITEMS)) as u32 + 1;
+        let (labs, gateway, student, run) =
+            (labs.clone(), gateway.clone(), student.clone(), run.clone());
+        waiting.spawn(async move {
+            let sent = Instant::now();
+            let answer = match current_settings::<GatewayLab>(&labs, &student).await {
+                Ok(settings) => match gateway.of(&student.id, &settings).await {
+                    Ok(mine) => {
+                        // A trace nobody files: the run's requests would
+                        // push the student's own out of the inspector.
+                        let inspector = Inspector::new(TraceId::random());
+                        Some(forward(&gateway, &mine, &settings, id, &inspector).await)
+                    }
+                    Err(_) => None,
+                },
+                Err(_) => None,
+            };
+            let ms = sent.elapsed().as_millis() as u32;
+            let mut stats = run.lock();
+            let counts = bucket(&mut stats, second);
+            counts.latencies_ms.push(ms);
+            let Some(answer) = answer else {
+                counts.failed += 1;
+                return;
+            };
+            if answer.status().is_server_error() {
+                counts.failed += 1;
+            } else {
+                counts.succeeded += 1;
+            }
+            let header_number = |name: &str| {
+                answer
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<usize>().ok())
+            };
+            counts.attempts += header_number(ATTEMPTS_HEADER).unwrap_or(0) as u32;
+            if let Some(replica) = header_number(REPLICA_HEADER)
+                .filter(|_| !answer.status().is_server_error())
+                .and_then(|n| n.checked_sub(1))
+                .filter(|&i| i < MAX_REPLICAS)
+            {
+                counts.per_replica[replica] += 1;
+            }
+        });
+    }
+    while waiting.join_next().await.is_some() {}
+    run.lock().running = false;
+}
+
+fn bucket(stats: &mut Stats, second: usize) -> &mut Second {
+    if stats.seconds.len() <= second {
+        stats.seconds.resize_with(second + 1, Second::default);
+    }
+    &mut stats.seconds[second]
+}
+
+/// `GET /labs/gateway/load`.
+#[utoipa::path(get, path = "/load",
+    summary = "Your latest load run, live",
+    description = "What was sent and answered so far, success and failures, tries per request, the 50th, 95th and 99th percentile of the time to an answer, each replica's share of the answers, and the same second by second.",
+    responses(
+        (status = 200, description = "The run", body = model::labs::gateway::LoadRun),
+        (status = 404, description = "You have not started a run", body = model::ErrorBody),
+    ))]
+pub(super) async fn show(
+    LabState(gateway): LabState<GatewayLab>,
+    student: Student,
+) -> Result<Json<LoadRun>, ApiError> {
+    let run = gateway.runs.lock().get(&student.id).cloned();
+    let run = run.ok_or_else(|| {
+        ApiError::NotFound("You have not started a load run: POST /labs/gateway/load.".into())
+    })?;
+    Ok(Json(run.view()))
+}
+
+/// `DELETE /labs/gateway/load`.
+#[utoipa::path(delete, path = "/load",
+    summary = "Stop your load run",
+    description = "No more requests are sent; those already sent are still awaited and counted.",
+    responses(
+        (status = 204, description = "Stopped (or there was nothing running)"),
+    ))]
+pub(super) async fn stop(LabState(gateway): LabState<GatewayLab>, student: Student) -> StatusCode {
+    if let Some(run) = gateway.runs.lock().get(&student.id) {
+        run.lock().running = false;
+    }
+    StatusCode::NO_CONTENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let sorted: Vec<u32> = (1..=100).collect();
+        assert_eq!(percentile(&sorted, 50), 50);
+        assert_eq!(percentile(&sorted, 99), 99);
+        assert_eq!(percentile(&[7], 99), 7);
+        assert_eq!(percentile(&[], 50), 0);
+    }
+}
