@@ -22,7 +22,9 @@ const schemathesis = path.join(repoRoot, 'tools/venv/bin/schemathesis');
 // real-time lab's event stream and long poll stay open on purpose (for ten
 // minutes, and until news or 20 seconds), which a client that reads each
 // answer to its end can only report as a timeout; realtime_lab tests them.
-const DELIBERATE = 'put_settings$|^http_status_|transport_race$|^realtime_(stream|wait)$';
+// The gateway's load generator sends up to 200 requests a second for a
+// minute on purpose; gateway_lab tests it and its bounds.
+const DELIBERATE = 'put_settings$|^http_status_|transport_race$|^realtime_(stream|wait)$|^gateway_start$';
 
 const env = useServerAndBrowser();
 
