@@ -633,3 +633,40 @@ async fn view_load_until(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn the_lessons_http_exercises_pass_on_the_failures_they_ask_for() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let score = |outcome: Value| (outcome["score"].as_u64(), outcome["max"].as_u64());
+    let dead = "gateway-hit-a-dead-replica";
+    let saved = "gateway-retry-elsewhere";
+    through(&server, &student, 1).await;
+    let (score_now, max) = score(crate::common::graded_outcome(&server, &student, dead).await);
+    assert!(score_now < max, "a healthy gateway reached every replica");
+
+    configure(
+        &server,
+        &student,
+        json!({ "replica": [{}, { "killed": true }, {}] }),
+    )
+    .await;
+    for id in 1..=3 {
+        through(&server, &student, id).await;
+    }
+    let (score_now, max) = score(crate::common::graded_outcome(&server, &student, dead).await);
+    assert_eq!(score_now, max);
+
+    configure(
+        &server,
+        &student,
+        json!({ "retries": 1, "replica": [{ "error_percent": 100 }, {}, {}] }),
+    )
+    .await;
+    for id in 1..=3 {
+        through(&server, &student, id).await;
+    }
+    let (score_now, max) = score(crate::common::graded_outcome(&server, &student, saved).await);
+    assert_eq!(score_now, max);
+    server.stop().await;
+}
