@@ -118,6 +118,12 @@ pub struct GatewaySettings {
     /// trial through (100 to 60,000).
     #[cfg_attr(feature = "openapi", schema(minimum = 100, maximum = 60000))]
     pub breaker_open_ms: u32,
+    /// Milliseconds after which a try still unanswered is *hedged*: the
+    /// same request goes to a second replica too, and the first good
+    /// answer wins (10 to 10,000; 0: never). A hedge is paid from the
+    /// retry budget.
+    #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
+    pub hedge_after_ms: u32,
     /// Requests the gateway lets wait on one replica: when every replica
     /// it could use has this many in flight, a new request is refused at
     /// once (503 with `Retry-After`) instead of queueing (1 to 256; 0:
@@ -156,6 +162,7 @@ impl Default for GatewaySettings {
             retry_budget_percent: 20,
             breaker_failures: 0,
             breaker_open_ms: 5000,
+            hedge_after_ms: 0,
             shed_above: 0,
             health_checks: false,
             health_every_ms: 1000,

@@ -241,6 +241,7 @@ async fn bad_settings_and_unknown_items_are_refused_with_a_reason() {
         (json!({ "retries": 4 }), "retries"),
         (json!({ "breaker_open_ms": 50 }), "breaker_open_ms"),
         (json!({ "shed_above": 300 }), "shed_above"),
+        (json!({ "hedge_after_ms": 5 }), "hedge_after_ms"),
     ] {
         let response = student
             .put(server.url("/labs/gateway/settings"))
@@ -668,5 +669,70 @@ async fn the_lessons_http_exercises_pass_on_the_failures_they_ask_for() {
     }
     let (score_now, max) = score(crate::common::graded_outcome(&server, &student, saved).await);
     assert_eq!(score_now, max);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_try_is_hedged_on_another_replica_within_the_retry_budget() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    configure(
+        &server,
+        &student,
+        json!({
+            "replicas": 2,
+            "hedge_after_ms": 50,
+            "retry_budget_percent": 0,
+            "replica": [{ "service_ms": 600 }, { "service_ms": 5 }],
+        }),
+    )
+    .await;
+    let send = || async {
+        let response = student
+            .get(server.url("/labs/gateway/catalog/items/3"))
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| response.headers()[name].to_str().unwrap().to_string();
+        let seen = (
+            response.status().as_u16(),
+            header("x-replica"),
+            header("x-attempts"),
+        );
+        (seen, response)
+    };
+    let (seen, response) = send().await;
+    assert_eq!(
+        seen,
+        (200, "2".into(), "2".into()),
+        "replica 1 was slow, the hedge answered"
+    );
+    let hedged = server
+        .trace_events(&student, &response, "gateway.hedge")
+        .await;
+    assert_eq!(hedged.len(), 1);
+    let tries = server
+        .trace_events(&student, &response, "gateway.try")
+        .await;
+    assert!(
+        tries
+            .iter()
+            .any(|t| t["summary"].as_str().unwrap().contains("abandoned")),
+        "{tries:?}"
+    );
+    // Round robin sends every other request to slow replica 1 (a hedge
+    // takes no turn). The budget's floor pays for five hedges in the
+    // window: four more here; then the slow try is waited for.
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        answers.push(send().await.0);
+    }
+    let hedges = answers.iter().filter(|(_, _, tries)| tries == "2").count();
+    assert_eq!(hedges, 4, "{answers:?}");
+    assert_eq!(
+        answers[9],
+        (200, "1".into(), "1".into()),
+        "the budget is spent: {answers:?}"
+    );
     server.stop().await;
 }

@@ -143,6 +143,14 @@ impl Balancer {
         chosen
     }
 
+    /// A request to `replica` was given up unanswered (a hedge answered
+    /// first): no longer outstanding, and nothing learnt of its latency.
+    pub(crate) fn abandon(&mut self, replica: usize) {
+        if let Some(load) = self.loads.get_mut(replica) {
+            load.outstanding = load.outstanding.saturating_sub(1);
+        }
+    }
+
     /// A request to `replica` finished after `rtt_ns` (a timeout or a cut
     /// connection counts with the time it took).
     pub(crate) fn finish(&mut self, replica: usize, rtt_ns: u64, now_ns: u64) {

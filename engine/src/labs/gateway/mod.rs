@@ -1,9 +1,9 @@
 //! The gateway lab: a gateway in front of real replicas of a small catalog
 //! service, each on its own loopback port, balanced by the algorithm the
 //! student picks, with the student's own faults on each replica, and what
-//! keeps failures from spreading: a per-try timeout, retries within a
-//! budget, a circuit breaker per replica, and shedding when every replica
-//! is full ([`resilience`]).
+//! keeps failures from spreading: a per-try timeout, retries and hedges
+//! within a budget, a circuit breaker per replica, and shedding when every
+//! replica is full ([`resilience`]).
 //!
 //! | route | what it does |
 //! |---|---|
@@ -98,6 +98,7 @@ impl LabSettings for GatewaySettings {
             ("breaker_failures", u32::from(self.breaker_failures), 0, 20),
             ("breaker_open_ms", self.breaker_open_ms, 100, 60_000),
             ("shed_above", self.shed_above, 0, 256),
+            ("hedge_after_ms", self.hedge_after_ms, 0, 10_000),
             ("health_every_ms", self.health_every_ms, 100, 10_000),
             ("eject_after", u32::from(self.eject_after), 1, 10),
             ("return_after", u32::from(self.return_after), 1, 10),
@@ -108,6 +109,12 @@ impl LabSettings for GatewaySettings {
                     "{field} must be between {low} and {high}, not {value}"
                 ));
             }
+        }
+        if (1..10).contains(&self.hedge_after_ms) {
+            return Err(format!(
+                "hedge_after_ms must be 0 (no hedging) or between 10 and 10000, not {}",
+                self.hedge_after_ms
+            ));
         }
         if self.replica.len() > MAX_REPLICAS {
             return Err(format!(

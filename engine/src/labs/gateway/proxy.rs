@@ -48,7 +48,8 @@ struct Tried {
     attempt: usize,
     replica: u8,
     port: u16,
-    /// `answered`, `timed_out` or `connection_failed`.
+    /// `answered`, `timed_out`, `connection_failed`, or `abandoned` (a
+    /// hedge answered first).
     outcome: &'static str,
     status: Option<u16>,
     ms: u64,
@@ -66,6 +67,10 @@ impl LabEvent for Tried {
             ),
             ("timed_out", _) => format!(
                 "replica {} (port {}) did not answer within {} ms: the gateway gave up on it",
+                self.replica, self.port, self.ms
+            ),
+            ("abandoned", _) => format!(
+                "replica {} (port {}) had not answered after {} ms when the other try did: abandoned",
                 self.replica, self.port, self.ms
             ),
             _ => format!(
@@ -231,49 +236,226 @@ pub(super) async fn forward(
     mine.check_health_if_due(gateway, &replicas, settings);
     mine.steer().budget.request(mine.now_ms());
     let mut tried: Vec<usize> = Vec::new();
+    // Tries sent so far (hedges included); `attempt` counts rounds.
+    let mut number = 0;
+    let mut attempt = 0;
     loop {
-        let attempt = tried.len() + 1;
+        attempt += 1;
         let (index, replica) = match pick(mine, &replicas, settings, &tried, inspector) {
             Ok(picked) => picked,
             Err(refused) => return refused.into_response(),
         };
         tried.push(index);
-        let started = Instant::now();
-        let outcome = try_once(gateway, &replica, id, settings).await;
-        let elapsed = started.elapsed();
-        let breaker = {
-            let mut steering = mine.steer();
-            let now_ms = mine.now_ms();
-            steering
-                .balancer
-                .finish(index, elapsed.as_nanos() as u64, mine.now_ns());
-            let breaker = &mut steering.breakers[index];
-            breaker.record(
-                outcome.succeeded(),
-                now_ms,
-                u32::from(settings.breaker_failures),
-                u64::from(settings.breaker_open_ms),
-            );
-            breaker.name()
+        let sent = Sent {
+            index,
+            replica,
+            started: Instant::now(),
         };
-        inspector.record(&Tried {
-            attempt,
-            replica: replica.number,
-            port: replica.port(),
-            outcome: outcome.name(),
-            status: outcome.status(),
-            ms: elapsed.as_millis() as u64,
-            breaker,
-        });
+        let first = try_once(gateway, sent.replica.clone(), id, settings);
+        let (outcome, replica) = match settings.hedge_after_ms {
+            0 => {
+                let outcome = first.await;
+                settle(mine, settings, inspector, &mut number, &sent, &outcome);
+                (outcome, sent.replica)
+            }
+            after => {
+                let mut first = std::pin::pin!(first);
+                let early =
+                    tokio::time::timeout(Duration::from_millis(u64::from(after)), first.as_mut())
+                        .await;
+                match early {
+                    Ok(outcome) => {
+                        settle(mine, settings, inspector, &mut number, &sent, &outcome);
+                        (outcome, sent.replica)
+                    }
+                    Err(_) => {
+                        let hedge = hedge(mine, &replicas, settings, &tried, inspector, after);
+                        match hedge {
+                            None => {
+                                let outcome = first.await;
+                                settle(mine, settings, inspector, &mut number, &sent, &outcome);
+                                (outcome, sent.replica)
+                            }
+                            Some(other) => {
+                                tried.push(other.index);
+                                let second = try_once(gateway, other.replica.clone(), id, settings);
+                                race(
+                                    mine,
+                                    settings,
+                                    inspector,
+                                    &mut number,
+                                    (sent, first),
+                                    (other, second),
+                                )
+                                .await
+                            }
+                        }
+                    }
+                }
+            }
+        };
         let last = outcome.succeeded() || !again(mine, settings, attempt, inspector);
         if last {
             let mut response = outcome.into_response(&replica, settings);
             let headers = response.headers_mut();
             headers.insert(REPLICA_HEADER, HeaderValue::from(u16::from(replica.number)));
-            headers.insert(ATTEMPTS_HEADER, HeaderValue::from(attempt));
+            headers.insert(ATTEMPTS_HEADER, HeaderValue::from(number));
             return response;
         }
     }
+}
+
+/// One try on its way: where it went, and since when.
+struct Sent {
+    index: usize,
+    replica: Arc<Replica>,
+    started: Instant,
+}
+
+/// A try came back: the balancer learns its round trip, the replica's
+/// breaker its outcome, and the trace gets it as try `number + 1`.
+fn settle(
+    mine: &StudentGateway,
+    settings: &GatewaySettings,
+    inspector: &Inspector,
+    number: &mut usize,
+    sent: &Sent,
+    outcome: &Outcome,
+) {
+    let elapsed = sent.started.elapsed();
+    let breaker = {
+        let mut steering = mine.steer();
+        let now_ms = mine.now_ms();
+        steering
+            .balancer
+            .finish(sent.index, elapsed.as_nanos() as u64, mine.now_ns());
+        let breaker = &mut steering.breakers[sent.index];
+        breaker.record(
+            outcome.succeeded(),
+            now_ms,
+            u32::from(settings.breaker_failures),
+            u64::from(settings.breaker_open_ms),
+        );
+        breaker.name()
+    };
+    *number += 1;
+    inspector.record(&Tried {
+        attempt: *number,
+        replica: sent.replica.number,
+        port: sent.replica.port(),
+        outcome: outcome.name(),
+        status: outcome.status(),
+        ms: elapsed.as_millis() as u64,
+        breaker,
+    });
+}
+
+/// A try given up because the other one answered first.
+fn abandon(mine: &StudentGateway, inspector: &Inspector, number: &mut usize, sent: &Sent) {
+    mine.steer().balancer.abandon(sent.index);
+    *number += 1;
+    inspector.record(&Tried {
+        attempt: *number,
+        replica: sent.replica.number,
+        port: sent.replica.port(),
+        outcome: "abandoned",
+        status: None,
+        ms: sent.started.elapsed().as_millis() as u64,
+        breaker: "closed",
+    });
+}
+
+/// The gateway hedged a slow try.
+#[derive(Serialize)]
+struct Hedged {
+    after_ms: u32,
+    replica: u8,
+}
+
+impl LabEvent for Hedged {
+    const KIND: &'static str = "gateway.hedge";
+    fn summary(&self) -> String {
+        format!(
+            "no answer after {} ms: the same request goes to replica {} too",
+            self.after_ms, self.replica
+        )
+    }
+}
+
+/// A second try for a slow one, on a replica not tried yet, if the retry
+/// budget pays for it.
+fn hedge(
+    mine: &StudentGateway,
+    replicas: &[Arc<Replica>],
+    settings: &GatewaySettings,
+    tried: &[usize],
+    inspector: &Inspector,
+    after_ms: u32,
+) -> Option<Sent> {
+    let untried = (0..usize::from(settings.replicas)).any(|i| !tried.contains(&i));
+    if !untried {
+        return None;
+    }
+    if settings.retry_budget && !mine.steer().budget.try_retry(mine.now_ms()) {
+        return None;
+    }
+    let (index, replica) = pick(mine, replicas, settings, tried, inspector).ok()?;
+    if tried.contains(&index) {
+        // Only tried replicas were usable: a hedge there helps nothing.
+        mine.steer().balancer.abandon(index);
+        return None;
+    }
+    inspector.record(&Hedged {
+        after_ms,
+        replica: replica.number,
+    });
+    Some(Sent {
+        index,
+        replica,
+        started: Instant::now(),
+    })
+}
+
+/// The first good answer of two tries wins and the other is abandoned; if
+/// the first to answer failed, the other is awaited.
+async fn race<F, G>(
+    mine: &StudentGateway,
+    settings: &GatewaySettings,
+    inspector: &Inspector,
+    number: &mut usize,
+    (one, mut first): (Sent, std::pin::Pin<&mut F>),
+    (two, second): (Sent, G),
+) -> (Outcome, Arc<Replica>)
+where
+    F: std::future::Future<Output = Outcome>,
+    G: std::future::Future<Output = Outcome>,
+{
+    let mut second = std::pin::pin!(second);
+    let first_done = tokio::select! {
+        outcome = first.as_mut() => Ok(outcome),
+        outcome = second.as_mut() => Err(outcome),
+    };
+    let ((done, outcome), (other, rest)) = match first_done {
+        Ok(outcome) => ((one, outcome), (two, Either::Second(second))),
+        Err(outcome) => ((two, outcome), (one, Either::First(first))),
+    };
+    settle(mine, settings, inspector, number, &done, &outcome);
+    if outcome.succeeded() {
+        abandon(mine, inspector, number, &other);
+        return (outcome, done.replica);
+    }
+    let late = match rest {
+        Either::First(future) => future.await,
+        Either::Second(future) => future.await,
+    };
+    settle(mine, settings, inspector, number, &other, &late);
+    (late, other.replica)
+}
+
+/// One of the two tries' futures.
+enum Either<A, B> {
+    First(A),
+    Second(B),
 }
 
 /// The answer header counting the gateway's tries.
@@ -311,7 +493,7 @@ fn again(
 /// Sends the request to `replica` once, within the per-try timeout.
 async fn try_once(
     gateway: &super::Gateway,
-    replica: &Replica,
+    replica: Arc<Replica>,
     id: u32,
     settings: &GatewaySettings,
 ) -> Outcome {
