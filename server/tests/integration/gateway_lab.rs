@@ -736,3 +736,45 @@ async fn a_slow_try_is_hedged_on_another_replica_within_the_retry_budget() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn fewer_replicas_set_while_a_try_is_out_do_not_break_its_answer() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    configure(
+        &server,
+        &student,
+        json!({
+            "replicas": 5,
+            "per_try_timeout_ms": 300,
+            "replica": [{}, {}, {}, {}, { "hang": true }],
+        }),
+    )
+    .await;
+    for id in 1..=4 {
+        assert_eq!(through(&server, &student, id).await, (200, id as u8));
+    }
+    // The fifth goes to hanging replica 5; meanwhile the student keeps two.
+    let out = tokio::spawn({
+        let (student, url) = (student.clone(), server.url("/labs/gateway/catalog/items/5"));
+        async move { student.get(url).send().await.unwrap().status().as_u16() }
+    });
+    view_until(&server, &student, |view| {
+        view["replicas"][4]["in_flight"] == 1
+    })
+    .await;
+    configure(
+        &server,
+        &student,
+        json!({ "replicas": 2, "per_try_timeout_ms": 300 }),
+    )
+    .await;
+    server.json(&student, "/labs/gateway/replicas").await;
+    assert_eq!(
+        out.await.unwrap(),
+        504,
+        "the gateway's own timeout, not a 500"
+    );
+    assert_eq!(through(&server, &student, 6).await.0, 200);
+    server.stop().await;
+}

@@ -329,14 +329,20 @@ fn settle(
         steering
             .balancer
             .finish(sent.index, elapsed.as_nanos() as u64, mine.now_ns());
-        let breaker = &mut steering.breakers[sent.index];
-        breaker.record(
-            outcome.succeeded(),
-            now_ms,
-            u32::from(settings.breaker_failures),
-            u64::from(settings.breaker_open_ms),
-        );
-        breaker.name()
+        // Fewer replicas may have been set while this try was out: the
+        // steering it came from is gone, and so is its breaker.
+        match steering.breakers.get_mut(sent.index) {
+            Some(breaker) => {
+                breaker.record(
+                    outcome.succeeded(),
+                    now_ms,
+                    u32::from(settings.breaker_failures),
+                    u64::from(settings.breaker_open_ms),
+                );
+                breaker.name()
+            }
+            None => "closed",
+        }
     };
     *number += 1;
     inspector.record(&Tried {
