@@ -438,22 +438,32 @@ async fn when_every_replica_is_full_the_gateway_sheds_at_once_with_retry_after()
     server.stop().await;
 }
 
-/// Reads the replicas' view until `done` holds for it (the health checks
-/// run in the background; a bounded wait, not a timed one).
+/// Reads `path` as JSON until `done` holds for it: health checks and load
+/// runs go on in the background (a bounded wait, not a timed one).
+async fn read_until(
+    server: &TestServer,
+    student: &reqwest::Client,
+    path: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let patience = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let read = server.json(student, path).await;
+        if done(&read) {
+            return read;
+        }
+        assert!(std::time::Instant::now() < patience, "never came: {read}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The replicas' view once `done` holds for it.
 async fn view_until(
     server: &TestServer,
     student: &reqwest::Client,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let patience = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    loop {
-        let view = server.json(student, "/labs/gateway/replicas").await;
-        if done(&view) {
-            return view;
-        }
-        assert!(std::time::Instant::now() < patience, "never came: {view}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    read_until(server, student, "/labs/gateway/replicas", done).await
 }
 
 #[tokio::test]
@@ -618,21 +628,13 @@ async fn a_load_run_is_bounded_and_each_students_own() {
     server.stop().await;
 }
 
-/// Reads the student's load run until `done` holds for it.
+/// The student's load run once `done` holds for it.
 async fn view_load_until(
     server: &TestServer,
     student: &reqwest::Client,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let patience = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let run = server.json(student, "/labs/gateway/load").await;
-        if done(&run) {
-            return run;
-        }
-        assert!(std::time::Instant::now() < patience, "never came: {run}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    read_until(server, student, "/labs/gateway/load", done).await
 }
 
 #[tokio::test]
