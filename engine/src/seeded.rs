@@ -27,6 +27,11 @@ impl SplitMix64 {
         self.next_u64() % bound.max(1)
     }
 
+    /// A number in `[0, 1)`, from the top 53 bits.
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// `true` with a chance of `percent` in 100.
     pub(crate) fn percent(&mut self, percent: u8) -> bool {
         self.below(100) < u64::from(percent)
@@ -54,5 +59,7 @@ mod tests {
         assert!((2_800..3_200).contains(&hits), "{hits}");
         assert!(!SplitMix64::new(1).percent(0));
         assert!(SplitMix64::new(1).percent(100));
+        let mean = (0..10_000).map(|_| dice.unit()).sum::<f64>() / 10_000.0;
+        assert!((0.48..0.52).contains(&mean), "{mean}");
     }
 }

@@ -61,6 +61,16 @@ pub struct ReplicaSettings {
     /// The extra milliseconds of a slow request (0 to 10,000).
     #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
     pub slow_ms: u32,
+    /// Mean extra milliseconds each request takes at random (0 to 1000):
+    /// exponentially distributed, so most requests take a little more and
+    /// a few much more (at most ten times the mean), as real services do.
+    #[cfg_attr(feature = "openapi", schema(maximum = 1000))]
+    pub jitter_ms: u32,
+    /// Milliseconds a replica stays cold after it (re)starts (0 to
+    /// 60,000): its first requests take ten times their service time, and
+    /// this falls back to normal evenly over the period.
+    #[cfg_attr(feature = "openapi", schema(maximum = 60000))]
+    pub warmup_ms: u32,
     /// Percent of requests answered `503 Service Unavailable` (0 to 100).
     #[cfg_attr(feature = "openapi", schema(maximum = 100))]
     pub error_percent: u8,
@@ -77,6 +87,8 @@ impl Default for ReplicaSettings {
             service_ms: 20,
             slow_percent: 0,
             slow_ms: 0,
+            jitter_ms: 0,
+            warmup_ms: 0,
             error_percent: 0,
             hang: false,
             killed: false,
@@ -179,6 +191,37 @@ impl GatewaySettings {
     pub fn replica(&self, index: usize) -> ReplicaSettings {
         self.replica.get(index).cloned().unwrap_or_default()
     }
+
+    /// These settings during the brownout: the gateway as the student set
+    /// it, in front of replicas that are the lab's defaults (the student's
+    /// own faults play no part), and once `begun`, replica 1's slow tail
+    /// and replica 2's errors of [`Brownout`].
+    pub fn in_brownout(&self, begun: bool) -> GatewaySettings {
+        let mut replica = vec![ReplicaSettings::default(); MAX_REPLICAS];
+        if begun {
+            replica[0].jitter_ms = Brownout::JITTER_MS;
+            replica[1].error_percent = Brownout::ERROR_PERCENT;
+        }
+        GatewaySettings {
+            replica,
+            ..self.clone()
+        }
+    }
+}
+
+/// The brownout a load run can play and the `gateway-brownout` exercise
+/// replays: healthy default replicas until it begins, then replica 1
+/// slows down (each request takes a random extra time, 430 ms on average:
+/// its median rises to about 320 ms and its p99 to about 2 s, so it can
+/// serve far fewer requests than its share) and replica 2 answers `503`
+/// to 30 % of requests, until the run ends.
+pub struct Brownout;
+
+impl Brownout {
+    /// Replica 1's mean extra time per request, in ms (its `jitter_ms`).
+    pub const JITTER_MS: u32 = 430;
+    /// Percent of replica 2's requests answered `503`.
+    pub const ERROR_PERCENT: u8 = 30;
 }
 
 /// One replica in `GET /labs/gateway/replicas`.
@@ -249,6 +292,11 @@ pub struct LoadRequest {
     /// How long the run lasts, in seconds (1 to 60).
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 60))]
     pub seconds: u32,
+    /// Plays the brownout ([`Brownout`]) on replicas with the lab's
+    /// default settings: it begins this many seconds into the run (before
+    /// `seconds`). Without it, the replicas keep your own settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brownout_at_s: Option<u32>,
 }
 
 /// One second of a run, by when its requests were sent.
@@ -283,6 +331,9 @@ pub struct LoadRun {
     pub rate_per_sec: u32,
     /// What was asked.
     pub seconds: u32,
+    /// When the brownout began, if the run plays it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brownout_at_s: Option<u32>,
     /// Since the run started, in ms.
     pub elapsed_ms: u64,
     /// Requests sent.

@@ -50,8 +50,10 @@ struct Run {
     stats: Mutex<Stats>,
 }
 
+/// What a run sent and got, second by second (the brownout replay keeps
+/// one too).
 #[derive(Default)]
-struct Stats {
+pub(super) struct Stats {
     running: bool,
     sent: u32,
     not_sent: u32,
@@ -95,7 +97,52 @@ impl Run {
 
     /// The run as the API shows it.
     fn view(&self) -> LoadRun {
-        let stats = self.lock();
+        let elapsed_ms = self.started.elapsed().as_millis() as u64;
+        self.lock().view(&self.asked, elapsed_ms)
+    }
+}
+
+impl Stats {
+    /// A request sent in `second`.
+    pub(super) fn sent(&mut self, second: usize) {
+        self.sent += 1;
+        self.second(second).sent += 1;
+    }
+
+    /// The answer to a request sent in `second`, `ms` after it was sent:
+    /// whether it failed (a 5xx, or none), the gateway's tries, and the
+    /// replica (0-based) whose answer it was when it succeeded.
+    pub(super) fn answered(
+        &mut self,
+        second: usize,
+        ms: u32,
+        failed: bool,
+        attempts: u32,
+        replica: Option<usize>,
+    ) {
+        let counts = self.second(second);
+        counts.latencies_ms.push(ms);
+        if failed {
+            counts.failed += 1;
+        } else {
+            counts.succeeded += 1;
+        }
+        counts.attempts += attempts;
+        if let Some(replica) = replica.filter(|&i| i < MAX_REPLICAS && !failed) {
+            counts.per_replica[replica] += 1;
+        }
+    }
+
+    fn second(&mut self, second: usize) -> &mut Second {
+        if self.seconds.len() <= second {
+            self.seconds.resize_with(second + 1, Second::default);
+        }
+        &mut self.seconds[second]
+    }
+
+    /// The run as the API shows it, `elapsed_ms` after it started.
+    pub(super) fn view(&self, asked: &LoadRequest, elapsed_ms: u64) -> LoadRun {
+        let stats = self;
         let mut all: Vec<u32> = Vec::new();
         let mut per_replica = [0u32; MAX_REPLICAS];
         let (mut succeeded, mut failed, mut attempts) = (0, 0, 0u64);
@@ -129,9 +176,10 @@ impl Run {
         let answered = succeeded + failed;
         LoadRun {
             running: stats.running,
-            rate_per_sec: self.asked.rate_per_sec,
-            seconds: self.asked.seconds,
-            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            rate_per_sec: asked.rate_per_sec,
+            seconds: asked.seconds,
+            brownout_at_s: asked.brownout_at_s,
+            elapsed_ms,
             sent: stats.sent,
             not_sent: stats.not_sent,
             succeeded,
@@ -177,18 +225,7 @@ pub(super) async fn start(
     student: Student,
     JsonBody(asked): JsonBody<LoadRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if !(1..=200).contains(&asked.rate_per_sec) {
-        return Err(ApiError::Unprocessable(format!(
-            "rate_per_sec must be between 1 and 200, not {}",
-            asked.rate_per_sec
-        )));
-    }
-    if !(1..=60).contains(&asked.seconds) {
-        return Err(ApiError::Unprocessable(format!(
-            "seconds must be between 1 and 60, not {}",
-            asked.seconds
-        )));
-    }
+    check_asked(&asked)?;
     let settings = current_settings::<GatewayLab>(&labs, &student).await?;
     // Starts the replicas now, and refuses here if the server is full.
     gateway.of(&student.id, &settings).await?;
@@ -226,6 +263,48 @@ pub(super) async fn start(
     ))
 }
 
+/// Refuses a run out of bounds, naming the field.
+fn check_asked(asked: &LoadRequest) -> Result<(), ApiError> {
+    if !(1..=200).contains(&asked.rate_per_sec) {
+        return Err(ApiError::Unprocessable(format!(
+            "rate_per_sec must be between 1 and 200, not {}",
+            asked.rate_per_sec
+        )));
+    }
+    if !(1..=60).contains(&asked.seconds) {
+        return Err(ApiError::Unprocessable(format!(
+            "seconds must be between 1 and 60, not {}",
+            asked.seconds
+        )));
+    }
+    if let Some(at) = asked.brownout_at_s.filter(|&at| at >= asked.seconds) {
+        return Err(ApiError::Unprocessable(format!(
+            "brownout_at_s must be before the run ends (below seconds, {}), not {at}",
+            asked.seconds
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /labs/gateway/replay`.
+#[utoipa::path(post, path = "/replay",
+    summary = "Replay a run on a virtual clock against your settings",
+    description = "The same run as `POST /labs/gateway/load` would make (its rate, length and brownout), replayed at once against your gateway settings and simulated replicas with the lab's rules: the same balancer, budget, breakers and replica dice (seeded by your settings' `seed`), no network and no waiting. This is how the `gateway-brownout` exercise is graded. Nothing is sent to your replicas.",
+    request_body = model::labs::gateway::LoadRequest,
+    responses(
+        (status = 200, description = "The replayed run, finished", body = model::labs::gateway::LoadRun),
+        (status = 422, description = "The rate, the length or the brownout's second is out of range", body = model::ErrorBody),
+    ))]
+pub(super) async fn replayed(
+    State(labs): State<Labs>,
+    student: Student,
+    JsonBody(asked): JsonBody<LoadRequest>,
+) -> Result<Json<LoadRun>, ApiError> {
+    check_asked(&asked)?;
+    let settings = current_settings::<GatewayLab>(&labs, &student).await?;
+    Ok(Json(super::replay::replay(&settings, &asked)))
+}
+
 /// Sends the run's requests on schedule, then waits for the last answers.
 async fn drive(
     labs: Labs,
@@ -254,15 +333,21 @@ async fn drive(
                 stats.not_sent += 1;
                 continue;
             }
-            stats.sent += 1;
-            bucket(&mut stats, second).sent += 1;
+            stats.sent(second);
         }
         let id = dice.below(u64::from(CATALOG_ITEMS)) as u32 + 1;
         let (labs, gateway, student, run) =
             (labs.clone(), gateway.clone(), student.clone(), run.clone());
+        let brownout = run.asked.brownout_at_s.map(|at| second >= at as usize);
         waiting.spawn(async move {
             let sent = Instant::now();
-            let answer = match current_settings::<GatewayLab>(&labs, &student).await {
+            let settings = current_settings::<GatewayLab>(&labs, &student)
+                .await
+                .map(|settings| match brownout {
+                    Some(begun) => settings.in_brownout(begun),
+                    None => settings,
+                });
+            let answer = match settings {
                 Ok(settings) => match gateway.of(&student.id, &settings).await {
                     Ok(mine) => {
                         // A trace nobody files: the run's requests would
@@ -275,18 +360,10 @@ async fn drive(
                 Err(_) => None,
             };
             let ms = sent.elapsed().as_millis() as u32;
-            let mut stats = run.lock();
-            let counts = bucket(&mut stats, second);
-            counts.latencies_ms.push(ms);
             let Some(answer) = answer else {
-                counts.failed += 1;
+                run.lock().answered(second, ms, true, 0, None);
                 return;
             };
-            if answer.status().is_server_error() {
-                counts.failed += 1;
-            } else {
-                counts.succeeded += 1;
-            }
             let header_number = |name: &str| {
                 answer
                     .headers()
@@ -294,25 +371,17 @@ async fn drive(
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse::<usize>().ok())
             };
-            counts.attempts += header_number(ATTEMPTS_HEADER).unwrap_or(0) as u32;
-            if let Some(replica) = header_number(REPLICA_HEADER)
-                .filter(|_| !answer.status().is_server_error())
-                .and_then(|n| n.checked_sub(1))
-                .filter(|&i| i < MAX_REPLICAS)
-            {
-                counts.per_replica[replica] += 1;
-            }
+            run.lock().answered(
+                second,
+                ms,
+                answer.status().is_server_error(),
+                header_number(ATTEMPTS_HEADER).unwrap_or(0) as u32,
+                header_number(REPLICA_HEADER).and_then(|n| n.checked_sub(1)),
+            );
         });
     }
     while waiting.join_next().await.is_some() {}
     run.lock().running = false;
-}
-
-fn bucket(stats: &mut Stats, second: usize) -> &mut Second {
-    if stats.seconds.len() <= second {
-        stats.seconds.resize_with(second + 1, Second::default);
-    }
-    &mut stats.seconds[second]
 }
 
 /// `GET /labs/gateway/load`.

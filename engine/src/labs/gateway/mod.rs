@@ -12,6 +12,7 @@
 //! | `POST /labs/gateway/load` | an open-loop run through the gateway (up to 200 requests a second for 60 s) |
 //! | `GET /labs/gateway/load` | the latest run, live: success, p50/p95/p99, tries per request, each replica's share, second by second |
 //! | `DELETE /labs/gateway/load` | stops the run |
+//! | `POST /labs/gateway/replay` | the same run replayed at once on a virtual clock (how the brownout exercise is graded) |
 //!
 //! The trace of a request shows each try: the gateway's choice
 //! (`gateway.pick`, with what it knew of each replica), the try
@@ -20,11 +21,14 @@
 //! again (`gateway.retry`, with the budget's count).
 
 mod balance;
+mod checks;
 mod health;
 mod load;
 mod proxy;
+mod replay;
 mod replicas;
 mod resilience;
+mod steering;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,11 +40,11 @@ use utoipa_axum::routes;
 use super::{Lab, LabContext, LabSettings};
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::grading::lab::LabChecks;
 use crate::labs::Labs;
 use crate::students::StudentId;
-use balance::Balancer;
 use replicas::Replica;
-use resilience::{Breaker, Health, RetryBudget};
+use steering::Steering;
 
 /// Students whose replicas run at once; each has at most five listening
 /// ports and their connections.
@@ -66,10 +70,18 @@ impl Lab for GatewayLab {
             .routes(routes!(proxy::item))
             .routes(routes!(proxy::replicas))
             .routes(routes!(load::start, load::show, load::stop))
+            .routes(routes!(load::replayed))
     }
 
     fn forget_idle(labs: &Labs) {
         labs.get::<Self>().forget_idle();
+    }
+
+    fn checks() -> Option<LabChecks> {
+        Some(LabChecks {
+            lab: Self::NAME,
+            load: checks::load,
+        })
     }
 }
 
@@ -128,6 +140,8 @@ impl LabSettings for GatewaySettings {
                 ("service_ms", replica.service_ms, 0, 2000),
                 ("slow_percent", u32::from(replica.slow_percent), 0, 100),
                 ("slow_ms", replica.slow_ms, 0, 10_000),
+                ("jitter_ms", replica.jitter_ms, 0, 1000),
+                ("warmup_ms", replica.warmup_ms, 0, 60_000),
                 ("error_percent", u32::from(replica.error_percent), 0, 100),
             ];
             for (field, value, low, high) in bounded {
@@ -163,55 +177,6 @@ pub(crate) struct StudentGateway {
     /// breakers' timers run on it (round trips are measured as they happen).
     clock: Arc<dyn Clock>,
     last_used_ms: Mutex<i64>,
-}
-
-/// What decides where a request goes and whether it is tried again, and
-/// the settings it was made for.
-struct Steering {
-    made_for: SteeringFor,
-    balancer: Balancer,
-    budget: RetryBudget,
-    /// One per replica the balancer knows.
-    breakers: Vec<Breaker>,
-    /// One per replica the balancer knows.
-    health: Vec<Health>,
-    /// When the next round of health checks is due, on the lab's clock;
-    /// `None` while one runs.
-    next_check_ms: Option<u64>,
-    /// Rounds of health checks finished.
-    health_rounds: u64,
-}
-
-/// The settings that start the steering afresh when they change.
-type SteeringFor = (model::labs::gateway::Algorithm, u8, u32, u8);
-
-impl Steering {
-    fn new(settings: &GatewaySettings, now_ns: u64) -> Self {
-        let replicas = usize::from(settings.replicas).min(MAX_REPLICAS);
-        Self {
-            made_for: steering_for(settings),
-            balancer: Balancer::new(
-                settings.algorithm,
-                replicas,
-                u64::from(settings.seed),
-                now_ns,
-            ),
-            budget: RetryBudget::new(settings.retry_budget_percent),
-            breakers: vec![Breaker::default(); replicas],
-            health: vec![Health::default(); replicas],
-            next_check_ms: Some(0),
-            health_rounds: 0,
-        }
-    }
-}
-
-fn steering_for(settings: &GatewaySettings) -> SteeringFor {
-    (
-        settings.algorithm,
-        settings.replicas,
-        settings.seed,
-        settings.retry_budget_percent,
-    )
 }
 
 impl Gateway {
@@ -251,10 +216,7 @@ impl Gateway {
                 .or_insert_with(|| {
                     Arc::new(StudentGateway {
                         replicas: tokio::sync::Mutex::default(),
-                        steering: Mutex::new(Steering::new(
-                            settings,
-                            now_ms.max(0) as u64 * 1_000_000,
-                        )),
+                        steering: Mutex::new(Steering::new(settings, now_ms.max(0) as u64)),
                         clock: self.clock.clone(),
                         last_used_ms: Mutex::new(now_ms),
                     })
@@ -311,15 +273,10 @@ impl StudentGateway {
             .map_err(|e| ApiError::Unavailable(format!("A replica could not listen: {e}")))?;
         }
         let mut steering = self.steering.lock().unwrap_or_else(|e| e.into_inner());
-        if steering.made_for != steering_for(settings) {
-            *steering = Steering::new(settings, self.now_ns());
+        if !steering.is_for(settings) {
+            *steering = Steering::new(settings, self.now_ms());
         }
         Ok(())
-    }
-
-    /// Nanoseconds on the lab's clock (in milliseconds' steps).
-    fn now_ns(&self) -> u64 {
-        self.now_ms() * 1_000_000
     }
 
     /// The balancer, budget and breakers (held briefly, never across an await).

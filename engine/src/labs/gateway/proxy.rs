@@ -11,6 +11,7 @@ use model::labs::gateway::{GatewaySettings, ReplicaView, Replicas};
 use serde::Serialize;
 
 use super::replicas::{Replica, TOKEN_HEADER};
+use super::steering::Refused;
 use super::{GatewayLab, StudentGateway};
 use crate::error::extract::Path;
 use crate::error::{error_response, ApiError};
@@ -234,7 +235,7 @@ pub(super) async fn forward(
 ) -> Response {
     let replicas = mine.replicas.lock().await.clone();
     mine.check_health_if_due(gateway, &replicas, settings);
-    mine.steer().budget.request(mine.now_ms());
+    mine.steer().request(mine.now_ms());
     let mut tried: Vec<usize> = Vec::new();
     // Tries sent so far (hedges included); `attempt` counts rounds.
     let mut number = 0;
@@ -323,27 +324,13 @@ fn settle(
     outcome: &Outcome,
 ) {
     let elapsed = sent.started.elapsed();
-    let breaker = {
-        let mut steering = mine.steer();
-        let now_ms = mine.now_ms();
-        steering
-            .balancer
-            .finish(sent.index, elapsed.as_nanos() as u64, mine.now_ns());
-        // Fewer replicas may have been set while this try was out: the
-        // steering it came from is gone, and so is its breaker.
-        match steering.breakers.get_mut(sent.index) {
-            Some(breaker) => {
-                breaker.record(
-                    outcome.succeeded(),
-                    now_ms,
-                    u32::from(settings.breaker_failures),
-                    u64::from(settings.breaker_open_ms),
-                );
-                breaker.name()
-            }
-            None => "closed",
-        }
-    };
+    let breaker = mine.steer().settle(
+        settings,
+        sent.index,
+        elapsed.as_nanos() as u64,
+        outcome.succeeded(),
+        mine.now_ms(),
+    );
     *number += 1;
     inspector.record(&Tried {
         attempt: *number,
@@ -358,7 +345,7 @@ fn settle(
 
 /// A try given up because the other one answered first.
 fn abandon(mine: &StudentGateway, inspector: &Inspector, number: &mut usize, sent: &Sent) {
-    mine.steer().balancer.abandon(sent.index);
+    mine.steer().abandon(sent.index);
     *number += 1;
     inspector.record(&Tried {
         attempt: *number,
@@ -398,19 +385,9 @@ fn hedge(
     inspector: &Inspector,
     after_ms: u32,
 ) -> Option<Sent> {
-    let untried = (0..usize::from(settings.replicas)).any(|i| !tried.contains(&i));
-    if !untried {
-        return None;
-    }
-    if settings.retry_budget && !mine.steer().budget.try_retry(mine.now_ms()) {
-        return None;
-    }
-    let (index, replica) = pick(mine, replicas, settings, tried, inspector).ok()?;
-    if tried.contains(&index) {
-        // Only tried replicas were usable: a hedge there helps nothing.
-        mine.steer().balancer.abandon(index);
-        return None;
-    }
+    let index = mine.steer().may_hedge(settings, tried, mine.now_ms())?;
+    let replica = replicas.get(index)?.clone();
+    trace_pick(mine, settings, tried, inspector, &replica);
     inspector.record(&Hedged {
         after_ms,
         replica: replica.number,
@@ -477,19 +454,13 @@ fn again(
 ) -> bool {
     let now_ms = mine.now_ms();
     let mut steering = mine.steer();
-    let (retried, why) = if attempt > usize::from(settings.retries) {
-        (false, "last_try")
-    } else if !settings.retry_budget {
-        (true, "no_budget")
-    } else {
-        (steering.budget.try_retry(now_ms), "budget")
-    };
+    let (retried, why) = steering.may_retry(settings, attempt, now_ms);
     let (window_requests, window_retries) = steering.budget.in_window(now_ms);
     drop(steering);
     inspector.record(&Retry {
         attempt,
         retried,
-        why,
+        why: why.name(),
         window_requests,
         window_retries,
     });
@@ -540,71 +511,27 @@ fn pick(
     tried: &[usize],
     inspector: &Inspector,
 ) -> Result<(usize, Arc<Replica>), Refused> {
-    let (now_ns, now_ms) = (mine.now_ns(), mine.now_ms());
-    let mut steering = mine.steer();
-    let steering = &mut *steering;
-    let (breakers, health) = (&steering.breakers, &steering.health);
-    let in_rotation = |i: usize| !health.get(i).is_some_and(|h| h.ejected);
-    if !(0..health.len()).any(in_rotation) {
-        return Err(Refused::AllEjected);
-    }
-    let closed =
-        |i: usize| in_rotation(i) && breakers.get(i).is_some_and(|b| b.would_admit(now_ms));
-    if !(0..breakers.len()).any(closed) {
-        return Err(Refused::BreakersOpen);
-    }
-    let outstanding: Vec<u32> = steering
-        .balancer
-        .loads()
-        .iter()
-        .map(|l| l.outstanding)
-        .collect();
-    let room = |i: usize| settings.shed_above == 0 || outstanding[i] < settings.shed_above;
-    let usable = |i: usize| closed(i) && room(i);
-    let index = steering
-        .balancer
-        .pick(now_ns, |i| usable(i) && !tried.contains(&i))
-        .or_else(|| steering.balancer.pick(now_ns, usable))
-        .ok_or(Refused::Shed(settings.shed_above))?;
-    steering.breakers[index].admit(now_ms);
-    let loads = steering
-        .balancer
-        .loads()
-        .iter()
-        .zip(steering.breakers.iter().zip(&steering.health))
-        .enumerate()
-        .map(|(i, (load, (breaker, health)))| {
-            format!(
-                "{}: {} in flight, {:.0} ms, breaker {}, {}",
-                i + 1,
-                load.outstanding,
-                load.estimate_ns(now_ns) / 1e6,
-                breaker.name(),
-                health.name()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
+    let index = mine.steer().choose(settings, tried, mine.now_ms())?;
     let replica = replicas.get(index).ok_or(Refused::NoReplica)?.clone();
+    trace_pick(mine, settings, tried, inspector, &replica);
+    Ok((index, replica))
+}
+
+/// Traces the gateway's choice of `replica` for the next try.
+fn trace_pick(
+    mine: &StudentGateway,
+    settings: &GatewaySettings,
+    tried: &[usize],
+    inspector: &Inspector,
+    replica: &Replica,
+) {
+    let loads = mine.steer().describe(mine.now_ms());
     inspector.record(&Picked {
         attempt: tried.len() + 1,
         algorithm: settings.algorithm.name(),
         replica: replica.number,
         loads,
     });
-    Ok((index, replica))
-}
-
-/// Why the gateway sent a request nowhere.
-enum Refused {
-    /// Every replica failed its health checks.
-    AllEjected,
-    /// Every replica's breaker is open.
-    BreakersOpen,
-    /// Every replica it could use has `shed_above` requests in flight.
-    Shed(u32),
-    /// The settings name a replica that is not running (not expected).
-    NoReplica,
 }
 
 impl IntoResponse for Refused {
@@ -654,7 +581,7 @@ pub(super) async fn replicas(
     let mine = gateway.of(&student.id, &settings).await?;
     let replicas = mine.replicas.lock().await.clone();
     mine.check_health_if_due(&gateway, &replicas, &settings);
-    let now_ns = mine.now_ns();
+    let now_ns = mine.now_ms() * 1_000_000;
     let steering = mine.steer();
     let loads = steering
         .balancer

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -52,6 +52,8 @@ struct Work {
     /// requests holding a slot of the old one finish on it.
     slots: Mutex<Arc<Semaphore>>,
     dice: Mutex<SplitMix64>,
+    /// When it last started listening: a cold start counts from here.
+    started: Mutex<Instant>,
     in_flight: AtomicU32,
     queued: AtomicU32,
     answered: AtomicU64,
@@ -83,7 +85,8 @@ impl Replica {
             token,
             settings: Mutex::new(settings.clone()),
             slots: Mutex::new(Arc::new(Semaphore::new(capacity))),
-            dice: Mutex::new(SplitMix64::new(seed ^ u64::from(number))),
+            dice: Mutex::new(dice_for(seed, number)),
+            started: Mutex::new(Instant::now()),
             in_flight: AtomicU32::new(0),
             queued: AtomicU32::new(0),
             answered: AtomicU64::new(0),
@@ -136,6 +139,7 @@ impl Replica {
         };
         self.port
             .store(listener.local_addr()?.port(), Ordering::SeqCst);
+        *lock(&self.work.started) = Instant::now();
         let app = Router::new()
             .route("/items/{id}", get(item))
             .route("/health", get(health))
@@ -173,6 +177,11 @@ impl Drop for Replica {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Replica `number`'s fault dice for a run seeded with `seed`.
+pub(crate) fn dice_for(seed: u64, number: u8) -> SplitMix64 {
+    SplitMix64::new(seed ^ u64::from(number))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -248,15 +257,10 @@ async fn item(State(work): State<Arc<Work>>, headers: HeaderMap, Path(id): Path<
         tokio::time::sleep(HANG_AT_MOST).await;
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
-    let (fails, slow) = {
-        let mut dice = lock(&work.dice);
-        (
-            dice.percent(settings.error_percent),
-            dice.percent(settings.slow_percent),
-        )
-    };
+    let since_start_ms = lock(&work.started).elapsed().as_millis() as u64;
+    let served = roll(&settings, &mut lock(&work.dice), since_start_ms);
     work.answered.fetch_add(1, Ordering::SeqCst);
-    if fails {
+    if served.fails {
         // A broken replica fails fast.
         work.errors.fetch_add(1, Ordering::SeqCst);
         return (
@@ -265,11 +269,7 @@ async fn item(State(work): State<Arc<Work>>, headers: HeaderMap, Path(id): Path<
         )
             .into_response();
     }
-    let extra = if slow { settings.slow_ms } else { 0 };
-    tokio::time::sleep(Duration::from_millis(u64::from(
-        settings.service_ms + extra,
-    )))
-    .await;
+    tokio::time::sleep(Duration::from_micros(served.work_us)).await;
     Json(CatalogItem {
         id,
         name: format!("Item {id}"),
@@ -277,6 +277,54 @@ async fn item(State(work): State<Arc<Work>>, headers: HeaderMap, Path(id): Path<
         replica: work.number,
     })
     .into_response()
+}
+
+/// What one request comes to once it has a slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Served {
+    /// Answered `503` at once (the error rate).
+    pub(crate) fails: bool,
+    /// Otherwise, how long the work takes, in microseconds.
+    pub(crate) work_us: u64,
+}
+
+/// A cold replica's first requests take this many times their service time.
+const COLD_FACTOR: f64 = 10.0;
+/// The longest jitter, in means.
+const JITTER_CAP: f64 = 10.0;
+
+/// Rolls one request's fate with the replica's dice, `since_start_ms`
+/// after it (re)started: the error rate first, then the slow tail, then the
+/// jitter (exponential, its mean `jitter_ms`, cut at ten times that), and a
+/// cold start stretching the service time and jitter from ten times down
+/// to once over `warmup_ms`. The live replica and the brownout replay both
+/// come here, so a seed gives both the same dice.
+pub(crate) fn roll(
+    settings: &ReplicaSettings,
+    dice: &mut SplitMix64,
+    since_start_ms: u64,
+) -> Served {
+    let fails = dice.percent(settings.error_percent);
+    let slow = dice.percent(settings.slow_percent);
+    let jitter_ms = if settings.jitter_ms == 0 {
+        0.0
+    } else {
+        let exponential = -(1.0 - dice.unit()).ln();
+        exponential.min(JITTER_CAP) * f64::from(settings.jitter_ms)
+    };
+    let warmup = u64::from(settings.warmup_ms);
+    let cold = if since_start_ms < warmup {
+        let left = 1.0 - since_start_ms as f64 / warmup as f64;
+        1.0 + (COLD_FACTOR - 1.0) * left
+    } else {
+        1.0
+    };
+    let extra_ms = if slow { settings.slow_ms } else { 0 };
+    let work_ms = (f64::from(settings.service_ms) + jitter_ms) * cold + f64::from(extra_ms);
+    Served {
+        fails,
+        work_us: (work_ms * 1000.0).round() as u64,
+    }
 }
 
 /// Counts a request (waiting, or working) until dropped: answered, or cut

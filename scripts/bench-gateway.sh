@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The gateway lab measured on a release build:
+# 1. the gateway's own cost per request: oha through the gateway
+#    (`/labs/gateway/catalog/items/1`, one student's cookie, replicas
+#    answering at once) against oha calling one of those replicas
+#    directly, and `/healthz` as the workbench's cheapest route;
+# 2. the brownout (200 requests/s for 60 s, replica 1 slow in its tail and
+#    replica 2 failing 30 % from second 20) under three gateway settings,
+#    replayed on the virtual clock as the exercise grades it and run live
+#    through real replicas, seed 2026 in both.
+#
+# Usage: scripts/bench-gateway.sh [overhead|brownout|all, default all] [requests per oha run, default 20000]
+# Needs: cargo build --release -p server; oha (cargo install oha --locked).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+part="${1:-all}"
+requests="${2:-20000}"
+bin="$CARGO_TARGET_DIR/release/workbench"
+[ -x "$bin" ] || { echo "build first: cargo build --release -p server" >&2; exit 1; }
+command -v oha >/dev/null || cargo install oha --locked
+
+work=$(mktemp -d)
+cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+REDIS_URL="" "$bin" serve --addr 127.0.0.1:3106 --data-dir "$work/data" 2>"$work/server.log" &
+pid=$!
+for _ in $(seq 150); do curl -sf http://127.0.0.1:3106/healthz >/dev/null && break; sleep 0.2; done
+
+host=http://127.0.0.1:3106
+jar="$work/jar"
+curl -sf -b "$jar" -c "$jar" "$host/labs/gateway/replicas" >/dev/null
+cookie=$(awk '/workbench_session/ { print "workbench_session=" $7 }' "$jar")
+put() { curl -sf -b "$jar" -X PUT -H 'content-type: application/json' -d "$1" "$host/labs/gateway/settings" >/dev/null; }
+
+# oha's JSON report -> "requests/s p50 p99" (ms).
+summary() {
+  python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+s, l = r["summary"], r["latencyPercentiles"]
+print(f"{s[\"requestsPerSec\"]:.0f} {l[\"p50\"] * 1000:.2f} {l[\"p99\"] * 1000:.2f}")'
+}
+
+overhead() {
+  # Replicas that answer at once and never queue: what is left is HTTP,
+  # the gateway's choice and its hop over loopback TCP.
+  put '{"replica": [{"service_ms": 0, "capacity": 64}, {"service_ms": 0, "capacity": 64}, {"service_ms": 0, "capacity": 64}]}'
+  local port
+  port=$(curl -sf -b "$jar" "$host/labs/gateway/replicas" | python3 -c 'import json,sys; print(json.load(sys.stdin)["replicas"][0]["port"])')
+  echo "| route | requests/s | p50 ms | p99 ms | vs /healthz |"
+  echo "|---|---|---|---|---|"
+  local base=""
+  for target in "healthz|$host/healthz" "direct|http://127.0.0.1:$port/items/1" "gateway|$host/labs/gateway/catalog/items/1"; do
+    name=${target%%|*}; url=${target#*|}
+    read -r rps p50 p99 < <(oha -n "$requests" -c 8 --no-tui --output-format json -H "Cookie: $cookie" "$url" | summary)
+    [ -z "$base" ] && base=$rps
+    ratio=$(python3 -c "print(f'{$rps / $base:.2f}')")
+    case $name in
+      healthz) label='`GET /healthz` (workbench, no session)' ;;
+      direct) label='a replica called directly (`/items/1`, refused 403 without the gateway token: the same accept, parse and route, no JSON)' ;;
+      gateway) label='through the gateway (`/labs/gateway/catalog/items/1`: session, settings, choice, loopback TCP hop, relay)' ;;
+    esac
+    echo "| $label | $rps | $p50 | $p99 | $ratio |"
+  done
+  echo
+  echo "oha -n $requests -c 8, release build, $(nproc) cores shared by oha, the server and the replicas, $(date -u +%Y-%m-%d)."
+}
+
+brownout() {
+  echo "| settings | how | success | p99 ms | tries a request |"
+  echo "|---|---|---|---|---|"
+  local asked='{"rate_per_sec": 200, "seconds": 60, "brownout_at_s": 20}'
+  for setting in \
+    'no retries (the defaults)|{"seed": 2026}' \
+    'naive retries (3, no budget, 200 ms per try)|{"seed": 2026, "retries": 3, "retry_budget": false, "per_try_timeout_ms": 200}' \
+    'budgeted retries with peak-EWMA (2 within 20 %, 200 ms per try)|{"seed": 2026, "algorithm": "peak_ewma", "retries": 2, "retry_budget_percent": 20, "per_try_timeout_ms": 200}'; do
+    name=${setting%%|*}; settings=${setting#*|}
+    put "$settings"
+    replayed=$(curl -sf -b "$jar" -X POST -H 'content-type: application/json' -d "$asked" "$host/labs/gateway/replay")
+    curl -sf -b "$jar" -X POST -H 'content-type: application/json' -d "$asked" "$host/labs/gateway/load" >/dev/null
+    while curl -sf -b "$jar" "$host/labs/gateway/load" | grep -q '"running":true'; do sleep 1; done
+    live=$(curl -sf -b "$jar" "$host/labs/gateway/load")
+    for how in replayed live; do
+      python3 -c '
+import json, sys
+name, how, run = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+success = 100 * run["succeeded"] / max(run["sent"], 1)
+print(f"| {name} | {how} | {success:.2f} % | {run[\"p99_ms\"]} | {run[\"attempts_per_request\"]:.2f} |")' "$name" "$how" "$([ $how = replayed ] && echo "$replayed" || echo "$live")"
+    done
+  done
+  echo
+  echo "200 requests/s for 60 s, brownout from second 20, seed 2026; replayed: POST /labs/gateway/replay; live: POST /labs/gateway/load through real replicas. Release build, $(nproc) cores, $(date -u +%Y-%m-%d)."
+}
+
+case $part in
+  overhead) overhead ;;
+  brownout) brownout ;;
+  all) overhead; echo; brownout ;;
+  *) echo "usage: $0 [overhead|brownout|all] [requests]" >&2; exit 2 ;;
+esac
