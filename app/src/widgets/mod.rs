@@ -8,6 +8,7 @@ pub(crate) mod cache;
 pub(crate) mod exercise;
 #[cfg(feature = "hydrate")]
 mod fetch;
+pub(crate) mod gateway;
 pub(crate) mod hashes;
 pub(crate) mod jobs;
 pub(crate) mod permissions;
@@ -111,6 +112,11 @@ pub const LAB_WIDGETS: &[LabWidget] = &[
         name: "queue-console",
         lab: "queue",
         render: || view! { <queue::QueueConsole/> }.into_any(),
+    },
+    LabWidget {
+        name: "gateway-console",
+        lab: "gateway",
+        render: || view! { <gateway::GatewayConsole/> }.into_any(),
     },
     LabWidget {
         name: "ratelimit-simulator",

@@ -4,7 +4,9 @@
 
 use leptos::prelude::*;
 
-use super::settings_draft::{choice_name, choice_named, number_field, Bounds, SettingsDraft};
+use super::settings_draft::{
+    check_field, choice_name, choice_named, number_field, Bounds, SettingsDraft,
+};
 use crate::model::labs::queue::{
     AckMode, Broker, CountryRevenue, DeadLetter, JobState, MapReduceRun, QueuePoint, QueueSettings,
     QueueStatus, SplitState, WorkerState,
@@ -360,14 +362,7 @@ pub(crate) fn QueueConsole() -> impl IntoView {
                 {number_field(draft, "Work per job (ms)", Bounds::whole("0", "10000"), |s| s.work_ms, |s, n| s.work_ms = n)}
                 {number_field(draft, "Attempts before dead-lettering", Bounds::whole("1", "10"), |s| s.max_attempts, |s, n| s.max_attempts = n)}
                 {number_field(draft, "First retry after (ms)", Bounds::whole("0", "30000"), |s| s.retry_backoff_ms, |s, n| s.retry_backoff_ms = n)}
-                <label class="choice">
-                    <input type="checkbox" prop:checked=move || draft.read(|s| s.idempotent).unwrap_or(false)
-                        on:change=move |ev| {
-                            let on = event_target_checked(&ev);
-                            draft.edit(|s| s.idempotent = on)
-                        }/>
-                    <span>"Idempotent workers (skip a message id already sent)"</span>
-                </label>
+                {check_field(draft, "Idempotent workers (skip a message id already sent)", |s| s.idempotent, |s, on| s.idempotent = on)}
                 <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=save>"Save settings"</button>
                 <span class="note-inline" role="status">{move || draft.saved.get()}</span>
             </fieldset>

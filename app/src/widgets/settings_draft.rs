@@ -79,24 +79,33 @@ where
 
     /// Saves the whole draft; `done` is what to say when it worked.
     pub(crate) fn save(self, done: &'static str) {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            self.saved.set(match self.put().await {
+                Ok(()) => done.into(),
+                Err(reason) => reason,
+            });
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = done;
+    }
+
+    /// Saves the whole draft now: `Err` with the server's reason when it
+    /// was refused.
+    #[cfg(feature = "hydrate")]
+    pub(crate) async fn put(self) -> Result<(), String> {
         let body = self
             .settings
             .get_untracked()
             .and_then(|s| serde_json::to_string(&s).ok());
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let url = format!("/labs/{}/settings", self.lab);
-            self.saved
-                .set(match super::fetch::call_api("PUT", &url, body).await {
-                    Ok((200, _)) => done.into(),
-                    Ok((_, text)) => serde_json::from_str::<crate::model::ErrorBody>(&text)
-                        .map(|e| e.message)
-                        .unwrap_or(text),
-                    Err(message) => message,
-                });
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (body, done);
+        let url = format!("/labs/{}/settings", self.lab);
+        match super::fetch::call_api("PUT", &url, body).await {
+            Ok((200, _)) => Ok(()),
+            Ok((_, text)) => Err(serde_json::from_str::<crate::model::ErrorBody>(&text)
+                .map(|e| e.message)
+                .unwrap_or(text)),
+            Err(message) => Err(message),
+        }
     }
 }
 
@@ -179,6 +188,28 @@ where
                     let value = event_target_value(&ev).parse::<T>().unwrap_or_default();
                     draft.edit(|s| set(s, value))
                 }/>
+        </label>
+    }
+}
+
+/// A labelled checkbox for one yes-or-no field of `draft`.
+pub(crate) fn check_field<S>(
+    draft: SettingsDraft<S>,
+    label: &'static str,
+    get: fn(&S) -> bool,
+    set: fn(&mut S, bool),
+) -> impl IntoView
+where
+    S: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    view! {
+        <label class="choice">
+            <input type="checkbox" prop:checked=move || draft.read(get).unwrap_or(false)
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    draft.edit(|s| set(s, on))
+                }/>
+            <span>{label}</span>
         </label>
     }
 }

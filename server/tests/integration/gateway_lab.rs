@@ -671,6 +671,16 @@ async fn the_lessons_http_exercises_pass_on_the_failures_they_ask_for() {
     }
     let (score_now, max) = score(crate::common::graded_outcome(&server, &student, saved).await);
     assert_eq!(score_now, max);
+
+    let scaled = "architecture-add-a-replica";
+    let (score_now, max) = score(crate::common::graded_outcome(&server, &student, scaled).await);
+    assert!(score_now < max, "three replicas never reach a fifth");
+    configure(&server, &student, json!({ "replicas": 5 })).await;
+    for id in 1..=5 {
+        through(&server, &student, id).await;
+    }
+    let (score_now, max) = score(crate::common::graded_outcome(&server, &student, scaled).await);
+    assert_eq!(score_now, max);
     server.stop().await;
 }
 
