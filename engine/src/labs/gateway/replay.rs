@@ -80,7 +80,6 @@ struct Request {
 }
 
 struct SimReplica {
-    number: u8,
     dice: SplitMix64,
     busy: u32,
     queue: VecDeque<usize>,
@@ -113,7 +112,6 @@ pub(crate) fn replay(settings: &GatewaySettings, asked: &LoadRequest) -> LoadRun
         steering: Steering::new(settings, 0),
         replicas: (0..count)
             .map(|i| SimReplica {
-                number: i as u8 + 1,
                 dice: dice_for(u64::from(settings.seed), i as u8 + 1),
                 busy: 0,
                 queue: VecDeque::new(),
@@ -377,13 +375,12 @@ impl Replay<'_> {
         request.done = true;
         let second = (request.arrived_us / 1_000_000) as usize;
         let ms = ((self.now_us - request.arrived_us) / 1000) as u32;
-        let number = replica.map(|i| usize::from(self.replicas[i].number) - 1);
         self.stats.answered(
             second,
             ms,
             outcome == Outcome::Failed,
             request.tries_sent,
-            number,
+            replica,
         );
     }
 }
