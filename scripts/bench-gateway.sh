@@ -9,7 +9,10 @@
 #    replayed on the virtual clock as the exercise grades it and run live
 #    through real replicas, seed 2026 in both.
 #
-# Usage: scripts/bench-gateway.sh [overhead|brownout|all, default all] [requests per oha run, default 20000]
+# 3. the shop's order page: the monolith's one query against the BFF's
+#    calls, naive and batched.
+#
+# Usage: scripts/bench-gateway.sh [overhead|shop|brownout|all, default all] [requests per oha run, default 20000]
 # Needs: cargo build --release -p server; oha (cargo install oha --locked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +27,9 @@ command -v oha >/dev/null || cargo install oha --locked
 work=$(mktemp -d)
 cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-REDIS_URL="" "$bin" serve --addr 127.0.0.1:3106 --data-dir "$work/data" 2>"$work/server.log" &
+# A known replica token, so oha can call a replica directly for the baseline.
+token=bench-token-$(date +%s)-0123456789
+REDIS_URL="" WORKBENCH_GATEWAY_TOKEN="$token" "$bin" serve --addr 127.0.0.1:3106 --data-dir "$work/data" 2>"$work/server.log" &
 pid=$!
 for _ in $(seq 150); do curl -sf http://127.0.0.1:3106/healthz >/dev/null && break; sleep 0.2; done
 
@@ -54,12 +59,12 @@ overhead() {
   local base=""
   for target in "healthz|$host/healthz" "direct|http://127.0.0.1:$port/items/1" "gateway|$host/labs/gateway/catalog/items/1"; do
     name=${target%%|*}; url=${target#*|}
-    read -r rps p50 p99 < <(oha -n "$requests" -c 8 --no-tui --output-format json -H "Cookie: $cookie" "$url" | summary)
+    read -r rps p50 p99 < <(oha -n "$requests" -c 8 --no-tui --output-format json -H "Cookie: $cookie" -H "x-workbench-gateway: $token" "$url" | summary)
     [ -z "$base" ] && base=$rps
     ratio=$(python3 -c "print(f'{$rps / $base:.2f}')")
     case $name in
       healthz) label='`GET /healthz` (workbench, no session)' ;;
-      direct) label='a replica called directly (`/items/1`, refused 403 without the gateway token: the same accept, parse and route, no JSON)' ;;
+      direct) label='a replica called directly (`/items/1` with the gateway token: the same item as JSON)' ;;
       gateway) label='through the gateway (`/labs/gateway/catalog/items/1`: session, settings, choice, loopback TCP hop, relay)' ;;
     esac
     echo "| $label | $rps | $p50 | $p99 | $ratio |"
@@ -94,9 +99,32 @@ print(f"| {name} | {how} | {success:.2f} % | {run[\"p99_ms\"]} | {run[\"attempts
   echo "200 requests/s for 60 s, brownout from second 20, seed 2026; replayed: POST /labs/gateway/replay; live: POST /labs/gateway/load through real replicas. Release build, $(nproc) cores, $(date -u +%Y-%m-%d)."
 }
 
+shop() {
+  # The order page of customer 1 (4 orders, 12 lines), healthy services:
+  # one query, against the BFF's 14 calls one after another, and its 3
+  # calls when it asks at once and in bulk.
+  echo "| order page | calls | requests/s | p50 ms | p99 ms | requests/s vs monolith |"
+  echo "|---|---|---|---|---|---|"
+  local base=""
+  for target in \
+    'monolith, one SQL join|1|{}|monolith' \
+    'BFF, one call after another, catalog per line|14|{}|bff' \
+    'BFF, users and orders at once, catalog in one batch|3|{"shop": {"parallel": true, "batch_catalog": true}}|bff'; do
+    IFS='|' read -r name calls settings way <<<"$target"
+    put "$settings"
+    read -r rps p50 p99 < <(oha -n "$((requests / 4))" -c 8 --no-tui --output-format json -H "Cookie: $cookie" "$host/labs/gateway/shop/$way/customers/1/orders" | summary)
+    [ -z "$base" ] && base=$rps
+    ratio=$(python3 -c "print(f'{$rps / $base:.2f}')")
+    echo "| $name | $calls | $rps | $p50 | $p99 | $ratio |"
+  done
+  echo
+  echo "oha -n $((requests / 4)) -c 8, release build, $(nproc) cores shared by oha, the server and the services, $(date -u +%Y-%m-%d)."
+}
+
 case $part in
   overhead) overhead ;;
   brownout) brownout ;;
-  all) overhead; echo; brownout ;;
-  *) echo "usage: $0 [overhead|brownout|all] [requests]" >&2; exit 2 ;;
+  shop) shop ;;
+  all) overhead; echo; shop; echo; brownout ;;
+  *) echo "usage: $0 [overhead|shop|brownout|all] [requests]" >&2; exit 2 ;;
 esac

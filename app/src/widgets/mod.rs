@@ -19,6 +19,7 @@ pub(crate) mod realtime_chat;
 pub(crate) mod recent;
 pub(crate) mod request;
 pub(crate) mod settings_draft;
+pub(crate) mod shop;
 pub(crate) mod sql;
 pub(crate) mod sql_lab;
 pub(crate) mod styles;
@@ -117,6 +118,11 @@ pub const LAB_WIDGETS: &[LabWidget] = &[
         name: "gateway-console",
         lab: "gateway",
         render: || view! { <gateway::GatewayConsole/> }.into_any(),
+    },
+    LabWidget {
+        name: "order-page",
+        lab: "gateway",
+        render: || view! { <shop::OrderPageConsole/> }.into_any(),
     },
     LabWidget {
         name: "ratelimit-simulator",

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ratelimit::RateLimitSettings;
+
 /// Most replicas a student's gateway may use.
 pub const MAX_REPLICAS: usize = 5;
 
@@ -158,6 +160,20 @@ pub struct GatewaySettings {
     pub return_after: u8,
     /// Seeds the random choices and the faults' dice, so a run repeats.
     pub seed: u32,
+    /// Whether the gateway lets in only requests with an `X-Api-Key` from
+    /// `api_keys`. It checks the key once, at the door, and tells the
+    /// replica whose request it is (`X-Consumer`); replicas check nothing.
+    pub require_api_key: bool,
+    /// The keys the gateway knows, each naming its consumer (at most 5).
+    pub api_keys: Vec<ApiKey>,
+    /// The gateway's rate limit, decided after the key and before any
+    /// replica is chosen, by the rate-limit lab's algorithms (none when
+    /// absent). With `key: api_key` each consumer's key has its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSettings>,
+    /// The shop's order page behind a backend-for-frontend: how the BFF
+    /// calls the users, orders and catalog services, and their faults.
+    pub shop: ShopSettings,
     /// Each replica's capacity and faults, in order (at most 5; missing
     /// ones take the defaults).
     pub replica: Vec<ReplicaSettings>,
@@ -181,8 +197,44 @@ impl Default for GatewaySettings {
             eject_after: 2,
             return_after: 2,
             seed: 1,
+            require_api_key: false,
+            api_keys: ApiKey::examples(),
+            rate_limit: None,
+            shop: ShopSettings::default(),
             replica: Vec::new(),
         }
+    }
+}
+
+/// A key the gateway lets in, and who it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ApiKey {
+    /// Who uses it: 1 to 32 of `a-z`, `0-9` and `-`; the replica is told
+    /// this name, never the key.
+    pub consumer: String,
+    /// The secret itself: 8 to 64 printable ASCII characters, no spaces.
+    pub key: String,
+}
+
+impl ApiKey {
+    /// Most keys a gateway holds.
+    pub const MAX: usize = 5;
+
+    /// The two keys a new gateway knows (they only open the student's own
+    /// lab gateway, so they can be printed in the lesson).
+    pub fn examples() -> Vec<ApiKey> {
+        [
+            ("web-shop", "web-shop-key-1"),
+            ("mobile-app", "mobile-app-key-1"),
+        ]
+        .into_iter()
+        .map(|(consumer, key)| ApiKey {
+            consumer: consumer.into(),
+            key: key.into(),
+        })
+        .collect()
     }
 }
 
@@ -278,6 +330,9 @@ pub struct CatalogItem {
     pub price_cents: u32,
     /// The replica that served it (1-based).
     pub replica: u8,
+    /// The consumer the gateway vouched for, when it checked a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<String>,
 }
 
 /// `POST /labs/gateway/load`: an open-loop run through the gateway.
@@ -357,4 +412,192 @@ pub struct LoadRun {
     pub per_replica: Vec<u32>,
     /// Second by second.
     pub per_second: Vec<LoadSecond>,
+}
+
+/// One of the services behind the backend-for-frontend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// Who the customer is.
+    Users,
+    /// Their orders and each order's lines.
+    Orders,
+    /// Each item's name and price.
+    Catalog,
+}
+
+impl Service {
+    /// The three, in the order the BFF first calls them.
+    pub const ALL: [Service; 3] = [Self::Users, Self::Orders, Self::Catalog];
+
+    /// Its name in traces and answers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Users => "users",
+            Self::Orders => "orders",
+            Self::Catalog => "catalog",
+        }
+    }
+}
+
+/// What goes wrong in one service, for this student's calls to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceFaults {
+    /// Milliseconds added to every call (0 to 2000).
+    #[cfg_attr(feature = "openapi", schema(maximum = 2000))]
+    pub extra_ms: u32,
+    /// Percent of calls answered `503` (0 to 100), decided per call.
+    #[cfg_attr(feature = "openapi", schema(maximum = 100))]
+    pub error_percent: u8,
+}
+
+/// How the backend-for-frontend builds the order page, and the faults of
+/// the services it calls.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct ShopSettings {
+    /// Ask the users and orders services at once (neither needs the
+    /// other's answer), and the catalog for every line at once, instead of
+    /// one call after another.
+    pub parallel: bool,
+    /// Ask the catalog once for every item on the page
+    /// (`GET /items?ids=...`) instead of once per order line: no N+1.
+    pub batch_catalog: bool,
+    /// Milliseconds the BFF waits for one call before giving up on it
+    /// (10 to 10,000); the page then fails.
+    #[cfg_attr(feature = "openapi", schema(minimum = 10, maximum = 10000))]
+    pub call_timeout_ms: u32,
+    /// The users service's faults.
+    pub users: ServiceFaults,
+    /// The orders service's faults.
+    pub orders: ServiceFaults,
+    /// The catalog service's faults.
+    pub catalog: ServiceFaults,
+}
+
+impl Default for ShopSettings {
+    fn default() -> Self {
+        Self {
+            parallel: false,
+            batch_catalog: false,
+            call_timeout_ms: 1000,
+            users: ServiceFaults::default(),
+            orders: ServiceFaults::default(),
+            catalog: ServiceFaults::default(),
+        }
+    }
+}
+
+impl ShopSettings {
+    /// The faults of `service`.
+    pub fn faults(&self, service: Service) -> &ServiceFaults {
+        match service {
+            Service::Users => &self.users,
+            Service::Orders => &self.orders,
+            Service::Catalog => &self.catalog,
+        }
+    }
+}
+
+/// A customer, as the order page shows them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Customer {
+    /// Their number, 1 to 50.
+    pub id: u32,
+    /// Their name.
+    pub name: String,
+    /// Their e-mail address.
+    pub email: String,
+}
+
+/// One line of an order on the page: the item as the catalog has it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PageLine {
+    /// The item's number.
+    pub item_id: u32,
+    /// Its name, from the catalog.
+    pub name: String,
+    /// Its price in cents, from the catalog.
+    pub price_cents: u32,
+    /// How many were ordered.
+    pub quantity: u32,
+}
+
+/// One order on the page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PageOrder {
+    /// The order's number.
+    pub id: u32,
+    /// When it was placed (a date).
+    pub placed_on: String,
+    /// Its lines, in order.
+    pub lines: Vec<PageLine>,
+    /// What it cost, in cents.
+    pub total_cents: u32,
+}
+
+/// The shop's order page: one customer and all their orders, with each
+/// line's item named and priced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderPage {
+    /// `monolith` (one query) or `bff` (calls to three services).
+    pub built_by: String,
+    /// Who the page is for.
+    pub customer: Customer,
+    /// Their orders, oldest first.
+    pub orders: Vec<PageOrder>,
+    /// Database queries (monolith) or service calls (BFF) made for it.
+    pub calls: u32,
+    /// How long building it took, in ms.
+    pub ms: u32,
+}
+
+/// `POST /labs/gateway/shop/compare`: the order page of many customers,
+/// built both ways.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ShopCompareRequest {
+    /// Pages built each way, for customers 1, 2, 3 ... (1 to 50).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 50))]
+    pub pages: u32,
+}
+
+/// Many order pages built one way.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShopRun {
+    /// Pages asked for.
+    pub pages: u32,
+    /// Pages built whole.
+    pub succeeded: u32,
+    /// Pages that failed because a call failed or took too long.
+    pub failed: u32,
+    /// Of the failures, how many each service caused (users, orders,
+    /// catalog; all zero for the monolith).
+    pub failed_by: Vec<u32>,
+    /// Queries or calls per page, on average.
+    pub calls_per_page: f64,
+    /// Median time to build a page (or to fail it), in ms.
+    pub p50_ms: u32,
+    /// 99th percentile, in ms.
+    pub p99_ms: u32,
+}
+
+/// `POST /labs/gateway/shop/compare`: the same pages, both ways.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShopComparison {
+    /// One handler, one SQL join.
+    pub monolith: ShopRun,
+    /// The backend-for-frontend calling three services over HTTP.
+    pub bff: ShopRun,
 }

@@ -361,3 +361,15 @@ impl ServiceProxy {
         self.port
     }
 }
+
+/// The text of field `name` of a trace event (fields are `[name, text]`
+/// pairs; non-string values as JSON).
+pub fn event_field<'a>(event: &'a serde_json::Value, name: &str) -> &'a str {
+    event["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|pair| pair[0] == name)
+        .and_then(|pair| pair[1].as_str())
+        .unwrap_or_else(|| panic!("no field {name} in {event}"))
+}

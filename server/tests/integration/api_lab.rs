@@ -2,6 +2,7 @@
 //! shop, problem documents for every error, conditional writes, and offset
 //! against cursor pages.
 
+use crate::common::event_field as field;
 use crate::common::TestServer;
 use serde_json::{json, Value};
 
@@ -44,16 +45,6 @@ async fn create(server: &TestServer, client: &reqwest::Client, body: Value) -> r
 
 fn an_order() -> Value {
     json!({ "customer_id": 1, "items": [{ "product_id": 1, "quantity": 2 }, { "product_id": 2, "quantity": 1 }] })
-}
-
-fn field<'a>(event: &'a Value, name: &str) -> &'a str {
-    event["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|pair| pair[0] == name)
-        .and_then(|pair| pair[1].as_str())
-        .unwrap_or_else(|| panic!("no field {name} in {event}"))
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use tokio::net::TcpStream;
 
 use crate::common::TestServer;
 
-async fn configure(server: &TestServer, student: &reqwest::Client, settings: Value) {
+pub(crate) async fn configure(server: &TestServer, student: &reqwest::Client, settings: Value) {
     let response = student
         .put(server.url("/labs/gateway/settings"))
         .json(&settings)

@@ -21,7 +21,7 @@ use axum::Json;
 use model::labs::gateway::{LoadRequest, LoadRun, LoadSecond, MAX_REPLICAS};
 use tokio::task::JoinSet;
 
-use super::proxy::{forward, ATTEMPTS_HEADER, REPLICA_HEADER};
+use super::proxy::{forward, Ask, ATTEMPTS_HEADER, REPLICA_HEADER};
 use super::replicas::CATALOG_ITEMS;
 use super::GatewayLab;
 use crate::error::extract::Json as JsonBody;
@@ -199,7 +199,7 @@ impl Stats {
 }
 
 /// The `p`th percentile of `sorted` (nearest rank), 0 when empty.
-fn percentile(sorted: &[u32], p: usize) -> u32 {
+pub(super) fn percentile(sorted: &[u32], p: usize) -> u32 {
     if sorted.is_empty() {
         return 0;
     }
@@ -353,7 +353,16 @@ async fn drive(
                         // A trace nobody files: the run's requests would
                         // push the student's own out of the inspector.
                         let inspector = Inspector::new(TraceId::random());
-                        Some(forward(&gateway, &mine, &settings, id, &inspector).await)
+                        Some(
+                            forward(
+                                &gateway,
+                                &mine,
+                                &settings,
+                                &Ask { id, consumer: None },
+                                &inspector,
+                            )
+                            .await,
+                        )
                     }
                     Err(_) => None,
                 },

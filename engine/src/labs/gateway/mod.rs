@@ -13,6 +13,12 @@
 //! | `GET /labs/gateway/load` | the latest run, live: success, p50/p95/p99, tries per request, each replica's share, second by second |
 //! | `DELETE /labs/gateway/load` | stops the run |
 //! | `POST /labs/gateway/replay` | the same run replayed at once on a virtual clock (how the brownout exercise is graded) |
+//! | `GET /labs/gateway/shop/{monolith,bff}/customers/{id}/orders` | the shop's order page from one query, or from three services ([`shop`]) |
+//! | `POST /labs/gateway/shop/compare` | many order pages built both ways |
+//!
+//! In front of the replicas sits the gateway's front door ([`front`]): an
+//! API key checked once, and a rate limit by the rate-limit lab's
+//! algorithms.
 //!
 //! The trace of a request shows each try: the gateway's choice
 //! (`gateway.pick`, with what it knew of each replica), the try
@@ -22,12 +28,14 @@
 
 mod balance;
 mod checks;
+mod front;
 mod health;
 mod load;
 mod proxy;
 mod replay;
 mod replicas;
 mod resilience;
+mod shop;
 mod steering;
 
 use std::collections::HashMap;
@@ -41,6 +49,7 @@ use super::{Lab, LabContext, LabSettings};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::grading::lab::LabChecks;
+use crate::labs::ratelimit::Limiters;
 use crate::labs::Labs;
 use crate::students::StudentId;
 use replicas::Replica;
@@ -51,6 +60,8 @@ use steering::Steering;
 const MAX_STUDENTS: usize = 400;
 /// A student's replicas stop after this long without a request.
 const IDLE_MS: i64 = 10 * 60 * 1000;
+/// Bytes the front doors' rate limiters may hold in all.
+const LIMITERS_BUDGET: usize = 4 << 20;
 
 /// The gateway lab.
 pub struct GatewayLab;
@@ -71,6 +82,9 @@ impl Lab for GatewayLab {
             .routes(routes!(proxy::replicas))
             .routes(routes!(load::start, load::show, load::stop))
             .routes(routes!(load::replayed))
+            .routes(routes!(shop::monolith))
+            .routes(routes!(shop::bff))
+            .routes(routes!(shop::compare))
     }
 
     fn forget_idle(labs: &Labs) {
@@ -128,6 +142,13 @@ impl LabSettings for GatewaySettings {
                 self.hedge_after_ms
             ));
         }
+        front::validate_keys(&self.api_keys)?;
+        validate_shop(&self.shop)?;
+        if let Some(limit) = &self.rate_limit {
+            limit
+                .validate()
+                .map_err(|problem| format!("rate_limit.{problem}"))?;
+        }
         if self.replica.len() > MAX_REPLICAS {
             return Err(format!(
                 "replica may list at most {MAX_REPLICAS} replicas, not {}",
@@ -156,6 +177,56 @@ impl LabSettings for GatewaySettings {
     }
 }
 
+/// `pages` order pages built by a BFF following `shop` with faults from
+/// `seed`, replayed on a virtual clock: what the `order_page` check grades,
+/// and what `POST /labs/gateway/shop/compare` gives live for its BFF's
+/// failures and calls.
+pub fn replay_order_pages(
+    shop: &model::labs::gateway::ShopSettings,
+    seed: u32,
+    pages: u32,
+) -> model::labs::gateway::ShopRun {
+    shop::plan::replay(shop, seed, pages)
+}
+
+/// What replicas and services ask of their gateway: random per process,
+/// unless `WORKBENCH_GATEWAY_TOKEN` (16 characters or more) sets it, so a
+/// benchmark can call a replica directly and compare.
+fn replica_token() -> String {
+    std::env::var("WORKBENCH_GATEWAY_TOKEN")
+        .ok()
+        .filter(|token| token.len() >= 16)
+        .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()))
+}
+
+/// Whether the BFF's settings are within bounds.
+fn validate_shop(shop: &model::labs::gateway::ShopSettings) -> Result<(), String> {
+    if !(10..=10_000).contains(&shop.call_timeout_ms) {
+        return Err(format!(
+            "shop.call_timeout_ms must be between 10 and 10000, not {}",
+            shop.call_timeout_ms
+        ));
+    }
+    for service in model::labs::gateway::Service::ALL {
+        let faults = shop.faults(service);
+        if faults.extra_ms > 2000 {
+            return Err(format!(
+                "shop.{}.extra_ms must be between 0 and 2000, not {}",
+                service.name(),
+                faults.extra_ms
+            ));
+        }
+        if faults.error_percent > 100 {
+            return Err(format!(
+                "shop.{}.error_percent must be between 0 and 100, not {}",
+                service.name(),
+                faults.error_percent
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every student's gateway and replicas.
 pub struct Gateway {
     students: Mutex<HashMap<StudentId, Arc<StudentGateway>>>,
@@ -166,6 +237,10 @@ pub struct Gateway {
     clock: Arc<dyn Clock>,
     /// Every student's latest load run.
     runs: load::LoadRuns,
+    /// The front door's rate limiters, in this process.
+    limiters: Limiters,
+    /// The shop behind the BFF, started on first use.
+    shop: tokio::sync::OnceCell<Arc<shop::Shop>>,
 }
 
 /// One student's replicas and balancer.
@@ -190,7 +265,9 @@ impl Gateway {
                 .pool_idle_timeout(std::time::Duration::from_secs(30))
                 .build()
                 .expect("a plain HTTP client builds"),
-            token: format!("{:032x}", rand::random::<u128>()),
+            token: replica_token(),
+            limiters: Limiters::new(clock.clone(), None, LIMITERS_BUDGET),
+            shop: tokio::sync::OnceCell::new(),
             clock,
             runs: load::LoadRuns::default(),
         }

@@ -4,13 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use model::labs::gateway::{GatewaySettings, ReplicaView, Replicas};
 use serde::Serialize;
 
-use super::replicas::{Replica, TOKEN_HEADER};
+use super::front;
+use super::replicas::{Replica, CONSUMER_HEADER, TOKEN_HEADER};
 use super::steering::Refused;
 use super::{GatewayLab, StudentGateway};
 use crate::error::extract::Path;
@@ -18,6 +19,7 @@ use crate::error::{error_response, ApiError};
 use crate::identity::Student;
 use crate::inspector::{Inspector, LabEvent};
 use crate::labs::{CurrentSettings, LabState};
+use crate::limiter::ClientAddress;
 
 /// The answer header naming the replica that served a request.
 pub(crate) const REPLICA_HEADER: &str = "x-replica";
@@ -193,15 +195,21 @@ impl Outcome {
 /// `GET /labs/gateway/catalog/items/{id}`.
 #[utoipa::path(get, path = "/catalog/items/{id}",
     summary = "One request through your gateway to a catalog replica",
-    description = "The gateway picks one of your replicas with your settings' algorithm (skipping those whose circuit breaker is open) and forwards the request to it over TCP on the loopback interface, giving up on a try after `per_try_timeout_ms`. A failed try (no answer in time, a cut connection, a 5xx) is tried again on another replica up to `retries` times, within the retry budget. The answer is the last try's (the replica's status and body), with `X-Replica` naming the replica and `X-Attempts` counting the tries; `502` when the replica could not be reached and `504` when it did not answer in time are the gateway's own.",
-    params(("id" = u32, Path, description = "The item, 1 to 1000")),
+    description = "At the door the gateway checks the `X-Api-Key` when your settings require one (then tells the replica the consumer in `X-Consumer`; the replica checks nothing) and decides your `rate_limit` if you set one: a request refused there never reaches a replica. Then it picks one of your replicas with your settings' algorithm (skipping those whose circuit breaker is open) and forwards the request to it over TCP on the loopback interface, giving up on a try after `per_try_timeout_ms`. A failed try (no answer in time, a cut connection, a 5xx) is tried again on another replica up to `retries` times, within the retry budget. The answer is the last try's (the replica's status and body), with `X-Replica` naming the replica and `X-Attempts` counting the tries; `502` when the replica could not be reached and `504` when it did not answer in time are the gateway's own.",
+    params(
+        ("id" = u32, Path, description = "The item, 1 to 1000"),
+        ("X-Api-Key" = Option<String>, Header, description = "One of your settings' `api_keys`, required when `require_api_key` is on (a new gateway knows `web-shop-key-1` and `mobile-app-key-1`)"),
+    ),
     responses(
-        (status = 200, description = "The item, and the replica that served it", body = model::labs::gateway::CatalogItem,
+        (status = 200, description = "The item, the replica that served it, and the consumer when the gateway checked a key", body = model::labs::gateway::CatalogItem,
             headers(
                 ("X-Replica" = String, description = "The replica that gave this answer, 1 to 5"),
                 ("X-Attempts" = String, description = "How many tries the gateway made"),
             )),
+        (status = 401, description = "Your gateway requires an API key and the request has none, or one it does not know", body = model::ErrorBody),
         (status = 404, description = "No such item", body = model::ErrorBody),
+        (status = 429, description = "Your gateway's rate limit refused it, before any replica", body = model::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a request would be allowed"))),
         (status = 502, description = "The last replica tried refused or cut the connection", body = model::ErrorBody),
         (status = 503, description = "The last replica tried answered 503 (its error rate), every replica's breaker is open, or the server runs as many replicas as it allows", body = model::ErrorBody),
         (status = 504, description = "The last replica tried did not answer within the per-try timeout", body = model::ErrorBody),
@@ -211,6 +219,8 @@ pub(super) async fn item(
     CurrentSettings(settings, ..): CurrentSettings<GatewayLab>,
     student: Student,
     inspector: Inspector,
+    address: ClientAddress,
+    headers: HeaderMap,
     Path(id): Path<u32>,
 ) -> Result<Response, ApiError> {
     if id == 0 || id > super::replicas::CATALOG_ITEMS {
@@ -219,8 +229,27 @@ pub(super) async fn item(
             super::replicas::CATALOG_ITEMS
         )));
     }
+    let admitted = match front::admit(
+        &gateway.limiters,
+        &settings,
+        &student,
+        &address,
+        &headers,
+        &inspector,
+    )
+    .await
+    {
+        Ok(admitted) => admitted,
+        Err(refused) => return Ok(refused),
+    };
     let mine = gateway.of(&student.id, &settings).await?;
-    Ok(forward(&gateway, &mine, &settings, id, &inspector).await)
+    let ask = Ask {
+        id,
+        consumer: admitted.consumer.clone(),
+    };
+    let mut response = forward(&gateway, &mine, &settings, &ask, &inspector).await;
+    admitted.stamp(&mut response);
+    Ok(response)
 }
 
 /// One client request through the student's gateway, every try included:
@@ -230,7 +259,7 @@ pub(super) async fn forward(
     gateway: &super::Gateway,
     mine: &Arc<StudentGateway>,
     settings: &GatewaySettings,
-    id: u32,
+    ask: &Ask,
     inspector: &Inspector,
 ) -> Response {
     let replicas = mine.replicas.lock().await.clone();
@@ -252,7 +281,7 @@ pub(super) async fn forward(
             replica,
             started: Instant::now(),
         };
-        let first = try_once(gateway, sent.replica.clone(), id, settings);
+        let first = try_once(gateway, sent.replica.clone(), ask, settings);
         let (outcome, replica) = match settings.hedge_after_ms {
             0 => {
                 let outcome = first.await;
@@ -279,7 +308,8 @@ pub(super) async fn forward(
                             }
                             Some(other) => {
                                 tried.push(other.index);
-                                let second = try_once(gateway, other.replica.clone(), id, settings);
+                                let second =
+                                    try_once(gateway, other.replica.clone(), ask, settings);
                                 race(
                                     mine,
                                     settings,
@@ -304,6 +334,13 @@ pub(super) async fn forward(
             return response;
         }
     }
+}
+
+/// What a client asked the gateway for: the item, and whose request it is
+/// when the gateway checked a key.
+pub(super) struct Ask {
+    pub(super) id: u32,
+    pub(super) consumer: Option<String>,
 }
 
 /// One try on its way: where it went, and since when.
@@ -471,14 +508,22 @@ fn again(
 async fn try_once(
     gateway: &super::Gateway,
     replica: Arc<Replica>,
-    id: u32,
+    ask: &Ask,
     settings: &GatewaySettings,
 ) -> Outcome {
     let answer = async {
-        let response = gateway
+        let mut request = gateway
             .client
-            .get(format!("http://127.0.0.1:{}/items/{id}", replica.port()))
-            .header(TOKEN_HEADER, &gateway.token)
+            .get(format!(
+                "http://127.0.0.1:{}/items/{}",
+                replica.port(),
+                ask.id
+            ))
+            .header(TOKEN_HEADER, &gateway.token);
+        if let Some(consumer) = &ask.consumer {
+            request = request.header(CONSUMER_HEADER, consumer);
+        }
+        let response = request
             .timeout(Duration::from_millis(u64::from(
                 settings.per_try_timeout_ms,
             )))

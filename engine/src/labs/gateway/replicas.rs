@@ -26,6 +26,9 @@ use crate::seeded::SplitMix64;
 /// The header the gateway proves itself with: replicas answer nobody else
 /// (a student's probe cannot reach into another student's replicas).
 pub(crate) const TOKEN_HEADER: &str = "x-workbench-gateway";
+/// The header with which the gateway tells a replica whose request it is,
+/// once it has checked the key: the replica takes its word for it.
+pub(crate) const CONSUMER_HEADER: &str = "x-consumer";
 /// A hanging replica lets go of a request after this long at most, so a
 /// hang cannot pile up tasks for ever.
 const HANG_AT_MOST: Duration = Duration::from_secs(60);
@@ -190,7 +193,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Accepts connections until aborted; aborting drops every connection's
 /// task with it (the set is the loop's own).
-async fn serve(listener: TcpListener, app: Router) {
+pub(super) async fn serve(listener: TcpListener, app: Router) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -275,6 +278,10 @@ async fn item(State(work): State<Arc<Work>>, headers: HeaderMap, Path(id): Path<
         name: format!("Item {id}"),
         price_cents: 100 + (id * 37) % 9900,
         replica: work.number,
+        consumer: headers
+            .get(CONSUMER_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
     })
     .into_response()
 }

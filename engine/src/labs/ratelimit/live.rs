@@ -300,11 +300,56 @@ pub(super) async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let key = match key_of(&settings, &student, &address, request.headers()) {
-        Ok(key) => key,
-        Err(error) => return error.into_response(),
-    };
-    let (decision, decided_in) = limiters.decide(student.id.as_str(), &key, &settings).await;
+    let passage = pass(
+        &limiters,
+        &student,
+        &settings,
+        &address,
+        request.headers(),
+        &inspector,
+    )
+    .await;
+    match passage {
+        Ok(passage) => {
+            let mut response = next.run(request).await;
+            passage.stamp(&mut response);
+            response
+        }
+        Err(refused) => refused,
+    }
+}
+
+/// A request a limiter let through: the RateLimit fields its answer carries.
+pub(crate) struct Passage {
+    fields: [(&'static str, String); 2],
+}
+
+impl Passage {
+    /// Adds the RateLimit fields to the answer.
+    pub(crate) fn stamp(self, response: &mut Response) {
+        for (name, value) in self.fields {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+}
+
+/// Decides one request of `student` under `settings` and traces the
+/// decision: let through (after its wait, for the queue) with the fields
+/// its answer must carry, or refused with the `429` (or, when it must be
+/// counted per API key and has none, the `401`) to send. The rate-limit
+/// lab's middleware and the gateway lab's front door both decide here.
+pub(crate) async fn pass(
+    limiters: &Limiters,
+    student: &Student,
+    settings: &RateLimitSettings,
+    address: &ClientAddress,
+    headers: &HeaderMap,
+    inspector: &Inspector,
+) -> Result<Passage, Response> {
+    let key = key_of(settings, student, address, headers).map_err(IntoResponse::into_response)?;
+    let (decision, decided_in) = limiters.decide(student.id.as_str(), &key, settings).await;
     inspector.record(&RateLimitDecision {
         decided_in,
         algorithm: settings.algorithm.name(),
@@ -316,12 +361,10 @@ pub(super) async fn limit(
         state_before: decision.before.clone(),
         state_after: decision.after.clone(),
     });
-    let mut response = if decision.allowed {
-        if decision.delay_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(decision.delay_ms).min(MAX_QUEUE_WAIT)).await;
-        }
-        next.run(request).await
-    } else {
+    let passage = Passage {
+        fields: fields(settings, &decision),
+    };
+    if !decision.allowed {
         let seconds = decision.retry_after_ms.div_ceil(1000).max(1);
         let mut refused = error_response(
             StatusCode::TOO_MANY_REQUESTS,
@@ -333,14 +376,13 @@ pub(super) async fn limit(
         refused
             .headers_mut()
             .insert("retry-after", HeaderValue::from(seconds));
-        refused
-    };
-    for (name, value) in fields(&settings, &decision) {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, value);
-        }
+        passage.stamp(&mut refused);
+        return Err(refused);
     }
-    response
+    if decision.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(decision.delay_ms).min(MAX_QUEUE_WAIT)).await;
+    }
+    Ok(passage)
 }
 
 /// `GET /labs/ratelimit/api/ping`.

@@ -31,6 +31,7 @@ use crate::labs::Labs;
 use algorithms::{Kind, Policy};
 
 pub use live::Limiters;
+pub(crate) use live::{pass, Passage};
 pub use model::labs::ratelimit::{KeyBy, RateLimitSettings};
 
 /// The rate-limit lab.
