@@ -50,7 +50,10 @@ test('the BFF makes many calls where the monolith makes one, and batching saves 
   await console_.getByRole('button', { name: 'Compare 50 pages' }).click();
   await console_.getByTestId('shop-run-BFF').waitFor({ timeout: 45_000 });
   const [, naiveFailed, naiveCalls] = await bffRow(console_);
-  assert.equal(naiveCalls, '8.38', 'two calls and one per line: 2 + 319 / 50');
+  // Two calls, then one per line (8.38 a page when none fails), until a
+  // failed call stops the page.
+  const perPage = Number.parseFloat(naiveCalls);
+  assert.ok(perPage > 5 && perPage <= 8.38, `one catalog call per line: ${naiveCalls}`);
   const naive = failedCount(naiveFailed);
   assert.ok(naive >= 5, `a flaky catalog fails many naive pages: ${naiveFailed}`);
 

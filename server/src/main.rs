@@ -47,15 +47,22 @@ fn limit_malloc_arenas() {}
 
 async fn run() -> ExitCode {
     let cli = Cli::parse();
+    let command = cli.into_command();
+    // A one-off command's output is read by people and scripts: sqlx's
+    // slow-statement warnings (a busy machine's slow open) are noise there;
+    // a server's operator wants them.
+    let default_filter = match command {
+        Command::Serve(_) => "info,sqlx=warn,tower_sessions=warn",
+        _ => "info,sqlx=error,tower_sessions=warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    match cli.into_command() {
+    match command {
         Command::Serve(config) => serve(config).await,
         Command::Check(args) => check(&args).await,
         Command::Grade(args) => grade(&args).await,

@@ -99,7 +99,7 @@ fn Comparison(comparison: ShopComparison) -> impl IntoView {
     };
     let pages = comparison.monolith.pages;
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Order pages built each way">
             <table class="data-table gw-replicas">
                 <caption>{format!("{pages} order pages built each way")}</caption>
                 <thead><tr>

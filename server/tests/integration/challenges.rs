@@ -147,6 +147,13 @@ fn probes(product: i64) -> Vec<Probe> {
             "/labs/ratelimit/api/items",
             LAB_API_KEY,
         ),
+        // The gateway lab's front door requiring a key, asked without one.
+        Probe::lab(
+            Method::GET,
+            "/labs/gateway/catalog/items/{id}",
+            "/labs/gateway/catalog/items/1",
+            LAB_API_KEY,
+        ),
         // The HTTP lab's 401 on request.
         Probe::lab(
             Method::GET,
@@ -190,7 +197,8 @@ async fn post(
     response.json().await.unwrap_or(Value::Null)
 }
 
-/// A guest whose rate limiter counts per API key, whose auth lab shop has
+/// A guest whose rate limiter counts per API key and whose gateway wants
+/// one, whose auth lab shop has
 /// one product (its id), and who is signed out of that shop again.
 async fn prepared_guest(server: &TestServer) -> (reqwest::Client, i64) {
     let guest = server.browser();
@@ -201,6 +209,13 @@ async fn prepared_guest(server: &TestServer) -> (reqwest::Client, i64) {
         .await
         .unwrap();
     assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap());
+    let keyed = guest
+        .put(server.url("/labs/gateway/settings"))
+        .json(&json!({"require_api_key": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyed.status(), 200, "{}", keyed.text().await.unwrap());
     let sam = json!({"username": "sam", "password": "pw", "role": "seller"});
     post(server, &guest, "/labs/auth/users", sam, 201).await;
     let sam = json!({"username": "sam", "password": "pw"});

@@ -97,6 +97,7 @@ async fn a_failing_or_slow_service_fails_the_bff_page_naming_it_and_not_the_mono
     let failed = page(&server, &student, "bff", 2).await;
     assert_eq!(failed.status(), 502);
     assert_eq!(calls(&failed), 3, "the first catalog call fails the page");
+    assert_eq!(failed.headers()["x-failed-service"], "catalog");
     let message = failed.json::<Value>().await.unwrap()["message"].clone();
     assert!(
         message

@@ -38,12 +38,15 @@ async fn every_request_widget_in_our_lessons_gets_a_real_answer() {
                     response.headers().contains_key("traceresponse"),
                     "{what}: not traced"
                 );
-                // A replica's failure relayed by the gateway lab (a fault
-                // the lesson switched on) names the replica; it is the
-                // lesson's point, like a lab's own problem (an export not
-                // started yet, the fault switch a lesson turned on), not a
-                // missing route or a server failure.
-                let relayed = response.headers().contains_key("x-replica");
+                // A replica's failure relayed by the gateway lab, or a
+                // service's failing a BFF page (a fault the lesson switched
+                // on), names the replica or the service; it is the lesson's
+                // point, like a lab's own problem (an export not started
+                // yet, the fault switch a lesson turned on), not a missing
+                // route or a server failure.
+                let relayed = ["x-replica", "x-failed-service"]
+                    .iter()
+                    .any(|name| response.headers().contains_key(*name));
                 let problem_type = problem_type(response).await;
                 let lab_problem = problem_type.as_deref().is_some_and(|t| t != "about:blank");
                 assert!(

@@ -149,12 +149,16 @@ pub(super) async fn bff_page(
 ) -> (PageOutcome, Result<OrderPage, PageFailed>) {
     let started = Instant::now();
     let progress = Mutex::new(Progress::default());
+    let caller = Caller {
+        shop,
+        settings,
+        seed,
+        page,
+        inspector,
+        progress: &progress,
+    };
     let deadline = Duration::from_millis(PAGE_DEADLINE_MS);
-    let built = tokio::time::timeout(
-        deadline,
-        build(shop, settings, seed, page, customer, inspector, &progress),
-    )
-    .await;
+    let built = tokio::time::timeout(deadline, build(&caller, customer)).await;
     let progress = progress.into_inner().unwrap_or_else(|e| e.into_inner());
     let result = built.unwrap_or_else(|_| {
         let service = progress.waiting_on.unwrap_or(Service::Users);
@@ -188,23 +192,9 @@ struct Progress {
     waiting_on: Option<Service>,
 }
 
-async fn build(
-    shop: &Shop,
-    settings: &ShopSettings,
-    seed: u32,
-    page: u64,
-    customer: u32,
-    inspector: &Inspector,
-    progress: &Mutex<Progress>,
-) -> Result<OrderPage, PageFailed> {
-    let caller = Caller {
-        shop,
-        settings,
-        seed,
-        page,
-        inspector,
-        progress,
-    };
+/// The page from the services, call by call as the plan says.
+async fn build(caller: &Caller<'_>, customer: u32) -> Result<OrderPage, PageFailed> {
+    let settings = caller.settings;
     let mut who: Option<Customer> = None;
     let mut orders: Option<Vec<StoredOrder>> = None;
     for stage in plan::first_stages(settings, customer) {

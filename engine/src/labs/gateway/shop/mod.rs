@@ -40,6 +40,8 @@ use services::Services;
 const MAX_COMPARES: usize = 8;
 /// The answer header counting the queries or calls behind a page.
 const CALLS_HEADER: &str = "x-calls";
+/// The answer header naming the service whose call failed a BFF page.
+const FAILED_SERVICE_HEADER: &str = "x-failed-service";
 
 /// The monolith's database and the three services, started on first use
 /// and shared by every student (their faults travel with each call).
@@ -132,8 +134,10 @@ pub(super) async fn monolith(
         (status = 200, description = "The page", body = model::labs::gateway::OrderPage,
             headers(("X-Calls" = u32, description = "Service calls made for it"))),
         (status = 404, description = "No such customer", body = model::ErrorBody),
-        (status = 502, description = "A service answered with an error or broke the connection: the page fails with it", body = model::ErrorBody),
-        (status = 504, description = "A service did not answer within the call timeout, or the page took longer than 3 s", body = model::ErrorBody),
+        (status = 502, description = "A service answered with an error or broke the connection: the page fails with it", body = model::ErrorBody,
+            headers(("X-Failed-Service" = String, description = "The service whose call failed the page: users, orders or catalog"))),
+        (status = 504, description = "A service did not answer within the call timeout, or the page took longer than 3 s", body = model::ErrorBody,
+            headers(("X-Failed-Service" = String, description = "The service the page was waiting for"))),
     ))]
 pub(super) async fn bff(
     LabState(gateway): LabState<GatewayLab>,
@@ -150,9 +154,12 @@ pub(super) async fn bff(
         Ok(page) => page_response(page),
         Err(failed) => {
             let mut response = error_response(failed.status, failed.message);
-            response
-                .headers_mut()
-                .insert(CALLS_HEADER, HeaderValue::from(outcome.calls));
+            let headers = response.headers_mut();
+            headers.insert(CALLS_HEADER, HeaderValue::from(outcome.calls));
+            headers.insert(
+                FAILED_SERVICE_HEADER,
+                HeaderValue::from_static(failed.service.name()),
+            );
             response
         }
     })
