@@ -6,7 +6,9 @@
 use leptos::prelude::*;
 
 use super::settings_draft::{check_field, number_field, Bounds, SettingsDraft};
-use crate::model::labs::gateway::{GatewaySettings, OrderPage, Service, ShopComparison, ShopRun};
+use crate::model::labs::gateway::{
+    GatewaySettings, Service, ShopComparison, ShopOrderPage, ShopRun,
+};
 
 /// One build of a page, as the console shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,13 +17,13 @@ struct Built {
     way: &'static str,
     status: u16,
     /// The page, when it was built.
-    page: Option<OrderPage>,
+    page: Option<ShopOrderPage>,
     /// Why not, otherwise.
     problem: String,
 }
 
 /// A page in one sentence.
-fn page_summary(page: &OrderPage) -> String {
+fn page_summary(page: &ShopOrderPage) -> String {
     let lines: usize = page.orders.iter().map(|o| o.lines.len()).sum();
     let cents: u32 = page.orders.iter().map(|o| o.total_cents).sum();
     format!(

@@ -506,7 +506,7 @@ impl ShopSettings {
 /// A customer, as the order page shows them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Customer {
+pub struct OrderPageCustomer {
     /// Their number, 1 to 50.
     pub id: u32,
     /// Their name.
@@ -518,7 +518,7 @@ pub struct Customer {
 /// One line of an order on the page: the item as the catalog has it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PageLine {
+pub struct OrderPageLine {
     /// The item's number.
     pub item_id: u32,
     /// Its name, from the catalog.
@@ -532,13 +532,13 @@ pub struct PageLine {
 /// One order on the page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PageOrder {
+pub struct OrderPageOrder {
     /// The order's number.
     pub id: u32,
     /// When it was placed (a date).
     pub placed_on: String,
     /// Its lines, in order.
-    pub lines: Vec<PageLine>,
+    pub lines: Vec<OrderPageLine>,
     /// What it cost, in cents.
     pub total_cents: u32,
 }
@@ -547,13 +547,13 @@ pub struct PageOrder {
 /// line's item named and priced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct OrderPage {
+pub struct ShopOrderPage {
     /// `monolith` (one query) or `bff` (calls to three services).
     pub built_by: String,
     /// Who the page is for.
-    pub customer: Customer,
+    pub customer: OrderPageCustomer,
     /// Their orders, oldest first.
-    pub orders: Vec<PageOrder>,
+    pub orders: Vec<OrderPageOrder>,
     /// Database queries (monolith) or service calls (BFF) made for it.
     pub calls: u32,
     /// How long building it took, in ms.

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use futures_util::future::try_join_all;
-use model::labs::gateway::{Customer, OrderPage, PageLine, PageOrder, Service, ShopSettings};
+use model::labs::gateway::{
+    OrderPageCustomer, OrderPageLine, OrderPageOrder, Service, ShopOrderPage, ShopSettings,
+};
 use serde::Serialize;
 
 use super::data::StoredOrder;
@@ -95,7 +97,7 @@ pub(super) async fn monolith_page(
     shop: &Shop,
     customer: u32,
     inspector: &Inspector,
-) -> Result<OrderPage, sqlx::Error> {
+) -> Result<ShopOrderPage, sqlx::Error> {
     let started = Instant::now();
     type Row = (u32, String, String, u32, String, u32, String, u32, u32);
     let rows: Vec<Row> = sqlx::query_as(PAGE_SQL)
@@ -107,7 +109,7 @@ pub(super) async fn monolith_page(
         rows: rows.len(),
         us: started.elapsed().as_micros() as u64,
     });
-    let mut page = OrderPage {
+    let mut page = ShopOrderPage {
         built_by: "monolith".into(),
         customer: super::data::customer(customer),
         orders: Vec::new(),
@@ -117,7 +119,7 @@ pub(super) async fn monolith_page(
     for (_, name, email, order, placed_on, item_id, item_name, price_cents, quantity) in rows {
         page.customer.name = name;
         page.customer.email = email;
-        let line = PageLine {
+        let line = OrderPageLine {
             item_id,
             name: item_name,
             price_cents,
@@ -125,7 +127,7 @@ pub(super) async fn monolith_page(
         };
         match page.orders.last_mut() {
             Some(last) if last.id == order => last.lines.push(line),
-            _ => page.orders.push(PageOrder {
+            _ => page.orders.push(OrderPageOrder {
                 id: order,
                 placed_on,
                 lines: vec![line],
@@ -146,7 +148,7 @@ pub(super) async fn bff_page(
     page: u64,
     customer: u32,
     inspector: &Inspector,
-) -> (PageOutcome, Result<OrderPage, PageFailed>) {
+) -> (PageOutcome, Result<ShopOrderPage, PageFailed>) {
     let started = Instant::now();
     let progress = Mutex::new(Progress::default());
     let caller = Caller {
@@ -193,9 +195,9 @@ struct Progress {
 }
 
 /// The page from the services, call by call as the plan says.
-async fn build(caller: &Caller<'_>, customer: u32) -> Result<OrderPage, PageFailed> {
+async fn build(caller: &Caller<'_>, customer: u32) -> Result<ShopOrderPage, PageFailed> {
     let settings = caller.settings;
-    let mut who: Option<Customer> = None;
+    let mut who: Option<OrderPageCustomer> = None;
     let mut orders: Option<Vec<StoredOrder>> = None;
     for stage in plan::first_stages(settings, customer) {
         for (call, body) in caller.stage(&stage).await? {
@@ -222,7 +224,7 @@ async fn build(caller: &Caller<'_>, customer: u32) -> Result<OrderPage, PageFail
     }
     let orders = orders
         .into_iter()
-        .map(|order| PageOrder {
+        .map(|order| OrderPageOrder {
             id: order.id,
             placed_on: order.placed_on,
             lines: order
@@ -230,7 +232,7 @@ async fn build(caller: &Caller<'_>, customer: u32) -> Result<OrderPage, PageFail
                 .into_iter()
                 .map(|(item_id, quantity)| {
                     let entry = items.get(&item_id);
-                    PageLine {
+                    OrderPageLine {
                         item_id,
                         name: entry.map_or_else(String::new, |e| e.name.clone()),
                         price_cents: entry.map_or(0, |e| e.price_cents),
@@ -241,7 +243,7 @@ async fn build(caller: &Caller<'_>, customer: u32) -> Result<OrderPage, PageFail
             total_cents: 0,
         })
         .collect();
-    Ok(OrderPage {
+    Ok(ShopOrderPage {
         built_by: "bff".into(),
         customer: who,
         orders,
@@ -380,7 +382,7 @@ impl Caller<'_> {
 }
 
 /// Totals and the time taken.
-fn finish(page: &mut OrderPage, started: Instant) {
+fn finish(page: &mut ShopOrderPage, started: Instant) {
     for order in &mut page.orders {
         order.total_cents = order.lines.iter().map(|l| l.price_cents * l.quantity).sum();
     }

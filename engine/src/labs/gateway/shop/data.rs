@@ -4,7 +4,7 @@
 //! one database; each service keeps only its own part in a database of its
 //! own, as services do.
 
-use model::labs::gateway::Customer;
+use model::labs::gateway::OrderPageCustomer;
 use std::str::FromStr;
 use std::sync::Mutex;
 
@@ -22,10 +22,10 @@ const FIRST_NAMES: [&str; 10] = [
 const LAST_NAMES: [&str; 5] = ["Okafor", "Lindqvist", "Moreau", "Tanaka", "Kowalski"];
 
 /// Customer `id`.
-pub(crate) fn customer(id: u32) -> Customer {
+pub(crate) fn customer(id: u32) -> OrderPageCustomer {
     let first = FIRST_NAMES[(id as usize - 1) % FIRST_NAMES.len()];
     let last = LAST_NAMES[(id as usize - 1) / FIRST_NAMES.len() % LAST_NAMES.len()];
-    Customer {
+    OrderPageCustomer {
         id,
         name: format!("{first} {last}"),
         email: format!(

@@ -94,7 +94,7 @@ fn check_customer(id: u32) -> Result<(), ApiError> {
     }
 }
 
-fn page_response(page: model::labs::gateway::OrderPage) -> Response {
+fn page_response(page: model::labs::gateway::ShopOrderPage) -> Response {
     let calls = page.calls;
     let mut response = Json(page).into_response();
     response
@@ -109,7 +109,7 @@ fn page_response(page: model::labs::gateway::OrderPage) -> Response {
     description = "One handler and one SQL query joining customers, orders, order lines and items, in the process's own database: no network between the parts. The trace shows the query.",
     params(("id" = u32, Path, description = "The customer, 1 to 50")),
     responses(
-        (status = 200, description = "The page", body = model::labs::gateway::OrderPage,
+        (status = 200, description = "The page", body = model::labs::gateway::ShopOrderPage,
             headers(("X-Calls" = u32, description = "Queries made for it: 1"))),
         (status = 404, description = "No such customer", body = model::ErrorBody),
     ))]
@@ -131,7 +131,7 @@ pub(super) async fn monolith(
     description = "The BFF asks the users service who the customer is and the orders service for their orders, then the catalog service for each line's item, over HTTP to real servers on the loopback interface, as your settings' `shop` says: one call after another or at once (`parallel`), the catalog once per line or once for all (`batch_catalog`), each call given `call_timeout_ms`, the whole page 3 s. Your `shop` faults are injected into each call (each load rolls the error dice afresh; `POST /labs/gateway/shop/compare` rolls them from your seed). If any call fails, the page fails, naming the service. The trace shows every call.",
     params(("id" = u32, Path, description = "The customer, 1 to 50")),
     responses(
-        (status = 200, description = "The page", body = model::labs::gateway::OrderPage,
+        (status = 200, description = "The page", body = model::labs::gateway::ShopOrderPage,
             headers(("X-Calls" = u32, description = "Service calls made for it"))),
         (status = 404, description = "No such customer", body = model::ErrorBody),
         (status = 502, description = "A service answered with an error or broke the connection: the page fails with it", body = model::ErrorBody,

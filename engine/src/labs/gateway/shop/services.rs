@@ -152,7 +152,7 @@ async fn customer(State(backing): State<Arc<Backing>>, Path(id): Path<u32>) -> R
             .await;
     match row {
         Ok(Some((id, name, email))) => {
-            Json(model::labs::gateway::Customer { id, name, email }).into_response()
+            Json(model::labs::gateway::OrderPageCustomer { id, name, email }).into_response()
         }
         Ok(None) => (StatusCode::NOT_FOUND, "no such customer").into_response(),
         Err(e) => database_error(e),
