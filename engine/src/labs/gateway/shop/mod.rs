@@ -84,14 +84,14 @@ impl super::Gateway {
     }
 }
 
-fn check_customer(id: u32) -> Result<(), ApiError> {
-    if (1..=CUSTOMERS).contains(&id) {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound(format!(
+/// The shop, for a page of customer `id` (`404` when there is none).
+async fn shop_for_customer(gateway: &super::Gateway, id: u32) -> Result<Arc<Shop>, ApiError> {
+    if !(1..=CUSTOMERS).contains(&id) {
+        return Err(ApiError::NotFound(format!(
             "The shop has customers 1 to {CUSTOMERS}; there is no customer {id}."
-        )))
+        )));
     }
+    gateway.shop().await
 }
 
 fn page_response(page: model::labs::gateway::ShopOrderPage) -> Response {
@@ -119,8 +119,7 @@ pub(super) async fn monolith(
     inspector: Inspector,
     Path(id): Path<u32>,
 ) -> Result<Response, ApiError> {
-    check_customer(id)?;
-    let shop = gateway.shop().await?;
+    let shop = shop_for_customer(&gateway, id).await?;
     let page = bff::monolith_page(&shop, id, &inspector).await?;
     Ok(page_response(page))
 }
@@ -145,8 +144,7 @@ pub(super) async fn bff(
     inspector: Inspector,
     Path(id): Path<u32>,
 ) -> Result<Response, ApiError> {
-    check_customer(id)?;
-    let shop = gateway.shop().await?;
+    let shop = shop_for_customer(&gateway, id).await?;
     let page = rand::random::<u64>();
     let (outcome, built) =
         bff::bff_page(&shop, &settings.shop, settings.seed, page, id, &inspector).await;
