@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The gateway lab measured on a release build:
-# 1. the gateway's own cost per request: oha through the gateway
+# 1. the gateway's own cost per request: wrk through the gateway
 #    (`/labs/gateway/catalog/items/1`, one student's cookie, replicas
-#    answering at once) against oha calling one of those replicas
+#    answering at once) against wrk calling one of those replicas
 #    directly, and `/healthz` as the workbench's cheapest route;
 # 2. the brownout (200 requests/s for 60 s, replica 1 slow in its tail and
 #    replica 2 failing 30 % from second 20) under three gateway settings,
@@ -12,22 +12,22 @@
 # 3. the shop's order page: the monolith's one query against the BFF's
 #    calls, naive and batched.
 #
-# Usage: scripts/bench-gateway.sh [overhead|shop|brownout|all, default all] [requests per oha run, default 20000]
-# Needs: cargo build --release -p server; oha (cargo install oha --locked).
+# Usage: scripts/bench-gateway.sh [overhead|shop|brownout|all, default all] [seconds per wrk run, default 10]
+# Needs: cargo build --release -p server; wrk (Debian `wrk`; installed when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 part="${1:-all}"
-requests="${2:-20000}"
+duration="${2:-10}"
 bin="$CARGO_TARGET_DIR/release/workbench"
 [ -x "$bin" ] || { echo "build first: cargo build --release -p server" >&2; exit 1; }
-command -v oha >/dev/null || cargo install oha --locked
+command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
 
 work=$(mktemp -d)
 cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-# A known replica token, so oha can call a replica directly for the baseline.
+# A known replica token, so wrk can call a replica directly for the baseline.
 token=bench-token-$(date +%s)-0123456789
 REDIS_URL="" WORKBENCH_GATEWAY_TOKEN="$token" "$bin" serve --addr 127.0.0.1:3106 --data-dir "$work/data" 2>"$work/server.log" &
 pid=$!
@@ -39,13 +39,22 @@ curl -sf -b "$jar" -c "$jar" "$host/labs/gateway/replicas" >/dev/null
 cookie=$(awk '/workbench_session/ { print "workbench_session=" $7 }' "$jar")
 put() { curl -sf -b "$jar" -X PUT -H 'content-type: application/json' -d "$1" "$host/labs/gateway/settings" >/dev/null; }
 
-# oha's JSON report -> "requests/s p50 p99" (ms).
+# wrk's report -> "requests/s p50 p99 non-2xx" (latencies in ms).
 summary() {
-  python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-s, l = r["summary"], r["latencyPercentiles"]
-print(f"{s[\"requestsPerSec\"]:.0f} {l[\"p50\"] * 1000:.2f} {l[\"p99\"] * 1000:.2f}")'
+  awk '/^Requests\/sec:/ { rps = $2 }
+    /Non-2xx or 3xx responses:/ { bad = $NF }
+    $1 == "50%" || $1 == "99%" { v = $2
+      if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 }
+      else if (v ~ /ms$/) { sub(/ms$/, "", v) }
+      else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
+      p[$1] = v }
+    END { printf "%.0f %.2f %.2f %d\n", rps, p["50%"], p["99%"], bad }'
+}
+
+# One wrk run: url, then extra wrk arguments.
+measure() {
+  local url=$1; shift
+  wrk -t1 -c8 -d"${duration}s" --latency "$@" "$url" | summary
 }
 
 overhead() {
@@ -54,12 +63,12 @@ overhead() {
   put '{"replica": [{"service_ms": 0, "capacity": 64}, {"service_ms": 0, "capacity": 64}, {"service_ms": 0, "capacity": 64}]}'
   local port
   port=$(curl -sf -b "$jar" "$host/labs/gateway/replicas" | python3 -c 'import json,sys; print(json.load(sys.stdin)["replicas"][0]["port"])')
-  echo "| route | requests/s | p50 ms | p99 ms | vs /healthz |"
-  echo "|---|---|---|---|---|"
+  echo "| route | requests/s | p50 ms | p99 ms | not 2xx | vs /healthz |"
+  echo "|---|---|---|---|---|---|"
   local base=""
   for target in "healthz|$host/healthz" "direct|http://127.0.0.1:$port/items/1" "gateway|$host/labs/gateway/catalog/items/1"; do
     name=${target%%|*}; url=${target#*|}
-    read -r rps p50 p99 < <(oha -n "$requests" -c 8 --no-tui --output-format json -H "Cookie: $cookie" -H "x-workbench-gateway: $token" "$url" | summary)
+    read -r rps p50 p99 bad < <(measure "$url" -H "Cookie: $cookie" -H "x-workbench-gateway: $token")
     [ -z "$base" ] && base=$rps
     ratio=$(python3 -c "print(f'{$rps / $base:.2f}')")
     case $name in
@@ -67,10 +76,10 @@ overhead() {
       direct) label='a replica called directly (`/items/1` with the gateway token: the same item as JSON)' ;;
       gateway) label='through the gateway (`/labs/gateway/catalog/items/1`: session, settings, choice, loopback TCP hop, relay)' ;;
     esac
-    echo "| $label | $rps | $p50 | $p99 | $ratio |"
+    echo "| $label | $rps | $p50 | $p99 | $bad | $ratio |"
   done
   echo
-  echo "oha -n $requests -c 8, release build, $(nproc) cores shared by oha, the server and the replicas, $(date -u +%Y-%m-%d)."
+  echo "wrk -t1 -c8 -d${duration}s --latency, release build, $(nproc) cores shared by wrk, the server and the replicas, $(date -u +%Y-%m-%d)."
 }
 
 brownout() {
@@ -103,8 +112,8 @@ shop() {
   # The order page of customer 1 (4 orders, 12 lines), healthy services:
   # one query, against the BFF's 14 calls one after another, and its 3
   # calls when it asks at once and in bulk.
-  echo "| order page | calls | requests/s | p50 ms | p99 ms | requests/s vs monolith |"
-  echo "|---|---|---|---|---|---|"
+  echo "| order page | calls | requests/s | p50 ms | p99 ms | not 2xx | requests/s vs monolith |"
+  echo "|---|---|---|---|---|---|---|"
   local base=""
   for target in \
     'monolith, one SQL join|1|{}|monolith' \
@@ -112,13 +121,13 @@ shop() {
     'BFF, users and orders at once, catalog in one batch|3|{"shop": {"parallel": true, "batch_catalog": true}}|bff'; do
     IFS='|' read -r name calls settings way <<<"$target"
     put "$settings"
-    read -r rps p50 p99 < <(oha -n "$((requests / 4))" -c 8 --no-tui --output-format json -H "Cookie: $cookie" "$host/labs/gateway/shop/$way/customers/1/orders" | summary)
+    read -r rps p50 p99 bad < <(measure "$host/labs/gateway/shop/$way/customers/1/orders" -H "Cookie: $cookie")
     [ -z "$base" ] && base=$rps
     ratio=$(python3 -c "print(f'{$rps / $base:.2f}')")
-    echo "| $name | $calls | $rps | $p50 | $p99 | $ratio |"
+    echo "| $name | $calls | $rps | $p50 | $p99 | $bad | $ratio |"
   done
   echo
-  echo "oha -n $((requests / 4)) -c 8, release build, $(nproc) cores shared by oha, the server and the services, $(date -u +%Y-%m-%d)."
+  echo "wrk -t1 -c8 -d${duration}s --latency, release build, $(nproc) cores shared by wrk, the server and the services, $(date -u +%Y-%m-%d)."
 }
 
 case $part in
@@ -126,5 +135,5 @@ case $part in
   brownout) brownout ;;
   shop) shop ;;
   all) overhead; echo; shop; echo; brownout ;;
-  *) echo "usage: $0 [overhead|shop|brownout|all] [requests]" >&2; exit 2 ;;
+  *) echo "usage: $0 [overhead|shop|brownout|all] [seconds]" >&2; exit 2 ;;
 esac

@@ -272,7 +272,11 @@ async fn item(State(work): State<Arc<Work>>, headers: HeaderMap, Path(id): Path<
         )
             .into_response();
     }
-    tokio::time::sleep(Duration::from_micros(served.work_us)).await;
+    // Tokio's timer ticks in whole milliseconds: even a zero sleep waits for
+    // the next tick, which would give a replica set to no service time one.
+    if served.work_us > 0 {
+        tokio::time::sleep(Duration::from_micros(served.work_us)).await;
+    }
     Json(CatalogItem {
         id,
         name: format!("Item {id}"),
