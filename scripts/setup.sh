@@ -52,3 +52,12 @@ if ! tools/venv/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_
   python3 -m venv tools/venv
   tools/venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
+
+# The metrics test reads /metrics with Prometheus's own text-format parser
+# (prometheus_client, PyPI), in the same virtualenv.
+PROMETHEUS_CLIENT_VERSION=0.26.0
+if [ "$(tools/venv/bin/python -c "from importlib.metadata import version; print(version('prometheus_client'))" 2>/dev/null)" != "$PROMETHEUS_CLIENT_VERSION" ]; then
+  say "installing prometheus_client $PROMETHEUS_CLIENT_VERSION (into tools/venv)"
+  [ -x tools/venv/bin/pip ] || python3 -m venv tools/venv
+  tools/venv/bin/pip install --quiet --disable-pip-version-check "prometheus_client==$PROMETHEUS_CLIENT_VERSION"
+fi

@@ -197,6 +197,10 @@ pub enum Challenge {
     /// An instructor token was sent and refused: the same, with
     /// `error="invalid_token"`.
     ApiTokenRefused,
+    /// The operator's metrics token: `Bearer realm="workbench-metrics"`.
+    Metrics,
+    /// A metrics token was sent and refused: the same, with `error="invalid_token"`.
+    MetricsRefused,
 }
 
 impl Challenge {
@@ -211,6 +215,10 @@ impl Challenge {
             }
             Self::ApiToken => "Bearer realm=\"workbench\"",
             Self::ApiTokenRefused => "Bearer realm=\"workbench\", error=\"invalid_token\"",
+            Self::Metrics => "Bearer realm=\"workbench-metrics\"",
+            Self::MetricsRefused => {
+                "Bearer realm=\"workbench-metrics\", error=\"invalid_token\""
+            }
         })
     }
 }

@@ -53,6 +53,15 @@ impl Default for GateLimits {
     }
 }
 
+/// What a gate holds now, for the server's metrics.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GateLoad {
+    /// Jobs running or waiting, all students together.
+    pub jobs: usize,
+    /// Students whose job waits for a slot.
+    pub waiting: usize,
+}
+
 /// The gate. Cheap to share behind an `Arc`.
 pub struct FairGate {
     limits: GateLimits,
@@ -169,6 +178,15 @@ impl FairGate {
         }
         line.jobs += 1;
         Ok(line.turn.clone())
+    }
+
+    /// What the gate holds now.
+    pub fn load(&self) -> GateLoad {
+        let students = self.students.lock().unwrap_or_else(|e| e.into_inner());
+        GateLoad {
+            jobs: students.lines.values().map(|line| line.jobs).sum(),
+            waiting: students.waiting,
+        }
     }
 
     /// Refuses a student whose debt is over the budget, saying when it will

@@ -29,6 +29,7 @@
 //!   (sessions, accounts, lab settings), kept exact by their writers;
 //!   [`marks`], a student's deadlines, lessons read and exercise results
 //!   for their pages; [`changes`], how another process's writes empty them.
+//! - [`metrics`]: the server's own metrics for its operators (`/metrics`).
 //! - [`connection`]: which TCP connection a request came on, and its
 //!   number on it, for the traces.
 //! - [`clock`], [`error`], [`forms`], [`redis_link`]: shared plumbing.
@@ -53,6 +54,7 @@ pub mod labs;
 pub mod limiter;
 pub mod marks;
 pub(crate) mod markup;
+pub mod metrics;
 pub mod progress;
 pub mod read_cache;
 pub mod redis_link;

@@ -57,6 +57,8 @@ pub struct EngineParts {
     pub marks: Arc<crate::marks::MarksCache>,
     /// Where other processes' changes to cached rows are heard of.
     pub changes: Arc<crate::changes::PlatformChanges>,
+    /// What the server counts for its operators, and who may read it.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl axum::extract::FromRef<Engine> for Identities {

@@ -321,6 +321,27 @@ pub struct ServeConfig {
     /// The port the second site was bound to, once it is (see [`OtherOrigin`]).
     #[arg(skip)]
     pub other_origin_port: Option<u16>,
+    /// Serve `GET /metrics` (Prometheus text format) to scrapes that send
+    /// this token as `Authorization: Bearer <token>`; at least 16
+    /// characters. Without it, `/metrics` answers 404.
+    #[arg(long, env = "WORKBENCH_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// How log lines are written to standard error: `text` for people, or
+    /// `json`, one object a line with the request's `trace_id`, for a log
+    /// collector. `RUST_LOG` chooses which lines (e.g.
+    /// `info,tower_http=debug` adds one a request).
+    #[arg(long, env = "WORKBENCH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// A line of text for people.
+    #[default]
+    Text,
+    /// One JSON object a line, with the fields of the request's span.
+    Json,
 }
 
 /// Where the demos' second site listens (`--other-origin`).

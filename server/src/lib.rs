@@ -86,6 +86,9 @@ pub enum StartError {
     /// The course folder could not be watched.
     #[error("cannot watch the course folder: {0}")]
     Watch(#[from] crate::content::WatchError),
+    /// The metrics token is unusable.
+    #[error("--metrics-token: {0}")]
+    Metrics(#[from] engine::metrics::TokenTooShort),
 }
 
 /// Loads the course, opens the database and assembles the state for [`run`].
@@ -111,6 +114,9 @@ pub async fn build_state_with_clock(
     let course = tokio::task::spawn_blocking(move || LiveCourse::load(&course_dir, vocabulary()))
         .await
         .expect("loading the course does not panic")?;
+    let metrics = Arc::new(engine::metrics::Metrics::new(
+        config.metrics_token.as_deref(),
+    )?);
     let pool = db::connect(&config.database_url()).await?;
     SqliteStore::new(pool.clone()).migrate().await?;
     if config.dev {
@@ -197,6 +203,7 @@ pub async fn build_state_with_clock(
         clock,
         marks,
         changes,
+        metrics,
     });
     Ok(AppState::new(Web {
         engine,

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::cli::user::{add_user, UserAdded};
-use server::config::{Cli, Command, CourseArgs, GradeArgs, RegradeArgs, ServeConfig, UserCommand};
+use server::config::{
+    Cli, Command, CourseArgs, GradeArgs, LogFormat, RegradeArgs, ServeConfig, UserCommand,
+};
 use server::content::load_course;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -55,13 +57,26 @@ async fn run() -> ExitCode {
         Command::Serve(_) => "info,sqlx=warn,tower_sessions=warn",
         _ => "info,sqlx=error,tower_sessions=warn",
     };
-    tracing_subscriber::fmt()
+    let log_format = match &command {
+        Command::Serve(config) => config.log_format,
+        _ => LogFormat::Text,
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // The request's fields (its trace id) on the line itself, where a
+        // collector indexes them, not in a list of spans.
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     match command {
         Command::Serve(config) => serve(config).await,
         Command::Check(args) => check(&args).await,

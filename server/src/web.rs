@@ -139,17 +139,27 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
     // pay for the page cache's lookups or the reader's page data.
     let routes = domain
         .layer(axum::middleware::from_fn(csp::content_security_policy))
-        .merge(pages);
+        .merge(pages)
+        // Where the router matched, so requests are counted by route template.
+        .route_layer(axum::middleware::from_fn(engine::metrics::note_route));
 
     // What every request passes through, outermost first. One stack around
     // the whole router rather than `Router::layer`, which boxes every route
     // once per layer and clones the nested boxes on every request.
     let every_request = tower::ServiceBuilder::new()
+        // Outside the panic catcher, so a panic is counted as the 500 it becomes.
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            engine::metrics::count_requests,
+        ))
         .layer(CatchPanicLayer::custom(|_| panic_response()))
         .layer(axum::middleware::map_request(
             engine::connection::number_requests,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::map_request(
+            engine::inspector::assign_trace_id,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
@@ -172,6 +182,21 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
         ))
         .service(routes);
     Router::new().fallback_service(every_request)
+}
+
+/// Every request's span: the log lines written while answering it carry
+/// its trace id (the one a lab request's trace and `traceresponse` show).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let trace_id = request
+        .extensions()
+        .get::<engine::inspector::RequestTraceId>()
+        .map(|id| id.0);
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        trace_id = trace_id.map(tracing::field::display),
+    )
 }
 
 /// The served course, as the pages read it.

@@ -83,6 +83,20 @@ impl LabEvent for ResponseSent<'_> {
     }
 }
 
+/// The trace id a request is known by: in the server's log lines, and for
+/// a lab request in the student's trace and its `traceresponse`, so an
+/// operator's log and a student's trace name the same request alike.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestTraceId(pub TraceId);
+
+/// Gives every request its [`RequestTraceId`], as it arrives.
+pub async fn assign_trace_id(mut request: Request) -> Request {
+    request
+        .extensions_mut()
+        .insert(RequestTraceId(TraceId::random()));
+    request
+}
+
 /// Middleware for `/labs/...`: records the request into the inspector.
 pub async fn record_lab_trace(
     State(state): State<Recorder>,
@@ -93,7 +107,10 @@ pub async fn record_lab_trace(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
-    let trace_id = TraceId::random();
+    let trace_id = request
+        .extensions()
+        .get::<RequestTraceId>()
+        .map_or_else(TraceId::random, |id| id.0);
     let inspector = Inspector::new(trace_id);
     let method = request.method().clone();
     let path = request

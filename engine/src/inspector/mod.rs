@@ -17,6 +17,8 @@ mod store;
 mod trace;
 
 pub use event::LabEvent;
-pub use layer::{record_lab_trace, Recorder, BODY_LIMIT, TRACE_RESPONSE_HEADER};
+pub use layer::{
+    assign_trace_id, record_lab_trace, Recorder, RequestTraceId, BODY_LIMIT, TRACE_RESPONSE_HEADER,
+};
 pub use store::TraceStore;
 pub use trace::{Inspector, RecordedTrace, Step, TraceId};

@@ -192,6 +192,11 @@ pub trait Lab: Send + Sync + 'static {
     /// for a while (called every few minutes).
     fn forget_idle(_labs: &Labs) {}
 
+    /// Tells the server's operators what the lab holds now (sandboxes,
+    /// queues, connections), as gauges on `/metrics`. Only called once the
+    /// lab has made its state: a scrape never starts a lab.
+    fn gauges(_state: &Self::State, _gauges: &mut LabGauges<'_>) {}
+
     /// Moves what the lab keeps for `guest` to `account`, who that guest
     /// just signed in as. Failing loses the guest's lab state, not the sign-in.
     fn adopt_guest(
@@ -235,6 +240,7 @@ trait Registered: Sync {
     ) -> BoxFuture<'a, Result<(), ApiError>>;
     fn account_signed_in<'a>(&self, labs: &'a Labs, account: &'a StudentId) -> BoxFuture<'a, ()>;
     fn forget_idle(&self, labs: &Labs);
+    fn gauges(&self, labs: &Labs, gauges: &mut Vec<LabGauge>);
     fn adopt_guest<'a>(
         &self,
         labs: &'a Labs,
@@ -303,6 +309,18 @@ impl<L: Lab> Registered for Entry<L> {
         L::forget_idle(labs);
     }
 
+    fn gauges(&self, labs: &Labs, gauges: &mut Vec<LabGauge>) {
+        if let Some(state) = labs.0.labs.existing::<L>() {
+            L::gauges(
+                &state,
+                &mut LabGauges {
+                    lab: L::NAME,
+                    gauges,
+                },
+            );
+        }
+    }
+
     fn adopt_guest<'a>(
         &self,
         labs: &'a Labs,
@@ -320,6 +338,43 @@ pub fn check_kinds() -> Kinds {
     Kinds::built_in()
         .with([Arc::new(LabKind::new(lab_checks)) as Arc<dyn CheckKind>])
         .with(REGISTRY.iter().flat_map(|lab| lab.check_kinds()))
+}
+
+/// Every running lab's gauges ([`Lab::gauges`]), for `/metrics`.
+pub(crate) fn gauges(labs: &Labs) -> Vec<LabGauge> {
+    let mut gauges = Vec::new();
+    for lab in REGISTRY {
+        lab.gauges(labs, &mut gauges);
+    }
+    gauges
+}
+
+/// One thing a lab holds, counted now.
+#[derive(Debug)]
+pub struct LabGauge {
+    /// The metric's name: `workbench_lab_<lab>_<what>`.
+    pub name: String,
+    /// What it counts, for people.
+    pub help: &'static str,
+    /// How many now.
+    pub value: usize,
+}
+
+/// Where a lab puts its gauges.
+pub struct LabGauges<'a> {
+    lab: &'static str,
+    gauges: &'a mut Vec<LabGauge>,
+}
+
+impl LabGauges<'_> {
+    /// One gauge: `what` (snake case, with its unit) now stands at `value`.
+    pub fn gauge(&mut self, what: &str, help: &'static str, value: usize) {
+        self.gauges.push(LabGauge {
+            name: format!("workbench_lab_{}_{what}", self.lab),
+            help,
+            value,
+        });
+    }
 }
 
 /// Every lab's [`Lab::SHOP_TABLES`], for new sandboxes.
@@ -453,6 +508,17 @@ impl LabStates {
             context,
             states: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Lab `L`'s state, if something has made it.
+    pub fn existing<L: Lab>(&self) -> Option<Arc<L::State>> {
+        let states = self.states.lock().expect("lab states are never poisoned");
+        let state = states.get(&TypeId::of::<L>())?.clone();
+        Some(
+            state
+                .downcast::<L::State>()
+                .expect("a lab's state has the lab's state type"),
+        )
     }
 
     /// Lab `L`'s state.

@@ -17,6 +17,7 @@ pub(crate) mod accounts;
 pub mod classes;
 pub(crate) mod exercises;
 pub(crate) mod grading_api;
+pub(crate) mod metrics;
 pub mod search;
 pub(crate) mod traces;
 
@@ -36,6 +37,7 @@ pub fn router(engine: Engine) -> Router {
         .merge(crate::progress::router())
         .merge(crate::gradebook::router())
         .merge(classes::router())
+        .merge(metrics::router())
         .with_state(engine)
         .merge(labs)
 }

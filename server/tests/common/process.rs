@@ -5,6 +5,10 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// Log lines kept per process: enough for a test, bounded for a benchmark.
+const KEPT_LOG_LINES: usize = 10_000;
 
 /// A `workbench` process on a free port with a data folder of its own,
 /// killed when dropped.
@@ -14,6 +18,8 @@ pub(crate) struct Process {
     pub(crate) base: String,
     /// `None` only once [`Process::kill`] took it.
     data: Option<tempfile::TempDir>,
+    /// What it wrote to its standard error since it started listening.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Process {
@@ -27,6 +33,15 @@ impl Process {
     /// As [`Process::start`], on the data folder `data` (one a killed
     /// process left, for a restart).
     pub(crate) fn start_in(data: tempfile::TempDir, services: &[(&str, &str)]) -> Self {
+        Self::start_with(data, services, &[])
+    }
+
+    /// As [`Process::start_in`], with more environment variables (`env`).
+    pub(crate) fn start_with(
+        data: tempfile::TempDir,
+        services: &[(&str, &str)],
+        env: &[(&str, &str)],
+    ) -> Self {
         let services: Vec<String> = services
             .iter()
             .map(|(name, url)| format!("{name}={url}"))
@@ -52,6 +67,7 @@ impl Process {
             .env("REDIS_TIMEOUT_MS", "2000")
             .env("RUST_LOG", "info")
             .env_remove("DATABASE_URL")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -72,12 +88,31 @@ impl Process {
             }
         };
         // Keep reading its log, so a full pipe never blocks it.
-        std::thread::spawn(move || lines.for_each(drop));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let mut kept = kept.lock().expect("never poisoned");
+                if kept.len() < KEPT_LOG_LINES {
+                    kept.push(line);
+                }
+            }
+        });
         Self {
             child,
             base,
             data: Some(data),
+            log,
         }
+    }
+
+    /// What it has written to its standard error since it started listening.
+    #[allow(
+        dead_code,
+        reason = "the benchmarks include this file and read no logs"
+    )]
+    pub(crate) fn log(&self) -> Vec<String> {
+        self.log.lock().expect("never poisoned").clone()
     }
 
     /// Kills the process at once (`SIGKILL`: no shutdown of any kind) and

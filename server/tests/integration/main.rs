@@ -28,6 +28,7 @@ mod lesson_plans;
 mod lesson_widgets;
 mod live_reload;
 mod malformed_requests;
+mod observability;
 mod openapi;
 mod page_cache;
 mod pages;

@@ -91,6 +91,19 @@ impl Lab for GatewayLab {
         labs.get::<Self>().forget_idle();
     }
 
+    fn gauges(gateway: &Gateway, gauges: &mut crate::labs::LabGauges<'_>) {
+        let students = gateway
+            .students
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len();
+        gauges.gauge(
+            "students",
+            "Students whose gateway and replicas are running.",
+            students,
+        );
+    }
+
     fn checks() -> Option<LabChecks> {
         Some(LabChecks {
             lab: Self::NAME,

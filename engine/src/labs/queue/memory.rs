@@ -37,7 +37,24 @@ struct MemoryQueue {
     wake: Arc<Notify>,
 }
 
+/// What the in-process broker holds, all queues together.
+pub(crate) struct Held {
+    pub(crate) ready: usize,
+    pub(crate) unacked: usize,
+    pub(crate) dead: usize,
+}
+
 impl MemoryBroker {
+    /// What every queue holds now.
+    pub(crate) fn held(&self) -> Held {
+        let queues = self.lock();
+        Held {
+            ready: queues.values().map(|queue| queue.ready.len()).sum(),
+            unacked: queues.values().map(|queue| queue.unacked.len()).sum(),
+            dead: queues.values().map(|queue| queue.dead.len()).sum(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<String, MemoryQueue>> {
         self.queues.lock().expect("never poisoned")
     }

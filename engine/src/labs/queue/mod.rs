@@ -85,6 +85,10 @@ impl Lab for QueueLab {
     fn forget_idle(labs: &Labs) {
         labs.get::<Self>().forget_idle();
     }
+
+    fn gauges(queues: &Queues, gauges: &mut crate::labs::LabGauges<'_>) {
+        queues.gauges(gauges);
+    }
 }
 
 const WORKERS: RangeInclusive<u32> = 0..=4;

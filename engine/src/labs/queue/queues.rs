@@ -121,6 +121,28 @@ impl Queues {
         Ok(pool)
     }
 
+    /// Students' worker pools, and the in-process broker's messages.
+    pub(crate) fn gauges(&self, gauges: &mut crate::labs::LabGauges<'_>) {
+        let pools = self.pools.lock().expect("never poisoned").len();
+        gauges.gauge("worker_pools", "Students' worker pools running.", pools);
+        let held = self.memory.held();
+        gauges.gauge(
+            "memory_messages_ready",
+            "Messages waiting in the in-process broker's queues.",
+            held.ready,
+        );
+        gauges.gauge(
+            "memory_messages_unacked",
+            "Messages a worker took from the in-process broker and has not acknowledged.",
+            held.unacked,
+        );
+        gauges.gauge(
+            "memory_messages_dead",
+            "Messages in the in-process broker's dead-letter queues.",
+            held.dead,
+        );
+    }
+
     /// Stops the pools of students who left with nothing waiting.
     pub(crate) fn forget_idle(&self) {
         let now_ms = self.clock.now_ms();

@@ -75,6 +75,10 @@ impl Lab for RealtimeLab {
             .routes(routes!(chat::chat))
     }
 
+    fn gauges(realtime: &Realtime, gauges: &mut crate::labs::LabGauges<'_>) {
+        realtime.rooms.gauges(gauges);
+    }
+
     fn forget_idle(labs: &Labs) {
         let realtime = labs.get::<Self>();
         realtime.feeds.forget_idle(labs.clock.now_ms());

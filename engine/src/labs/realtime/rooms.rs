@@ -139,6 +139,21 @@ impl Rooms {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Rooms and chat connections in this process.
+    pub(crate) fn gauges(&self, gauges: &mut crate::labs::LabGauges<'_>) {
+        let inner = self.lock();
+        gauges.gauge(
+            "chat_rooms",
+            "Chat rooms with someone in them.",
+            inner.rooms.len(),
+        );
+        gauges.gauge(
+            "chat_connections",
+            "Chat connections (WebSocket and server-sent events) open.",
+            inner.connections,
+        );
+    }
+
     /// Seats a connection named `name` in room `code`, creating the room if
     /// need be, and tells the others it came (those on other processes
     /// too, if its `backbone` reaches them). Refused when the student, the

@@ -83,6 +83,10 @@ impl Lab for SqlLab {
         vec![Arc::new(kind::SqlKind)]
     }
 
+    fn gauges(sandboxes: &Sandboxes, gauges: &mut crate::labs::LabGauges<'_>) {
+        sandboxes.gauges(gauges);
+    }
+
     /// The indexes the student created in their sandbox, as `indexes`.
     async fn extend_answer(
         labs: &Labs,

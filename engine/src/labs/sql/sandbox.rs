@@ -127,6 +127,27 @@ impl Sandboxes {
         }
     }
 
+    /// Sandboxes known to this process, and the jobs at the gate.
+    pub(crate) fn gauges(&self, gauges: &mut crate::labs::LabGauges<'_>) {
+        let known = self.locks.lock().expect("never poisoned").len();
+        gauges.gauge(
+            "sandboxes",
+            "Students' SQL sandboxes this process has opened.",
+            known,
+        );
+        let load = self.gate.load();
+        gauges.gauge(
+            "jobs",
+            "SQL sandbox jobs running or waiting for a thread.",
+            load.jobs,
+        );
+        gauges.gauge(
+            "students_waiting",
+            "Students whose SQL job waits for a thread.",
+            load.waiting,
+        );
+    }
+
     /// Why `student`'s sandbox was reset since they last used it, once.
     pub fn take_notice(&self, student: &StudentId) -> Option<String> {
         self.notices
