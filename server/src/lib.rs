@@ -209,6 +209,7 @@ pub async fn build_state_with_clock(
         engine,
         leptos,
         dev: config.dev,
+        request_spans: config.log_format == crate::config::LogFormat::Json,
         stopping,
         pages: Arc::new(page_cache::PageCache::new(course_for_pages)),
     }))

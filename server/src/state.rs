@@ -39,6 +39,9 @@ pub struct Web {
     pub leptos: LeptosOptions,
     /// Dev mode: lessons reload on save.
     pub dev: bool,
+    /// Every request has a span in the log (`--log-format json`), not only
+    /// when `RUST_LOG` asks for tower-http's debug lines.
+    pub request_spans: bool,
     /// Flips to `true` when the server starts shutting down, so long-lived
     /// streams end instead of holding graceful shutdown open forever.
     pub stopping: tokio::sync::watch::Sender<bool>,

@@ -156,10 +156,10 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
         .layer(axum::middleware::map_request(
             engine::connection::number_requests,
         ))
-        .layer(axum::middleware::map_request(
+        .layer(tower::util::MapRequestLayer::new(
             engine::inspector::assign_trace_id,
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span(state.request_spans)))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
@@ -186,17 +186,25 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
 
 /// Every request's span: the log lines written while answering it carry
 /// its trace id (the one a lab request's trace and `traceresponse` show).
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let trace_id = request
-        .extensions()
-        .get::<engine::inspector::RequestTraceId>()
-        .map(|id| id.0);
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = request.uri().path(),
-        trace_id = trace_id.map(tracing::field::display),
-    )
+/// At `INFO` when `always` (JSON logs, for a collector), so every line has
+/// it; otherwise at `DEBUG` as tower-http has it, because an enabled span
+/// costs every request a few microseconds of formatting that a person
+/// reading the log does not need.
+fn request_span(
+    always: bool,
+) -> impl Fn(&axum::http::Request<axum::body::Body>) -> tracing::Span + Clone {
+    move |request| {
+        let trace_id = request
+            .extensions()
+            .get::<engine::inspector::RequestTraceId>()
+            .map(|id| tracing::field::display(id.0));
+        let path = request.uri().path();
+        if always {
+            tracing::info_span!("request", method = %request.method(), path, trace_id)
+        } else {
+            tracing::debug_span!("request", method = %request.method(), path, trace_id)
+        }
+    }
 }
 
 /// The served course, as the pages read it.

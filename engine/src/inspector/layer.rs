@@ -89,8 +89,10 @@ impl LabEvent for ResponseSent<'_> {
 #[derive(Clone, Copy, Debug)]
 pub struct RequestTraceId(pub TraceId);
 
-/// Gives every request its [`RequestTraceId`], as it arrives.
-pub async fn assign_trace_id(mut request: Request) -> Request {
+/// Gives every request its [`RequestTraceId`], as it arrives. A plain
+/// function, for `tower::util::MapRequestLayer`: nothing to await, so no
+/// boxed future per request.
+pub fn assign_trace_id(mut request: Request) -> Request {
     request
         .extensions_mut()
         .insert(RequestTraceId(TraceId::random()));
