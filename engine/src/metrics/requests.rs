@@ -25,7 +25,8 @@ pub(crate) const BOUNDS: [f64; 13] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-/// The route label of a request no route matched (a static file, a 404).
+/// The route label of a request no route matched: the browser assets
+/// (`/pkg/...`, answered by a file server behind the router) and 404s.
 pub const UNMATCHED: &str = "(unmatched)";
 
 /// At most this many routes are told apart; past them the rest share one
