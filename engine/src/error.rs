@@ -223,6 +223,15 @@ impl Challenge {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header, if the request
+/// sent one: what the `Bearer` challenges above ask for.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+}
+
 /// A JSON error response with the status's snake_case name as the code.
 pub fn error_response(status: StatusCode, message: String) -> Response {
     let error = status

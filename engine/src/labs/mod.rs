@@ -511,14 +511,9 @@ impl LabStates {
     }
 
     /// Lab `L`'s state, if something has made it.
-    pub fn existing<L: Lab>(&self) -> Option<Arc<L::State>> {
+    pub(crate) fn existing<L: Lab>(&self) -> Option<Arc<L::State>> {
         let states = self.states.lock().expect("lab states are never poisoned");
-        let state = states.get(&TypeId::of::<L>())?.clone();
-        Some(
-            state
-                .downcast::<L::State>()
-                .expect("a lab's state has the lab's state type"),
-        )
+        states.get(&TypeId::of::<L>()).cloned().map(typed::<L>)
     }
 
     /// Lab `L`'s state.
@@ -528,10 +523,15 @@ impl LabStates {
             .entry(TypeId::of::<L>())
             .or_insert_with(|| Arc::new(L::state(&self.context)))
             .clone();
-        state
-            .downcast::<L::State>()
-            .expect("a lab's state has the lab's state type")
+        typed::<L>(state)
     }
+}
+
+/// A state from [`LabStates`] as lab `L`'s own type.
+fn typed<L: Lab>(state: Arc<dyn Any + Send + Sync>) -> Arc<L::State> {
+    state
+        .downcast::<L::State>()
+        .expect("a lab's state has the lab's state type")
 }
 
 /// Extractor: lab `L`'s state.

@@ -13,13 +13,13 @@ mod requests;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 
 pub use exposition::{Exposition, Kind, CONTENT_TYPE};
 pub use requests::{count_requests, note_route, RequestMetrics, UNMATCHED};
 
-use crate::error::{ApiError, Challenge};
+use crate::error::{bearer_token, ApiError, Challenge};
 
 /// The shortest metrics token accepted: it is a password for a machine.
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -64,11 +64,7 @@ impl Metrics {
                     .into(),
             ));
         };
-        let sent = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "));
-        match sent {
+        match bearer_token(headers) {
             Some(sent) if <[u8; 32]>::from(Sha256::digest(sent.trim())) == token => Ok(()),
             Some(_) => Err(ApiError::Unauthorized(
                 "that is not this server's metrics token".into(),

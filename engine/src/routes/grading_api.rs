@@ -11,7 +11,7 @@
 //! password hash protects low-entropy secrets, which these are not).
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use blake2::{Blake2b512, Digest};
@@ -193,10 +193,7 @@ async fn authorise(state: &Engine, headers: &HeaderMap) -> Result<String, ApiErr
     let message = "Send an API token: `Authorization: Bearer wbt_...`, created by an instructor.";
     // A token that was sent and refused says so in the challenge (RFC 6750).
     let refused = || ApiError::Unauthorized(message.into(), Challenge::ApiTokenRefused);
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+    let token = crate::error::bearer_token(headers)
         .ok_or_else(|| ApiError::Unauthorized(message.into(), Challenge::ApiToken))?;
     let (id, secret) = token
         .strip_prefix("wbt_")

@@ -481,11 +481,7 @@ pub(super) async fn authenticate(
     student: &Student,
     headers: &HeaderMap,
 ) -> Result<(String, String), ApiError> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if let Some(token) = bearer {
+    if let Some(token) = crate::error::bearer_token(headers) {
         return verify_jwt(state, inspector, student, token);
     }
     let Some(id) = session_cookie(headers) else {
