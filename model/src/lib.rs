@@ -164,6 +164,7 @@ pub enum ExerciseInput {
 /// The result of one check, as shown to the student. `expected` states a
 /// public requirement ("status 201"), never a reference answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckOutcome {
     /// What was checked, in words.
     pub name: String,

@@ -192,10 +192,10 @@ pub async fn build_state_with_clock(
                 allow: config.probe_allow.clone(),
             },
             progress: None,
-            sql_gate: Arc::new(FairGate::new(
+            work_gate: Arc::new(FairGate::new(
                 config.sql_gate_limits(),
                 clock.clone(),
-                "graded SQL queries",
+                "graded runs",
             )),
             student: None,
         })),

@@ -23,6 +23,7 @@ pub(crate) mod shop;
 pub(crate) mod sql;
 pub(crate) mod sql_lab;
 pub(crate) mod styles;
+pub(crate) mod testing;
 pub(crate) mod theme;
 pub(crate) mod transport;
 
@@ -128,6 +129,16 @@ pub const LAB_WIDGETS: &[LabWidget] = &[
         name: "ratelimit-simulator",
         lab: "ratelimit",
         render: || view! { <ratelimit::RateLimitSimulator/> }.into_any(),
+    },
+    LabWidget {
+        name: "test-suite",
+        lab: "testing",
+        render: || view! { <testing::TestSuite/> }.into_any(),
+    },
+    LabWidget {
+        name: "test-doubles",
+        lab: "testing",
+        render: || view! { <testing::TestDoubles/> }.into_any(),
     },
 ];
 

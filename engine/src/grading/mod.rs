@@ -90,8 +90,9 @@ pub struct GradeContext {
     pub probe: ProbePolicy,
     /// Told about each check as it completes (the CLI prints them).
     pub progress: Option<probe::ProgressSink>,
-    /// Shares the threads that run graded SQL fairly between students.
-    pub sql_gate: Arc<FairGate>,
+    /// Shares what costly grading runs (graded SQL, students' test suites)
+    /// fairly between students.
+    pub work_gate: Arc<FairGate>,
     /// Whose answer is graded, for the gate (`None`: the CLI or the API).
     pub student: Option<StudentId>,
 }

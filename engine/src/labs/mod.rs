@@ -41,6 +41,7 @@ pub mod realtime;
 mod reference;
 mod settings;
 pub mod sql;
+pub mod testing;
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -219,6 +220,7 @@ static REGISTRY: &[&dyn Registered] = &[
     &Entry::<realtime::RealtimeLab>::NEW,
     &Entry::<queue::QueueLab>::NEW,
     &Entry::<gateway::GatewayLab>::NEW,
+    &Entry::<testing::TestingLab>::NEW,
 ];
 
 /// A registered lab, as the registry holds it: [`Lab`] without its types.

@@ -10,8 +10,9 @@ use syntect::util::LinesWithEndings;
 static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
 
 /// Languages shown as plain text: no grammar, but not a typo either.
-const PLAIN_LANGUAGES: [&str; 7] = [
+const PLAIN_LANGUAGES: [&str; 8] = [
     "text",
+    "dockerfile",
     "plain",
     "console",
     "toml",

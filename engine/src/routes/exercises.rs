@@ -121,7 +121,7 @@ async fn attempt(
         state
             .grading
             .context
-            .sql_gate
+            .work_gate
             .check_budget(student.id.as_str())?;
     }
     let answer = match exercise.checker.answer_source() {

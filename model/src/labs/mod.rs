@@ -13,6 +13,7 @@ pub mod queue;
 pub mod ratelimit;
 pub mod realtime;
 pub mod sql;
+pub mod testing;
 
 use serde::{Deserialize, Serialize};
 

@@ -801,15 +801,63 @@ fn figures(run: &Value) -> (f64, u64, f64) {
     )
 }
 
+/// How a live run of a brownout disagrees with its replay, if it does:
+/// success within 1.5 points, tries per request within 0.06, each
+/// replica's share of the answers within 3 points, the median within 5 ms,
+/// the p99 on the same side of the exercise's 300 ms bound, and no failure
+/// before the brownout begins. (The p99 itself is not compared closer: with
+/// a latency-aware balancer only about 1 % of requests meet the slow
+/// replica, so the p99 sits on that edge, and a few more such requests
+/// live, from the scheduler's noise, move it from 20 ms to about 100.)
+fn disagreement(replayed: &Value, live: &Value) -> Option<String> {
+    let (replay_success, replay_p99, replay_tries) = figures(replayed);
+    let (live_success, live_p99, live_tries) = figures(live);
+    let p50 = |run: &Value| run["p50_ms"].as_i64().unwrap();
+    let share = |run: &Value, replica: usize| {
+        run["per_replica"][replica].as_f64().unwrap() * 100.0 / run["succeeded"].as_f64().unwrap()
+    };
+    let failed_before = |run: &Value| -> u64 {
+        run["per_second"].as_array().unwrap()[..3]
+            .iter()
+            .map(|s| s["failed"].as_u64().unwrap())
+            .sum()
+    };
+    let differences = [
+        (replayed["sent"] != live["sent"], "requests sent"),
+        (
+            live["not_sent"] != 0,
+            "requests the generator could not send",
+        ),
+        ((replay_success - live_success).abs() > 1.5, "success"),
+        (
+            (replay_tries - live_tries).abs() > 0.06,
+            "tries per request",
+        ),
+        ((replay_p99 < 300) != (live_p99 < 300), "p99 against 300 ms"),
+        ((p50(replayed) - p50(live)).abs() > 5, "median"),
+        (
+            (0..3).any(|r| (share(replayed, r) - share(live, r)).abs() > 3.0),
+            "replica shares",
+        ),
+        (
+            failed_before(replayed) + failed_before(live) > 0,
+            "failures before the brownout",
+        ),
+    ];
+    let differ: Vec<&str> = differences
+        .iter()
+        .filter(|(differs, _)| *differs)
+        .map(|(_, what)| *what)
+        .collect();
+    (!differ.is_empty())
+        .then(|| format!("{}\nreplayed: {replayed}\nlive: {live}", differ.join(", ")))
+}
+
 /// The brownout replay (how `gateway-brownout` is graded) and a live run
-/// of the same brownout through real replicas agree: success within 1.5
-/// points, tries per request within 0.06, each replica's share of the
-/// answers within 3 points, the median within 5 ms, and the p99 on the
-/// same side of the exercise's 300 ms bound. (The p99 itself is not
-/// compared closer: with a latency-aware balancer only about 1 % of
-/// requests meet the slow replica, so the p99 sits on that edge, and a
-/// few more such requests live, from the scheduler's noise, move it from
-/// 20 ms to about 100.)
+/// of the same brownout through real replicas agree (see [`disagreement`]).
+/// The live run is real time on a shared machine: a run the scheduler
+/// starved (CI runs other tests beside it) is measured again, up to three
+/// times, so only a replay that is wrong in itself fails every try.
 #[tokio::test]
 async fn the_brownout_replay_agrees_with_a_live_run_of_the_same_settings() {
     let server = TestServer::start().await;
@@ -832,37 +880,21 @@ async fn the_brownout_replay_agrees_with_a_live_run_of_the_same_settings() {
             .json()
             .await
             .unwrap();
-        let started = start_load(&server, &student, asked.clone()).await;
-        assert_eq!(started.status(), 202);
-        let live = view_load_until(&server, &student, |run| run["running"] == false).await;
-        assert_eq!(live["not_sent"], 0, "{live}");
-        let (replay_success, replay_p99, replay_tries) = figures(&replayed);
-        let (live_success, live_p99, live_tries) = figures(&live);
-        let both = format!("{settings}\nreplayed: {replayed}\nlive: {live}");
-        assert_eq!(replayed["sent"], live["sent"], "{both}");
-        assert!((replay_success - live_success).abs() <= 1.5, "{both}");
-        assert!((replay_tries - live_tries).abs() <= 0.06, "{both}");
-        assert_eq!(replay_p99 < 300, live_p99 < 300, "{both}");
-        let (replay_p50, live_p50) = (
-            replayed["p50_ms"].as_i64().unwrap(),
-            live["p50_ms"].as_i64().unwrap(),
+        let mut tries = Vec::new();
+        for _ in 0..3 {
+            let started = start_load(&server, &student, asked.clone()).await;
+            assert_eq!(started.status(), 202);
+            let live = view_load_until(&server, &student, |run| run["running"] == false).await;
+            match disagreement(&replayed, &live) {
+                None => break,
+                Some(why) => tries.push(why),
+            }
+        }
+        assert!(
+            tries.len() < 3,
+            "{settings}: three live runs disagreed with the replay:\n{}",
+            tries.join("\n")
         );
-        assert!((replay_p50 - live_p50).abs() <= 5, "{both}");
-        for replica in 0..3 {
-            let share = |run: &Value| {
-                run["per_replica"][replica].as_f64().unwrap() * 100.0
-                    / run["succeeded"].as_f64().unwrap()
-            };
-            assert!((share(&replayed) - share(&live)).abs() <= 3.0, "{both}");
-        }
-        // The brownout began on time in both.
-        for run in [&replayed, &live] {
-            let failed_before: u64 = run["per_second"].as_array().unwrap()[..3]
-                .iter()
-                .map(|s| s["failed"].as_u64().unwrap())
-                .sum();
-            assert_eq!(failed_before, 0, "{both}");
-        }
     }
     server.stop().await;
 }

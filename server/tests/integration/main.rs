@@ -44,5 +44,6 @@ mod search;
 mod search_store_lesson;
 mod security;
 mod sql_lab;
+mod testing_lab;
 mod under_http;
 mod user_command;

@@ -54,6 +54,9 @@ use model::exercises::ProbeAnswer;
 use model::ExerciseInput;
 
 mod events;
+mod suite;
+
+pub(crate) use suite::{StudentSuite, SuiteLimits};
 
 /// The longest any probe may run, whatever the exercise asks for.
 const MAX_PROBE: Duration = Duration::from_secs(30);
@@ -407,13 +410,12 @@ impl ProbePlan {
     async fn run(
         &self,
         base_url: &str,
-        context: &GradeContext,
+        policy: &ProbePolicy,
+        progress: Option<&ProgressSink>,
     ) -> Result<Vec<CheckOutcome>, AnswerError> {
         let base = Url::parse(base_url.trim())
             .map_err(|e| AnswerError(format!("`base_url` {base_url:?} is not a URL: {e}")))?;
-        let target = allowed_target(&base, &context.probe)
-            .await
-            .map_err(AnswerError)?;
+        let target = allowed_target(&base, policy).await.map_err(AnswerError)?;
         let host = base.host_str().unwrap_or_default().to_string();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -423,7 +425,7 @@ impl ProbePlan {
             .map_err(|e| AnswerError(format!("cannot make an HTTP client: {e}")))?;
         let mut outcomes = Vec::new();
         let report = |check: CheckOutcome, outcomes: &mut Vec<CheckOutcome>| {
-            if let Some(progress) = &context.progress {
+            if let Some(progress) = progress {
                 progress(&check);
             }
             outcomes.push(check);
@@ -769,7 +771,8 @@ impl Checker for ProbePlan {
                     "the answer must be {{\"base_url\": \"http://127.0.0.1:PORT\"}}: {e}"
                 ))
             })?;
-            self.run(&answer.base_url, context).await
+            self.run(&answer.base_url, &context.probe, context.progress.as_ref())
+                .await
         }
         .boxed()
     }

@@ -144,7 +144,7 @@ async fn run_on(
         .await
         .map_err(|e| AnswerError(format!("the dataset could not be prepared: {e}")))?;
     let _turn = context
-        .sql_gate
+        .work_gate
         .enter(who)
         .await
         .map_err(|refused| AnswerError(refused.to_string()))?;
