@@ -68,7 +68,7 @@ pub(crate) fn TestSuite() -> impl IntoView {
             <form class="test-suite-form" on:submit=run>
                 <label class="field">
                     <span class="field-label">"Your suite: one " <code>"[[steps]]"</code> " table per request"</span>
-                    <textarea class="suite-text" rows="18" spellcheck="false" autocomplete="off"
+                    <textarea class="suite-text" rows="18" wrap="off" spellcheck="false" autocomplete="off"
                         prop:value=move || suite.get()
                         on:input=move |ev| suite.set(event_target_value(&ev))
                     >{suite.get_untracked()}</textarea>
@@ -162,7 +162,7 @@ fn Report(report: SuiteReport) -> impl IntoView {
                     {survived.into_iter().map(|m| view! {
                         <li class="mutant-survived">
                             <strong>{m.title}</strong>
-                            <p>{m.explanation.unwrap_or_default()}</p>
+                            <p>{code_spans(&m.explanation.unwrap_or_default())}</p>
                         </li>
                     }).collect_view()}
                 </ul>
@@ -180,6 +180,20 @@ fn Report(report: SuiteReport) -> impl IntoView {
             })}
         </div>
     }
+}
+
+/// `text` with its `backticked` parts as code.
+fn code_spans(text: &str) -> impl IntoView {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                view! { <code>{part.to_string()}</code> }.into_any()
+            } else {
+                part.to_string().into_any()
+            }
+        })
+        .collect_view()
 }
 
 #[component]
@@ -263,7 +277,11 @@ fn RunCell(run: DoubleRun, kind: String) -> impl IntoView {
         DoubleVerdict::Failed => ("verdict-failed", "failed"),
         DoubleVerdict::CannotRun => ("verdict-none", "cannot run"),
     };
-    let took = (run.verdict != DoubleVerdict::CannotRun).then(|| format!(" in {} µs", run.micros));
+    let took = match (run.verdict, run.micros) {
+        (DoubleVerdict::CannotRun, _) => String::new(),
+        (_, 0) => " in under 1 µs".to_string(),
+        (_, micros) => format!(" in {micros} µs"),
+    };
     view! {
         <strong class=class>{verdict}</strong>
         {(kind != "real").then(|| view! { <span class="muted">" (" {kind} ")"</span> })}

@@ -274,3 +274,85 @@ async fn bad_suites_are_refused_with_a_clear_4xx() {
     assert_eq!(status, 413);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_doubles_demo_shows_what_only_the_real_database_catches() {
+    let server = TestServer::start().await;
+    let student = server.browser();
+    let response = student
+        .post(server.url("/labs/testing/doubles"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    let verdicts: Vec<(&str, &str, &str)> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["double_kind"].as_str().unwrap(),
+                s["double"]["verdict"].as_str().unwrap(),
+                s["real"]["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("fake", "passed", "passed"),
+            ("fake", "failed", "passed"),
+            ("fake", "failed", "passed"),
+            ("stub", "passed", "cannot_run"),
+        ]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn each_student_has_a_live_copy_of_the_correct_api() {
+    let server = TestServer::start().await;
+    let (first, second) = (server.browser(), server.browser());
+    let create = |student: &reqwest::Client, title: &str| {
+        student
+            .post(server.url("/labs/testing/api/todos"))
+            .header("authorization", "Bearer alice")
+            .json(&json!({ "title": title }))
+            .send()
+    };
+    let made = create(&first, "try it").await.unwrap();
+    assert_eq!(made.status(), 201);
+    assert_eq!(made.headers()["location"], "/todos/1");
+    let list = |student: &reqwest::Client, user: &str| {
+        student
+            .get(server.url("/labs/testing/api/todos?per_page=2"))
+            .header("authorization", format!("Bearer {user}"))
+            .send()
+    };
+    let alices: Value = list(&first, "alice").await.unwrap().json().await.unwrap();
+    assert_eq!(alices["total"], 1);
+    let bobs: Value = list(&first, "bob").await.unwrap().json().await.unwrap();
+    assert_eq!(bobs["total"], 0, "Bob sees only his own");
+    let others: Value = list(&second, "alice").await.unwrap().json().await.unwrap();
+    assert_eq!(others["total"], 0, "another student's copy is their own");
+    // Refusals are the API's own, with the reason.
+    let no_token = first
+        .get(server.url("/labs/testing/api/todos"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 401);
+    assert_eq!(no_token.headers()["www-authenticate"], "Bearer");
+    // A copy keeps 100 todos at most.
+    for n in 2..=100 {
+        assert_eq!(
+            create(&first, &format!("todo {n}")).await.unwrap().status(),
+            201
+        );
+    }
+    let full = create(&first, "one more").await.unwrap();
+    assert_eq!(full.status(), 409);
+    assert!(full.text().await.unwrap().contains("delete some"));
+    server.stop().await;
+}

@@ -6,6 +6,7 @@
 //!
 //! | route | what it does |
 //! |---|---|
+//! | `GET`, `POST`, `PATCH`, `DELETE /labs/testing/api/todos...` | the correct todos API, the student's own copy, to try by hand ([`explore`]) |
 //! | `POST /labs/testing/run` | runs the saved suite (or one given) and reports every check and mutant |
 //! | `POST /labs/testing/doubles` | tests one sign-up endpoint with a fake, a stub and the real database ([`doubles`]) |
 //!
@@ -19,15 +20,18 @@
 
 mod checks;
 mod doubles;
+mod explore;
 mod mutants;
 mod run;
 mod todos;
 
 use std::time::Duration;
 
+use axum::routing::any;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::contract::described_only;
 use super::{Lab, LabContext, LabGauges, LabSettings, Labs};
 use crate::fair_gate::{FairGate, GateLimits};
 use crate::grading::lab::LabChecks;
@@ -39,6 +43,7 @@ pub struct TestingLab;
 /// What the lab keeps: the gate its runs pass.
 pub struct SuiteRuns {
     gate: FairGate,
+    copies: explore::Copies,
 }
 
 /// Two runs at once on the server; each student one at a time, and up to
@@ -61,11 +66,16 @@ impl Lab for TestingLab {
     fn state(context: &LabContext) -> Self::State {
         SuiteRuns {
             gate: FairGate::new(RUN_LIMITS, context.clock.clone(), "test suite runs"),
+            copies: explore::Copies::new(),
         }
     }
 
     fn routes(_state: &Labs) -> OpenApiRouter<Labs> {
+        // The live API answers the methods the todos API has, and axum
+        // refuses the others with 405, so `any` serves it.
         OpenApiRouter::default()
+            .route("/api/{*rest}", any(explore::explore))
+            .merge(described_only(routes!(explore::explore)))
             .routes(routes!(run::run_suite))
             .routes(routes!(doubles::doubles))
     }
@@ -84,6 +94,11 @@ impl Lab for TestingLab {
             "students_waiting",
             "Students whose suite run waits for a slot",
             load.waiting,
+        );
+        gauges.gauge(
+            "api_copies",
+            "Students' live copies of the todos API",
+            state.copies.count() as usize,
         );
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! | route | answers |
 //! |---|---|
-//! | `POST /todos` | `201` with `Location: /todos/{id}` and an `ETag`; `422` for a missing, blank or over-100-character `title` or a `done` that is not a boolean |
+//! | `POST /todos` | `201` with `Location: /todos/{id}` and an `ETag`; `422` for a missing, blank or over-100-character `title` or a `done` that is not a boolean; `409` past 100 todos |
 //! | `GET /todos?page=&per_page=` | `200` `{items, page, per_page, total}`, the caller's own todos by id; `page` from 1, `per_page` 1 to 20 (default 5), else `400` |
 //! | `GET /todos/{id}` | `200` with an `ETag`, or `404` (also for another user's todo) |
 //! | `PATCH /todos/{id}` | `200`, changing only the fields sent; `412` when `If-Match` names an older version |
@@ -35,6 +35,8 @@ pub(crate) const USERS: [&str; 2] = ["alice", "bob"];
 pub(crate) const MAX_TITLE: usize = 100;
 /// The largest page.
 pub(crate) const MAX_PER_PAGE: usize = 20;
+/// The most todos one copy of the API keeps.
+pub(crate) const MAX_TODOS: usize = 100;
 /// The page size when none is asked for.
 const DEFAULT_PER_PAGE: usize = 5;
 
@@ -253,6 +255,13 @@ async fn create(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Answ
         version: 1,
     };
     let mut store = api.store();
+    if store.todos.len() >= MAX_TODOS {
+        return Err(Refusal::new(
+            StatusCode::CONFLICT,
+            "full",
+            format!("you have {MAX_TODOS} todos, the most this API keeps; delete some"),
+        ));
+    }
     store.next_id += 1;
     let id = store.next_id;
     let status = if api.has(Bug::CreatedAs200) {
