@@ -48,7 +48,8 @@ test('a three-step suite is scored by the mutants it kills, and survivors are ex
   const survivors = lab.locator('.mutant-survived');
   assert.equal(await survivors.count(), 8);
   const lost = survivors.filter({ hasText: 'PATCH ignores If-Match' });
-  assert.match(await lost.innerText(), /expect `status = 412`/);
+  assert.match(await lost.innerText(), /expect status = 412/);
+  assert.equal(await lost.locator('code', { hasText: 'status = 412' }).count(), 1, 'code is shown as code');
   const killed = lab.locator('.mutant-killed');
   assert.equal(await killed.count(), 4);
   assert.match(
@@ -95,5 +96,28 @@ test('a suite that fails on the correct API is shown as wrong, and a broken one 
   await lab.getByRole('button', { name: 'Save and run' }).click();
   await lab.locator('.suite-error').getByText('line 3', { exact: false }).waitFor({ timeout: 15_000 });
   assert.deepEqual(await seriousViolations(page), []);
+  await page.close();
+});
+
+test('the doubles table shows which tests only the real database passes', async () => {
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.server.baseUrl}/lessons/operating/doubles-and-dependency-inversion`);
+  const demo = page.locator('.test-doubles[data-hydrated="true"]');
+  await demo.waitFor({ timeout: 30_000 });
+  const run = demo.getByRole('button', { name: 'Run the four tests' });
+  await run.focus();
+  await page.keyboard.press('Enter');
+  const rows = demo.locator('tbody tr');
+  await rows.nth(3).waitFor({ timeout: 15_000 });
+  assert.equal(await rows.count(), 4);
+  const race = await rows.nth(2).innerText();
+  assert.match(race, /failed[\s\S]*2 account\(s\)[\s\S]*passed[\s\S]*1 account\(s\)/);
+  assert.match(await rows.nth(3).innerText(), /cannot run/);
+  assert.deepEqual(await seriousViolations(page), []);
+  await demo.screenshot({ path: path.join(shots, 'test-doubles.png') });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  assert.deepEqual(await seriousViolations(page), []);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await demo.screenshot({ path: path.join(shots, 'test-doubles-phone.png') });
   await page.close();
 });
