@@ -356,3 +356,44 @@ async fn each_student_has_a_live_copy_of_the_correct_api() {
     assert!(full.text().await.unwrap().contains("delete some"));
     server.stop().await;
 }
+
+/// A student who fires many runs at once gets one at a time (the rest
+/// 429 with `Retry-After`, never a 5xx), and another student's run goes
+/// through beside them: the lab's gate has a line per student.
+#[tokio::test]
+async fn one_students_flood_of_runs_leaves_others_their_turn() {
+    let server = TestServer::start().await;
+    let (flooder, other) = (server.browser(), server.browser());
+    // A session first, so the flood comes from one student.
+    for student in [&flooder, &other] {
+        let settings = student.get(server.url("/labs/testing/settings")).send();
+        assert_eq!(settings.await.unwrap().status(), 200);
+    }
+    let flood = (0..8).map(|_| {
+        flooder
+            .post(server.url("/labs/testing/run"))
+            .json(&json!({ "suite": COMPLETE_SUITE }))
+            .send()
+    });
+    let (answers, (status, report)) = tokio::join!(
+        futures_util::future::join_all(flood),
+        run(&server, &other, COMPLETE_SUITE)
+    );
+    assert_eq!(
+        (status, report["killed"].as_u64()),
+        (200, Some(12)),
+        "{report}"
+    );
+    let mut ran = 0;
+    for answer in answers {
+        let answer = answer.unwrap();
+        match answer.status().as_u16() {
+            200 => ran += 1,
+            429 => assert!(answer.headers().contains_key("retry-after")),
+            other => panic!("a flood gets 200 or 429, not {other}"),
+        }
+    }
+    assert!(ran >= 1, "the flooder's own first run goes through");
+    assert!(ran < 8, "runs of one student at once are refused");
+    server.stop().await;
+}
