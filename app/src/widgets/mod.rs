@@ -11,6 +11,7 @@ mod fetch;
 pub(crate) mod gateway;
 pub(crate) mod hashes;
 pub(crate) mod jobs;
+pub(crate) mod observe;
 pub(crate) mod permissions;
 pub(crate) mod queue;
 pub(crate) mod ratelimit;
@@ -139,6 +140,16 @@ pub const LAB_WIDGETS: &[LabWidget] = &[
         name: "test-doubles",
         lab: "testing",
         render: || view! { <testing::TestDoubles/> }.into_any(),
+    },
+    LabWidget {
+        name: "observe-dashboard",
+        lab: "observe",
+        render: || view! { <observe::ObserveDashboard/> }.into_any(),
+    },
+    LabWidget {
+        name: "fault-hunt",
+        lab: "observe",
+        render: || view! { <observe::FaultHunt/> }.into_any(),
     },
 ];
 

@@ -35,6 +35,7 @@ pub(crate) mod demo_keys;
 pub(crate) mod errors;
 pub mod gateway;
 pub mod http;
+pub mod observe;
 pub mod queue;
 pub mod ratelimit;
 pub mod realtime;
@@ -221,6 +222,7 @@ static REGISTRY: &[&dyn Registered] = &[
     &Entry::<queue::QueueLab>::NEW,
     &Entry::<gateway::GatewayLab>::NEW,
     &Entry::<testing::TestingLab>::NEW,
+    &Entry::<observe::ObserveLab>::NEW,
 ];
 
 /// A registered lab, as the registry holds it: [`Lab`] without its types.

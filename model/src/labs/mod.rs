@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cache;
 pub mod gateway;
 pub mod http;
+pub mod observe;
 pub mod queue;
 pub mod ratelimit;
 pub mod realtime;

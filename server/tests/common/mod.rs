@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub(crate) mod gateway;
 pub(crate) mod process;
 
 use std::net::SocketAddr;

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::gateway_lab::configure;
+use crate::common::gateway::configure;
 use crate::common::{event_field as field, TestServer};
 
 async fn page(

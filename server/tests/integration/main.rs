@@ -29,6 +29,7 @@ mod lesson_widgets;
 mod live_reload;
 mod malformed_requests;
 mod observability;
+mod observe_lab;
 mod openapi;
 mod page_cache;
 mod pages;

@@ -1,0 +1,524 @@
+//! The observe lab's widgets: the dashboard (incident switches, the load
+//! button, rate, errors and duration charts, the error budget, and the log
+//! with each line's trace) and the fault hunt (start one, then save a
+//! diagnosis for the exercise to grade).
+
+use leptos::prelude::*;
+
+use super::request::{millis, TracePanel};
+use crate::model::labs::observe::{
+    Component, Incident, LoadMix, LoadReport, LoadRequest, Mechanism, ObserveSettings, RedBucket,
+    RedReport,
+};
+
+const WIDTH: u64 = 600;
+const HEIGHT: u64 = 150;
+const TOP: u64 = 22;
+const BOTTOM: u64 = 120;
+
+/// Reads the student's settings, changes them with `change`, and saves
+/// them (each widget changes its own part of the whole document).
+#[cfg(feature = "hydrate")]
+async fn change_settings(
+    change: impl FnOnce(&mut ObserveSettings),
+) -> Result<ObserveSettings, String> {
+    use crate::model::labs::SettingsDocument;
+    let mut settings = match super::fetch::call_api("GET", "/labs/observe/settings", None).await? {
+        (200, text) => {
+            serde_json::from_str::<SettingsDocument<ObserveSettings>>(&text)
+                .map_err(|e| e.to_string())?
+                .settings
+        }
+        (_, text) => return Err(refusal(text)),
+    };
+    change(&mut settings);
+    let body = serde_json::to_string(&settings).map_err(|e| e.to_string())?;
+    match super::fetch::call_api("PUT", "/labs/observe/settings", Some(body)).await? {
+        (200, _) => Ok(settings),
+        (_, text) => Err(refusal(text)),
+    }
+}
+
+/// The message of an error body, or the text as it came.
+#[cfg(feature = "hydrate")]
+fn refusal(text: String) -> String {
+    serde_json::from_str::<crate::model::ErrorBody>(&text)
+        .map(|e| e.message)
+        .unwrap_or(text)
+}
+
+#[cfg(feature = "hydrate")]
+async fn read_dashboard() -> Result<RedReport, String> {
+    match super::fetch::call_api("GET", "/labs/observe/dashboard", None).await? {
+        (200, text) => serde_json::from_str(&text).map_err(|e| e.to_string()),
+        (_, text) => Err(refusal(text)),
+    }
+}
+
+/// The dashboard of the student's shop.
+#[island(lazy)]
+pub(crate) fn ObserveDashboard() -> impl IntoView {
+    let report = RwSignal::new(None::<RedReport>);
+    let switches = RwSignal::new(Vec::<Incident>::new());
+    let load = RwSignal::new(LoadRequest::default());
+    let status = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let hydrated = RwSignal::new(false);
+    let refresh = move || {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match read_dashboard().await {
+                Ok(read) => {
+                    switches.set(read.incidents.clone());
+                    report.set(Some(read));
+                }
+                Err(message) => status.set(message),
+            }
+        });
+    };
+    Effect::new(move |_| {
+        hydrated.set(true);
+        refresh();
+    });
+    let toggle = move |incident: Incident, on: bool| {
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let saved = change_settings(|s| {
+                s.incidents.retain(|i| *i != incident);
+                if on {
+                    s.incidents.push(incident);
+                }
+            })
+            .await;
+            status.set(match saved {
+                Ok(s) if s.hunt.is_some() => {
+                    "Saved; a hunt is on, so the switches wait until it ends.".into()
+                }
+                Ok(_) => format!("{} is {}.", incident.label(), if on { "on" } else { "off" }),
+                Err(message) => message,
+            });
+            busy.set(false);
+            refresh();
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (incident, on);
+    };
+    let send_load = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        status.set("Sending…".into());
+        let body = serde_json::to_string(&load.get_untracked()).ok();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let answer = super::fetch::call_api("POST", "/labs/observe/load", body).await;
+            status.set(match answer {
+                Ok((200, text)) => match serde_json::from_str::<LoadReport>(&text) {
+                    Ok(run) => load_summary(&run),
+                    Err(e) => e.to_string(),
+                },
+                Ok((_, text)) => refusal(text),
+                Err(message) => message,
+            });
+            busy.set(false);
+            refresh();
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = body;
+    };
+    view! {
+        <section class="widget observe-dashboard" aria-label="Shop dashboard" data-hydrated=move || hydrated.get().to_string()>
+            <fieldset class="observe-switches" disabled=move || !hydrated.get() || busy.get()>
+                <legend>"Incidents"</legend>
+                {Incident::ALL.into_iter().map(|incident| view! {
+                    <label class="check-field">
+                        <input type="checkbox" name="incident" value=incident.name()
+                            prop:checked=move || switches.get().contains(&incident)
+                            on:change=move |ev| toggle(incident, event_target_checked(&ev))/>
+                        {incident.label()}
+                    </label>
+                }).collect_view()}
+            </fieldset>
+            <form class="observe-load" on:submit=send_load>
+                <label class="field">
+                    <span class="field-label">"Requests"</span>
+                    <input type="number" min="1" max="200" prop:value=move || load.get().requests.to_string()
+                        on:input=move |ev| load.update(|l| l.requests = event_target_value(&ev).parse().unwrap_or(0))/>
+                </label>
+                <label class="field">
+                    <span class="field-label">"At once"</span>
+                    <input type="number" min="1" max="16" prop:value=move || load.get().concurrency.to_string()
+                        on:input=move |ev| load.update(|l| l.concurrency = event_target_value(&ev).parse().unwrap_or(0))/>
+                </label>
+                <label class="field">
+                    <span class="field-label">"Pages"</span>
+                    <select on:change=move |ev| load.update(|l| l.mix = match event_target_value(&ev).as_str() {
+                        "products" => LoadMix::Products,
+                        "orders" => LoadMix::Orders,
+                        _ => LoadMix::Mixed,
+                    })>
+                        <option value="mixed" selected>"3 product pages to 1 orders page"</option>
+                        <option value="products">"product pages"</option>
+                        <option value="orders">"the orders page"</option>
+                    </select>
+                </label>
+                <button type="submit" class="button-primary" disabled=move || !hydrated.get() || busy.get()>"Send load"</button>
+                <button type="button" class="button-secondary" on:click=move |_| refresh() disabled=move || !hydrated.get()>"Refresh"</button>
+            </form>
+            <p class="note-inline" role="status">{move || status.get()}</p>
+            {move || report.get().map(|report| view! { <Dashboard report/> })}
+        </section>
+    }
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn load_summary(run: &LoadReport) -> String {
+    format!(
+        "Sent {} requests in {} ms: {} failed.{}",
+        run.sent,
+        run.took_ms,
+        run.errors,
+        run.slowest_trace
+            .as_ref()
+            .map(|id| format!(" Slowest: trace {id}."))
+            .unwrap_or_default()
+    )
+}
+
+#[component]
+fn Dashboard(report: RedReport) -> impl IntoView {
+    let budget = report.budget.clone();
+    let objective = format!(
+        "{}% of requests succeed within {} ms",
+        per_mille_text(i64::from(budget.objective.target_per_mille)),
+        budget.objective.latency_ms
+    );
+    let left_class = if budget.left_per_mille < 0 {
+        "budget-spent"
+    } else {
+        "budget-left"
+    };
+    view! {
+        {report.hunting.then(|| view! {
+            <p class="observe-hunting">"A fault hunt is on: one incident is hidden in your shop, and the switches are off."</p>
+        })}
+        <div class="observe-charts">
+            <RateChart buckets=report.buckets.clone()/>
+            <DurationChart buckets=report.buckets.clone()/>
+            <BudgetChart buckets=report.buckets.clone()/>
+        </div>
+        <p class="observe-budget">
+            "Objective: " {objective} ". Over the last 5 minutes: " {budget.requests} " requests, "
+            {budget.bad} " bad, where " {milli_text(budget.allowed_milli)} " may be. Budget left: "
+            <strong class=left_class>{per_mille_text(budget.left_per_mille)} "%"</strong>
+            ". Burn rate over the last minute: " <strong>{hundredths_text(budget.burn_rate_per_cent)} "×"</strong> "."
+        </p>
+        <div class="table-scroll">
+            <table class="data-table observe-routes">
+                <caption>"Each route over the last 5 minutes"</caption>
+                <thead><tr>
+                    <th scope="col">"Route"</th><th scope="col">"Requests"</th><th scope="col">"Errors"</th>
+                    <th scope="col">"p50"</th><th scope="col">"p95"</th><th scope="col">"p99"</th>
+                </tr></thead>
+                <tbody>
+                    {report.routes.into_iter().map(|r| view! {
+                        <tr>
+                            <th scope="row"><code>{r.route}</code></th>
+                            <td>{r.requests}</td><td>{r.errors}</td>
+                            <td>{millis(r.p50_us)}</td><td>{millis(r.p95_us)}</td><td>{millis(r.p99_us)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <h4>"Log, newest first"</h4>
+        {report.log.is_empty().then(|| view! { <p class="muted">"Nothing yet: send requests to the shop."</p> })}
+        <ol class="observe-log">
+            {report.log.into_iter().take(30).map(|line| view! {
+                <li class=format!("log-line log-{}", line.level)>
+                    <span class="log-time">{clock_text(line.at_ms)}</span>
+                    <span class="log-level">{line.level.to_uppercase()}</span>
+                    <span class="log-message">{line.message}</span>
+                    <TracePanel trace_id=line.trace_id/>
+                </li>
+            }).collect_view()}
+        </ol>
+    }
+}
+
+/// Requests per bucket, the failed part in red.
+#[component]
+fn RateChart(buckets: Vec<RedBucket>) -> impl IntoView {
+    let slot = WIDTH / buckets.len().max(1) as u64;
+    let tallest = buckets
+        .iter()
+        .map(|b| u64::from(b.requests))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let scale = move |n: u32| u64::from(n) * (BOTTOM - TOP) / tallest;
+    let total: u32 = buckets.iter().map(|b| b.requests).sum();
+    let errors: u32 = buckets.iter().map(|b| b.errors).sum();
+    let bars = buckets
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.requests > 0)
+        .map(|(i, b)| {
+            let x = i as u64 * slot;
+            let height = scale(b.requests).max(1);
+            let failed = scale(b.errors);
+            view! {
+                <rect class="obs-bar" x=x y={BOTTOM - height} width={slot - 2} height=height>
+                    <title>{format!("{} requests, {} failed", b.requests, b.errors)}</title>
+                </rect>
+                {(b.errors > 0).then(|| view! {
+                    <rect class="obs-bar-failed" x=x y={BOTTOM - failed.max(1)} width={slot - 2} height={failed.max(1)}/>
+                })}
+            }
+        })
+        .collect_view();
+    let label = format!(
+        "Rate: {total} requests in 5 minutes, {errors} failed; the tallest 10 s bar is {tallest}"
+    );
+    view! {
+        <figure class="obs-chart">
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label.clone()>
+                <text class="obs-label" x="0" y="12">"Rate and errors (requests per 10 s)"</text>
+                <line class="obs-axis" x1="0" y1=BOTTOM x2=WIDTH y2=BOTTOM/>
+                {bars}
+                <text class="obs-label" x="0" y={HEIGHT - 12}>"5 min ago"</text>
+                <text class="obs-label" x={WIDTH - 30} y={HEIGHT - 12}>"now"</text>
+            </svg>
+            <figcaption>{label}</figcaption>
+        </figure>
+    }
+}
+
+/// The 50th, 95th and 99th percentile durations per bucket.
+#[component]
+fn DurationChart(buckets: Vec<RedBucket>) -> impl IntoView {
+    let slot = WIDTH / buckets.len().max(1) as u64;
+    let slowest = buckets.iter().map(|b| b.p99_us).max().unwrap_or(0).max(1);
+    let line = |pick: fn(&RedBucket) -> u64| -> String {
+        buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.requests > 0)
+            .map(|(i, b)| {
+                let x = i as u64 * slot + slot / 2;
+                let y = BOTTOM - pick(b) * (BOTTOM - TOP) / slowest;
+                format!("{x},{y}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let label = format!(
+        "Duration: the slowest 99th percentile of a 10 s bucket is {}",
+        millis(slowest)
+    );
+    view! {
+        <figure class="obs-chart">
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label.clone()>
+                <text class="obs-label" x="0" y="12">{format!("Duration: p50, p95, p99 (top is {})", millis(slowest))}</text>
+                <line class="obs-axis" x1="0" y1=BOTTOM x2=WIDTH y2=BOTTOM/>
+                <polyline class="obs-p50" points=line(|b| b.p50_us)/>
+                <polyline class="obs-p95" points=line(|b| b.p95_us)/>
+                <polyline class="obs-p99" points=line(|b| b.p99_us)/>
+            </svg>
+            <p class="obs-keys" aria-hidden="true">
+                <span class="obs-key obs-key-p50">"p50"</span>
+                <span class="obs-key obs-key-p95">"p95"</span>
+                <span class="obs-key obs-key-p99">"p99"</span>
+            </p>
+            <figcaption>{label}</figcaption>
+        </figure>
+    }
+}
+
+/// The error budget left after each bucket, from all of it down to spent.
+#[component]
+fn BudgetChart(buckets: Vec<RedBucket>) -> impl IntoView {
+    let slot = WIDTH / buckets.len().max(1) as u64;
+    // From +100 % at the top to -100 % at the bottom; the middle is spent.
+    let middle = (TOP + BOTTOM) / 2;
+    let y = |left: i64| -> u64 {
+        let clamped = left.clamp(-1000, 1000);
+        (middle as i64 - clamped * (middle - TOP) as i64 / 1000) as u64
+    };
+    let points: Vec<String> = buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            format!(
+                "{},{}",
+                i as u64 * slot + slot / 2,
+                y(b.budget_left_per_mille)
+            )
+        })
+        .collect();
+    let now = buckets.last().map_or(1000, |b| b.budget_left_per_mille);
+    let label = format!("Error budget left now: {}%", per_mille_text(now));
+    view! {
+        <figure class="obs-chart">
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label.clone()>
+                <text class="obs-label" x="0" y="12">"Error budget left (top 100 %, middle spent)"</text>
+                <line class="obs-axis" x1="0" y1=middle x2=WIDTH y2=middle/>
+                <polyline class="obs-budget" points=points.join(" ")/>
+            </svg>
+            <figcaption>{label}</figcaption>
+        </figure>
+    }
+}
+
+/// Starts a fault hunt and saves the student's diagnosis.
+#[island(lazy)]
+pub(crate) fn FaultHunt() -> impl IntoView {
+    let settings = RwSignal::new(None::<ObserveSettings>);
+    let status = RwSignal::new(String::new());
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| {
+        hydrated.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match change_settings(|_| {}).await {
+                Ok(read) => settings.set(Some(read)),
+                Err(message) => status.set(message),
+            }
+        });
+    });
+    let save = move |change: Box<dyn FnOnce(&mut ObserveSettings)>, done: &'static str| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match change_settings(change).await {
+                Ok(saved) => {
+                    settings.set(Some(saved));
+                    status.set(done.into());
+                }
+                Err(message) => status.set(message),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (change, done);
+    };
+    let start = move |_| {
+        save(
+            Box::new(|s| {
+                s.hunt = Some(s.hunt.map_or(1, |round| round + 1));
+                s.diagnosis = Default::default();
+            }),
+            "A new hunt is on: one incident is hidden in your shop.",
+        )
+    };
+    let stop = move |_| {
+        save(
+            Box::new(|s| s.hunt = None),
+            "The hunt is over: your switches are back.",
+        )
+    };
+    let component = RwSignal::new(String::new());
+    let mechanism = RwSignal::new(String::new());
+    let trace_id = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let component = Component::ALL
+            .into_iter()
+            .find(|c| format!("{c:?}") == component.get_untracked());
+        let mechanism = Mechanism::ALL
+            .into_iter()
+            .find(|m| format!("{m:?}") == mechanism.get_untracked());
+        let trace_id = trace_id.get_untracked().trim().to_lowercase();
+        save(
+            Box::new(move |s| {
+                s.diagnosis.component = component;
+                s.diagnosis.mechanism = mechanism;
+                s.diagnosis.trace_id = trace_id;
+            }),
+            "Diagnosis saved: press Check on the exercise to have it graded.",
+        )
+    };
+    view! {
+        <section class="widget fault-hunt" aria-label="Fault hunt" data-hydrated=move || hydrated.get().to_string()>
+            <p>{move || match settings.get().and_then(|s| s.hunt) {
+                Some(round) => format!("Hunt {round} is on."),
+                None => "No hunt is on.".to_string(),
+            }}</p>
+            <div class="suite-actions">
+                <button type="button" class="button-primary" on:click=start disabled=move || !hydrated.get()>"Start a new hunt"</button>
+                <button type="button" class="button-secondary" on:click=stop
+                    disabled=move || !hydrated.get() || settings.get().is_none_or(|s| s.hunt.is_none())>"End the hunt"</button>
+            </div>
+            <form class="hunt-diagnosis" on:submit=submit>
+                <label class="field">
+                    <span class="field-label">"The component at fault"</span>
+                    <select on:change=move |ev| component.set(event_target_value(&ev))>
+                        <option value="">"choose one"</option>
+                        {Component::ALL.into_iter().map(|c| view! { <option value=format!("{c:?}")>{c.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="field-label">"How it fails"</span>
+                    <select on:change=move |ev| mechanism.set(event_target_value(&ev))>
+                        <option value="">"choose one"</option>
+                        {Mechanism::ALL.into_iter().map(|m| view! { <option value=format!("{m:?}")>{m.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="field-label">"A trace of yours that shows it (32 hex digits)"</span>
+                    <input type="text" spellcheck="false" autocomplete="off" maxlength="64"
+                        prop:value=move || trace_id.get() on:input=move |ev| trace_id.set(event_target_value(&ev))/>
+                </label>
+                <button type="submit" class="button-primary" disabled=move || !hydrated.get()>"Save the diagnosis"</button>
+            </form>
+            <p class="note-inline" role="status">{move || status.get()}</p>
+        </section>
+    }
+}
+
+/// Tenths of a percent as a percentage, e.g. `99.5` or `-12.0`.
+fn per_mille_text(per_mille: i64) -> String {
+    let sign = if per_mille < 0 { "-" } else { "" };
+    let abs = per_mille.unsigned_abs();
+    format!("{sign}{}.{}", abs / 10, abs % 10)
+}
+
+/// Thousandths as a number with up to three decimals, e.g. `0.43`.
+fn milli_text(milli: u64) -> String {
+    let fraction = format!("{:03}", milli % 1000);
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() {
+        format!("{}", milli / 1000)
+    } else {
+        format!("{}.{fraction}", milli / 1000)
+    }
+}
+
+/// Hundredths as a number with two decimals, e.g. `2.50`.
+fn hundredths_text(hundredths: u64) -> String {
+    format!("{}.{:02}", hundredths / 100, hundredths % 100)
+}
+
+/// The time of day (UTC) of a moment, e.g. `14:05:09`.
+fn clock_text(at_ms: i64) -> String {
+    let seconds = at_ms.div_euclid(1000).rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_read_without_floats() {
+        assert_eq!(per_mille_text(995), "99.5");
+        assert_eq!(per_mille_text(-120), "-12.0");
+        assert_eq!(milli_text(430), "0.43");
+        assert_eq!(milli_text(10_000), "10");
+        assert_eq!(hundredths_text(250), "2.50");
+        assert_eq!(clock_text(86_400_000 + 3_723_000), "01:02:03");
+    }
+}
