@@ -23,8 +23,9 @@ test('an erroring replica shows on the dashboard, in the log and in the trace a 
   await lab.getByText('is on.', { exact: false }).waitFor({ timeout: 15_000 });
   assert.equal(await erroring.isChecked(), true);
 
-  await lab.getByLabel('Requests').fill('30');
-  await lab.getByLabel('At once').fill('4');
+  await lab.getByLabel('Requests', { exact: true }).fill('30');
+  await lab.getByLabel('At once', { exact: true }).fill('4');
+  await lab.getByRole('combobox', { name: /^Pages/ }).selectOption({ label: 'product pages' });
   await lab.getByRole('button', { name: 'Send load' }).click();
   await lab.getByText('Sent 30 requests', { exact: false }).waitFor({ timeout: 30_000 });
   assert.match(await lab.locator('[role="status"]').innerText(), /10 failed/);

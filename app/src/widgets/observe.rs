@@ -11,10 +11,12 @@ use crate::model::labs::observe::{
     RedReport,
 };
 
-const WIDTH: u64 = 600;
-const HEIGHT: u64 = 150;
-const TOP: u64 = 22;
-const BOTTOM: u64 = 120;
+// The charts' drawing box: about the width they are shown at in a
+// lesson's column, so their labels stay readable.
+const WIDTH: u64 = 330;
+const HEIGHT: u64 = 130;
+const TOP: u64 = 20;
+const BOTTOM: u64 = 104;
 
 /// Reads the student's settings, changes them with `change`, and saves
 /// them (each widget changes its own part of the whole document).
@@ -225,7 +227,9 @@ fn Dashboard(report: RedReport) -> impl IntoView {
                         <tr>
                             <th scope="row"><code>{r.route}</code></th>
                             <td>{r.requests}</td><td>{r.errors}</td>
-                            <td>{millis(r.p50_us)}</td><td>{millis(r.p95_us)}</td><td>{millis(r.p99_us)}</td>
+                            <td>{duration_text(r.requests, r.p50_us)}</td>
+                            <td>{duration_text(r.requests, r.p95_us)}</td>
+                            <td>{duration_text(r.requests, r.p99_us)}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
@@ -233,7 +237,7 @@ fn Dashboard(report: RedReport) -> impl IntoView {
         </div>
         <h4>"Log, newest first"</h4>
         {report.log.is_empty().then(|| view! { <p class="muted">"Nothing yet: send requests to the shop."</p> })}
-        <ol class="observe-log">
+        <ol class="observe-log" tabindex="0" aria-label="The shop's log, newest first">
             {report.log.into_iter().take(30).map(|line| view! {
                 <li class=format!("log-line log-{}", line.level)>
                     <span class="log-time">{clock_text(line.at_ms)}</span>
@@ -286,8 +290,8 @@ fn RateChart(buckets: Vec<RedBucket>) -> impl IntoView {
                 <text class="obs-label" x="0" y="12">"Rate and errors (requests per 10 s)"</text>
                 <line class="obs-axis" x1="0" y1=BOTTOM x2=WIDTH y2=BOTTOM/>
                 {bars}
-                <text class="obs-label" x="0" y={HEIGHT - 12}>"5 min ago"</text>
-                <text class="obs-label" x={WIDTH - 30} y={HEIGHT - 12}>"now"</text>
+                <text class="obs-label" x="0" y={HEIGHT - 8}>"5 min ago"</text>
+                <text class="obs-label" x={WIDTH - 24} y={HEIGHT - 8}>"now"</text>
             </svg>
             <figcaption>{label}</figcaption>
         </figure>
@@ -299,18 +303,28 @@ fn RateChart(buckets: Vec<RedBucket>) -> impl IntoView {
 fn DurationChart(buckets: Vec<RedBucket>) -> impl IntoView {
     let slot = WIDTH / buckets.len().max(1) as u64;
     let slowest = buckets.iter().map(|b| b.p99_us).max().unwrap_or(0).max(1);
-    let line = |pick: fn(&RedBucket) -> u64| -> String {
+    // Each percentile's points, as a line and as dots (a lone bucket
+    // with requests has no line to draw).
+    let points = |pick: fn(&RedBucket) -> u64| -> Vec<(u64, u64)> {
         buckets
             .iter()
             .enumerate()
             .filter(|(_, b)| b.requests > 0)
             .map(|(i, b)| {
-                let x = i as u64 * slot + slot / 2;
-                let y = BOTTOM - pick(b) * (BOTTOM - TOP) / slowest;
-                format!("{x},{y}")
+                (
+                    i as u64 * slot + slot / 2,
+                    BOTTOM - pick(b) * (BOTTOM - TOP) / slowest,
+                )
             })
-            .collect::<Vec<_>>()
-            .join(" ")
+            .collect()
+    };
+    let series = |class: &'static str, pick: fn(&RedBucket) -> u64| {
+        let points = points(pick);
+        let line: Vec<String> = points.iter().map(|(x, y)| format!("{x},{y}")).collect();
+        view! {
+            <polyline class=class points=line.join(" ")/>
+            {points.into_iter().map(|(x, y)| view! { <circle class=format!("{class} obs-dot") cx=x cy=y r="2.5"/> }).collect_view()}
+        }
     };
     let label = format!(
         "Duration: the slowest 99th percentile of a 10 s bucket is {}",
@@ -321,9 +335,9 @@ fn DurationChart(buckets: Vec<RedBucket>) -> impl IntoView {
             <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label.clone()>
                 <text class="obs-label" x="0" y="12">{format!("Duration: p50, p95, p99 (top is {})", millis(slowest))}</text>
                 <line class="obs-axis" x1="0" y1=BOTTOM x2=WIDTH y2=BOTTOM/>
-                <polyline class="obs-p50" points=line(|b| b.p50_us)/>
-                <polyline class="obs-p95" points=line(|b| b.p95_us)/>
-                <polyline class="obs-p99" points=line(|b| b.p99_us)/>
+                {series("obs-p50", |b| b.p50_us)}
+                {series("obs-p95", |b| b.p95_us)}
+                {series("obs-p99", |b| b.p99_us)}
             </svg>
             <p class="obs-keys" aria-hidden="true">
                 <span class="obs-key obs-key-p50">"p50"</span>
@@ -471,6 +485,15 @@ pub(crate) fn FaultHunt() -> impl IntoView {
             </form>
             <p class="note-inline" role="status">{move || status.get()}</p>
         </section>
+    }
+}
+
+/// A percentile of a route, or a dash when it served nothing.
+fn duration_text(requests: u32, us: u64) -> String {
+    if requests == 0 {
+        "–".into()
+    } else {
+        millis(us)
     }
 }
 
