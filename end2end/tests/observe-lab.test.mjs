@@ -62,11 +62,13 @@ test('a fault hunt hides the switches and keeps the diagnosis the student saves'
   await hunt.waitFor({ timeout: 30_000 });
   await hunt.getByText('No hunt is on.').waitFor({ timeout: 15_000 });
   await hunt.getByRole('button', { name: 'Start a new hunt' }).click();
-  await hunt.getByText('Hunt 1 is on.').waitFor({ timeout: 15_000 });
+  await hunt.getByText(/Hunt number \d+ is on\./).waitFor({ timeout: 15_000 });
+  const round = Number((await hunt.getByText(/Hunt number/).innerText()).match(/\d+/)[0]);
 
   const dashboard = page.locator('.observe-dashboard[data-hydrated="true"]');
   await dashboard.getByRole('button', { name: 'Refresh' }).click();
   await dashboard.getByText('A fault hunt is on', { exact: false }).waitFor({ timeout: 15_000 });
+  assert.equal(await dashboard.getByLabel('Slow cache', { exact: false }).isDisabled(), true, 'switches wait for the hunt to end');
 
   await hunt.getByLabel('The component at fault').selectOption({ label: 'the cache' });
   await hunt.getByLabel('How it fails').selectOption({ label: 'each call is slow' });
@@ -75,12 +77,21 @@ test('a fault hunt hides the switches and keeps the diagnosis the student saves'
   await hunt.getByText('Diagnosis saved', { exact: false }).waitFor({ timeout: 15_000 });
 
   const saved = await page.evaluate(async () => (await fetch('/labs/observe/settings')).json());
-  assert.equal(saved.settings.hunt, 1);
+  assert.equal(saved.settings.hunt, round);
   assert.deepEqual(saved.settings.diagnosis, {
     component: 'cache',
     mechanism: 'latency',
     trace_id: '0af7651916cd43dd8448eb211c80319c',
   });
+  // A reload shows the diagnosis as saved.
+  await page.reload();
+  await hunt.waitFor({ timeout: 30_000 });
+  await page.waitForFunction(
+    () => document.querySelector('.hunt-diagnosis input')?.value === '0af7651916cd43dd8448eb211c80319c',
+    null,
+    { timeout: 15_000 },
+  );
+  assert.equal(await hunt.getByLabel('The component at fault').inputValue(), 'Cache');
   assert.deepEqual(await seriousViolations(page), []);
   await hunt.screenshot({ path: path.join(shots, 'observe-hunt.png') });
   await page.close();

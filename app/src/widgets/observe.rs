@@ -24,19 +24,23 @@ const BOTTOM: u64 = 104;
 async fn change_settings(
     change: impl FnOnce(&mut ObserveSettings),
 ) -> Result<ObserveSettings, String> {
-    use crate::model::labs::SettingsDocument;
-    let mut settings = match super::fetch::call_api("GET", "/labs/observe/settings", None).await? {
-        (200, text) => {
-            serde_json::from_str::<SettingsDocument<ObserveSettings>>(&text)
-                .map_err(|e| e.to_string())?
-                .settings
-        }
-        (_, text) => return Err(refusal(text)),
-    };
+    let mut settings = read_settings().await?;
     change(&mut settings);
     let body = serde_json::to_string(&settings).map_err(|e| e.to_string())?;
     match super::fetch::call_api("PUT", "/labs/observe/settings", Some(body)).await? {
         (200, _) => Ok(settings),
+        (_, text) => Err(refusal(text)),
+    }
+}
+
+/// The student's settings as saved.
+#[cfg(feature = "hydrate")]
+async fn read_settings() -> Result<ObserveSettings, String> {
+    use crate::model::labs::SettingsDocument;
+    match super::fetch::call_api("GET", "/labs/observe/settings", None).await? {
+        (200, text) => serde_json::from_str::<SettingsDocument<ObserveSettings>>(&text)
+            .map(|doc| doc.settings)
+            .map_err(|e| e.to_string()),
         (_, text) => Err(refusal(text)),
     }
 }
@@ -130,7 +134,8 @@ pub(crate) fn ObserveDashboard() -> impl IntoView {
     };
     view! {
         <section class="widget observe-dashboard" aria-label="Shop dashboard" data-hydrated=move || hydrated.get().to_string()>
-            <fieldset class="observe-switches" disabled=move || !hydrated.get() || busy.get()>
+            <fieldset class="observe-switches"
+                disabled=move || !hydrated.get() || busy.get() || report.get().is_some_and(|r| r.hunting)>
                 <legend>"Incidents"</legend>
                 {Incident::ALL.into_iter().map(|incident| view! {
                     <label class="check-field">
@@ -390,12 +395,34 @@ pub(crate) fn FaultHunt() -> impl IntoView {
     let settings = RwSignal::new(None::<ObserveSettings>);
     let status = RwSignal::new(String::new());
     let hydrated = RwSignal::new(false);
+    let component = RwSignal::new(String::new());
+    let mechanism = RwSignal::new(String::new());
+    let trace_id = RwSignal::new(String::new());
+    // The form shows the diagnosis as saved (only the browser reads it).
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    let show = move |saved: ObserveSettings| {
+        let diagnosis = &saved.diagnosis;
+        component.set(
+            diagnosis
+                .component
+                .map(|c| format!("{c:?}"))
+                .unwrap_or_default(),
+        );
+        mechanism.set(
+            diagnosis
+                .mechanism
+                .map(|m| format!("{m:?}"))
+                .unwrap_or_default(),
+        );
+        trace_id.set(diagnosis.trace_id.clone());
+        settings.set(Some(saved));
+    };
     Effect::new(move |_| {
         hydrated.set(true);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match change_settings(|_| {}).await {
-                Ok(read) => settings.set(Some(read)),
+            match read_settings().await {
+                Ok(read) => show(read),
                 Err(message) => status.set(message),
             }
         });
@@ -405,7 +432,7 @@ pub(crate) fn FaultHunt() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match change_settings(change).await {
                 Ok(saved) => {
-                    settings.set(Some(saved));
+                    show(saved);
                     status.set(done.into());
                 }
                 Err(message) => status.set(message),
@@ -415,9 +442,19 @@ pub(crate) fn FaultHunt() -> impl IntoView {
         let _ = (change, done);
     };
     let start = move |_| {
+        // A number not used before (the time in seconds, within the
+        // settings' bound), so a hunt after an ended one is a new hunt.
+        #[cfg(feature = "hydrate")]
+        let fresh = (js_sys::Date::now() as u64 / 1000 % 1_000_000) as u32;
+        #[cfg(not(feature = "hydrate"))]
+        let fresh = 1;
         save(
-            Box::new(|s| {
-                s.hunt = Some(s.hunt.map_or(1, |round| round + 1));
+            Box::new(move |s| {
+                s.hunt = Some(if s.hunt == Some(fresh) {
+                    fresh % 1_000_000 + 1
+                } else {
+                    fresh
+                });
                 s.diagnosis = Default::default();
             }),
             "A new hunt is on: one incident is hidden in your shop.",
@@ -429,9 +466,6 @@ pub(crate) fn FaultHunt() -> impl IntoView {
             "The hunt is over: your switches are back.",
         )
     };
-    let component = RwSignal::new(String::new());
-    let mechanism = RwSignal::new(String::new());
-    let trace_id = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let component = Component::ALL
@@ -453,7 +487,7 @@ pub(crate) fn FaultHunt() -> impl IntoView {
     view! {
         <section class="widget fault-hunt" aria-label="Fault hunt" data-hydrated=move || hydrated.get().to_string()>
             <p>{move || match settings.get().and_then(|s| s.hunt) {
-                Some(round) => format!("Hunt {round} is on."),
+                Some(round) => format!("Hunt number {round} is on."),
                 None => "No hunt is on.".to_string(),
             }}</p>
             <div class="suite-actions">
@@ -464,14 +498,14 @@ pub(crate) fn FaultHunt() -> impl IntoView {
             <form class="hunt-diagnosis" on:submit=submit>
                 <label class="field">
                     <span class="field-label">"The component at fault"</span>
-                    <select on:change=move |ev| component.set(event_target_value(&ev))>
+                    <select prop:value=move || component.get() on:change=move |ev| component.set(event_target_value(&ev))>
                         <option value="">"choose one"</option>
                         {Component::ALL.into_iter().map(|c| view! { <option value=format!("{c:?}")>{c.label()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="field">
                     <span class="field-label">"How it fails"</span>
-                    <select on:change=move |ev| mechanism.set(event_target_value(&ev))>
+                    <select prop:value=move || mechanism.get() on:change=move |ev| mechanism.set(event_target_value(&ev))>
                         <option value="">"choose one"</option>
                         {Mechanism::ALL.into_iter().map(|m| view! { <option value=format!("{m:?}")>{m.label()}</option> }).collect_view()}
                     </select>

@@ -179,6 +179,20 @@ async fn each_incident_shows_in_the_traces_and_the_dashboard_as_the_lesson_says(
     let (_, orders, trace) = visit(&server, &student, "/orders").await;
     assert_eq!(orders["queries"], 11);
     assert_eq!(steps(&trace, "db.query").len(), 11);
+    // Under orders-only load each request holds its connection for eleven
+    // round trips (55 ms), so the fifth of eight at once waits past 50 ms.
+    let report = load(
+        &server,
+        &student,
+        json!({ "requests": 16, "concurrency": 8, "mix": "orders" }),
+    )
+    .await;
+    assert!(report["errors"].as_u64().unwrap() > 0, "{report}");
+    let board = dashboard(&server, &student).await;
+    assert!(board["log"].as_array().unwrap().iter().any(|l| l["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("gave up waiting for a database connection")));
 
     // The pool leak: three of four connections are gone before anyone asks.
     let student = server.browser();
@@ -196,7 +210,7 @@ async fn each_incident_shows_in_the_traces_and_the_dashboard_as_the_lesson_says(
         "switched off, they come back"
     );
 
-    // A cache that never hits: the key carries the time.
+    // A cache that never hits: the key carries the request id.
     let student = server.browser();
     configure(
         &server,

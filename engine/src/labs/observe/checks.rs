@@ -12,7 +12,7 @@
 //! student's own traces only.
 
 use futures_util::future::{BoxFuture, FutureExt};
-use model::labs::observe::{Incident, ObserveSettings};
+use model::labs::observe::{Component, Incident, Mechanism, ObserveSettings};
 use model::{ExerciseInput, TraceView};
 use serde::Deserialize;
 use serde_json::Value;
@@ -75,22 +75,23 @@ fn judge(answer: &Value) -> Result<Vec<CheckOutcome>, AnswerError> {
     };
     let diagnosis = &settings.diagnosis;
     let (component, mechanism) = incident.diagnosis();
-    let mut checks = vec![
-        CheckOutcome::new(
-            "the component at fault",
-            diagnosis.component == Some(component),
+    // One check for both, so that attempts do not tell which half is right.
+    let named = |c: Option<Component>, m: Option<Mechanism>| {
+        format!(
+            "{}, {}",
+            c.map_or("no component", |c| c.label()),
+            m.map_or("no mechanism", |m| m.label())
         )
-        .observed(diagnosis.component.map_or("none chosen", |c| c.label()))
-        .hint(Some(
-            "Which step of the slow or failing traces differs from a healthy trace?".into(),
-        )),
-        CheckOutcome::new("how it fails", diagnosis.mechanism == Some(mechanism))
-            .observed(diagnosis.mechanism.map_or("none chosen", |m| m.label()))
-            .hint(Some(
-                "Compare the step's duration, count, fields and status with a healthy trace's."
-                    .into(),
-            )),
-    ];
+    };
+    let mut checks = vec![CheckOutcome::new(
+        "the component at fault and how it fails",
+        diagnosis.component == Some(component) && diagnosis.mechanism == Some(mechanism),
+    )
+    .observed(named(diagnosis.component, diagnosis.mechanism))
+    .hint(Some(
+        "Compare a slow or failing trace step by step with a healthy one: which step differs, and how (its duration, how often it runs, a field, its status)?"
+            .into(),
+    ))];
     let evidence = match &facts.trace {
         None if diagnosis.trace_id.trim().is_empty() => Some("no trace id given".to_string()),
         None => Some(format!(

@@ -48,7 +48,7 @@ const IDLE: Duration = Duration::from_secs(30 * 60);
 
 /// Four load runs at once on the server; each student one at a time, with
 /// up to 20 s of run time owed, repaid at a quarter second a second (a run
-/// takes a second or two, ten with the slowest incidents).
+/// takes a second or two; 200 slow-cache pages one at a time take about 25).
 const LOAD_LIMITS: GateLimits = GateLimits {
     slots: 4,
     line: 1,
@@ -96,6 +96,9 @@ impl LabSettings for ObserveSettings {
         if self.hunt.is_some_and(|round| round > 1_000_000) {
             return Err("hunt is a number from 0 to 1000000".into());
         }
+        if self.diagnosis.trace_id.len() > 64 {
+            return Err("diagnosis.trace_id is a trace id: 32 lowercase hex digits".into());
+        }
         let trace_id = self.diagnosis.trace_id.trim();
         if !trace_id.is_empty() && TraceId::parse(trace_id).is_none() {
             return Err(format!(
@@ -120,7 +123,11 @@ impl Lab for ObserveLab {
 
     fn state(context: &LabContext) -> Self::State {
         Shops {
+            // Least recently used goes first: the default policy may refuse
+            // a new student's shop while busier ones stay, and a shop that
+            // is not kept starts afresh on every request.
             shops: moka::sync::Cache::builder()
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .max_capacity(SHOPS)
                 .time_to_idle(IDLE)
                 .build(),

@@ -258,7 +258,7 @@ impl Shop {
         if let Some(product) = self.cache_get(&key, conditions, inspector, now_ms).await {
             return Ok(json!({ "product": product, "cache": "hit" }));
         }
-        let _connection = self.connection(inspector).await?;
+        let connection = self.connection(inspector).await?;
         let product = {
             let mut step = inspector.step("db.query", "SELECT the product");
             step.field(
@@ -268,6 +268,9 @@ impl Shop {
             step.field("id", id);
             database.product(id).await.map_err(database_failure)?
         };
+        // Back to the pool before the cache is filled: the cache's time is
+        // not the database's.
+        drop(connection);
         let Some(product) = product else {
             return Err(Failure {
                 status: StatusCode::NOT_FOUND,

@@ -82,18 +82,20 @@ impl Traffic {
         self.log.iter().rev().take(limit).cloned().collect()
     }
 
-    /// Requests of the window that ends at `now_ms`.
+    /// Requests of the window that ends at `now_ms`: the charts' buckets,
+    /// so that the charts, the routes and the budget count the same ones.
     fn window(&self, now_ms: i64) -> impl Iterator<Item = &Served> {
+        let start = first_bucket_start(now_ms);
         self.requests
             .iter()
-            .filter(move |r| r.at_ms > now_ms - WINDOW_MS && r.at_ms <= now_ms)
+            .filter(move |r| r.at_ms >= start && r.at_ms <= now_ms)
     }
 
     /// The charts' buckets: the window in [`BUCKET_MS`] steps, the last
     /// one holding `now_ms`, with the budget left after each.
     pub(super) fn buckets(&self, now_ms: i64, objective: &Objective) -> Vec<RedBucket> {
         let count = WINDOW_MS / BUCKET_MS;
-        let first_start = (now_ms.div_euclid(BUCKET_MS) - count + 1) * BUCKET_MS;
+        let first_start = first_bucket_start(now_ms);
         let mut per_bucket: Vec<Vec<&Served>> = vec![Vec::new(); count as usize];
         for served in self.window(now_ms) {
             let index = (served.at_ms - first_start).div_euclid(BUCKET_MS);
@@ -170,6 +172,11 @@ impl Traffic {
                 .unwrap_or(0),
         }
     }
+}
+
+/// Where the oldest bucket of the window ending at `now_ms` starts.
+fn first_bucket_start(now_ms: i64) -> i64 {
+    (now_ms.div_euclid(BUCKET_MS) - WINDOW_MS / BUCKET_MS + 1) * BUCKET_MS
 }
 
 /// The budget left, in tenths of a percent: all of it with no requests;
