@@ -47,6 +47,15 @@ impl Connection {
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.peer.ip())
     }
 
+    /// The client a request came from: the peer, or behind a trusted
+    /// proxy the address it forwarded for ([`crate::forwarded`]). Limits
+    /// per address count this one.
+    pub fn client_ip(extensions: &Extensions) -> IpAddr {
+        extensions
+            .get::<crate::forwarded::ForwardedClient>()
+            .map_or_else(|| Self::peer_ip(extensions), |client| client.0)
+    }
+
     /// Counts one more request on this connection and returns its number.
     fn next_request(&self) -> u64 {
         self.requests.fetch_add(1, Ordering::Relaxed) + 1

@@ -202,7 +202,7 @@ pub async fn recognise_visitor(
 ) -> Response {
     let path = request.uri().path();
     // Static files and health checks never need to know who asks.
-    if path.starts_with("/pkg/") || path == "/healthz" {
+    if path.starts_with("/pkg/") || path == "/healthz" || path == "/readyz" {
         return next.run(request).await;
     }
     // Only a page shows a flash message: an API call or a lab request made
@@ -392,7 +392,7 @@ impl Student {
                     "the session layer is missing",
                 )))?;
         let address =
-            crate::limiter::counted_address(crate::connection::Connection::peer_ip(extensions));
+            crate::limiter::counted_address(crate::connection::Connection::client_ip(extensions));
         state
             .new_guests
             .check(address, crate::limiter::Context::Anyone)

@@ -46,6 +46,7 @@ pub mod db;
 pub mod error;
 pub mod fair_gate;
 pub mod forms;
+pub mod forwarded;
 pub mod gradebook;
 pub mod grading;
 pub mod identity;

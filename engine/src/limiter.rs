@@ -71,10 +71,11 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     }
 }
 
-/// The address of the peer that sent the request, as limits count it: an
-/// IPv6 client owns a whole /64 (it can pick any address in it), so the
-/// /64 is the key. Behind a reverse proxy this is the proxy, so every
-/// client would share one allowance.
+/// The address of the client that sent the request, as limits count it:
+/// an IPv6 client owns a whole /64 (it can pick any address in it), so the
+/// /64 is the key. Behind a reverse proxy this is the client the proxy
+/// names when the operator trusts it (`--trusted-proxy`), and otherwise
+/// the proxy itself, so every client shares one allowance.
 pub struct ClientAddress(pub std::net::IpAddr);
 
 /// `address` as limits count it ([`ClientAddress`]).
@@ -100,7 +101,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
         Ok(Self(counted_address(
-            crate::connection::Connection::peer_ip(&parts.extensions),
+            crate::connection::Connection::client_ip(&parts.extensions),
         )))
     }
 }

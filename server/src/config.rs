@@ -278,6 +278,22 @@ pub struct ServeConfig {
     /// Hosts (`host` or `host:port`) that probe exercises may reach besides loopback.
     #[arg(long, env = "WORKBENCH_PROBE_ALLOW", value_delimiter = ',')]
     pub probe_allow: Vec<String>,
+    /// Whether probe exercises may reach this machine's loopback addresses.
+    /// Default: yes when the workbench itself listens on loopback (a
+    /// student's own machine), no when it is hosted, where loopback holds
+    /// the operator's own services.
+    #[arg(long, env = "WORKBENCH_PROBE_LOOPBACK")]
+    pub probe_loopback: Option<bool>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are
+    /// believed, as addresses or blocks (`127.0.0.1`, `10.0.0.0/8`); repeat
+    /// it or separate with commas. Per-address limits then count the client
+    /// the proxy names. Without it the headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "WORKBENCH_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<engine::forwarded::Network>,
     /// Redis for the cache lab's Redis backend and the rate-limit lab's
     /// shared limiter (e.g. `redis://127.0.0.1:6379`); without it the labs
     /// work in process only. The same as `--service redis=<url>`.
@@ -407,6 +423,16 @@ impl ServeConfig {
             data_dir,
         };
         config
+    }
+
+    /// Where probe exercises may go ([`ServeConfig::probe_loopback`]).
+    pub fn probe_policy(&self) -> crate::grading::ProbePolicy {
+        crate::grading::ProbePolicy {
+            loopback: self
+                .probe_loopback
+                .unwrap_or_else(|| self.addr.ip().is_loopback()),
+            allow: self.probe_allow.clone(),
+        }
     }
 
     /// The database URL to use: the configured one, or the embedded default.

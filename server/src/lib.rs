@@ -58,8 +58,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::ServeConfig;
 use crate::content::{AuthoringErrors, LiveCourse, Vocabulary};
 use crate::fair_gate::FairGate;
+use crate::grading::GradeContext;
 use crate::grading::GradingService;
-use crate::grading::{GradeContext, ProbePolicy};
 use crate::inspector::TraceStore;
 
 /// Guests one address may make in a burst (then one a second): a lone
@@ -188,9 +188,7 @@ pub async fn build_state_with_clock(
             throttle: SignInThrottle::new(config.sign_in_limits()),
         }),
         grading: Arc::new(GradingService::new(GradeContext {
-            probe: ProbePolicy {
-                allow: config.probe_allow.clone(),
-            },
+            probe: config.probe_policy(),
             progress: None,
             work_gate: Arc::new(FairGate::new(
                 config.sql_gate_limits(),
@@ -212,5 +210,8 @@ pub async fn build_state_with_clock(
         request_spans: config.log_format == crate::config::LogFormat::Json,
         stopping,
         pages: Arc::new(page_cache::PageCache::new(course_for_pages)),
+        trusted_proxies: engine::forwarded::TrustedProxies::new(
+            config.trusted_proxies.iter().copied(),
+        ),
     }))
 }

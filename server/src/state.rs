@@ -47,6 +47,8 @@ pub struct Web {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Rendered course pages for the current course version.
     pub pages: Arc<PageCache>,
+    /// The reverse proxies whose forwarding headers are believed.
+    pub trusted_proxies: engine::forwarded::TrustedProxies,
 }
 
 impl std::ops::Deref for Web {

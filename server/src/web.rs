@@ -7,7 +7,7 @@ use std::time::Duration;
 use app::catalog::{Catalog, CatalogContext, PageFacts, PageOptions, ReaderPagesContext};
 use app::{shell, App};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::provide_context;
@@ -89,8 +89,15 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
         )));
 
     // The domain's routes, on the engine alone.
-    let domain: Router =
-        engine::routes::router(state.engine.clone()).route("/healthz", get(healthz));
+    let domain: Router = engine::routes::router(state.engine.clone())
+        .route("/healthz", get(healthz))
+        .route(
+            "/readyz",
+            get({
+                let state = state.clone();
+                move || readyz(state.clone())
+            }),
+        );
     // The pages and what serves them.
     let pages: Router = Router::new()
         .merge(live_reload::router())
@@ -156,6 +163,10 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
         .layer(axum::middleware::map_request(
             engine::connection::number_requests,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.trusted_proxies.clone(),
+            engine::forwarded::note_forwarded_client,
+        ))
         .layer(tower::util::MapRequestLayer::new(
             engine::inspector::assign_trace_id,
         ))
@@ -172,6 +183,13 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        // Served behind TLS (`--secure-cookies`): browsers keep to https for a year.
+        .option_layer(state.secure_cookies.then(|| {
+            SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            )
+        }))
         .layer(CompressionLayer::new())
         // Before the session layer, so a refused request never touches a session.
         .layer(axum::middleware::from_fn(csrf::refuse_cross_origin))
@@ -252,8 +270,46 @@ fn provide_request_context() {
     }
 }
 
+/// Alive: the process answers. A load balancer restarts a process that
+/// stops answering this.
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// How long the database may take to answer a readiness check.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Ready for traffic: the platform database answers, and the process is
+/// not shutting down. A load balancer sends requests only to ready
+/// processes, so a draining one stops getting new ones.
+async fn readyz(state: AppState) -> Response {
+    let database =
+        tokio::time::timeout(READY_TIMEOUT, sqlx::query("SELECT 1").execute(&state.pool)).await;
+    let database = match database {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(format!("the database refused: {error}")),
+        Err(_) => Err(format!(
+            "the database did not answer in {} s",
+            READY_TIMEOUT.as_secs()
+        )),
+    };
+    let stopping = *state.stopping.borrow();
+    let ready = database.is_ok() && !stopping;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "ready": ready,
+        "database": database.err().unwrap_or_else(|| "ok".into()),
+        "stopping": stopping,
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn panic_response() -> Response {

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 
 use super::request::{millis, TracePanel};
 use crate::model::labs::observe::{
-    Component, Incident, LoadMix, LoadReport, LoadRequest, Mechanism, ObserveSettings, RedBucket,
-    RedReport,
+    Component, Incident, LoadMix, LoadReport, LoadRequest, LogLine, Mechanism, ObserveSettings,
+    RedBucket, RedReport,
 };
 
 // The charts' drawing box: about the width they are shown at in a
@@ -17,6 +17,8 @@ const WIDTH: u64 = 330;
 const HEIGHT: u64 = 130;
 const TOP: u64 = 20;
 const BOTTOM: u64 = 104;
+/// Log lines shown; the server sends up to its own bound.
+const LOG_LINES: usize = 30;
 
 /// Reads the student's settings, changes them with `change`, and saves
 /// them (each widget changes its own part of the whole document).
@@ -70,6 +72,7 @@ pub(crate) fn ObserveDashboard() -> impl IntoView {
     let status = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let hydrated = RwSignal::new(false);
+    let log = Memo::new(move |_| report.with(|r| r.as_ref().map(|r| r.log.clone())));
     let refresh = move || {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
@@ -174,6 +177,7 @@ pub(crate) fn ObserveDashboard() -> impl IntoView {
             </form>
             <p class="note-inline" role="status">{move || status.get()}</p>
             {move || report.get().map(|report| view! { <Dashboard report/> })}
+            <LogLines log/>
         </section>
     }
 }
@@ -214,6 +218,7 @@ fn Dashboard(report: RedReport) -> impl IntoView {
             <DurationChart buckets=report.buckets.clone()/>
             <BudgetChart buckets=report.buckets.clone()/>
         </div>
+        <BucketTable buckets=report.buckets.clone()/>
         <p class="observe-budget">
             "Objective: " {objective} ". Over the last 5 minutes: " {budget.requests} " requests, "
             {budget.bad} " bad, where " {milli_text(budget.allowed_milli)} " may be. Budget left: "
@@ -240,18 +245,62 @@ fn Dashboard(report: RedReport) -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        <h4>"Log, newest first"</h4>
-        {report.log.is_empty().then(|| view! { <p class="muted">"Nothing yet: send requests to the shop."</p> })}
-        <ol class="observe-log" tabindex="0" aria-label="The shop's log, newest first">
-            {report.log.into_iter().take(30).map(|line| view! {
-                <li class=format!("log-line log-{}", line.level)>
-                    <span class="log-time">{clock_text(line.at_ms)}</span>
-                    <span class="log-level">{line.level.to_uppercase()}</span>
-                    <span class="log-message">{line.message}</span>
-                    <TracePanel trace_id=line.trace_id/>
-                </li>
-            }).collect_view()}
-        </ol>
+    }
+}
+
+/// The newest log lines. Keyed, so a refresh adds the new lines and
+/// keeps the trace panels a student has open.
+#[component]
+fn LogLines(log: Memo<Option<Vec<LogLine>>>) -> impl IntoView {
+    let lines = move || log.get().unwrap_or_default().into_iter().take(LOG_LINES);
+    view! {
+        <Show when=move || log.with(Option::is_some)>
+            <h4>"Log, newest first"</h4>
+            {move || log.with(|l| l.as_ref().is_some_and(Vec::is_empty)).then(|| view! {
+                <p class="muted">"Nothing yet: send requests to the shop."</p>
+            })}
+            <ol class="observe-log" tabindex="0" aria-label="The shop's log, newest first">
+                <For each=lines key=|line| (line.at_ms, line.trace_id.clone(), line.message.clone()) let:line>
+                    <li class=format!("log-line log-{}", line.level)>
+                        <span class="log-time">{clock_text(line.at_ms)}</span>
+                        <span class="log-level">{line.level.to_uppercase()}</span>
+                        <span class="log-message">{line.message}</span>
+                        <TracePanel trace_id=line.trace_id/>
+                    </li>
+                </For>
+            </ol>
+        </Show>
+    }
+}
+
+/// Each bucket's figures as a table, for readers who cannot see the charts.
+#[component]
+fn BucketTable(buckets: Vec<RedBucket>) -> impl IntoView {
+    let rows = buckets.into_iter().filter(|b| b.requests > 0).rev();
+    view! {
+        <details class="observe-figures">
+            <summary>"The charts' figures, newest first"</summary>
+            <div class="table-scroll">
+                <table class="data-table">
+                    <caption>"Each 10 s with requests"</caption>
+                    <thead><tr>
+                        <th scope="col">"From (UTC)"</th><th scope="col">"Requests"</th><th scope="col">"Errors"</th>
+                        <th scope="col">"p50"</th><th scope="col">"p95"</th><th scope="col">"p99"</th>
+                        <th scope="col">"Budget left"</th>
+                    </tr></thead>
+                    <tbody>
+                        {rows.map(|b| view! {
+                            <tr>
+                                <th scope="row">{clock_text(b.start_ms)}</th>
+                                <td>{b.requests}</td><td>{b.errors}</td>
+                                <td>{millis(b.p50_us)}</td><td>{millis(b.p95_us)}</td><td>{millis(b.p99_us)}</td>
+                                <td>{per_mille_text(b.budget_left_per_mille)} "%"</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </details>
     }
 }
 

@@ -275,10 +275,13 @@ pub(crate) fn TracePanel(trace_id: String) -> impl IntoView {
     };
     view! {
         <div class="trace-panel">
+            // The id is in the button's name too, so a list of traces
+            // (the observe lab's log) reads as distinct buttons.
             <button type="button" class="button-quiet" aria-expanded=move || open.get().to_string() on:click=toggle>
                 {move || if open.get() { "Hide trace" } else { "Show trace" }}
+                <span class="visually-hidden">" " {trace_id.clone()}</span>
             </button>
-            <span class="trace-id">"trace " <code>{trace_id}</code></span>
+            <span class="trace-id" aria-hidden="true">"trace " <code>{trace_id}</code></span>
             <Show when=move || open.get()>
                 {move || match trace.get() {
                     None => EitherOf3::A(view! { <p class="muted">"Loading trace…"</p> }),

@@ -229,22 +229,48 @@ pub(super) async fn replace<L: Lab>(
         .bind(unix_now())
         .execute(&state.pool)
         .await?;
-    sqlx::query(
-        "INSERT INTO lab_settings (student_id, lab, settings, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (student_id, lab) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
-    )
-    .bind(student.id.as_str())
-    .bind(L::NAME)
-    .bind(json)
-    .bind(unix_now())
-    .execute(&state.pool)
-    .await?;
-    state.settings.wrote(&student.id, L::NAME);
+    write::<L>(&state, &student.id, json).await?;
     Ok(Json(SettingsDocument {
         lab: L::NAME.to_string(),
         settings,
         defaults: L::Settings::default(),
     }))
+}
+
+/// Stores `json` as `student`'s settings for lab `L`, and tells the cache.
+async fn write<L: Lab>(state: &Labs, student: &StudentId, json: String) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO lab_settings (student_id, lab, settings, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (student_id, lab) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+    )
+    .bind(student.as_str())
+    .bind(L::NAME)
+    .bind(json)
+    .bind(unix_now())
+    .execute(&state.pool)
+    .await?;
+    state.settings.wrote(student, L::NAME);
+    Ok(())
+}
+
+/// Changes `student`'s stored settings for lab `L` on the server's own
+/// account (a lab ending a fault hunt at sign-in, say). Settings never
+/// stored, or stored by an older version, are left alone.
+pub(crate) async fn change_stored<L: Lab>(
+    state: &Labs,
+    student: &StudentId,
+    change: impl FnOnce(&mut L::Settings) -> bool,
+) -> Result<(), ApiError> {
+    let Some(stored) = stored_settings(state, student, L::NAME).await? else {
+        return Ok(());
+    };
+    let Ok(mut settings) = serde_json::from_value::<L::Settings>(stored) else {
+        return Ok(());
+    };
+    if change(&mut settings) {
+        write::<L>(state, student, serde_json::to_string(&settings)?).await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn reset<L: Lab>(

@@ -505,6 +505,65 @@ async fn sign_in_is_throttled_per_account_and_per_address_with_retry_after() {
     server.stop().await;
 }
 
+/// Sign-in attempts with made-up emails (so no account's own limit
+/// applies) until one is refused; how many were let through.
+async fn attempts_until_refused(server: &TestServer, forwarded_for: &str, tag: &str) -> usize {
+    let client = server.browser();
+    for n in 0..20 {
+        let attempt = client
+            .post(server.url("/auth/signin"))
+            .header("x-forwarded-for", forwarded_for)
+            .json(&json!({ "email": format!("{tag}{n}@example.com"), "password": "guess guess guess" }))
+            .send()
+            .await
+            .unwrap();
+        if attempt.status() == StatusCode::TOO_MANY_REQUESTS {
+            return n;
+        }
+        assert_eq!(attempt.status(), StatusCode::UNAUTHORIZED);
+    }
+    panic!("20 attempts from {forwarded_for} and none refused");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_sign_in_allowance() {
+    let server = TestServer::start_configured(repo_root(), |c| {
+        c.sign_in_burst_per_address = NonZeroU32::new(4).unwrap();
+        c.sign_in_refill_secs = 600;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    assert_eq!(attempts_until_refused(&server, "203.0.113.1", "a").await, 4);
+    assert_eq!(
+        attempts_until_refused(&server, "198.51.100.2", "b").await,
+        4,
+        "another client behind the proxy"
+    );
+    // A client cannot escape by writing its own first hop: the proxy
+    // appends the address it saw, and that one is counted.
+    assert_eq!(
+        attempts_until_refused(&server, "192.0.2.99, 203.0.113.1", "c").await,
+        0
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_forwarding_headers_are_ignored() {
+    let server = TestServer::start_configured(repo_root(), |c| {
+        c.sign_in_burst_per_address = NonZeroU32::new(4).unwrap();
+        c.sign_in_refill_secs = 600;
+    })
+    .await;
+    assert_eq!(attempts_until_refused(&server, "203.0.113.1", "a").await, 4);
+    assert_eq!(
+        attempts_until_refused(&server, "198.51.100.2", "b").await,
+        0,
+        "a made-up address is not a fresh allowance"
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn failed_sign_ins_look_the_same_for_known_and_unknown_emails() {
     let server = TestServer::start().await;

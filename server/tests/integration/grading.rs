@@ -60,13 +60,14 @@ async fn start_todos(broken: bool) -> String {
 async fn probe(exercise: &str, base_url: &str) -> Result<model::Outcome, String> {
     let course = load_course(&repo_root(), &server::vocabulary()).expect("our course loads");
     let exercise = course.exercises().get(exercise).expect("exercise exists");
-    grade(
-        &exercise,
-        &json!({ "base_url": base_url }),
-        &GradeContext::default(),
-    )
-    .await
-    .map_err(|e| e.0)
+    // As the CLI grades, on the student's own machine.
+    let context = GradeContext {
+        probe: server::grading::ProbePolicy::with_loopback(Vec::new()),
+        ..GradeContext::default()
+    };
+    grade(&exercise, &json!({ "base_url": base_url }), &context)
+        .await
+        .map_err(|e| e.0)
 }
 
 #[tokio::test]
@@ -114,6 +115,38 @@ async fn a_probe_outside_loopback_is_refused_before_connecting() {
     assert!(refused.contains("not a loopback address"), "{refused}");
     let not_a_url = probe("probe-health", "localhost:8080").await.unwrap_err();
     assert!(not_a_url.contains("http://"), "{not_a_url}");
+}
+
+#[tokio::test]
+async fn a_hosted_workbench_probes_only_the_servers_its_operator_allows() {
+    let url = start_todos(false).await;
+    let answer = json!({ "base_url": url });
+
+    // On a student's own machine (listening on loopback), loopback is theirs.
+    let laptop = TestServer::start().await;
+    let graded = attempt(&laptop, &laptop.browser(), "probe-health", answer.clone()).await;
+    assert_eq!(graded.status(), 200, "{}", graded.text().await.unwrap());
+    laptop.stop().await;
+
+    // Hosted: the server's loopback holds the operator's services.
+    let hosted =
+        TestServer::start_configured(repo_root(), |c| c.probe_loopback = Some(false)).await;
+    let refused = attempt(&hosted, &hosted.browser(), "probe-health", answer.clone()).await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    let why = refused.text().await.unwrap();
+    assert!(why.contains("own machine"), "{why}");
+    hosted.stop().await;
+
+    // Unless the operator allows that very server.
+    let host_port = url.trim_start_matches("http://").to_string();
+    let allowing = TestServer::start_configured(repo_root(), |c| {
+        c.probe_loopback = Some(false);
+        c.probe_allow = vec![host_port];
+    })
+    .await;
+    let graded = attempt(&allowing, &allowing.browser(), "probe-health", answer).await;
+    assert_eq!(graded.status(), 200, "{}", graded.text().await.unwrap());
+    allowing.stop().await;
 }
 
 async fn attempt(

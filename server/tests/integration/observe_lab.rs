@@ -428,6 +428,48 @@ async fn shops_are_each_students_own() {
 }
 
 #[tokio::test]
+async fn a_guest_who_signs_in_keeps_their_shop_and_their_hunt_ends() {
+    let server = TestServer::start().await;
+    let laptop = server.browser();
+    let signed_up = laptop
+        .post(server.url("/auth/signup"))
+        .json(&json!({ "name": "Ada", "email": "ada@example.com", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), 201);
+
+    let phone = server.browser();
+    load(
+        &server,
+        &phone,
+        json!({ "requests": 12, "concurrency": 2, "mix": "products" }),
+    )
+    .await;
+    configure(&server, &phone, json!({ "hunt": 7 })).await;
+    assert_eq!(dashboard(&server, &phone).await["hunting"], true);
+    let signed_in = phone
+        .post(server.url("/auth/signin"))
+        .json(&json!({ "email": "ada@example.com", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+
+    let board = dashboard(&server, &phone).await;
+    assert_eq!(
+        board["budget"]["requests"], 12,
+        "the guest's traffic came along"
+    );
+    assert_eq!(board["hunting"], false, "the guest's hunt ended");
+    let settings = server.json(&phone, "/labs/observe/settings").await;
+    assert_eq!(settings["settings"]["hunt"], Value::Null);
+    // The account's other device sees the same shop.
+    assert_eq!(dashboard(&server, &laptop).await["budget"]["requests"], 12);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn bad_input_is_a_clear_4xx() {
     let server = TestServer::start().await;
     let student = server.browser();

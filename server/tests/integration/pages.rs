@@ -90,6 +90,56 @@ async fn pages_carry_protective_headers_and_health_is_reported() {
 }
 
 #[tokio::test]
+async fn behind_tls_pages_ask_browsers_to_keep_to_https() {
+    let plain = TestServer::start().await;
+    let page = plain.get("/lessons/http/anatomy").await;
+    assert!(!page.headers().contains_key("strict-transport-security"));
+    plain.stop().await;
+    let tls =
+        TestServer::start_configured(crate::common::repo_root(), |c| c.secure_cookies = true).await;
+    for path in ["/lessons/http/anatomy", "/healthz", "/api/me"] {
+        let answer = tls.get(path).await;
+        assert_eq!(
+            answer.headers()["strict-transport-security"],
+            "max-age=31536000",
+            "{path}"
+        );
+    }
+    tls.stop().await;
+}
+
+#[tokio::test]
+async fn readiness_says_whether_the_database_answers_and_the_process_is_staying() {
+    let server = TestServer::start().await;
+    let ready = server.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(
+        (body["ready"].as_bool(), body["database"].as_str()),
+        (Some(true), Some("ok"))
+    );
+
+    // Draining: still alive, no longer ready, so a balancer stops sending.
+    server.state.stopping.send_replace(true);
+    assert_eq!(server.get("/healthz").await.status(), 200);
+    let draining = server.get("/readyz").await;
+    assert_eq!(draining.status(), 503);
+    server.state.stopping.send_replace(false);
+
+    // The database gone: not ready, and the answer says why.
+    server.state.pool.close().await;
+    let down = server.get("/readyz").await;
+    assert_eq!(down.status(), 503);
+    let body: serde_json::Value = down.json().await.unwrap();
+    assert!(
+        body["database"].as_str().unwrap().contains("database"),
+        "{body}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn pages_carry_a_content_security_policy_with_their_inline_script_hashes() {
     let server = TestServer::start().await;
     for _ in 0..2 {

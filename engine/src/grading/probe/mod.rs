@@ -71,11 +71,25 @@ const MAX_BODY: usize = 256 * 1024;
 const INFRASTRUCTURE_PORTS: [u16; 10] =
     [5432, 3306, 6379, 5672, 4222, 1883, 11211, 27017, 9200, 2379];
 
-/// Where probes may send requests.
+/// Where probes may send requests. The default reaches nothing.
 #[derive(Clone, Debug, Default)]
 pub struct ProbePolicy {
-    /// Extra `host` or `host:port` entries an instructor allowed besides loopback.
+    /// Whether loopback addresses may be probed: yes on a student's own
+    /// machine (the CLI, a workbench listening on loopback), no on a
+    /// hosted server, whose loopback holds the operator's own services.
+    pub loopback: bool,
+    /// `host` or `host:port` entries an operator allowed.
     pub allow: Vec<String>,
+}
+
+impl ProbePolicy {
+    /// Loopback and the hosts in `allow`: for a student's own machine.
+    pub fn with_loopback(allow: Vec<String>) -> Self {
+        Self {
+            loopback: true,
+            allow,
+        }
+    }
 }
 
 /// Reports each check as soon as it is known (the CLI prints them as it goes).
@@ -397,11 +411,20 @@ pub(crate) async fn allowed_target(base: &Url, policy: &ProbePolicy) -> Result<S
             "port {port} belongs to a database or broker, not to a server you wrote; pick another port"
         ));
     }
-    if allowed_by_name || addresses.iter().all(|a| a.ip().is_loopback()) {
+    let on_loopback = addresses.iter().all(|a| a.ip().is_loopback());
+    if allowed_by_name || (policy.loopback && on_loopback) {
         Ok(first)
-    } else {
+    } else if on_loopback {
+        Err(format!(
+            "{host} is this hosted workbench's own machine, which probes may not reach; run `workbench grade --probe` on your own machine, or ask for your server's address to be allowed"
+        ))
+    } else if policy.loopback {
         Err(format!(
             "{host} is not a loopback address and not on the probe allow-list; probes only reach your own machine"
+        ))
+    } else {
+        Err(format!(
+            "{host} is not on this workbench's probe allow-list; ask your instructor which addresses it allows"
         ))
     }
 }
@@ -825,7 +848,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_loopback_and_allowed_hosts_may_be_probed() {
-        let policy = ProbePolicy::default();
+        let policy = ProbePolicy::with_loopback(Vec::new());
         let url = |u: &str| Url::parse(u).unwrap();
         assert!(allowed_target(&url("http://127.0.0.1:8080"), &policy)
             .await
@@ -847,15 +870,45 @@ mod tests {
                 "{refused}"
             );
         }
-        let allowing = ProbePolicy {
-            allow: vec!["10.0.0.8:8080".into()],
-        };
+        let allowing = ProbePolicy::with_loopback(vec!["10.0.0.8:8080".into()]);
         assert!(allowed_target(&url("http://10.0.0.8:8080/"), &allowing)
             .await
             .is_ok());
         assert!(allowed_target(&url("http://10.0.0.8:9090/"), &allowing)
             .await
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn a_hosted_workbench_probes_only_what_its_operator_allows() {
+        let hosted = ProbePolicy {
+            loopback: false,
+            allow: vec!["10.0.0.8:8080".into(), "127.0.0.1:9000".into()],
+        };
+        let url = |u: &str| Url::parse(u).unwrap();
+        for refused in [
+            "http://127.0.0.1:8080/",
+            "http://localhost:3000/",
+            "http://[::1]:8080/",
+        ] {
+            let error = allowed_target(&url(refused), &hosted).await.unwrap_err();
+            assert!(error.contains("own machine"), "{refused}: {error}");
+        }
+        assert!(allowed_target(&url("http://10.0.0.9:8080/"), &hosted)
+            .await
+            .unwrap_err()
+            .contains("allow-list"));
+        for allowed in ["http://10.0.0.8:8080/", "http://127.0.0.1:9000/"] {
+            assert!(
+                allowed_target(&url(allowed), &hosted).await.is_ok(),
+                "{allowed}"
+            );
+        }
+        assert!(
+            allowed_target(&url("http://127.0.0.1:8080/"), &ProbePolicy::default())
+                .await
+                .is_err()
+        );
     }
 
     #[test]

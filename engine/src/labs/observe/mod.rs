@@ -171,6 +171,21 @@ impl Lab for ObserveLab {
         Ok(())
     }
 
+    /// The guest's shop becomes the account's. A hunt started as a guest
+    /// ends: its hidden incident was chosen for the guest, and the
+    /// account's would differ, so the evidence found so far would fail.
+    async fn adopt_guest(labs: &Labs, guest: &StudentId, account: &StudentId) {
+        let shops = labs.get::<Self>();
+        if let Some(shop) = shops.shops.remove(guest) {
+            shops.shops.insert(account.clone(), shop);
+        }
+        let ended =
+            super::settings::change_stored::<Self>(labs, account, |s| s.hunt.take().is_some());
+        if let Err(error) = ended.await {
+            tracing::warn!(%error, "could not end a guest's fault hunt at sign-in");
+        }
+    }
+
     fn gauges(state: &Self::State, gauges: &mut LabGauges<'_>) {
         gauges.gauge(
             "shops",
