@@ -34,7 +34,10 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 step "unit and integration tests"
 cargo test --workspace
-step "building the site for the browser tests"
-cargo leptos build --split
+# The browser's side only: the server is the `workbench` binary the tests
+# above built. A server built by cargo-leptos would be built again, without
+# the dev-dependencies' features, and so would every crate under it.
+step "building the browser bundle for the browser tests"
+cargo leptos build --split --frontend-only
 step "browser tests"
 WORKBENCH_BIN="$CARGO_TARGET_DIR/debug/workbench" node --test end2end/tests/
