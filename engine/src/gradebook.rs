@@ -84,7 +84,7 @@ impl Cohort {
     fn join(&self) -> (&'static str, Option<&str>) {
         match self {
             Self::Class(class) => (
-                "JOIN class_members cohort ON cohort.student_id = t.student_id AND cohort.class_id = ?",
+                "JOIN class_members cohort ON cohort.student_id = t.student_id AND cohort.class_id = $1",
                 Some(class.id.as_str()),
             ),
             Self::Unaffiliated => (
@@ -189,7 +189,7 @@ async fn attempts(pool: &SqlitePool, cohort: &Cohort) -> Result<Vec<Attempt>, sq
 async fn hints(pool: &SqlitePool, cohort: &Cohort) -> Result<HashMap<String, u32>, sqlx::Error> {
     let (join, parameter) = cohort.join();
     let sql = format!(
-        "SELECT t.exercise, SUM(t.opened) AS opened FROM hints_opened t {join} GROUP BY t.exercise"
+        "SELECT t.exercise, CAST(SUM(t.opened) AS BIGINT) AS opened FROM hints_opened t {join} GROUP BY t.exercise"
     );
     let rows = bound(sqlx::query(&sql), parameter).fetch_all(pool).await?;
     rows.iter()

@@ -335,7 +335,7 @@ pub async fn set_flash(session: &Session, flash: model::Flash) -> Result<(), Api
 /// has spent the budget that allows it).
 pub async fn create_guest(session: &Session, state: &Identities) -> Result<StudentId, ApiError> {
     let id = StudentId::new_random();
-    sqlx::query("INSERT INTO students (id, kind, created_at) VALUES (?, 'guest', ?)")
+    sqlx::query("INSERT INTO students (id, kind, created_at) VALUES ($1, 'guest', $2)")
         .bind(id.as_str())
         .bind(state.clock.now())
         .execute(&state.pool)

@@ -75,7 +75,8 @@ pub async fn lesson_opened(
         return Ok(marks);
     }
     sqlx::query(
-        "INSERT OR IGNORE INTO lessons_read (student_id, lesson, read_at) VALUES (?, ?, ?)",
+        "INSERT INTO lessons_read (student_id, lesson, read_at) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
     )
     .bind(student.as_str())
     .bind(lesson)
@@ -88,7 +89,7 @@ pub async fn lesson_opened(
 
 async fn read(pool: &SqlitePool, student: &StudentId) -> Result<Marks, sqlx::Error> {
     let deadlines = deadlines_of(pool, student).await?;
-    let lessons_read = sqlx::query_scalar("SELECT lesson FROM lessons_read WHERE student_id = ?")
+    let lessons_read = sqlx::query_scalar("SELECT lesson FROM lessons_read WHERE student_id = $1")
         .bind(student.as_str())
         .fetch_all(pool)
         .await?
@@ -97,7 +98,7 @@ async fn read(pool: &SqlitePool, student: &StudentId) -> Result<Marks, sqlx::Err
     // The same summary as `grading::attempts::record_of`, for every exercise at once.
     let rows = sqlx::query(
         "SELECT exercise, COUNT(*) AS attempts, MAX(score) AS best, MAX(passed) AS passed
-         FROM attempts WHERE student_id = ? GROUP BY exercise",
+         FROM attempts WHERE student_id = $1 GROUP BY exercise",
     )
     .bind(student.as_str())
     .fetch_all(pool)

@@ -45,7 +45,7 @@ async fn records_of(
     deadlines: &HashMap<String, i64>,
 ) -> Result<HashMap<String, Record>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT exercise, score, passed, created_at FROM attempts WHERE student_id = ?",
+        "SELECT exercise, score, passed, created_at FROM attempts WHERE student_id = $1",
     )
     .bind(student.as_str())
     .fetch_all(pool)
@@ -82,7 +82,7 @@ async fn records_of(
 pub async fn progress_of(state: &Engine, student: &StudentId) -> Result<ProgressView, ApiError> {
     let course = state.course.current();
     let read: Vec<String> =
-        sqlx::query_scalar("SELECT lesson FROM lessons_read WHERE student_id = ?")
+        sqlx::query_scalar("SELECT lesson FROM lessons_read WHERE student_id = $1")
             .bind(student.as_str())
             .fetch_all(&state.pool)
             .await?;
@@ -185,7 +185,7 @@ async fn reset_module(
         for exercise in &exercises {
             for table in ["attempts", "hints_opened"] {
                 sqlx::query(&format!(
-                    "DELETE FROM {table} WHERE student_id = ? AND exercise = ?"
+                    "DELETE FROM {table} WHERE student_id = $1 AND exercise = $2"
                 ))
                 .bind(student.as_str())
                 .bind(exercise)
@@ -193,7 +193,7 @@ async fn reset_module(
                 .await?;
             }
         }
-        sqlx::query("DELETE FROM lessons_read WHERE student_id = ? AND lesson LIKE ? || '/%'")
+        sqlx::query("DELETE FROM lessons_read WHERE student_id = $1 AND lesson LIKE $2 || '/%'")
             .bind(student.as_str())
             .bind(&form.module)
             .execute(&mut *tx)

@@ -466,14 +466,16 @@ pub(crate) fn FaultHunt() -> impl IntoView {
         trace_id.set(diagnosis.trace_id.clone());
         settings.set(Some(saved));
     };
+    // Ready once the saved diagnosis is shown, so it never replaces a
+    // choice the student made before it arrived.
     Effect::new(move |_| {
-        hydrated.set(true);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             match read_settings().await {
                 Ok(read) => show(read),
                 Err(message) => status.set(message),
             }
+            hydrated.set(true);
         });
     });
     let save = move |change: Box<dyn FnOnce(&mut ObserveSettings)>, done: &'static str| {
@@ -547,21 +549,21 @@ pub(crate) fn FaultHunt() -> impl IntoView {
             <form class="hunt-diagnosis" on:submit=submit>
                 <label class="field">
                     <span class="field-label">"The component at fault"</span>
-                    <select prop:value=move || component.get() on:change=move |ev| component.set(event_target_value(&ev))>
+                    <select disabled=move || !hydrated.get() prop:value=move || component.get() on:change=move |ev| component.set(event_target_value(&ev))>
                         <option value="">"choose one"</option>
                         {Component::ALL.into_iter().map(|c| view! { <option value=format!("{c:?}")>{c.label()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="field">
                     <span class="field-label">"How it fails"</span>
-                    <select prop:value=move || mechanism.get() on:change=move |ev| mechanism.set(event_target_value(&ev))>
+                    <select disabled=move || !hydrated.get() prop:value=move || mechanism.get() on:change=move |ev| mechanism.set(event_target_value(&ev))>
                         <option value="">"choose one"</option>
                         {Mechanism::ALL.into_iter().map(|m| view! { <option value=format!("{m:?}")>{m.label()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="field">
                     <span class="field-label">"A trace of yours that shows it (32 hex digits)"</span>
-                    <input type="text" spellcheck="false" autocomplete="off" maxlength="64"
+                    <input type="text" spellcheck="false" autocomplete="off" maxlength="64" disabled=move || !hydrated.get()
                         prop:value=move || trace_id.get() on:input=move |ev| trace_id.set(event_target_value(&ev))/>
                 </label>
                 <button type="submit" class="button-primary" disabled=move || !hydrated.get()>"Save the diagnosis"</button>

@@ -30,17 +30,22 @@ pub(crate) fn TestSuite() -> impl IntoView {
     let suite = RwSignal::new(TestingSettings::default().suite);
     let outcome = RwSignal::new(Outcome::Idle);
     let hydrated = RwSignal::new(false);
+    // Typed in before the saved suite arrived: the saved one must not
+    // replace what the student typed.
+    let edited = RwSignal::new(false);
     Effect::new(move |_| {
-        hydrated.set(true);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             if let Ok((200, text)) =
                 super::fetch::call_api("GET", "/labs/testing/settings", None).await
             {
                 if let Ok(doc) = serde_json::from_str::<SettingsDocument<TestingSettings>>(&text) {
-                    suite.set(doc.settings.suite);
+                    if !edited.get_untracked() {
+                        suite.set(doc.settings.suite);
+                    }
                 }
             }
+            hydrated.set(true);
         });
     });
 
@@ -59,6 +64,7 @@ pub(crate) fn TestSuite() -> impl IntoView {
         let _ = body;
     };
     let start_again = move |_| {
+        edited.set(true);
         suite.set(TestingSettings::default().suite);
         outcome.set(Outcome::Idle);
     };
@@ -70,7 +76,10 @@ pub(crate) fn TestSuite() -> impl IntoView {
                     <span class="field-label">"Your suite: one " <code>"[[steps]]"</code> " table per request"</span>
                     <textarea class="suite-text" rows="18" wrap="off" spellcheck="false" autocomplete="off"
                         prop:value=move || suite.get()
-                        on:input=move |ev| suite.set(event_target_value(&ev))
+                        on:input=move |ev| {
+                            edited.set(true);
+                            suite.set(event_target_value(&ev));
+                        }
                     >{suite.get_untracked()}</textarea>
                 </label>
                 <div class="suite-actions">

@@ -31,7 +31,7 @@ pub async fn find_by_email(
     email: &str,
 ) -> Result<Option<(Account, String)>, sqlx::Error> {
     sqlx::query(&format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = ?"
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = $1"
     ))
     .bind(email)
     .fetch_optional(pool)
@@ -46,7 +46,7 @@ pub async fn find(
     id: &StudentId,
 ) -> Result<Option<(Account, String)>, sqlx::Error> {
     sqlx::query(&format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE student_id = ?"
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE student_id = $1"
     ))
     .bind(id.as_str())
     .fetch_optional(pool)
@@ -91,7 +91,7 @@ pub async fn create(
     let mut tx = pool.begin().await?;
     let promoted_guest = match guest {
         Some(guest) => {
-            sqlx::query("UPDATE students SET kind = 'account' WHERE id = ? AND kind = 'guest'")
+            sqlx::query("UPDATE students SET kind = 'account' WHERE id = $1 AND kind = 'guest'")
                 .bind(guest.as_str())
                 .execute(&mut *tx)
                 .await?
@@ -104,7 +104,7 @@ pub async fn create(
         Some(guest) if promoted_guest => guest.clone(),
         _ => {
             let id = StudentId::new_random();
-            sqlx::query("INSERT INTO students (id, kind, created_at) VALUES (?, 'account', ?)")
+            sqlx::query("INSERT INTO students (id, kind, created_at) VALUES ($1, 'account', $2)")
                 .bind(id.as_str())
                 .bind(now)
                 .execute(&mut *tx)
@@ -114,7 +114,7 @@ pub async fn create(
     };
     let inserted = sqlx::query(
         "INSERT INTO accounts (student_id, email, display_name, password_hash, role, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
     )
     .bind(id.as_str())
     .bind(new.email)
@@ -151,9 +151,9 @@ pub async fn set_password_hash(
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "UPDATE accounts SET password_hash = ?, updated_at = ?,
-             session_epoch = session_epoch + ?
-         WHERE student_id = ? RETURNING session_epoch",
+        "UPDATE accounts SET password_hash = $1, updated_at = $2,
+             session_epoch = session_epoch + $3
+         WHERE student_id = $4 RETURNING session_epoch",
     )
     .bind(password_hash)
     .bind(now)
@@ -170,7 +170,7 @@ pub async fn end_all_sessions(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE accounts SET session_epoch = session_epoch + 1, updated_at = ? WHERE student_id = ?",
+        "UPDATE accounts SET session_epoch = session_epoch + 1, updated_at = $1 WHERE student_id = $2",
     )
     .bind(now)
     .bind(id.as_str())
@@ -189,7 +189,7 @@ pub async fn set_role(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let changed = sqlx::query("UPDATE accounts SET role = ?, updated_at = ? WHERE email = ?")
+    let changed = sqlx::query("UPDATE accounts SET role = $1, updated_at = $2 WHERE email = $3")
         .bind(role.as_str())
         .bind(now)
         .bind(email)
@@ -198,8 +198,8 @@ pub async fn set_role(
         .rows_affected();
     if role < Role::Instructor {
         sqlx::query(
-            "UPDATE api_tokens SET revoked_at = ?
-             WHERE revoked_at IS NULL AND created_by IN (SELECT student_id FROM accounts WHERE email = ?)",
+            "UPDATE api_tokens SET revoked_at = $1
+             WHERE revoked_at IS NULL AND created_by IN (SELECT student_id FROM accounts WHERE email = $2)",
         )
         .bind(now)
         .bind(email)
@@ -225,7 +225,7 @@ pub async fn carry_over_guest(
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     let is_guest: Option<String> =
-        sqlx::query_scalar("SELECT kind FROM students WHERE id = ? AND kind = 'guest'")
+        sqlx::query_scalar("SELECT kind FROM students WHERE id = $1 AND kind = 'guest'")
             .bind(guest.as_str())
             .fetch_optional(&mut *tx)
             .await?;
@@ -234,7 +234,7 @@ pub async fn carry_over_guest(
     }
     sqlx::query(
         "INSERT INTO lab_settings (student_id, lab, settings, updated_at)
-         SELECT ?, lab, settings, updated_at FROM lab_settings WHERE student_id = ?
+         SELECT $1, lab, settings, updated_at FROM lab_settings WHERE student_id = $2
          ON CONFLICT (student_id, lab) DO UPDATE SET
              settings = excluded.settings, updated_at = excluded.updated_at
          WHERE excluded.updated_at >= lab_settings.updated_at",
@@ -243,38 +243,41 @@ pub async fn carry_over_guest(
     .bind(guest.as_str())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE attempts SET student_id = ? WHERE student_id = ?")
+    sqlx::query("UPDATE attempts SET student_id = $1 WHERE student_id = $2")
         .bind(account.as_str())
         .bind(guest.as_str())
         .execute(&mut *tx)
         .await?;
     sqlx::query(
         "INSERT INTO hints_opened (student_id, exercise, opened)
-         SELECT ?, exercise, opened FROM hints_opened WHERE student_id = ?
+         SELECT $1, exercise, opened FROM hints_opened WHERE student_id = $2
          ON CONFLICT (student_id, exercise) DO UPDATE SET
-             opened = MAX(hints_opened.opened, excluded.opened)",
+             opened = CASE WHEN excluded.opened > hints_opened.opened
+                 THEN excluded.opened ELSE hints_opened.opened END",
     )
     .bind(account.as_str())
     .bind(guest.as_str())
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT OR IGNORE INTO lessons_read (student_id, lesson, read_at)
-         SELECT ?, lesson, read_at FROM lessons_read WHERE student_id = ?",
+        "INSERT INTO lessons_read (student_id, lesson, read_at)
+         SELECT $1, lesson, read_at FROM lessons_read WHERE student_id = $2
+         ON CONFLICT DO NOTHING",
     )
     .bind(account.as_str())
     .bind(guest.as_str())
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT OR IGNORE INTO class_members (class_id, student_id, display_name, joined_at)
-         SELECT class_id, ?, display_name, joined_at FROM class_members WHERE student_id = ?",
+        "INSERT INTO class_members (class_id, student_id, display_name, joined_at)
+         SELECT class_id, $1, display_name, joined_at FROM class_members WHERE student_id = $2
+         ON CONFLICT DO NOTHING",
     )
     .bind(account.as_str())
     .bind(guest.as_str())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM students WHERE id = ?")
+    sqlx::query("DELETE FROM students WHERE id = $1")
         .bind(guest.as_str())
         .execute(&mut *tx)
         .await?;

@@ -35,7 +35,7 @@ pub async fn create(
         let code = new_code();
         let inserted = sqlx::query(
             "INSERT INTO classes (id, code, name, owner_id, starts_on, ends_on, capacity, utc_offset_minutes, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (code) DO NOTHING",
         )
         .bind(&id)
         .bind(&code)
@@ -62,11 +62,10 @@ pub async fn new_code_for(pool: &SqlitePool, class_id: &str) -> Result<String, s
     loop {
         let code = new_code();
         let changed = sqlx::query(
-            "UPDATE classes SET code = ? WHERE id = ? AND NOT EXISTS (SELECT 1 FROM classes WHERE code = ?)",
+            "UPDATE classes SET code = $1 WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM classes WHERE code = $1)",
         )
         .bind(&code)
         .bind(class_id)
-        .bind(&code)
         .execute(pool)
         .await?
         .rows_affected();
@@ -78,18 +77,20 @@ pub async fn new_code_for(pool: &SqlitePool, class_id: &str) -> Result<String, s
 
 /// The class with this id.
 pub async fn find(pool: &SqlitePool, id: &str) -> Result<Option<Class>, sqlx::Error> {
-    sqlx::query(&format!("SELECT {CLASS_COLUMNS} FROM classes WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .map(|row| class_from_row(&row))
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {CLASS_COLUMNS} FROM classes WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .map(|row| class_from_row(&row))
+    .transpose()
 }
 
 /// The class with this (normalised) join code.
 pub async fn find_by_code(pool: &SqlitePool, code: &str) -> Result<Option<Class>, sqlx::Error> {
     sqlx::query(&format!(
-        "SELECT {CLASS_COLUMNS} FROM classes WHERE code = ?"
+        "SELECT {CLASS_COLUMNS} FROM classes WHERE code = $1"
     ))
     .bind(code)
     .fetch_optional(pool)
@@ -120,9 +121,8 @@ async fn listed(
 ) -> Result<Vec<(Class, u32)>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {CLASS_COLUMNS}, (SELECT COUNT(*) FROM class_members m WHERE m.class_id = classes.id) AS members
-         FROM classes WHERE ? IS NULL OR owner_id = ? ORDER BY created_at DESC, name"
+         FROM classes WHERE $1 IS NULL OR owner_id = $1 ORDER BY created_at DESC, name"
     ))
-    .bind(owner.map(StudentId::as_str))
     .bind(owner.map(StudentId::as_str))
     .fetch_all(pool)
     .await?;
@@ -158,14 +158,13 @@ pub async fn join(
     // One statement, so two last-place joins cannot both get in.
     let inserted = sqlx::query(
         "INSERT INTO class_members (class_id, student_id, display_name, joined_at)
-         SELECT ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM class_members WHERE class_id = ?) < ?
+         SELECT $1, $2, $3, $4 WHERE (SELECT COUNT(*) FROM class_members WHERE class_id = $1) < $5
          ON CONFLICT (class_id, student_id) DO NOTHING",
     )
     .bind(&class.id)
     .bind(student.as_str())
     .bind(display_name)
     .bind(now)
-    .bind(&class.id)
     .bind(i64::from(class.capacity))
     .execute(pool)
     .await?
@@ -182,7 +181,7 @@ pub async fn join(
 
 /// How many members the class has.
 pub async fn member_count(pool: &SqlitePool, class_id: &str) -> Result<u32, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM class_members WHERE class_id = ?")
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM class_members WHERE class_id = $1")
         .bind(class_id)
         .fetch_one(pool)
         .await?;
@@ -195,14 +194,14 @@ pub async fn is_member(
     class_id: &str,
     student: &StudentId,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query_scalar::<_, i64>(
-        "SELECT 1 FROM class_members WHERE class_id = ? AND student_id = ?",
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM class_members WHERE class_id = $1 AND student_id = $2",
     )
     .bind(class_id)
     .bind(student.as_str())
-    .fetch_optional(pool)
-    .await?
-    .is_some())
+    .fetch_one(pool)
+    .await?;
+    Ok(count > 0)
 }
 
 /// A member as the instructor sees them.
@@ -223,7 +222,8 @@ pub async fn members(pool: &SqlitePool, class_id: &str) -> Result<Vec<Member>, s
     let rows = sqlx::query(
         "SELECT m.student_id, COALESCE(a.display_name, m.display_name) AS name, a.email, m.joined_at
          FROM class_members m LEFT JOIN accounts a ON a.student_id = m.student_id
-         WHERE m.class_id = ? ORDER BY name COLLATE NOCASE, m.joined_at",
+         WHERE m.class_id = $1
+         ORDER BY lower(COALESCE(a.display_name, m.display_name)), m.joined_at",
     )
     .bind(class_id)
     .fetch_all(pool)
@@ -247,7 +247,7 @@ pub async fn remove_member(
     student: &StudentId,
 ) -> Result<bool, sqlx::Error> {
     Ok(
-        sqlx::query("DELETE FROM class_members WHERE class_id = ? AND student_id = ?")
+        sqlx::query("DELETE FROM class_members WHERE class_id = $1 AND student_id = $2")
             .bind(class_id)
             .bind(student.as_str())
             .execute(pool)
@@ -302,7 +302,7 @@ pub async fn set_deadline(
     match due_at {
         Some(due_at) => {
             sqlx::query(
-                "INSERT INTO class_deadlines (class_id, module, due_at) VALUES (?, ?, ?)
+                "INSERT INTO class_deadlines (class_id, module, due_at) VALUES ($1, $2, $3)
                  ON CONFLICT (class_id, module) DO UPDATE SET due_at = excluded.due_at",
             )
             .bind(class_id)
@@ -312,7 +312,7 @@ pub async fn set_deadline(
             .await?;
         }
         None => {
-            sqlx::query("DELETE FROM class_deadlines WHERE class_id = ? AND module = ?")
+            sqlx::query("DELETE FROM class_deadlines WHERE class_id = $1 AND module = $2")
                 .bind(class_id)
                 .bind(module)
                 .execute(pool)
@@ -328,7 +328,7 @@ pub async fn deadlines(
     class_id: &str,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT module, due_at FROM class_deadlines WHERE class_id = ? ORDER BY due_at",
+        "SELECT module, due_at FROM class_deadlines WHERE class_id = $1 ORDER BY due_at",
     )
     .bind(class_id)
     .fetch_all(pool)
@@ -361,7 +361,7 @@ pub async fn deadlines_of(
          FROM class_members m
          JOIN classes c ON c.id = m.class_id
          JOIN class_deadlines d ON d.class_id = m.class_id
-         WHERE m.student_id = ? ORDER BY d.due_at, c.name",
+         WHERE m.student_id = $1 ORDER BY d.due_at, c.name",
     )
     .bind(student.as_str())
     .fetch_all(pool)
@@ -385,7 +385,7 @@ pub async fn classes_of(
 ) -> Result<Vec<(String, String, u32)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT c.id, c.name, c.capacity FROM class_members m JOIN classes c ON c.id = m.class_id
-         WHERE m.student_id = ? ORDER BY m.joined_at",
+         WHERE m.student_id = $1 ORDER BY m.joined_at",
     )
     .bind(student.as_str())
     .fetch_all(pool)

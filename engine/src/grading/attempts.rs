@@ -17,16 +17,16 @@ pub(crate) async fn record(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO attempts (student_id, exercise, answer, score, max_score, passed, outcome, engine_version, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(student.as_str())
     .bind(exercise)
     .bind(answer.to_string())
-    .bind(outcome.score)
-    .bind(outcome.max)
-    .bind(outcome.passed())
+    .bind(i64::from(outcome.score))
+    .bind(i64::from(outcome.max))
+    .bind(i64::from(outcome.passed()))
     .bind(serde_json::to_string(outcome).unwrap_or_default())
-    .bind(ENGINE_VERSION)
+    .bind(i64::from(ENGINE_VERSION))
     .bind(now)
     .execute(pool)
     .await?;
@@ -47,10 +47,10 @@ async fn forget_old_answers(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE attempts SET answer = 'null'
-         WHERE student_id = ?1 AND exercise = ?2 AND answer != 'null'
-           AND id < (SELECT id FROM attempts WHERE student_id = ?1 AND exercise = ?2
-                     ORDER BY id DESC LIMIT 1 OFFSET ?3)
-           AND id != (SELECT id FROM attempts WHERE student_id = ?1 AND exercise = ?2
+         WHERE student_id = $1 AND exercise = $2 AND answer != 'null'
+           AND id < (SELECT id FROM attempts WHERE student_id = $1 AND exercise = $2
+                     ORDER BY id DESC LIMIT 1 OFFSET $3)
+           AND id != (SELECT id FROM attempts WHERE student_id = $1 AND exercise = $2
                       ORDER BY score DESC, id DESC LIMIT 1)",
     )
     .bind(student.as_str())
@@ -84,14 +84,14 @@ pub(crate) async fn record_of(
 ) -> Result<Record, sqlx::Error> {
     let summary = sqlx::query(
         "SELECT COUNT(*) AS attempts, MAX(score) AS best, MAX(passed) AS passed
-         FROM attempts WHERE student_id = ? AND exercise = ?",
+         FROM attempts WHERE student_id = $1 AND exercise = $2",
     )
     .bind(student.as_str())
     .bind(exercise)
     .fetch_one(pool)
     .await?;
     let last: Option<String> = sqlx::query_scalar(
-        "SELECT outcome FROM attempts WHERE student_id = ? AND exercise = ? ORDER BY id DESC LIMIT 1",
+        "SELECT outcome FROM attempts WHERE student_id = $1 AND exercise = $2 ORDER BY id DESC LIMIT 1",
     )
     .bind(student.as_str())
     .bind(exercise)
@@ -112,12 +112,13 @@ pub(crate) async fn hints_opened(
     student: &StudentId,
     exercise: &str,
 ) -> Result<u32, sqlx::Error> {
-    let opened: Option<i64> =
-        sqlx::query_scalar("SELECT opened FROM hints_opened WHERE student_id = ? AND exercise = ?")
-            .bind(student.as_str())
-            .bind(exercise)
-            .fetch_optional(pool)
-            .await?;
+    let opened: Option<i64> = sqlx::query_scalar(
+        "SELECT opened FROM hints_opened WHERE student_id = $1 AND exercise = $2",
+    )
+    .bind(student.as_str())
+    .bind(exercise)
+    .fetch_optional(pool)
+    .await?;
     Ok(opened.unwrap_or(0) as u32)
 }
 
@@ -129,14 +130,15 @@ pub(crate) async fn open_hint(
     available: u32,
 ) -> Result<u32, sqlx::Error> {
     let opened: i64 = sqlx::query_scalar(
-        "INSERT INTO hints_opened (student_id, exercise, opened) VALUES (?, ?, MIN(1, ?))
-         ON CONFLICT (student_id, exercise) DO UPDATE SET opened = MIN(opened + 1, ?)
+        "INSERT INTO hints_opened (student_id, exercise, opened)
+         VALUES ($1, $2, CASE WHEN $3 < 1 THEN $3 ELSE 1 END)
+         ON CONFLICT (student_id, exercise) DO UPDATE SET opened =
+             CASE WHEN hints_opened.opened + 1 < $3 THEN hints_opened.opened + 1 ELSE $3 END
          RETURNING opened",
     )
     .bind(student.as_str())
     .bind(exercise)
-    .bind(available)
-    .bind(available)
+    .bind(i64::from(available))
     .fetch_one(pool)
     .await?;
     Ok(opened as u32)
@@ -151,7 +153,7 @@ pub(crate) async fn reset(
     let mut tx = pool.begin().await?;
     for table in ["attempts", "hints_opened"] {
         sqlx::query(&format!(
-            "DELETE FROM {table} WHERE student_id = ? AND exercise = ?"
+            "DELETE FROM {table} WHERE student_id = $1 AND exercise = $2"
         ))
         .bind(student.as_str())
         .bind(exercise)

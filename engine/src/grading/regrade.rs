@@ -41,8 +41,7 @@ pub async fn regrade(
     exercises: &Exercises,
     only: Option<&str>,
 ) -> Result<RegradeReport, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, exercise, answer, score FROM attempts WHERE ? IS NULL OR exercise = ? ORDER BY id")
-        .bind(only)
+    let rows = sqlx::query("SELECT id, exercise, answer, score FROM attempts WHERE $1 IS NULL OR exercise = $1 ORDER BY id")
         .bind(only)
         .fetch_all(pool)
         .await?;
@@ -67,13 +66,13 @@ pub async fn regrade(
             continue;
         };
         sqlx::query(
-            "UPDATE attempts SET score = ?, max_score = ?, passed = ?, outcome = ?, engine_version = ? WHERE id = ?",
+            "UPDATE attempts SET score = $1, max_score = $2, passed = $3, outcome = $4, engine_version = $5 WHERE id = $6",
         )
-        .bind(outcome.score)
-        .bind(outcome.max)
-        .bind(outcome.passed())
+        .bind(i64::from(outcome.score))
+        .bind(i64::from(outcome.max))
+        .bind(i64::from(outcome.passed()))
         .bind(serde_json::to_string(&outcome).unwrap_or_default())
-        .bind(ENGINE_VERSION)
+        .bind(i64::from(ENGINE_VERSION))
         .bind(id)
         .execute(pool)
         .await?;

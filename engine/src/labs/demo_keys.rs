@@ -29,7 +29,7 @@ pub(crate) async fn key_of(
 ) -> Result<String, sqlx::Error> {
     let fresh = format!("k{:032x}", rand::random::<u128>());
     sqlx::query(
-        "INSERT INTO demo_keys (student_id, key, created_at) VALUES (?, ?, ?)
+        "INSERT INTO demo_keys (student_id, key, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (student_id) DO NOTHING",
     )
     .bind(student.as_str())
@@ -37,7 +37,7 @@ pub(crate) async fn key_of(
     .bind(now)
     .execute(pool)
     .await?;
-    sqlx::query_scalar("SELECT key FROM demo_keys WHERE student_id = ?")
+    sqlx::query_scalar("SELECT key FROM demo_keys WHERE student_id = $1")
         .bind(student.as_str())
         .fetch_one(pool)
         .await
@@ -47,7 +47,7 @@ pub(crate) async fn key_of(
 async fn student_of(pool: &sqlx::SqlitePool, key: &str) -> Result<Option<Student>, sqlx::Error> {
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT s.id, s.kind FROM demo_keys k JOIN students s ON s.id = k.student_id
-         WHERE k.key = ?",
+         WHERE k.key = $1",
     )
     .bind(key)
     .fetch_optional(pool)

@@ -168,7 +168,7 @@ pub(crate) async fn current_settings<L: Lab>(
 /// The student's settings as the database has them.
 async fn read<L: Lab>(state: &Labs, student: &Student) -> Result<(L::Settings, bool), ApiError> {
     let stored: Option<String> =
-        sqlx::query_scalar("SELECT settings FROM lab_settings WHERE student_id = ? AND lab = ?")
+        sqlx::query_scalar("SELECT settings FROM lab_settings WHERE student_id = $1 AND lab = $2")
             .bind(student.id.as_str())
             .bind(L::NAME)
             .fetch_optional(&state.pool)
@@ -195,7 +195,7 @@ pub async fn stored_settings(
     lab: &str,
 ) -> Result<Option<serde_json::Value>, ApiError> {
     let stored: Option<String> =
-        sqlx::query_scalar("SELECT settings FROM lab_settings WHERE student_id = ? AND lab = ?")
+        sqlx::query_scalar("SELECT settings FROM lab_settings WHERE student_id = $1 AND lab = $2")
             .bind(student.as_str())
             .bind(lab)
             .fetch_optional(&state.pool)
@@ -223,12 +223,14 @@ pub(super) async fn replace<L: Lab>(
     settings.validate().map_err(ApiError::Unprocessable)?;
     let json = serde_json::to_string(&settings)?;
     // The student row may predate this database (a restored session); make sure it exists.
-    sqlx::query("INSERT OR IGNORE INTO students (id, kind, created_at) VALUES (?, ?, ?)")
-        .bind(student.id.as_str())
-        .bind(student.kind.as_str())
-        .bind(unix_now())
-        .execute(&state.pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO students (id, kind, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(student.id.as_str())
+    .bind(student.kind.as_str())
+    .bind(unix_now())
+    .execute(&state.pool)
+    .await?;
     write::<L>(&state, &student.id, json).await?;
     Ok(Json(SettingsDocument {
         lab: L::NAME.to_string(),
@@ -240,7 +242,7 @@ pub(super) async fn replace<L: Lab>(
 /// Stores `json` as `student`'s settings for lab `L`, and tells the cache.
 async fn write<L: Lab>(state: &Labs, student: &StudentId, json: String) -> Result<(), ApiError> {
     sqlx::query(
-        "INSERT INTO lab_settings (student_id, lab, settings, updated_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO lab_settings (student_id, lab, settings, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (student_id, lab) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
     )
     .bind(student.as_str())
@@ -277,7 +279,7 @@ pub(super) async fn reset<L: Lab>(
     State(state): State<Labs>,
     student: Student,
 ) -> Result<Json<SettingsDocument<L::Settings>>, ApiError> {
-    sqlx::query("DELETE FROM lab_settings WHERE student_id = ? AND lab = ?")
+    sqlx::query("DELETE FROM lab_settings WHERE student_id = $1 AND lab = $2")
         .bind(student.id.as_str())
         .bind(L::NAME)
         .execute(&state.pool)

@@ -87,7 +87,7 @@ async fn create_token(
         rand::random::<u128>(),
         rand::random::<u128>()
     );
-    sqlx::query("INSERT INTO api_tokens (id, name, secret_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO api_tokens (id, name, secret_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
         .bind(name)
         .bind(hash_secret(&secret))
@@ -131,9 +131,9 @@ async fn list_tokens(
     let rows = sqlx::query(
         "SELECT t.id, t.name, a.email, t.created_at, t.last_used_at, t.revoked_at,
                 (SELECT COUNT(*) FROM api_grade_calls c WHERE c.token_id = t.id) AS calls,
-                (SELECT COALESCE(SUM(submissions), 0) FROM api_grade_calls c WHERE c.token_id = t.id) AS graded
+                (SELECT CAST(COALESCE(SUM(submissions), 0) AS BIGINT) FROM api_grade_calls c WHERE c.token_id = t.id) AS graded
          FROM api_tokens t JOIN accounts a ON a.student_id = t.created_by
-         WHERE ? OR t.created_by = ?
+         WHERE $1 OR t.created_by = $2
          ORDER BY t.created_at, t.id",
     )
     .bind(everyone)
@@ -168,8 +168,8 @@ async fn revoke_token(
     account.require(Role::Instructor)?;
     let everyone = account.role >= Role::Admin;
     let revoked = sqlx::query(
-        "UPDATE api_tokens SET revoked_at = ?
-         WHERE id = ? AND revoked_at IS NULL AND (? OR created_by = ?)",
+        "UPDATE api_tokens SET revoked_at = $1
+         WHERE id = $2 AND revoked_at IS NULL AND ($3 OR created_by = $4)",
     )
     .bind(state.clock.now())
     .bind(&id)
@@ -201,7 +201,7 @@ async fn authorise(state: &Engine, headers: &HeaderMap) -> Result<String, ApiErr
         .ok_or_else(refused)?;
     let stored = sqlx::query(
         "SELECT t.secret_hash, a.role FROM api_tokens t JOIN accounts a ON a.student_id = t.created_by
-         WHERE t.id = ? AND t.revoked_at IS NULL",
+         WHERE t.id = $1 AND t.revoked_at IS NULL",
     )
     .bind(id)
     .fetch_optional(&state.pool)
@@ -214,7 +214,7 @@ async fn authorise(state: &Engine, headers: &HeaderMap) -> Result<String, ApiErr
     if !same(&hash, &hash_secret(secret)) || creator_role < Some(Role::Instructor) {
         return Err(refused());
     }
-    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
         .bind(state.clock.now())
         .bind(id)
         .execute(&state.pool)
@@ -231,7 +231,7 @@ async fn log_call(
     passed: usize,
 ) -> Result<(), ApiError> {
     sqlx::query(
-        "INSERT INTO api_grade_calls (token_id, called_at, submissions, passed, exercises) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO api_grade_calls (token_id, called_at, submissions, passed, exercises) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token)
     .bind(state.clock.now())

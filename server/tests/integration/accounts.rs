@@ -762,7 +762,7 @@ async fn an_outdated_password_hash_is_upgraded_at_sign_in() {
             .hash(PASSWORD.into())
             .await
             .unwrap();
-    sqlx::query("UPDATE accounts SET password_hash = ?")
+    sqlx::query("UPDATE accounts SET password_hash = $1")
         .bind(&weak)
         .execute(&pool)
         .await

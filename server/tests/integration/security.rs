@@ -334,7 +334,7 @@ async fn padded_requests_and_many_attempts_keep_the_database_small() {
         );
     }
     let (count, stored): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), SUM(LENGTH(answer)) FROM attempts")
+        sqlx::query_as("SELECT COUNT(*), CAST(SUM(LENGTH(answer)) AS BIGINT) FROM attempts")
             .fetch_one(&server.state.pool)
             .await
             .unwrap();
@@ -506,10 +506,11 @@ async fn the_grading_api_has_a_budget_per_token() {
         .to_str()
         .unwrap()
         .starts_with("application/json"));
-    let logged: i64 = sqlx::query_scalar("SELECT SUM(submissions) FROM api_grade_calls")
-        .fetch_one(&server.state.pool)
-        .await
-        .unwrap();
+    let logged: i64 =
+        sqlx::query_scalar("SELECT CAST(SUM(submissions) AS BIGINT) FROM api_grade_calls")
+            .fetch_one(&server.state.pool)
+            .await
+            .unwrap();
     assert_eq!(
         logged as usize, burst,
         "graded calls are logged, refused ones are not"

@@ -1,0 +1,5 @@
+-- PostgreSQL twin of sqlite/0006_auth_lab.sql: nothing to do. The SQLite migration
+-- made auth-lab tables that 0013 dropped again (the auth lab keeps its data
+-- in each student's own shop), so a new PostgreSQL database never needs them.
+-- The file keeps the two sets' versions in step.
+SELECT 1;
