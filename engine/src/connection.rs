@@ -15,6 +15,12 @@ use axum::http::Extensions;
 use axum::serve::{IncomingStream, Listener};
 use tokio::net::TcpListener;
 
+/// The client's address as a trusted proxy gave it, on requests whose
+/// connection came through one (the middleware of `--trusted-proxy`
+/// notes it; [`Connection::client_ip`] reads it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForwardedClient(pub IpAddr);
+
 /// Connections accepted by this process; ids start at 1.
 static ACCEPTED: AtomicU64 = AtomicU64::new(0);
 
@@ -48,11 +54,11 @@ impl Connection {
     }
 
     /// The client a request came from: the peer, or behind a trusted
-    /// proxy the address it forwarded for ([`crate::forwarded`]). Limits
-    /// per address count this one.
+    /// proxy the address it forwarded for. Limits per address count this
+    /// one.
     pub fn client_ip(extensions: &Extensions) -> IpAddr {
         extensions
-            .get::<crate::forwarded::ForwardedClient>()
+            .get::<ForwardedClient>()
             .map_or_else(|| Self::peer_ip(extensions), |client| client.0)
     }
 

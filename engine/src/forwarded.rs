@@ -17,7 +17,7 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::connection::Connection;
+use crate::connection::{Connection, ForwardedClient};
 
 /// An address block, `10.0.0.0/8` or `fd00::/8`; a bare address is a
 /// block of one.
@@ -103,11 +103,6 @@ impl TrustedProxies {
         client
     }
 }
-
-/// The client's address as a trusted proxy gave it, on requests whose
-/// connection came through one ([`Connection::client_ip`] reads it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ForwardedClient(pub IpAddr);
 
 /// Middleware: notes the [`ForwardedClient`] of a request that came
 /// through a trusted proxy.

@@ -1,6 +1,7 @@
 //! Criterion benchmarks of what the auth lab does on every protected
 //! request: verifying an HS256 JWT (signature and claims, no storage) and
-//! looking a session up in the platform database (SQLite, WAL, indexed by id).
+//! looking a session up in the student's shop (a SQLite file with the
+//! lab's `users` and `sessions` tables, sessions indexed by id).
 
 // `criterion_group!` defines an undocumented public function.
 #![allow(missing_docs)]
@@ -45,19 +46,21 @@ fn jwt_verify(c: &mut Criterion) {
 fn session_lookup(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let pool = runtime.block_on(server::db::connect(&url)).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("shop.db").display());
+    let pool = runtime.block_on(sqlx::SqlitePool::connect(&url)).unwrap();
     runtime.block_on(async {
-        sqlx::query("INSERT INTO students (id, kind, created_at) VALUES ('s1', 'guest', 0)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO auth_lab_users (student_id, username, password_hash, role, created_at) VALUES ('s1', 'ada', 'x', 'seller', 0)")
-            .execute(&pool)
-            .await
-            .unwrap();
+        // The auth lab's tables as each student's shop has them
+        // (engine/src/labs/auth/shop.rs), the columns a lookup reads.
+        sqlx::raw_sql(
+            "CREATE TABLE users (username TEXT PRIMARY KEY NOT NULL, password_hash TEXT NOT NULL, role TEXT NOT NULL, created_at INTEGER NOT NULL);
+             CREATE TABLE sessions (id TEXT PRIMARY KEY NOT NULL, username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+             INSERT INTO users VALUES ('ada', 'x', 'seller', 0);",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
         for i in 0..10_000 {
-            sqlx::query("INSERT INTO auth_lab_sessions (id, student_id, username, created_at, expires_at) VALUES (?, 's1', 'ada', 0, 9999999999)")
+            sqlx::query("INSERT INTO sessions (id, username, created_at, expires_at) VALUES ($1, 'ada', 0, 9999999999)")
                 .bind(format!("{i:064x}"))
                 .execute(&pool)
                 .await
@@ -69,9 +72,9 @@ fn session_lookup(c: &mut Criterion) {
         b.iter(|| {
             runtime.block_on(async {
                 sqlx::query(
-                    "SELECT s.username, s.expires_at, u.role FROM auth_lab_sessions s
-                     JOIN auth_lab_users u ON u.student_id = s.student_id AND u.username = s.username
-                     WHERE s.id = ? AND s.student_id = 's1' AND s.expires_at > 0",
+                    "SELECT s.username, s.expires_at, u.role FROM sessions s
+                     JOIN users u ON u.username = s.username
+                     WHERE s.id = $1 AND s.expires_at > 0",
                 )
                 .bind(&wanted)
                 .fetch_one(&pool)
