@@ -285,9 +285,13 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 async fn readyz(state: AppState) -> Response {
     let database =
         tokio::time::timeout(READY_TIMEOUT, sqlx::query("SELECT 1").execute(&state.pool)).await;
+    // The answer is public: it names what is wrong; the log has the details.
     let database = match database {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(error)) => Err(format!("the database refused: {error}")),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "not ready: the platform database refused a query");
+            Err("the database refused a query".to_string())
+        }
         Err(_) => Err(format!(
             "the database did not answer in {} s",
             READY_TIMEOUT.as_secs()

@@ -175,9 +175,12 @@ impl Lab for ObserveLab {
     /// ends: its hidden incident was chosen for the guest, and the
     /// account's would differ, so the evidence found so far would fail.
     async fn adopt_guest(labs: &Labs, guest: &StudentId, account: &StudentId) {
-        let shops = labs.get::<Self>();
-        if let Some(shop) = shops.shops.remove(guest) {
-            shops.shops.insert(account.clone(), shop);
+        // A server whose lab never started has no shop to move; signing in
+        // must not start it (it reads its key from disk).
+        if let Some(shops) = labs.labs.existing::<Self>() {
+            if let Some(shop) = shops.shops.remove(guest) {
+                shops.shops.insert(account.clone(), shop);
+            }
         }
         let ended =
             super::settings::change_stored::<Self>(labs, account, |s| s.hunt.take().is_some());
