@@ -34,6 +34,16 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 step "unit and integration tests"
 cargo test --workspace
+# The same integration tests with the platform database on PostgreSQL: every
+# test server gets a fresh database on the local server (see
+# server/tests/common/postgres.rs).
+step "integration tests on PostgreSQL"
+postgres="${WORKBENCH_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
+if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null || [ -n "${WORKBENCH_TEST_POSTGRES:-}" ]; then
+  WORKBENCH_TEST_DATABASE="$postgres" cargo test --workspace --test integration
+else
+  echo "skipped: no PostgreSQL answers on 127.0.0.1:5432 (set WORKBENCH_TEST_POSTGRES to an administrator's URL to run these)"
+fi
 # The browser's side only: the server is the `workbench` binary the tests
 # above built. A server built by cargo-leptos would be built again, without
 # the dev-dependencies' features, and so would every crate under it.

@@ -2,7 +2,8 @@
 // checks, runs the load generator against three replicas, kills one with
 // its kill switch, and watches its share fall to zero and the success
 // rate come back; the console is axe clean and readable in both themes
-// and on a phone.
+// and on a phone. The door's checks (an API key, a rate limit) switch on
+// and off from the console too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -95,6 +96,40 @@ test('the brownout replays at once against the saved settings', async () => {
   assert.ok(parseFloat(success) < 99.5, `the defaults lose replica 2's errors and replica 1's timeouts: ${success}`);
   const chart = await console_.getByTestId('gw-chart-caption').innerText();
   assert.match(chart, /^Second 59: \d+ answered, \d+ failed/);
+  assert.deepEqual(await seriousViolations(page), []);
+  await page.close();
+});
+
+test('the door\'s checks are switched on from the console and hold for the next request', async () => {
+  // A new guest, whose replicas are all up (the first test killed one).
+  await env.browser.context.clearCookies();
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.server.baseUrl}${lesson}`);
+  const console_ = page.locator('.gateway-console[data-hydrated="true"]');
+  await console_.waitFor({ timeout: 30_000 });
+  const door = console_.getByTestId('gw-front-door');
+  await door.getByText('web-shop-key-1', { exact: false }).waitFor({ timeout: 15_000 });
+  assert.match(await door.innerText(), /No rate limit\./);
+
+  await console_.getByLabel('Require an API key (X-Api-Key)').check();
+  await console_.getByLabel('Rate limit', { exact: true }).check();
+  assert.match(await door.innerText(), /token bucket, capacity 10, counted by student\./);
+  await console_.getByRole('button', { name: 'Save settings' }).click();
+  await console_.getByText('Saved', { exact: false }).waitFor({ timeout: 15_000 });
+
+  const status = (key) => page.evaluate(async (key) => {
+    const headers = key ? { 'X-Api-Key': key } : {};
+    return (await fetch('/labs/gateway/catalog/items/7', { headers })).status;
+  }, key);
+  assert.equal(await status(null), 401, 'no key: refused at the door');
+  assert.equal(await status('web-shop-key-1'), 200, 'a known key: through to a replica');
+
+  // Turned off again, the door lets a keyless request through.
+  await console_.getByLabel('Require an API key (X-Api-Key)').uncheck();
+  await console_.getByLabel('Rate limit', { exact: true }).uncheck();
+  await console_.getByRole('button', { name: 'Save settings' }).click();
+  await console_.getByText('Saved', { exact: false }).waitFor({ timeout: 15_000 });
+  assert.equal(await status(null), 200);
   assert.deepEqual(await seriousViolations(page), []);
   await page.close();
 });

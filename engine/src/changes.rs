@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use crate::read_cache::ReadCache;
 
@@ -58,7 +58,7 @@ impl PlatformChanges {
 
     /// Reads the counter once; empties the caches if it moved since the
     /// last read. Returns whether it moved.
-    pub async fn poll(&self, pool: &SqlitePool) -> Result<bool, sqlx::Error> {
+    pub async fn poll(&self, pool: &Pool) -> Result<bool, sqlx::Error> {
         let epoch: i64 = sqlx::query_scalar("SELECT epoch FROM platform_changes WHERE id = 1")
             .fetch_one(pool)
             .await?;
@@ -78,7 +78,7 @@ impl PlatformChanges {
 
     /// Polls every [`POLL_EVERY`] until the task is aborted. A failed read
     /// empties the caches: a copy that cannot be checked is not trusted.
-    pub fn watch(self: Arc<Self>, pool: SqlitePool) -> tokio::task::JoinHandle<()> {
+    pub fn watch(self: Arc<Self>, pool: Pool) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut every = tokio::time::interval(POLL_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -1,18 +1,53 @@
-//! The platform database: one SQLite file in WAL mode by default, created and
-//! migrated at start.
+//! The platform database: one SQLite file in WAL mode by default, or a
+//! PostgreSQL database when `DATABASE_URL` says `postgres://`; created (for
+//! SQLite) and migrated at start.
+//!
+//! Platform queries go through one [`Pool`] (sqlx's `Any` driver), written
+//! once for both: `$N` placeholders, integers bound as `i64`, no dialect's
+//! own functions. The driver's own pool ([`NativePool`]) is kept beside it
+//! for what needs the real type: migrations and the session store.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use sqlx::any::AnyPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::Executor;
+
+/// The platform database's pool, whichever kind it is.
+pub type Pool = sqlx::AnyPool;
+
+/// Connections each pool may hold. PostgreSQL's default server allows 100,
+/// so several processes of 16 each (and their session pools) stay inside it.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// The same database through its own driver.
+#[derive(Clone, Debug)]
+pub enum NativePool {
+    /// The default: a file (or a test's in-memory database).
+    Sqlite(SqlitePool),
+    /// A school's shared server.
+    Postgres(PgPool),
+}
+
+/// The platform database: the pool every query uses and its native twin.
+#[derive(Clone, Debug)]
+pub struct Database {
+    /// For platform queries.
+    pub pool: Pool,
+    /// For migrations and the session store.
+    pub native: NativePool,
+}
 
 /// Why the database could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
     /// The URL names a database this build cannot use.
-    #[error("DATABASE_URL {0:?} is not supported yet: use a sqlite: URL (PostgreSQL support is planned)")]
+    #[error("DATABASE_URL {0:?} is not supported: use a sqlite: or a postgres:// URL")]
     Unsupported(String),
     /// The folder for the database file could not be created.
     #[error("cannot create the folder for {path}: {source}")]
@@ -30,12 +65,27 @@ pub enum DatabaseError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// Opens (creating if needed) and migrates the platform database; the
+/// pool for platform queries.
+pub async fn connect(url: &str) -> Result<Pool, DatabaseError> {
+    Ok(open(url).await?.pool)
+}
+
 /// Opens (creating if needed) and migrates the platform database.
-pub async fn connect(url: &str) -> Result<SqlitePool, DatabaseError> {
-    if !url.starts_with("sqlite:") {
-        return Err(DatabaseError::Unsupported(url.to_string()));
+pub async fn open(url: &str) -> Result<Database, DatabaseError> {
+    sqlx::any::install_default_drivers();
+    if url.starts_with("sqlite:") {
+        open_sqlite(url).await
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        open_postgres(url).await
+    } else {
+        Err(DatabaseError::Unsupported(url.to_string()))
     }
-    let options = SqliteConnectOptions::from_str(url)?
+}
+
+async fn open_sqlite(url: &str) -> Result<Database, DatabaseError> {
+    let url = shared_memory_url(url);
+    let options = SqliteConnectOptions::from_str(&url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         // NORMAL is durable across application crashes in WAL mode and much faster than FULL.
@@ -52,12 +102,66 @@ pub async fn connect(url: &str) -> Result<SqlitePool, DatabaseError> {
             source,
         })?;
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+    // The native pool keeps an in-memory database alive for the other one.
+    let native = SqlitePoolOptions::new()
+        .max_connections(4)
+        .min_connections(1)
+        .idle_timeout(None)
         .connect_with(options)
         .await?;
-    SQLITE_MIGRATIONS.run(&pool).await?;
-    Ok(pool)
+    SQLITE_MIGRATIONS.run(&native).await?;
+    // The Any driver reads the URL again for each connection; the file
+    // exists now and is in WAL mode for good. sqlx turns foreign keys on
+    // and waits 5 s for a lock by default; synchronous is per connection.
+    let pool = AnyPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                connection.execute("PRAGMA synchronous = NORMAL").await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await?;
+    Ok(Database {
+        pool,
+        native: NativePool::Sqlite(native),
+    })
+}
+
+async fn open_postgres(url: &str) -> Result<Database, DatabaseError> {
+    let options = PgConnectOptions::from_str(url)?;
+    let native = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?;
+    // Several processes may start at once: PostgreSQL's migration lock
+    // (which sqlx takes) lets one migrate while the others wait.
+    POSTGRES_MIGRATIONS.run(&native).await?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect(url)
+        .await?;
+    Ok(Database {
+        pool,
+        native: NativePool::Postgres(native),
+    })
+}
+
+/// `sqlite::memory:` as a named shared in-memory database: the Any driver
+/// opens each connection from the URL, and an unnamed one would give each
+/// connection a database of its own.
+fn shared_memory_url(url: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    if url == "sqlite::memory:" {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        format!(
+            "sqlite:file:workbench-memory-{}-{n}?mode=memory&cache=shared",
+            std::process::id()
+        )
+    } else {
+        url.to_string()
+    }
 }
 
 /// The platform schema for SQLite, the default.

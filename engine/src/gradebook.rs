@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::db::Pool;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -21,7 +22,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use model::{GradebookColumn, GradebookRow, GradebookView, ModuleScore, Outcome, StuckRow};
 use serde::Deserialize;
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 
 use crate::accounts::{Account, Role};
 use crate::classes::{self, dates, Class};
@@ -54,7 +55,7 @@ pub enum Cohort {
 impl Cohort {
     /// The cohort `viewer` asked for with `?class=`, after checking they may see it.
     pub async fn chosen_by(
-        pool: &SqlitePool,
+        pool: &Pool,
         viewer: &Account,
         class: Option<&str>,
     ) -> Result<Self, ApiError> {
@@ -102,9 +103,9 @@ impl Cohort {
 
 /// `query` with the cohort's parameter, if its join has one.
 fn bound<'q>(
-    query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     parameter: Option<&'q str>,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     match parameter {
         Some(value) => query.bind(value),
         None => query,
@@ -118,7 +119,7 @@ struct Person {
     email: String,
 }
 
-async fn people(pool: &SqlitePool, cohort: &Cohort) -> Result<Vec<Person>, sqlx::Error> {
+async fn people(pool: &Pool, cohort: &Cohort) -> Result<Vec<Person>, sqlx::Error> {
     if let Cohort::Class(class) = cohort {
         return Ok(classes::store::members(pool, &class.id)
             .await?
@@ -158,7 +159,7 @@ struct Attempt {
     failed_outcome: Option<String>,
 }
 
-async fn attempts(pool: &SqlitePool, cohort: &Cohort) -> Result<Vec<Attempt>, sqlx::Error> {
+async fn attempts(pool: &Pool, cohort: &Cohort) -> Result<Vec<Attempt>, sqlx::Error> {
     let (join, parameter) = cohort.join();
     // A class sees what its members did since they joined it, not before:
     // joining (or being added) does not open a student's whole history.
@@ -186,7 +187,7 @@ async fn attempts(pool: &SqlitePool, cohort: &Cohort) -> Result<Vec<Attempt>, sq
         .collect()
 }
 
-async fn hints(pool: &SqlitePool, cohort: &Cohort) -> Result<HashMap<String, u32>, sqlx::Error> {
+async fn hints(pool: &Pool, cohort: &Cohort) -> Result<HashMap<String, u32>, sqlx::Error> {
     let (join, parameter) = cohort.join();
     let sql = format!(
         "SELECT t.exercise, CAST(SUM(t.opened) AS BIGINT) AS opened FROM hints_opened t {join} GROUP BY t.exercise"

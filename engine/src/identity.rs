@@ -73,7 +73,7 @@ const GUEST_REFRESH_SECS: i64 = 60 * 60;
 #[derive(Clone)]
 pub struct Identities {
     /// The platform database.
-    pub pool: sqlx::SqlitePool,
+    pub pool: crate::db::Pool,
     /// The time, replaceable in tests.
     pub clock: Arc<dyn Clock>,
     /// How long sessions live.

@@ -12,8 +12,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::db::Pool;
 use model::ExerciseMark;
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 
 use crate::classes::store::{deadlines_of, StudentDeadline};
 use crate::error::ApiError;
@@ -45,7 +46,7 @@ pub struct Marks {
 /// The student's marks, from `cache` when they were read before.
 pub async fn marks_of(
     cache: &MarksCache,
-    pool: &SqlitePool,
+    pool: &Pool,
     student: &StudentId,
 ) -> Result<Arc<Marks>, ApiError> {
     if let Some(marks) = cache.get(student) {
@@ -65,7 +66,7 @@ pub async fn marks_of(
 /// creates nothing.
 pub async fn lesson_opened(
     cache: &MarksCache,
-    pool: &SqlitePool,
+    pool: &Pool,
     student: &StudentId,
     lesson: &str,
     now: i64,
@@ -87,7 +88,7 @@ pub async fn lesson_opened(
     marks_of(cache, pool, student).await
 }
 
-async fn read(pool: &SqlitePool, student: &StudentId) -> Result<Marks, sqlx::Error> {
+async fn read(pool: &Pool, student: &StudentId) -> Result<Marks, sqlx::Error> {
     let deadlines = deadlines_of(pool, student).await?;
     let lessons_read = sqlx::query_scalar("SELECT lesson FROM lessons_read WHERE student_id = $1")
         .bind(student.as_str())

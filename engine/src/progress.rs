@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 
+use crate::db::Pool;
 use axum::extract::State;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use model::{ExerciseProgress, LessonProgress, ModuleProgress, ProgressView};
 use serde::Deserialize;
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 
 use crate::classes;
 use crate::content::Course;
@@ -39,7 +40,7 @@ struct Record {
 /// The student's record per exercise. `deadlines` maps a module to its
 /// earliest deadline among the student's classes.
 async fn records_of(
-    pool: &SqlitePool,
+    pool: &Pool,
     student: &StudentId,
     course: &Course,
     deadlines: &HashMap<String, i64>,

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use crate::accounts::AccountService;
 use crate::clock::Clock;
@@ -36,7 +36,7 @@ impl std::ops::Deref for Engine {
 /// The parts of [`Engine`].
 pub struct EngineParts {
     /// The platform database.
-    pub pool: SqlitePool,
+    pub pool: Pool,
     /// The course being served.
     pub course: Arc<LiveCourse>,
     /// Recent lab traces per student.

@@ -48,7 +48,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::config::LeptosOptions;
-use tower_sessions_sqlx_store::SqliteStore;
 
 pub use state::{AppState, Engine, EngineParts, Web};
 pub use web::{bind_other_origin, run, serve_other_origin};
@@ -117,8 +116,9 @@ pub async fn build_state_with_clock(
     let metrics = Arc::new(engine::metrics::Metrics::new(
         config.metrics_token.as_deref(),
     )?);
-    let pool = db::connect(&config.database_url()).await?;
-    SqliteStore::new(pool.clone()).migrate().await?;
+    let database = db::open(&config.database_url()).await?;
+    let sessions = crate::sessions::SessionTable::open(&database.native).await?;
+    let pool = database.pool;
     if config.dev {
         course.watch()?;
     }
@@ -210,6 +210,7 @@ pub async fn build_state_with_clock(
         request_spans: config.log_format == crate::config::LogFormat::Json,
         stopping,
         pages: Arc::new(page_cache::PageCache::new(course_for_pages)),
+        sessions,
         trusted_proxies: engine::forwarded::TrustedProxies::new(
             config.trusted_proxies.iter().copied(),
         ),

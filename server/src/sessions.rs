@@ -12,25 +12,91 @@
 //! runs today; when several do, the cache needs a cross-process
 //! invalidation (PostgreSQL's `LISTEN`/`NOTIFY` on deleted ids) or must be
 //! turned off.
+//!
+//! The records live in the platform database, SQLite or PostgreSQL, in the
+//! table tower-sessions' own store for that database keeps
+//! ([`SessionTable`]).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use engine::db::NativePool;
 use engine::read_cache::ReadCache;
 use moka::sync::Cache;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::{Result, SessionStore};
-use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions::session_store::{ExpiredDeletion, Result, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 /// How many session records stay in memory; the least recently used go first.
 const MAX_CACHED_SESSIONS: u64 = 100_000;
 
-/// The session store the server uses: [`SqliteStore`] with a bounded
+/// The sessions' table in the platform database, through the store
+/// tower-sessions has for its kind.
+#[derive(Clone, Debug)]
+pub(crate) enum SessionTable {
+    /// The default.
+    Sqlite(SqliteStore),
+    /// A school's shared PostgreSQL.
+    Postgres(PostgresStore),
+}
+
+impl SessionTable {
+    /// The table in `database`, created if missing.
+    pub(crate) async fn open(database: &NativePool) -> sqlx::Result<Self> {
+        let table = match database {
+            NativePool::Sqlite(pool) => Self::Sqlite(SqliteStore::new(pool.clone())),
+            NativePool::Postgres(pool) => Self::Postgres(PostgresStore::new(pool.clone())),
+        };
+        match &table {
+            Self::Sqlite(store) => store.migrate().await?,
+            Self::Postgres(store) => store.migrate().await?,
+        }
+        Ok(table)
+    }
+}
+
+/// Each call goes to whichever store the database has.
+macro_rules! by_kind {
+    ($table:expr, $store:ident => $call:expr) => {
+        match $table {
+            SessionTable::Sqlite($store) => $call,
+            SessionTable::Postgres($store) => $call,
+        }
+    };
+}
+
+#[async_trait]
+impl SessionStore for SessionTable {
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        by_kind!(self, store => store.create(record).await)
+    }
+
+    async fn save(&self, record: &Record) -> Result<()> {
+        by_kind!(self, store => store.save(record).await)
+    }
+
+    async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        by_kind!(self, store => store.load(id).await)
+    }
+
+    async fn delete(&self, id: &Id) -> Result<()> {
+        by_kind!(self, store => store.delete(id).await)
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for SessionTable {
+    async fn delete_expired(&self) -> Result<()> {
+        by_kind!(self, store => store.delete_expired().await)
+    }
+}
+
+/// The session store the server uses: the [`SessionTable`] with a bounded
 /// in-memory cache in front of it.
 #[derive(Clone)]
 pub(crate) struct CachedSessions {
-    store: SqliteStore,
+    store: SessionTable,
     records: Arc<ReadCache<Id, Record>>,
 }
 
@@ -42,7 +108,7 @@ impl std::fmt::Debug for CachedSessions {
 
 impl CachedSessions {
     /// A cache in front of `store`.
-    pub(crate) fn new(store: SqliteStore) -> Self {
+    pub(crate) fn new(store: SessionTable) -> Self {
         Self {
             store,
             records: Arc::new(ReadCache::new(Cache::new(MAX_CACHED_SESSIONS))),
@@ -92,10 +158,8 @@ mod tests {
     use super::*;
 
     async fn sessions() -> CachedSessions {
-        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
-        let store = SqliteStore::new(pool);
-        store.migrate().await.unwrap();
-        CachedSessions::new(store)
+        let database = engine::db::open("sqlite::memory:").await.unwrap();
+        CachedSessions::new(SessionTable::open(&database.native).await.unwrap())
     }
 
     fn record() -> Record {

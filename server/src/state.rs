@@ -35,6 +35,8 @@ impl std::ops::Deref for AppState {
 pub struct Web {
     /// The domain.
     pub engine: Engine,
+    /// Where sessions are kept: the platform database's own store.
+    pub(crate) sessions: crate::sessions::SessionTable,
     /// Where the browser assets are and what they are called.
     pub leptos: LeptosOptions,
     /// Dev mode: lessons reload on save.

@@ -20,7 +20,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::error::error_response;
 use crate::sessions::CachedSessions;
@@ -330,7 +329,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let sessions = SqliteStore::new(state.pool.clone());
+    let sessions = state.sessions.clone();
     let purge = tokio::spawn({
         use tower_sessions::ExpiredDeletion;
         sessions

@@ -258,6 +258,49 @@ fn ReplicaTable(
     }
 }
 
+/// The checks at the gateway's door: an API key, and a rate limit with
+/// the rate-limit lab's defaults (its numbers are set through the API, as
+/// lesson 8.2 shows).
+#[component]
+fn FrontDoor(draft: SettingsDraft<GatewaySettings>) -> impl IntoView {
+    let consumers = move || {
+        draft
+            .read(|s| {
+                s.api_keys
+                    .iter()
+                    .map(|k| format!("{} ({})", k.consumer, k.key))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let limit = move || {
+        draft.read(|s| s.rate_limit.clone()).flatten().map(|l| {
+            format!(
+                "{}, capacity {}, counted by {}.",
+                choice_name(&l.algorithm).replace('_', " "),
+                l.capacity,
+                choice_name(&l.key).replace('_', " ")
+            )
+        })
+    };
+    view! {
+        <fieldset class="gw-settings" disabled=move || draft.loading()>
+            <legend>"At the door"</legend>
+            {check_field(draft, "Require an API key (X-Api-Key)", |s| s.require_api_key, |s, on| s.require_api_key = on)}
+            {check_field(draft, "Rate limit", |s| s.rate_limit.is_some(), |s, on| {
+                s.rate_limit = on.then(|| s.rate_limit.clone().unwrap_or_default())
+            })}
+            <p class="gw-note" data-testid="gw-front-door">
+                {move || format!("Keys: {}.", consumers())}
+                " "
+                {move || limit().unwrap_or_else(|| "No rate limit.".into())}
+                " The load generator starts behind the door: its requests are not checked."
+            </p>
+        </fieldset>
+    }
+}
+
 /// Settings, replicas and the load generator.
 #[island(lazy)]
 pub(crate) fn GatewayConsole() -> impl IntoView {
@@ -330,9 +373,12 @@ pub(crate) fn GatewayConsole() -> impl IntoView {
                 {number_field(draft, "Shed above (0: never)", Bounds::whole("0", "256"), |s| s.shed_above, |s, n| s.shed_above = n)}
                 {check_field(draft, "Health checks", |s| s.health_checks, |s, on| s.health_checks = on)}
                 {number_field(draft, "Seed", Bounds::whole("0", "4294967295"), |s| s.seed, |s, n| s.seed = n)}
-                <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=save>"Save settings"</button>
-                <span class="note-inline" role="status">{move || draft.saved.get()}</span>
             </fieldset>
+            <FrontDoor draft=draft/>
+            <div class="gw-save">
+                <button type="button" class="button-secondary" disabled=move || !hydrated.get() || draft.loading() on:click=save>"Save settings"</button>
+                <span class="note-inline" role="status">{move || draft.saved.get()}</span>
+            </div>
             <h3 class="gw-title">"Replicas"</h3>
             {move || replicas.get().map(|view_now| view! {
                 <ReplicaTable replicas=view_now draft=draft busy=busy view_of=replicas/>

@@ -1,6 +1,7 @@
 //! Accounts in the platform database.
 
-use sqlx::{Row, SqlitePool};
+use crate::db::Pool;
+use sqlx::Row;
 
 use super::{Account, Role};
 use crate::students::StudentId;
@@ -8,7 +9,7 @@ use crate::students::StudentId;
 const ACCOUNT_COLUMNS: &str =
     "student_id, email, display_name, role, session_epoch, created_at, password_hash";
 
-fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<(Account, String), sqlx::Error> {
+fn account_from_row(row: &sqlx::any::AnyRow) -> Result<(Account, String), sqlx::Error> {
     let role: String = row.try_get("role")?;
     let role = Role::parse(&role).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: "role".into(),
@@ -27,7 +28,7 @@ fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<(Account, String), 
 
 /// The account with this (normalised) email and its password hash.
 pub async fn find_by_email(
-    pool: &SqlitePool,
+    pool: &Pool,
     email: &str,
 ) -> Result<Option<(Account, String)>, sqlx::Error> {
     sqlx::query(&format!(
@@ -41,10 +42,7 @@ pub async fn find_by_email(
 }
 
 /// The account with this student id and its password hash.
-pub async fn find(
-    pool: &SqlitePool,
-    id: &StudentId,
-) -> Result<Option<(Account, String)>, sqlx::Error> {
+pub async fn find(pool: &Pool, id: &StudentId) -> Result<Option<(Account, String)>, sqlx::Error> {
     sqlx::query(&format!(
         "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE student_id = $1"
     ))
@@ -56,7 +54,7 @@ pub async fn find(
 }
 
 /// Every account, oldest first.
-pub async fn list(pool: &SqlitePool) -> Result<Vec<Account>, sqlx::Error> {
+pub async fn list(pool: &Pool) -> Result<Vec<Account>, sqlx::Error> {
     sqlx::query(&format!(
         "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY created_at, email"
     ))
@@ -83,7 +81,7 @@ pub struct NewAccount<'a> {
 /// over that student's id, and with it everything the guest did. Returns
 /// `None` when the email is taken.
 pub async fn create(
-    pool: &SqlitePool,
+    pool: &Pool,
     guest: Option<&StudentId>,
     new: NewAccount<'_>,
     now: i64,
@@ -144,7 +142,7 @@ pub async fn create(
 /// Replaces the password hash; with `end_sessions`, also voids every session
 /// signed in so far. Returns the account's session epoch afterwards.
 pub async fn set_password_hash(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: &StudentId,
     password_hash: &str,
     end_sessions: bool,
@@ -164,11 +162,7 @@ pub async fn set_password_hash(
 }
 
 /// Voids every session of the account.
-pub async fn end_all_sessions(
-    pool: &SqlitePool,
-    id: &StudentId,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn end_all_sessions(pool: &Pool, id: &StudentId, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE accounts SET session_epoch = session_epoch + 1, updated_at = $1 WHERE student_id = $2",
     )
@@ -182,12 +176,7 @@ pub async fn end_all_sessions(
 /// Gives the account with this email a new role. Returns `false` when there
 /// is no such account. An account that is no longer an instructor loses its
 /// API tokens for good: they were made for a role it no longer has.
-pub async fn set_role(
-    pool: &SqlitePool,
-    email: &str,
-    role: Role,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
+pub async fn set_role(pool: &Pool, email: &str, role: Role, now: i64) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let changed = sqlx::query("UPDATE accounts SET role = $1, updated_at = $2 WHERE email = $3")
         .bind(role.as_str())
@@ -219,7 +208,7 @@ pub async fn set_role(
 /// Every platform table keyed by student id joins this function, so
 /// nothing a guest made is lost when they sign in.
 pub async fn carry_over_guest(
-    pool: &SqlitePool,
+    pool: &Pool,
     guest: &StudentId,
     account: &StudentId,
 ) -> Result<(), sqlx::Error> {

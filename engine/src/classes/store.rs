@@ -1,6 +1,7 @@
 //! Classes, their members and deadlines in the platform database.
 
-use sqlx::{Row, SqlitePool};
+use crate::db::Pool;
+use sqlx::Row;
 
 use super::{new_code, Class, ClassSpec};
 use crate::accounts::{Account, Role};
@@ -9,7 +10,7 @@ use crate::students::StudentId;
 const CLASS_COLUMNS: &str =
     "id, code, name, owner_id, starts_on, ends_on, capacity, utc_offset_minutes, created_at";
 
-fn class_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Class, sqlx::Error> {
+fn class_from_row(row: &sqlx::any::AnyRow) -> Result<Class, sqlx::Error> {
     Ok(Class {
         id: row.try_get("id")?,
         code: row.try_get("code")?,
@@ -25,7 +26,7 @@ fn class_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Class, sqlx::Error> {
 
 /// Creates a class run by `owner`, with a fresh join code.
 pub async fn create(
-    pool: &SqlitePool,
+    pool: &Pool,
     owner: &StudentId,
     spec: &ClassSpec,
     now: i64,
@@ -58,7 +59,7 @@ pub async fn create(
 
 /// Gives the class a fresh join code: the old link stops working (for a
 /// code that leaked). Returns the new code.
-pub async fn new_code_for(pool: &SqlitePool, class_id: &str) -> Result<String, sqlx::Error> {
+pub async fn new_code_for(pool: &Pool, class_id: &str) -> Result<String, sqlx::Error> {
     loop {
         let code = new_code();
         let changed = sqlx::query(
@@ -76,7 +77,7 @@ pub async fn new_code_for(pool: &SqlitePool, class_id: &str) -> Result<String, s
 }
 
 /// The class with this id.
-pub async fn find(pool: &SqlitePool, id: &str) -> Result<Option<Class>, sqlx::Error> {
+pub async fn find(pool: &Pool, id: &str) -> Result<Option<Class>, sqlx::Error> {
     sqlx::query(&format!(
         "SELECT {CLASS_COLUMNS} FROM classes WHERE id = $1"
     ))
@@ -88,7 +89,7 @@ pub async fn find(pool: &SqlitePool, id: &str) -> Result<Option<Class>, sqlx::Er
 }
 
 /// The class with this (normalised) join code.
-pub async fn find_by_code(pool: &SqlitePool, code: &str) -> Result<Option<Class>, sqlx::Error> {
+pub async fn find_by_code(pool: &Pool, code: &str) -> Result<Option<Class>, sqlx::Error> {
     sqlx::query(&format!(
         "SELECT {CLASS_COLUMNS} FROM classes WHERE code = $1"
     ))
@@ -101,24 +102,18 @@ pub async fn find_by_code(pool: &SqlitePool, code: &str) -> Result<Option<Class>
 
 /// The classes `account` runs (every class, for an admin), newest first,
 /// with their member counts.
-pub async fn run_by(
-    pool: &SqlitePool,
-    account: &Account,
-) -> Result<Vec<(Class, u32)>, sqlx::Error> {
+pub async fn run_by(pool: &Pool, account: &Account) -> Result<Vec<(Class, u32)>, sqlx::Error> {
     let owner = (account.role < Role::Admin).then_some(&account.id);
     listed(pool, owner).await
 }
 
 /// Every class, for the command line.
-pub async fn all(pool: &SqlitePool) -> Result<Vec<(Class, u32)>, sqlx::Error> {
+pub async fn all(pool: &Pool) -> Result<Vec<(Class, u32)>, sqlx::Error> {
     listed(pool, None).await
 }
 
 /// The classes `owner` runs, or every class; newest first, with member counts.
-async fn listed(
-    pool: &SqlitePool,
-    owner: Option<&StudentId>,
-) -> Result<Vec<(Class, u32)>, sqlx::Error> {
+async fn listed(pool: &Pool, owner: Option<&StudentId>) -> Result<Vec<(Class, u32)>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {CLASS_COLUMNS}, (SELECT COUNT(*) FROM class_members m WHERE m.class_id = classes.id) AS members
          FROM classes WHERE $1 IS NULL OR owner_id = $1 ORDER BY created_at DESC, name"
@@ -149,13 +144,22 @@ pub enum Joined {
 
 /// Makes `student` a member of `class` under `display_name`, if it has room.
 pub async fn join(
-    pool: &SqlitePool,
+    pool: &Pool,
     class: &Class,
     student: &StudentId,
     display_name: &str,
     now: i64,
 ) -> Result<Joined, sqlx::Error> {
-    // One statement, so two last-place joins cannot both get in.
+    let mut tx = pool.begin().await?;
+    // The class's row is locked first (PostgreSQL keeps the lock to the
+    // commit; SQLite's write lock is the whole database's), so two joins
+    // for the last place queue here and the second counts the first's
+    // member. Without it, PostgreSQL's statements would each count the
+    // members committed before they began, and both would get in.
+    sqlx::query("UPDATE classes SET capacity = capacity WHERE id = $1")
+        .bind(&class.id)
+        .execute(&mut *tx)
+        .await?;
     let inserted = sqlx::query(
         "INSERT INTO class_members (class_id, student_id, display_name, joined_at)
          SELECT $1, $2, $3, $4 WHERE (SELECT COUNT(*) FROM class_members WHERE class_id = $1) < $5
@@ -166,9 +170,10 @@ pub async fn join(
     .bind(display_name)
     .bind(now)
     .bind(i64::from(class.capacity))
-    .execute(pool)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
+    tx.commit().await?;
     if inserted == 1 {
         return Ok(Joined::Joined);
     }
@@ -180,7 +185,7 @@ pub async fn join(
 }
 
 /// How many members the class has.
-pub async fn member_count(pool: &SqlitePool, class_id: &str) -> Result<u32, sqlx::Error> {
+pub async fn member_count(pool: &Pool, class_id: &str) -> Result<u32, sqlx::Error> {
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM class_members WHERE class_id = $1")
         .bind(class_id)
         .fetch_one(pool)
@@ -190,7 +195,7 @@ pub async fn member_count(pool: &SqlitePool, class_id: &str) -> Result<u32, sqlx
 
 /// Whether `student` is in the class.
 pub async fn is_member(
-    pool: &SqlitePool,
+    pool: &Pool,
     class_id: &str,
     student: &StudentId,
 ) -> Result<bool, sqlx::Error> {
@@ -218,7 +223,7 @@ pub struct Member {
 }
 
 /// The class's members, by name.
-pub async fn members(pool: &SqlitePool, class_id: &str) -> Result<Vec<Member>, sqlx::Error> {
+pub async fn members(pool: &Pool, class_id: &str) -> Result<Vec<Member>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT m.student_id, COALESCE(a.display_name, m.display_name) AS name, a.email, m.joined_at
          FROM class_members m LEFT JOIN accounts a ON a.student_id = m.student_id
@@ -242,7 +247,7 @@ pub async fn members(pool: &SqlitePool, class_id: &str) -> Result<Vec<Member>, s
 
 /// Removes a member; `false` when they were not one.
 pub async fn remove_member(
-    pool: &SqlitePool,
+    pool: &Pool,
     class_id: &str,
     student: &StudentId,
 ) -> Result<bool, sqlx::Error> {
@@ -272,7 +277,7 @@ pub struct Added {
 
 /// Adds the accounts with these (normalised) emails.
 pub async fn add_by_email(
-    pool: &SqlitePool,
+    pool: &Pool,
     class: &Class,
     emails: &[String],
     now: i64,
@@ -294,7 +299,7 @@ pub async fn add_by_email(
 
 /// Sets (or, with `None`, clears) the deadline of `module` in the class.
 pub async fn set_deadline(
-    pool: &SqlitePool,
+    pool: &Pool,
     class_id: &str,
     module: &str,
     due_at: Option<i64>,
@@ -323,10 +328,7 @@ pub async fn set_deadline(
 }
 
 /// The class's deadlines: `(module, due_at)`.
-pub async fn deadlines(
-    pool: &SqlitePool,
-    class_id: &str,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn deadlines(pool: &Pool, class_id: &str) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT module, due_at FROM class_deadlines WHERE class_id = $1 ORDER BY due_at",
     )
@@ -353,7 +355,7 @@ pub struct StudentDeadline {
 
 /// Every deadline of every class `student` is in, soonest first.
 pub async fn deadlines_of(
-    pool: &SqlitePool,
+    pool: &Pool,
     student: &StudentId,
 ) -> Result<Vec<StudentDeadline>, sqlx::Error> {
     let rows = sqlx::query(
@@ -380,7 +382,7 @@ pub async fn deadlines_of(
 
 /// The classes `student` is in: `(id, name, capacity)`.
 pub async fn classes_of(
-    pool: &SqlitePool,
+    pool: &Pool,
     student: &StudentId,
 ) -> Result<Vec<(String, String, u32)>, sqlx::Error> {
     let rows = sqlx::query(

@@ -1,14 +1,15 @@
 //! Attempts and opened hints in the platform database.
 
+use crate::db::Pool;
 use model::Outcome;
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 
 use super::ENGINE_VERSION;
 use crate::students::StudentId;
 
 /// Stores a graded attempt.
 pub(crate) async fn record(
-    pool: &SqlitePool,
+    pool: &Pool,
     student: &StudentId,
     exercise: &str,
     answer: &serde_json::Value,
@@ -41,7 +42,7 @@ pub(crate) const ANSWERS_KEPT: i64 = 20;
 /// Replaces the answers of all but the newest [`ANSWERS_KEPT`] attempts
 /// and the best one with `null` (those attempts cannot be regraded).
 async fn forget_old_answers(
-    pool: &SqlitePool,
+    pool: &Pool,
     student: &StudentId,
     exercise: &str,
 ) -> Result<(), sqlx::Error> {
@@ -78,7 +79,7 @@ pub(crate) struct Record {
 
 /// What `student` has done on `exercise`.
 pub(crate) async fn record_of(
-    pool: &SqlitePool,
+    pool: &Pool,
     student: &StudentId,
     exercise: &str,
 ) -> Result<Record, sqlx::Error> {
@@ -108,7 +109,7 @@ pub(crate) async fn record_of(
 
 /// How many hints `student` opened on `exercise`.
 pub(crate) async fn hints_opened(
-    pool: &SqlitePool,
+    pool: &Pool,
     student: &StudentId,
     exercise: &str,
 ) -> Result<u32, sqlx::Error> {
@@ -124,7 +125,7 @@ pub(crate) async fn hints_opened(
 
 /// Opens one more hint, up to `available`; returns how many are open.
 pub(crate) async fn open_hint(
-    pool: &SqlitePool,
+    pool: &Pool,
     student: &StudentId,
     exercise: &str,
     available: u32,
@@ -146,7 +147,7 @@ pub(crate) async fn open_hint(
 
 /// Forgets `student`'s attempts and hints on `exercise`, to start again.
 pub(crate) async fn reset(
-    pool: &SqlitePool,
+    pool: &Pool,
     student: &StudentId,
     exercise: &str,
 ) -> Result<(), sqlx::Error> {

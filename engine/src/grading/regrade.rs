@@ -6,7 +6,8 @@
 //! `probe` attempts are left alone: the student's server is not there to
 //! probe again.
 
-use sqlx::{Row, SqlitePool};
+use crate::db::Pool;
+use sqlx::Row;
 
 use super::{grade, Exercises, GradeContext, ENGINE_VERSION};
 
@@ -37,7 +38,7 @@ impl std::fmt::Display for RegradeReport {
 
 /// Regrades the stored attempts (of one exercise, when `only` names it).
 pub async fn regrade(
-    pool: &SqlitePool,
+    pool: &Pool,
     exercises: &Exercises,
     only: Option<&str>,
 ) -> Result<RegradeReport, sqlx::Error> {

@@ -23,7 +23,7 @@ const KEY_PARAMETER: &str = "key";
 
 /// `student`'s demo key, made on first use and the same afterwards.
 pub(crate) async fn key_of(
-    pool: &sqlx::SqlitePool,
+    pool: &crate::db::Pool,
     student: &StudentId,
     now: i64,
 ) -> Result<String, sqlx::Error> {
@@ -44,7 +44,7 @@ pub(crate) async fn key_of(
 }
 
 /// The student whose key `key` is, if any.
-async fn student_of(pool: &sqlx::SqlitePool, key: &str) -> Result<Option<Student>, sqlx::Error> {
+async fn student_of(pool: &crate::db::Pool, key: &str) -> Result<Option<Student>, sqlx::Error> {
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT s.id, s.kind FROM demo_keys k JOIN students s ON s.id = k.student_id
          WHERE k.key = $1",

@@ -80,7 +80,7 @@ pub struct Labs(Arc<LabsShared>);
 /// The parts of [`Labs`].
 pub struct LabsShared {
     /// The platform database.
-    pub pool: sqlx::SqlitePool,
+    pub pool: crate::db::Pool,
     /// The time, replaceable in tests.
     pub clock: Arc<dyn Clock>,
     /// Each lab's own state, made on first use.

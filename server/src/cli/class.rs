@@ -105,7 +105,7 @@ async fn create(args: &ClassCreateArgs) -> Result<Class, ClassCommandError> {
 }
 
 /// The class named by a join code or an id.
-async fn find(pool: &sqlx::SqlitePool, which: &str) -> Result<Class, ClassCommandError> {
+async fn find(pool: &db::Pool, which: &str) -> Result<Class, ClassCommandError> {
     if let Some(class) = store::find(pool, which).await? {
         return Ok(class);
     }

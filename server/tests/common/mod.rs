@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub(crate) mod gateway;
+pub(crate) mod postgres;
 pub(crate) mod process;
 
 use std::net::SocketAddr;
@@ -25,6 +26,9 @@ pub struct TestServer {
     /// (memory budgets, say) rather than only its HTTP answers.
     pub state: server::state::AppState,
     config: ServeConfig,
+    /// The server's PostgreSQL database when the tests run on one; it
+    /// outlives restarts and is dropped with the server.
+    postgres: Option<Arc<postgres::ScratchDatabase>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -56,14 +60,25 @@ impl TestServer {
         // passwords): a Redis answer late by 250 ms is load, not an outage.
         // The outages the tests make refuse connections at once.
         config.redis_timeout_ms = 2_000;
+        let postgres = postgres::ScratchDatabase::create_if_asked()
+            .await
+            .map(Arc::new);
+        config.database.database_url = postgres.as_ref().map(|db| db.url.clone());
         configure(&mut config);
-        Self::launch(config, data_dir, Arc::new(ManualClock::starting_now())).await
+        Self::launch(
+            config,
+            data_dir,
+            Arc::new(ManualClock::starting_now()),
+            postgres,
+        )
+        .await
     }
 
     async fn launch(
         mut config: ServeConfig,
         data_dir: tempfile::TempDir,
         clock: Arc<ManualClock>,
+        postgres: Option<Arc<postgres::ScratchDatabase>>,
     ) -> Self {
         if let Some(listener) = server::bind_other_origin(&mut config)
             .await
@@ -86,6 +101,7 @@ impl TestServer {
             clock,
             state,
             config,
+            postgres,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -96,7 +112,29 @@ impl TestServer {
     pub async fn restart(mut self) -> Self {
         self.halt().await;
         let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
-        Self::launch(self.config.clone(), data_dir, self.clock.clone()).await
+        Self::launch(
+            self.config.clone(),
+            data_dir,
+            self.clock.clone(),
+            self.postgres.take(),
+        )
+        .await
+    }
+
+    /// Where this server's platform database is, as the command line takes it.
+    pub fn database_args(&self) -> server::config::DatabaseArgs {
+        self.config.database.clone()
+    }
+
+    /// The `workbench` command's flags for this server's database: its data
+    /// folder, and its URL when it is not the default SQLite file there.
+    pub fn database_flags(&self) -> Vec<std::ffi::OsString> {
+        let database = &self.config.database;
+        let mut flags = vec!["--data-dir".into(), database.data_dir.clone().into()];
+        if let Some(url) = &database.database_url {
+            flags.extend(["--database-url".into(), url.into()]);
+        }
+        flags
     }
 
     /// An absolute URL on this server.
@@ -186,10 +224,7 @@ pub async fn make_role(server: &TestServer, email: &str, role: server::accounts:
         email: email.into(),
         role,
         name: None,
-        database: server::config::DatabaseArgs {
-            database_url: None,
-            data_dir: server.data_dir.path().to_path_buf(),
-        },
+        database: server.database_args(),
     };
     server::cli::user::add_user(&args)
         .await

@@ -751,12 +751,9 @@ async fn sign_out_everywhere_ends_every_session() {
 async fn an_outdated_password_hash_is_upgraded_at_sign_in() {
     let server = TestServer::start().await;
     sign_up(&server, &server.browser(), "Ada", "ada@example.com").await;
-    let pool = server::db::connect(&format!(
-        "sqlite://{}",
-        server.data_dir.path().join("workbench.db").display()
-    ))
-    .await
-    .unwrap();
+    let pool = server::db::connect(&server.database_args().url())
+        .await
+        .unwrap();
     let weak =
         server::accounts::Passwords::with_params(argon2::Params::new(1024, 1, 1, None).unwrap())
             .hash(PASSWORD.into())

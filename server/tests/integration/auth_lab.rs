@@ -216,18 +216,16 @@ async fn demo_users_live_in_the_students_shop_where_sql_sees_them_and_a_reset_cl
     assert_eq!(users.as_array().unwrap().len(), 2);
 
     // The platform database keeps none of it.
-    let platform = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}?mode=ro",
-        server.data_dir.path().join("workbench.db").display()
-    ))
-    .await
-    .unwrap();
-    let lab_tables: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE 'auth_lab%' OR name = 'users'",
-    )
-    .fetch_one(&platform)
-    .await
-    .unwrap();
+    let tables = if server.database_args().url().starts_with("postgres") {
+        "SELECT COUNT(*) FROM information_schema.tables
+         WHERE table_schema = 'public' AND (table_name LIKE 'auth_lab%' OR table_name = 'users')"
+    } else {
+        "SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE 'auth_lab%' OR name = 'users'"
+    };
+    let lab_tables: i64 = sqlx::query_scalar(tables)
+        .fetch_one(&server.state.pool)
+        .await
+        .unwrap();
     assert_eq!(lab_tables, 0);
 
     let reset = student

@@ -463,6 +463,55 @@ async fn a_full_class_refuses_more_members_clearly() {
 }
 
 #[tokio::test]
+async fn joins_racing_for_the_last_places_never_overfill_a_class() {
+    let server = TestServer::start().await;
+    let tess = instructor(&server, "Tess", "tess@example.com").await;
+    let class = create_class(&server, &tess, json!({ "name": "Small", "capacity": 3 })).await;
+    let path = format!("/join/{}", class["code"].as_str().unwrap());
+    // Twelve guests ask at once for three places.
+    let joins = (0..12).map(|n| {
+        let (server, path) = (&server, path.clone());
+        async move {
+            post(
+                &server.browser(),
+                server,
+                &path,
+                json!({ "name": format!("Guest {n}") }),
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(joins).await;
+    let joined = statuses.iter().filter(|s| **s == 201).count();
+    assert_eq!(joined, 3, "{statuses:?}");
+    // The others hear the class is full, or (a full class vouching for
+    // nobody) that their address made enough new guests for now.
+    assert!(
+        statuses.iter().all(|s| [201, 409, 429].contains(s)),
+        "{statuses:?}"
+    );
+    let members: Value = tess
+        .get(server.url(&format!(
+            "/api/instructor/classes/{}",
+            class["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        members["members"].as_array().map(Vec::len),
+        Some(3),
+        "{members}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_class_of_300_behind_one_address_all_sign_up_and_sign_in() {
     let server = TestServer::start().await;
     let tess = instructor(&server, "Tess", "tess@example.com").await;
@@ -684,11 +733,9 @@ async fn the_class_command_creates_lists_adds_and_exports() {
         json!(["GET", "HEAD", "OPTIONS"]),
     )
     .await;
-    let data = server.data_dir.path().to_path_buf();
     let run = |args: &[&str]| {
         let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
-        all.push("--data-dir".into());
-        all.push(data.clone().into());
+        all.extend(server.database_flags());
         let refs: Vec<&std::ffi::OsStr> = all.iter().map(|a| a.as_os_str()).collect();
         crate::common::run_workbench(&refs, "DATABASE_URL", "")
     };

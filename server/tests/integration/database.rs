@@ -48,13 +48,46 @@ async fn database_url_overrides_the_default_and_migrates_it() {
 #[tokio::test]
 async fn an_unsupported_database_url_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let Err(error) = server::build_state(&config(
-        dir.path(),
-        Some("postgres://localhost/test".into()),
-    ))
-    .await
+    let Err(error) =
+        server::build_state(&config(dir.path(), Some("mysql://localhost/test".into()))).await
     else {
-        panic!("a postgres URL must be refused for now");
+        panic!("a MySQL URL must be refused");
     };
-    assert!(error.to_string().contains("use a sqlite: URL"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("use a sqlite: or a postgres:// URL"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_postgres_url_is_migrated_and_shared_by_two_servers() {
+    let Some(database) = crate::common::postgres::ScratchDatabase::create_if_asked().await else {
+        eprintln!("skipped: the tests run on SQLite (WORKBENCH_TEST_DATABASE=postgres runs this)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Two servers start at once on one empty database: one migrates, the
+    // other waits for it, and both then see the same rows.
+    let one = config(&dir.path().join("one"), Some(database.url.clone()));
+    let two = config(&dir.path().join("two"), Some(database.url.clone()));
+    let (first, second) = tokio::join!(server::build_state(&one), server::build_state(&two));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert!(
+        !dir.path().join("one/workbench.db").exists(),
+        "no SQLite file"
+    );
+    sqlx::query("INSERT INTO students (id, kind, created_at) VALUES ($1, 'guest', $2)")
+        .bind("s-shared")
+        .bind(1_i64)
+        .execute(&first.pool)
+        .await
+        .unwrap();
+    let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM students WHERE id = $1")
+        .bind("s-shared")
+        .fetch_one(&second.pool)
+        .await
+        .unwrap();
+    assert_eq!(seen, 1);
 }

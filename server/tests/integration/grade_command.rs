@@ -207,8 +207,6 @@ async fn regrade_applies_a_changed_exercise_to_stored_attempts() {
         .await
         .unwrap();
     assert_eq!(graded["outcome"]["score"], 0);
-    let kept = server.stop_keeping_data().await;
-    let data_dir = kept.path().to_path_buf();
 
     // The instructor decides `Server-Name` deserves the point too.
     let file = course.path().join("exercises/http-host-header.md");
@@ -224,8 +222,7 @@ async fn regrade_applies_a_changed_exercise_to_stored_attempts() {
     let output = Command::new(env!("CARGO_BIN_EXE_workbench"))
         .args(["regrade", "--course"])
         .arg(course.path())
-        .arg("--data-dir")
-        .arg(&data_dir)
+        .args(server.database_flags())
         .env_remove("DATABASE_URL")
         .output()
         .unwrap();
@@ -240,15 +237,12 @@ async fn regrade_applies_a_changed_exercise_to_stored_attempts() {
         "{stdout}"
     );
 
-    let pool = server::db::connect(&format!(
-        "sqlite://{}",
-        data_dir.join("workbench.db").display()
-    ))
-    .await
-    .unwrap();
+    // The command is another process beside the running server, as an
+    // instructor's regrade of a live class is.
     let score: i64 = sqlx::query_scalar("SELECT score FROM attempts")
-        .fetch_one(&pool)
+        .fetch_one(&server.state.pool)
         .await
         .unwrap();
     assert_eq!(score, 1);
+    server.stop().await;
 }

@@ -134,10 +134,10 @@ async fn two_servers_on_one_redis_share_one_limit() {
             .await;
     // A second server on the same database (so the same sessions and
     // settings) and the same Redis: two instances behind a load balancer.
-    let shared_dir = first.data_dir.path().to_path_buf();
+    let shared = first.database_args();
     let second = TestServer::start_configured(crate::common::repo_root(), |c| {
         c.redis_url = redis.clone();
-        c.database.data_dir = shared_dir;
+        c.database = shared;
     })
     .await;
     let student = first.browser();
@@ -183,11 +183,9 @@ async fn two_servers_on_one_redis_share_one_limit() {
 
     // Without Redis, each server counts alone: the limit leaks.
     let alone = TestServer::start().await;
-    let shared_dir = alone.data_dir.path().to_path_buf();
-    let beside = TestServer::start_configured(crate::common::repo_root(), |c| {
-        c.database.data_dir = shared_dir
-    })
-    .await;
+    let shared = alone.database_args();
+    let beside =
+        TestServer::start_configured(crate::common::repo_root(), |c| c.database = shared).await;
     let client = alone.browser();
     client
         .put(alone.url("/labs/ratelimit/settings"))

@@ -1,27 +1,27 @@
 //! `workbench user add`: creates or promotes accounts; the password comes
 //! from standard input, never from an argument.
 
-use std::ffi::OsStr;
-use std::path::Path;
+use std::ffi::{OsStr, OsString};
 
 use crate::common::{repo_root, TestServer};
 use serde_json::json;
 
-/// Runs `workbench user add` against the database in `data_dir`, feeding `stdin`.
-fn user_add(data_dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
+/// Runs `workbench user add` against the database `database` names (the
+/// command's database flags), feeding `stdin`.
+fn user_add(database: &[OsString], args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut all: Vec<&OsStr> = vec![OsStr::new("user"), OsStr::new("add")];
     all.extend(args.iter().map(OsStr::new));
-    all.extend([OsStr::new("--data-dir"), data_dir.as_os_str()]);
+    all.extend(database.iter().map(OsString::as_os_str));
     crate::common::run_workbench(&all, "DATABASE_URL", stdin)
 }
 
 #[tokio::test]
 async fn an_instructor_made_on_the_command_line_can_sign_in_and_use_instructor_routes() {
     let server = TestServer::start_configured(repo_root(), |_| {}).await;
-    let data = server.data_dir.path();
+    let data = server.database_flags();
 
     let (code, stdout, stderr) = user_add(
-        data,
+        &data,
         &["tess@example.com", "--role", "instructor", "--name", "Tess"],
         "a long teaching passphrase\n",
     );
@@ -44,7 +44,7 @@ async fn an_instructor_made_on_the_command_line_can_sign_in_and_use_instructor_r
     assert_eq!(accounts.status(), 200);
 
     // Run again: the existing account is promoted and no password is read.
-    let (code, stdout, _) = user_add(data, &["TESS@example.com", "--role", "admin"], "");
+    let (code, stdout, _) = user_add(&data, &["TESS@example.com", "--role", "admin"], "");
     assert_eq!(code, 0);
     assert_eq!(stdout.trim(), "TESS@example.com is now admin");
     server.stop().await;
@@ -52,12 +52,13 @@ async fn an_instructor_made_on_the_command_line_can_sign_in_and_use_instructor_r
 
 #[test]
 fn a_weak_password_or_a_bad_email_is_refused_with_a_reason() {
-    let data = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = user_add(data.path(), &["ada@example.com"], "short\n");
+    let dir = tempfile::tempdir().unwrap();
+    let data = ["--data-dir".into(), dir.path().into()];
+    let (code, _, stderr) = user_add(&data, &["ada@example.com"], "short\n");
     assert_eq!(code, 1);
     assert!(stderr.contains("at least 10 characters"), "{stderr}");
 
-    let (code, _, stderr) = user_add(data.path(), &["not-an-email"], "a fine passphrase\n");
+    let (code, _, stderr) = user_add(&data, &["not-an-email"], "a fine passphrase\n");
     assert_eq!(code, 1);
     assert!(stderr.contains("@"), "{stderr}");
 }
