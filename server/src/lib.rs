@@ -117,8 +117,11 @@ pub async fn build_state_with_clock(
         config.metrics_token.as_deref(),
     )?);
     let database = db::open(&config.database_url()).await?;
-    let sessions = crate::sessions::SessionTable::open(&database.native).await?;
     let pool = database.pool;
+    let sessions = crate::sessions::CachedSessions::new(
+        crate::sessions::SessionTable::open(&database.native).await?,
+        pool.clone(),
+    );
     if config.dev {
         course.watch()?;
     }
@@ -142,10 +145,11 @@ pub async fn build_state_with_clock(
         accounts: crate::identity::account_cache(),
     };
     let marks = engine::marks::marks_cache();
-    let changes = Arc::new(engine::changes::PlatformChanges::new(vec![
-        identities.accounts.clone(),
-        marks.clone(),
-    ]));
+    let settings = Arc::new(crate::labs::SettingsCache::default());
+    let changes =
+        engine::changes::PlatformChanges::new(vec![identities.accounts.clone(), marks.clone()])
+            .with_keyed(crate::labs::SETTINGS_CACHE, settings.clone());
+    let changes = Arc::new(crate::sessions::watched_by(changes, &sessions));
     let traces = Arc::new(TraceStore::new(
         TRACES_PER_STUDENT,
         TRACED_STUDENTS,
@@ -174,7 +178,7 @@ pub async fn build_state_with_clock(
             traces: traces.clone(),
             identities: identities.clone(),
         },
-        settings: crate::labs::SettingsCache::default(),
+        settings,
     });
     let course_for_pages = course.clone();
     let engine = Engine::new(EngineParts {

@@ -7,11 +7,11 @@
 //! ([`ReadCache`] keeps a load that raced a sign-out from caching the
 //! signed-out record).
 //!
-//! Several processes sharing one database would each keep their own cache,
-//! and a sign-out in one would not reach the others. One process is what
-//! runs today; when several do, the cache needs a cross-process
-//! invalidation (PostgreSQL's `LISTEN`/`NOTIFY` on deleted ids) or must be
-//! turned off.
+//! Several servers sharing one database each keep their own cache. Every
+//! write and delete is also logged by id in the database's key log
+//! ([`engine::changes`]), which each server reads every 250 ms and drops
+//! those ids: a session another server signed out is refused here within
+//! a quarter of a second.
 //!
 //! The records live in the platform database, SQLite or PostgreSQL, in the
 //! table tower-sessions' own store for that database keeps
@@ -20,12 +20,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use engine::db::NativePool;
+use engine::changes::{ForgetKey, Forgettable};
+use engine::db::{NativePool, Pool};
 use engine::read_cache::ReadCache;
 use moka::sync::Cache;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::{ExpiredDeletion, Result, SessionStore};
+use tower_sessions::session_store::{Error, ExpiredDeletion, Result, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 /// How many session records stay in memory; the least recently used go first.
@@ -97,7 +98,9 @@ impl ExpiredDeletion for SessionTable {
 #[derive(Clone)]
 pub(crate) struct CachedSessions {
     store: SessionTable,
-    records: Arc<ReadCache<Id, Record>>,
+    records: Arc<SessionRecords>,
+    /// Where the key log is.
+    pool: Pool,
 }
 
 impl std::fmt::Debug for CachedSessions {
@@ -106,14 +109,73 @@ impl std::fmt::Debug for CachedSessions {
     }
 }
 
-impl CachedSessions {
-    /// A cache in front of `store`.
-    pub(crate) fn new(store: SessionTable) -> Self {
-        Self {
-            store,
-            records: Arc::new(ReadCache::new(Cache::new(MAX_CACHED_SESSIONS))),
+/// The sessions' name in the key log of other servers' writes, keyed by
+/// session id.
+const SESSIONS_CACHE: &str = "sessions";
+
+/// The records kept in memory, which other servers' writes drop by id.
+pub(crate) struct SessionRecords(ReadCache<Id, Record>);
+
+impl std::ops::Deref for SessionRecords {
+    type Target = ReadCache<Id, Record>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Forgettable for SessionRecords {
+    fn forget_everything(&self) {
+        self.0.wrote_all();
+    }
+}
+
+impl ForgetKey for SessionRecords {
+    fn forget_key(&self, key: &str) {
+        if let Ok(id) = key.parse::<Id>() {
+            self.0.wrote(&id, None);
         }
     }
+}
+
+impl CachedSessions {
+    /// A cache in front of `store`, logging its writes in `pool`'s key log.
+    pub(crate) fn new(store: SessionTable, pool: Pool) -> Self {
+        Self {
+            store,
+            records: Arc::new(SessionRecords(ReadCache::new(Cache::new(
+                MAX_CACHED_SESSIONS,
+            )))),
+            pool,
+        }
+    }
+
+    /// The table behind the cache (for deleting expired records).
+    pub(crate) fn table(&self) -> SessionTable {
+        self.store.clone()
+    }
+
+    /// The records in memory, for the watcher of other servers' writes.
+    pub(crate) fn records(&self) -> Arc<SessionRecords> {
+        self.records.clone()
+    }
+
+    /// Tells the other servers that `id`'s record changed. A sign-out whose
+    /// news cannot be logged fails, so the student tries again, rather than
+    /// leave the session alive on the other servers.
+    async fn publish(&self, id: &Id) -> Result<()> {
+        engine::changes::publish(&self.pool, SESSIONS_CACHE, &id.to_string())
+            .await
+            .map_err(|e| Error::Backend(e.to_string()))
+    }
+}
+
+/// Registers the sessions' cache with the watcher of other servers' writes.
+pub(crate) fn watched_by(
+    changes: engine::changes::PlatformChanges,
+    sessions: &CachedSessions,
+) -> engine::changes::PlatformChanges {
+    changes.with_keyed(SESSIONS_CACHE, sessions.records())
 }
 
 #[async_trait]
@@ -127,7 +189,7 @@ impl SessionStore for CachedSessions {
     async fn save(&self, record: &Record) -> Result<()> {
         self.store.save(record).await?;
         self.records.wrote(&record.id, Some(record.clone()));
-        Ok(())
+        self.publish(&record.id).await
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
@@ -149,7 +211,7 @@ impl SessionStore for CachedSessions {
     async fn delete(&self, id: &Id) -> Result<()> {
         self.store.delete(id).await?;
         self.records.wrote(id, None);
-        Ok(())
+        self.publish(id).await
     }
 }
 
@@ -159,7 +221,10 @@ mod tests {
 
     async fn sessions() -> CachedSessions {
         let database = engine::db::open("sqlite::memory:").await.unwrap();
-        CachedSessions::new(SessionTable::open(&database.native).await.unwrap())
+        CachedSessions::new(
+            SessionTable::open(&database.native).await.unwrap(),
+            database.pool,
+        )
     }
 
     fn record() -> Record {

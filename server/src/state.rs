@@ -35,8 +35,9 @@ impl std::ops::Deref for AppState {
 pub struct Web {
     /// The domain.
     pub engine: Engine,
-    /// Where sessions are kept: the platform database's own store.
-    pub(crate) sessions: crate::sessions::SessionTable,
+    /// Where sessions are kept: the platform database's own store, with
+    /// the records in memory in front of it.
+    pub(crate) sessions: crate::sessions::CachedSessions,
     /// Where the browser assets are and what they are called.
     pub leptos: LeptosOptions,
     /// Dev mode: lessons reload on save.

@@ -333,7 +333,7 @@ pub async fn run(
     let purge = tokio::spawn({
         use tower_sessions::ExpiredDeletion;
         sessions
-            .clone()
+            .table()
             .continuously_delete_expired(HOUSEKEEPING_EVERY)
     });
     let forget = tokio::spawn({
@@ -349,6 +349,9 @@ pub async fn run(
                 state.identities.new_guests.forget_idle();
                 state.grading.per_token.forget_idle();
                 labs::forget_idle(&state.labs);
+                if let Err(error) = engine::changes::trim_evictions(&state.pool).await {
+                    tracing::warn!(%error, "could not trim the key log of cache evictions");
+                }
             }
         }
     });
@@ -358,7 +361,7 @@ pub async fn run(
         shutdown.await;
         stopping.send_replace(true);
     };
-    let service = app(state, CachedSessions::new(sessions))
+    let service = app(state, sessions)
         .into_make_service_with_connect_info::<engine::connection::Connection>();
     let result = axum::serve(engine::connection::NoDelay(listener), service)
         .with_graceful_shutdown(shutdown)

@@ -61,7 +61,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use containment::LAB_RESPONSE_POLICY;
 pub use errors::DeliberateResponse;
 pub(crate) use settings::current_settings;
-pub use settings::{stored_settings, CurrentSettings, LabSettings, SettingsCache};
+pub use settings::{stored_settings, CurrentSettings, LabSettings, SettingsCache, SETTINGS_CACHE};
 
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -92,7 +92,7 @@ pub struct LabsShared {
     /// Where lab requests' traces go.
     pub recorder: Recorder,
     /// Students' settings, kept in memory once read.
-    pub settings: SettingsCache,
+    pub settings: Arc<SettingsCache>,
 }
 
 impl Labs {
@@ -633,6 +633,7 @@ pub fn forget_idle(state: &Labs) {
 pub async fn adopt_guest(state: &Labs, guest: &StudentId, account: &StudentId) {
     // The guest's settings were just carried over in the database.
     state.settings.forget(account);
+    settings::published(state, account).await;
     for lab in REGISTRY {
         lab.adopt_guest(state, guest, account).await;
     }

@@ -66,6 +66,33 @@ impl Default for SettingsCache {
     }
 }
 
+/// The settings' name in the key log of other processes' writes, keyed
+/// by student.
+pub const SETTINGS_CACHE: &str = "lab_settings";
+
+impl crate::changes::Forgettable for SettingsCache {
+    fn forget_everything(&self) {
+        self.0.wrote_all();
+    }
+}
+
+impl crate::changes::ForgetKey for SettingsCache {
+    fn forget_key(&self, student: &str) {
+        self.forget(&StudentId::from_raw(student.to_string()));
+    }
+}
+
+/// Tells other processes sharing the database that `student`'s settings
+/// changed. A failure is logged, not the student's: their write stands,
+/// and this process already sees it; the others may serve the old
+/// settings until their copy leaves the cache.
+pub(super) async fn published(state: &Labs, student: &StudentId) {
+    if let Err(error) = crate::changes::publish(&state.pool, SETTINGS_CACHE, student.as_str()).await
+    {
+        tracing::warn!(%error, "could not log a settings change for other servers");
+    }
+}
+
 impl SettingsCache {
     /// Notes that `student`'s settings for `lab` changed in the database.
     pub fn wrote(&self, student: &StudentId, lab: &'static str) {
@@ -252,6 +279,7 @@ async fn write<L: Lab>(state: &Labs, student: &StudentId, json: String) -> Resul
     .execute(&state.pool)
     .await?;
     state.settings.wrote(student, L::NAME);
+    published(state, student).await;
     Ok(())
 }
 
@@ -285,6 +313,7 @@ pub(super) async fn reset<L: Lab>(
         .execute(&state.pool)
         .await?;
     state.settings.wrote(&student.id, L::NAME);
+    published(&state, &student.id).await;
     Ok(Json(SettingsDocument {
         lab: L::NAME.to_string(),
         settings: L::Settings::default(),

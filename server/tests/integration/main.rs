@@ -44,6 +44,7 @@ mod sandbox_disk;
 mod search;
 mod search_store_lesson;
 mod security;
+mod several_servers;
 mod sql_lab;
 mod testing_lab;
 mod under_http;
