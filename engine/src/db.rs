@@ -268,7 +268,7 @@ mod tests {
         assert!(refused_upper_case, "emails are stored lowercased");
         // students, lab_settings, accounts, attempts, hints_opened,
         // api_tokens, lessons_read, api_grade_calls, classes,
-        // class_members, class_deadlines, platform_changes, demo_keys, cache_evictions.
-        assert_eq!(tables, 14);
+        // class_members, class_deadlines, platform_changes, demo_keys, cache_evictions, platform_secrets.
+        assert_eq!(tables, 15);
     }
 }

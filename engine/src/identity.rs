@@ -396,6 +396,7 @@ impl Student {
         state
             .new_guests
             .check(address, crate::limiter::Context::Anyone)
+            .await
             .map_err(|refusal| match refusal {
                 ApiError::TooManyRequests {
                     message,

@@ -60,6 +60,7 @@ pub mod progress;
 pub mod read_cache;
 pub mod redis_link;
 pub mod routes;
+pub mod secrets;
 pub(crate) mod seeded;
 pub mod state;
 pub mod student_memory;

@@ -294,9 +294,10 @@ pub struct ServeConfig {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<engine::forwarded::Network>,
-    /// Redis for the cache lab's Redis backend and the rate-limit lab's
-    /// shared limiter (e.g. `redis://127.0.0.1:6379`); without it the labs
-    /// work in process only. The same as `--service redis=<url>`.
+    /// Redis for the cache lab's Redis backend, the rate-limit lab's
+    /// shared limiter and the platform's door limits, which several servers
+    /// then share (e.g. `redis://127.0.0.1:6379`); without it they count in
+    /// process only. The same as `--service redis=<url>`.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
     /// Milliseconds a Redis command may take before the labs count Redis as

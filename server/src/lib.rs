@@ -88,6 +88,35 @@ pub enum StartError {
     /// The metrics token is unusable.
     #[error("--metrics-token: {0}")]
     Metrics(#[from] engine::metrics::TokenTooShort),
+    /// The Redis URL is unusable.
+    #[error("--redis-url: {0}")]
+    Redis(#[from] engine::redis_link::RedisDown),
+}
+
+/// Where the doors' limiters (sign-in, new guests, grading) count: in the
+/// server's Redis when it has one, so that several servers hold one
+/// allowance between them, else in this process.
+async fn doors_tally(
+    config: &ServeConfig,
+    pool: &db::Pool,
+    clock: Arc<dyn Clock>,
+) -> Result<engine::limiter::Tally, StartError> {
+    let services = config.service_urls();
+    let Some(url) = services.url("redis") else {
+        return Ok(engine::limiter::Tally::here());
+    };
+    let link = engine::redis_link::RedisLink::new(
+        url,
+        clock,
+        Duration::from_millis(config.redis_timeout_ms.max(1)),
+    )?;
+    let deployment = engine::secrets::deployment_name(pool)
+        .await
+        .map_err(db::DatabaseError::Connect)?;
+    Ok(engine::limiter::Tally::in_redis(
+        Arc::new(link),
+        &deployment,
+    ))
 }
 
 /// Loads the course, opens the database and assembles the state for [`run`].
@@ -131,16 +160,19 @@ pub async fn build_state_with_clock(
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
         .build();
+    let tally = doors_tally(config, &pool, clock.clone()).await?;
     let identities = crate::identity::Identities {
         pool: pool.clone(),
         clock: clock.clone(),
         sessions: config.session_policy(),
         new_guests: Arc::new(crate::limiter::AddressBudget::new(
             "new guests from your address",
+            "new-guests",
             NEW_GUESTS_PER_ADDRESS,
             Duration::from_secs(1),
             2,
             Duration::from_secs(60),
+            &tally,
         )),
         accounts: crate::identity::account_cache(),
     };
@@ -167,6 +199,9 @@ pub async fn build_state_with_clock(
         memory: config.lab_memory_budgets(),
         other_origin_port: config.other_origin_port,
         stopping: stopping.subscribe(),
+        secrets: crate::labs::LabSecrets::load(&pool)
+            .await
+            .map_err(db::DatabaseError::Connect)?,
     });
     let labs = crate::labs::Labs::new(crate::labs::LabsShared {
         pool: pool.clone(),
@@ -189,18 +224,21 @@ pub async fn build_state_with_clock(
         secure_cookies: config.secure_cookies,
         accounts: Arc::new(AccountService {
             passwords: Passwords::owasp(),
-            throttle: SignInThrottle::new(config.sign_in_limits()),
+            throttle: SignInThrottle::new(config.sign_in_limits(), &tally),
         }),
-        grading: Arc::new(GradingService::new(GradeContext {
-            probe: config.probe_policy(),
-            progress: None,
-            work_gate: Arc::new(FairGate::new(
-                config.sql_gate_limits(),
-                clock.clone(),
-                "graded runs",
-            )),
-            student: None,
-        })),
+        grading: Arc::new(GradingService::new(
+            GradeContext {
+                probe: config.probe_policy(),
+                progress: None,
+                work_gate: Arc::new(FairGate::new(
+                    config.sql_gate_limits(),
+                    clock.clone(),
+                    "graded runs",
+                )),
+                student: None,
+            },
+            &tally,
+        )),
         labs,
         clock,
         marks,

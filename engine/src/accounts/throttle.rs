@@ -17,7 +17,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::error::ApiError;
-use crate::limiter::{AddressBudget, Context, KeyedLimiter};
+use crate::limiter::{AddressBudget, Context, SharedLimiter, Tally};
 use crate::students::StudentId;
 
 /// Sign-in and sign-up attempts each class member adds to their class's budget.
@@ -47,52 +47,62 @@ impl Default for SignInLimits {
 
 /// The sign-in limiter, shared by every request.
 pub struct SignInThrottle {
-    per_account: KeyedLimiter<String>,
+    per_account: SharedLimiter<String>,
     per_address: AddressBudget,
     /// What each class member may try on their class's budget.
-    per_member: KeyedLimiter<StudentId>,
+    per_member: SharedLimiter<StudentId>,
 }
 
 impl SignInThrottle {
-    /// A limiter with these allowances.
-    pub fn new(limits: SignInLimits) -> Self {
+    /// A limiter with these allowances, counted in `tally`.
+    pub fn new(limits: SignInLimits, tally: &Tally) -> Self {
         Self {
-            per_account: KeyedLimiter::new(
+            per_account: SharedLimiter::new(
                 limits.per_account,
                 limits.refill_every,
                 "sign-in attempts",
+                "signin-account",
+                tally,
             ),
             per_address: AddressBudget::new(
                 "sign-in attempts from your address",
+                "signin-address",
                 limits.per_address,
                 limits.refill_every,
                 PER_MEMBER_BURST,
                 limits.refill_every,
+                tally,
             ),
-            per_member: KeyedLimiter::new(
+            per_member: SharedLimiter::new(
                 limits.per_account,
                 limits.refill_every,
                 "sign-in attempts from you",
+                "signin-member",
+                tally,
             ),
         }
     }
 
     /// Takes one attempt from `address`'s allowance (its class's, in a
     /// class `context`), or says when to retry.
-    pub fn check_address(&self, address: IpAddr, context: Context<'_>) -> Result<(), ApiError> {
-        self.per_address.check(address, context)
+    pub async fn check_address(
+        &self,
+        address: IpAddr,
+        context: Context<'_>,
+    ) -> Result<(), ApiError> {
+        self.per_address.check(address, context).await
     }
 
     /// Takes one attempt from the allowance of a class member (a guest who
     /// took a place, or an account in the class) signing up or in on their
     /// class's budget.
-    pub fn check_member(&self, member: &StudentId) -> Result<(), ApiError> {
-        self.per_member.check(member)
+    pub async fn check_member(&self, member: &StudentId) -> Result<(), ApiError> {
+        self.per_member.check(member).await
     }
 
     /// Takes one attempt from the allowance of the account named `email`.
-    pub fn check_account(&self, email: &str) -> Result<(), ApiError> {
-        self.per_account.check(&email.to_string())
+    pub async fn check_account(&self, email: &str) -> Result<(), ApiError> {
+        self.per_account.check(&email.to_string()).await
     }
 
     /// Drops the state of keys whose allowance is full again.
@@ -115,29 +125,30 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_account_is_refused_after_its_burst_with_a_retry_time() {
-        let throttle = SignInThrottle::new(limits(2, 100));
-        assert!(throttle.check_account("ada@example.com").is_ok());
-        assert!(throttle.check_account("ada@example.com").is_ok());
-        match throttle.check_account("ada@example.com") {
+    #[tokio::test]
+    async fn an_account_is_refused_after_its_burst_with_a_retry_time() {
+        let throttle = SignInThrottle::new(limits(2, 100), &Tally::here());
+        assert!(throttle.check_account("ada@example.com").await.is_ok());
+        assert!(throttle.check_account("ada@example.com").await.is_ok());
+        match throttle.check_account("ada@example.com").await {
             Err(ApiError::TooManyRequests {
                 retry_after_secs, ..
             }) => assert!((1..=60).contains(&retry_after_secs), "{retry_after_secs}"),
             other => panic!("expected a refusal, got {other:?}"),
         }
         // Another account is unaffected.
-        assert!(throttle.check_account("grace@example.com").is_ok());
+        assert!(throttle.check_account("grace@example.com").await.is_ok());
     }
 
-    #[test]
-    fn an_address_is_refused_after_its_burst() {
-        let throttle = SignInThrottle::new(limits(100, 1));
+    #[tokio::test]
+    async fn an_address_is_refused_after_its_burst() {
+        let throttle = SignInThrottle::new(limits(100, 1), &Tally::here());
         let here: IpAddr = "192.0.2.1".parse().unwrap();
-        assert!(throttle.check_address(here, Context::Anyone).is_ok());
-        assert!(throttle.check_address(here, Context::Anyone).is_err());
+        assert!(throttle.check_address(here, Context::Anyone).await.is_ok());
+        assert!(throttle.check_address(here, Context::Anyone).await.is_err());
         assert!(throttle
             .check_address("192.0.2.2".parse().unwrap(), Context::Anyone)
+            .await
             .is_ok());
     }
 }

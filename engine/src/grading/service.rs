@@ -7,7 +7,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use super::GradeContext;
-use crate::limiter::KeyedLimiter;
+use crate::limiter::{SharedLimiter, Tally};
 use crate::students::StudentId;
 
 /// Submissions one API token may have graded in a burst (then ten a second):
@@ -25,44 +25,53 @@ pub struct GradingService {
     /// What grading may use.
     pub context: GradeContext,
     /// Attempts per student per exercise.
-    pub attempts: KeyedLimiter<(StudentId, String)>,
+    pub attempts: SharedLimiter<(StudentId, String)>,
     /// Attempts per client address, for guests in no class: a client
     /// without a cookie is a new guest on every request, so the per-student
     /// limit alone would not hold it. (Accounts and class members have
     /// identities that cost something to make; a class behind one address
     /// must not share this.)
-    pub per_address: KeyedLimiter<IpAddr>,
+    pub per_address: SharedLimiter<IpAddr>,
     /// Attempts per student across every exercise: what one identity may
     /// store in the database.
-    pub per_student: KeyedLimiter<StudentId>,
+    pub per_student: SharedLimiter<StudentId>,
     /// Submissions graded through `POST /api/grade`, per API token.
-    pub per_token: KeyedLimiter<String>,
+    pub per_token: SharedLimiter<String>,
 }
 
 impl GradingService {
-    /// Ten attempts in a burst per student and exercise, one more every three seconds.
-    pub fn new(context: GradeContext) -> Self {
+    /// Ten attempts in a burst per student and exercise, one more every
+    /// three seconds; counted in `tally`.
+    pub fn new(context: GradeContext, tally: &Tally) -> Self {
         Self {
             context,
-            attempts: KeyedLimiter::new(
+            attempts: SharedLimiter::new(
                 NonZeroU32::new(10).expect("nonzero"),
                 Duration::from_secs(3),
                 "attempts at this exercise",
+                "grading-exercise",
+                tally,
             ),
-            per_address: KeyedLimiter::new(
+            per_address: SharedLimiter::new(
                 NonZeroU32::new(ADDRESS_BURST_KIB).expect("nonzero"),
                 Duration::from_millis(50),
                 "attempts from your address",
+                "grading-address",
+                tally,
             ),
-            per_student: KeyedLimiter::new(
+            per_student: SharedLimiter::new(
                 NonZeroU32::new(60).expect("nonzero"),
                 Duration::from_secs(1),
                 "attempts from you",
+                "grading-student",
+                tally,
             ),
-            per_token: KeyedLimiter::new(
+            per_token: SharedLimiter::new(
                 NonZeroU32::new(API_SUBMISSION_BURST).expect("nonzero"),
                 Duration::from_millis(100),
                 "submissions graded with this token",
+                "grading-token",
+                tally,
             ),
         }
     }

@@ -455,6 +455,43 @@ pub struct LabContext {
     /// connections open (streams, waiting polls) ends them, so the server
     /// can drain.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Keys the labs sign or choose with, the same in every server of the
+    /// deployment.
+    pub secrets: LabSecrets,
+}
+
+/// Keys the labs sign or choose with. They are kept in the platform
+/// database, so every server behind a load balancer has the same ones and
+/// a restart keeps them: a demo JWT issued by one server is good on
+/// another, and a fault hunt hides the same incident on both.
+#[derive(Clone)]
+pub struct LabSecrets {
+    /// The auth lab's HS256 key for demo JWTs.
+    pub demo_jwt: [u8; 32],
+    /// The observe lab's key for choosing a hunt's hidden incident.
+    pub fault_hunt: [u8; 32],
+}
+
+impl LabSecrets {
+    /// The deployment's keys, made by the first server that asks.
+    pub async fn load(pool: &crate::db::Pool) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            demo_jwt: key(&crate::secrets::shared_secret(pool, "demo-jwt").await?),
+            fault_hunt: key(&crate::secrets::shared_secret(pool, "fault-hunt").await?),
+        })
+    }
+}
+
+/// 64 hex digits as 32 bytes (what [`crate::secrets::shared_secret`] makes).
+fn key(hex: &str) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    for (byte, pair) in key.iter_mut().zip(hex.as_bytes().chunks(2)) {
+        *byte = std::str::from_utf8(pair)
+            .ok()
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+            .unwrap_or_default();
+    }
+    key
 }
 
 impl LabContext {
@@ -506,6 +543,11 @@ pub struct LabStates {
 }
 
 impl LabStates {
+    /// What every lab's state is made from.
+    pub(crate) fn context(&self) -> &LabContext {
+        &self.context
+    }
+
     /// No state made yet.
     pub fn new(context: LabContext) -> Self {
         Self {

@@ -150,7 +150,7 @@ async fn vouch(
                 id: &class.id,
                 capacity: class.capacity,
             };
-            state.identities.new_guests.check(address, context)?;
+            state.identities.new_guests.check(address, context).await?;
             (
                 identity::create_guest(session, &state.identities).await?,
                 true,
@@ -174,7 +174,7 @@ async fn vouch(
 
 /// Spends one attempt from the address's budget (the vouching class's, if
 /// any) and from the vouched-for member's own allowance.
-fn spend_attempt(
+async fn spend_attempt(
     state: &Engine,
     address: std::net::IpAddr,
     vouched: &Option<Vouched>,
@@ -182,9 +182,14 @@ fn spend_attempt(
     state
         .accounts
         .throttle
-        .check_address(address, Vouched::context(vouched))?;
+        .check_address(address, Vouched::context(vouched))
+        .await?;
     if let Some(vouched) = vouched {
-        state.accounts.throttle.check_member(&vouched.member)?;
+        state
+            .accounts
+            .throttle
+            .check_member(&vouched.member)
+            .await?;
     }
     Ok(())
 }
@@ -222,7 +227,7 @@ async fn sign_up(
             &form.name,
         )
         .await?;
-        spend_attempt(&state, address, &vouched)?;
+        spend_attempt(&state, address, &vouched).await?;
         // The guest this browser is (perhaps made just now, by the class's link) becomes the account.
         let guest = match (&visitor, &vouched) {
             (_, Some(vouched)) if vouched.new_guest || matches!(visitor, Visitor::Guest(_)) => {
@@ -304,8 +309,8 @@ async fn sign_in(
             "",
         )
         .await?;
-        spend_attempt(&state, address, &vouched)?;
-        state.accounts.throttle.check_account(&email)?;
+        spend_attempt(&state, address, &vouched).await?;
+        state.accounts.throttle.check_account(&email).await?;
         let account = authenticate(&state, &email, &form.password).await?;
         let guest = match (&visitor, &vouched) {
             (Visitor::Guest(id), _) => Some(id.clone()),
@@ -412,7 +417,11 @@ async fn change_password(
                 Challenge::Account,
             ));
         };
-        state.accounts.throttle.check_account(&account.email)?;
+        state
+            .accounts
+            .throttle
+            .check_account(&account.email)
+            .await?;
         let found = store::find(&state.pool, &account.id).await?;
         let stored = found.map(|(_, hash)| hash);
         let verdict = state

@@ -455,7 +455,7 @@ async fn join(
                     id: &class.id,
                     capacity: class.capacity,
                 };
-                state.identities.new_guests.check(address, context)?;
+                state.identities.new_guests.check(address, context).await?;
                 (
                     identity::create_guest(&session, &state.identities).await?,
                     name,

@@ -110,13 +110,14 @@ async fn attempt(
         // check quizzes freely while what it can write stays bounded.
         let kib = 1 + body.answer.to_string().len().min(MAX_ANSWER_BYTES) / 1024;
         let cost = NonZeroU32::new(kib as u32).expect("at least one");
-        state.grading.per_address.check_n(&address, cost)?;
+        state.grading.per_address.check_n(&address, cost).await?;
     }
-    state.grading.per_student.check(&student.id)?;
+    state.grading.per_student.check(&student.id).await?;
     state
         .grading
         .attempts
-        .check(&(student.id.clone(), exercise.id.clone()))?;
+        .check(&(student.id.clone(), exercise.id.clone()))
+        .await?;
     if exercise.kind == "sql" {
         state
             .grading

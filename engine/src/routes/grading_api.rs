@@ -276,7 +276,7 @@ async fn grade_submissions(
         )));
     }
     if let Some(count) = std::num::NonZeroU32::new(body.submissions.len() as u32) {
-        state.grading.per_token.check_n(&token, count)?;
+        state.grading.per_token.check_n(&token, count).await?;
     }
     let exercises = state.course.current().exercises();
     // Only exercises the course has: the log never keeps what a caller made up.

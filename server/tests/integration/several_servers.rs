@@ -9,7 +9,9 @@ use std::sync::Arc;
 use reqwest::cookie::CookieStore;
 use serde_json::json;
 
-use crate::common::TestServer;
+use crate::common::{ServiceProxy, TestServer};
+
+const REDIS: &str = "127.0.0.1:6379";
 
 /// A second server on `first`'s database.
 async fn beside(first: &TestServer) -> TestServer {
@@ -101,6 +103,119 @@ async fn settings_saved_on_one_server_are_used_by_the_other() {
         echo(&second).await.contains('\n'),
         "pretty on the other server too"
     );
+    second.stop().await;
+    first.stop().await;
+}
+
+/// Two servers on one database whose Redis is behind `proxy`.
+async fn two_on_redis(proxy: &ServiceProxy) -> (TestServer, TestServer) {
+    let url = Some(format!("redis://127.0.0.1:{}", proxy.port));
+    let first =
+        TestServer::start_configured(crate::common::repo_root(), |c| c.redis_url = url.clone())
+            .await;
+    let shared = first.database_args();
+    let second = TestServer::start_configured(crate::common::repo_root(), |c| {
+        c.redis_url = url;
+        c.database = shared;
+    })
+    .await;
+    (first, second)
+}
+
+/// Guesses `email`'s password on each server in turn, from one client;
+/// the answers' statuses.
+async fn guesses(servers: [&TestServer; 2], email: &str, count: usize) -> Vec<u16> {
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..count {
+        let server = servers[i % 2];
+        let status = client
+            .post(server.url("/auth/signin"))
+            .json(&json!({ "email": email, "password": "not the password at all" }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        statuses.push(status);
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn sign_in_attempts_spread_over_servers_share_one_allowance_even_through_a_redis_outage() {
+    if tokio::net::TcpStream::connect(REDIS).await.is_err() {
+        eprintln!("SKIPPED: no Redis answers on {REDIS}; this test needs a real Redis");
+        return;
+    }
+    let proxy = ServiceProxy::start(0, REDIS).await;
+    let (first, second) = two_on_redis(&proxy).await;
+    let both = [&first, &second];
+
+    // Five guesses at one account are allowed in a burst, however they are
+    // spread: the sixth is refused, on either server.
+    let statuses = guesses(both, "ada@example.com", 7).await;
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
+
+    // Redis goes away: each server counts alone (five each), and nobody
+    // gets a server error.
+    let port = proxy.cut();
+    let statuses = guesses(both, "grace@example.com", 12).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[10..], [429, 429], "{statuses:?}");
+
+    // It comes back on the same address; after the link's one-second pause
+    // (on the servers' clocks) the servers count in it together again.
+    let _proxy = ServiceProxy::start(port, REDIS).await;
+    first.clock.advance(2);
+    second.clock.advance(2);
+    let statuses = guesses(both, "cleo@example.com", 6).await;
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+    second.stop().await;
+    first.stop().await;
+}
+
+#[tokio::test]
+async fn a_demo_jwt_issued_by_one_server_is_good_on_the_other() {
+    let first = TestServer::start().await;
+    let second = beside(&first).await;
+    let student = first.browser();
+    let jwt_mode = student
+        .put(first.url("/labs/auth/settings"))
+        .json(&json!({ "mechanism": "jwt", "access_token_secs": 60 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwt_mode.status(), 200);
+    let created = student
+        .post(first.url("/labs/auth/users"))
+        .json(&json!({ "username": "sam", "password": "pw", "role": "seller" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let pair: serde_json::Value = student
+        .post(first.url("/labs/auth/login"))
+        .json(&json!({ "username": "sam", "password": "pw" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = pair["access_token"].as_str().expect("an access token");
+    // The servers sign with the deployment's key, kept in the database.
+    let me = student
+        .get(second.url("/labs/auth/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "{}", me.text().await.unwrap());
     second.stop().await;
     first.stop().await;
 }

@@ -15,8 +15,6 @@
 //! Tokens also carry the student's id, so one student's token is worthless
 //! in another's sandbox.
 
-use std::sync::OnceLock;
-
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -44,11 +42,10 @@ use crate::labs::Labs;
 /// The demo shop's session cookie.
 pub(super) const COOKIE: &str = "lab_session";
 
-/// The HS256 key, made at start: restarting the server signs every demo
-/// JWT out, which a lab can afford.
-fn signing_key() -> &'static [u8; 32] {
-    static KEY: OnceLock<[u8; 32]> = OnceLock::new();
-    KEY.get_or_init(rand::random)
+/// The HS256 key: the deployment's, so a demo JWT one server issued is
+/// good on every other.
+fn signing_key(state: &Labs) -> &[u8; 32] {
+    &state.labs.context().secrets.demo_jwt
 }
 
 pub(super) fn sha256_hex(text: &str) -> String {
@@ -157,8 +154,12 @@ pub(super) fn access_token(
         exp: now + i64::from(access_secs),
     };
     let header = Header::new(Algorithm::HS256);
-    let token = encode(&header, &claims, &EncodingKey::from_secret(signing_key()))
-        .map_err(|e| ApiError::Internal(crate::error::InternalError::Password(e.to_string())))?;
+    let token = encode(
+        &header,
+        &claims,
+        &EncodingKey::from_secret(signing_key(state)),
+    )
+    .map_err(|e| ApiError::Internal(crate::error::InternalError::Password(e.to_string())))?;
     Ok((token, header, claims))
 }
 
@@ -527,18 +528,21 @@ fn verify_jwt(
     validation.leeway = 0;
     validation.validate_exp = false; // checked below against the app's clock
     validation.required_spec_claims.clear();
-    let result =
-        decode::<AccessClaims>(token, &DecodingKey::from_secret(signing_key()), &validation)
-            .map_err(|e| format!("{e}"))
-            .and_then(|data| {
-                if data.claims.stu != student.id.as_str() {
-                    Err("issued for another student's sandbox".to_string())
-                } else if data.claims.exp <= state.clock.now() {
-                    Err("expired".to_string())
-                } else {
-                    Ok(data.claims)
-                }
-            });
+    let result = decode::<AccessClaims>(
+        token,
+        &DecodingKey::from_secret(signing_key(state)),
+        &validation,
+    )
+    .map_err(|e| format!("{e}"))
+    .and_then(|data| {
+        if data.claims.stu != student.id.as_str() {
+            Err("issued for another student's sandbox".to_string())
+        } else if data.claims.exp <= state.clock.now() {
+            Err("expired".to_string())
+        } else {
+            Ok(data.claims)
+        }
+    });
     inspector.record(&JwtVerified {
         header: header_json,
         claims: result

@@ -7,8 +7,6 @@
 //! the server keeps in its data folder, so it survives restarts, differs
 //! between students and hunts, and cannot be worked out from the source.
 
-use std::path::Path;
-
 use model::labs::observe::Incident;
 use model::TraceView;
 
@@ -17,28 +15,11 @@ use crate::students::StudentId;
 
 use super::shop::POOL_SIZE;
 
-/// The server's secret for choosing hidden incidents.
-pub(super) struct HuntKey([u8; 32]);
+/// The deployment's secret for choosing hidden incidents (kept in the
+/// platform database, so a restart or another server keeps each hunt's).
+pub(super) struct HuntKey(pub(super) [u8; 32]);
 
 impl HuntKey {
-    /// Reads the key from `folder/hunt.key`, making it on first use. A
-    /// folder that cannot be written gives a key for this run only (hunts
-    /// then change at a restart), with a warning.
-    pub(super) fn load(folder: &Path) -> Self {
-        let file = folder.join("hunt.key");
-        if let Ok(bytes) = std::fs::read(&file) {
-            if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
-                return Self(key);
-            }
-        }
-        let key: [u8; 32] = rand::random();
-        let written = std::fs::create_dir_all(folder).and_then(|()| std::fs::write(&file, key));
-        if let Err(error) = written {
-            tracing::warn!(%error, file = %file.display(), "the fault hunt's key is not kept: hunts change at a restart");
-        }
-        Self(key)
-    }
-
     #[cfg(test)]
     pub(super) fn fixed(byte: u8) -> Self {
         Self([byte; 32])
@@ -134,18 +115,5 @@ mod tests {
         let differs = (0..20)
             .any(|round| key.incident(&student, round) != other_key.incident(&student, round));
         assert!(differs, "the key matters");
-    }
-
-    #[test]
-    fn a_key_is_kept_in_its_folder() {
-        let folder = tempfile::tempdir().unwrap();
-        let student = StudentId::new_random();
-        let first: Vec<Incident> = (0..10)
-            .map(|r| HuntKey::load(folder.path()).incident(&student, r))
-            .collect();
-        let again: Vec<Incident> = (0..10)
-            .map(|r| HuntKey::load(folder.path()).incident(&student, r))
-            .collect();
-        assert_eq!(first, again);
     }
 }

@@ -132,7 +132,7 @@ impl Lab for ObserveLab {
                 .time_to_idle(IDLE)
                 .build(),
             database: database::Database::new(),
-            key: hunt::HuntKey::load(&context.data_dir.join(Self::NAME)),
+            key: hunt::HuntKey(context.secrets.fault_hunt),
             loads: FairGate::new(LOAD_LIMITS, context.clock.clone(), "load runs"),
         }
     }
