@@ -93,29 +93,37 @@ pub enum StartError {
     Redis(#[from] engine::redis_link::RedisDown),
 }
 
-/// Where the doors' limiters (sign-in, new guests, grading) count: in the
-/// server's Redis when it has one, so that several servers hold one
-/// allowance between them, else in this process.
-async fn doors_tally(
+/// What the server shares with the deployment's other servers through
+/// its Redis, when it has one: the doors' limiters (sign-in, new guests,
+/// grading) count there, so several servers hold one allowance between
+/// them, and traces are kept there, so any server finds a student's.
+/// Without Redis both stay in this process.
+async fn shared_through_redis(
     config: &ServeConfig,
     pool: &db::Pool,
     clock: Arc<dyn Clock>,
-) -> Result<engine::limiter::Tally, StartError> {
+) -> Result<
+    (
+        engine::limiter::Tally,
+        Option<engine::inspector::SharedTraces>,
+    ),
+    StartError,
+> {
     let services = config.service_urls();
     let Some(url) = services.url("redis") else {
-        return Ok(engine::limiter::Tally::here());
+        return Ok((engine::limiter::Tally::here(), None));
     };
-    let link = engine::redis_link::RedisLink::new(
+    let link = Arc::new(engine::redis_link::RedisLink::new(
         url,
         clock,
         Duration::from_millis(config.redis_timeout_ms.max(1)),
-    )?;
+    )?);
     let deployment = engine::secrets::deployment_name(pool)
         .await
         .map_err(db::DatabaseError::Connect)?;
-    Ok(engine::limiter::Tally::in_redis(
-        Arc::new(link),
-        &deployment,
+    Ok((
+        engine::limiter::Tally::in_redis(link.clone(), &deployment),
+        Some(engine::inspector::SharedTraces::new(link, &deployment)),
     ))
 }
 
@@ -160,7 +168,7 @@ pub async fn build_state_with_clock(
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
         .build();
-    let tally = doors_tally(config, &pool, clock.clone()).await?;
+    let (tally, shared_traces) = shared_through_redis(config, &pool, clock.clone()).await?;
     let identities = crate::identity::Identities {
         pool: pool.clone(),
         clock: clock.clone(),
@@ -182,11 +190,15 @@ pub async fn build_state_with_clock(
         engine::changes::PlatformChanges::new(vec![identities.accounts.clone(), marks.clone()])
             .with_keyed(crate::labs::SETTINGS_CACHE, settings.clone());
     let changes = Arc::new(crate::sessions::watched_by(changes, &sessions));
-    let traces = Arc::new(TraceStore::new(
+    let traces = TraceStore::new(
         TRACES_PER_STUDENT,
         TRACED_STUDENTS,
         config.trace_memory_bytes(),
-    ));
+    );
+    let traces = Arc::new(match shared_traces {
+        Some(shared) => traces.shared_in(shared),
+        None => traces,
+    });
     let stopping = tokio::sync::watch::channel(false).0;
     let lab_states = crate::labs::LabStates::new(crate::labs::LabContext {
         data_dir: config.database.data_dir.clone(),

@@ -186,7 +186,7 @@ pub async fn record_lab_trace(
     );
     trace.request_headers = request_headers;
     trace.request_body = request_body;
-    state.traces.insert(&student.id, trace);
+    state.traces.keep(&student.id, trace).await;
     response
 }
 

@@ -13,6 +13,7 @@ mod event;
 mod fields;
 mod layer;
 pub mod limits;
+mod shared;
 mod store;
 mod trace;
 
@@ -20,5 +21,6 @@ pub use event::LabEvent;
 pub use layer::{
     assign_trace_id, record_lab_trace, Recorder, RequestTraceId, BODY_LIMIT, TRACE_RESPONSE_HEADER,
 };
+pub use shared::SharedTraces;
 pub use store::TraceStore;
 pub use trace::{Inspector, RecordedTrace, Step, TraceId};

@@ -2,6 +2,12 @@
 //! latest traces; the least recently active students are forgotten first
 //! when too many are kept, or when all traces together pass a byte budget.
 //! Each trace is itself bounded ([`super::limits`]).
+//!
+//! With several servers sharing a Redis ([`TraceStore::shared_in`]), each
+//! trace is also kept there ([`super::shared`]), so a student whose next
+//! request reaches another server (or whose server died) still finds it,
+//! and their exercises are graded from it there. Reads ask Redis first and
+//! fall back to this process's memory while Redis is away.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -10,6 +16,7 @@ use model::TraceView;
 
 use crate::students::StudentId;
 
+use super::shared::SharedTraces;
 use super::trace::{RecordedTrace, TraceId};
 
 /// In-memory trace store. A std `Mutex`: nothing async happens while it is held.
@@ -18,6 +25,7 @@ pub struct TraceStore {
     max_students: usize,
     max_bytes: usize,
     inner: Mutex<Inner>,
+    shared: Option<SharedTraces>,
 }
 
 #[derive(Default)]
@@ -52,11 +60,74 @@ impl TraceStore {
             max_students: max_students.max(1),
             max_bytes,
             inner: Mutex::default(),
+            shared: None,
         }
     }
 
-    /// Stores a finished trace as the student's newest.
+    /// Also keeps every trace in `shared` (several servers, one Redis).
+    pub fn shared_in(mut self, shared: SharedTraces) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Stores a finished trace as the student's newest, here and (when
+    /// shared) in Redis before returning: the answer that names the trace
+    /// goes out after it is kept where every server finds it.
+    pub async fn keep(&self, student: &StudentId, trace: RecordedTrace) {
+        let view = self.shared.as_ref().map(|_| trace.view());
+        self.insert_here(student, trace);
+        if let (Some(shared), Some(view)) = (&self.shared, view) {
+            shared.push(student, &view, self.per_student).await;
+        }
+    }
+
+    /// Stores a finished trace as the student's newest; the copy in Redis
+    /// (when shared) is written in the background, for callers that cannot
+    /// wait (a closing WebSocket, a load run's requests).
     pub fn insert(&self, student: &StudentId, trace: RecordedTrace) {
+        if let Some(shared) = &self.shared {
+            let (shared, student, view) = (shared.clone(), student.clone(), trace.view());
+            let per_student = self.per_student;
+            tokio::spawn(async move { shared.push(&student, &view, per_student).await });
+        }
+        self.insert_here(student, trace);
+    }
+
+    /// One of the student's traces, from whichever server recorded it.
+    pub async fn find(&self, student: &StudentId, trace_id: TraceId) -> Option<TraceView> {
+        if let Some(found) = self.get(student, trace_id) {
+            return Some(found);
+        }
+        let shared = self.shared.as_ref()?;
+        let id = trace_id.to_string();
+        shared
+            .recent(student, self.per_student)
+            .await
+            .ok()?
+            .into_iter()
+            .find(|t| t.trace_id == id)
+    }
+
+    /// The student's latest traces from every server, newest first (this
+    /// server's alone while Redis is away).
+    pub async fn latest(&self, student: &StudentId, limit: usize) -> Vec<TraceView> {
+        if let Some(shared) = &self.shared {
+            if let Ok(traces) = shared.recent(student, limit).await {
+                return traces;
+            }
+        }
+        self.recent(student, limit)
+    }
+
+    /// Moves `from`'s traces to `into`, here and in Redis.
+    pub async fn adopt_everywhere(&self, from: &StudentId, into: &StudentId) {
+        self.adopt(from, into);
+        if let Some(shared) = &self.shared {
+            shared.adopt(from, into, self.per_student).await;
+        }
+    }
+
+    fn insert_here(&self, student: &StudentId, trace: RecordedTrace) {
         let size = trace.size();
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.clock += 1;

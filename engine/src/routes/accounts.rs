@@ -321,7 +321,7 @@ async fn sign_in(
             store::carry_over_guest(&state.pool, guest, &account.id).await?;
             state.marks.wrote(&account.id, None);
             state.marks.wrote(guest, None);
-            state.traces.adopt(guest, &account.id);
+            state.traces.adopt_everywhere(guest, &account.id).await;
             crate::labs::adopt_guest(&state.labs, guest, &account.id).await;
         }
         identity::sign_in(&session, &account, state.clock.now()).await?;

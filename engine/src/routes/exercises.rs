@@ -137,7 +137,7 @@ async fn attempt(
             }
             body.answer
         }
-        AnswerSource::RecordedRequests => own_lab_requests(&state, &student.id),
+        AnswerSource::RecordedRequests => own_lab_requests(&state, &student.id).await,
         AnswerSource::LabSettings(lab) => {
             crate::labs::lab_answer(&state.labs, &student.id, lab).await?
         }
@@ -175,8 +175,8 @@ fn stored_answer(graded: serde_json::Value) -> serde_json::Value {
     }
 }
 
-fn own_lab_requests(state: &Engine, student: &StudentId) -> serde_json::Value {
-    let mut traces = state.traces.recent(student, LAB_REQUESTS_GRADED);
+async fn own_lab_requests(state: &Engine, student: &StudentId) -> serde_json::Value {
+    let mut traces = state.traces.latest(student, LAB_REQUESTS_GRADED).await;
     traces.reverse();
     let requests = traces.iter().map(RecordedRequest::from_trace).collect();
     serde_json::to_value(LabRequests { requests }).unwrap_or_default()

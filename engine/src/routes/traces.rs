@@ -33,7 +33,8 @@ async fn one_trace(
     let student = visitor.student_id().ok_or_else(not_found)?;
     state
         .traces
-        .get(student, trace_id)
+        .find(student, trace_id)
+        .await
         .map(Json)
         .ok_or_else(not_found)
 }
@@ -47,7 +48,8 @@ async fn recent_traces(
     };
     let summaries = state
         .traces
-        .recent(student, 50)
+        .latest(student, 50)
+        .await
         .into_iter()
         .map(|t| TraceSummary {
             trace_id: t.trace_id,

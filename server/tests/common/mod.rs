@@ -49,6 +49,34 @@ impl TestServer {
         course: PathBuf,
         configure: impl FnOnce(&mut ServeConfig),
     ) -> Self {
+        let postgres = postgres::ScratchDatabase::create_if_asked()
+            .await
+            .map(Arc::new);
+        Self::start_on(course, postgres, None, configure).await
+    }
+
+    /// A second server on `first`'s database and data folder, as a second
+    /// process behind a load balancer is; `configure` as for
+    /// [`TestServer::start_configured`]. The database lasts while either runs.
+    pub async fn start_beside(
+        first: &TestServer,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> Self {
+        Self::start_on(
+            first.config.course.course.clone(),
+            first.postgres.clone(),
+            Some(first.config.database.clone()),
+            configure,
+        )
+        .await
+    }
+
+    async fn start_on(
+        course: PathBuf,
+        postgres: Option<Arc<postgres::ScratchDatabase>>,
+        database: Option<server::config::DatabaseArgs>,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = ServeConfig::new(
             "127.0.0.1:0".parse().unwrap(),
@@ -60,10 +88,10 @@ impl TestServer {
         // passwords): a Redis answer late by 250 ms is load, not an outage.
         // The outages the tests make refuse connections at once.
         config.redis_timeout_ms = 2_000;
-        let postgres = postgres::ScratchDatabase::create_if_asked()
-            .await
-            .map(Arc::new);
         config.database.database_url = postgres.as_ref().map(|db| db.url.clone());
+        if let Some(database) = database {
+            config.database = database;
+        }
         configure(&mut config);
         Self::launch(
             config,

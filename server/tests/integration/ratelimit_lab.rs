@@ -134,12 +134,7 @@ async fn two_servers_on_one_redis_share_one_limit() {
             .await;
     // A second server on the same database (so the same sessions and
     // settings) and the same Redis: two instances behind a load balancer.
-    let shared = first.database_args();
-    let second = TestServer::start_configured(crate::common::repo_root(), |c| {
-        c.redis_url = redis.clone();
-        c.database = shared;
-    })
-    .await;
+    let second = TestServer::start_beside(&first, |c| c.redis_url = redis.clone()).await;
     let student = first.browser();
     let settings = json!({ "algorithm": "fixed_window", "capacity": 10, "window_secs": 3600 });
     let saved = student
@@ -183,9 +178,7 @@ async fn two_servers_on_one_redis_share_one_limit() {
 
     // Without Redis, each server counts alone: the limit leaks.
     let alone = TestServer::start().await;
-    let shared = alone.database_args();
-    let beside =
-        TestServer::start_configured(crate::common::repo_root(), |c| c.database = shared).await;
+    let beside = TestServer::start_beside(&alone, |_| {}).await;
     let client = alone.browser();
     client
         .put(alone.url("/labs/ratelimit/settings"))

@@ -15,8 +15,7 @@ const REDIS: &str = "127.0.0.1:6379";
 
 /// A second server on `first`'s database.
 async fn beside(first: &TestServer) -> TestServer {
-    let shared = first.database_args();
-    TestServer::start_configured(crate::common::repo_root(), |c| c.database = shared).await
+    TestServer::start_beside(first, |_| {}).await
 }
 
 /// What the other server's watcher does every 250 ms.
@@ -113,12 +112,7 @@ async fn two_on_redis(proxy: &ServiceProxy) -> (TestServer, TestServer) {
     let first =
         TestServer::start_configured(crate::common::repo_root(), |c| c.redis_url = url.clone())
             .await;
-    let shared = first.database_args();
-    let second = TestServer::start_configured(crate::common::repo_root(), |c| {
-        c.redis_url = url;
-        c.database = shared;
-    })
-    .await;
+    let second = TestServer::start_beside(&first, |c| c.redis_url = url).await;
     (first, second)
 }
 
@@ -218,4 +212,39 @@ async fn a_demo_jwt_issued_by_one_server_is_good_on_the_other() {
     assert_eq!(me.status(), 200, "{}", me.text().await.unwrap());
     second.stop().await;
     first.stop().await;
+}
+
+#[tokio::test]
+async fn a_trace_recorded_by_one_server_is_found_on_the_other_even_after_it_is_gone() {
+    if tokio::net::TcpStream::connect(REDIS).await.is_err() {
+        eprintln!("SKIPPED: no Redis answers on {REDIS}; this test needs a real Redis");
+        return;
+    }
+    let proxy = ServiceProxy::start(0, REDIS).await;
+    let (first, second) = two_on_redis(&proxy).await;
+    let student = first.browser();
+    let echoed = student
+        .get(first.url("/labs/http/echo?from=first"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.status(), 200);
+    let trace_id = crate::common::trace_id_of(&echoed);
+    first.stop().await;
+
+    let trace = second
+        .json(&student, &format!("/api/traces/{trace_id}"))
+        .await;
+    assert_eq!(trace["path"], "/labs/http/echo?from=first", "{trace}");
+    let listed = second.json(&student, "/api/traces").await;
+    assert_eq!(listed[0]["trace_id"], trace_id.as_str(), "{listed}");
+    // Another student finds nothing under that id.
+    let other = second.browser();
+    let response = other
+        .get(second.url(&format!("/api/traces/{trace_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    second.stop().await;
 }

@@ -165,8 +165,10 @@ impl Lab for ObserveLab {
         let incident: Option<Incident> = settings
             .hunt
             .map(|round| shops.key.incident(student, round));
-        let trace = TraceId::parse(settings.diagnosis.trace_id.trim())
-            .and_then(|id| labs.recorder.traces.get(student, id));
+        let trace = match TraceId::parse(settings.diagnosis.trace_id.trim()) {
+            Some(id) => labs.recorder.traces.find(student, id).await,
+            None => None,
+        };
         answer["hunt"] = serde_json::json!({ "incident": incident, "trace": trace });
         Ok(())
     }

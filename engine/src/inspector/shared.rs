@@ -1,0 +1,132 @@
+//! Traces kept in a Redis several servers share: one list per student,
+//! newest first, trimmed to the store's count a student and dropped a few
+//! hours after their last lab request. Only the student's own id names
+//! their list, as in memory.
+
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use model::TraceView;
+
+use crate::redis_link::{RedisDown, RedisLink};
+use crate::students::StudentId;
+
+/// How long a student's traces stay after their latest, in seconds.
+const KEPT_SECS: i64 = 6 * 60 * 60;
+
+/// The deployment's trace lists in Redis.
+#[derive(Clone)]
+pub struct SharedTraces {
+    link: Arc<RedisLink>,
+    deployment: Arc<str>,
+}
+
+impl SharedTraces {
+    /// Lists under `wb:{deployment}:traces:`.
+    pub fn new(link: Arc<RedisLink>, deployment: &str) -> Self {
+        Self {
+            link,
+            deployment: deployment.into(),
+        }
+    }
+
+    fn key(&self, student: &StudentId) -> String {
+        format!("wb:{}:traces:{}", self.deployment, student.as_str())
+    }
+
+    /// Adds `trace` as the student's newest, keeping `keep` of theirs. A
+    /// failure is logged: the trace stays in this server's memory.
+    pub(super) async fn push(&self, student: &StudentId, trace: &TraceView, keep: usize) {
+        let Ok(json) = serde_json::to_string(trace) else {
+            return;
+        };
+        let key = self.key(student);
+        let last = isize::try_from(keep.max(1)).unwrap_or(isize::MAX) - 1;
+        let written = self
+            .link
+            .command(move |mut c| {
+                async move {
+                    redis::pipe()
+                        .atomic()
+                        .lpush(&key, json)
+                        .ltrim(&key, 0, last)
+                        .expire(&key, KEPT_SECS)
+                        .query_async::<()>(&mut c)
+                        .await
+                }
+                .boxed()
+            })
+            .await;
+        if let Err(RedisDown(reason)) = written {
+            tracing::warn!(%reason, "a trace was kept in this server only");
+        }
+    }
+
+    /// The student's latest `limit` traces, newest first.
+    pub(super) async fn recent(
+        &self,
+        student: &StudentId,
+        limit: usize,
+    ) -> Result<Vec<TraceView>, RedisDown> {
+        let key = self.key(student);
+        let last = isize::try_from(limit.max(1)).unwrap_or(isize::MAX) - 1;
+        let texts: Vec<String> = self
+            .link
+            .command(move |mut c| {
+                async move {
+                    redis::cmd("LRANGE")
+                        .arg(&key)
+                        .arg(0)
+                        .arg(last)
+                        .query_async(&mut c)
+                        .await
+                }
+                .boxed()
+            })
+            .await?;
+        Ok(texts
+            .iter()
+            .filter_map(|text| serde_json::from_str(text).ok())
+            .collect())
+    }
+
+    /// Moves `from`'s traces to `into` (a guest who signed in), newest
+    /// first, keeping `keep`.
+    pub(super) async fn adopt(&self, from: &StudentId, into: &StudentId, keep: usize) {
+        let (Ok(mut moved), Ok(kept)) =
+            (self.recent(from, keep).await, self.recent(into, keep).await)
+        else {
+            return;
+        };
+        if moved.is_empty() {
+            return;
+        }
+        moved.extend(kept);
+        moved.sort_by_key(|t| std::cmp::Reverse(t.started_at_ms));
+        moved.truncate(keep);
+        let texts: Vec<String> = moved
+            .iter()
+            .filter_map(|t| serde_json::to_string(t).ok())
+            .collect();
+        let (from_key, into_key) = (self.key(from), self.key(into));
+        let written = self
+            .link
+            .command(move |mut c| {
+                async move {
+                    redis::pipe()
+                        .atomic()
+                        .del(&into_key)
+                        .rpush(&into_key, texts)
+                        .expire(&into_key, KEPT_SECS)
+                        .del(&from_key)
+                        .query_async::<()>(&mut c)
+                        .await
+                }
+                .boxed()
+            })
+            .await;
+        if let Err(RedisDown(reason)) = written {
+            tracing::warn!(%reason, "a guest's traces stayed under the guest in Redis");
+        }
+    }
+}
