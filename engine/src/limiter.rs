@@ -118,6 +118,17 @@ impl Tally {
     pub fn is_shared(&self) -> bool {
         self.shared.is_some()
     }
+
+    /// Whether the shared Redis answers a `PING` now; `None` without one.
+    pub async fn redis_answers(&self) -> Option<Result<(), RedisDown>> {
+        let (link, _) = self.shared.as_ref()?;
+        Some(
+            link.command(|mut c| {
+                async move { redis::cmd("PING").query_async::<()>(&mut c).await }.boxed()
+            })
+            .await,
+        )
+    }
 }
 
 /// GCRA in Redis, on Redis's own clock so every server agrees on the time.

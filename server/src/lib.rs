@@ -264,6 +264,7 @@ pub async fn build_state_with_clock(
         request_spans: config.log_format == crate::config::LogFormat::Json,
         stopping,
         pages: Arc::new(page_cache::PageCache::new(course_for_pages)),
+        shared: tally,
         sessions,
         trusted_proxies: engine::forwarded::TrustedProxies::new(
             config.trusted_proxies.iter().copied(),

@@ -35,6 +35,9 @@ impl std::ops::Deref for AppState {
 pub struct Web {
     /// The domain.
     pub engine: Engine,
+    /// What this server shares with the deployment's others through Redis
+    /// (none without one); `/readyz` reports whether Redis answers.
+    pub(crate) shared: engine::limiter::Tally,
     /// Where sessions are kept: the platform database's own store, with
     /// the records in memory in front of it.
     pub(crate) sessions: crate::sessions::CachedSessions,

@@ -296,6 +296,15 @@ async fn readyz(state: AppState) -> Response {
             READY_TIMEOUT.as_secs()
         )),
     };
+    // Without Redis the server counts and keeps traces alone and still
+    // serves correctly, so Redis is reported but does not take the server
+    // out of its load balancer: that would turn a degraded deployment into
+    // one that is down.
+    let redis = match state.shared.redis_answers().await {
+        None => "not configured",
+        Some(Ok(())) => "ok",
+        Some(Err(_)) => "unreachable: this server counts and keeps traces alone",
+    };
     let stopping = *state.stopping.borrow();
     let ready = database.is_ok() && !stopping;
     let status = if ready {
@@ -306,6 +315,7 @@ async fn readyz(state: AppState) -> Response {
     let body = serde_json::json!({
         "ready": ready,
         "database": database.err().unwrap_or_else(|| "ok".into()),
+        "redis": redis,
         "stopping": stopping,
     });
     let mut response = (status, axum::Json(body)).into_response();

@@ -119,6 +119,7 @@ async fn readiness_says_whether_the_database_answers_and_the_process_is_staying(
         (body["ready"].as_bool(), body["database"].as_str()),
         (Some(true), Some("ok"))
     );
+    assert_eq!(body["redis"], "not configured");
 
     // Draining: still alive, no longer ready, so a balancer stops sending.
     server.state.stopping.send_replace(true);

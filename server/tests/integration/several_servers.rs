@@ -151,9 +151,20 @@ async fn sign_in_attempts_spread_over_servers_share_one_allowance_even_through_a
     let statuses = guesses(both, "ada@example.com", 7).await;
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
 
+    let ready = first.json(&reqwest::Client::new(), "/readyz").await;
+    assert_eq!(ready["redis"], "ok", "{ready}");
+
     // Redis goes away: each server counts alone (five each), and nobody
     // gets a server error.
     let port = proxy.cut();
+    // Still ready for the load balancer: a server without Redis serves.
+    let ready = first.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert!(
+        ready["redis"].as_str().unwrap().starts_with("unreachable"),
+        "{ready}"
+    );
     let statuses = guesses(both, "grace@example.com", 12).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 401).count(),
