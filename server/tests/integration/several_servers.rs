@@ -259,3 +259,60 @@ async fn a_trace_recorded_by_one_server_is_found_on_the_other_even_after_it_is_g
     assert_eq!(response.status(), 404);
     second.stop().await;
 }
+
+#[tokio::test]
+async fn two_servers_on_one_data_folder_write_one_students_sandbox_safely() {
+    let first = TestServer::start().await;
+    let second = beside(&first).await;
+    let student = first.browser();
+    let run = |server: &TestServer, sql: String| {
+        let (url, student) = (server.url("/labs/sql/query"), student.clone());
+        async move {
+            let response = student
+                .post(url)
+                .json(&json!({ "sql": sql }))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, body) = run(
+        &first,
+        "CREATE TABLE visits (id INTEGER PRIMARY KEY, server TEXT NOT NULL)".into(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Both servers write at once, twenty rows each: SQLite's own locking
+    // puts them one after another in the student's one file.
+    let writes = (0..40).map(|n| {
+        let (server, name) = if n % 2 == 0 {
+            (&first, "first")
+        } else {
+            (&second, "second")
+        };
+        run(
+            server,
+            format!("INSERT INTO visits (server) VALUES ('{name}')"),
+        )
+    });
+    for (status, body) in futures_util::future::join_all(writes).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    for server in [&first, &second] {
+        let (status, body) = run(
+            server,
+            "SELECT server, COUNT(*) AS n FROM visits GROUP BY server ORDER BY server".into(),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["rows"],
+            json!([["first", 20], ["second", 20]]),
+            "{body}"
+        );
+    }
+    second.stop().await;
+    first.stop().await;
+}

@@ -132,6 +132,10 @@ pub struct StepCounts {
 // and owned by one `Db`; moving it between threads is allowed by SQLite.
 unsafe impl Send for Db {}
 
+/// How long a statement waits for another connection's lock on the file
+/// (another server's, on a shared data folder) before it is refused as busy.
+const LOCK_WAIT_MS: c_int = 1_000;
+
 impl Db {
     /// Opens `path` with the guard rails installed. A read-write sandbox
     /// may grow to `max_pages` pages of [`PAGE_SIZE`] bytes.
@@ -184,6 +188,10 @@ impl Db {
         // callbacks are boxes owned by `self`, which outlive the connection.
         unsafe {
             ffi::sqlite3_extended_result_codes(self.raw, 1);
+            // Another server on the same data folder may hold the file's
+            // write lock for a moment (in one server a student's statements
+            // run one at a time): wait for it rather than refuse.
+            ffi::sqlite3_busy_timeout(self.raw, LOCK_WAIT_MS);
             ffi::sqlite3_limit(self.raw, ffi::SQLITE_LIMIT_ATTACHED, 0);
             ffi::sqlite3_limit(self.raw, ffi::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES);
             ffi::sqlite3_limit(self.raw, ffi::SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES);
