@@ -467,9 +467,14 @@ impl ServeConfig {
     }
 
     /// Every external service: `--service` ones, and Redis from
-    /// `--redis-url` unless `--service redis=...` names it too.
+    /// `--redis-url` unless `--service redis=...` names it too. An empty
+    /// URL (`REDIS_URL=` in a script) means none.
     pub fn service_urls(&self) -> crate::labs::ServiceUrls {
-        let redis = self.redis_url.clone().map(|url| ("redis".to_string(), url));
+        let redis = self
+            .redis_url
+            .clone()
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| ("redis".to_string(), url));
         crate::labs::ServiceUrls::new(redis.into_iter().chain(self.services.iter().cloned()))
     }
 
@@ -601,6 +606,12 @@ mod tests {
         assert_eq!(services.url("nats"), None);
         let error = Cli::try_parse_from(["workbench", "serve", "--service", "amqp"]).unwrap_err();
         assert!(error.to_string().contains("name=url"), "{error}");
+        // `REDIS_URL=` (empty, as a script clears it) is no Redis.
+        let cli = Cli::try_parse_from(["workbench", "serve", "--redis-url", ""]).unwrap();
+        let Command::Serve(config) = cli.into_command() else {
+            panic!("expected serve")
+        };
+        assert_eq!(config.service_urls().url("redis"), None);
     }
 
     #[test]
