@@ -146,9 +146,10 @@ impl PlatformChanges {
         Ok(moved)
     }
 
-    /// Forgets the keys logged since the last read. The first read only
-    /// finds where the log is: the caches were emptied by the counter's
-    /// first read.
+    /// Forgets the keys logged since the last read. The first read finds
+    /// where the log ends and forgets every keyed copy: what was written
+    /// before that point was never read here, and two first reads may race
+    /// (the watcher's and a caller's).
     async fn read_log(&self, pool: &Pool) -> Result<(), sqlx::Error> {
         let last = self.log.lock().unwrap_or_else(|e| e.into_inner()).last;
         let Some(last) = last else {
@@ -156,6 +157,9 @@ impl PlatformChanges {
                 .fetch_one(pool)
                 .await?;
             self.log.lock().unwrap_or_else(|e| e.into_inner()).last = Some(end.unwrap_or(0));
+            for (_, cache) in &self.keyed {
+                cache.forget_everything();
+            }
             return Ok(());
         };
         let rows =
@@ -285,6 +289,23 @@ mod tests {
         sessions.0.fill("ada".into(), 2, sessions.0.ticket());
         changes.poll(&pool).await.unwrap();
         assert_eq!(sessions.0.get(&"ada".into()), Some(2));
+    }
+
+    #[tokio::test]
+    async fn the_first_read_of_the_log_trusts_no_copy_made_before_it() {
+        let pool = crate::db::connect("sqlite::memory:").await.unwrap();
+        let settings = Arc::new(Keyed(ReadCache::new(Cache::new(8))));
+        let changes = PlatformChanges::new(Vec::new()).with_keyed("settings", settings.clone());
+        // The watcher has read the counter (so it will not move) but not
+        // yet the log; meanwhile a copy is filled and changed elsewhere.
+        changes.seen.store(0, Ordering::Release);
+        settings.0.fill("ada".into(), 1, settings.0.ticket());
+        publish(&pool, "settings", "ada").await.unwrap();
+        assert!(
+            !changes.poll(&pool).await.unwrap(),
+            "the counter stood still"
+        );
+        assert_eq!(settings.0.get(&"ada".into()), None);
     }
 
     #[tokio::test]
