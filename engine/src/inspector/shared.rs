@@ -42,23 +42,23 @@ impl SharedTraces {
         };
         let key = self.key(student);
         let last = isize::try_from(keep.max(1)).unwrap_or(isize::MAX) - 1;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .lpush(&key, json)
+            .ltrim(&key, 0, last)
+            .expire(&key, KEPT_SECS);
+        self.write(pipe, "a trace was kept in this server only")
+            .await;
+    }
+
+    /// Runs `pipe`; a failure is logged as `failure`, not the student's.
+    async fn write(&self, pipe: redis::Pipeline, failure: &'static str) {
         let written = self
             .link
-            .command(move |mut c| {
-                async move {
-                    redis::pipe()
-                        .atomic()
-                        .lpush(&key, json)
-                        .ltrim(&key, 0, last)
-                        .expire(&key, KEPT_SECS)
-                        .query_async::<()>(&mut c)
-                        .await
-                }
-                .boxed()
-            })
+            .command(move |mut c| async move { pipe.query_async::<()>(&mut c).await }.boxed())
             .await;
         if let Err(RedisDown(reason)) = written {
-            tracing::warn!(%reason, "a trace was kept in this server only");
+            tracing::warn!(%reason, "{failure}");
         }
     }
 
@@ -109,24 +109,13 @@ impl SharedTraces {
             .filter_map(|t| serde_json::to_string(t).ok())
             .collect();
         let (from_key, into_key) = (self.key(from), self.key(into));
-        let written = self
-            .link
-            .command(move |mut c| {
-                async move {
-                    redis::pipe()
-                        .atomic()
-                        .del(&into_key)
-                        .rpush(&into_key, texts)
-                        .expire(&into_key, KEPT_SECS)
-                        .del(&from_key)
-                        .query_async::<()>(&mut c)
-                        .await
-                }
-                .boxed()
-            })
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .del(&into_key)
+            .rpush(&into_key, texts)
+            .expire(&into_key, KEPT_SECS)
+            .del(&from_key);
+        self.write(pipe, "a guest's traces stayed under the guest in Redis")
             .await;
-        if let Err(RedisDown(reason)) = written {
-            tracing::warn!(%reason, "a guest's traces stayed under the guest in Redis");
-        }
     }
 }
