@@ -114,11 +114,6 @@ impl Tally {
         }
     }
 
-    /// Whether counts are shared through Redis.
-    pub fn is_shared(&self) -> bool {
-        self.shared.is_some()
-    }
-
     /// Whether the shared Redis answers a `PING` now; `None` without one.
     pub async fn redis_answers(&self) -> Option<Result<(), RedisDown>> {
         let (link, _) = self.shared.as_ref()?;
