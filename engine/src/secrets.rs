@@ -26,6 +26,19 @@ pub async fn shared_secret(pool: &Pool, name: &str) -> Result<String, sqlx::Erro
         .await
 }
 
+/// The secret called `name` as the 32 bytes it was made from.
+pub async fn shared_key(pool: &Pool, name: &str) -> Result<[u8; 32], sqlx::Error> {
+    let hex = shared_secret(pool, name).await?;
+    let mut key = [0u8; 32];
+    for (byte, pair) in key.iter_mut().zip(hex.as_bytes().chunks(2)) {
+        *byte = std::str::from_utf8(pair)
+            .ok()
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+            .unwrap_or_default();
+    }
+    Ok(key)
+}
+
 /// The name that keeps this deployment's keys apart in a Redis it may
 /// share with others (16 hex digits).
 pub async fn deployment_name(pool: &Pool) -> Result<String, sqlx::Error> {
@@ -45,5 +58,8 @@ mod tests {
         assert_eq!(shared_secret(&pool, "demo-jwt").await.unwrap(), first);
         assert_ne!(shared_secret(&pool, "other").await.unwrap(), first);
         assert_eq!(deployment_name(&pool).await.unwrap().len(), 16);
+        let key = shared_key(&pool, "demo-jwt").await.unwrap();
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, first, "the key is the secret's bytes");
     }
 }

@@ -476,22 +476,10 @@ impl LabSecrets {
     /// The deployment's keys, made by the first server that asks.
     pub async fn load(pool: &crate::db::Pool) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            demo_jwt: key(&crate::secrets::shared_secret(pool, "demo-jwt").await?),
-            fault_hunt: key(&crate::secrets::shared_secret(pool, "fault-hunt").await?),
+            demo_jwt: crate::secrets::shared_key(pool, "demo-jwt").await?,
+            fault_hunt: crate::secrets::shared_key(pool, "fault-hunt").await?,
         })
     }
-}
-
-/// 64 hex digits as 32 bytes (what [`crate::secrets::shared_secret`] makes).
-fn key(hex: &str) -> [u8; 32] {
-    let mut key = [0u8; 32];
-    for (byte, pair) in key.iter_mut().zip(hex.as_bytes().chunks(2)) {
-        *byte = std::str::from_utf8(pair)
-            .ok()
-            .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-            .unwrap_or_default();
-    }
-    key
 }
 
 impl LabContext {
