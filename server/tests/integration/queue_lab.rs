@@ -49,18 +49,7 @@ async fn until(
     what: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    until_within(server, student, what, PATIENCE, done).await
-}
-
-/// [`until`] with a patience of its own.
-async fn until_within(
-    server: &TestServer,
-    student: &reqwest::Client,
-    what: &str,
-    patience: Duration,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let waited = tokio::time::timeout(patience, async {
+    let waited = tokio::time::timeout(PATIENCE, async {
         loop {
             let now = status(server, student).await;
             if done(&now) {
@@ -152,15 +141,10 @@ async fn broker_keeps_its_promises(server: &TestServer, student: &reqwest::Clien
     let victim = holder(&holding);
     kill(server, student, victim, "now").await;
     // JetStream hands the job on only after its ack wait (4 s) passes
-    // without a "still working" signal; on a loaded two-core CI machine it
-    // once took longer than the usual 15 s, so this wait has 45.
-    let now = until_within(
-        server,
-        student,
-        "the killed worker's job done",
-        Duration::from_secs(45),
-        |s| count(s, "done") == 1,
-    )
+    // without a "still working" signal.
+    let now = until(server, student, "the killed worker's job done", |s| {
+        count(s, "done") == 1
+    })
     .await;
     // RabbitMQ also marks redelivered a message it had handed to a
     // worker that retired before taking it: at least the kill's.

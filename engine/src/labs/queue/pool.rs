@@ -362,10 +362,9 @@ impl Pool {
                 self.on_run(&message, |run, task| run.taken(task, worker.id));
                 worker.show(WorkerState::Preparing, Some(&message.id));
                 let mut acked = false;
-                let ended = tokio::select! {
-                    ended = self.handle(&worker, &broker, &mut subscription, delivery, &mut acked) => ended,
-                    () = killed(&mut orders) => Ended::Killed,
-                };
+                let ended = self
+                    .handle(&worker, &broker, &mut subscription, delivery, &mut acked)
+                    .await;
                 match ended {
                     // A job of no time awaits nothing that yields: give
                     // the server's other tasks their turn between jobs.
@@ -417,11 +416,17 @@ impl Pool {
             }
         }
         let half = Duration::from_millis(u64::from(settings.work_ms) / 2);
-        work_for(half).await;
+        if work_unless_killed(worker, half).await.is_err() {
+            return Ended::Killed;
+        }
         // A map task that could not read its orders fails like a refused
         // e-mail: retried after the backoff, then dead-lettered.
         let failure = if let Some(task) = &message.map {
-            self.map(task, worker.id).await.err()
+            let mut orders = worker.orders.subscribe();
+            tokio::select! {
+                mapped = self.map(task, worker.id) => mapped.err(),
+                () = killed(&mut orders) => return Ended::Killed,
+            }
         } else {
             let mailed = self.ledger().mail(&message, settings.idempotent, worker.id);
             match mailed {
@@ -450,10 +455,10 @@ impl Pool {
                 .await;
         }
         worker.show(WorkerState::Finishing, Some(&message.id));
-        if worker.order() == Order::KillAfterSend {
+        if worker.order() == Order::KillAfterSend || work_unless_killed(worker, half).await.is_err()
+        {
             return Ended::Killed;
         }
-        work_for(half).await;
         if let Err(down) = self.ack(subscription, &mut receipt, acked).await {
             return Ended::BrokerDown(down);
         }
@@ -527,11 +532,27 @@ impl Pool {
     }
 }
 
-/// A worker's work: `time` on the clock. No time is no wait at all (a
-/// zero sleep still waits for the timer's next tick, a millisecond).
-async fn work_for(time: Duration) {
-    if !time.is_zero() {
-        tokio::time::sleep(time).await;
+/// The worker was killed at once, mid-job.
+struct KilledMidJob;
+
+/// A worker's work: `time` on the clock, cut short if the worker is
+/// killed at once. Only the work is cut: an acknowledgement or a publish
+/// in flight always finishes first, so the ledger knows whether the broker
+/// got it (a kill between sending an acknowledgement and its
+/// confirmation would leave the job's fate unknown to the lab). No time
+/// is no wait at all (a zero sleep still waits for the timer's next tick,
+/// a millisecond).
+async fn work_unless_killed(worker: &Worker, time: Duration) -> Result<(), KilledMidJob> {
+    let mut orders = worker.orders.subscribe();
+    if *orders.borrow() == Order::KillNow {
+        return Err(KilledMidJob);
+    }
+    if time.is_zero() {
+        return Ok(());
+    }
+    tokio::select! {
+        () = tokio::time::sleep(time) => Ok(()),
+        () = killed(&mut orders) => Err(KilledMidJob),
     }
 }
 
