@@ -32,11 +32,22 @@ if ! tools/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "${BINARYE
   npm ci --prefix tools --no-audit --no-fund
 fi
 
+# Debian packages, as root or through sudo.
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"; fi
+}
+
+# The school test runs three servers behind nginx with deploy/nginx.conf.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  say "installing Debian's nginx for the school test (server/tests/school.rs)"
+  apt_install nginx-light
+fi
+
 if [ "${WORKBENCH_SKIP_BROWSER:-}" != "1" ]; then
   if ! command -v chromium >/dev/null 2>&1; then
     say "installing Debian's chromium for the browser tests"
-    if [ "$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
-    else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
+    apt_install chromium
   fi
   if [ ! -d end2end/node_modules/playwright-core ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     say "installing the browser test packages (playwright-core, axe-core; no browser download)"

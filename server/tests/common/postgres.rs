@@ -34,12 +34,16 @@ impl ScratchDatabase {
     /// A new, empty database when the tests run on PostgreSQL. Asked for and
     /// unreachable is a failure, not a skip: the run said it wants it.
     pub async fn create_if_asked() -> Option<Self> {
-        let admin_url = asked_for()?;
-        let admin = PgConnectOptions::from_str(&admin_url).expect("WORKBENCH_TEST_DATABASE");
+        Some(Self::create(&asked_for()?).await)
+    }
+
+    /// A new, empty database on the server `admin_url` administers.
+    pub async fn create(admin_url: &str) -> Self {
+        let admin = PgConnectOptions::from_str(admin_url).expect("an administrator's URL");
         let mut connection = admin
             .connect()
             .await
-            .unwrap_or_else(|e| panic!("WORKBENCH_TEST_DATABASE={admin_url}: {e}"));
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url}: {e}"));
         let name = unique_name();
         connection
             .execute(format!("CREATE DATABASE {name}").as_str())
@@ -47,7 +51,7 @@ impl ScratchDatabase {
             .expect("create the test database");
         connection.close().await.ok();
         let url = admin.clone().database(&name).to_url_lossy().to_string();
-        Some(Self { url, admin, name })
+        Self { url, admin, name }
     }
 }
 
