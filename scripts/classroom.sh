@@ -143,7 +143,9 @@ where="one process on SQLite"
 echo "==> $students students for ${seconds}s (arriving over ${arrival}s), class $code, $where" >&2
 CLASS_CODE="$code" "$venv/bin/locust" -f scripts/classroom/locustfile.py --headless \
   --users "$students" --spawn-rate "$rate" --run-time "${seconds}s" \
-  --host "$host" --csv "$out/run" --only-summary --loglevel WARNING >"$work/locust.log" 2>&1 || true
+  --host "$host" --csv "$out/run" --csv-full-history --only-summary --loglevel WARNING >"$work/locust.log" 2>&1 || true
+# The load generator shares the machine: say when it was short of CPU itself.
+grep -i "cpu usage" "$work/locust.log" | head -3 >&2 || true
 
 peaks=$(cat "$work"/peak-kib-* 2>/dev/null | tr '\n' ' ')
 python3 - "$out/run_stats.csv" "$out/run_failures.csv" "$students" "$seconds" "$peaks" <<'PY'
@@ -161,6 +163,16 @@ if total:
     print(f"\nRequests per second: {float(total['Requests/s']):.0f}")
 mib = [f"{int(kib) / 1024:.0f} MiB" for kib in peaks.split()]
 print(f"Peak resident memory per server process: {', '.join(mib)}")
+# locust's history keeps, each second, percentiles over the last 10 s:
+# they show how long the arrival burst lasts and what comes after it.
+history = [r for r in csv.DictReader(open(stats.replace("_stats.csv", "_stats_history.csv"))) if r["Name"] == "Aggregated" and r["99%"] != "N/A"]
+if history:
+    start = int(history[0]["Timestamp"])
+    marks = [r for r in history if (int(r["Timestamp"]) - start) % 10 == 9]
+    print("\n| second | students | requests/s | p50 ms (last 10 s) | p99 ms (last 10 s) |")
+    print("|---|---|---|---|---|")
+    for r in marks:
+        print(f"| {int(r['Timestamp']) - start + 1} | {r['User Count']} | {float(r['Requests/s']):.0f} | {r['50%']} | {r['99%']} |")
 failed = [r for r in csv.DictReader(open(failures))]
 for f in failed[:10]:
     print(f"- {f['Method']} {f['Name']}: {f['Occurrences']} x {f['Error'][:160]}")
