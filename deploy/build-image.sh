@@ -33,8 +33,9 @@ if [ ! -f "$context/rootfs.tar" ]; then
   say "making the Debian bookworm root filesystem (debootstrap, about a minute)"
   rm -rf "$context/rootfs"
   debootstrap --variant=minbase bookworm "$context/rootfs" http://deb.debian.org/debian
-  chroot "$context/rootfs" useradd --system --uid 10001 --home-dir /var/lib/workbench \
-    --create-home --shell /usr/sbin/nologin workbench
+  chroot "$context/rootfs" useradd --system --uid 10001 --user-group --home-dir /var/lib/workbench \
+    --no-create-home --shell /usr/sbin/nologin workbench
+  chroot "$context/rootfs" install -d -o workbench -g workbench -m 750 /var/lib/workbench
   rm -rf "$context/rootfs/var/cache/apt/archives/"*.deb "$context/rootfs/var/lib/apt/lists/"*
   tar --numeric-owner -C "$context/rootfs" -cf "$context/rootfs.tar" .
   rm -rf "$context/rootfs"
