@@ -428,3 +428,20 @@ async fn the_upgrade_and_the_frames_are_in_the_students_own_traces() {
     assert_eq!(hidden.status(), 404);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_draining_server_closes_chat_sockets_with_a_reason_to_reconnect() {
+    let server = TestServer::start().await;
+    let ada = Guest::new(&server).await;
+    let (mut socket, _, _) = ada.join(&server, "drain").await;
+    // SIGTERM's drain, as a load balancer's rolling restart sends it: the
+    // socket is told why, so the page reconnects to another server.
+    let stopping = tokio::spawn(server.stop());
+    let (code, reason) = closed(&mut socket).await;
+    assert_eq!(code, 1001, "{reason}");
+    assert!(reason.contains("restarting: reconnect"), "{reason}");
+    tokio::time::timeout(PATIENCE, stopping)
+        .await
+        .expect("the server never stopped")
+        .unwrap();
+}
