@@ -67,6 +67,30 @@ pub struct Held {
     _pass: Pass,
 }
 
+/// One connection to a student's sandbox, held with their turn, for a
+/// burst of small statements that would otherwise each wait for a turn and
+/// open the file again (the cache lab's stampede: n origin reads at once).
+pub struct HeldConnection {
+    db: Arc<Mutex<Db>>,
+    _held: Held,
+}
+
+impl HeldConnection {
+    /// Runs `work` on the connection, after any work already on it.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Db) -> Result<T, SqlError> + Send + 'static,
+    ) -> Result<T, SandboxError> {
+        let db = self.db.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            work(&mut db.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        })
+        .await
+        .map_err(|e| SandboxError::Setup(format!("the sandbox job failed: {e}")))?;
+        Ok(outcome?)
+    }
+}
+
 /// Every student's sandbox.
 pub struct Sandboxes {
     dir: PathBuf,
@@ -196,6 +220,23 @@ impl Sandboxes {
             work(&mut db)
         })
         .await
+    }
+
+    /// Takes `student`'s turn and opens one connection to their sandbox,
+    /// kept until the [`HeldConnection`] is dropped.
+    pub async fn hold_connection(
+        &self,
+        student: &StudentId,
+    ) -> Result<HeldConnection, SandboxError> {
+        let held = self.hold(student).await?;
+        let (path, max_pages) = (held.path.clone(), self.max_bytes / PAGE_SIZE);
+        let db = tokio::task::spawn_blocking(move || Db::open(&path, Access::ReadWrite, max_pages))
+            .await
+            .map_err(|e| SandboxError::Setup(format!("the sandbox job failed: {e}")))??;
+        Ok(HeldConnection {
+            db: Arc::new(Mutex::new(db)),
+            _held: held,
+        })
     }
 
     /// Runs `work` with the path of `student`'s sandbox, for jobs that open
