@@ -68,9 +68,36 @@ impl SharedTraces {
         student: &StudentId,
         limit: usize,
     ) -> Result<Vec<TraceView>, RedisDown> {
+        Ok(self
+            .texts(student, limit)
+            .await?
+            .iter()
+            .filter_map(|text| serde_json::from_str(text).ok())
+            .collect())
+    }
+
+    /// The student's trace `trace_id` among their latest `limit`: only the
+    /// one that names it is parsed, not every trace in the list.
+    pub(super) async fn find(
+        &self,
+        student: &StudentId,
+        trace_id: &str,
+        limit: usize,
+    ) -> Result<Option<TraceView>, RedisDown> {
+        Ok(self
+            .texts(student, limit)
+            .await?
+            .iter()
+            .filter(|text| text.contains(trace_id))
+            .filter_map(|text| serde_json::from_str::<TraceView>(text).ok())
+            .find(|trace| trace.trace_id == trace_id))
+    }
+
+    /// The student's latest `limit` traces as stored, newest first.
+    async fn texts(&self, student: &StudentId, limit: usize) -> Result<Vec<String>, RedisDown> {
         let key = self.key(student);
         let last = isize::try_from(limit.max(1)).unwrap_or(isize::MAX) - 1;
-        let texts: Vec<String> = self
+        let texts = self
             .link
             .command(move |mut c| {
                 async move {
@@ -84,10 +111,7 @@ impl SharedTraces {
                 .boxed()
             })
             .await?;
-        Ok(texts
-            .iter()
-            .filter_map(|text| serde_json::from_str(text).ok())
-            .collect())
+        Ok(texts)
     }
 
     /// Moves `from`'s traces to `into` (a guest who signed in), newest

@@ -99,13 +99,10 @@ impl TraceStore {
             return Some(found);
         }
         let shared = self.shared.as_ref()?;
-        let id = trace_id.to_string();
         shared
-            .recent(student, self.per_student)
+            .find(student, &trace_id.to_string(), self.per_student)
             .await
             .ok()?
-            .into_iter()
-            .find(|t| t.trace_id == id)
     }
 
     /// The student's latest traces from every server, newest first (this

@@ -23,7 +23,7 @@ use crate::identity::Student;
 use crate::inspector::Inspector;
 use crate::labs::conditional::{etag_of, none_match_hits};
 use crate::labs::sql::engine::{Limits, QueryOutput, SqlValue};
-use crate::labs::sql::sandbox::{HeldConnection, SandboxError};
+use crate::labs::sql::sandbox::{Burst, SandboxError};
 use crate::labs::sql::{Sandboxes, SqlLab};
 use crate::labs::Labs;
 use crate::labs::{CurrentSettings, LabState};
@@ -81,11 +81,10 @@ fn origin(
     }
 }
 
-/// The origin on one connection held for a burst of reads: each read is
-/// still its own query, without each waiting for a turn and opening the
-/// shop's file again.
+/// The origin for a burst of reads: each read is still its own query, on
+/// the burst's one connection and turn.
 fn origin_on(
-    connection: Arc<HeldConnection>,
+    connection: Arc<Burst>,
     sql: &'static str,
     parameter: i64,
 ) -> impl Fn() -> BoxFuture<'static, Result<String, OriginError>> {
@@ -446,17 +445,10 @@ pub(super) async fn stampede(
     let (hits_before, _) = service.statistics(student.id.as_str());
     let started = Instant::now();
     let barrier = Arc::new(Barrier::new(request.n));
-    // The n origin reads share one connection and one turn at the shop:
-    // each is still a query of its own, but n turns and n openings of the
-    // file took seconds on a loaded machine.
-    let connection = Arc::new(
-        state
-            .labs
-            .get::<SqlLab>()
-            .hold_connection(&student.id)
-            .await
-            .map_err(|error| origin_failed(origin_error(error)))?,
-    );
+    // The n origin reads share one connection and one turn at the shop,
+    // taken by the first of them: each is still a query of its own, but n
+    // turns and n openings of the file took seconds on a loaded machine.
+    let connection = Arc::new(state.labs.get::<SqlLab>().burst(&student.id));
     let requests = (0..request.n).map(|_| {
         let context = ReadContext {
             student: student.id.as_str(),

@@ -67,21 +67,28 @@ pub struct Held {
     _pass: Pass,
 }
 
-/// One connection to a student's sandbox, held with their turn, for a
-/// burst of small statements that would otherwise each wait for a turn and
-/// open the file again (the cache lab's stampede: n origin reads at once).
-pub struct HeldConnection {
-    db: Arc<Mutex<Db>>,
-    _held: Held,
+/// A burst of small statements on one student's sandbox (the cache lab's
+/// stampede: n origin reads at once). The student's turn is taken at the
+/// first statement, not before, and kept with one connection until the
+/// burst is dropped: the statements neither wait for a turn each nor open
+/// the file again, and the turn is not held while nothing runs yet.
+pub struct Burst {
+    sandboxes: Arc<Sandboxes>,
+    student: StudentId,
+    held: tokio::sync::OnceCell<(Arc<Mutex<Db>>, Held)>,
 }
 
-impl HeldConnection {
-    /// Runs `work` on the connection, after any work already on it.
+impl Burst {
+    /// Runs `work` on the burst's connection, after any work already on it.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Db) -> Result<T, SqlError> + Send + 'static,
     ) -> Result<T, SandboxError> {
-        let db = self.db.clone();
+        let (db, _) = self
+            .held
+            .get_or_try_init(|| self.sandboxes.hold_connection(&self.student))
+            .await?;
+        let db = db.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             work(&mut db.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
         })
@@ -222,21 +229,26 @@ impl Sandboxes {
         .await
     }
 
-    /// Takes `student`'s turn and opens one connection to their sandbox,
-    /// kept until the [`HeldConnection`] is dropped.
-    pub async fn hold_connection(
+    /// A burst of statements on `student`'s sandbox (see [`Burst`]).
+    pub fn burst(self: &Arc<Self>, student: &StudentId) -> Burst {
+        Burst {
+            sandboxes: self.clone(),
+            student: student.clone(),
+            held: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Takes `student`'s turn and opens one connection to their sandbox.
+    async fn hold_connection(
         &self,
         student: &StudentId,
-    ) -> Result<HeldConnection, SandboxError> {
+    ) -> Result<(Arc<Mutex<Db>>, Held), SandboxError> {
         let held = self.hold(student).await?;
         let (path, max_pages) = (held.path.clone(), self.max_bytes / PAGE_SIZE);
         let db = tokio::task::spawn_blocking(move || Db::open(&path, Access::ReadWrite, max_pages))
             .await
             .map_err(|e| SandboxError::Setup(format!("the sandbox job failed: {e}")))??;
-        Ok(HeldConnection {
-            db: Arc::new(Mutex::new(db)),
-            _held: held,
-        })
+        Ok((Arc::new(Mutex::new(db)), held))
     }
 
     /// Runs `work` with the path of `student`'s sandbox, for jobs that open
