@@ -196,7 +196,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
 /// Middleware: decides who the visitor is and records it in the request,
 /// with what the pages need to know (the reader, a pending flash message).
 pub async fn recognise_visitor(
-    State(state): State<Identities>,
+    State(state): State<Arc<Identities>>,
     mut request: Request,
     next: Next,
 ) -> Response {

@@ -143,11 +143,14 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
 
     // The page layers wrap the pages alone: a lab or API request does not
     // pay for the page cache's lookups or the reader's page data.
-    let routes = domain
-        .layer(axum::middleware::from_fn(csp::content_security_policy))
-        .merge(pages)
-        // Where the router matched, so requests are counted by route template.
-        .route_layer(axum::middleware::from_fn(engine::metrics::note_route));
+    let routes = LabsApart {
+        labs: labs::router(state.engine.labs.clone()),
+        rest: domain
+            .layer(axum::middleware::from_fn(csp::content_security_policy))
+            .merge(pages)
+            // Where the router matched, so requests are counted by route template.
+            .route_layer(axum::middleware::from_fn(engine::metrics::note_route)),
+    };
 
     // What every request passes through, outermost first. One stack around
     // the whole router rather than `Router::layer`, which boxes every route
@@ -193,12 +196,44 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
         // Before the session layer, so a refused request never touches a session.
         .layer(axum::middleware::from_fn(csrf::refuse_cross_origin))
         .layer(session_layer)
+        // Shared behind one `Arc`: the layer clones its state on every request.
         .layer(axum::middleware::from_fn_with_state(
-            state.identities.clone(),
+            Arc::new(state.identities.clone()),
             identity::recognise_visitor,
         ))
         .service(routes);
     Router::new().fallback_service(every_request)
+}
+
+/// Sends lab requests to the labs' router and everything else to the rest.
+/// The labs' router is a service of its own so that their shared layers
+/// wrap it once ([`labs::router`] says why).
+#[derive(Clone)]
+struct LabsApart {
+    labs: Router,
+    rest: Router,
+}
+
+impl tower::Service<axum::extract::Request> for LabsApart {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = axum::routing::future::RouteFuture<std::convert::Infallible>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        // Routers are always ready.
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: axum::extract::Request) -> Self::Future {
+        if labs::is_lab_path(request.uri().path()) {
+            tower::Service::call(&mut self.labs, request)
+        } else {
+            tower::Service::call(&mut self.rest, request)
+        }
+    }
 }
 
 /// Every request's span: the log lines written while answering it carry

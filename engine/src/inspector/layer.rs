@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, Version};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -99,12 +99,9 @@ pub fn assign_trace_id(mut request: Request) -> Request {
     request
 }
 
-/// Middleware for `/labs/...`: records the request into the inspector.
-pub async fn record_lab_trace(
-    State(state): State<Recorder>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// Part of the middleware for `/labs/...`: records the request into the
+/// inspector as `next` answers it.
+pub async fn record_lab_trace(state: &Recorder, mut request: Request, next: Next) -> Response {
     let started_at_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -133,7 +133,16 @@ impl TraceStore {
             inner.forget_least_active(student);
         }
         while inner.bytes + size > self.max_bytes && inner.forget_least_active(student) {}
-        let entry = inner.students.entry(student.clone()).or_default();
+        // Cloning the id only for a new student: most inserts find theirs.
+        if !inner.students.contains_key(student) {
+            inner
+                .students
+                .insert(student.clone(), StudentTraces::default());
+        }
+        let entry = inner
+            .students
+            .get_mut(student)
+            .expect("the student's traces were just made");
         entry.last_active = now;
         let mut freed = 0;
         if entry.traces.len() >= self.per_student {

@@ -22,8 +22,9 @@ use axum::response::Response;
 pub const LAB_RESPONSE_POLICY: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline'; \
      img-src data:; frame-ancestors 'none'; form-action 'none'; base-uri 'none'";
 
-/// Middleware (response mapper) for every route under `/labs`.
-pub(super) async fn contain(mut response: Response) -> Response {
+/// Response mapper for every route under `/labs`. A plain function, for
+/// `tower::util::MapResponseLayer`: nothing to await, so no boxed future.
+pub(super) fn contain(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

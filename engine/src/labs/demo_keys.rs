@@ -8,9 +8,8 @@
 //! show it. A key only reads: it counts for `GET`, `HEAD` and `OPTIONS`, so
 //! it can never stand in for the cookie on a request that changes something.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::Labs;
@@ -63,28 +62,28 @@ async fn student_of(pool: &crate::db::Pool, key: &str) -> Result<Option<Student>
     }))
 }
 
-/// Middleware: a keyed request to a route that takes a key is made as the
-/// key's student; an unknown key is refused, not silently made a guest's.
-pub(crate) async fn attribute_keyed_requests(
-    State(labs): State<Labs>,
+/// A keyed request to a route that takes a key is made as the key's
+/// student; an unknown key is refused (the answer to send), not silently
+/// made a guest's.
+pub(crate) async fn attribute_keyed_request(
+    labs: &Labs,
     mut request: Request,
-    next: Next,
-) -> Response {
+) -> Result<Request, Response> {
     if let Some(key) = demo_key(&request) {
         match student_of(&labs.pool, &key).await {
             Ok(Some(student)) => {
                 request.extensions_mut().insert(student);
             }
             Ok(None) => {
-                return ApiError::Forbidden(
+                return Err(ApiError::Forbidden(
                     "Unknown demo key: open the other site again from the lesson's link, which carries your current key.".into(),
                 )
-                .into_response()
+                .into_response())
             }
-            Err(error) => return ApiError::from(error).into_response(),
+            Err(error) => return Err(ApiError::from(error).into_response()),
         }
     }
-    next.run(request).await
+    Ok(request)
 }
 
 /// The request's demo key, when it has one and may use it.

@@ -2,9 +2,7 @@
 //! rejections (404, 405, 413 with empty or plain bodies) are rewritten here,
 //! while a response the lab produced on purpose passes untouched.
 
-use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use model::labs::api::Problem;
 use model::ErrorBody;
@@ -83,12 +81,8 @@ pub(crate) async fn json_errors(response: Response) -> Response {
 /// layers and extractors make, as `application/problem+json` with
 /// `type: about:blank` (the status says what kind of problem it is).
 /// Problems the lab made itself pass untouched.
-pub(crate) async fn problem_details(request: Request, next: Next) -> Response {
-    if !super::speaks_problem_details(request.uri().path()) {
-        return next.run(request).await;
-    }
-    let instance = request.uri().path().to_string();
-    let response = next.run(request).await;
+/// `instance` is the request's path.
+pub(crate) async fn problem_details(instance: String, response: Response) -> Response {
     let status = response.status();
     let is_workbench_error = response
         .headers()

@@ -25,9 +25,10 @@ use axum::Router;
 
 use crate::state::Engine;
 
-/// Every route of the domain, the labs' included, on `engine`.
+/// Every route of the domain on `engine`, apart from the labs themselves
+/// ([`crate::labs::router`], served on its own) but with their OpenAPI document.
 pub fn router(engine: Engine) -> Router {
-    let labs = crate::labs::router(engine.labs.clone());
+    let openapi = crate::labs::openapi_route(&engine.labs);
     Router::new()
         .merge(traces::router())
         .merge(search::router())
@@ -39,5 +40,5 @@ pub fn router(engine: Engine) -> Router {
         .merge(classes::router())
         .merge(metrics::router())
         .with_state(engine)
-        .merge(labs)
+        .merge(openapi)
 }
