@@ -6,7 +6,7 @@
 //! Strings, numbers and booleans are written as they are; anything else
 //! (lists, maps, floats) as JSON, as the timeline has always shown them.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeStruct, Serializer};
 
@@ -313,8 +313,10 @@ impl<'a> Serializer for FieldsWriter<'a> {
 struct PlainText<'a>(&'a mut String);
 
 impl PlainText<'_> {
-    fn display(self, value: impl fmt::Display) -> Result<(), NotPlain> {
-        write!(self.0, "{value}").map_err(|_| NotPlain)
+    /// Integers without the formatting machinery: every trace writes several.
+    fn integer(self, value: impl itoa::Integer) -> Result<(), NotPlain> {
+        self.0.push_str(itoa::Buffer::new().format(value));
+        Ok(())
     }
 }
 
@@ -334,34 +336,34 @@ impl<'a> Serializer for PlainText<'a> {
         Ok(())
     }
     fn serialize_i8(self, value: i8) -> Result<(), NotPlain> {
-        self.display(value)
+        self.integer(value)
     }
     fn serialize_i16(self, value: i16) -> Result<(), NotPlain> {
-        self.display(value)
+        self.integer(value)
     }
     fn serialize_i32(self, value: i32) -> Result<(), NotPlain> {
-        self.display(value)
+        self.integer(value)
     }
     fn serialize_i64(self, value: i64) -> Result<(), NotPlain> {
-        self.display(value)
+        self.integer(value)
     }
     fn serialize_i128(self, value: i128) -> Result<(), NotPlain> {
-        self.display(value)
+        self.integer(value)
     }
     fn serialize_u8(self, value: u8) -> Result<(), NotPlain> {
-        self.display(value)
+        self.integer(value)
     }
     fn serialize_u16(self, value: u16) -> Result<(), NotPlain> {
-        self.display(value)
+        self.integer(value)
     }
     fn serialize_u32(self, value: u32) -> Result<(), NotPlain> {
-        self.display(value)
+        self.integer(value)
     }
     fn serialize_u64(self, value: u64) -> Result<(), NotPlain> {
-        self.display(value)
+        self.integer(value)
     }
     fn serialize_u128(self, value: u128) -> Result<(), NotPlain> {
-        self.display(value)
+        self.integer(value)
     }
     fn serialize_f32(self, _: f32) -> Result<(), NotPlain> {
         Err(NotPlain)

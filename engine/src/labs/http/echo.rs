@@ -98,10 +98,12 @@ pub(super) async fn echo(
         );
         tokio::time::sleep(Duration::from_millis(settings.latency_ms.into())).await;
     }
-    let json = if settings.pretty {
-        serde_json::to_string_pretty(&anatomy)
+    // Room for a usual request's echo at once, rather than growing to it.
+    let mut json = Vec::with_capacity(1024);
+    if settings.pretty {
+        serde_json::to_writer_pretty(&mut json, &anatomy)
     } else {
-        serde_json::to_string(&anatomy)
+        serde_json::to_writer(&mut json, &anatomy)
     }?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
