@@ -129,12 +129,14 @@ impl TraceStore {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.clock += 1;
         let now = inner.clock;
-        if !inner.students.contains_key(student) && inner.students.len() >= self.max_students {
+        // Forgetting others never forgets `student`, so this stays true.
+        let is_new = !inner.students.contains_key(student);
+        if is_new && inner.students.len() >= self.max_students {
             inner.forget_least_active(student);
         }
         while inner.bytes + size > self.max_bytes && inner.forget_least_active(student) {}
-        // Cloning the id only for a new student: most inserts find theirs.
-        if !inner.students.contains_key(student) {
+        // The id is cloned only for a new student: most inserts find theirs.
+        if is_new {
             inner
                 .students
                 .insert(student.clone(), StudentTraces::default());
