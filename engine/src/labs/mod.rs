@@ -714,3 +714,18 @@ fn mount<L: Lab>(state: &Labs) -> OpenApiRouter<Labs> {
         .merge(OpenApiRouter::from(routes.merge(settings)));
     OpenApiRouter::default().nest(&format!("/labs/{}", L::NAME), lab)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_lab_path;
+
+    #[test]
+    fn lab_paths_are_labs_and_everything_under_it_and_nothing_else() {
+        for path in ["/labs", "/labs/", "/labs/http/echo", "/labs/nope"] {
+            assert!(is_lab_path(path), "{path}");
+        }
+        for path in ["/", "/labsx", "/lab", "/api/labs", "/lessons/labs"] {
+            assert!(!is_lab_path(path), "{path}");
+        }
+    }
+}
