@@ -26,6 +26,7 @@ done
 if [ "${SKIP_BUILD:-}" != 1 ]; then
   say "building the release server and the browser bundle"
   cargo leptos build --release --split
+  scripts/build-enhance.sh --release
 fi
 
 mkdir -p "$context"

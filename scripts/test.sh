@@ -49,5 +49,6 @@ fi
 # the dev-dependencies' features, and so would every crate under it.
 step "building the browser bundle for the browser tests"
 cargo leptos build --split --frontend-only
+scripts/build-enhance.sh
 step "browser tests"
 WORKBENCH_BIN="$CARGO_TARGET_DIR/debug/workbench" node --test end2end/tests/

@@ -29,7 +29,7 @@ pub mod reader_slots;
 pub use pages::reader_parts;
 mod widgets;
 
-pub use widgets::{LabWidget, LAB_WIDGETS};
+pub use widgets::{LabWidget, ENHANCER_MODULE, ENHANCER_WASM, LAB_WIDGETS};
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};

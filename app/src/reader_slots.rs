@@ -128,29 +128,10 @@ pub fn cut(page: &str) -> Vec<Piece> {
     pieces
 }
 
-/// The status line of an exercise card.
+/// The status line of an exercise card (the enhancer writes the same
+/// line after each attempt).
 pub fn exercise_status(mark: &crate::model::ExerciseMark, points: u32) -> String {
-    match (mark.attempts, mark.best_score) {
-        (0, _) | (_, None) => "Not attempted yet.".into(),
-        (n, Some(best)) if mark.passed => {
-            format!(
-                "Done: {best} of {points} points, in {n} {}.",
-                plural(n, "attempt")
-            )
-        }
-        (n, Some(best)) => format!(
-            "Best so far: {best} of {points} points after {n} {}.",
-            plural(n, "attempt")
-        ),
-    }
-}
-
-fn plural(n: u32, word: &str) -> String {
-    if n == 1 {
-        word.to_string()
-    } else {
-        format!("{word}s")
-    }
+    enhance::text::exercise_status(mark.attempts, mark.best_score, mark.passed, points)
 }
 
 #[cfg(test)]

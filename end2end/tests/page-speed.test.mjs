@@ -1,6 +1,7 @@
 // What makes pages fast, checked in a real browser: a lesson page fetches
-// the wasm of its own widgets and of no other lab's; the course home, which
-// has no widget, fetches none; and a signed-in student's lesson page comes
+// the wasm of its own widgets and of no other lab's; a lesson with only
+// request widgets and exercise cards fetches only the enhancer; the course
+// home, which has no widget, fetches none; and a signed-in student's lesson page comes
 // from the server's page cache (its `x-page-cache: hit` header says no
 // render happened for the request) with their name and their exercise
 // results already in the HTML, never showing a wrong result first.
@@ -46,13 +47,32 @@ test('a lesson page with one lab\'s widgets loads no other lab\'s code, and the 
   const onPage = await page.$$eval('leptos-island', (found) => found.map((island) => island.dataset.component));
   const ours = islands.filter((loader) => onPage.some((component) => bare(loader).startsWith(bare(component).replace(/^island/, ''))));
   assert.ok(ours.length > 0, `the page's lazy islands (${onPage}) have loaders`);
-  const allowed = new Set(['workbench', ...ours.flatMap((loader) => manifest[loader])]);
+  // The enhancer (request widgets, exercise cards, trace panels) serves every lesson.
+  const allowed = new Set(['workbench', 'enhance_bg', ...ours.flatMap((loader) => manifest[loader])]);
   const fetched = wasm.map((file) => file.replace(/\.wasm$/, ''));
   for (const file of fetched) {
     assert.ok(allowed.has(file), `${file} belongs to no island on this page (${onPage}); fetched: ${fetched}`);
   }
   const others = islands.filter((loader) => !ours.includes(loader)).flatMap((loader) => manifest[loader]);
   assert.ok(others.some((file) => !allowed.has(file)), 'other labs have code of their own, and none of it came');
+  await page.close();
+});
+
+test('a lesson whose widgets are request widgets and exercise cards loads only the enhancer, and they work', async () => {
+  const { page, wasm } = await openNotingWasm(`${env.server.baseUrl}/lessons/http/anatomy`);
+  const widget = page.locator('.request-widget[data-hydrated="true"]').first();
+  await widget.waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('leptos-island').count(), 0, 'no island on this page');
+  await widget.getByRole('button', { name: 'Send' }).click();
+  await widget.locator('.status-line').waitFor();
+  assert.match(await widget.locator('.status-line').innerText(), /^200 OK/);
+  await widget.getByRole('button', { name: 'Show trace' }).click();
+  await widget.getByRole('list', { name: 'Trace timeline' }).waitFor();
+  const card = page.locator('.exercise-card[data-hydrated="true"]').first();
+  await card.getByRole('button', { name: 'Check' }).click();
+  await card.locator('.outcome-score, .error-inline').first().waitFor();
+  await page.waitForLoadState('networkidle');
+  assert.deepEqual(wasm, ['enhance_bg.wasm'], 'the enhancer, and no Leptos runtime');
   await page.close();
 });
 

@@ -45,6 +45,27 @@ test('a student edits a request in the widget, sends it, sees 200 and the echoed
   await page.close();
 });
 
+test('header rows come and go from the keyboard, and a header browsers will not send is named', async () => {
+  const page = await env.browser.context.newPage();
+  await openLesson(page, 'anatomy');
+  const widget = page.locator('.request-widget').first();
+  const names = widget.getByRole('textbox', { name: 'Header name' });
+  const before = await names.count();
+  const note = widget.locator('.forbidden-note');
+  assert.equal(await note.isHidden(), true, 'no forbidden header yet');
+
+  await widget.getByRole('button', { name: 'Add header' }).click();
+  assert.equal(await names.count(), before + 1);
+  await page.keyboard.type('Cookie'); // the new row's name field has the focus
+  await assert.doesNotReject(note.filter({ hasText: 'Browsers do not let a page set cookie;' }).waitFor());
+
+  await widget.getByRole('button', { name: 'Remove header Cookie' }).click();
+  assert.equal(await names.count(), before);
+  assert.equal(await note.isHidden(), true, 'the note goes with the header');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Add header', 'focus stays in the widget');
+  await page.close();
+});
+
 test('the widget sends bodies and shows 4xx answers with their JSON error', async () => {
   const page = await env.browser.context.newPage();
   await openLesson(page, 'status-codes-and-verbs');

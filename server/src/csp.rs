@@ -76,9 +76,11 @@ fn without_unused_wasm(html: &str) -> Option<String> {
     while let Some(open) = html[offset..head_end].find("<link ").map(|at| offset + at) {
         let end = open + html[open..head_end].find('>')? + 1;
         let tag = &html[open..end];
-        if tag.contains("rel=\"modulepreload\"")
-            || (tag.contains("rel=\"preload\"") && tag.contains("application/wasm"))
-        {
+        let preloads = tag.contains("rel=\"modulepreload\"")
+            || (tag.contains("rel=\"preload\"") && tag.contains("application/wasm"));
+        // The enhancer is not Leptos's: a page without islands may still use it.
+        let enhancer = tag.contains(app::ENHANCER_MODULE) || tag.contains(app::ENHANCER_WASM);
+        if preloads && !enhancer {
             cuts.push(open..end);
         }
         offset = end;
@@ -215,6 +217,21 @@ mod tests {
         assert_eq!(
             lighter,
             r#"<html><head><script>theme()</script><link rel="stylesheet" href="/pkg/workbench.css"></head><body><main>hi</main></body></html>"#
+        );
+    }
+
+    #[test]
+    fn a_page_without_islands_keeps_the_enhancer() {
+        let enhancer = format!(
+            r#"<link rel="modulepreload" href="{}"><link rel="preload" href="{}" as="fetch" type="application/wasm" crossorigin="">"#,
+            app::ENHANCER_MODULE,
+            app::ENHANCER_WASM
+        );
+        let page = format!("<html><head>{LOADER}{enhancer}</head><body></body></html>");
+        let lighter = without_unused_wasm(&page).expect("a loader to take out");
+        assert_eq!(
+            lighter,
+            format!("<html><head>{enhancer}</head><body></body></html>")
         );
     }
 

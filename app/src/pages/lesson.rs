@@ -2,7 +2,7 @@
 //! and links to the lessons before and after it.
 
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
+use leptos_meta::{Link, Meta, Script, Title};
 use leptos_router::hooks::use_params_map;
 
 use crate::catalog::CatalogContext;
@@ -16,6 +16,7 @@ use crate::widgets::exercise::ExerciseCard;
 use crate::widgets::lab_widget;
 use crate::widgets::request::RequestWidget;
 use crate::widgets::sql::SqlRunner;
+use crate::widgets::{ENHANCER_MODULE, ENHANCER_START, ENHANCER_WASM};
 
 /// Looks the lesson up by its route parameters and renders it, or a 404.
 #[component]
@@ -56,6 +57,10 @@ fn Lesson(page: LessonPage, module: String, due: Vec<DeadlineView>) -> impl Into
         previous,
         next,
     } = page;
+    // Request widgets, exercise cards and the labs' trace panels need the enhancer.
+    let enhanced = blocks
+        .iter()
+        .any(|block| !matches!(block, LessonBlock::Html(_)));
     view! {
         <Title text=format!("{} · Backend Workbench", link.title)/>
         <Meta name="description" content=link.summary.clone()/>
@@ -74,6 +79,20 @@ fn Lesson(page: LessonPage, module: String, due: Vec<DeadlineView>) -> impl Into
                 <Pager previous next/>
             </article>
         </div>
+        {enhanced.then(|| view! { <Enhancer/> })}
+    }
+}
+
+/// Loads the enhancer (crate `enhance`), which wakes up the request
+/// widgets, exercise cards and trace panels; preloaded from the head, so
+/// it downloads while the page is parsed.
+#[component]
+fn Enhancer() -> impl IntoView {
+    view! {
+        <Link rel="modulepreload" href=ENHANCER_MODULE/>
+        <Link rel="preload" href=ENHANCER_WASM as_="fetch" type_="application/wasm" crossorigin=""/>
+        // In the head, where the page's policy allows inline scripts by hash.
+        <Script type_="module">{ENHANCER_START}</Script>
     }
 }
 

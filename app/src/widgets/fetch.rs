@@ -1,112 +1,23 @@
-//! The browser side of the request widget: sends a request with `fetch` and
-//! reads back everything the page is allowed to see of the response.
+//! The labs' islands' requests: the enhancer's `fetch` helpers, and the
+//! few only islands need (binary bodies, timers).
 
-use js_sys::{Array, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+pub(crate) use enhance::http::{call_api, call_api_until};
+use enhance::http::{describe, Exchange, Outgoing};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 
-use super::request::Exchange;
-use crate::model::{RequestTemplate, TraceView};
+use crate::model::RequestTemplate;
 
 /// Sends the request and times it from the page's point of view.
 pub(crate) async fn send(request: &RequestTemplate) -> Result<Exchange, String> {
-    let headers = Headers::new().map_err(describe)?;
-    for (name, value) in &request.headers {
-        headers.append(name, value).map_err(|e| {
-            format!(
-                "Header {name:?} was refused by the browser: {}",
-                describe(e)
-            )
-        })?;
-    }
-    let init = RequestInit::new();
-    init.set_method(&request.method);
-    init.set_headers(&headers);
-    // The widgets show what the server does; the browser's own HTTP cache
-    // answering in its place would hide exactly that.
-    init.set_cache(web_sys::RequestCache::NoStore);
-    if !request.body.is_empty() && !matches!(request.method.as_str(), "GET" | "HEAD") {
-        init.set_body(&JsValue::from_str(&request.body));
-    }
-    let performance = leptos::prelude::window().performance();
-    let started = performance.as_ref().map(|p| p.now()).unwrap_or_default();
-    let response: Response =
-        JsFuture::from(leptos::prelude::window().fetch_with_str_and_init(&request.url, &init))
-            .await
-            .map_err(|e| format!("The request did not reach the server: {}", describe(e)))?
-            .unchecked_into();
-    let body = body_text(&response).await?;
-    let elapsed_us = ((performance.map(|p| p.now()).unwrap_or_default() - started) * 1000.0) as u64;
-    let headers = header_pairs(&response.headers());
-    let trace_id = headers
-        .iter()
-        .find(|(n, _)| n == "traceresponse")
-        .and_then(|(_, v)| v.split('-').nth(1))
-        .map(str::to_string);
-    Ok(Exchange {
-        status: response.status(),
-        status_text: response.status_text(),
-        headers,
-        body,
-        elapsed_us,
-        redirected_to: response.redirected().then(|| response.url()),
-        trace_id,
+    enhance::http::send(Outgoing {
+        method: &request.method,
+        url: &request.url,
+        headers: &request.headers,
+        body: &request.body,
     })
-}
-
-/// Fetches the inspector's record of one request.
-pub(crate) async fn trace(trace_id: &str) -> Result<TraceView, String> {
-    let window = leptos::prelude::window();
-    let response: Response =
-        JsFuture::from(window.fetch_with_str(&format!("/api/traces/{trace_id}")))
-            .await
-            .map_err(describe)?
-            .unchecked_into();
-    let text = body_text(&response).await?;
-    if !response.ok() {
-        return Err(format!(
-            "The trace could not be loaded ({}): {text}",
-            response.status()
-        ));
-    }
-    serde_json::from_str(&text).map_err(|e| format!("The trace was not understood: {e}"))
-}
-
-/// Calls one of the workbench's own JSON APIs; the answer's status and body.
-pub(crate) async fn call_api(
-    method: &str,
-    url: &str,
-    body: Option<String>,
-) -> Result<(u16, String), String> {
-    call_api_until(method, url, body, None).await
-}
-
-/// [`call_api`], given up (with an error) when `abort` is signalled: for
-/// requests the server holds open, such as a long poll.
-pub(crate) async fn call_api_until(
-    method: &str,
-    url: &str,
-    body: Option<String>,
-    abort: Option<&web_sys::AbortSignal>,
-) -> Result<(u16, String), String> {
-    let init = RequestInit::new();
-    init.set_method(method);
-    init.set_signal(abort);
-    if let Some(body) = body {
-        let headers = Headers::new().map_err(describe)?;
-        headers
-            .append("content-type", "application/json")
-            .map_err(describe)?;
-        init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(&body));
-    }
-    let response: Response =
-        JsFuture::from(leptos::prelude::window().fetch_with_str_and_init(url, &init))
-            .await
-            .map_err(|e| format!("The server could not be reached: {}", describe(e)))?
-            .unchecked_into();
-    Ok((response.status(), body_text(&response).await?))
+    .await
 }
 
 /// An answer read as bytes, for binary protocols (gRPC-Web).
@@ -161,33 +72,4 @@ pub(crate) fn now_ms() -> f64 {
         .performance()
         .map(|p| p.now())
         .unwrap_or_default()
-}
-
-/// Reads the whole response body as text.
-async fn body_text(response: &Response) -> Result<String, String> {
-    let text = JsFuture::from(response.text().map_err(describe)?)
-        .await
-        .map_err(describe)?;
-    Ok(text.as_string().unwrap_or_default())
-}
-
-fn header_pairs(headers: &Headers) -> Vec<(String, String)> {
-    let Ok(Some(entries)) = js_sys::try_iter(headers) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let pair: Array = entry.dyn_into().ok()?;
-            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
-        })
-        .collect()
-}
-
-fn describe(error: JsValue) -> String {
-    Reflect::get(&error, &JsValue::from_str("message"))
-        .ok()
-        .and_then(|m| m.as_string())
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| "unknown error".to_string())
 }

@@ -1,4 +1,7 @@
-//! Interactive islands: the only components hydrated in the browser.
+//! The widgets: the request widget, the exercise card and the trace panel
+//! (plain HTML that the enhancer, crate `enhance`, wakes up), and the
+//! interactive islands (the labs' consoles, the theme switch), the only
+//! components Leptos hydrates in the browser.
 //!
 //! A lab's own controls are registered in [`LAB_WIDGETS`], one line each,
 //! under the name lessons embed them by (```` ```widget <name> ````).
@@ -29,6 +32,13 @@ pub(crate) mod theme;
 pub(crate) mod transport;
 
 use leptos::prelude::*;
+
+/// The enhancer's JavaScript module (built by `scripts/build-enhance.sh`).
+pub const ENHANCER_MODULE: &str = "/pkg/enhance.js";
+/// The enhancer's wasm, which its module fetches.
+pub const ENHANCER_WASM: &str = "/pkg/enhance_bg.wasm";
+/// The inline script that starts the enhancer.
+pub(crate) const ENHANCER_START: &str = "import start from \"/pkg/enhance.js\"; start();";
 
 /// A lab's own control, as lessons embed it by name.
 pub struct LabWidget {

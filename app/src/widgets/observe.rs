@@ -5,11 +5,12 @@
 
 use leptos::prelude::*;
 
-use super::request::{millis, TracePanel};
+use super::request::TracePanel;
 use crate::model::labs::observe::{
     Component, Incident, LoadMix, LoadReport, LoadRequest, LogLine, Mechanism, ObserveSettings,
     RedBucket, RedReport,
 };
+use enhance::text::millis;
 
 // The charts' drawing box: about the width they are shown at in a
 // lesson's column, so their labels stay readable.

@@ -4,8 +4,9 @@
 
 use leptos::prelude::*;
 
-use super::request::{millis, TracePanel};
+use super::request::TracePanel;
 use crate::model::TraceSummary;
+use enhance::text::millis;
 
 /// How many requests the list shows.
 const SHOWN: usize = 15;

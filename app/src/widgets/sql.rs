@@ -2,194 +2,13 @@
 //! and the result grid, error and plan views they share.
 //!
 //! The editor is a plain `<textarea>` laid exactly over a highlighted
-//! `<pre>`: the browser keeps everything a text field does (selection,
-//! undo, screen readers, mobile keyboards), and the highlighting is a small
-//! tokenizer here, so no editor library ships in the bundle.
+//! `<pre>`; the highlighting is `enhance::sql`'s, which the exercise card's
+//! query field shares.
 
+use enhance::sql::{highlight_html, line_count};
 use leptos::prelude::*;
 
 use crate::model::labs::sql::{ErrorKind, Plan, PlanNode, QueryAnswer, SqlErrorBody, SqlValue};
-
-/// What a piece of SQL text is, for colouring.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Token {
-    /// A reserved word such as SELECT.
-    Keyword,
-    /// A function name followed by `(`.
-    Function,
-    /// A string literal.
-    Text,
-    /// A numeric literal.
-    Number,
-    /// A comment.
-    Comment,
-    /// Anything else: names, punctuation, spaces.
-    Plain,
-}
-
-const KEYWORDS: [&str; 72] = [
-    "ALL",
-    "ALTER",
-    "AND",
-    "AS",
-    "ASC",
-    "BEGIN",
-    "BETWEEN",
-    "BY",
-    "CASE",
-    "CHECK",
-    "COMMIT",
-    "CREATE",
-    "CROSS",
-    "DEFAULT",
-    "DELETE",
-    "DESC",
-    "DISTINCT",
-    "DROP",
-    "ELSE",
-    "END",
-    "EXCEPT",
-    "EXISTS",
-    "EXPLAIN",
-    "FOREIGN",
-    "FROM",
-    "FULL",
-    "GROUP",
-    "HAVING",
-    "IF",
-    "IMMEDIATE",
-    "IN",
-    "INDEX",
-    "INNER",
-    "INSERT",
-    "INTERSECT",
-    "INTO",
-    "IS",
-    "JOIN",
-    "KEY",
-    "LEFT",
-    "LIKE",
-    "LIMIT",
-    "NOT",
-    "NULL",
-    "OFFSET",
-    "ON",
-    "OR",
-    "ORDER",
-    "OUTER",
-    "OVER",
-    "PARTITION",
-    "PLAN",
-    "PRIMARY",
-    "QUERY",
-    "RECURSIVE",
-    "REFERENCES",
-    "RIGHT",
-    "ROLLBACK",
-    "SELECT",
-    "SET",
-    "TABLE",
-    "THEN",
-    "TRANSACTION",
-    "UNION",
-    "UNIQUE",
-    "UPDATE",
-    "USING",
-    "VALUES",
-    "VIEW",
-    "WHEN",
-    "WHERE",
-    "WITH",
-];
-
-/// Splits `sql` into coloured pieces that join back to exactly `sql`.
-pub fn tokenize(sql: &str) -> Vec<(Token, &str)> {
-    let bytes = sql.as_bytes();
-    let mut pieces = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let rest = &sql[at..];
-        let (token, length) = if rest.starts_with("--") {
-            (Token::Comment, rest.find('\n').unwrap_or(rest.len()))
-        } else if rest.starts_with("/*") {
-            (
-                Token::Comment,
-                rest.find("*/").map_or(rest.len(), |i| i + 2),
-            )
-        } else if rest.starts_with('\'') {
-            (Token::Text, quoted_length(rest, '\''))
-        } else if rest.starts_with('"') || rest.starts_with('`') {
-            let quote = rest.chars().next().unwrap_or('"');
-            (Token::Plain, quoted_length(rest, quote))
-        } else if bytes[at].is_ascii_digit() {
-            let length = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
-                .unwrap_or(rest.len());
-            (Token::Number, length)
-        } else if bytes[at].is_ascii_alphabetic() || bytes[at] == b'_' {
-            let length = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
-            let word = &rest[..length];
-            let token = if KEYWORDS.contains(&word.to_ascii_uppercase().as_str()) {
-                Token::Keyword
-            } else if rest[length..].starts_with('(') {
-                Token::Function
-            } else {
-                Token::Plain
-            };
-            (token, length)
-        } else {
-            (Token::Plain, rest.chars().next().map_or(1, char::len_utf8))
-        };
-        pieces.push((token, &rest[..length.max(1).min(rest.len())]));
-        at += length.max(1).min(rest.len());
-    }
-    pieces
-}
-
-/// Length of a quoted piece, doubled quotes included, up to its closing quote.
-fn quoted_length(text: &str, quote: char) -> usize {
-    let mut chars = text.char_indices().skip(1).peekable();
-    while let Some((i, c)) = chars.next() {
-        if c == quote {
-            if chars.peek().map(|(_, n)| *n) == Some(quote) {
-                chars.next();
-            } else {
-                return i + 1;
-            }
-        }
-    }
-    text.len()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// `sql` as HTML spans with one class per token kind.
-pub fn highlight_html(sql: &str) -> String {
-    let mut html = String::with_capacity(sql.len() * 2);
-    for (token, text) in tokenize(sql) {
-        let class = match token {
-            Token::Keyword => "sql-k",
-            Token::Function => "sql-f",
-            Token::Text => "sql-s",
-            Token::Number => "sql-n",
-            Token::Comment => "sql-c",
-            Token::Plain => {
-                html.push_str(&escape(text));
-                continue;
-            }
-        };
-        html.push_str(&format!("<span class=\"{class}\">{}</span>", escape(text)));
-    }
-    // A trailing newline needs a character after it to take up a line.
-    html.push(' ');
-    html
-}
 
 /// A SQL text field with highlighting; Ctrl+Enter (or Cmd+Enter) runs.
 #[component]
@@ -198,7 +17,7 @@ pub(crate) fn SqlEditor(
     label: String,
     #[prop(into)] on_run: Callback<()>,
 ) -> impl IntoView {
-    let rows = move || text.with(|t| t.lines().count().max(1) + usize::from(t.ends_with('\n')));
+    let rows = move || text.with(|t| line_count(t));
     let keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
             ev.prevent_default();
@@ -427,31 +246,4 @@ fn PlanLevel(nodes: Vec<PlanNode>) -> AnyView {
         </ul>
     }
     .into_any()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_join_back_to_the_text() {
-        let sql = "SELECT name, count(*) AS n -- how many\nFROM \"order items\" WHERE note = 'it''s' AND id > 10.5;";
-        let pieces = tokenize(sql);
-        assert_eq!(pieces.iter().map(|(_, t)| *t).collect::<String>(), sql);
-        assert!(pieces.contains(&(Token::Keyword, "SELECT")));
-        assert!(pieces.contains(&(Token::Function, "count")));
-        assert!(pieces.contains(&(Token::Comment, "-- how many")));
-        assert!(pieces.contains(&(Token::Text, "'it''s'")));
-        assert!(pieces.contains(&(Token::Number, "10.5")));
-        assert!(pieces.contains(&(Token::Plain, "\"order items\"")));
-    }
-
-    #[test]
-    fn highlighting_escapes_html_and_handles_unclosed_pieces() {
-        let html = highlight_html("SELECT '<b>");
-        assert!(html.contains("&lt;b&gt;"));
-        assert!(!html.contains("<b>"));
-        assert_eq!(tokenize("/* open").len(), 1);
-        assert_eq!(tokenize("é").len(), 1);
-    }
 }
