@@ -124,7 +124,11 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The browser entry point: wakes up the islands on the page.
+/// The browser entry point: wakes up the islands on the page. The same
+/// module carries the enhancer (`enhance`, feature `entry`), whose start
+/// function wakes up the page's request widgets, exercise cards and trace
+/// panels when the module loads; so a page with islands fetches one
+/// module, not two.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

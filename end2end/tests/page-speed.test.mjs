@@ -47,12 +47,12 @@ test('a lesson page with one lab\'s widgets loads no other lab\'s code, and the 
   const onPage = await page.$$eval('leptos-island', (found) => found.map((island) => island.dataset.component));
   const ours = islands.filter((loader) => onPage.some((component) => bare(loader).startsWith(bare(component).replace(/^island/, ''))));
   assert.ok(ours.length > 0, `the page's lazy islands (${onPage}) have loaders`);
-  // The enhancer (request widgets, exercise cards, trace panels) serves every lesson.
-  const allowed = new Set(['workbench', 'enhance_bg', ...ours.flatMap((loader) => manifest[loader])]);
+  const allowed = new Set(['workbench', ...ours.flatMap((loader) => manifest[loader])]);
   const fetched = wasm.map((file) => file.replace(/\.wasm$/, ''));
   for (const file of fetched) {
     assert.ok(allowed.has(file), `${file} belongs to no island on this page (${onPage}); fetched: ${fetched}`);
   }
+  assert.ok(!fetched.includes('enhance_bg'), 'Leptos\'s module carries the enhancer: no second module');
   const others = islands.filter((loader) => !ours.includes(loader)).flatMap((loader) => manifest[loader]);
   assert.ok(others.some((file) => !allowed.has(file)), 'other labs have code of their own, and none of it came');
   await page.close();

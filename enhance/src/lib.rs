@@ -8,8 +8,11 @@
 //! Leptos runtime at all; the labs' own consoles stay Leptos islands.
 //!
 //! Features: `browser` builds the fetch helpers (wasm32), which the app's
-//! islands use as a library; `entry` adds the widgets and the page's start
-//! function, for this crate's own bundle (`scripts/build-enhance.sh`).
+//! islands use too; `entry` adds the widgets and the page's start
+//! function. A page without islands loads this crate's own small bundle
+//! (`scripts/build-enhance.sh`); the app's bundle enables `entry` as well,
+//! so a page with islands gets the same start function from Leptos's
+//! module instead of a second one.
 
 pub mod sql;
 pub mod text;

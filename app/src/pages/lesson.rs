@@ -57,10 +57,15 @@ fn Lesson(page: LessonPage, module: String, due: Vec<DeadlineView>) -> impl Into
         previous,
         next,
     } = page;
-    // Request widgets, exercise cards and the labs' trace panels need the enhancer.
-    let enhanced = blocks
+    // Request widgets and exercise cards need the enhancer. A page with
+    // islands has it inside Leptos's module already (see `hydrate`).
+    let islands = blocks
         .iter()
-        .any(|block| !matches!(block, LessonBlock::Html(_)));
+        .any(|block| matches!(block, LessonBlock::LabWidget(_) | LessonBlock::Sql(_)));
+    let enhanced = !islands
+        && blocks
+            .iter()
+            .any(|block| matches!(block, LessonBlock::Request(_) | LessonBlock::Exercise(_)));
     view! {
         <Title text=format!("{} · Backend Workbench", link.title)/>
         <Meta name="description" content=link.summary.clone()/>
@@ -83,9 +88,9 @@ fn Lesson(page: LessonPage, module: String, due: Vec<DeadlineView>) -> impl Into
     }
 }
 
-/// Loads the enhancer (crate `enhance`), which wakes up the request
-/// widgets, exercise cards and trace panels; preloaded from the head, so
-/// it downloads while the page is parsed.
+/// Loads the enhancer (crate `enhance`) on its own, for a page without
+/// islands: it wakes up the request widgets and exercise cards. Preloaded
+/// from the head, so it downloads while the page is parsed.
 #[component]
 fn Enhancer() -> impl IntoView {
     view! {
