@@ -2,7 +2,8 @@
 # Builds the enhancer: the small wasm module that wakes up the lesson
 # page's request widgets, exercise cards and trace panels (crate `enhance`),
 # into target/site/pkg/enhance.js and enhance_bg.wasm, beside the Leptos
-# bundle. Run it after `cargo leptos build` (which owns target/site/pkg).
+# bundle. Run it after every `cargo leptos build`, which makes target/site
+# afresh and so deletes it.
 #
 # Usage: scripts/build-enhance.sh [--release]
 #   --release  size-first profile and wasm-opt -Oz, as the Leptos bundle gets

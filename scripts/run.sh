@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 WORKBENCH_SKIP_BROWSER=1 scripts/setup.sh
 export WORKBENCH_DEV="${WORKBENCH_DEV:-true}"
-# The request widgets' and exercise cards' module; `cargo leptos serve`
-# rebuilds only the Leptos bundle, so rerun this after changing `enhance/`.
+# `cargo leptos build` makes target/site afresh, so the enhancer (the
+# request widgets' and exercise cards' module) is built after it.
+cargo leptos build --split
 scripts/build-enhance.sh
-exec cargo leptos serve --split
+# Without a subcommand the server serves, on 127.0.0.1:3000, from target/site.
+exec "$CARGO_TARGET_DIR/debug/workbench"
