@@ -27,6 +27,13 @@ pub(crate) fn text_element(tag: &str, class: &str, text: &str) -> Element {
     element
 }
 
+/// A sentence saying what went wrong, announced at once.
+pub(crate) fn alert(message: &str) -> Element {
+    let paragraph = text_element("p", "error-inline", message);
+    let _ = paragraph.set_attribute("role", "alert");
+    paragraph
+}
+
 /// Appends `children` to `parent`, in order.
 pub(crate) fn append(parent: &Element, children: &[&Node]) {
     for child in children {

@@ -89,10 +89,10 @@ fn check(card: &Card) {
     let Some(button) = find(&card.root, "button[type=\"submit\"]") else {
         return;
     };
-    if button.has_attribute("data-busy") {
+    // A disabled Check button means an attempt is on its way.
+    if button.has_attribute("disabled") {
         return;
     }
-    let _ = button.set_attribute("data-busy", "");
     dom::set_disabled(&button, true);
     button.set_text_content(Some("Checking\u{2026}"));
     let request = Object::new();
@@ -108,16 +108,15 @@ fn check(card: &Card) {
                     show_standing(&card, &get(&graded, "standing"), true);
                     outcome_view(&get(&graded, "outcome"))
                 }
-                Err(_) => problem("The answer was not understood."),
+                Err(_) => dom::alert("The answer was not understood."),
             },
-            Ok((_, text)) => problem(&error_message(&text)),
-            Err(message) => problem(&message),
+            Ok((_, text)) => dom::alert(&error_message(&text)),
+            Err(message) => dom::alert(&message),
         };
         if let Some(feedback) = find(&card.root, ".exercise-feedback") {
             feedback.set_inner_html("");
             append(&feedback, &[&shown]);
         }
-        let _ = button.remove_attribute("data-busy");
         dom::set_disabled(&button, false);
         button.set_text_content(Some("Check"));
     });
@@ -278,12 +277,6 @@ fn move_item(button: &Element, up: bool) {
     if let Some(keep) = keep {
         let _ = keep.unchecked_ref::<web_sys::HtmlElement>().focus();
     }
-}
-
-fn problem(message: &str) -> Element {
-    let paragraph = text_element("p", "error-inline", message);
-    let _ = paragraph.set_attribute("role", "alert");
-    paragraph
 }
 
 /// The `message` of a JSON error body, or a general sentence.

@@ -4,9 +4,6 @@
 //! The server renders the whole form (see the app's `RequestWidget`); the
 //! form's fields are the only state, read when Send is pressed.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 use web_sys::{Element, HtmlTemplateElement};
@@ -24,19 +21,19 @@ pub(crate) fn wake(widget: Element) {
     ) else {
         return;
     };
-    let sending = Rc::new(Cell::new(false));
+    dom::set_disabled(&send_button, false);
     {
         let form = form.clone();
         dom::on(&form.clone(), "submit", move |event| {
             event.prevent_default();
-            if sending.replace(true) {
+            // A disabled Send button means a request is on its way.
+            if send_button.has_attribute("disabled") {
                 return;
             }
             show_sending(&send_button, true);
             let (method, url, headers, body) = read_request(&form);
             let response = response.clone();
             let send_button = send_button.clone();
-            let sending = sending.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let outgoing = Outgoing {
                     method: &method,
@@ -48,11 +45,10 @@ pub(crate) fn wake(widget: Element) {
                 response.set_inner_html("");
                 let shown = match result {
                     Ok(exchange) => exchange_view(exchange),
-                    Err(message) => alert(&message),
+                    Err(message) => dom::alert(&message),
                 };
                 let _ = response.append_child(&shown);
                 show_sending(&send_button, false);
-                sending.set(false);
             });
         });
     }
@@ -78,9 +74,6 @@ pub(crate) fn wake(widget: Element) {
                 refresh_forbidden_note(&form);
             }
         });
-    }
-    if let Some(button) = find(&widget, "button[type=\"submit\"]") {
-        dom::set_disabled(&button, false);
     }
     let _ = widget.set_attribute("data-hydrated", "true");
 }
@@ -170,12 +163,6 @@ fn refresh_forbidden_note(form: &Element) {
             names.set_text_content(Some(&list));
         }
     }
-}
-
-fn alert(message: &str) -> Element {
-    let paragraph = text_element("p", "error-inline", message);
-    let _ = paragraph.set_attribute("role", "alert");
-    paragraph
 }
 
 /// The status line, any redirect, the headers, the body and the trace panel.

@@ -73,11 +73,7 @@ fn flip(toggle: &Element) {
     wasm_bindgen_futures::spawn_local(async move {
         let parts = match load(&trace_id).await {
             Ok(trace) => timeline(&trace),
-            Err(message) => {
-                let alert = text_element("p", "error-inline", &message);
-                let _ = alert.set_attribute("role", "alert");
-                vec![alert]
-            }
+            Err(message) => vec![dom::alert(&message)],
         };
         // Closed while loading: keep the answer, hidden, for the next open.
         let hidden = loading.has_attribute("hidden");

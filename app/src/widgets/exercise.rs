@@ -94,21 +94,15 @@ fn AnswerFields(input: ExerciseInput, group: String) -> impl IntoView {
                 " with a request widget on this page (or with curl, using your session cookie), then press Check: the server looks at your own recorded requests."</p>
         }
         .into_any(),
-        ExerciseInput::Sql { starter } => {
-            let highlighted = enhance::sql::highlight_html(&starter);
-            let rows = enhance::sql::line_count(&starter);
-            view! {
+        // The SQL lab's editor, rendered here only (the enhancer keeps its
+        // highlighting in step with the text).
+        ExerciseInput::Sql { starter } => view! {
             <div class="field">
                 <span class="field-label">"Your query"</span>
-                <div class="sql-editor">
-                    <pre class="sql-highlight" aria-hidden="true"><code inner_html=highlighted></code></pre>
-                    <textarea class="sql-input" aria-label="Your query" spellcheck="false" autocapitalize="off" autocomplete="off"
-                        rows=rows>{starter}</textarea>
-                </div>
+                <super::sql::SqlEditor text=RwSignal::new(starter) label="Your query".to_string() on_run=|()| {}/>
             </div>
-            }
-            .into_any()
         }
+        .into_any(),
         ExerciseInput::Probe { steps } => {
             let count = steps.len();
             let noun = if count == 1 { " step)" } else { " steps)" };

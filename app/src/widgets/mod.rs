@@ -33,12 +33,20 @@ pub(crate) mod transport;
 
 use leptos::prelude::*;
 
+/// The enhancer module's path, as a literal so `concat!` can use it.
+macro_rules! enhancer_module {
+    () => {
+        "/pkg/enhance.js"
+    };
+}
+
 /// The enhancer's JavaScript module (built by `scripts/build-enhance.sh`).
-pub const ENHANCER_MODULE: &str = "/pkg/enhance.js";
+pub const ENHANCER_MODULE: &str = enhancer_module!();
 /// The enhancer's wasm, which its module fetches.
 pub const ENHANCER_WASM: &str = "/pkg/enhance_bg.wasm";
 /// The inline script that starts the enhancer.
-pub(crate) const ENHANCER_START: &str = "import start from \"/pkg/enhance.js\"; start();";
+pub(crate) const ENHANCER_START: &str =
+    concat!("import start from \"", enhancer_module!(), "\"; start();");
 
 /// A lab's own control, as lessons embed it by name.
 pub struct LabWidget {
