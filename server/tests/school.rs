@@ -75,8 +75,10 @@ async fn three_processes_behind_nginx_lose_nothing_when_one_is_killed_or_redis_g
         .collect();
     let mut processes: Vec<Option<Process>> = processes.into_iter().map(Some).collect();
     tokio::time::sleep(Duration::from_secs(4)).await;
-    processes[1].take().unwrap().kill();
+    // The kill is noted first: `kill` waits for the process to end, and a
+    // request that was inside it may come back as 502 before that wait does.
     clock.enter(Phase::OneKilled);
+    processes[1].take().unwrap().kill();
     tokio::time::sleep(Duration::from_secs(5)).await;
     let redis_port = redis.cut();
     clock.enter(Phase::RedisAway);
