@@ -26,6 +26,11 @@ source scripts/env.sh
 install=0
 if [ "${1:-}" = --install ]; then install=1; shift; fi
 target="$CARGO_TARGET_DIR/lab-bundle"
+# Every island's name: it is on the line after its attribute, `pub(crate) fn Name(`.
+islands=$(grep -rh -A1 '^#\[island(lazy)\]$' app/src | sed -n 's/^.*fn \([A-Za-z]*\).*$/\1/p' | sort | tr '\n' ' ')
+for name in "$@"; do
+  grep -qw "$name" <<<"$islands" || { echo "no island named $name (islands: $islands)" >&2; exit 1; }
+done
 work=$(mktemp -d)
 trap 'git worktree remove --force "$work/tree" 2>/dev/null || true; rm -rf "$work"' EXIT
 # The work tree as it is, uncommitted changes to tracked files included.
@@ -33,7 +38,6 @@ snapshot=$(git stash create)
 git worktree add --quiet --detach "$work/tree" "${snapshot:-HEAD}"
 keep=" $* "
 for file in $(grep -rl '#\[island(lazy)\]' "$work/tree/app/src"); do
-  # The island's name is on the line after its attribute: `pub(crate) fn Name(`.
   awk -v keep="$keep" '
     /^#\[island\(lazy\)\]$/ { held = 1; next }
     held {
@@ -45,10 +49,6 @@ for file in $(grep -rl '#\[island(lazy)\]' "$work/tree/app/src"); do
   ' "$file" >"$file.new"
   mv "$file.new" "$file"
 done
-found=$(grep -rh -A1 '^#\[island\]$' "$work/tree/app/src" | sed -n 's/^.*fn \([A-Za-z]*\).*$/\1/p' | sort | tr '\n' ' ')
-for name in "$@"; do
-  grep -qw "$name" <<<"$found" || { echo "no island named $name (islands: $(grep -rh -A1 '#\[island' app/src | sed -n 's/^.*fn \([A-Za-z]*\).*$/\1/p' | tr '\n' ' '))" >&2; exit 1; }
-done
 (cd "$work/tree" && CARGO_TARGET_DIR="$target" cargo build --quiet -p app --lib \
   --target wasm32-unknown-unknown --features hydrate --profile wasm-release)
 rm -rf "$target/out"
@@ -56,7 +56,7 @@ wasm-bindgen --target web --out-dir "$target/out" --out-name workbench \
   "$target/wasm32-unknown-unknown/wasm-release/app.wasm"
 tools/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals "$target/out/workbench_bg.wasm" -o "$target/out/optimised.wasm"
-printf 'islands: %s\nbundle: %d bytes, %d gzip -9\n' "${found:-none}" \
+printf 'islands: %s\nbundle: %d bytes, %d gzip -9\n' "${*:-none}" \
   "$(stat -c%s "$target/out/optimised.wasm")" "$(gzip -9 -c "$target/out/optimised.wasm" | wc -c)"
 if [ "$install" = 1 ]; then
   cp "$target/out/workbench.js" target/site/pkg/workbench.js

@@ -223,9 +223,11 @@ pub async fn recognise_visitor(
         Err(error) => return error.into_response(),
     };
     let signed_in = matches!(visitor, Visitor::SignedIn(_));
-    if let (Visitor::SignedIn(account), true) = (&visitor, is_page) {
-        // Only pages show the reader; a lab or API request has no use for a copy.
-        request.extensions_mut().insert(account.reader());
+    // Only pages show the reader; a lab or API request has no use for a copy.
+    if is_page {
+        if let Visitor::SignedIn(account) = &visitor {
+            request.extensions_mut().insert(account.reader());
+        }
     }
     if request.method() == Method::GET && is_page {
         match take_flash(&session).await {
