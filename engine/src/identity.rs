@@ -20,6 +20,7 @@ use crate::clock::Clock;
 use crate::error::{ApiError, Challenge, InternalError};
 use crate::limiter::AddressBudget;
 use crate::read_cache::ReadCache;
+use crate::session_records::SessionRecords;
 pub use crate::students::{StudentId, StudentKind};
 
 /// Name of the workbench's own session cookie (labs use their own names).
@@ -37,7 +38,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Visitor>() {
-            Some(Visitor::SignedIn(account)) => Ok(Self(account.clone())),
+            Some(Visitor::SignedIn(account)) => Ok(Self(Account::clone(account))),
             Some(_) => Err(ApiError::Unauthorized(
                 "Sign in to do this: send the session cookie of a signed-in account.".into(),
                 Challenge::Account,
@@ -82,12 +83,16 @@ pub struct Identities {
     pub new_guests: Arc<AddressBudget>,
     /// Signed-in accounts, read on every request they make.
     pub accounts: Arc<AccountCache>,
+    /// The session records the session store keeps in memory, read here
+    /// without loading the session ([`SessionView::in_memory`]).
+    pub session_records: Arc<SessionRecords>,
 }
 
 /// Accounts by student id, without their password hashes. Writers in this
 /// process call [`Identities::account_changed`]; other processes' changes
 /// arrive through [`crate::changes`].
-pub type AccountCache = ReadCache<StudentId, Account>;
+/// Shared, so a request takes the account without copying its strings.
+pub type AccountCache = ReadCache<StudentId, Arc<Account>>;
 
 /// Accounts kept in memory: enough for every signed-in student of a large school.
 const CACHED_ACCOUNTS: u64 = 100_000;
@@ -99,13 +104,13 @@ pub fn account_cache() -> Arc<AccountCache> {
 
 impl Identities {
     /// The account with this id, from memory when it was read before.
-    pub async fn account(&self, id: &StudentId) -> Result<Option<Account>, sqlx::Error> {
+    pub async fn account(&self, id: &StudentId) -> Result<Option<Arc<Account>>, sqlx::Error> {
         if let Some(account) = self.accounts.get(id) {
             return Ok(Some(account));
         }
         let ticket = self.accounts.ticket();
         let found = accounts::store::find(&self.pool, id).await?;
-        let account = found.map(|(account, _hash)| account);
+        let account = found.map(|(account, _hash)| Arc::new(account));
         if let Some(account) = &account {
             self.accounts.fill(id.clone(), account.clone(), ticket);
         }
@@ -165,7 +170,7 @@ pub enum Visitor {
     /// A guest: a student without an account.
     Guest(StudentId),
     /// A signed-in account.
-    SignedIn(Account),
+    SignedIn(Arc<Account>),
 }
 
 impl Visitor {
@@ -218,7 +223,11 @@ pub async fn recognise_visitor(
         return ApiError::Internal(InternalError::Wiring("the session layer is missing"))
             .into_response();
     };
-    let visitor = match visitor_of(&session, &state).await {
+    let view = match SessionView::of(&session, &state).await {
+        Ok(view) => view,
+        Err(error) => return error.into_response(),
+    };
+    let visitor = match visitor_of(&session, &view, &state).await {
         Ok(visitor) => visitor,
         Err(error) => return error.into_response(),
     };
@@ -229,7 +238,7 @@ pub async fn recognise_visitor(
             request.extensions_mut().insert(account.reader());
         }
     }
-    if request.method() == Method::GET && is_page {
+    if request.method() == Method::GET && is_page && view.has_flash {
         match take_flash(&session).await {
             Ok(Some(flash)) => {
                 request.extensions_mut().insert(flash);
@@ -275,14 +284,20 @@ fn has_session_cookie(headers: &HeaderMap) -> bool {
         })
 }
 
-async fn visitor_of(session: &Session, state: &Identities) -> Result<Visitor, ApiError> {
-    let Some(id) = session.get::<StudentId>(STUDENT_KEY).await? else {
+async fn visitor_of(
+    session: &Session,
+    view: &SessionView,
+    state: &Identities,
+) -> Result<Visitor, ApiError> {
+    let Some(id) = view.student.clone() else {
         return Ok(Visitor::Anonymous);
     };
     let now = state.clock.now();
-    let Some(mark) = session.get::<SignInMark>(SIGNED_IN_KEY).await? else {
-        let seen = session.get::<i64>(GUEST_SEEN_KEY).await?;
-        if seen.is_none_or(|seen| now - seen >= GUEST_REFRESH_SECS) {
+    let Some(mark) = view.mark else {
+        if view
+            .guest_seen
+            .is_none_or(|seen| now - seen >= GUEST_REFRESH_SECS)
+        {
             session.insert(GUEST_SEEN_KEY, now).await?;
         }
         return Ok(Visitor::Guest(id));
@@ -303,6 +318,61 @@ async fn visitor_of(session: &Session, state: &Identities) -> Result<Visitor, Ap
             session.flush().await?;
             Ok(Visitor::Anonymous)
         }
+    }
+}
+
+/// What the visitor layer reads from a session.
+struct SessionView {
+    student: Option<StudentId>,
+    mark: Option<SignInMark>,
+    guest_seen: Option<i64>,
+    has_flash: bool,
+}
+
+impl SessionView {
+    /// The session's view, from the record in memory when it is there and
+    /// readable, else through the session, which loads the record.
+    async fn of(session: &Session, state: &Identities) -> Result<Self, ApiError> {
+        if let Some(view) = Self::in_memory(session, &state.session_records) {
+            return Ok(view);
+        }
+        Ok(Self {
+            student: session.get(STUDENT_KEY).await?,
+            mark: session.get(SIGNED_IN_KEY).await?,
+            guest_seen: session.get(GUEST_SEEN_KEY).await?,
+            has_flash: session.get_value(FLASH_KEY).await?.is_some(),
+        })
+    }
+
+    /// Read in place from the record the session store keeps in memory: no
+    /// lock on the session and no copy of its record, which is what a
+    /// request that only reads its session would otherwise pay. `None`
+    /// when the record is not in memory, has expired, or does not parse:
+    /// the session's own load then decides, as it always did.
+    fn in_memory(session: &Session, records: &SessionRecords) -> Option<Self> {
+        let record = records.get(&session.id()?)?;
+        if record.expiry_date <= time::OffsetDateTime::now_utc() {
+            return None;
+        }
+        let data = &record.data;
+        Some(Self {
+            student: read_value(data, STUDENT_KEY)?,
+            mark: read_value(data, SIGNED_IN_KEY)?,
+            guest_seen: read_value(data, GUEST_SEEN_KEY)?,
+            has_flash: data.contains_key(FLASH_KEY),
+        })
+    }
+}
+
+/// `key`'s value in a session record's data: `Some(None)` when absent,
+/// `None` when it does not parse.
+fn read_value<T: serde::de::DeserializeOwned>(
+    data: &std::collections::HashMap<String, serde_json::Value>,
+    key: &str,
+) -> Option<Option<T>> {
+    match data.get(key) {
+        None => Some(None),
+        Some(value) => T::deserialize(value).ok().map(Some),
     }
 }
 
@@ -428,8 +498,99 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // The recorder has usually resolved the student already: no need
+        // to take a copy of the identities to find it again.
+        if let Some(student) = parts.extensions.get::<Student>() {
+            return Ok(student.clone());
+        }
         let student = Self::resolve(&parts.extensions, &Identities::from_ref(state)).await?;
         parts.extensions.insert(student.clone());
         Ok(student)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::session_store::{self, SessionStore};
+
+    /// A store that fails every call: a session read from memory never reaches it.
+    #[derive(Debug)]
+    struct Unreachable;
+
+    #[async_trait::async_trait]
+    impl SessionStore for Unreachable {
+        async fn save(&self, _: &Record) -> session_store::Result<()> {
+            Err(session_store::Error::Backend("saved".into()))
+        }
+        async fn load(&self, _: &Id) -> session_store::Result<Option<Record>> {
+            Err(session_store::Error::Backend("loaded".into()))
+        }
+        async fn delete(&self, _: &Id) -> session_store::Result<()> {
+            Err(session_store::Error::Backend("deleted".into()))
+        }
+    }
+
+    fn record(data: serde_json::Value, expires_in_secs: i64) -> Record {
+        Record {
+            id: Id::default(),
+            data: serde_json::from_value(data).unwrap(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::seconds(expires_in_secs),
+        }
+    }
+
+    /// The view of `record` when it is in memory, and the session it belongs to.
+    fn view_of(record: Record) -> (Option<SessionView>, Session) {
+        let records = SessionRecords::new();
+        let session = Session::new(Some(record.id), Arc::new(Unreachable), None);
+        let id = record.id;
+        records.wrote(&id, Some(Arc::new(record)));
+        (SessionView::in_memory(&session, &records), session)
+    }
+
+    #[tokio::test]
+    async fn a_signed_in_session_in_memory_is_read_without_loading_it() {
+        let (view, session) = view_of(record(
+            serde_json::json!({
+                "student_id": "s1",
+                "signed_in": {"epoch": 2, "signed_in_at": 10, "last_seen": 20},
+                "flash": {"notice": "Saved."},
+            }),
+            60,
+        ));
+        let view = view.expect("the record is in memory");
+        assert_eq!(view.student.as_ref().map(StudentId::as_str), Some("s1"));
+        let mark = view.mark.expect("signed in");
+        assert_eq!((mark.epoch, mark.signed_in_at, mark.last_seen), (2, 10, 20));
+        assert!(view.has_flash);
+        // Reading it that way left the session unloaded: any load would fail.
+        assert!(session.get_value(STUDENT_KEY).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_guest_session_in_memory_has_no_mark() {
+        let (view, _) = view_of(record(
+            serde_json::json!({"student_id": "g1", "guest_seen": 5}),
+            60,
+        ));
+        let view = view.expect("the record is in memory");
+        assert!(view.mark.is_none());
+        assert_eq!(view.guest_seen, Some(5));
+        assert!(!view.has_flash);
+    }
+
+    #[test]
+    fn an_expired_or_unreadable_record_is_left_to_the_session_load() {
+        let (expired, _) = view_of(record(serde_json::json!({"student_id": "s1"}), -1));
+        assert!(expired.is_none());
+        let (unreadable, _) = view_of(record(
+            serde_json::json!({"student_id": "s1", "signed_in": "yes"}),
+            60,
+        ));
+        assert!(unreadable.is_none());
+        let records = SessionRecords::new();
+        let elsewhere = Session::new(Some(Id::default()), Arc::new(Unreachable), None);
+        assert!(SessionView::in_memory(&elsewhere, &records).is_none());
     }
 }

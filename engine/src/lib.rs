@@ -62,6 +62,7 @@ pub mod redis_link;
 pub mod routes;
 pub mod secrets;
 pub(crate) mod seeded;
+pub mod session_records;
 pub mod state;
 pub mod student_memory;
 pub mod students;

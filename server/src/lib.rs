@@ -183,6 +183,7 @@ pub async fn build_state_with_clock(
             &tally,
         )),
         accounts: crate::identity::account_cache(),
+        session_records: sessions.records(),
     };
     let marks = engine::marks::marks_cache();
     let settings = Arc::new(crate::labs::SettingsCache::default());

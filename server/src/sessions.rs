@@ -4,8 +4,9 @@
 //! Every write goes to the database first and then to the cache, and every
 //! delete (sign-out, a new id at sign-in) removes the record from both, so
 //! within this process the next request always sees the new state
-//! ([`ReadCache`] keeps a load that raced a sign-out from caching the
-//! signed-out record).
+//! ([`engine::read_cache::ReadCache`] keeps a load that raced a sign-out
+//! from caching the signed-out record). The visitor layer reads the same
+//! records directly ([`SessionRecords`]).
 //!
 //! Several servers sharing one database each keep their own cache. Every
 //! write and delete is also logged by id in the database's key log
@@ -20,17 +21,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use engine::changes::{ForgetKey, Forgettable};
 use engine::db::{NativePool, Pool};
-use engine::read_cache::ReadCache;
-use moka::sync::Cache;
+use engine::session_records::SessionRecords;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, ExpiredDeletion, Result, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
-
-/// How many session records stay in memory; the least recently used go first.
-const MAX_CACHED_SESSIONS: u64 = 100_000;
 
 /// The sessions' table in the platform database, through the store
 /// tower-sessions has for its kind.
@@ -113,39 +109,12 @@ impl std::fmt::Debug for CachedSessions {
 /// session id.
 const SESSIONS_CACHE: &str = "sessions";
 
-/// The records kept in memory, which other servers' writes drop by id.
-pub(crate) struct SessionRecords(ReadCache<Id, Record>);
-
-impl std::ops::Deref for SessionRecords {
-    type Target = ReadCache<Id, Record>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl Forgettable for SessionRecords {
-    fn forget_everything(&self) {
-        self.0.wrote_all();
-    }
-}
-
-impl ForgetKey for SessionRecords {
-    fn forget_key(&self, key: &str) {
-        if let Ok(id) = key.parse::<Id>() {
-            self.0.wrote(&id, None);
-        }
-    }
-}
-
 impl CachedSessions {
     /// A cache in front of `store`, logging its writes in `pool`'s key log.
     pub(crate) fn new(store: SessionTable, pool: Pool) -> Self {
         Self {
             store,
-            records: Arc::new(SessionRecords(ReadCache::new(Cache::new(
-                MAX_CACHED_SESSIONS,
-            )))),
+            records: Arc::new(SessionRecords::new()),
             pool,
         }
     }
@@ -155,7 +124,8 @@ impl CachedSessions {
         self.store.clone()
     }
 
-    /// The records in memory, for the watcher of other servers' writes.
+    /// The records in memory, for the watcher of other servers' writes and
+    /// for the visitor layer, which reads them without loading the session.
     pub(crate) fn records(&self) -> Arc<SessionRecords> {
         self.records.clone()
     }
@@ -182,20 +152,22 @@ pub(crate) fn watched_by(
 impl SessionStore for CachedSessions {
     async fn create(&self, record: &mut Record) -> Result<()> {
         self.store.create(record).await?;
-        self.records.wrote(&record.id, Some(record.clone()));
+        self.records
+            .wrote(&record.id, Some(Arc::new(record.clone())));
         Ok(())
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
         self.store.save(record).await?;
-        self.records.wrote(&record.id, Some(record.clone()));
+        self.records
+            .wrote(&record.id, Some(Arc::new(record.clone())));
         self.publish(&record.id).await
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         if let Some(record) = self.records.get(id) {
             if record.expiry_date > OffsetDateTime::now_utc() {
-                return Ok(Some(record));
+                return Ok(Some(Record::clone(&record)));
             }
             self.records.forget(id);
             return Ok(None);
@@ -203,7 +175,8 @@ impl SessionStore for CachedSessions {
         let ticket = self.records.ticket();
         let record = self.store.load(id).await?;
         if let Some(record) = &record {
-            self.records.fill(record.id, record.clone(), ticket);
+            self.records
+                .fill(record.id, Arc::new(record.clone()), ticket);
         }
         Ok(record)
     }
@@ -267,7 +240,9 @@ mod tests {
         let ticket = sessions.records.ticket();
         // A sign-out lands between the load's read and its filling the cache.
         sessions.delete(&record.id).await.unwrap();
-        sessions.records.fill(record.id, record.clone(), ticket);
+        sessions
+            .records
+            .fill(record.id, Arc::new(record.clone()), ticket);
         assert_eq!(sessions.load(&record.id).await.unwrap(), None);
     }
 
@@ -276,9 +251,11 @@ mod tests {
         let sessions = sessions().await;
         let mut record = record();
         record.expiry_date = OffsetDateTime::now_utc() - time::Duration::seconds(1);
-        sessions
-            .records
-            .fill(record.id, record.clone(), sessions.records.ticket());
+        sessions.records.fill(
+            record.id,
+            Arc::new(record.clone()),
+            sessions.records.ticket(),
+        );
         assert_eq!(sessions.load(&record.id).await.unwrap(), None);
     }
 }

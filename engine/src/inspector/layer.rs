@@ -56,16 +56,25 @@ struct RequestReceived<'a> {
 impl LabEvent for RequestReceived<'_> {
     const KIND: &'static str = "http.request";
     fn summary(&self) -> String {
-        match (self.connection, self.request_on_connection) {
-            (Some(connection), Some(number)) => format!(
-                "{} {} received over {}, request {number} on connection {connection}",
-                self.method, self.path, self.http_version
-            ),
-            _ => format!(
-                "{} {} received over {}",
-                self.method, self.path, self.http_version
-            ),
+        // Written piece by piece, not with `format!`: every lab request
+        // records this event, and most traces are never read.
+        let mut text = String::with_capacity(self.method.len() + self.path.len() + 64);
+        for part in [
+            self.method,
+            " ",
+            self.path,
+            " received over ",
+            self.http_version,
+        ] {
+            text.push_str(part);
         }
+        if let (Some(connection), Some(number)) = (self.connection, self.request_on_connection) {
+            text.push_str(", request ");
+            text.push_str(itoa::Buffer::new().format(number));
+            text.push_str(" on connection ");
+            text.push_str(itoa::Buffer::new().format(connection));
+        }
+        text
     }
 }
 
@@ -79,7 +88,9 @@ struct ResponseSent<'a> {
 impl LabEvent for ResponseSent<'_> {
     const KIND: &'static str = "http.response";
     fn summary(&self) -> String {
-        format!("answered {}", self.status)
+        let mut text = String::from("answered ");
+        text.push_str(itoa::Buffer::new().format(self.status));
+        text
     }
 }
 

@@ -30,7 +30,7 @@ pub(crate) async fn no_such_route() -> Response {
 }
 
 /// Rewrites non-JSON error responses as JSON errors, keeping headers such as `Allow`.
-pub(crate) async fn json_errors(response: Response) -> Response {
+pub(crate) fn json_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()

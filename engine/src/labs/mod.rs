@@ -599,7 +599,9 @@ pub fn router(state: Labs) -> Router {
         // Outermost: whatever a lab or the layers below answered, it runs nothing.
         .layer(tower::util::MapResponseLayer::new(containment::contain))
         .layer(middleware::from_fn_with_state(state.clone(), shared_steps))
-        .layer(middleware::map_response(errors::json_errors))
+        // A plain function of the response: no boxed future, no copy of the
+        // layers below per request, as `middleware::map_response` would make.
+        .layer(tower::util::MapResponseLayer::new(errors::json_errors))
         .layer(DefaultBodyLimit::max(LAB_BODY_LIMIT))
         .service(routes);
     Router::new().fallback_service(layered)

@@ -120,11 +120,13 @@ struct SettingsLoaded<'a> {
 impl LabEvent for SettingsLoaded<'_> {
     const KIND: &'static str = "lab.settings";
     fn summary(&self) -> String {
-        if self.customised {
-            format!("{} lab settings: the student's own", self.lab)
+        // Joined, not formatted: every lab request records this event.
+        let whose = if self.customised {
+            " lab settings: the student's own"
         } else {
-            format!("{} lab settings: defaults", self.lab)
-        }
+            " lab settings: defaults"
+        };
+        [self.lab, whose].concat()
     }
 }
 

@@ -446,7 +446,7 @@ async fn change_password(
         state.identities.account_changed(&account.id);
         let account = Account {
             session_epoch: epoch,
-            ..account
+            ..Account::clone(&account)
         };
         identity::sign_in(&session, &account, now).await?;
         Ok(Done {
