@@ -58,16 +58,14 @@ impl LabEvent for RequestReceived<'_> {
     fn summary(&self) -> String {
         // Written piece by piece, not with `format!`: every lab request
         // records this event, and most traces are never read.
-        let mut text = String::with_capacity(self.method.len() + self.path.len() + 64);
-        for part in [
+        let mut text = [
             self.method,
             " ",
             self.path,
             " received over ",
             self.http_version,
-        ] {
-            text.push_str(part);
-        }
+        ]
+        .concat();
         if let (Some(connection), Some(number)) = (self.connection, self.request_on_connection) {
             text.push_str(", request ");
             text.push_str(itoa::Buffer::new().format(number));
