@@ -17,19 +17,28 @@
 //! same on every page, so their hashes are stable; the policy is computed
 //! from the page itself, once per rendered page (cached pages keep it).
 
+use std::sync::Arc;
+
 use axum::body::{to_bytes, Body};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 
+use crate::page_wasm::PageBundles;
+
 /// Largest page the policy is computed for; larger ones pass through with
 /// the strictest policy (no inline scripts at all).
 const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// Middleware: adds the policy to HTML responses.
-pub async fn content_security_policy(request: Request, next: Next) -> Response {
+/// Middleware: fits the page's wasm loader to its islands
+/// ([`PageBundles::fit`]), then adds the policy to HTML responses.
+pub(crate) async fn content_security_policy(
+    State(bundles): State<Arc<PageBundles>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let response = next.run(request).await;
     let is_html = response
         .headers()
@@ -47,7 +56,7 @@ pub async fn content_security_policy(request: Request, next: Next) -> Response {
     let (bytes, hashes) = match to_bytes(body, MAX_PAGE_BYTES).await {
         Ok(bytes) => {
             let html = String::from_utf8_lossy(&bytes);
-            let bytes = match without_unused_wasm(&html) {
+            let bytes = match bundles.fit(&html) {
                 Some(lighter) => lighter.into(),
                 None => bytes,
             };
@@ -60,49 +69,6 @@ pub async fn content_security_policy(request: Request, next: Next) -> Response {
         parts.headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     Response::from_parts(parts, Body::from(bytes))
-}
-
-/// A page with no island has nothing to hydrate: the page without Leptos's
-/// loader (its module preload, its wasm preload and its loader script), so
-/// the browser fetches no wasm. `None` when the page has islands, or no
-/// loader to take out.
-fn without_unused_wasm(html: &str) -> Option<String> {
-    if html.contains("<leptos-island") {
-        return None;
-    }
-    let head_end = html.find("</head>")?;
-    let mut cuts = Vec::new();
-    let mut offset = 0;
-    while let Some(open) = html[offset..head_end].find("<link ").map(|at| offset + at) {
-        let end = open + html[open..head_end].find('>')? + 1;
-        let tag = &html[open..end];
-        let preloads = tag.contains("rel=\"modulepreload\"")
-            || (tag.contains("rel=\"preload\"") && tag.contains("application/wasm"));
-        // The enhancer is not Leptos's: a page without islands may still use it.
-        let enhancer = tag.contains(app::ENHANCER_MODULE) || tag.contains(app::ENHANCER_WASM);
-        if preloads && !enhancer {
-            cuts.push(open..end);
-        }
-        offset = end;
-    }
-    for (at, (_, content)) in inline_scripts_at(&html[..head_end]) {
-        if content.contains("hydrateIslands") {
-            let end = at + html[at..].find("</script>")? + "</script>".len();
-            cuts.push(at..end);
-        }
-    }
-    if cuts.is_empty() {
-        return None;
-    }
-    cuts.sort_by_key(|cut| cut.start);
-    let mut lighter = String::with_capacity(html.len());
-    let mut from = 0;
-    for cut in cuts {
-        lighter.push_str(&html[from..cut.start]);
-        from = cut.end;
-    }
-    lighter.push_str(&html[from..]);
-    Some(lighter)
 }
 
 /// The policy allowing exactly these inline scripts.
@@ -205,43 +171,6 @@ fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const LOADER: &str = r#"<link rel="modulepreload" href="/pkg/workbench.js" crossorigin=""><link rel="preload" href="/pkg/workbench.wasm" as="fetch" type="application/wasm" crossorigin=""><script type="module">((root) => { hydrateIslands(document.body) })("", "pkg")</script>"#;
-
-    #[test]
-    fn a_page_without_islands_loses_the_wasm_loader_and_keeps_the_rest() {
-        let page = format!(
-            r#"<html><head><script>theme()</script><link rel="stylesheet" href="/pkg/workbench.css">{LOADER}</head><body><main>hi</main></body></html>"#
-        );
-        let lighter = without_unused_wasm(&page).expect("a loader to take out");
-        assert_eq!(
-            lighter,
-            r#"<html><head><script>theme()</script><link rel="stylesheet" href="/pkg/workbench.css"></head><body><main>hi</main></body></html>"#
-        );
-    }
-
-    #[test]
-    fn a_page_without_islands_keeps_the_enhancer() {
-        let enhancer = format!(
-            r#"<link rel="modulepreload" href="{}"><link rel="preload" href="{}" as="fetch" type="application/wasm" crossorigin="">"#,
-            app::ENHANCER_MODULE,
-            app::ENHANCER_WASM
-        );
-        let page = format!("<html><head>{LOADER}{enhancer}</head><body></body></html>");
-        let lighter = without_unused_wasm(&page).expect("a loader to take out");
-        assert_eq!(
-            lighter,
-            format!("<html><head>{enhancer}</head><body></body></html>")
-        );
-    }
-
-    #[test]
-    fn a_page_with_an_island_keeps_its_loader() {
-        let page = format!(
-            r#"<html><head>{LOADER}</head><body><leptos-island data-component="x"></leptos-island></body></html>"#
-        );
-        assert_eq!(without_unused_wasm(&page), None);
-    }
 
     #[test]
     fn inline_scripts_are_hashed_and_external_ones_are_not() {

@@ -11,6 +11,8 @@
 //! - `page_data`: the pages' questions about their reader, answered per
 //!   request (`app::catalog::ReaderPages`).
 //! - `page_cache`: rendered course pages, kept per course version.
+//! - `page_wasm`: which wasm a page loads: none, its own bundle, or the
+//!   split build.
 //! - `sessions`: session records cached in memory in front of SQLite.
 //! - [`csp`]: the Content-Security-Policy of every page.
 //! - `csrf`: refuses state-changing requests from other origins.
@@ -35,6 +37,7 @@ pub(crate) mod csrf;
 pub(crate) mod live_reload;
 pub(crate) mod page_cache;
 pub(crate) mod page_data;
+pub(crate) mod page_wasm;
 pub(crate) mod sessions;
 pub mod state;
 pub(crate) mod web;

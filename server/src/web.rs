@@ -1,6 +1,7 @@
 //! The HTTP wiring: pages, API, labs, static assets and the layers around them.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::error::error_response;
+use crate::page_wasm::PageBundles;
 use crate::sessions::CachedSessions;
 use crate::state::AppState;
 use crate::{csp, csrf, identity, labs, live_reload, page_cache, page_data};
@@ -71,6 +73,11 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
         provide_request_context();
     };
     let leptos_options = state.leptos.clone();
+    let bundles = Arc::new(PageBundles::find(
+        Path::new(leptos_options.site_root.as_ref()),
+        &leptos_options.site_pkg_dir,
+        &leptos_options.output_name,
+    ));
     let pkg_dir = format!(
         "{}/{}",
         leptos_options.site_root, leptos_options.site_pkg_dir
@@ -122,7 +129,10 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
         >(context, shell))
         .with_state(state.clone())
         // Inside the page cache, so cached pages keep their policy.
-        .layer(axum::middleware::from_fn(csp::content_security_policy))
+        .layer(axum::middleware::from_fn_with_state(
+            bundles.clone(),
+            csp::content_security_policy,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.pages.clone(),
             page_cache::serve_cached_pages,
@@ -146,7 +156,10 @@ pub(crate) fn app(state: AppState, sessions: CachedSessions) -> Router {
     let routes = LabsApart {
         labs: labs::router(state.engine.labs.clone()),
         rest: domain
-            .layer(axum::middleware::from_fn(csp::content_security_policy))
+            .layer(axum::middleware::from_fn_with_state(
+                bundles,
+                csp::content_security_policy,
+            ))
             .merge(pages)
             // Where the router matched, so requests are counted by route template.
             .route_layer(axum::middleware::from_fn(engine::metrics::note_route)),

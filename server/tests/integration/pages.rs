@@ -166,3 +166,105 @@ async fn pages_carry_a_content_security_policy_with_their_inline_script_hashes()
     );
     server.stop().await;
 }
+
+/// The `data-component` names of a page's islands, sorted, without repeats.
+fn islands_of(html: &str) -> Vec<String> {
+    let mut names: Vec<String> = html
+        .split("<leptos-island")
+        .skip(1)
+        .filter_map(|tag| tag.split("data-component=\"").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The page's `<head>`, where the wasm loader is.
+fn head_of(html: &str) -> &str {
+    &html[..html.find("</head>").expect("a head")]
+}
+
+#[tokio::test]
+async fn a_page_whose_islands_have_a_bundle_loads_that_bundle_alone() {
+    let site = tempfile::tempdir().unwrap();
+    let site_root = site.path().to_path_buf();
+    let server = TestServer::start_configured(crate::common::repo_root(), |config| {
+        config.site_root = site_root.clone();
+    })
+    .await;
+    let lesson = "/lessons/rate-limiting/algorithms";
+    let split = server.text(&server.browser(), lesson).await;
+    let islands = islands_of(&split);
+    assert!(!islands.is_empty(), "the lesson has islands");
+    assert!(
+        head_of(&split).contains("href=\"/pkg/workbench.wasm\""),
+        "without bundles, the split build's main module"
+    );
+
+    // A bundle for exactly this page's islands, as scripts/build-bundles.sh
+    // leaves it, and one for a set no page carries.
+    for (folder, names) in [
+        ("RateLimitConsole+RateLimitSimulator", islands.join("\n")),
+        ("Elsewhere", "SqlRunner_1".to_string()),
+    ] {
+        let dir = site.path().join("pkg/bundles").join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("workbench.js"), "export default 1").unwrap();
+        std::fs::write(dir.join("workbench.wasm"), "\0asm").unwrap();
+        std::fs::write(dir.join("islands.txt"), names + "\n").unwrap();
+    }
+    let server = server.restart().await;
+    let bundle = "/pkg/bundles/RateLimitConsole+RateLimitSimulator";
+    for round in ["rendered", "from the page cache"] {
+        let page = server.get(lesson).await;
+        let policy = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let html = page.text().await.unwrap();
+        let head = head_of(&html);
+        assert!(
+            head.contains(&format!(
+                "<link rel=\"modulepreload\" href=\"{bundle}/workbench.js\""
+            )) && head.contains(&format!(
+                "<link rel=\"preload\" href=\"{bundle}/workbench.wasm\""
+            )),
+            "{round}: the bundle is preloaded: {head}"
+        );
+        assert!(
+            !head.contains("href=\"/pkg/workbench.js\"")
+                && !head.contains("href=\"/pkg/workbench.wasm\""),
+            "{round}: and the split build is not: {head}"
+        );
+        let loader = head
+            .split("<script")
+            .filter_map(|script| script.split_once('>'))
+            .map(|(_, rest)| rest.split("</script>").next().unwrap())
+            .find(|script| script.contains("hydrateIslands"))
+            .expect("Leptos's loader");
+        assert!(
+            loader.contains(&format!("\"{}\"", &bundle[1..])),
+            "{round}: the loader imports the bundle: {loader:.80}"
+        );
+        assert!(
+            policy.contains(&server::csp::script_source(loader)),
+            "{round}: the rewritten loader is the one the policy allows"
+        );
+        assert_eq!(
+            islands_of(&html),
+            islands,
+            "{round}: the islands are untouched"
+        );
+    }
+
+    // A page with other islands keeps the split build.
+    let other = server
+        .text(&server.browser(), "/lessons/databases/joins")
+        .await;
+    assert!(!islands_of(&other).is_empty());
+    assert!(head_of(&other).contains("href=\"/pkg/workbench.wasm\""));
+    assert!(!head_of(&other).contains("/pkg/bundles/"));
+    server.stop().await;
+}
