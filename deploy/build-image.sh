@@ -27,6 +27,7 @@ if [ "${SKIP_BUILD:-}" != 1 ]; then
   say "building the release server and the browser bundle"
   cargo leptos build --release --split
   scripts/build-enhance.sh --release
+  scripts/build-bundles.sh --release
 fi
 
 mkdir -p "$context"

@@ -12,5 +12,6 @@ scripts/setup.sh >&2
 if [ "${SKIP_BUILD:-}" != "1" ]; then
   cargo leptos build --release --split >&2
   scripts/build-enhance.sh --release >&2
+  scripts/build-bundles.sh --release >&2
 fi
 WORKBENCH_BIN="${WORKBENCH_BIN:-$CARGO_TARGET_DIR/release/workbench}" node scripts/page-weight.mjs

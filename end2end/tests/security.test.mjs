@@ -50,3 +50,33 @@ test('a link with a script in a lab response runs nothing for a signed-in admin'
   assert.deepEqual(tokens, [], 'no API token exists');
   await page.close();
 });
+
+test('the policy blocks none of the pages\' own scripts, signed out or in', async () => {
+  const { baseUrl } = env.server;
+  const pages = ['/', '/signin', '/lessons/http/anatomy', '/lessons/rate-limiting/algorithms', '/lessons/caching/why-cache'];
+  const blocked = async (context) => {
+    const found = [];
+    for (const path of pages) {
+      const page = await context.newPage();
+      page.on('console', (message) => {
+        if (/Content Security Policy/.test(message.text())) found.push(`${path}: ${message.text().slice(0, 160)}`);
+      });
+      await page.goto(`${baseUrl}${path}`);
+      await page.waitForLoadState('networkidle');
+      await page.close();
+    }
+    return found;
+  };
+  const reader = env.browser.context;
+  await reader.clearCookies();
+  assert.deepEqual(await blocked(reader), [], 'signed out');
+  const signUp = await reader.newPage();
+  await signUp.goto(`${baseUrl}/signup`);
+  await signUp.getByLabel('Name').fill('Careful Reader');
+  await signUp.getByLabel('Email').fill('careful@example.com');
+  await signUp.getByLabel('Password').fill('correct horse battery');
+  await signUp.getByRole('button', { name: 'Create account' }).click();
+  await signUp.locator('header.site-header').getByRole('link', { name: 'Careful Reader' }).waitFor();
+  await signUp.close();
+  assert.deepEqual(await blocked(reader), [], 'signed in');
+});

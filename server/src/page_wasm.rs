@@ -155,8 +155,10 @@ fn islands_on(html: &str) -> Vec<&str> {
 
 /// A page with no island has nothing to hydrate: the page without Leptos's
 /// loader (its module preload, its wasm preload and its loader script), so
-/// the browser fetches no Leptos wasm. `None` when there is no loader to
-/// take out.
+/// the browser fetches no Leptos wasm, and without the hydration data
+/// Leptos writes at the end of the body (`__RESOLVED_RESOURCES=...`), which
+/// only that wasm reads. Those scripts carry the render's nonce, as the
+/// loader does. `None` when there is no loader to take out.
 fn without_leptos_wasm(html: &str) -> Option<String> {
     let head_end = html.find("</head>")?;
     let mut edits: Vec<_> = preload_links(&html[..head_end])
@@ -167,6 +169,14 @@ fn without_leptos_wasm(html: &str) -> Option<String> {
         let end = at + script.len() + "</script>".len();
         let open = html[..at].rfind("<script")?;
         edits.push((open..end, String::new()));
+        if let Some(nonce) = attribute(&html[open..at], "nonce").filter(|n| !n.is_empty()) {
+            let tag = format!("<script nonce=\"{nonce}\">");
+            for (start, _) in html[head_end..].match_indices(&tag) {
+                let start = head_end + start;
+                let end = start + html[start..].find("</script>")? + "</script>".len();
+                edits.push((start..end, String::new()));
+            }
+        }
     }
     (!edits.is_empty()).then(|| apply(html, edits))
 }
@@ -276,6 +286,19 @@ mod tests {
             .fit(&page(LOADER, "<main>hi</main>"))
             .expect("a loader to take out");
         assert_eq!(lighter, page("", "<main>hi</main>"));
+    }
+
+    #[test]
+    fn a_page_without_islands_loses_the_hydration_data_and_keeps_other_scripts() {
+        let loader = LOADER.replace(
+            r#"<script type="module">"#,
+            r#"<script type="module" nonce="n0nce">"#,
+        );
+        let body = r#"<main>hi</main><script>kept()</script><script nonce="n0nce">__RESOLVED_RESOURCES=[];</script><script nonce="n0nce">__INCOMPLETE_CHUNKS=[];</script>"#;
+        let lighter = bundles(&[])
+            .fit(&page(&loader, body))
+            .expect("a loader to take out");
+        assert_eq!(lighter, page("", "<main>hi</main><script>kept()</script>"));
     }
 
     #[test]

@@ -205,13 +205,16 @@ pub(crate) fn AccountPage() -> impl IntoView {
             <FormMessages flash/>
             <dl class="account-facts">
                 <dt>"Name"</dt><dd>{reader.name}</dd>
-                <dt>"Email"</dt><dd>{reader.email}</dd>
+                <dt>"Email"</dt><dd>{reader.email.clone()}</dd>
                 <dt>"Role"</dt><dd>{reader.role}</dd>
                 <dt>"Member since"</dt><dd>{iso_date(reader.member_since)}</dd>
             </dl>
             <section aria-labelledby="password-title">
                 <h2 id="password-title">"Change password"</h2>
                 <form method="post" action="/auth/password" class="auth-form">
+                    // Which account the new password belongs to, for password
+                    // managers; it has no name, so the form does not send it.
+                    <input type="email" autocomplete="username" value=reader.email hidden readonly/>
                     <div class="field">
                         <label for="current_password" class="field-label">"Current password"</label>
                         <input id="current_password" name="current_password" type="password"
