@@ -50,5 +50,9 @@ fi
 step "building the browser bundle for the browser tests"
 cargo leptos build --split --frontend-only
 scripts/build-enhance.sh
+# One page's own bundle, so the browser tests see both ways a page with
+# islands loads (page-speed.test.mjs): this set from its bundle, every
+# other from the split build. A release site builds them all.
+scripts/build-bundles.sh "RateLimitConsole RateLimitSimulator"
 step "browser tests"
 WORKBENCH_BIN="$CARGO_TARGET_DIR/debug/workbench" node --test end2end/tests/
