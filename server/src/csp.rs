@@ -26,6 +26,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 
+use crate::page_html::{attribute, inline_scripts};
 use crate::page_wasm::PageBundles;
 
 /// Largest page the policy is computed for; larger ones pass through with
@@ -93,49 +94,18 @@ fn inline_script_hashes(html: &str) -> Vec<String> {
     let Some(head_end) = html.find("</head>") else {
         return hashes;
     };
-    let render_nonce = inline_scripts(&html[..head_end])
-        .find_map(|(tag, _)| attribute(tag, "nonce"))
-        .map(|nonce| format!("nonce=\"{nonce}\""));
-    for (at, (tag, content)) in inline_scripts_at(html) {
-        let ours = at < head_end
-            || render_nonce
-                .as_deref()
-                .is_some_and(|nonce| tag.contains(nonce));
-        if ours && !content.is_empty() {
-            let hash = base64(&Sha256::digest(content.as_bytes()));
+    let render_nonce = inline_scripts(&html[..head_end]).find_map(|s| attribute(s.tag, "nonce"));
+    for script in inline_scripts(html) {
+        let ours = script.whole.start < head_end
+            || render_nonce.is_some_and(|nonce| attribute(script.tag, "nonce") == Some(nonce));
+        if ours && !script.content.is_empty() {
+            let hash = base64(&Sha256::digest(script.content.as_bytes()));
             if !hashes.contains(&hash) {
                 hashes.push(hash);
             }
         }
     }
     hashes
-}
-
-/// Inline scripts of `html`: their opening tag's attributes and their content.
-fn inline_scripts(html: &str) -> impl Iterator<Item = (&str, &str)> {
-    inline_scripts_at(html).map(|(_, script)| script)
-}
-
-/// Like [`inline_scripts`], with the offset each script starts at.
-fn inline_scripts_at(html: &str) -> impl Iterator<Item = (usize, (&str, &str))> {
-    let mut offset = 0;
-    std::iter::from_fn(move || loop {
-        let open = offset + html[offset..].find("<script")?;
-        let tag_end = open + html[open..].find('>')?;
-        let tag = &html[open + "<script".len()..tag_end];
-        let close = tag_end + 1 + html[tag_end + 1..].find("</script>")?;
-        offset = close + "</script>".len();
-        if !tag.contains("src=") {
-            return Some((open, (tag, &html[tag_end + 1..close])));
-        }
-    })
-}
-
-/// The value of `name="..."` among a tag's attributes.
-fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let length = tag[start..].find('"')?;
-    Some(&tag[start..start + length])
 }
 
 /// The `script-src` entry allowing one inline script whose content is

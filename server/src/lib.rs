@@ -11,6 +11,7 @@
 //! - `page_data`: the pages' questions about their reader, answered per
 //!   request (`app::catalog::ReaderPages`).
 //! - `page_cache`: rendered course pages, kept per course version.
+//! - `page_html`: reading a rendered page's scripts and attributes.
 //! - `page_wasm`: which wasm a page loads: none, its own bundle, or the
 //!   split build.
 //! - `sessions`: session records cached in memory in front of SQLite.
@@ -37,6 +38,7 @@ pub(crate) mod csrf;
 pub(crate) mod live_reload;
 pub(crate) mod page_cache;
 pub(crate) mod page_data;
+pub(crate) mod page_html;
 pub(crate) mod page_wasm;
 pub(crate) mod sessions;
 pub mod state;

@@ -16,6 +16,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::page_html::{attribute, inline_scripts, InlineScript};
+
 /// Where the bundles live, under the site's package folder.
 const BUNDLES_DIR: &str = "bundles";
 /// In each bundle's folder: the islands it exports, one per line, as pages
@@ -91,8 +93,8 @@ impl PageBundles {
         let head_end = html.find("</head>")?;
         let from = format!("/{}/", self.pkg_dir);
         let to = format!("/{}/{BUNDLES_DIR}/{bundle}/", self.pkg_dir);
-        let (at, script) = loader_script(&html[..head_end])?;
-        let [module, wasm] = loader_names(script)?;
+        let loader = loader_script(&html[..head_end])?;
+        let [module, wasm] = loader_names(loader.content)?;
         let main_module = [format!("{from}{module}.js"), format!("{from}{wasm}.wasm")];
         let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
         for (range, tag) in preload_links(&html[..head_end]) {
@@ -109,13 +111,13 @@ impl PageBundles {
             };
             edits.push((range, replacement));
         }
-        let call = arguments_of(script)?;
         let (old, new) = (
             format!("{:?}, ", self.pkg_dir),
             format!("{:?}, ", format!("{}/{BUNDLES_DIR}/{bundle}", self.pkg_dir)),
         );
-        let arguments = at + call;
-        let pkg_argument = arguments + html[arguments..at + script.len()].find(&old)?;
+        let arguments = arguments_of(loader.content)?;
+        let pkg_argument =
+            loader.content_at + arguments + loader.content[arguments..].find(&old)?;
         edits.push((pkg_argument..pkg_argument + old.len(), new));
         Some(apply(html, edits))
     }
@@ -165,17 +167,18 @@ fn without_leptos_wasm(html: &str) -> Option<String> {
         .filter(|(_, tag)| !is_enhancer(tag))
         .map(|(range, _)| (range, String::new()))
         .collect();
-    if let Some((at, script)) = loader_script(&html[..head_end]) {
-        let end = at + script.len() + "</script>".len();
-        let open = html[..at].rfind("<script")?;
-        edits.push((open..end, String::new()));
-        if let Some(nonce) = attribute(&html[open..at], "nonce").filter(|n| !n.is_empty()) {
-            let tag = format!("<script nonce=\"{nonce}\">");
-            for (start, _) in html[head_end..].match_indices(&tag) {
-                let start = head_end + start;
-                let end = start + html[start..].find("</script>")? + "</script>".len();
-                edits.push((start..end, String::new()));
-            }
+    if let Some(loader) = loader_script(&html[..head_end]) {
+        edits.push((loader.whole.clone(), String::new()));
+        if let Some(nonce) = attribute(loader.tag, "nonce").filter(|n| !n.is_empty()) {
+            let hydration_data = inline_scripts(&html[head_end..])
+                .filter(|script| attribute(script.tag, "nonce") == Some(nonce))
+                .map(|script| {
+                    (
+                        head_end + script.whole.start..head_end + script.whole.end,
+                        String::new(),
+                    )
+                });
+            edits.extend(hydration_data);
         }
     }
     (!edits.is_empty()).then(|| apply(html, edits))
@@ -202,19 +205,9 @@ fn preload_links(head: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &s
     })
 }
 
-/// Leptos's loader script: where its content starts, and the content.
-fn loader_script(head: &str) -> Option<(usize, &str)> {
-    let mut offset = 0;
-    loop {
-        let open = offset + head[offset..].find("<script")?;
-        let content = open + head[open..].find('>')? + 1;
-        let close = content + head[content..].find("</script>")?;
-        offset = close;
-        let script = &head[content..close];
-        if script.contains("hydrateIslands") {
-            return Some((content, script));
-        }
-    }
+/// Leptos's loader script, among the inline scripts of `head`.
+fn loader_script(head: &str) -> Option<InlineScript<'_>> {
+    inline_scripts(head).find(|script| script.content.contains("hydrateIslands"))
 }
 
 /// The module and wasm names the loader script imports: its third and
@@ -230,13 +223,6 @@ fn loader_names(script: &str) -> Option<[&str; 2]> {
 fn arguments_of(script: &str) -> Option<usize> {
     let end = script.rfind("})")? + "})".len();
     Some(end + script[end..].find('(')?)
-}
-
-/// The value of `name="..."` among a tag's attributes.
-fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let length = tag[start..].find('"')?;
-    Some(&tag[start..start + length])
 }
 
 /// `html` with each range replaced by its text; ranges do not overlap.
