@@ -57,12 +57,16 @@ pub(crate) async fn content_security_policy(
     let (bytes, hashes) = match to_bytes(body, MAX_PAGE_BYTES).await {
         Ok(bytes) => {
             let html = String::from_utf8_lossy(&bytes);
-            let bytes = match bundles.fit(&html) {
-                Some(lighter) => lighter.into(),
-                None => bytes,
-            };
-            let hashes = inline_script_hashes(&String::from_utf8_lossy(&bytes));
-            (bytes, hashes)
+            match bundles.fit(&html) {
+                Some(fitted) => {
+                    let hashes = inline_script_hashes(&fitted);
+                    (fitted.into(), hashes)
+                }
+                None => {
+                    let hashes = inline_script_hashes(&html);
+                    (bytes, hashes)
+                }
+            }
         }
         Err(_) => (Default::default(), Vec::new()),
     };

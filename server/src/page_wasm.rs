@@ -27,8 +27,6 @@ const ISLANDS_FILE: &str = "islands.txt";
 /// The bundles found beside the split build, by the islands they hold.
 #[derive(Debug, Default)]
 pub(crate) struct PageBundles {
-    /// The site's package folder as pages link it (`pkg`).
-    pkg_dir: String,
     /// Sorted island names, joined by spaces, to the bundle's folder name.
     by_islands: HashMap<String, String>,
 }
@@ -38,10 +36,7 @@ impl PageBundles {
     /// island list or its two files is skipped: pages fall back to the
     /// split build, which always works.
     pub(crate) fn find(site_root: &Path, pkg_dir: &str, output_name: &str) -> Self {
-        let mut bundles = Self {
-            pkg_dir: pkg_dir.to_string(),
-            by_islands: HashMap::new(),
-        };
+        let mut bundles = Self::default();
         let Ok(folders) = std::fs::read_dir(site_root.join(pkg_dir).join(BUNDLES_DIR)) else {
             return bundles;
         };
@@ -91,10 +86,10 @@ impl PageBundles {
     /// folder, and the chunk preloads go.
     fn with_bundle(&self, html: &str, bundle: &str) -> Option<String> {
         let head_end = html.find("</head>")?;
-        let from = format!("/{}/", self.pkg_dir);
-        let to = format!("/{}/{BUNDLES_DIR}/{bundle}/", self.pkg_dir);
         let loader = loader_script(&html[..head_end])?;
-        let [module, wasm] = loader_names(loader.content)?;
+        let [_, (pkg_at, pkg), (_, module), (_, wasm)] = loader_strings(loader.content)?;
+        let folder = format!("{pkg}/{BUNDLES_DIR}/{bundle}");
+        let (from, to) = (format!("/{pkg}/"), format!("/{folder}/"));
         let main_module = [format!("{from}{module}.js"), format!("{from}{wasm}.wasm")];
         let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
         for (range, tag) in preload_links(&html[..head_end]) {
@@ -111,14 +106,8 @@ impl PageBundles {
             };
             edits.push((range, replacement));
         }
-        let (old, new) = (
-            format!("{:?}, ", self.pkg_dir),
-            format!("{:?}, ", format!("{}/{BUNDLES_DIR}/{bundle}", self.pkg_dir)),
-        );
-        let arguments = arguments_of(loader.content)?;
-        let pkg_argument =
-            loader.content_at + arguments + loader.content[arguments..].find(&old)?;
-        edits.push((pkg_argument..pkg_argument + old.len(), new));
+        let pkg_at = loader.content_at + pkg_at;
+        edits.push((pkg_at..pkg_at + pkg.len(), folder));
         Some(apply(html, edits))
     }
 }
@@ -210,19 +199,19 @@ fn loader_script(head: &str) -> Option<InlineScript<'_>> {
     inline_scripts(head).find(|script| script.content.contains("hydrateIslands"))
 }
 
-/// The module and wasm names the loader script imports: its third and
-/// fourth arguments, `(root, pkg, module name, wasm name, defer)`.
-fn loader_names(script: &str) -> Option<[&str; 2]> {
-    let call = arguments_of(script)?;
-    let mut strings = script[call..].split('"').skip(1).step_by(2).skip(2);
-    Some([strings.next()?, strings.next()?])
-}
-
-/// Where the loader's arguments start: it is a function written in
-/// parentheses, `((root, pkg, ...) => { ... })`, then called.
-fn arguments_of(script: &str) -> Option<usize> {
-    let end = script.rfind("})")? + "})".len();
-    Some(end + script[end..].find('(')?)
+/// The strings Leptos calls its loader with, `(root, pkg, module name,
+/// wasm name, defer)`, each with where it starts in the script. The loader
+/// is a function written in parentheses, `((root, ...) => { ... })`.
+fn loader_strings(script: &str) -> Option<[(usize, &str); 4]> {
+    let body_end = script.rfind("})")? + "})".len();
+    let mut at = body_end + script[body_end..].find('(')?;
+    let mut next = || {
+        let open = at + script[at..].find('"')? + 1;
+        let close = open + script[open..].find('"')?;
+        at = close + 1;
+        Some((open, &script[open..close]))
+    };
+    Some([next()?, next()?, next()?, next()?])
 }
 
 /// `html` with each range replaced by its text; ranges do not overlap.
@@ -256,7 +245,6 @@ mod tests {
 
     fn bundles(sets: &[(&str, &str)]) -> PageBundles {
         PageBundles {
-            pkg_dir: "pkg".into(),
             by_islands: sets
                 .iter()
                 .map(|(islands, folder)| (island_key(islands.split(' ')), folder.to_string()))
