@@ -14,16 +14,19 @@ import { repoRoot, seriousViolations, useServerAndBrowser } from './harness.mjs'
 
 const env = useServerAndBrowser();
 
-/** Opens `url` in a new page, noting every wasm file it fetches. */
+/** Opens `url` in a new page, noting every wasm file it fetches: its path, and its name alone. */
 async function openNotingWasm(url) {
   const page = await env.browser.context.newPage();
+  const paths = [];
   const wasm = [];
   page.on('request', (request) => {
-    const name = new URL(request.url()).pathname.split('/').pop();
-    if (name.endsWith('.wasm')) wasm.push(name);
+    const { pathname } = new URL(request.url());
+    if (!pathname.endsWith('.wasm')) return;
+    paths.push(pathname);
+    wasm.push(pathname.split('/').pop());
   });
   const response = await page.goto(url);
-  return { page, wasm, response };
+  return { page, wasm, paths, response };
 }
 
 /** Letters only, lower case: `RateLimitConsole` and `rate_limit_console` meet. */
@@ -65,13 +68,7 @@ test('a lesson page whose islands have a bundle loads that one file, and its wid
     existsSync(path.join(repoRoot, 'target/site/pkg/bundles', bundle, 'workbench.wasm')),
     `no bundle for the rate-limit lesson's islands: scripts/build-bundles.sh "${bundle.replace('+', ' ')}"`,
   );
-  const page = await env.browser.context.newPage();
-  const wasm = [];
-  page.on('request', (request) => {
-    const { pathname } = new URL(request.url());
-    if (pathname.endsWith('.wasm')) wasm.push(pathname);
-  });
-  await page.goto(`${env.server.baseUrl}/lessons/rate-limiting/algorithms`);
+  const { page, paths } = await openNotingWasm(`${env.server.baseUrl}/lessons/rate-limiting/algorithms`);
   const consoleWidget = page.locator('.ratelimit-console[data-hydrated="true"]');
   await consoleWidget.waitFor({ timeout: 30_000 });
   await consoleWidget.locator('fieldset.rl-settings:not([disabled])').waitFor();
@@ -83,7 +80,7 @@ test('a lesson page whose islands have a bundle loads that one file, and its wid
   // The page's other island, the simulator, came from the same file.
   await page.locator('.ratelimit-simulator[data-hydrated="true"]').waitFor({ timeout: 30_000 });
   await page.waitForLoadState('networkidle');
-  assert.deepEqual(wasm, [`/pkg/bundles/${bundle}/workbench.wasm`], 'one file, no chunk, no second module');
+  assert.deepEqual(paths, [`/pkg/bundles/${bundle}/workbench.wasm`], 'one file, no chunk, no second module');
   await page.close();
 });
 
