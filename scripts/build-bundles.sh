@@ -10,7 +10,7 @@
 #
 # Usage: scripts/build-bundles.sh [--release] [SET ...]
 #   --release  the size-first profile and wasm-opt (for a release site)
-#   SET        e.g. "QueueConsole SqlRunner": only these sets; without any,
+#   SET        e.g. "FaultHunt ObserveDashboard": only these sets; without any,
 #              every set the course's pages carry, read from the built
 #              server's pages (WORKBENCH_BIN, default the build's own
 #              workbench), and any bundle no page needs any more goes

@@ -60,6 +60,17 @@ test('a join shows rows; an index created from the editor changes the plan', asy
   await first.getByRole('button', { name: /Run/ }).click();
   await assert.doesNotReject(first.locator('.sql-summary', { hasText: /^17 rows/ }).waitFor());
 
+  // A REAL keeps its point, as SQL typed it; an INTEGER has none.
+  await replaceQuery(first, 'SELECT 4 / 2.0 AS real_half, 5 / 2 AS integer_half, NULL AS nothing');
+  await first.getByRole('button', { name: /Run/ }).click();
+  const cells = first.locator('.sql-grid tbody td');
+  await first.locator('.sql-summary', { hasText: /^1 row in/ }).waitFor();
+  assert.deepEqual(await cells.allInnerTexts(), ['2.0', '2', 'NULL']);
+  assert.deepEqual(
+    await cells.evaluateAll((tds) => tds.map((td) => td.className)),
+    ['cell-number', 'cell-number', 'cell-null'],
+  );
+
   // An error comes back inline, with where it is.
   await replaceQuery(first, 'SELECT nope FROM orders');
   await first.getByRole('button', { name: /Run/ }).click();

@@ -1,7 +1,7 @@
 //! The lesson page's own widgets in the browser, without a framework.
 //!
-//! The server renders every request widget, exercise card and trace panel
-//! as plain HTML ([`text`] makes the words both sides show). In the
+//! The server renders every request widget, exercise card, runnable SQL
+//! block and trace panel as plain HTML ([`text`] makes the words both sides show). In the
 //! browser, this crate finds that markup and wires it up: it reads the
 //! form fields when asked to send, and writes the answer into the page.
 //! A page whose only widgets are these loads this small module and no
@@ -26,6 +26,8 @@ pub mod http;
 #[cfg(feature = "entry")]
 mod request;
 #[cfg(feature = "entry")]
+mod sql_runner;
+#[cfg(feature = "entry")]
 mod trace;
 
 /// Wakes every widget on the page. Runs once, when the module loads.
@@ -38,6 +40,9 @@ pub fn start() {
     }
     for card in dom::find_all(&page, ".exercise-card[data-hydrated=\"false\"]") {
         exercise::wake(card);
+    }
+    for block in dom::find_all(&page, ".sql-runner[data-hydrated=\"false\"]") {
+        sql_runner::wake(block);
     }
     trace::listen();
 }

@@ -191,6 +191,29 @@ pub fn highlight_html(sql: &str) -> String {
     html
 }
 
+/// The class a query plan's step is shown with: a full scan, a search
+/// through an index, or neither.
+pub fn plan_step_class(detail: &str) -> &'static str {
+    if detail.starts_with("SCAN") && !detail.contains("COVERING INDEX") {
+        "plan-step plan-scan"
+    } else if detail.contains("USING INDEX") || detail.contains("COVERING INDEX") {
+        "plan-step plan-search"
+    } else {
+        "plan-step"
+    }
+}
+
+/// The heading of a failed statement's message, from the SQL lab's error
+/// `kind` (`timeout`, `refused`, ...).
+pub fn error_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "timeout" => "Stopped",
+        "refused" => "Refused",
+        "full" => "Sandbox full",
+        _ => "Error",
+    }
+}
+
 /// Keeps a server-rendered editor's highlighting and height in step with
 /// its text (the exercise card's query field).
 #[cfg(feature = "entry")]
@@ -228,6 +251,23 @@ mod tests {
         assert!(pieces.contains(&(Token::Text, "'it''s'")));
         assert!(pieces.contains(&(Token::Number, "10.5")));
         assert!(pieces.contains(&(Token::Plain, "\"order items\"")));
+    }
+
+    #[test]
+    fn plan_steps_and_errors_are_labelled_by_what_they_are() {
+        assert_eq!(plan_step_class("SCAN orders"), "plan-step plan-scan");
+        assert_eq!(
+            plan_step_class("SCAN orders USING COVERING INDEX idx"),
+            "plan-step plan-search"
+        );
+        assert_eq!(
+            plan_step_class("SEARCH orders USING INDEX idx (customer_id=?)"),
+            "plan-step plan-search"
+        );
+        assert_eq!(plan_step_class("USE TEMP B-TREE FOR ORDER BY"), "plan-step");
+        assert_eq!(error_kind_label("timeout"), "Stopped");
+        assert_eq!(error_kind_label("full"), "Sandbox full");
+        assert_eq!(error_kind_label(""), "Error");
     }
 
     #[test]

@@ -43,6 +43,31 @@ pub fn millis(us: u64) -> String {
     out
 }
 
+/// `value` with `places` decimals (at most 6), rounded half away from
+/// zero, e.g. `decimal(2.25, 1)` is `2.3`: what `format!("{:.1}")` shows,
+/// without `core::fmt`'s float code, which is the biggest single function
+/// a browser bundle would otherwise carry for it.
+pub fn decimal(value: f64, places: u8) -> String {
+    let scale = 10u64.pow(u32::from(places.min(6)));
+    let scaled = (value.abs() * scale as f64).round();
+    // Beyond 2^63 the digits mean nothing anyway; NaN shows as 0.
+    let scaled = if scaled < 9.2e18 { scaled as u64 } else { 0 };
+    let mut out = String::new();
+    if value < 0.0 && scaled != 0 {
+        out.push('-');
+    }
+    push_integer(&mut out, scaled / scale);
+    if scale > 1 {
+        out.push('.');
+        let fraction = integer(scaled % scale);
+        for _ in fraction.len()..usize::from(places.min(6)) {
+            out.push('0');
+        }
+        out.push_str(&fraction);
+    }
+    out
+}
+
 /// `part` as thousandths of `total`.
 pub fn per_mille(part: u64, total: u64) -> u64 {
     part.saturating_mul(1000) / total.max(1)
@@ -130,6 +155,19 @@ mod tests {
         assert_eq!(millis(42_000), "42.00 ms");
         assert_eq!(integer(0), "0");
         assert_eq!(integer(u64::MAX), u64::MAX.to_string());
+    }
+
+    #[test]
+    fn decimals_round_half_away_from_zero() {
+        assert_eq!(decimal(2.25, 1), "2.3");
+        assert_eq!(decimal(1.0, 2), "1.00");
+        assert_eq!(decimal(0.004, 2), "0.00");
+        assert_eq!(decimal(12.3456, 2), "12.35");
+        assert_eq!(decimal(-0.04, 1), "0.0");
+        assert_eq!(decimal(-1.25, 1), "-1.3");
+        assert_eq!(decimal(1234.5, 0), "1235");
+        assert_eq!(decimal(0.05, 3), "0.050");
+        assert_eq!(decimal(f64::NAN, 1), "0.0");
     }
 
     #[test]

@@ -252,7 +252,7 @@ mod tests {
         }
     }
 
-    const SQL_AND_QUEUE: &str = r#"<leptos-island data-component="SqlRunner_12"><p>sql</p></leptos-island><leptos-island data-component="QueueConsole_34"></leptos-island><leptos-island data-component="SqlRunner_12"></leptos-island>"#;
+    const SQL_AND_QUEUE: &str = r#"<leptos-island data-component="SqlSchema_12"><p>sql</p></leptos-island><leptos-island data-component="QueueConsole_34"></leptos-island><leptos-island data-component="SqlSchema_12"></leptos-island>"#;
 
     #[test]
     fn a_page_without_islands_loses_the_leptos_loader_and_keeps_the_rest() {
@@ -290,18 +290,18 @@ mod tests {
 
     #[test]
     fn a_page_whose_islands_have_a_bundle_loads_it_and_no_chunk() {
-        let fitted = bundles(&[("QueueConsole_34 SqlRunner_12", "QueueConsole+SqlRunner")])
+        let fitted = bundles(&[("QueueConsole_34 SqlSchema_12", "QueueConsole+SqlSchema")])
             .fit(&page(&format!("{LOADER}{CHUNKS}"), SQL_AND_QUEUE))
             .expect("the page's bundle");
         let expected = page(
             &LOADER
                 .replace(
                     "/pkg/workbench.",
-                    "/pkg/bundles/QueueConsole+SqlRunner/workbench.",
+                    "/pkg/bundles/QueueConsole+SqlSchema/workbench.",
                 )
                 .replace(
                     r#""pkg", "workbench""#,
-                    r#""pkg/bundles/QueueConsole+SqlRunner", "workbench""#,
+                    r#""pkg/bundles/QueueConsole+SqlSchema", "workbench""#,
                 ),
             SQL_AND_QUEUE,
         );
@@ -312,9 +312,9 @@ mod tests {
     fn a_page_whose_islands_have_no_bundle_keeps_the_split_build() {
         let split = page(&format!("{LOADER}{CHUNKS}"), SQL_AND_QUEUE);
         for other in [
-            "SqlRunner_12",
-            "QueueConsole_34 SqlRunner_99",
-            "QueueConsole_34 SqlRunner_12 CacheConsole_5",
+            "SqlSchema_12",
+            "QueueConsole_34 SqlSchema_99",
+            "QueueConsole_34 SqlSchema_12 CacheConsole_5",
         ] {
             assert_eq!(bundles(&[(other, "other")]).fit(&split), None, "{other}");
         }
@@ -333,9 +333,9 @@ mod tests {
         let whole = [
             ("workbench.js", ""),
             ("workbench.wasm", ""),
-            ("islands.txt", "SqlRunner_12\nQueueConsole_34\n"),
+            ("islands.txt", "SqlSchema_12\nQueueConsole_34\n"),
         ];
-        folder("QueueConsole+SqlRunner", &whole);
+        folder("QueueConsole+SqlSchema", &whole);
         folder("no-list", &whole[..2]);
         folder("no-wasm", &[whole[0], whole[2]]);
         folder("bad name", &whole);

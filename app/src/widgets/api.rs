@@ -56,8 +56,10 @@ fn read_next(walk: RwSignal<Walk>, busy: RwSignal<bool>) {
     leptos::task::spawn_local(async move {
         let answer = super::fetch::call_api("GET", &url, None).await;
         let page = match answer {
-            Ok((200, text)) => serde_json::from_str::<crate::model::labs::api::OrderPage>(&text)
-                .map_err(|e| format!("The page was not understood: {e}")),
+            Ok((200, text)) => {
+                crate::widgets::json::from_str::<crate::model::labs::api::OrderPage>(&text)
+                    .map_err(|e| format!("The page was not understood: {e}"))
+            }
             Ok((status, text)) => Err(problem_detail(status, &text)),
             Err(message) => Err(message),
         };
@@ -78,7 +80,7 @@ fn read_next(walk: RwSignal<Walk>, busy: RwSignal<bool>) {
 /// The `detail` of a problem answer, or its status.
 #[cfg(feature = "hydrate")]
 pub(super) fn problem_detail(status: u16, text: &str) -> String {
-    serde_json::from_str::<crate::model::labs::api::Problem>(text)
+    crate::widgets::json::from_str::<crate::model::labs::api::Problem>(text)
         .map(|p| format!("{status}: {}", p.detail))
         .unwrap_or_else(|_| format!("The API answered {status}."))
 }

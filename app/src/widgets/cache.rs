@@ -1,6 +1,7 @@
 //! The cache lab's console: settings, requests against the slow catalog, a
 //! log of what the cache did, and a live chart of latency per request.
 
+use enhance::text::decimal;
 use leptos::prelude::*;
 
 use super::settings_draft::{choice_name, choice_named, number_field, Bounds, SettingsDraft};
@@ -33,6 +34,9 @@ struct LogLine {
 
 /// Requests drawn in the chart.
 const CHART_REQUESTS: usize = 40;
+/// The chart's size; its SVG attributes spell it as text, and coordinates
+/// go through [`decimal`], since an `f64` attribute would bring in
+/// `core::fmt`'s float code.
 const CHART_WIDTH: f64 = 640.0;
 const CHART_HEIGHT: f64 = 160.0;
 
@@ -55,23 +59,24 @@ fn LatencyChart(stats: Stats) -> impl IntoView {
             let outcome = sample.outcome.header();
             let class = format!("cache-bar cache-bar-{}", outcome.to_lowercase());
             view! {
-                <rect class=class x=i as f64 * slot + 1.0 y=CHART_HEIGHT - height width=slot - 2.0 height=height>
-                    <title>{format!("{outcome}: {:.1} ms", sample.latency_ms)}</title>
+                <rect class=class x=decimal(i as f64 * slot + 1.0, 1) y=decimal(CHART_HEIGHT - height, 1)
+                    width=decimal(slot - 2.0, 1) height=decimal(height, 1)>
+                    <title>{format!("{outcome}: {} ms", decimal(sample.latency_ms, 1))}</title>
                 </rect>
             }
         })
         .collect_view();
     let label = format!(
-        "Latency of your last {} requests: hit ratio {:.0}%, p50 {:.1} ms, p95 {:.1} ms",
+        "Latency of your last {} requests: hit ratio {}%, p50 {} ms, p95 {} ms",
         recent.len(),
-        stats.hit_ratio * 100.0,
-        stats.p50_ms,
-        stats.p95_ms
+        decimal(stats.hit_ratio * 100.0, 0),
+        decimal(stats.p50_ms, 1),
+        decimal(stats.p95_ms, 1)
     );
     view! {
         <figure class="cache-chart">
-            <svg viewBox=format!("0 0 {CHART_WIDTH} {CHART_HEIGHT}") role="img" aria-label=label.clone() preserveAspectRatio="none">
-                <line class="cache-axis" x1="0" y1=CHART_HEIGHT x2=CHART_WIDTH y2=CHART_HEIGHT/>
+            <svg viewBox="0 0 640 160" role="img" aria-label=label.clone() preserveAspectRatio="none">
+                <line class="cache-axis" x1="0" y1="160" x2="640" y2="160"/>
                 {bars}
             </svg>
             <figcaption>
@@ -80,8 +85,8 @@ fn LatencyChart(stats: Stats) -> impl IntoView {
                 <span class="cache-key cache-key-bypass">"BYPASS"</span>
                 <span class="cache-figures" data-testid="cache-figures">
                     {format!(
-                        " {} requests · hit ratio {:.0}% · p50 {:.1} ms · p95 {:.1} ms · origin hit {} times",
-                        stats.requests, stats.hit_ratio * 100.0, stats.p50_ms, stats.p95_ms, stats.origin_hits
+                        " {} requests · hit ratio {}% · p50 {} ms · p95 {} ms · origin hit {} times",
+                        stats.requests, decimal(stats.hit_ratio * 100.0, 0), decimal(stats.p50_ms, 1), decimal(stats.p95_ms, 1), stats.origin_hits
                     )}
                 </span>
             </figcaption>
@@ -114,7 +119,7 @@ pub(crate) fn CacheConsole() -> impl IntoView {
         leptos::task::spawn_local(async move {
             if let Ok((200, text)) = super::fetch::call_api("GET", "/labs/cache/stats", None).await
             {
-                stats.set(serde_json::from_str(&text).unwrap_or_default());
+                stats.set(crate::widgets::json::from_str(&text).unwrap_or_default());
             }
         });
     };
@@ -145,29 +150,32 @@ pub(crate) fn CacheConsole() -> impl IntoView {
                             .map(|(_, v)| v.clone())
                             .unwrap_or_default()
                     };
-                    let product =
-                        serde_json::from_str::<crate::model::labs::cache::Product>(&exchange.body)
-                            .ok();
+                    let product = crate::widgets::json::from_str::<
+                        crate::model::labs::cache::Product,
+                    >(&exchange.body)
+                    .ok();
                     let what = match product
                         .as_ref()
                         .and_then(|p| Some((p.price_cents.as_i64()?, p.cache_error.as_deref())))
                     {
                         Some((cents, cache_error)) => format!(
-                            "GET product {} → {} · {} cents · Age {} · {:.0} ms{}",
+                            "GET product {} → {} · {} cents · Age {} · {} ms{}",
                             id.trim(),
                             exchange.status,
                             cents,
                             header("age"),
-                            exchange.elapsed_us as f64 / 1000.0,
+                            decimal(exchange.elapsed_us as f64 / 1000.0, 0),
                             cache_error.map(|e| format!(" · {e}")).unwrap_or_default()
                         ),
                         None => format!(
                             "GET product {} → {} {}",
                             id.trim(),
                             exchange.status,
-                            serde_json::from_str::<crate::model::ErrorBody>(&exchange.body)
-                                .map(|e| e.message)
-                                .unwrap_or_default()
+                            crate::widgets::json::from_str::<crate::model::ErrorBody>(
+                                &exchange.body
+                            )
+                            .map(|e| e.message)
+                            .unwrap_or_default()
                         ),
                     };
                     let outcome = Some(header("x-cache")).filter(|o| !o.is_empty());
@@ -191,12 +199,12 @@ pub(crate) fn CacheConsole() -> impl IntoView {
             let answer = super::fetch::call_api(
                 "PUT",
                 &format!("/labs/cache/products/{}", id.trim()),
-                serde_json::to_string(&change).ok(),
+                crate::widgets::json::to_string(&change),
             )
             .await;
             let line = match answer {
                 Ok((200, text)) => {
-                    let cache = match serde_json::from_str::<PriceChanged>(&text) {
+                    let cache = match crate::widgets::json::from_str::<PriceChanged>(&text) {
                         Ok(PriceChanged {
                             strategy: Strategy::WriteThrough,
                             ..
@@ -221,9 +229,7 @@ pub(crate) fn CacheConsole() -> impl IntoView {
                 Ok((status, text)) => format!(
                     "PUT product {} → {status}: {}",
                     id.trim(),
-                    serde_json::from_str::<crate::model::ErrorBody>(&text)
-                        .map(|e| e.message)
-                        .unwrap_or(text)
+                    crate::widgets::json::error_message(text)
                 ),
                 Err(message) => message,
             };
@@ -241,22 +247,21 @@ pub(crate) fn CacheConsole() -> impl IntoView {
                 n: n.trim().parse::<usize>().unwrap_or(0),
                 product_id: id.trim().parse::<i64>().unwrap_or(0),
             };
-            let body = serde_json::to_string(&request).ok();
+            let body = crate::widgets::json::to_string(&request);
             let line = match super::fetch::call_api("POST", "/labs/cache/stampede", body).await {
                 Ok((200, text)) => {
-                    let report: StampedeReport = serde_json::from_str(&text).unwrap_or_default();
+                    let report: StampedeReport =
+                        crate::widgets::json::from_str(&text).unwrap_or_default();
                     format!(
-                        "Stampede: {} requests for cold product {} · origin hit {} time(s) · coalescing {} · {:.0} ms",
+                        "Stampede: {} requests for cold product {} · origin hit {} time(s) · coalescing {} · {} ms",
                         report.n, id.trim(), report.origin_hits,
                         if report.coalescing { "on" } else { "off" },
-                        report.elapsed_ms
+                        decimal(report.elapsed_ms, 0)
                     )
                 }
                 Ok((status, text)) => format!(
                     "Stampede → {status}: {}",
-                    serde_json::from_str::<crate::model::ErrorBody>(&text)
-                        .map(|e| e.message)
-                        .unwrap_or(text)
+                    crate::widgets::json::error_message(text)
                 ),
                 Err(message) => message,
             };

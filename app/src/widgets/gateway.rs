@@ -429,14 +429,14 @@ mod browser {
     const POLL_MS: i32 = 500;
 
     fn error_of(status: u16, text: &str) -> String {
-        serde_json::from_str::<ErrorBody>(text)
+        crate::widgets::json::from_str::<ErrorBody>(text)
             .map(|e| format!("{status}: {}", e.message))
             .unwrap_or_else(|_| format!("{status}: {text}"))
     }
 
     pub(super) async fn refresh_replicas(replicas: RwSignal<Option<Replicas>>) {
         if let Ok((200, text)) = call_api("GET", "/labs/gateway/replicas", None).await {
-            if let Ok(now) = serde_json::from_str(&text) {
+            if let Ok(now) = crate::widgets::json::from_str(&text) {
                 replicas.set(Some(now));
             }
         }
@@ -461,11 +461,11 @@ mod browser {
         replicas: RwSignal<Option<Replicas>>,
         message: RwSignal<String>,
     ) {
-        let body = serde_json::to_string(&asked).ok();
+        let body = crate::widgets::json::to_string(&asked);
         match call_api("POST", "/labs/gateway/load", body).await {
             Ok((202, text)) => {
                 message.set(String::new());
-                run.set(serde_json::from_str(&text).ok());
+                run.set(crate::widgets::json::from_str(&text).ok());
             }
             Ok((status, text)) => return message.set(error_of(status, &text)),
             Err(error) => return message.set(error),
@@ -476,7 +476,7 @@ mod browser {
             let Ok((200, text)) = call_api("GET", "/labs/gateway/load", None).await else {
                 break;
             };
-            let Ok(latest) = serde_json::from_str::<LoadRun>(&text) else {
+            let Ok(latest) = crate::widgets::json::from_str::<LoadRun>(&text) else {
                 break;
             };
             let done = !latest.running;
@@ -493,11 +493,11 @@ mod browser {
         run: RwSignal<Option<LoadRun>>,
         message: RwSignal<String>,
     ) {
-        let body = serde_json::to_string(&asked).ok();
+        let body = crate::widgets::json::to_string(&asked);
         match call_api("POST", "/labs/gateway/replay", body).await {
             Ok((200, text)) => {
                 message.set("Replayed on a virtual clock against your saved settings: nothing was sent to your replicas.".into());
-                run.set(serde_json::from_str(&text).ok());
+                run.set(crate::widgets::json::from_str(&text).ok());
             }
             Ok((status, text)) => message.set(error_of(status, &text)),
             Err(error) => message.set(error),

@@ -20,7 +20,7 @@ pub(crate) fn HashInspector() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             if let Ok((200, text)) = super::fetch::call_api("GET", "/labs/auth/users", None).await {
-                users.set(serde_json::from_str(&text).unwrap_or_default());
+                users.set(crate::widgets::json::from_str(&text).unwrap_or_default());
             }
         });
     };
@@ -36,23 +36,21 @@ pub(crate) fn HashInspector() -> impl IntoView {
             password: password.get_untracked(),
             role: "seller".into(),
         };
-        let body = serde_json::to_string(&registration).ok();
+        let body = crate::widgets::json::to_string(&registration);
         status.set("Hashing…".into());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let result = super::fetch::call_api("POST", "/labs/auth/users", body).await;
             status.set(match result {
                 Ok((201, text)) => {
-                    let user: DemoUser = serde_json::from_str(&text).unwrap_or_default();
+                    let user: DemoUser = crate::widgets::json::from_str(&text).unwrap_or_default();
                     format!(
                         "Stored {} in {} ms.",
                         user.username,
                         user.hash_ms.unwrap_or_default()
                     )
                 }
-                Ok((_, text)) => serde_json::from_str::<crate::model::ErrorBody>(&text)
-                    .map(|e| e.message)
-                    .unwrap_or(text),
+                Ok((_, text)) => crate::widgets::json::error_message(text),
                 Err(message) => message,
             });
             reload();

@@ -82,14 +82,14 @@ pub(crate) fn JobsConsole() -> impl IntoView {
                         <tr>
                             <th scope="row">{s.status.clone()}</th>
                             <td>{s.orders.to_string()}</td>
-                            <td>{format!("{:.2}", s.total_cents as f64 / 100.0)}</td>
+                            <td>{super::queue::money(s.total_cents)}</td>
                         </tr>
                     }
                 })
                 .collect_view();
             view! {
                 <table class="transport-figures">
-                    <caption>{format!("The result: {} orders worth {:.2} in all", r.orders, r.total_cents as f64 / 100.0)}</caption>
+                    <caption>{format!("The result: {} orders worth {} in all", r.orders, super::queue::money(r.total_cents))}</caption>
                     <thead><tr><th scope="col">"Status"</th><th scope="col">"Orders"</th><th scope="col">"Value"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
@@ -220,6 +220,7 @@ mod browser {
     }
 
     fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-        serde_json::from_str(text).map_err(|e| format!("The answer was not understood: {e}"))
+        crate::widgets::json::from_str(text)
+            .map_err(|e| format!("The answer was not understood: {e}"))
     }
 }

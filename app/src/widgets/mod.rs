@@ -14,6 +14,7 @@ mod fetch;
 pub(crate) mod gateway;
 pub(crate) mod hashes;
 pub(crate) mod jobs;
+mod json;
 pub(crate) mod observe;
 pub(crate) mod permissions;
 pub(crate) mod queue;

@@ -29,7 +29,8 @@ async fn change_settings(
 ) -> Result<ObserveSettings, String> {
     let mut settings = read_settings().await?;
     change(&mut settings);
-    let body = serde_json::to_string(&settings).map_err(|e| e.to_string())?;
+    let body =
+        crate::widgets::json::to_string(&settings).ok_or("The settings could not be written.")?;
     match super::fetch::call_api("PUT", "/labs/observe/settings", Some(body)).await? {
         (200, _) => Ok(settings),
         (_, text) => Err(refusal(text)),
@@ -41,7 +42,7 @@ async fn change_settings(
 async fn read_settings() -> Result<ObserveSettings, String> {
     use crate::model::labs::SettingsDocument;
     match super::fetch::call_api("GET", "/labs/observe/settings", None).await? {
-        (200, text) => serde_json::from_str::<SettingsDocument<ObserveSettings>>(&text)
+        (200, text) => crate::widgets::json::from_str::<SettingsDocument<ObserveSettings>>(&text)
             .map(|doc| doc.settings)
             .map_err(|e| e.to_string()),
         (_, text) => Err(refusal(text)),
@@ -51,15 +52,13 @@ async fn read_settings() -> Result<ObserveSettings, String> {
 /// The message of an error body, or the text as it came.
 #[cfg(feature = "hydrate")]
 fn refusal(text: String) -> String {
-    serde_json::from_str::<crate::model::ErrorBody>(&text)
-        .map(|e| e.message)
-        .unwrap_or(text)
+    crate::widgets::json::error_message(text)
 }
 
 #[cfg(feature = "hydrate")]
 async fn read_dashboard() -> Result<RedReport, String> {
     match super::fetch::call_api("GET", "/labs/observe/dashboard", None).await? {
-        (200, text) => serde_json::from_str(&text).map_err(|e| e.to_string()),
+        (200, text) => crate::widgets::json::from_str(&text).map_err(|e| e.to_string()),
         (_, text) => Err(refusal(text)),
     }
 }
@@ -118,12 +117,12 @@ pub(crate) fn ObserveDashboard() -> impl IntoView {
         ev.prevent_default();
         busy.set(true);
         status.set("Sending…".into());
-        let body = serde_json::to_string(&load.get_untracked()).ok();
+        let body = crate::widgets::json::to_string(&load.get_untracked());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let answer = super::fetch::call_api("POST", "/labs/observe/load", body).await;
             status.set(match answer {
-                Ok((200, text)) => match serde_json::from_str::<LoadReport>(&text) {
+                Ok((200, text)) => match crate::widgets::json::from_str::<LoadReport>(&text) {
                     Ok(run) => load_summary(&run),
                     Err(e) => e.to_string(),
                 },

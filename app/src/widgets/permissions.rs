@@ -19,9 +19,10 @@ pub(crate) fn PermissionMatrix() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match super::fetch::call_api("GET", "/labs/auth/settings", None).await {
                 Ok((200, text)) => {
-                    match serde_json::from_str::<crate::model::labs::SettingsDocument<AuthSettings>>(
-                        &text,
-                    ) {
+                    match crate::widgets::json::from_str::<
+                        crate::model::labs::SettingsDocument<AuthSettings>,
+                    >(&text)
+                    {
                         Ok(document) => {
                             settings.set(Some(document.settings));
                             status.set(
@@ -57,7 +58,7 @@ pub(crate) fn PermissionMatrix() -> impl IntoView {
         });
         let body = settings
             .get_untracked()
-            .and_then(|s| serde_json::to_string(&s).ok());
+            .and_then(|s| crate::widgets::json::to_string(&s));
         status.set("Saving…".into());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {

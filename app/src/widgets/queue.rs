@@ -2,6 +2,7 @@
 //! workers with their kill buttons, a chart of the queue over time, the
 //! latest jobs, the outbox and the dead-letter queue.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::settings_draft::{
@@ -59,7 +60,7 @@ fn split_label(state: SplitState) -> &'static str {
 }
 
 /// Cents as a sum of money with two decimals, without floating point.
-fn money(cents: i64) -> String {
+pub(crate) fn money(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let cents = cents.unsigned_abs();
     format!("{sign}{}.{:02}", cents / 100, cents % 100)
@@ -135,6 +136,12 @@ fn MapReduceView(run: MapReduceRun) -> impl IntoView {
 
 const CHART_WIDTH: f64 = 640.0;
 const CHART_HEIGHT: f64 = 160.0;
+// The same sizes as text for the SVG's attributes: an `f64` attribute
+// would be written by `core::fmt`'s float code, the bundle's largest
+// function, which the widgets otherwise do without.
+const CHART_VIEW_BOX: &str = "0 0 640 160";
+const CHART_RIGHT: &str = "640";
+const CHART_BOTTOM: &str = "160";
 
 /// One line of the chart: its name, its CSS class and its value at a point.
 type Series = (&'static str, &'static str, fn(&QueuePoint) -> u64);
@@ -147,6 +154,14 @@ const SERIES: [Series; 5] = [
     ("retried", "queue-line-retried", |p| p.retried),
     ("dead", "queue-line-dead", |p| p.dead),
 ];
+
+/// Appends `x,y ` to an SVG polyline's points, one decimal each.
+fn push_point(points: &mut String, x: f64, y: f64) {
+    points.push_str(&enhance::text::decimal(x, 1));
+    points.push(',');
+    points.push_str(&enhance::text::decimal(y, 1));
+    points.push(' ');
+}
 
 /// The counts over time, one line per series.
 #[component]
@@ -168,21 +183,21 @@ fn QueueChart(timeline: Vec<QueuePoint>) -> impl IntoView {
             let mut previous: Option<u64> = None;
             for p in &timeline {
                 if let Some(before) = previous {
-                    points.push_str(&format!("{:.1},{:.1} ", x(p), y(before)));
+                    push_point(&mut points, x(p), y(before));
                 }
-                points.push_str(&format!("{:.1},{:.1} ", x(p), y(value(p))));
+                push_point(&mut points, x(p), y(value(p)));
                 previous = Some(value(p));
             }
             if let Some(before) = previous {
-                points.push_str(&format!("{CHART_WIDTH:.1},{:.1}", y(before)));
+                push_point(&mut points, CHART_WIDTH, y(before));
             }
             view! { <polyline class=format!("queue-line {class}") points=points/> }
         })
         .collect_view();
     let last = timeline.last().cloned().unwrap_or_default();
     let label = format!(
-        "Your queue over {:.1} seconds: now {} waiting, {} in flight, {} done, {} retried, {} dead",
-        last.at_ms as f64 / 1000.0,
+        "Your queue over {} seconds: now {} waiting, {} in flight, {} done, {} retried, {} dead",
+        enhance::text::decimal(last.at_ms as f64 / 1000.0, 1),
         last.waiting,
         last.in_flight,
         last.done,
@@ -191,8 +206,8 @@ fn QueueChart(timeline: Vec<QueuePoint>) -> impl IntoView {
     );
     view! {
         <figure class="queue-chart">
-            <svg viewBox=format!("0 0 {CHART_WIDTH} {CHART_HEIGHT}") role="img" aria-label=label preserveAspectRatio="none">
-                <line class="queue-axis" x1="0" y1=CHART_HEIGHT x2=CHART_WIDTH y2=CHART_HEIGHT/>
+            <svg viewBox=CHART_VIEW_BOX role="img" aria-label=label preserveAspectRatio="none">
+                <line class="queue-axis" x1="0" y1=CHART_BOTTOM x2=CHART_RIGHT y2=CHART_BOTTOM/>
                 {lines}
             </svg>
             <figcaption>
@@ -419,15 +434,15 @@ pub(crate) fn QueueConsole() -> impl IntoView {
                 <button type="button" class="button-secondary" disabled=move || !hydrated.get() on:click=replay>"Replay dead letters"</button>
             </div>
             {move || dead.get().map(|letters| if letters.is_empty() {
-                view! { <p>"The dead-letter queue is empty."</p> }.into_any()
+                Either::Left(view! { <p>"The dead-letter queue is empty."</p> })
             } else {
-                view! {
+                Either::Right(view! {
                     <ol class="queue-dead">
                         {letters.into_iter().map(|letter| view! {
                             <li>{format!("{} (order {}, to {}): {} attempts, last error: {}", letter.id, letter.order, letter.to, letter.attempts, letter.error)}</li>
                         }).collect_view()}
                     </ol>
-                }.into_any()
+                })
             })}
             <h3 class="queue-title">"Map-reduce over your orders"</h3>
             <p class="queue-note">"Revenue per country from your SQL sandbox's orders: one map task per range of order ids, on your queue, for your workers."</p>
@@ -460,14 +475,14 @@ mod browser {
     const QUIET_POLL_MS: i32 = 3000;
 
     fn error_of(status: u16, text: &str) -> String {
-        serde_json::from_str::<ErrorBody>(text)
+        crate::widgets::json::from_str::<ErrorBody>(text)
             .map(|e| format!("{status}: {}", e.message))
             .unwrap_or_else(|_| format!("{status}: {text}"))
     }
 
     async fn refresh(status: RwSignal<QueueStatus>) {
         if let Ok((200, text)) = call_api("GET", "/labs/queue/status", None).await {
-            if let Ok(now) = serde_json::from_str(&text) {
+            if let Ok(now) = crate::widgets::json::from_str(&text) {
                 status.set(now);
             }
         }
@@ -498,11 +513,11 @@ mod browser {
         let answer = call_api(
             "POST",
             "/labs/queue/jobs",
-            serde_json::to_string(&body).ok(),
+            crate::widgets::json::to_string(&body),
         )
         .await;
         message.set(match answer {
-            Ok((202, text)) => match serde_json::from_str::<Enqueued>(&text) {
+            Ok((202, text)) => match crate::widgets::json::from_str::<Enqueued>(&text) {
                 Ok(queued) => format!(
                     "202 Accepted: {} message(s) confirmed by {} ({}).",
                     queued.published,
@@ -531,7 +546,7 @@ mod browser {
         )
         .await;
         message.set(match answer {
-            Ok((202, text)) => match serde_json::from_str::<WorkerView>(&text) {
+            Ok((202, text)) => match crate::widgets::json::from_str::<WorkerView>(&text) {
                 Ok(worker) if after_send => {
                     format!("Worker {} will die just after its next e-mail.", worker.id)
                 }
@@ -561,7 +576,7 @@ mod browser {
         let answer = call_api(
             "POST",
             "/labs/queue/mapreduce",
-            serde_json::to_string(&body).ok(),
+            crate::widgets::json::to_string(&body),
         )
         .await;
         message.set(match answer {
@@ -577,7 +592,7 @@ mod browser {
         message: RwSignal<String>,
     ) {
         match call_api("GET", "/labs/queue/dead", None).await {
-            Ok((200, text)) => dead.set(serde_json::from_str(&text).ok()),
+            Ok((200, text)) => dead.set(crate::widgets::json::from_str(&text).ok()),
             Ok((status, text)) => message.set(error_of(status, &text)),
             Err(error) => message.set(error),
         }
@@ -590,7 +605,8 @@ mod browser {
     ) {
         match call_api("POST", "/labs/queue/dead/replay", None).await {
             Ok((200, text)) => {
-                let replayed = serde_json::from_str::<Replayed>(&text).map_or(0, |r| r.replayed);
+                let replayed =
+                    crate::widgets::json::from_str::<Replayed>(&text).map_or(0, |r| r.replayed);
                 message.set(format!("{replayed} dead letter(s) back on the queue."));
                 dead.set(None);
             }

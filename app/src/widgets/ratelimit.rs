@@ -2,6 +2,8 @@
 //! with a chart of accepted and refused requests over the limiter's level)
 //! and the side-by-side simulator.
 
+use enhance::text::decimal;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::settings_draft::{choice_name, choice_named, number_field, Bounds, SettingsDraft};
@@ -28,6 +30,8 @@ fn key_label(key: KeyBy) -> &'static str {
     }
 }
 
+/// The charts' width; their SVG attributes spell it as text (640), since an
+/// `f64` attribute would bring in `core::fmt`'s float code.
 const WIDTH: f64 = 640.0;
 
 /// One request the burst tool sent.
@@ -56,8 +60,8 @@ fn BurstChart(shots: Vec<Shot>, capacity: u32) -> impl IntoView {
         .iter()
         .map(|s| {
             let ok = (200..300).contains(&s.status);
-            let (y, class) = if ok { (20.0, "rl-dot rl-ok") } else { (45.0, "rl-dot rl-refused") };
-            view! { <circle class=class cx=x(s.at_ms) cy=y r="4"><title>{format!("{} at {:.0} ms", s.status, s.at_ms)}</title></circle> }
+            let (y, class) = if ok { ("20", "rl-dot rl-ok") } else { ("45", "rl-dot rl-refused") };
+            view! { <circle class=class cx=decimal(x(s.at_ms), 1) cy=y r="4"><title>{format!("{} at {} ms", s.status, decimal(s.at_ms, 0))}</title></circle> }
         })
         .collect_view();
     let level: Vec<String> = shots
@@ -65,7 +69,7 @@ fn BurstChart(shots: Vec<Shot>, capacity: u32) -> impl IntoView {
         .filter_map(|s| s.remaining.map(|r| (s.at_ms, r)))
         .map(|(t, r)| {
             let full = 1.0 - f64::from(r) / f64::from(capacity.max(1));
-            format!("{:.1},{:.1}", x(t), 120.0 - full * 55.0)
+            format!("{},{}", decimal(x(t), 1), decimal(120.0 - full * 55.0, 1))
         })
         .collect();
     let accepted = shots
@@ -73,18 +77,18 @@ fn BurstChart(shots: Vec<Shot>, capacity: u32) -> impl IntoView {
         .filter(|s| (200..300).contains(&s.status))
         .count();
     let label = format!(
-        "{} requests over {:.1} s: {} accepted, {} refused",
+        "{} requests over {} s: {} accepted, {} refused",
         shots.len(),
-        span / 1000.0,
+        decimal(span / 1000.0, 1),
         accepted,
         shots.len() - accepted
     );
     view! {
         <figure class="rl-chart">
-            <svg viewBox=format!("0 0 {WIDTH} 130") role="img" aria-label=label.clone()>
+            <svg viewBox="0 0 640 130" role="img" aria-label=label.clone()>
                 <text x="10" y="10" class="rl-label">"accepted"</text>
                 <text x="10" y="60" class="rl-label">"refused (429)"</text>
-                <line class="rl-axis" x1="10" y1="120" x2=WIDTH - 10.0 y2="120"/>
+                <line class="rl-axis" x1="10" y1="120" x2="630" y2="120"/>
                 {dots}
                 <polyline class="rl-level" points=level.join(" ")/>
                 <text x="10" y="77" class="rl-label">"limiter level (how full)"</text>
@@ -239,14 +243,14 @@ fn Lanes(simulation: Simulation) -> impl IntoView {
                 .map(|p| {
                     let class = if p.allowed { "rl-tick rl-ok" } else { "rl-tick rl-refused" };
                     let top = if p.allowed { y } else { y + 14.0 };
-                    view! { <rect class=class x=x(p.t as f64) y=top width="2" height="12"/> }
+                    view! { <rect class=class x=decimal(x(p.t as f64), 1) y=decimal(top, 1) width="2" height="12"/> }
                 })
                 .collect_view();
-            let level: Vec<String> = lane.points.iter().map(|p| format!("{:.1},{:.1}", x(p.t as f64), y + 40.0 - p.level * 12.0)).collect();
+            let level: Vec<String> = lane.points.iter().map(|p| format!("{},{}", decimal(x(p.t as f64), 1), decimal(y + 40.0 - p.level * 12.0, 1))).collect();
             view! {
                 <g class="rl-lane" data-algorithm=lane.algorithm.name()>
-                    <text x="4" y=y + 12.0 class="rl-lane-name">{name}</text>
-                    <text x="4" y=y + 28.0 class="rl-label">{format!("{} of {} allowed", lane.allowed, simulation.requests)}</text>
+                    <text x="4" y=decimal(y + 12.0, 1) class="rl-lane-name">{name}</text>
+                    <text x="4" y=decimal(y + 28.0, 1) class="rl-label">{format!("{} of {} allowed", lane.allowed, simulation.requests)}</text>
                     {marks}
                     <polyline class="rl-level" points=level.join(" ")/>
                 </g>
@@ -255,7 +259,7 @@ fn Lanes(simulation: Simulation) -> impl IntoView {
         .collect_view();
     view! {
         <div class="rl-scroll">
-            <svg class="rl-lanes" viewBox=format!("0 0 {WIDTH} {height}") width="100%" role="img"
+            <svg class="rl-lanes" viewBox=format!("0 0 640 {}", decimal(height, 0)) width="100%" role="img"
                 aria-label=format!("{} requests through {} algorithms", simulation.requests, simulation.lanes.len())>
                 {lanes}
             </svg>
@@ -295,15 +299,13 @@ pub(crate) fn RateLimitSimulator() -> impl IntoView {
             pattern: traffic,
             settings: None,
         };
-        let body = serde_json::to_string(&request).ok();
+        let body = crate::widgets::json::to_string(&request);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let answer = super::fetch::call_api("POST", "/labs/ratelimit/simulate", body).await;
             result.set(Some(match answer {
-                Ok((200, text)) => serde_json::from_str(&text).map_err(|e| e.to_string()),
-                Ok((_, text)) => Err(serde_json::from_str::<crate::model::ErrorBody>(&text)
-                    .map(|e| e.message)
-                    .unwrap_or(text)),
+                Ok((200, text)) => crate::widgets::json::from_str(&text).map_err(|e| e.to_string()),
+                Ok((_, text)) => Err(crate::widgets::json::error_message(text)),
                 Err(message) => Err(message),
             }));
         });
@@ -331,8 +333,8 @@ pub(crate) fn RateLimitSimulator() -> impl IntoView {
             <p class="muted">"Uses your limiter's capacity, rate and window for every algorithm. Time runs left to right from the first request to the last; accepted requests on the upper tick row, refused ones below, the limiter's level as a line."</p>
             <div aria-live="polite">
                 {move || result.get().map(|r| match r {
-                    Ok(simulation) => view! { <Lanes simulation/> }.into_any(),
-                    Err(message) => view! { <p class="sql-error" role="alert">{message}</p> }.into_any(),
+                    Ok(simulation) => Either::Left(view! { <Lanes simulation/> }),
+                    Err(message) => Either::Right(view! { <p class="sql-error" role="alert">{message}</p> }),
                 })}
             </div>
         </section>

@@ -234,7 +234,8 @@ mod browser {
 
     /// Publishes one message over HTTP.
     pub(super) async fn publish(text: String) -> Result<(), String> {
-        let body = serde_json::to_string(&Publish { text }).map_err(|e| e.to_string())?;
+        let body = crate::widgets::json::to_string(&Publish { text })
+            .ok_or("The message could not be written.")?;
         match call_api("POST", "/labs/realtime/feed", Some(body)).await? {
             (201, _) => Ok(()),
             (_, text) => Err(error_message(&text)),
@@ -244,7 +245,7 @@ mod browser {
     /// Reads the server's counts once.
     pub(super) async fn load_stats(stats: RwSignal<Option<FeedStats>>) {
         if let Ok((200, text)) = call_api("GET", "/labs/realtime/feed/stats", None).await {
-            if let Ok(loaded) = serde_json::from_str::<FeedStats>(&text) {
+            if let Ok(loaded) = crate::widgets::json::from_str::<FeedStats>(&text) {
                 stats.set(Some(loaded));
             }
         }
@@ -327,7 +328,7 @@ mod browser {
                 return;
             }
             match answer {
-                Ok((200, text)) => match serde_json::from_str::<FeedPage>(&text) {
+                Ok((200, text)) => match crate::widgets::json::from_str::<FeedPage>(&text) {
                     Ok(page) => {
                         after = page.last_id;
                         for event in &page.events {
@@ -353,7 +354,9 @@ mod browser {
         };
         let on_message = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             let data = event.unchecked_into::<MessageEvent>().data().as_string();
-            if let Some(event) = data.and_then(|d| serde_json::from_str::<FeedEvent>(&d).ok()) {
+            if let Some(event) =
+                data.and_then(|d| crate::widgets::json::from_str::<FeedEvent>(&d).ok())
+            {
                 received(lane, &event, started_ms);
             }
         });
@@ -402,9 +405,9 @@ mod browser {
             let Some(data) = event.unchecked_into::<MessageEvent>().data().as_string() else {
                 return;
             };
-            if let Ok(event) = serde_json::from_str::<FeedEvent>(&data) {
+            if let Ok(event) = crate::widgets::json::from_str::<FeedEvent>(&data) {
                 received(lane, &event, started_ms);
-            } else if let Ok(refusal) = serde_json::from_str::<SocketRefusal>(&data) {
+            } else if let Ok(refusal) = crate::widgets::json::from_str::<SocketRefusal>(&data) {
                 lane.problem.set(Some(refusal.error));
             }
         });
@@ -454,7 +457,7 @@ mod browser {
     }
 
     fn error_message(body: &str) -> String {
-        serde_json::from_str::<crate::model::ErrorBody>(body)
+        crate::widgets::json::from_str::<crate::model::ErrorBody>(body)
             .map(|e| e.message)
             .unwrap_or_else(|_| "The server refused the request.".into())
     }

@@ -277,7 +277,9 @@ mod browser {
         };
         let on_message = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             let data = event.unchecked_into::<MessageEvent>().data().as_string();
-            if let Some(frame) = data.and_then(|d| serde_json::from_str::<ChatFrame>(&d).ok()) {
+            if let Some(frame) =
+                data.and_then(|d| crate::widgets::json::from_str::<ChatFrame>(&d).ok())
+            {
                 show(chat, frame);
             }
         });
@@ -319,7 +321,7 @@ mod browser {
     }
 
     fn send(command: &ChatCommand) -> bool {
-        let Ok(json) = serde_json::to_string(command) else {
+        let Some(json) = crate::widgets::json::to_string(command) else {
             return false;
         };
         OPEN.with(|o| {

@@ -2,6 +2,7 @@
 //! came from: another origin's page, curl, or another tab. Requests sent by
 //! a lesson's own widgets show their trace in place; this shows the rest.
 
+use leptos::either::EitherOf4;
 use leptos::prelude::*;
 
 use super::request::TracePanel;
@@ -21,7 +22,7 @@ pub(crate) fn RecentRequests() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let answer = super::fetch::call_api("GET", "/api/traces", None).await;
             requests.set(Some(match answer {
-                Ok((200, text)) => serde_json::from_str::<Vec<TraceSummary>>(&text)
+                Ok((200, text)) => crate::widgets::json::from_str::<Vec<TraceSummary>>(&text)
                     .map_err(|e| format!("The list was not understood: {e}")),
                 Ok((status, text)) => {
                     Err(format!("The list could not be loaded ({status}): {text}"))
@@ -44,12 +45,12 @@ pub(crate) fn RecentRequests() -> impl IntoView {
                 <button type="button" class="button-quiet" on:click=move |_| reload()>"Refresh"</button>
             </div>
             {move || match requests.get() {
-                None => view! { <p class="muted">"Loading your requests…"</p> }.into_any(),
-                Some(Err(message)) => view! { <p class="error-inline" role="alert">{message}</p> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
+                None => EitherOf4::A(view! { <p class="muted">"Loading your requests…"</p> }),
+                Some(Err(message)) => EitherOf4::B(view! { <p class="error-inline" role="alert">{message}</p> }),
+                Some(Ok(list)) if list.is_empty() => EitherOf4::C(view! {
                     <p class="muted">"No lab requests yet. Send one, from here or from another page, and press Refresh."</p>
-                }.into_any(),
-                Some(Ok(list)) => view! {
+                }),
+                Some(Ok(list)) => EitherOf4::D(view! {
                     <ol class="recent-list">
                         {list.into_iter().take(SHOWN).map(|request| view! {
                             <li>
@@ -61,7 +62,7 @@ pub(crate) fn RecentRequests() -> impl IntoView {
                             </li>
                         }).collect_view()}
                     </ol>
-                }.into_any(),
+                }),
             }}
         </section>
     }

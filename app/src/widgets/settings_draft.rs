@@ -49,7 +49,7 @@ where
             let url = format!("/labs/{}/settings", self.lab);
             if let Ok((200, text)) = super::fetch::call_api("GET", &url, None).await {
                 if let Ok(document) =
-                    serde_json::from_str::<crate::model::labs::SettingsDocument<S>>(&text)
+                    crate::widgets::json::from_str::<crate::model::labs::SettingsDocument<S>>(&text)
                 {
                     self.settings.set(Some(document.settings));
                 }
@@ -97,13 +97,11 @@ where
         let body = self
             .settings
             .get_untracked()
-            .and_then(|s| serde_json::to_string(&s).ok());
+            .and_then(|s| crate::widgets::json::to_string(&s));
         let url = format!("/labs/{}/settings", self.lab);
         match super::fetch::call_api("PUT", &url, body).await {
             Ok((200, _)) => Ok(()),
-            Ok((_, text)) => Err(serde_json::from_str::<crate::model::ErrorBody>(&text)
-                .map(|e| e.message)
-                .unwrap_or(text)),
+            Ok((_, text)) => Err(crate::widgets::json::error_message(text)),
             Err(message) => Err(message),
         }
     }
@@ -113,7 +111,7 @@ where
 /// `<option>` carries: serde's name for it, so it is spelled only in `model`.
 pub(crate) fn choice_name<T: Serialize>(choice: &T) -> String {
     // A unit variant serialises as a JSON string: its name in quotes.
-    serde_json::to_string(choice)
+    crate::widgets::json::to_string(choice)
         .unwrap_or_default()
         .trim_matches('"')
         .to_string()

@@ -214,13 +214,11 @@ mod browser {
         match call_api("GET", &path, None).await {
             Ok((200, text)) => {
                 built.status = 200;
-                built.page = serde_json::from_str(&text).ok();
+                built.page = crate::widgets::json::from_str(&text).ok();
             }
             Ok((status, text)) => {
                 built.status = status;
-                built.problem = serde_json::from_str::<ErrorBody>(&text)
-                    .map(|e| e.message)
-                    .unwrap_or(text);
+                built.problem = crate::widgets::json::error_message(text);
             }
             Err(error) => built.problem = error,
         }
@@ -231,16 +229,16 @@ mod browser {
         comparison: RwSignal<Option<ShopComparison>>,
         message: RwSignal<String>,
     ) {
-        let body = serde_json::to_string(&ShopCompareRequest { pages: 50 }).ok();
+        let body = crate::widgets::json::to_string(&ShopCompareRequest { pages: 50 });
         match call_api("POST", "/labs/gateway/shop/compare", body).await {
             Ok((200, text)) => {
                 message.set(
                     "Faults rolled from your seed: the same settings give the same run.".into(),
                 );
-                comparison.set(serde_json::from_str(&text).ok());
+                comparison.set(crate::widgets::json::from_str(&text).ok());
             }
             Ok((status, text)) => message.set(
-                serde_json::from_str::<ErrorBody>(&text)
+                crate::widgets::json::from_str::<ErrorBody>(&text)
                     .map(|e| format!("{status}: {}", e.message))
                     .unwrap_or_else(|_| format!("{status}: {text}")),
             ),

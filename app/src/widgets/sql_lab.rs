@@ -1,6 +1,7 @@
 //! The SQL lab's controls: the schema browser with its entity-relationship
 //! diagram, the index experiment, and the transactions demo.
 
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 use super::settings_draft::{choice_name, choice_named};
@@ -66,6 +67,9 @@ fn layout(tables: &[Table]) -> (Vec<Placed<'_>>, f64, f64) {
 #[component]
 fn EntityDiagram(schema: Schema) -> impl IntoView {
     let (placed, width, height) = layout(&schema.tables);
+    // Coordinates as text with one decimal: an `f64` attribute would bring
+    // in `core::fmt`'s float code.
+    let n = |v: f64| enhance::text::decimal(v, 1);
     let row_y = |p: &Placed<'_>, column: &str| {
         let at = p
             .table
@@ -89,19 +93,22 @@ fn EntityDiagram(schema: Schema) -> impl IntoView {
             } else {
                 (from.x + BOX_WIDTH, to.x + BOX_WIDTH, 0.0)
             };
-            let path = if bend == 0.0 {
-                format!(
-                    "M{x1},{y1} C{},{y1} {},{y2} {x2},{y2}",
-                    x1 + 45.0,
-                    x2 + 45.0
-                )
+            let (c1, c2) = if bend == 0.0 {
+                (x1 + 45.0, x2 + 45.0)
             } else {
-                format!(
-                    "M{x1},{y1} C{},{y1} {},{y2} {x2},{y2}",
-                    x1 + bend,
-                    x2 - bend
-                )
+                (x1 + bend, x2 - bend)
             };
+            let path = format!(
+                "M{},{} C{},{} {},{} {},{}",
+                n(x1),
+                n(y1),
+                n(c1),
+                n(y1),
+                n(c2),
+                n(y2),
+                n(x2),
+                n(y2)
+            );
             links.push(view! {
                 <path class="er-link" d=path marker-end="url(#er-arrow)">
                     <title>{format!("{}.{} → {}.{}", from.table.name, key.from, key.table, key.to)}</title>
@@ -123,18 +130,18 @@ fn EntityDiagram(schema: Schema) -> impl IntoView {
                     let mark = if c.primary_key > 0 { "PK " } else if keys.contains(&c.name.as_str()) { "FK " } else { "" };
                     let y = p.y + (i as f64 + 1.75) * ROW_HEIGHT;
                     view! {
-                        <text x=p.x + 8.0 y=y class="er-column">
+                        <text x=n(p.x + 8.0) y=n(y) class="er-column">
                             <tspan class="er-key">{mark}</tspan>{c.name.clone()}
                         </text>
-                        <text x=p.x + BOX_WIDTH - 8.0 y=y class="er-type" text-anchor="end">{c.decl_type.to_lowercase()}</text>
+                        <text x=n(p.x + BOX_WIDTH - 8.0) y=n(y) class="er-type" text-anchor="end">{c.decl_type.to_lowercase()}</text>
                     }
                 })
                 .collect_view();
             view! {
                 <g class="er-table">
-                    <rect x=p.x y=p.y width=BOX_WIDTH height=height rx="4" class="er-box"/>
-                    <rect x=p.x y=p.y width=BOX_WIDTH height=ROW_HEIGHT rx="4" class="er-head"/>
-                    <text x=p.x + 8.0 y=p.y + ROW_HEIGHT * 0.75 class="er-name">{p.table.name.clone()}</text>
+                    <rect x=n(p.x) y=n(p.y) width=n(BOX_WIDTH) height=n(height) rx="4" class="er-box"/>
+                    <rect x=n(p.x) y=n(p.y) width=n(BOX_WIDTH) height=n(ROW_HEIGHT) rx="4" class="er-head"/>
+                    <text x=n(p.x + 8.0) y=n(p.y + ROW_HEIGHT * 0.75) class="er-name">{p.table.name.clone()}</text>
                     {rows}
                 </g>
             }
@@ -146,7 +153,7 @@ fn EntityDiagram(schema: Schema) -> impl IntoView {
     );
     view! {
         <div class="er-scroll" tabindex="0" role="region" aria-label="Diagram (scrolls sideways)">
-            <svg class="er-diagram" viewBox=format!("0 0 {width} {height}") width=width height=height role="img" aria-label=description>
+            <svg class="er-diagram" viewBox=format!("0 0 {} {}", n(width), n(height)) width=n(width) height=n(height) role="img" aria-label=description>
                 <defs>
                     <marker id="er-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                         <path d="M0,0 L10,5 L0,10 z" class="er-arrowhead"/>
@@ -242,13 +249,12 @@ pub(crate) fn SqlSchema() -> impl IntoView {
                 <button type="button" class="button-danger" disabled=move || !hydrated.get() on:click=reset>"Reset my sandbox"</button>
             </div>
             {move || match schema.get() {
-                None => view! { <p class="muted">"Loading your sandbox…"</p> }.into_any(),
-                Some(Err(error)) => view! { <ErrorView error/> }.into_any(),
-                Some(Ok(schema)) => view! {
+                None => EitherOf3::A(view! { <p class="muted">"Loading your sandbox…"</p> }),
+                Some(Err(error)) => EitherOf3::B(view! { <ErrorView error/> }),
+                Some(Ok(schema)) => EitherOf3::C(view! {
                     <div class="schema-list"><TableList schema=schema.clone()/></div>
                     <EntityDiagram schema/>
-                }
-                .into_any(),
+                }),
             }}
         </section>
     }
@@ -256,11 +262,15 @@ pub(crate) fn SqlSchema() -> impl IntoView {
 
 #[component]
 fn TimedView(title: &'static str, timed: Timed) -> impl IntoView {
-    let runs: Vec<String> = timed.runs_ms.iter().map(|r| format!("{r:.2}")).collect();
+    let runs: Vec<String> = timed
+        .runs_ms
+        .iter()
+        .map(|&r| enhance::text::decimal(r, 2))
+        .collect();
     view! {
         <div class="experiment-side">
             <h4>{title}</h4>
-            <p class="experiment-median"><strong>{format!("{:.2} ms", timed.median_ms)}</strong> " median"</p>
+            <p class="experiment-median"><strong>{enhance::text::decimal(timed.median_ms, 2)}" ms"</strong> " median"</p>
             <p class="muted">{timed.row_count} " rows; runs: " {runs.join(", ")} " ms"</p>
             <PlanTree plan=timed.plan/>
         </div>
@@ -285,7 +295,7 @@ pub(crate) fn IndexExperiment() -> impl IntoView {
                 query: query.get_untracked(),
                 index: index.get_untracked(),
             };
-            let body = serde_json::to_string(&request).ok();
+            let body = crate::widgets::json::to_string(&request);
             let answer = super::fetch::call_api("POST", "/labs/sql/index-experiment", body).await;
             result.set(Some(super::sql::parse::<Experiment>(answer)));
             running.set(false);
@@ -304,18 +314,18 @@ pub(crate) fn IndexExperiment() -> impl IntoView {
             </div>
             <div aria-live="polite">
                 {move || match result.get() {
-                    None => ().into_any(),
-                    Some(Err(error)) => view! {
+                    None => EitherOf3::A(()),
+                    Some(Err(error)) => EitherOf3::B(view! {
                         <ErrorView error/>
                         <p class="muted">"If the index already exists, drop it first (for example "<code>"DROP INDEX idx_orders_customer"</code>" in a query block) to see the before again."</p>
-                    }.into_any(),
-                    Some(Ok(e)) => view! {
-                        <p class="experiment-speedup" role="status">{format!("{:.1}× faster with the index", e.speedup)}</p>
+                    }),
+                    Some(Ok(e)) => EitherOf3::C(view! {
+                        <p class="experiment-speedup" role="status">{enhance::text::decimal(e.speedup, 1)}"× faster with the index"</p>
                         <div class="experiment-sides">
                             <TimedView title="Before" timed=e.before/>
                             <TimedView title="After" timed=e.after/>
                         </div>
-                    }.into_any(),
+                    }),
                 }}
             </div>
         </section>
@@ -395,7 +405,7 @@ pub(crate) fn Withdrawal() -> impl IntoView {
                 withdrawal: style.get_untracked(),
                 retry_on_busy: retry.get_untracked(),
             };
-            let body = serde_json::to_string(&settings).ok();
+            let body = crate::widgets::json::to_string(&settings);
             let saved = super::fetch::call_api("PUT", "/labs/sql/settings", body).await;
             if let Err(error) = super::sql::parse::<
                 crate::model::labs::SettingsDocument<crate::model::labs::sql::SqlSettings>,
@@ -448,7 +458,7 @@ pub(crate) fn Withdrawal() -> impl IntoView {
             </div>
             <div aria-live="polite">
                 {move || report.get().map(|r| match r {
-                    Err(error) => view! { <ErrorView error/> }.into_any(),
+                    Err(error) => Either::Left(view! { <ErrorView error/> }),
                     Ok(r) => {
                         let verdict = if r.lost_update {
                             format!("Lost update: the balance is {} but should be {}.", r.final_balance, r.expected_balance)
@@ -458,15 +468,15 @@ pub(crate) fn Withdrawal() -> impl IntoView {
                             format!("Both withdrawals counted: the balance is {}.", r.final_balance)
                         };
                         let good = !r.lost_update && r.completed == [true, true];
-                        view! {
+                        Either::Right(view! {
                             <p class=if good { "verdict verdict-good" } else { "verdict verdict-bad" } role="status">{verdict}</p>
                             <StepTable steps=r.steps/>
-                        }.into_any()
+                        })
                     }
                 })}
                 {move || transfer.get().map(|t| match t {
-                    Err(error) => view! { <ErrorView error/> }.into_any(),
-                    Ok(runs) => view! {
+                    Err(error) => Either::Left(view! { <ErrorView error/> }),
+                    Ok(runs) => Either::Right(view! {
                         <div class="transfer-runs">
                             {runs.into_iter().map(|run| {
                                 let title = if run.in_transaction { "In one transaction" } else { "Without a transaction" };
@@ -484,7 +494,7 @@ pub(crate) fn Withdrawal() -> impl IntoView {
                                 }
                             }).collect_view()}
                         </div>
-                    }.into_any(),
+                    }),
                 })}
             </div>
         </section>

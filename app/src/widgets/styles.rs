@@ -69,7 +69,7 @@ pub(crate) fn StylesConsole() -> impl IntoView {
                         <td>{f.requests.to_string()}</td>
                         <td>{f.rounds.to_string()}</td>
                         <td>{format!("{} B", f.bytes)}</td>
-                        <td>{format!("{:.0} ms", f.ms)}</td>
+                        <td>{enhance::text::decimal(f.ms, 0)}" ms"</td>
                         <td>{f.orders.to_string()}</td>
                     </tr>
                 }
@@ -146,7 +146,8 @@ mod browser {
     }
 
     fn page(body: &str) -> Result<OrderPage, String> {
-        serde_json::from_str(body).map_err(|e| format!("The page was not understood: {e}"))
+        crate::widgets::json::from_str(body)
+            .map_err(|e| format!("The page was not understood: {e}"))
     }
 
     #[derive(Deserialize)]
@@ -177,7 +178,7 @@ mod browser {
         for body in bodies {
             let body = body?;
             bytes += body.len();
-            let order: Order = serde_json::from_str(&body)
+            let order: Order = crate::widgets::json::from_str(&body)
                 .map_err(|e| format!("An order was not understood: {e}"))?;
             customers.insert(order.customer_id);
             products.extend(order.items.iter().map(|l| l.product_id));
@@ -232,13 +233,13 @@ mod browser {
         let started = now_ms();
         let request = format!(
             r#"{{"query":{},"variables":{{"first":{first}}}}}"#,
-            serde_json::to_string(GRAPHQL).unwrap_or_default()
+            crate::widgets::json::to_string(GRAPHQL).unwrap_or_default()
         );
         let body = match call_api("POST", "/labs/api/graphql", Some(request)).await? {
             (200, body) => body,
             (status, _) => return Err(format!("GraphQL answered {status}.")),
         };
-        let answer: GraphqlAnswer = serde_json::from_str(&body)
+        let answer: GraphqlAnswer = crate::widgets::json::from_str(&body)
             .map_err(|e| format!("The GraphQL answer was not understood: {e}"))?;
         Ok(Fetched {
             way: "GraphQL",

@@ -4,6 +4,7 @@
 //! catch the survivors), and the doubles table (one endpoint's tests on a
 //! fake, a stub and the real database).
 
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 use crate::model::labs::testing::{
@@ -39,7 +40,9 @@ pub(crate) fn TestSuite() -> impl IntoView {
             if let Ok((200, text)) =
                 super::fetch::call_api("GET", "/labs/testing/settings", None).await
             {
-                if let Ok(doc) = serde_json::from_str::<SettingsDocument<TestingSettings>>(&text) {
+                if let Ok(doc) =
+                    crate::widgets::json::from_str::<SettingsDocument<TestingSettings>>(&text)
+                {
                     if !edited.get_untracked() {
                         suite.set(doc.settings.suite);
                     }
@@ -55,7 +58,7 @@ pub(crate) fn TestSuite() -> impl IntoView {
         let settings = TestingSettings {
             suite: suite.get_untracked(),
         };
-        let body = serde_json::to_string(&settings).ok();
+        let body = crate::widgets::json::to_string(&settings);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             outcome.set(save_and_run(body).await);
@@ -92,9 +95,9 @@ pub(crate) fn TestSuite() -> impl IntoView {
             </form>
             <p class="note-inline" role="status">{move || status_line(&outcome.get())}</p>
             {move || match outcome.get() {
-                Outcome::Refused(message) => view! { <pre class="suite-error">{message}</pre> }.into_any(),
-                Outcome::Ran(report) => view! { <Report report/> }.into_any(),
-                Outcome::Idle | Outcome::Running => ().into_any(),
+                Outcome::Refused(message) => EitherOf3::A(view! { <pre class="suite-error">{message}</pre> }),
+                Outcome::Ran(report) => EitherOf3::B(view! { <Report report/> }),
+                Outcome::Idle | Outcome::Running => EitherOf3::C(()),
             }}
         </section>
     }
@@ -104,20 +107,14 @@ pub(crate) fn TestSuite() -> impl IntoView {
 /// then runs it.
 #[cfg(feature = "hydrate")]
 async fn save_and_run(settings: Option<String>) -> Outcome {
-    let refused = |text: String| {
-        Outcome::Refused(
-            serde_json::from_str::<crate::model::ErrorBody>(&text)
-                .map(|e| e.message)
-                .unwrap_or(text),
-        )
-    };
+    let refused = |text: String| Outcome::Refused(crate::widgets::json::error_message(text));
     match super::fetch::call_api("PUT", "/labs/testing/settings", settings).await {
         Ok((200, _)) => {}
         Ok((_, text)) => return refused(text),
         Err(message) => return Outcome::Refused(message),
     }
     match super::fetch::call_api("POST", "/labs/testing/run", Some("{}".into())).await {
-        Ok((200, text)) => serde_json::from_str(&text)
+        Ok((200, text)) => crate::widgets::json::from_str(&text)
             .map(Outcome::Ran)
             .unwrap_or_else(|e| Outcome::Refused(format!("The report was not understood: {e}"))),
         Ok((_, text)) => refused(text),
@@ -197,9 +194,9 @@ fn code_spans(text: &str) -> impl IntoView {
         .enumerate()
         .map(|(i, part)| {
             if i % 2 == 1 {
-                view! { <code>{part.to_string()}</code> }.into_any()
+                Either::Left(view! { <code>{part.to_string()}</code> })
             } else {
-                part.to_string().into_any()
+                Either::Right(part.to_string())
             }
         })
         .collect_view()
@@ -228,10 +225,8 @@ pub(crate) fn TestDoubles() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let answer = super::fetch::call_api("POST", "/labs/testing/doubles", None).await;
             report.set(Some(match answer {
-                Ok((200, text)) => serde_json::from_str(&text).map_err(|e| e.to_string()),
-                Ok((_, text)) => Err(serde_json::from_str::<crate::model::ErrorBody>(&text)
-                    .map(|e| e.message)
-                    .unwrap_or(text)),
+                Ok((200, text)) => crate::widgets::json::from_str(&text).map_err(|e| e.to_string()),
+                Ok((_, text)) => Err(crate::widgets::json::error_message(text)),
                 Err(message) => Err(message),
             }));
             running.set(false);
@@ -244,9 +239,9 @@ pub(crate) fn TestDoubles() -> impl IntoView {
                 "Run the four tests"
             </button>
             {move || match report.get() {
-                None => ().into_any(),
-                Some(Err(message)) => view! { <p class="form-error" role="status">{message}</p> }.into_any(),
-                Some(Ok(report)) => view! { <DoublesTable report/> }.into_any(),
+                None => EitherOf3::A(()),
+                Some(Err(message)) => EitherOf3::B(view! { <p class="form-error" role="status">{message}</p> }),
+                Some(Ok(report)) => EitherOf3::C(view! { <DoublesTable report/> }),
             }}
         </section>
     }

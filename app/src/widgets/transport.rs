@@ -2,10 +2,13 @@
 //! connection, on six, and over HTTP/2 on one, as a table of figures and a
 //! waterfall per way on one time scale.
 
+use enhance::text::decimal;
 use leptos::prelude::*;
 
 use crate::model::labs::api::{TransportRace, TransportRun, TransportWay};
 
+/// The waterfall's width (spelt as text in its `viewBox`: an `f64`
+/// attribute would bring in `core::fmt`'s float code).
 const WIDTH: f64 = 640.0;
 const ROW: f64 = 7.0;
 
@@ -42,7 +45,7 @@ pub(crate) fn TransportRaceConsole() -> impl IntoView {
             let answer =
                 super::fetch::call_api("POST", "/labs/api/transport-race", Some(body)).await;
             match answer {
-                Ok((200, text)) => match serde_json::from_str::<TransportRace>(&text) {
+                Ok((200, text)) => match crate::widgets::json::from_str::<TransportRace>(&text) {
                     Ok(answer) => race.set(Some(answer)),
                     Err(e) => error.set(Some(format!("The answer was not understood: {e}"))),
                 },
@@ -107,7 +110,7 @@ fn RaceResult(race: TransportRace) -> impl IntoView {
                     <th scope="row">{way_label(run.way)}</th>
                     <td>{run.connections_opened.to_string()}</td>
                     <td>{run.max_in_flight.to_string()}</td>
-                    <td>{format!("{:.0} ms", run.total_ms)}</td>
+                    <td>{decimal(run.total_ms, 0)}" ms"</td>
                 </tr>
             }
         })
@@ -149,27 +152,27 @@ fn Waterfall(run: TransportRun, span: f64) -> impl IntoView {
             let width = (x(request.answered_ms) - left).max(1.5);
             let class = format!("transport-bar transport-conn-{}", (request.connection - 1) % 6);
             view! {
-                <rect class=class x=left y=2.0 + ROW * row as f64 width=width height=ROW - 2.0>
+                <rect class=class x=decimal(left, 1) y=decimal(2.0 + ROW * row as f64, 1) width=decimal(width, 1) height=decimal(ROW - 2.0, 1)>
                     <title>{format!(
-                        "request {} on connection {}: sent at {:.0} ms, answered at {:.0} ms",
-                        request.number_on_connection, request.connection, request.sent_ms, request.answered_ms
+                        "request {} on connection {}: sent at {} ms, answered at {} ms",
+                        request.number_on_connection, request.connection, decimal(request.sent_ms, 0), decimal(request.answered_ms, 0)
                     )}</title>
                 </rect>
             }
         })
         .collect_view();
     let label = format!(
-        "{}: {} requests on {} connection{}, done in {:.0} ms",
+        "{}: {} requests on {} connection{}, done in {} ms",
         way_label(run.way),
         run.requests.len(),
         run.connections_opened,
         if run.connections_opened == 1 { "" } else { "s" },
-        run.total_ms
+        decimal(run.total_ms, 0)
     );
     view! {
         <figure class="transport-waterfall">
             <figcaption>{label.clone()}</figcaption>
-            <svg viewBox=format!("0 0 {WIDTH} {height}") role="img" aria-label=label>
+            <svg viewBox=format!("0 0 640 {}", decimal(height, 0)) role="img" aria-label=label>
                 {bars}
             </svg>
         </figure>

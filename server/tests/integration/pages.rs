@@ -207,7 +207,7 @@ async fn a_page_whose_islands_have_a_bundle_loads_that_bundle_alone() {
     // leaves it, and one for a set no page carries.
     for (folder, names) in [
         ("RateLimitConsole+RateLimitSimulator", islands.join("\n")),
-        ("Elsewhere", "SqlRunner_1".to_string()),
+        ("Elsewhere", "SqlSchema_1".to_string()),
     ] {
         let dir = site.path().join("pkg/bundles").join(folder);
         std::fs::create_dir_all(&dir).unwrap();
