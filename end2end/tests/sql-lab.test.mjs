@@ -61,7 +61,7 @@ test('a join shows rows; an index created from the editor changes the plan', asy
   await assert.doesNotReject(first.locator('.sql-summary', { hasText: /^17 rows/ }).waitFor());
 
   // A REAL keeps its point, as SQL typed it; an INTEGER has none.
-  await replaceQuery(first, 'SELECT 4 / 2.0 AS real_half, 5 / 2 AS integer_half, NULL AS nothing');
+  await replaceQuery(first, 'SELECT 4 / 2.0 AS real_half, 5 / 2 AS integer_half, NULL AS empty');
   await first.getByRole('button', { name: /Run/ }).click();
   const cells = first.locator('.sql-grid tbody td');
   await first.locator('.sql-summary', { hasText: /^1 row in/ }).waitFor();

@@ -57,15 +57,18 @@ fn Lesson(page: LessonPage, module: String, due: Vec<DeadlineView>) -> impl Into
         previous,
         next,
     } = page;
-    // Request widgets and exercise cards need the enhancer. A page with
-    // islands has it inside Leptos's module already (see `hydrate`).
+    // Request widgets, SQL blocks and exercise cards need the enhancer. A
+    // page with islands has it inside Leptos's module already (see `hydrate`).
     let islands = blocks
         .iter()
-        .any(|block| matches!(block, LessonBlock::LabWidget(_) | LessonBlock::Sql(_)));
+        .any(|block| matches!(block, LessonBlock::LabWidget(_)));
     let enhanced = !islands
-        && blocks
-            .iter()
-            .any(|block| matches!(block, LessonBlock::Request(_) | LessonBlock::Exercise(_)));
+        && blocks.iter().any(|block| {
+            matches!(
+                block,
+                LessonBlock::Request(_) | LessonBlock::Exercise(_) | LessonBlock::Sql(_)
+            )
+        });
     view! {
         <Title text=format!("{} · Backend Workbench", link.title)/>
         <Meta name="description" content=link.summary.clone()/>

@@ -115,6 +115,17 @@ mod browser {
     /// Integers JSON numbers hold exactly (2^53).
     const EXACT: f64 = 9_007_199_254_740_992.0;
 
+    /// `deserialize_<int>` methods that read a whole number with `$read`.
+    macro_rules! whole_numbers {
+        ($($($method:ident)+ => $read:ident;)+) => {
+            $($(
+                fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+                    self.$read(visitor)
+                }
+            )+)+
+        };
+    }
+
     /// A value `JSON.parse` made, walked by serde.
     pub(super) struct Value(pub(super) JsValue);
 
@@ -194,10 +205,106 @@ mod browser {
             })
         }
 
+        // Each type asks for what it is: the shortest code per field, where
+        // `deserialize_any` would test every kind of value for each one.
+        whole_numbers! {
+            deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 => unsigned;
+            deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 => signed;
+        }
+
+        fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+            visitor.visit_f64(self.0.as_f64().ok_or(JsonError::Shape)?)
+        }
+
+        fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+            visitor.visit_f64(self.0.as_f64().ok_or(JsonError::Shape)?)
+        }
+
+        fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+            visitor.visit_bool(self.0.as_bool().ok_or(JsonError::Shape)?)
+        }
+
+        fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+            visitor.visit_string(self.0.as_string().ok_or(JsonError::Shape)?)
+        }
+
+        fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+            self.deserialize_string(visitor)
+        }
+
+        fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+            self.deserialize_string(visitor)
+        }
+
+        fn deserialize_identifier<V: Visitor<'de>>(
+            self,
+            visitor: V,
+        ) -> Result<V::Value, JsonError> {
+            self.deserialize_string(visitor)
+        }
+
+        fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+            let items = self.0.dyn_into::<Array>().map_err(|_| JsonError::Shape)?;
+            visitor.visit_seq(Items { items, next: 0 })
+        }
+
+        fn deserialize_tuple<V: Visitor<'de>>(
+            self,
+            _len: usize,
+            visitor: V,
+        ) -> Result<V::Value, JsonError> {
+            self.deserialize_seq(visitor)
+        }
+
+        fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+            let object = self.0.dyn_into::<Object>().map_err(|_| JsonError::Shape)?;
+            visitor.visit_map(Fields {
+                keys: Object::keys(&object),
+                object: object.into(),
+                next: 0,
+            })
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            _fields: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, JsonError> {
+            self.deserialize_map(visitor)
+        }
+
+        /// An unknown field's value: nothing to read.
+        fn deserialize_ignored_any<V: Visitor<'de>>(
+            self,
+            visitor: V,
+        ) -> Result<V::Value, JsonError> {
+            visitor.visit_unit()
+        }
+
         serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-            bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
-            identifier ignored_any
+            i128 u128 bytes byte_buf unit unit_struct tuple_struct
+        }
+    }
+
+    impl Value {
+        /// The number, when it is whole and JSON holds it exactly.
+        fn whole(&self) -> Result<f64, JsonError> {
+            match self.0.as_f64() {
+                Some(n) if n.fract() == 0.0 && n.abs() < EXACT => Ok(n),
+                _ => Err(JsonError::Shape),
+            }
+        }
+
+        fn unsigned<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+            match self.whole()? {
+                n if n >= 0.0 => visitor.visit_u64(n as u64),
+                _ => Err(JsonError::Shape),
+            }
+        }
+
+        fn signed<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+            visitor.visit_i64(self.whole()? as i64)
         }
     }
 

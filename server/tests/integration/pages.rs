@@ -261,10 +261,20 @@ async fn a_page_whose_islands_have_a_bundle_loads_that_bundle_alone() {
 
     // A page with other islands keeps the split build.
     let other = server
-        .text(&server.browser(), "/lessons/databases/joins")
+        .text(&server.browser(), "/lessons/caching/why-cache")
         .await;
     assert!(!islands_of(&other).is_empty());
     assert!(head_of(&other).contains("href=\"/pkg/workbench.wasm\""));
     assert!(!head_of(&other).contains("/pkg/bundles/"));
+
+    // Runnable SQL blocks are the enhancer's: a lesson of them and exercise
+    // cards loads its small module and no Leptos.
+    let sql = server
+        .text(&server.browser(), "/lessons/databases/joins")
+        .await;
+    assert!(sql.contains("class=\"widget sql-runner\""), "the SQL blocks");
+    assert!(islands_of(&sql).is_empty());
+    assert!(head_of(&sql).contains("href=\"/pkg/enhance.js\""));
+    assert!(!sql.contains("workbench.wasm"));
     server.stop().await;
 }
