@@ -412,8 +412,15 @@ mod browser {
     /// Writes a value as the object `JSON.stringify` will write out.
     pub(super) struct ToJs;
 
-    fn number(n: f64) -> Result<JsValue, JsonError> {
-        Ok(JsValue::from_f64(n))
+    /// `serialize_<number>` methods that write the number as JavaScript's.
+    macro_rules! numbers {
+        ($($method:ident: $type:ty),+ $(,)?) => {
+            $(
+                fn $method(self, v: $type) -> Result<JsValue, JsonError> {
+                    Ok(JsValue::from_f64(v as f64))
+                }
+            )+
+        };
     }
 
     impl ser::Serializer for ToJs {
@@ -430,35 +437,12 @@ mod browser {
         fn serialize_bool(self, v: bool) -> Result<JsValue, JsonError> {
             Ok(JsValue::from_bool(v))
         }
-        fn serialize_i8(self, v: i8) -> Result<JsValue, JsonError> {
-            number(v.into())
-        }
-        fn serialize_i16(self, v: i16) -> Result<JsValue, JsonError> {
-            number(v.into())
-        }
-        fn serialize_i32(self, v: i32) -> Result<JsValue, JsonError> {
-            number(v.into())
-        }
-        fn serialize_i64(self, v: i64) -> Result<JsValue, JsonError> {
-            number(v as f64)
-        }
-        fn serialize_u8(self, v: u8) -> Result<JsValue, JsonError> {
-            number(v.into())
-        }
-        fn serialize_u16(self, v: u16) -> Result<JsValue, JsonError> {
-            number(v.into())
-        }
-        fn serialize_u32(self, v: u32) -> Result<JsValue, JsonError> {
-            number(v.into())
-        }
-        fn serialize_u64(self, v: u64) -> Result<JsValue, JsonError> {
-            number(v as f64)
-        }
-        fn serialize_f32(self, v: f32) -> Result<JsValue, JsonError> {
-            number(v.into())
-        }
-        fn serialize_f64(self, v: f64) -> Result<JsValue, JsonError> {
-            number(v)
+        // JSON's numbers are JavaScript's: every integer becomes an `f64`
+        // (exact up to 2^53, far beyond what a lab request sends).
+        numbers! {
+            serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+            serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64,
+            serialize_f32: f32, serialize_f64: f64,
         }
         fn serialize_char(self, v: char) -> Result<JsValue, JsonError> {
             Ok(JsValue::from_str(v.encode_utf8(&mut [0; 4])))

@@ -272,7 +272,10 @@ async fn a_page_whose_islands_have_a_bundle_loads_that_bundle_alone() {
     let sql = server
         .text(&server.browser(), "/lessons/databases/joins")
         .await;
-    assert!(sql.contains("class=\"widget sql-runner\""), "the SQL blocks");
+    assert!(
+        sql.contains("class=\"widget sql-runner\""),
+        "the SQL blocks"
+    );
     assert!(islands_of(&sql).is_empty());
     assert!(head_of(&sql).contains("href=\"/pkg/enhance.js\""));
     assert!(!sql.contains("workbench.wasm"));
