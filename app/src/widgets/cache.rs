@@ -57,7 +57,7 @@ fn LatencyChart(stats: Stats) -> impl IntoView {
         .map(|(i, sample)| {
             let height = (sample.latency_ms / highest * (CHART_HEIGHT - 20.0)).max(6.0);
             let outcome = sample.outcome.header();
-            let class = format!("cache-bar cache-bar-{}", outcome.to_lowercase());
+            let class = format!("cache-bar cache-bar-{}", outcome.to_ascii_lowercase());
             view! {
                 <rect class=class x=decimal(i as f64 * slot + 1.0, 1) y=decimal(CHART_HEIGHT - height, 1)
                     width=decimal(slot - 2.0, 1) height=decimal(height, 1)>
@@ -349,7 +349,7 @@ pub(crate) fn CacheConsole() -> impl IntoView {
                 <For each=move || log.get() key=|line| line.key let:line>
                     <li>
                         {line.outcome.clone().map(|o| {
-                            let class = format!("cache-outcome cache-outcome-{}", o.to_lowercase());
+                            let class = format!("cache-outcome cache-outcome-{}", o.to_ascii_lowercase());
                             view! { <span class=class>{o}</span> " " }
                         })}
                         {line.what.clone()}

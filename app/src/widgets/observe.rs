@@ -263,7 +263,7 @@ fn LogLines(log: Memo<Option<Vec<LogLine>>>) -> impl IntoView {
                 <For each=lines key=|line| (line.at_ms, line.trace_id.clone(), line.message.clone()) let:line>
                     <li class=format!("log-line log-{}", line.level)>
                         <span class="log-time">{clock_text(line.at_ms)}</span>
-                        <span class="log-level">{line.level.to_uppercase()}</span>
+                        <span class="log-level">{line.level.to_ascii_uppercase()}</span>
                         <span class="log-message">{line.message}</span>
                         <TracePanel trace_id=line.trace_id/>
                     </li>
@@ -525,7 +525,7 @@ pub(crate) fn FaultHunt() -> impl IntoView {
         let mechanism = Mechanism::ALL
             .into_iter()
             .find(|m| format!("{m:?}") == mechanism.get_untracked());
-        let trace_id = trace_id.get_untracked().trim().to_lowercase();
+        let trace_id = trace_id.get_untracked().trim().to_ascii_lowercase();
         save(
             Box::new(move |s| {
                 s.diagnosis.component = component;

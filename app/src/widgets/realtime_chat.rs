@@ -109,7 +109,7 @@ pub(crate) fn RealtimeChat() -> impl IntoView {
         if chat.connected.get_untracked() {
             browser::leave(chat);
         } else {
-            browser::join(chat, room_code.get_untracked().trim().to_lowercase());
+            browser::join(chat, room_code.get_untracked().trim().to_ascii_lowercase());
         }
     };
     let say = move |ev: leptos::ev::SubmitEvent| {

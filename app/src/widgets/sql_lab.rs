@@ -133,7 +133,7 @@ fn EntityDiagram(schema: Schema) -> impl IntoView {
                         <text x=n(p.x + 8.0) y=n(y) class="er-column">
                             <tspan class="er-key">{mark}</tspan>{c.name.clone()}
                         </text>
-                        <text x=n(p.x + BOX_WIDTH - 8.0) y=n(y) class="er-type" text-anchor="end">{c.decl_type.to_lowercase()}</text>
+                        <text x=n(p.x + BOX_WIDTH - 8.0) y=n(y) class="er-type" text-anchor="end">{c.decl_type.to_ascii_lowercase()}</text>
                     }
                 })
                 .collect_view();
