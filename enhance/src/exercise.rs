@@ -114,8 +114,7 @@ fn check(card: &Card) {
             Err(message) => dom::alert(&message),
         };
         if let Some(feedback) = find(&card.root, ".exercise-feedback") {
-            feedback.set_inner_html("");
-            append(&feedback, &[&shown]);
+            feedback.replace_children_with_node_1(&shown);
         }
         dom::set_disabled(&button, false);
         button.set_text_content(Some("Check"));

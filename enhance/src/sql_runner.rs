@@ -62,7 +62,7 @@ pub(crate) fn wake(root: Element) {
 
 /// Sends the editor's SQL to `path` and shows what comes back.
 fn run(path: &'static str, input: &Element, output: &Element) {
-    show(output, &text_element("p", "muted", "Running\u{2026}"));
+    output.replace_children_with_node_1(&text_element("p", "muted", "Running\u{2026}"));
     let request = Object::new();
     let _ = Reflect::set(&request, &"sql".into(), &dom::value(input).into());
     let body = js_sys::JSON::stringify(&request)
@@ -82,13 +82,8 @@ fn run(path: &'static str, input: &Element, output: &Element) {
             },
             Err(message) => error_view(&JsValue::NULL, &message),
         };
-        show(&output, &shown);
+        output.replace_children_with_node_1(&shown);
     });
-}
-
-fn show(output: &Element, view: &Element) {
-    output.set_inner_html("");
-    append(output, &[view]);
 }
 
 /// Parses an answer, keeping a REAL's point: JSON's `2.0` would read as

@@ -213,7 +213,7 @@ mod browser {
         }
 
         fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-            visitor.visit_f64(self.0.as_f64().ok_or(JsonError::Shape)?)
+            self.deserialize_f64(visitor)
         }
 
         fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
