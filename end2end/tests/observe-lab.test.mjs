@@ -91,7 +91,7 @@ test('a fault hunt hides the switches and keeps the diagnosis the student saves'
     null,
     { timeout: 15_000 },
   );
-  assert.equal(await hunt.getByLabel('The component at fault').inputValue(), 'Cache');
+  assert.equal(await hunt.getByLabel('The component at fault').inputValue(), 'cache');
   assert.deepEqual(await seriousViolations(page), []);
   await hunt.screenshot({ path: path.join(shots, 'observe-hunt.png') });
   await page.close();

@@ -220,7 +220,12 @@ mod browser {
             visitor.visit_f64(self.0.as_f64().ok_or(JsonError::Shape)?)
         }
 
+        /// A field left out reads as `false` (`skip_serializing_if =
+        /// "std::ops::Not::not"` leaves it out).
         fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
+            if self.0.is_undefined() {
+                return visitor.visit_bool(false);
+            }
             visitor.visit_bool(self.0.as_bool().ok_or(JsonError::Shape)?)
         }
 
@@ -243,8 +248,14 @@ mod browser {
             self.deserialize_string(visitor)
         }
 
+        /// A field left out reads as an empty list (`skip_serializing_if =
+        /// "Vec::is_empty"` leaves it out).
         fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, JsonError> {
-            let items = self.0.dyn_into::<Array>().map_err(|_| JsonError::Shape)?;
+            let items = if self.0.is_undefined() {
+                Array::new()
+            } else {
+                self.0.dyn_into::<Array>().map_err(|_| JsonError::Shape)?
+            };
             visitor.visit_seq(Items { items, next: 0 })
         }
 
@@ -265,13 +276,22 @@ mod browser {
             })
         }
 
+        /// A struct is read as serde's sequence form: each declared field
+        /// looked up by name, in order. The derive's code for that form is
+        /// a fraction of the map form's, which matches every key against
+        /// every field name; unknown fields are never visited.
         fn deserialize_struct<V: Visitor<'de>>(
             self,
             _name: &'static str,
-            _fields: &'static [&'static str],
+            fields: &'static [&'static str],
             visitor: V,
         ) -> Result<V::Value, JsonError> {
-            self.deserialize_map(visitor)
+            let object = self.0.dyn_into::<Object>().map_err(|_| JsonError::Shape)?;
+            visitor.visit_seq(Declared {
+                object,
+                fields,
+                next: 0,
+            })
         }
 
         /// An unknown field's value: nothing to read.
@@ -326,6 +346,44 @@ mod browser {
             let item = self.items.get(self.next);
             self.next += 1;
             seed.deserialize(Value(item)).map(Some)
+        }
+    }
+
+    /// A struct's fields, in the order the type declares them.
+    struct Declared {
+        object: Object,
+        fields: &'static [&'static str],
+        next: usize,
+    }
+
+    impl<'de> de::SeqAccess<'de> for Declared {
+        type Error = JsonError;
+
+        /// A field left out is `undefined`, which reads as none, `false` or
+        /// an empty list (what the server's `skip_serializing_if` leaves
+        /// out); any other type names the field as missing.
+        fn next_element_seed<T: DeserializeSeed<'de>>(
+            &mut self,
+            seed: T,
+        ) -> Result<Option<T::Value>, JsonError> {
+            let Some(&field) = self.fields.get(self.next) else {
+                return Ok(None);
+            };
+            self.next += 1;
+            let value = Reflect::get(&self.object, &JsValue::from_str(field))
+                .map_err(|_| JsonError::Shape)?;
+            let missing = value.is_undefined();
+            seed.deserialize(Value(value)).map(Some).map_err(|e| {
+                if missing {
+                    JsonError::MissingField(field)
+                } else {
+                    e
+                }
+            })
+        }
+
+        fn size_hint(&self) -> Option<usize> {
+            Some(self.fields.len() - self.next)
         }
     }
 
@@ -402,10 +460,10 @@ mod browser {
 
         fn struct_variant<V: Visitor<'de>>(
             self,
-            _fields: &'static [&'static str],
+            fields: &'static [&'static str],
             visitor: V,
         ) -> Result<V::Value, JsonError> {
-            de::Deserializer::deserialize_any(self, visitor)
+            de::Deserializer::deserialize_struct(self, "", fields, visitor)
         }
     }
 

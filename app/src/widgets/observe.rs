@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use super::request::TracePanel;
+use super::settings_draft::{choice_name, choice_named};
 use crate::model::labs::observe::{
     Component, Incident, LoadMix, LoadReport, LoadRequest, LogLine, Mechanism, ObserveSettings,
     RedBucket, RedReport,
@@ -454,13 +455,13 @@ pub(crate) fn FaultHunt() -> impl IntoView {
         component.set(
             diagnosis
                 .component
-                .map(|c| format!("{c:?}"))
+                .map(|c| choice_name(&c))
                 .unwrap_or_default(),
         );
         mechanism.set(
             diagnosis
                 .mechanism
-                .map(|m| format!("{m:?}"))
+                .map(|m| choice_name(&m))
                 .unwrap_or_default(),
         );
         trace_id.set(diagnosis.trace_id.clone());
@@ -519,12 +520,8 @@ pub(crate) fn FaultHunt() -> impl IntoView {
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let component = Component::ALL
-            .into_iter()
-            .find(|c| format!("{c:?}") == component.get_untracked());
-        let mechanism = Mechanism::ALL
-            .into_iter()
-            .find(|m| format!("{m:?}") == mechanism.get_untracked());
+        let component = choice_named(&Component::ALL, &component.get_untracked());
+        let mechanism = choice_named(&Mechanism::ALL, &mechanism.get_untracked());
         let trace_id = trace_id.get_untracked().trim().to_ascii_lowercase();
         save(
             Box::new(move |s| {
@@ -551,14 +548,14 @@ pub(crate) fn FaultHunt() -> impl IntoView {
                     <span class="field-label">"The component at fault"</span>
                     <select disabled=move || !hydrated.get() prop:value=move || component.get() on:change=move |ev| component.set(event_target_value(&ev))>
                         <option value="">"choose one"</option>
-                        {Component::ALL.into_iter().map(|c| view! { <option value=format!("{c:?}")>{c.label()}</option> }).collect_view()}
+                        {Component::ALL.into_iter().map(|c| view! { <option value=choice_name(&c)>{c.label()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="field">
                     <span class="field-label">"How it fails"</span>
                     <select disabled=move || !hydrated.get() prop:value=move || mechanism.get() on:change=move |ev| mechanism.set(event_target_value(&ev))>
                         <option value="">"choose one"</option>
-                        {Mechanism::ALL.into_iter().map(|m| view! { <option value=format!("{m:?}")>{m.label()}</option> }).collect_view()}
+                        {Mechanism::ALL.into_iter().map(|m| view! { <option value=choice_name(&m)>{m.label()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="field">

@@ -6,7 +6,9 @@ use enhance::text::decimal;
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::settings_draft::{choice_name, choice_named, number_field, Bounds, SettingsDraft};
+use super::settings_draft::{
+    choice_name, choice_named, number_field, Bounds, FieldNumber, SettingsDraft,
+};
 use crate::model::labs::ratelimit::{KeyBy, Kind, Pattern, RateLimitSettings, Simulation};
 
 /// What the console and the simulator call each algorithm.
@@ -120,7 +122,7 @@ pub(crate) fn RateLimitConsole() -> impl IntoView {
             .parse::<usize>()
             .unwrap_or(0)
             .min(500);
-        let rate = per_sec.get_untracked().trim().parse::<f64>().unwrap_or(0.0);
+        let rate = <f64 as FieldNumber>::read(&per_sec.get_untracked()).unwrap_or(0.0);
         let key = api_key.get_untracked();
         shots.set(Vec::new());
         firing.set(true);

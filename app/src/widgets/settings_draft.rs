@@ -3,9 +3,6 @@
 //! /labs/<lab>/settings`. The one way the lab consoles hold settings; the
 //! settings are the lab's own type from `model`, as the server sends it.
 
-use std::fmt::Display;
-use std::str::FromStr;
-
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -136,6 +133,21 @@ mod tests {
         );
         assert_eq!(choice_named(&Strategy::ALL, "nope"), None);
     }
+
+    #[test]
+    fn number_fields_show_and_read_their_values() {
+        assert_eq!(0.5f64.show(), "0.5");
+        assert_eq!(2f64.show(), "2");
+        assert_eq!(0f64.show(), "0");
+        assert_eq!(<f64 as FieldNumber>::read(" 2.5 "), Some(2.5));
+        assert_eq!(<f64 as FieldNumber>::read("two"), None);
+        assert_eq!(<f64 as FieldNumber>::read("inf"), None);
+        assert_eq!(<f64 as FieldNumber>::read(""), None);
+        assert_eq!(4_294_967_295u32.show(), "4294967295");
+        assert_eq!(<u32 as FieldNumber>::read("4294967296"), None);
+        assert_eq!(<u8 as FieldNumber>::read(" 7"), Some(7));
+        assert_eq!(<u64 as FieldNumber>::read("-1"), None);
+    }
 }
 
 /// What a number field accepts, as its HTML attributes say it (the
@@ -158,6 +170,53 @@ impl Bounds {
     }
 }
 
+/// A number a settings field holds, as its input shows and reads it.
+/// Written out per type instead of through `Display` and `FromStr`: for
+/// `f64` those are `core`'s float formatting and parsing, kilobytes in the
+/// browser bundle for one field.
+pub(crate) trait FieldNumber: Copy + Default + 'static {
+    /// The value as the input shows it.
+    fn show(self) -> String;
+    /// What the student typed, if it is a number of this type.
+    fn read(text: &str) -> Option<Self>;
+}
+
+macro_rules! whole_field_number {
+    ($($t:ty),*) => {$(
+        impl FieldNumber for $t {
+            fn show(self) -> String {
+                enhance::text::integer(self as u64)
+            }
+            fn read(text: &str) -> Option<Self> {
+                text.trim().parse::<u64>().ok().and_then(|n| Self::try_from(n).ok())
+            }
+        }
+    )*};
+}
+
+whole_field_number!(u8, u16, u32, u64, usize);
+
+impl FieldNumber for f64 {
+    /// Up to six decimals, without trailing zeros: `0.5`, `2`.
+    fn show(self) -> String {
+        let text = enhance::text::decimal(self, 6);
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+
+    /// A finite number; in the browser, read by its own `Number`.
+    fn read(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        #[cfg(feature = "hydrate")]
+        let value = js_sys::Number::new(&wasm_bindgen::JsValue::from_str(text)).value_of();
+        #[cfg(not(feature = "hydrate"))]
+        let value = text.parse::<f64>().unwrap_or(f64::NAN);
+        value.is_finite().then_some(value)
+    }
+}
+
 /// A labelled number input for one field of `draft`: it shows the draft's
 /// value and writes a change back (an entry that is no number becomes the
 /// type's default, which the server's validation then names).
@@ -170,7 +229,7 @@ pub(crate) fn number_field<S, T>(
 ) -> impl IntoView
 where
     S: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
-    T: FromStr + Display + Default + 'static,
+    T: FieldNumber,
 {
     let inputmode = if bounds.step.contains('.') {
         "decimal"
@@ -181,9 +240,9 @@ where
         <label class="field">
             <span class="field-label">{label}</span>
             <input type="number" min=bounds.min max=bounds.max step=bounds.step inputmode=inputmode
-                prop:value=move || draft.read(|s| get(s).to_string()).unwrap_or_default()
+                prop:value=move || draft.read(|s| get(s).show()).unwrap_or_default()
                 on:change=move |ev| {
-                    let value = event_target_value(&ev).parse::<T>().unwrap_or_default();
+                    let value = T::read(&event_target_value(&ev)).unwrap_or_default();
                     draft.edit(|s| set(s, value))
                 }/>
         </label>
