@@ -20,6 +20,8 @@ step() {
 }
 finish() {
   local status=$? now
+  # A failed step leaves no background install running.
+  if [ -n "${cargo_tools:-}" ]; then kill "$cargo_tools" 2>/dev/null || true; fi
   now=$(date +%s)
   [ -n "${step_name:-}" ] && printf '==> %s took %d s\n' "$step_name" $((now - step_started))
   printf '==> all steps: %d s (exit %d)\n' $((now - started)) "$status"
@@ -27,7 +29,15 @@ finish() {
 trap finish EXIT
 
 step "setup"
-scripts/setup.sh
+# cargo-leptos and wasm-bindgen compile for many minutes on a fresh machine
+# and only the browser bundle needs them: they build in the background,
+# beside the lints and the Rust tests, in a build folder of their own (so
+# neither waits for the other's lock), and the bundle's step waits for them.
+mkdir -p "$CARGO_TARGET_DIR"
+cargo_tools_log="$CARGO_TARGET_DIR/setup-cargo-tools.log"
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR/cargo-tools" scripts/setup.sh --cargo-tools >"$cargo_tools_log" 2>&1 &
+cargo_tools=$!
+scripts/setup.sh --no-cargo-tools
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy"
@@ -48,6 +58,13 @@ fi
 # above built. A server built by cargo-leptos would be built again, without
 # the dev-dependencies' features, and so would every crate under it.
 step "building the browser bundle for the browser tests"
+wait_status=0
+wait "$cargo_tools" || wait_status=$?
+cat "$cargo_tools_log"
+if [ "$wait_status" != 0 ]; then
+  echo "installing cargo-leptos or wasm-bindgen failed (exit $wait_status); its output is above" >&2
+  exit 1
+fi
 cargo leptos build --split --frontend-only
 scripts/build-enhance.sh
 # One page's own bundle, so the browser tests see both ways a page with

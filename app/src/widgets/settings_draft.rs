@@ -210,7 +210,8 @@ impl FieldNumber for f64 {
             return None;
         }
         #[cfg(feature = "hydrate")]
-        let value = js_sys::Number::new(&wasm_bindgen::JsValue::from_str(text)).value_of();
+        // JavaScript's unary `+`: what `Number(text)` reads.
+        let value = wasm_bindgen::JsValue::from_str(text).unchecked_into_f64();
         #[cfg(not(feature = "hydrate"))]
         let value = text.parse::<f64>().unwrap_or(f64::NAN);
         value.is_finite().then_some(value)
