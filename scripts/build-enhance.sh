@@ -24,7 +24,7 @@ mkdir -p "$out"
 wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name enhance \
   "$front/wasm32-unknown-unknown/$built/enhance.wasm"
 if [ "$profile" = wasm-release ]; then
-  tools/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  tools/node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
     "$out/enhance_bg.wasm" -o "$out/enhance_bg.wasm"
 fi
 printf '==> %s: %s bytes, %s gzip -9\n' "$out/enhance_bg.wasm" \

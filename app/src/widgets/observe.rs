@@ -74,6 +74,14 @@ pub(crate) fn ObserveDashboard() -> impl IntoView {
     let busy = RwSignal::new(false);
     let hydrated = RwSignal::new(false);
     let log = Memo::new(move |_| report.with(|r| r.as_ref().map(|r| r.log.clone())));
+    // Each report is drawn afresh, under a number of its own: diffing the
+    // last dashboard into the new one saves a redraw of a few tables but
+    // costs kilobytes of code in the page's bundle (BENCHMARKS.md).
+    let drawn = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let numbered = move || {
+        let number = drawn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        report.get().map(|report| (number, report))
+    };
     let refresh = move || {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
@@ -177,7 +185,7 @@ pub(crate) fn ObserveDashboard() -> impl IntoView {
                 <button type="button" class="button-secondary" on:click=move |_| refresh() disabled=move || !hydrated.get()>"Refresh"</button>
             </form>
             <p class="note-inline" role="status">{move || status.get()}</p>
-            {move || report.get().map(|report| view! { <Dashboard report/> })}
+            <For each=numbered key=|(number, _)| *number children=|(_, report)| view! { <Dashboard report/> }/>
             <LogLines log/>
         </section>
     }
